@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# speebpf build. `make` builds build/speebpf with the BPF objects embedded as
+# skeletons; `make test` builds everything and runs every test (as root);
+# `make demo` runs the namespace lab; `make bench` the benchmarks.
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+BUILD := build
+
+PKGS := libbpf yaml-0.1 json-c libcares nettle libmicrohttpd libsystemd
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+
+WARN := -Wall -Wextra -Werror
+CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude $(WARN) \
+	-Wno-unused-function -Wno-compare-distinct-pointer-types
+
+SRC := $(sort $(wildcard src/*.c))
+LIB_SRC := $(filter-out src/main.c,$(SRC))
+OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+SAN_OBJ := $(SRC:src/%.c=$(BUILD)/san/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/san/%.o)
+
+BPF_SRC := $(sort $(wildcard bpf/*.bpf.c))
+BPF_HDR := $(wildcard bpf/*.h) include/spee_abi.h
+BPF_OBJ := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKEL := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BPFT_SRC := $(sort $(wildcard tests/bpf/test_*.c))
+BPFT_BIN := $(BPFT_SRC:tests/bpf/%.c=$(BUILD)/tests/%)
+TEST_LIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TEST_LIB_OBJ := $(TEST_LIB_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%.o)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all deps test unit-test bpf-test e2e-test lint demo bench vmlinux install clean
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/speebpf
+
+# Installs missing Debian packages (needs root when something is missing).
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o
+	@rm -f $@.tmp.o
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(BUILD)/obj/%.o: src/%.c $(SKEL) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/%.o: src/%.c $(SKEL) | $(BUILD)/san
+	$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/speebpf: $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The same binary under AddressSanitizer and UBSan, for the CLI and e2e tests.
+$(BUILD)/speebpf-san: $(SAN_OBJ)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(SKEL) | $(BUILD)/tests/lib
+	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(SAN_LIB_OBJ) $(TEST_LIB_OBJ) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/bpf/%.c $(SAN_LIB_OBJ) $(TEST_LIB_OBJ) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tools/%: tests/tools/%.c | $(BUILD)/tools
+	$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/bpf $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/tests/lib $(BUILD)/tools:
+	@mkdir -p $@
+
+# vmlinux.h is committed so that building does not need this kernel's BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test
+
+.PHONY: test-build
+test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN)
+
+lint:
+	@tools/lint.sh
+
+unit-test: $(BUILD)/speebpf-san $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+bpf-test: $(BPFT_BIN)
+	@tests/run-unit.sh $(BPFT_BIN)
+
+e2e-test: $(BUILD)/speebpf-san $(TOOL_BIN)
+	@tests/e2e/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/speebpf $(TOOL_BIN)
+	@tools/demo.sh
+
+install: $(BUILD)/speebpf
+	install -D -m 0755 $(BUILD)/speebpf $(DESTDIR)/usr/local/sbin/speebpf
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(TEST_LIB_OBJ:.o=.d)
