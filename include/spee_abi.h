@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * spee_abi.h - the one definition of everything BPF and user space share:
+ * map keys and values, the direction/reason/mode enums, counter indexes and
+ * the drop event record.
+ *
+ * Included by the BPF sources in bpf/ (after vmlinux.h) and by src/ (after
+ * <linux/types.h>). Nothing here may depend on either side's headers.
+ *
+ * Policy state is double-buffered: every policy key carries a `slot` (0 or 1)
+ * and the programs read spee_runtime.active once per packet, so a packet is
+ * judged entirely by one generation of the policy (see src/maps.c).
+ */
+#ifndef SPEE_ABI_H
+#define SPEE_ABI_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define SPEE_POLICY_SLOTS 2
+#define SPEE_MAX_RULES 1024 /* rule slots; slot 0 means "no rule" */
+#define SPEE_RULE_NONE 0
+#define SPEE_RULE_ID_LEN 48
+#define SPEE_PORTS 65536
+#define SPEE_PREFIX_FIXED_BITS 64 /* slot, dir, proto, family, port, pad */
+#define SPEE_PROTO_LOCAL 0 /* spee_rule_key.proto of the host's own addresses */
+#define SPEE_IPV6_EXT_MAX 8 /* extension headers the parsers walk */
+#define SPEE_VLAN_MAX 2
+
+enum spee_dir {
+	SPEE_DIR_INGRESS,
+	SPEE_DIR_EGRESS,
+	SPEE_DIR_MAX,
+};
+
+enum spee_family {
+	SPEE_FAMILY_V4,
+	SPEE_FAMILY_V6,
+	SPEE_FAMILY_MAX,
+};
+
+/* Transport protocols that rules can name; the port table's second index. */
+enum spee_l4 {
+	SPEE_L4_TCP,
+	SPEE_L4_UDP,
+	SPEE_L4_MAX,
+};
+
+/*
+ * Why a packet got its verdict. Every packet is counted exactly once: under
+ * its rule when the reason is SPEE_REASON_RULE, else under its reason.
+ * The first three are drops (would-drops in audit mode; no-rule follows the
+ * direction's default action).
+ */
+enum spee_reason {
+	SPEE_REASON_NO_RULE,
+	SPEE_REASON_FRAGMENT,
+	SPEE_REASON_MALFORMED,
+	SPEE_REASON_ESTABLISHED, /* a TCP connection the host already holds */
+	SPEE_REASON_UDP_REPLY, /* UDP reply to a flow the policy allowed */
+	SPEE_REASON_DNS, /* DNS to or from the host's resolvers */
+	SPEE_REASON_ICMP, /* ICMP/ICMPv6 errors and path-MTU messages */
+	SPEE_REASON_ND, /* IPv6 neighbour discovery and MLD */
+	SPEE_REASON_NON_IP, /* ARP and every other non-IP frame */
+	SPEE_REASON_LOOPBACK, /* the host talking to itself */
+	SPEE_REASON_RULE, /* allowed by a rule; counted on the rule */
+	SPEE_REASON_MAX,
+};
+
+#define SPEE_REASON_LAST_DROP SPEE_REASON_MALFORMED
+
+enum spee_mode {
+	SPEE_MODE_ENFORCE,
+	SPEE_MODE_AUDIT,
+	SPEE_MODE_MAX,
+};
+
+enum spee_action {
+	SPEE_ACTION_DROP,
+	SPEE_ACTION_PASS,
+	SPEE_ACTION_MAX,
+};
+
+/* spee_port_info.lookup bits: which address structures hold entries. */
+#define SPEE_LOOKUP_EXACT 0x1
+#define SPEE_LOOKUP_PREFIX 0x2
+
+/* What a lookup decided: a rule slot, or a base reason such as DNS. */
+struct spee_verdict {
+	__u16 rule;
+	__u8 reason; /* enum spee_reason */
+	__u8 pad;
+};
+
+/* spee_exact (HASH): one peer address, the most specific match there is. */
+struct spee_rule_key {
+	__u8 slot;
+	__u8 dir; /* enum spee_dir */
+	__u8 proto; /* IPPROTO_TCP, IPPROTO_UDP or SPEE_PROTO_LOCAL */
+	__u8 family; /* enum spee_family */
+	__be16 port; /* network order, as on the wire */
+	__u16 pad;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, the rest zero */
+};
+
+/* spee_prefix (LPM_TRIE): address prefixes shorter than a host address. */
+struct spee_prefix_key {
+	__u32 prefixlen; /* SPEE_PREFIX_FIXED_BITS + address prefix length */
+	__u8 slot;
+	__u8 dir;
+	__u8 proto;
+	__u8 family;
+	__be16 port;
+	__u16 pad;
+	__u8 addr[16];
+};
+
+/*
+ * spee_ports (ARRAY): one element per slot, direction, l4 protocol and port,
+ * so that the common cases need no trie walk: ports without prefix entries
+ * skip the trie, ports without exact entries skip the hash, and a /0 rule
+ * ("ANY") is answered from here.
+ */
+struct spee_port_info {
+	__u16 any_rule[SPEE_FAMILY_MAX]; /* rule of the /0 entry, or SPEE_RULE_NONE */
+	__u8 lookup[SPEE_FAMILY_MAX]; /* SPEE_LOOKUP_* */
+	__u16 pad;
+};
+
+#define SPEE_PORT_ENTRIES (SPEE_POLICY_SLOTS * SPEE_DIR_MAX * SPEE_L4_MAX * SPEE_PORTS)
+
+static inline __u32 spee_port_index(__u32 slot, __u32 dir, __u32 l4, __u32 port)
+{
+	return (((slot * SPEE_DIR_MAX + dir) * SPEE_L4_MAX + l4) << 16) | (port & 0xffff);
+}
+
+/*
+ * spee_flows (LRU_HASH): connections this host takes part in, keyed from the
+ * host's side. Written by the egress program when it lets a connection's
+ * first packet out (an outbound SYN, the SYN-ACK of an accepted inbound
+ * connection, a UDP datagram); read by the XDP program to recognise replies.
+ */
+struct spee_flow_key {
+	__u8 family;
+	__u8 proto;
+	__be16 lport;
+	__be16 rport;
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+struct spee_flow_state {
+	__u64 last_seen_ns; /* refreshed by egress; UDP replies expire after udp_timeout_ns */
+	__u8 reason; /* what replies count under: ESTABLISHED, UDP_REPLY or DNS */
+	__u8 pad[7];
+};
+
+/*
+ * spee_frags (LRU_HASH): the verdict given to the first fragment of a
+ * datagram, so its later fragments (which carry no ports) get the same one.
+ */
+struct spee_frag_key {
+	__u8 family;
+	__u8 proto;
+	__u16 pad;
+	__u32 id; /* IPv4 identification or IPv6 fragment id */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct spee_frag_state {
+	__u64 first_seen_ns;
+	struct spee_verdict verdict;
+	__u32 pad;
+};
+
+/* spee_rule_ctr and spee_reason_ctr (PERCPU_ARRAY), summed in user space. */
+struct spee_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+static inline __u32 spee_rule_ctr_index(__u32 rule, __u32 dir)
+{
+	return rule * SPEE_DIR_MAX + dir;
+}
+
+static inline __u32 spee_reason_ctr_index(__u32 reason, __u32 dir)
+{
+	return reason * SPEE_DIR_MAX + dir;
+}
+
+/* Settings of one policy slot: they switch together with its entries. */
+struct spee_slot_cfg {
+	__u8 mode; /* enum spee_mode */
+	__u8 default_action[SPEE_DIR_MAX]; /* enum spee_action, for no-rule */
+	__u8 pad;
+	__u32 generation;
+	__u64 udp_timeout_ns;
+};
+
+/* spee_runtime (ARRAY, 1 element): the switch between the two slots. */
+struct spee_runtime {
+	__u32 active; /* slot the programs read; flips only after that slot is complete */
+	__u32 pad;
+	struct spee_slot_cfg slot[SPEE_POLICY_SLOTS];
+};
+
+/*
+ * spee_rules (ARRAY): the rule id behind each counter slot, so that stats
+ * can be printed from a pin dir alone. dirs == 0 marks a free slot.
+ */
+struct spee_rule_meta {
+	char id[SPEE_RULE_ID_LEN];
+	__u8 proto;
+	__u8 dirs; /* bit (1 << enum spee_dir) for each direction enforced */
+	__u16 port_lo;
+	__u16 port_hi;
+	__u16 pad;
+};
+
+#define SPEE_TEXT_LEN 256
+
+/*
+ * spee_instance (ARRAY, 1 element): what status prints about an instance.
+ * Only user space reads and writes it; it lives in a map because bpffs
+ * holds nothing else.
+ */
+struct spee_instance {
+	__u64 applied_at; /* CLOCK_REALTIME, ns */
+	__u32 generation;
+	__u8 mode;
+	__u8 last_result_ok;
+	__u16 pad;
+	char host[64];
+	char config_path[SPEE_TEXT_LEN];
+	char config_sha256[72];
+	char cgroup_path[SPEE_TEXT_LEN];
+	char last_error[SPEE_TEXT_LEN];
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct spee_verdict) == 4, "spee_verdict layout");
+_Static_assert(sizeof(struct spee_rule_key) == 24, "spee_rule_key layout");
+_Static_assert(sizeof(struct spee_prefix_key) == 28, "spee_prefix_key layout");
+_Static_assert(sizeof(struct spee_port_info) == 8, "spee_port_info layout");
+_Static_assert(sizeof(struct spee_flow_key) == 40, "spee_flow_key layout");
+_Static_assert(sizeof(struct spee_flow_state) == 16, "spee_flow_state layout");
+_Static_assert(sizeof(struct spee_frag_key) == 40, "spee_frag_key layout");
+_Static_assert(sizeof(struct spee_frag_state) == 16, "spee_frag_state layout");
+_Static_assert(sizeof(struct spee_counter) == 16, "spee_counter layout");
+_Static_assert(sizeof(struct spee_slot_cfg) == 16, "spee_slot_cfg layout");
+_Static_assert(sizeof(struct spee_runtime) == 8 + 16 * SPEE_POLICY_SLOTS, "spee_runtime layout");
+_Static_assert(sizeof(struct spee_rule_meta) == SPEE_RULE_ID_LEN + 8, "spee_rule_meta layout");
+#endif
+
+#endif /* SPEE_ABI_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cli.h - what the subcommands share: the handler signature, the exit
+ * status convention and option helpers. Handlers (src/cmd_<name>.c) return 0;
+ * -CLI_EUSAGE for a usage or config problem they have reported (exit 2); or
+ * another negative errno for a runtime failure they have reported (exit 1).
+ */
+#ifndef SPEE_CLI_H
+#define SPEE_CLI_H
+
+#include <stdbool.h>
+
+/* Set by main from -v/--verbose: libbpf's own messages are shown. */
+extern int cli_verbose;
+
+/* A usage error: the handler already printed why. Maps to exit status 2. */
+#define CLI_EUSAGE 2000
+
+struct command {
+	const char *name;
+	int (*handler)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Parses a decimal number in [min, max]. Returns false when s is not one. */
+bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* Handlers, one per file. */
+int do_check(int argc, char **argv);
+int do_explain(int argc, char **argv);
+
+#endif

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include "cli.h"
+
+int do_explain(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	fprintf(stderr, "explain: not yet\n");
+	return -ENOSYS;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * explain.h - the user-space reference model of the kernel's decision on a
+ * new connection, evaluated directly over a compiled policy. The BPF tests
+ * check the kernel against it packet by packet, so it implements the whole
+ * semantics: most specific prefix, ties to the earlier rule, implicit DNS and
+ * local entries, defaults and audit mode.
+ */
+#ifndef SPEE_EXPLAIN_H
+#define SPEE_EXPLAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "spee_abi.h"
+#include "addr.h"
+#include "names.h"
+#include "policy.h"
+
+struct explain_query {
+	uint8_t dir; /* enum spee_dir */
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port; /* the destination port */
+	struct prefix peer; /* the remote address: source on ingress, destination on egress */
+};
+
+struct explain_result {
+	bool pass; /* the verdict, after mode and default */
+	uint8_t reason; /* enum spee_reason */
+	int rule; /* index into policy.rules when reason == SPEE_REASON_RULE, else -1 */
+	const struct policy_entry *entry; /* the entry that matched, or NULL */
+};
+
+/* Decides a new connection. Names in the policy take their addresses from t (may be NULL). */
+void explain_decide(const struct policy *p, const struct name_table *t,
+		    const struct explain_query *q, struct explain_result *r);
+
+/* The verdict for a reason under a policy's mode and defaults. */
+bool explain_reason_passes(const struct policy *p, uint8_t dir, uint8_t reason);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * policy.h - the policy compiler: (config, host) -> this host's ingress and
+ * egress allowlists, as entries {direction, proto, ports, peer, rule}.
+ *
+ * This compiled form is what `check` prints, what `explain` evaluates and
+ * what maps.c turns into kernel map contents. It knows nothing of maps or of
+ * the kernel, and does no I/O: DNS names stay names here.
+ *
+ * Semantics (CONTRACT.md section 1): a rule is enforced as ingress on a host
+ * holding a role of its `to` side (new connections from the `from` peers),
+ * and as egress on a host holding a role of its `from` side (new connections
+ * to the `to` peers). Roles expand to the inventory's addresses, ANY to
+ * 0.0.0.0/0 and ::/0. When several entries match a packet the most specific
+ * prefix wins and ties go to the earlier rule; the compiler removes entries
+ * that can never win and reports the rules this affects.
+ */
+#ifndef SPEE_POLICY_H
+#define SPEE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spee_abi.h"
+#include "addr.h"
+#include "config.h"
+#include "diag.h"
+
+enum rule_origin {
+	RULE_MATRIX, /* a row of the seed table */
+	RULE_SITE, /* `rules:` in the config */
+	RULE_FAILSAFE, /* `failsafe:` in the config, or the default failsafe-ssh */
+};
+
+struct policy_rule {
+	char id[SPEE_RULE_ID_LEN];
+	const char *description; /* borrowed from the matrix or the config; may be NULL */
+	enum rule_origin origin;
+	int matrix_index; /* RULE_MATRIX: index into matrix_rules, else -1 */
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port_lo;
+	uint16_t port_hi;
+	uint8_t dirs; /* 1 << enum spee_dir for each direction enforced on this host */
+	bool optional;
+	/* The peer side as written (e.g. "CAS, IH" or "ANY"), per direction enforced. */
+	char *peers_text[SPEE_DIR_MAX];
+};
+
+enum entry_peer {
+	ENTRY_PEER_PREFIX,
+	ENTRY_PEER_NAME, /* a DNS name: its addresses, once resolved, are host prefixes */
+};
+
+/*
+ * One allowlist entry. `reason` is SPEE_REASON_RULE for entries of rules;
+ * the compiler also emits the implicit entries the host needs: DNS to its
+ * resolvers (SPEE_REASON_DNS, udp and tcp port 53) and its own addresses
+ * (SPEE_REASON_LOOPBACK, proto SPEE_PROTO_LOCAL, port 0, egress).
+ */
+struct policy_entry {
+	uint8_t dir; /* enum spee_dir */
+	uint8_t proto;
+	uint16_t port_lo;
+	uint16_t port_hi;
+	enum entry_peer peer_kind;
+	struct prefix prefix; /* ENTRY_PEER_PREFIX */
+	const char *name; /* ENTRY_PEER_NAME; owned by the policy */
+	uint8_t reason; /* enum spee_reason */
+	uint16_t rule; /* index into policy.rules when reason == SPEE_REASON_RULE */
+};
+
+enum note_kind {
+	NOTE_INDISTINGUISHABLE, /* rule matches exactly what an earlier rule matches */
+	NOTE_SHADOWED, /* every entry of the rule loses to a more specific or earlier one */
+	NOTE_ROLE_UNUSED, /* no host of the inventory holds a role the rule names */
+	NOTE_EMPTY, /* the rule allows nothing: a network it names is empty */
+	NOTE_NAME, /* the rule depends on DNS names */
+};
+
+struct policy_note {
+	enum note_kind kind;
+	char *rule; /* the rule concerned, or NULL */
+	char *other; /* the earlier rule it loses to, or NULL */
+	char *text; /* one sentence for people */
+};
+
+/* What the compiler needs from the machine rather than the file. */
+struct policy_env {
+	const struct prefix *resolvers; /* used when the config names none */
+	size_t n_resolvers;
+};
+
+struct policy {
+	const struct config *cfg; /* borrowed; must outlive the policy */
+	const struct cfg_host *host;
+	unsigned roles;
+	enum spee_mode mode;
+	enum spee_action default_action[SPEE_DIR_MAX];
+
+	struct policy_rule *rules; /* every rule of the config, in row order */
+	size_t n_rules;
+
+	struct policy_entry *entries; /* sorted: dir, proto, port, rule order, peer */
+	size_t n_entries;
+
+	struct policy_note *notes;
+	size_t n_notes;
+
+	char **names; /* the DNS names entries use, sorted, unique */
+	size_t n_names;
+};
+
+/*
+ * Compiles the allowlists of host `host_name` (which must be in the
+ * inventory). Returns 0 and sets *out, or a negative errno with the problem
+ * added to d.
+ */
+int policy_compile(const struct config *cfg, const char *host_name, const struct policy_env *env,
+		   struct policy **out, struct diags *d);
+
+void policy_free(struct policy *p);
+
+/* The rule with this id, or -1. */
+int policy_find_rule(const struct policy *p, const char *id);
+
+#endif
