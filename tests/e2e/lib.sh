@@ -29,6 +29,32 @@
 #
 # Every wait is bounded: probes carry their own timeouts, lab_exec runs under
 # `timeout` ($LAB_EXEC_TIMEOUT), and readiness polls give up after a limit.
+#
+# The API (details at each function):
+#   lab_init NAME               run id, temp dir $LAB_DIR, parent cgroup, traps
+#   lab_host HOST V4 [V6]       a host on the segment (namespace, eth0, cgroup, /etc files)
+#   lab_addr HOST ADDR [NAME]   one more address on HOST, optionally named
+#   lab_exec HOST CMD...        run CMD in HOST (netns, cgroup, /etc/hosts, resolv.conf)
+#   lab_speebpf HOST ARGS...    run $SPEEBPF in HOST
+#   lab_spawn HOST NAME CMD...  the same in the background; lab_spawn_pid/_log NAME
+#   lab_wait_log NAME REGEX [S] wait for a line of its output
+#   lab_wait NAME [S]           wait for its exit, return its status
+#   lab_stop NAME [S]           SIGTERM, then lab_wait;  lab_kill NAME: stop, no status
+#   lab_listen HOST NAME [--udp] ADDR PORTS [opts]   a speeprobe listener, ready
+#   lab_dns_start HOST ADDR...; lab_dns_set NAME ADDR...   the lab DNS (dnsmasq)
+#   lab_add_hosts_entry / lab_del_hosts_entry HOST NAME [ADDR]; lab_set_resolver HOST ADDR...
+#   lab_netns, lab_netns_path, lab_cgroup, lab_iface, lab_mac, lab_etc, lab_pin_dir HOST
+#   lab_ip NAME [4|6]; lab_switch_port HOST; lab_switch_exec CMD...
+#   lab_on_cleanup CMD...       run at cleanup first (e.g. a speebpf detach)
+#   lab_sleep S                 a sleep that signals interrupt
+#   expect_connect / expect_refused / expect_blocked / expect_closed HOST TARGET PORT [opts]
+#   expect_udp_reply / expect_udp_blocked HOST TARGET PORT [opts]
+#   expect_true / expect_false DESC CMD...;  lab_ok / lab_fail DESC
+#   lab_finish                  summary and exit status;  lab_skip REASON (exit 77)
+#   lab_require_speebpf         skip unless $SPEEBPF is built
+#   lab_leftovers [ID]; lab_reap ID   what a run left behind; remove it
+# A TARGET is a lab name (mgmt1, mail; NAME/6 for IPv6), an address, or a DNS
+# name resolved inside HOST. Frame builders: frames.sh. The SPE lab: lab.sh.
 
 [[ -n "${_LAB_LIB_LOADED:-}" ]] && return 0
 _LAB_LIB_LOADED=1
@@ -152,8 +178,25 @@ _lab_on_signal() {
 	exit "$1"
 }
 
-# lab_on_cleanup CMD...: run CMD (e.g. a speebpf detach) first thing at cleanup.
+# lab_on_cleanup CMD...: run CMD (e.g. lab_speebpf mgmt1 detach) first thing at
+# cleanup, newest first, with the lab still standing; each gets 20 s.
 lab_on_cleanup() { LAB_HOOKS+=("$(printf '%q ' "$@")"); }
+
+_lab_run_hook() {
+	local pid i rc=0
+	(eval "$1") </dev/null &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do
+		_lab_alive "$pid" || break
+		sleep 0.05
+	done
+	if _lab_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		lab_log "lab: cleanup hook timed out: $1"
+	fi
+	wait "$pid" || rc=$?
+	((rc == 0)) || lab_log "lab: cleanup hook failed ($rc): $1"
+}
 
 # Runs sysctls inside a namespace; /proc/sys/net shows the opener's namespace.
 _lab_sysctl() {
@@ -167,9 +210,9 @@ _lab_sysctl() {
 
 _lab_alive() {	# a pid that has not exited (zombies count as gone)
 	local st
-	[[ -r /proc/$1/stat ]] || return 1
-	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-	[[ $st != Z && -n $st ]]
+	[[ -n $1 ]] && read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }	# the state follows the command name, which may hold spaces
+	[[ ${st%% *} != Z ]]
 }
 
 # Every pid of the lab: recorded spawns, members of its cgroups, and anything
@@ -245,7 +288,7 @@ lab_leftovers() {
 	for f in "${cg2:-/nonexistent}"/speebpf-*-"$id"; do [[ -e $f ]] && echo "cgroup $f"; done
 	# Processes still in one of its cgroups (a zombie, not yet reaped by its
 	# parent, shows the removed cgroup too, but holds nothing: not counted).
-	grep -l -- "-$id/" /proc/[0-9]*/cgroup 2>/dev/null | while read -r f; do
+	grep -lE -- "-$id(/|$)" /proc/[0-9]*/cgroup 2>/dev/null | while read -r f; do
 		f=${f#/proc/}
 		f=${f%/cgroup}
 		if _lab_alive "$f"; then echo "process $f: $(tr '\0' ' ' <"/proc/$f/cmdline" 2>/dev/null)"; fi
@@ -291,7 +334,7 @@ _lab_cleanup() {
 	[[ -n $_LAB_CLEANED || -z $LAB_ID ]] && exit "$rc"
 	_LAB_CLEANED=1
 	for ((i = ${#LAB_HOOKS[@]} - 1; i >= 0; i--)); do
-		timeout 20 bash -c "${LAB_HOOKS[i]}" </dev/null || lab_log "lab: cleanup hook failed: ${LAB_HOOKS[i]}"
+		_lab_run_hook "${LAB_HOOKS[i]}"
 	done
 	[[ -n ${_LAB_SLEEP_PID:-} ]] && kill "$_LAB_SLEEP_PID" 2>/dev/null
 	_lab_kill_all
@@ -336,8 +379,10 @@ lab_host() {
 	port=$LAB_ID-$host
 	ip netns add "$ns" || lab_die "cannot create namespace $ns"
 	LAB_HOSTS+=("$host")
-	_lab_sysctl "$ns" net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.router_solicitations=0 \
-		net.ipv6.conf.all.accept_ra=0
+	# Quiet and immediate IPv6: no router solicitations, no duplicate address
+	# detection (a tentative address would make the first probes fail).
+	_lab_sysctl "$ns" net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 \
+		net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.default.accept_dad=0
 	# Created inside the namespaces: the root namespace never holds either end.
 	ip -n "$LAB_SWITCH" link add "$port" type veth peer name eth0 netns "$ns" ||
 		lab_die "cannot create veth for $host"
@@ -486,6 +531,13 @@ lab_exec() {
 	(_lab_enter "$host" "$LAB_EXEC_TIMEOUT" "$@")
 }
 
+# lab_speebpf HOST ARGS...: run the speebpf under test ($SPEEBPF) in HOST.
+lab_speebpf() {
+	local host=${1:?lab_speebpf HOST ARGS...}
+	shift
+	lab_exec "$host" "$SPEEBPF" "$@"
+}
+
 # lab_spawn HOST NAME CMD...: run CMD in HOST in the background, output to
 # $(lab_spawn_log NAME); it is killed at cleanup, or by lab_kill NAME.
 lab_spawn() {
@@ -510,7 +562,7 @@ lab_wait_log() {
 	n=$((secs * 50))
 	for ((i = 0; i < n; i++)); do
 		grep -Eq -- "$re" "$log" 2>/dev/null && return 0
-		_lab_alive "${LAB_PID[$name]}" || break
+		_lab_alive "${LAB_PID[$name]:-}" || break
 		sleep 0.02
 	done
 	grep -Eq -- "$re" "$log" 2>/dev/null && return 0
@@ -532,8 +584,8 @@ lab_wait() {
 		lab_kill "$name"
 		return 124
 	fi
-	wait "$pid"
-	rc=$?
+	rc=0
+	wait "$pid" || rc=$?
 	unset "LAB_PID[$name]"
 	return "$rc"
 }
@@ -548,10 +600,25 @@ lab_kill() {
 		_lab_alive "$pid" || break
 		sleep 0.02
 	done
-	_lab_alive "$pid" && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	if _lab_alive "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
+	wait "$pid" 2>/dev/null || true
 	unset "LAB_PID[$name]"
 	return 0
+}
+
+# lab_stop NAME [SECONDS]: ask a spawned process to finish (SIGTERM; a
+# `speeprobe stream` then drains and reports) and return its exit status.
+lab_stop() {
+	local pid=${LAB_PID[${1:?lab_stop NAME}]:-}
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	lab_wait "$1" "${2:-10}"
+}
+
+# lab_switch_exec CMD...: run CMD in the switch namespace (the bridge br0 and
+# the ports $(lab_switch_port HOST)), e.g. to watch what leaves a host.
+lab_switch_exec() {
+	(exec nsenter --net="/run/netns/$LAB_SWITCH" -- timeout --foreground -k 2 "$LAB_EXEC_TIMEOUT" "$@")
 }
 
 # lab_sleep SECONDS: a sleep that a signal interrupts at once (the traps run

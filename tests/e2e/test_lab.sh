@@ -65,6 +65,8 @@ expect_true "a lab host sees bpffs and the cgroup2 mount" \
 	lab_exec cas1 sh -c "mountpoint -q /sys/fs/bpf && test -d '$(lab_cgroup cas1)'"
 expect_true "a process started in cas1 is in cas1's cgroup" in_own_cgroup cas1
 expect_false "no lab host has a default route" any_default_route
+expect_true "the switch namespace holds the bridge and a port per host" \
+	lab_switch_exec ip link show "$(lab_switch_port ext)"
 
 echo "# closed ports are refused, UDP answers and refuses"
 expect_closed client mgmt1 9
@@ -191,6 +193,15 @@ expect_true "a 1 s IPv6 stream cas1 -> ih1 comes back intact" \
 	lab_exec cas1 "$SPEEPROBE" stream "$(lab_ip ih1 6)" 9100 --seconds 1 --rate-kbps 4000
 expect_false "a stream to a listener that does not echo fails" \
 	lab_exec cas1 "$SPEEPROBE" stream "$(lab_ip ih1)" 9101 --seconds 1
+lab_spawn cas2 long "$SPEEPROBE" stream "$(lab_ip ih1)" 9100 --seconds 60 --rate-kbps 2000
+lab_sleep 1
+rc=0
+lab_stop long || rc=$?
+if ((rc == 0)) && grep -q '^stream ok' "$(lab_spawn_log long)"; then
+	lab_ok "a long stream stopped early by lab_stop drains and reports intact"
+else
+	lab_fail "a long stream stopped early by lab_stop drains and reports intact (exit $rc: $(cat "$(lab_spawn_log long)"))"
+fi
 lab_spawn cas1 stall "$SPEEPROBE" stream "$(lab_ip ih1)" 9100 --seconds 3 --stall-ms 500
 lab_sleep 0.5
 ip -n "$LAB_SWITCH" link set "$(lab_switch_port ih1)" down	# every packet to ih1 is lost
@@ -294,6 +305,7 @@ lab_host b 198.18.7.2 fd00:5e::702
 lab_listen b listen :: 7000 --echo
 lab_spawn a stream "\$SPEEPROBE" stream 198.18.7.2 7000 --seconds 30
 mkdir "\$(lab_pin_dir a)"
+lab_on_cleanup lab_exec a sh -c "ls /sys/class/net >'\$1.hook'"	# runs while the lab stands
 lab_exec a sleep 60 &	# a process lab_spawn does not know, in a's cgroup
 echo "\$(lab_spawn_pid listen)" >"\$1.pid"
 case \$2 in
@@ -318,8 +330,9 @@ child() {	# MODE [SIGNAL] EXPECTED_STATUS
 	id=$(cat "$base.id" 2>/dev/null || echo none)
 	left=$(lab_leftovers "$id")
 	if [[ -e $base.pid ]] && _lab_alive "$(cat "$base.pid")"; then left+=" listener $(cat "$base.pid")"; fi
+	[[ $(cat "$base.hook" 2>/dev/null) == *eth0* ]] || left+=" (the cleanup hook did not run in the lab)"
 	if ((rc == want)) && [[ $id != none && -z $left ]]; then
-		lab_ok "a child lab that ends by '$mode${sig:+ (SIG$sig)}' exits $rc and leaves nothing"
+		lab_ok "a child lab that ends by '$mode${sig:+ (SIG$sig)}' exits $rc, runs its hook, leaves nothing"
 	else
 		lab_fail "a child lab that ends by '$mode${sig:+ (SIG$sig)}' exits $want and leaves nothing (exit $rc, id $id, left: ${left:-nothing}; $(tail -n 3 "$base.out" | tr '\n' ' '))"
 	fi

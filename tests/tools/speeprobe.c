@@ -44,45 +44,45 @@ enum exit_code {
 };
 
 static const char usage_text[] =
-	"usage: speeprobe COMMAND ...\n"
-	"\n"
-	"  listen [--udp] ADDR PORT[,PORT|,LO-HI...] [--echo] [--max-seconds N] [--quiet]\n"
-	"      Listen on every port (ADDR may be :: for v4+v6, 0.0.0.0, or one address).\n"
-	"      TCP: accept, then close at once, or echo with --echo. UDP: every datagram\n"
-	"      is answered with itself, from the address it was sent to. Prints\n"
-	"      'listening ...' once every socket is bound, then one line per connection\n"
-	"      or datagram. Exits 0 after --max-seconds (default 300) or on SIGTERM/SIGINT.\n"
-	"  connect ADDR PORT [--timeout-ms N] [--send BYTES] [--expect-echo] [-4|-6]\n"
-	"          [--from ADDR] [--sport N]\n"
-	"      Non-blocking connect, bounded by --timeout-ms (default 1000). --send sends\n"
-	"      BYTES bytes of a counted pattern; --expect-echo checks they come back.\n"
-	"  udp ADDR PORT [--timeout-ms N] [--send-hex HEX] [-4|-6] [--from ADDR] [--sport N]\n"
-	"      Send one datagram (default 'speeprobe') and wait for any reply.\n"
-	"  stream ADDR PORT --seconds N [--rate-kbps N] [--stall-ms N] [--max-retrans N]\n"
-	"         [--timeout-ms N] [-4|-6] [--from ADDR]\n"
-	"      Send a counted byte stream (default 800 kbit/s) to an echo listener for N\n"
-	"      seconds and check that every byte comes back in order; fails on a\n"
-	"      mismatch, a reset, an early close, a wait longer than --stall-ms\n"
-	"      (default 2000) for outstanding bytes, or more TCP retransmissions than\n"
-	"      --max-retrans (default: not checked).\n"
-	"  send-frame IFACE HEXFRAME [--count N] [--interval-ms N]\n"
-	"      Send a raw Ethernet frame (hex; spaces, ':', '-' and '.' are ignored).\n"
-	"  watch IFACE --timeout-ms N [--match HEX@OFFSET]... [--count N] [--inbound]\n"
-	"      Capture on IFACE for N ms; print frames that match every --match (HEX may\n"
-	"      hold 'xx' for any byte; OFFSET is decimal, from the Ethernet header).\n"
-	"      --count N stops after N matches; --inbound ignores frames sent by this\n"
-	"      host. Prints 'watching IFACE' when the capture is open.\n"
-	"\n"
-	"ADDR is an IPv4 or IPv6 address or a name resolved through /etc/hosts and DNS.\n"
-	"\n"
-	"exit codes:\n"
-	"  0  connected / reply received / stream intact / frame sent / a frame matched\n"
-	"  1  refused: ECONNREFUSED (TCP RST or ICMP port unreachable); watch: no frame matched\n"
-	"  2  timed out: no answer within --timeout-ms (dropped)\n"
-	"  3  denied locally: EPERM or EACCES (e.g. a cgroup egress program)\n"
-	"  4  any other error (unreachable, reset while connecting, bad interface, ...)\n"
-	"  5  connected, but the data check failed (echo wrong or missing, reset, stall)\n"
-	"  64 usage error\n";
+    "usage: speeprobe COMMAND ...\n"
+    "\n"
+    "  listen [--udp] ADDR PORT[,PORT|,LO-HI...] [--echo] [--max-seconds N] [--quiet]\n"
+    "      Listen on every port (ADDR may be :: for v4+v6, 0.0.0.0, or one address).\n"
+    "      TCP: accept, then close at once, or echo with --echo. UDP: every datagram\n"
+    "      is answered with itself, from the address it was sent to. Prints\n"
+    "      'listening ...' once every socket is bound, then one line per connection\n"
+    "      or datagram. Exits 0 after --max-seconds (default 300) or on SIGTERM/SIGINT.\n"
+    "  connect ADDR PORT [--timeout-ms N] [--send BYTES] [--expect-echo] [-4|-6]\n"
+    "          [--from ADDR] [--sport N]\n"
+    "      Non-blocking connect, bounded by --timeout-ms (default 1000). --send sends\n"
+    "      BYTES bytes of a counted pattern; --expect-echo checks they come back.\n"
+    "  udp ADDR PORT [--timeout-ms N] [--send-hex HEX] [-4|-6] [--from ADDR] [--sport N]\n"
+    "      Send one datagram (default 'speeprobe') and wait for any reply.\n"
+    "  stream ADDR PORT --seconds N [--rate-kbps N] [--stall-ms N] [--max-retrans N]\n"
+    "         [--timeout-ms N] [-4|-6] [--from ADDR]\n"
+    "      Send a counted byte stream (default 800 kbit/s) to an echo listener for N\n"
+    "      seconds and check that every byte comes back in order; fails on a\n"
+    "      mismatch, a reset, an early close, a wait longer than --stall-ms\n"
+    "      (default 2000) for outstanding bytes, or more TCP retransmissions than\n"
+    "      --max-retrans (default: not checked).\n"
+    "  send-frame IFACE HEXFRAME [--count N] [--interval-ms N]\n"
+    "      Send a raw Ethernet frame (hex; spaces, ':', '-' and '.' are ignored).\n"
+    "  watch IFACE --timeout-ms N [--match HEX@OFFSET]... [--count N] [--inbound]\n"
+    "      Capture on IFACE for N ms; print frames that match every --match (HEX may\n"
+    "      hold 'xx' for any byte; OFFSET is decimal, from the Ethernet header).\n"
+    "      --count N stops after N matches; --inbound ignores frames sent by this\n"
+    "      host. Prints 'watching IFACE' when the capture is open.\n"
+    "\n"
+    "ADDR is an IPv4 or IPv6 address or a name resolved through /etc/hosts and DNS.\n"
+    "\n"
+    "exit codes:\n"
+    "  0  connected / reply received / stream intact / frame sent / a frame matched\n"
+    "  1  refused: ECONNREFUSED (TCP RST or ICMP port unreachable); watch: no frame matched\n"
+    "  2  timed out: no answer within --timeout-ms (dropped)\n"
+    "  3  denied locally: EPERM or EACCES (e.g. a cgroup egress program)\n"
+    "  4  any other error (unreachable, reset while connecting, bad interface, ...)\n"
+    "  5  connected, but the data check failed (echo wrong or missing, reset, stall)\n"
+    "  64 usage error\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -173,7 +173,7 @@ static void format_sa(const struct sockaddr *sa, char *buf, size_t size)
 static int resolve(const char *host, long port, int family, int socktype, bool passive,
 		   struct target *t)
 {
-	struct addrinfo hints = { .ai_family = family, .ai_socktype = socktype };
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = socktype};
 	struct addrinfo *res = NULL;
 	char name[256], serv[8];
 	size_t n = strlen(host);
@@ -204,7 +204,7 @@ static int resolve(const char *host, long port, int family, int socktype, bool p
 
 static int bind_source(int fd, const char *from, long sport, int family)
 {
-	struct target src = { 0 };
+	struct target src = {0};
 	int one = 1;
 
 	if (!from)
@@ -327,7 +327,7 @@ static int tcp_connect(const struct client_opts *o, const struct target *t, int 
 		goto out;
 	err = errno;
 	while (err == EINPROGRESS) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		int64_t left = deadline - now_ms();
 		int n;
 
@@ -363,8 +363,8 @@ static int exchange(int fd, long n, bool echo, long timeout_ms, char *why, size_
 	long sent = 0, got = 0;
 
 	while (sent < n || (echo && got < n)) {
-		struct pollfd p = { .fd = fd, .events = (short)((sent < n ? POLLOUT : 0) |
-							      (echo ? POLLIN : 0)) };
+		struct pollfd p = {
+		    .fd = fd, .events = (short)((sent < n ? POLLOUT : 0) | (echo ? POLLIN : 0))};
 		int64_t left = deadline - now_ms();
 		ssize_t r;
 
@@ -392,7 +392,8 @@ static int exchange(int fd, long n, bool echo, long timeout_ms, char *why, size_
 			}
 		}
 		if ((p.revents & POLLOUT) && sent < n) {
-			size_t k = (size_t)(n - sent) < sizeof(buf) ? (size_t)(n - sent) : sizeof(buf);
+			size_t k =
+			    (size_t)(n - sent) < sizeof(buf) ? (size_t)(n - sent) : sizeof(buf);
 
 			fill_pattern(buf, k, (uint64_t)sent);
 			r = send(fd, buf, k, MSG_NOSIGNAL);
@@ -409,7 +410,7 @@ static int exchange(int fd, long n, bool echo, long timeout_ms, char *why, size_
 
 static int cmd_connect(int argc, char **argv)
 {
-	struct client_opts o = { .timeout_ms = 1000, .family = AF_UNSPEC };
+	struct client_opts o = {.timeout_ms = 1000, .family = AF_UNSPEC};
 	struct target t;
 	long send_n = 0;
 	bool expect_echo = false;
@@ -470,7 +471,7 @@ static int hex_decode(const char *s, uint8_t *out, size_t cap, bool *wild, size_
 
 static int cmd_udp(int argc, char **argv)
 {
-	struct client_opts o = { .timeout_ms = 1000, .family = AF_UNSPEC };
+	struct client_opts o = {.timeout_ms = 1000, .family = AF_UNSPEC};
 	uint8_t payload[2048] = "speeprobe", reply[4096];
 	size_t plen = 9;
 	struct target t;
@@ -522,7 +523,7 @@ static int cmd_udp(int argc, char **argv)
 		return code;
 	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int64_t left = deadline - now_ms();
 		int n;
 
@@ -556,14 +557,14 @@ static int cmd_udp(int argc, char **argv)
 
 static int cmd_stream(int argc, char **argv)
 {
-	struct client_opts o = { .timeout_ms = 2000, .family = AF_UNSPEC };
+	struct client_opts o = {.timeout_ms = 2000, .family = AF_UNSPEC};
 	long seconds = -1, rate_kbps = 800, stall_ms = 2000, max_retrans = -1;
 	const uint64_t max_inflight = 1 << 20;
 	uint64_t sent = 0, got = 0;
 	int64_t start, end_send, last_progress, longest_wait = 0, elapsed;
 	uint8_t buf[16384];
 	struct target t;
-	struct tcp_info ti = { 0 };
+	struct tcp_info ti = {0};
 	socklen_t tilen = sizeof(ti);
 	char where[80], why[160] = "";
 	const char *word;
@@ -617,7 +618,7 @@ static int cmd_stream(int argc, char **argv)
 		int64_t now = now_ms();
 		bool sending = now < end_send && !stop_requested;
 		uint64_t allowed = sent;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
 
 		if (!sending && got == sent)
@@ -634,7 +635,8 @@ static int cmd_stream(int argc, char **argv)
 			longest_wait = now - last_progress;
 		if (got < sent && now - last_progress > stall_ms) {
 			snprintf(why, sizeof(why), "stalled: %llu bytes unanswered for %lld ms",
-				 (unsigned long long)(sent - got), (long long)(now - last_progress));
+				 (unsigned long long)(sent - got),
+				 (long long)(now - last_progress));
 			code = EXIT_DATA;
 			break;
 		}
@@ -689,7 +691,7 @@ static int cmd_stream(int argc, char **argv)
 
 		shutdown(fd, SHUT_WR);
 		while (!eof && now_ms() < deadline) {
-			struct pollfd p = { .fd = fd, .events = POLLIN };
+			struct pollfd p = {.fd = fd, .events = POLLIN};
 			ssize_t r;
 
 			if (poll(&p, 1, 50) <= 0)
@@ -764,8 +766,8 @@ static int open_listener(const struct target *t, bool udp)
 {
 	int fd, one = 1, v6only;
 
-	fd = socket(t->ss.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(t->ss.ss_family,
+		    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -782,8 +784,7 @@ static int open_listener(const struct target *t, bool udp)
 	 * client's connected socket drops them: keep the destination. */
 	if (udp)
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&t->ss, t->len) ||
-	    (!udp && listen(fd, 128))) {
+	if (bind(fd, (const struct sockaddr *)&t->ss, t->len) || (!udp && listen(fd, 128))) {
 		int e = errno;
 
 		close(fd);
@@ -797,17 +798,21 @@ static void udp_echo(int fd, bool quiet)
 {
 	uint8_t data[65536];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} cin, cout;
 
 	for (int burst = 0; burst < 64; burst++) {
 		struct sockaddr_storage peer;
-		struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-		struct msghdr m = { .msg_name = &peer, .msg_namelen = sizeof(peer), .msg_iov = &iov,
-				    .msg_iovlen = 1, .msg_control = cin.buf,
-				    .msg_controllen = sizeof(cin.buf) };
-		struct msghdr reply = { .msg_name = &peer, .msg_iov = &iov, .msg_iovlen = 1 };
+		struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+		struct msghdr m = {.msg_name = &peer,
+				   .msg_namelen = sizeof(peer),
+				   .msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = cin.buf,
+				   .msg_controllen = sizeof(cin.buf)};
+		struct msghdr reply = {.msg_name = &peer, .msg_iov = &iov, .msg_iovlen = 1};
 		struct cmsghdr *c, *oc;
 		char who[80];
 		ssize_t n = recvmsg(fd, &m, 0);
@@ -870,7 +875,7 @@ static int cmd_listen(int argc, char **argv)
 	struct pollfd *pfd;
 	unsigned long accepted = 0;
 	int64_t deadline;
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = {.sa_handler = on_stop};
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--udp")) {
@@ -930,12 +935,11 @@ static int cmd_listen(int argc, char **argv)
 		if (left <= 0)
 			break;
 		for (int i = 0; i < nports; i++)
-			pfd[np++] = (struct pollfd){ .fd = lfd[i], .events = POLLIN };
+			pfd[np++] = (struct pollfd){.fd = lfd[i], .events = POLLIN};
 		for (int i = 0; i < nconns; i++)
-			pfd[np++] = (struct pollfd){
-				.fd = conns[i].fd,
-				.events = conns[i].off < conns[i].len ? POLLOUT : POLLIN
-			};
+			pfd[np++] = (struct pollfd){.fd = conns[i].fd,
+						    .events = conns[i].off < conns[i].len ? POLLOUT
+											  : POLLIN};
 		n = poll(pfd, (nfds_t)np, left < 1000 ? (int)left : 1000);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "speeprobe: poll: %s\n", errname(errno));
@@ -970,7 +974,7 @@ static int cmd_listen(int argc, char **argv)
 					close(cfd);
 					continue;
 				}
-				conns[nconns] = (struct conn){ .fd = cfd };
+				conns[nconns] = (struct conn){.fd = cfd};
 				snprintf(conns[nconns].peer, sizeof(conns[nconns].peer), "%s", p);
 				nconns++;
 			}
@@ -1068,7 +1072,7 @@ static int hex_decode(const char *s, uint8_t *out, size_t cap, bool *wild, size_
 
 static int packet_socket(const char *ifname, int *ifindex, bool bind_all)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET};
 	int fd;
 
 	*ifindex = (int)if_nametoindex(ifname);
@@ -1101,7 +1105,7 @@ static int cmd_send_frame(int argc, char **argv)
 	long count = 1, interval_ms = 0;
 	uint8_t frame[9216];
 	size_t len;
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
+	struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_halen = ETH_ALEN};
 	int ifindex, fd, npos = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -1186,8 +1190,8 @@ static int cmd_watch(int argc, char **argv)
 				return usage_error("watch: bad or too many %s", "--match");
 			if (at && !parse_long(at + 1, 0, 65535, &off))
 				return usage_error("watch: bad offset in %s", spec);
-			snprintf(hex, sizeof(hex), "%.*s", at ? (int)(at - spec) : (int)strlen(spec),
-				 spec);
+			snprintf(hex, sizeof(hex), "%.*s",
+				 at ? (int)(at - spec) : (int)strlen(spec), spec);
 			if (hex_decode(hex, m[nm].bytes, sizeof(m[nm].bytes), m[nm].wild,
 				       &m[nm].len))
 				return usage_error("watch: bad hex pattern %s", spec);
@@ -1213,16 +1217,19 @@ static int cmd_watch(int argc, char **argv)
 
 	deadline = now_ms() + timeout_ms;
 	while (!count || matched < (unsigned long)count) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		struct sockaddr_ll from;
 		union {
 			char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 			struct cmsghdr align;
 		} ctl;
-		struct iovec iov = { .iov_base = frame, .iov_len = sizeof(frame) - 4 };
-		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from),
-				      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-				      .msg_controllen = sizeof(ctl.buf) };
+		struct iovec iov = {.iov_base = frame, .iov_len = sizeof(frame) - 4};
+		struct msghdr msg = {.msg_name = &from,
+				     .msg_namelen = sizeof(from),
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf)};
 		int64_t left = deadline - now_ms();
 		bool ok = true;
 		ssize_t n;
@@ -1238,8 +1245,7 @@ static int cmd_watch(int argc, char **argv)
 			struct tpacket_auxdata aux;
 			uint16_t tpid, tci;
 
-			if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
-			    n < 12)
+			if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA || n < 12)
 				continue;
 			memcpy(&aux, CMSG_DATA(c), sizeof(aux));
 			if (!(aux.tp_status & TP_STATUS_VLAN_VALID))
@@ -1270,7 +1276,8 @@ static int cmd_watch(int argc, char **argv)
 		if (!ok)
 			continue;
 		matched++;
-		printf("frame %s %zd bytes:", from.sll_pkttype == PACKET_OUTGOING ? "out" : "in", n);
+		printf("frame %s %zd bytes:", from.sll_pkttype == PACKET_OUTGOING ? "out" : "in",
+		       n);
 		for (ssize_t k = 0; k < n && k < 128; k++)
 			printf("%s%02x", k && k % 4 == 0 ? " " : "", frame[k]);
 		printf("%s\n", n > 128 ? " ..." : "");
@@ -1286,14 +1293,13 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "listen", cmd_listen },	{ "connect", cmd_connect },
-	{ "udp", cmd_udp },		{ "stream", cmd_stream },
-	{ "send-frame", cmd_send_frame }, { "watch", cmd_watch },
+    {"listen", cmd_listen}, {"connect", cmd_connect},	    {"udp", cmd_udp},
+    {"stream", cmd_stream}, {"send-frame", cmd_send_frame}, {"watch", cmd_watch},
 };
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = {.sa_handler = on_stop};
 
 	if (argc < 2)
 		return usage_error("%s", "missing command");
