@@ -35,7 +35,7 @@
 #   lab_host HOST V4 [V6]       a host on the segment (namespace, eth0, cgroup, /etc files)
 #   lab_addr HOST ADDR [NAME]   one more address on HOST, optionally named
 #   lab_exec HOST CMD...        run CMD in HOST (netns, cgroup, /etc/hosts, resolv.conf)
-#   lab_speebpf HOST ARGS...    run $SPEEBPF in HOST
+#   lab_speebpf HOST CMD ARGS...  run $SPEEBPF in HOST, on HOST's cgroup and pin dir
 #   lab_spawn HOST NAME CMD...  the same in the background; lab_spawn_pid/_log NAME
 #   lab_wait_log NAME REGEX [S] wait for a line of its output
 #   lab_wait NAME [S]           wait for its exit, return its status
@@ -48,7 +48,7 @@
 #   lab_on_cleanup CMD...       run at cleanup first (e.g. a speebpf detach)
 #   lab_sleep S                 a sleep that signals interrupt
 #   expect_connect / expect_refused / expect_blocked / expect_closed HOST TARGET PORT [opts]
-#   expect_udp_reply / expect_udp_blocked HOST TARGET PORT [opts]
+#   expect_udp_reply / expect_udp_blocked / expect_udp_closed HOST TARGET PORT [opts]
 #   expect_true / expect_false DESC CMD...;  lab_ok / lab_fail DESC
 #   lab_finish                  summary and exit status;  lab_skip REASON (exit 77)
 #   lab_require_speebpf         skip unless $SPEEBPF is built
@@ -531,11 +531,23 @@ lab_exec() {
 	(_lab_enter "$host" "$LAB_EXEC_TIMEOUT" "$@")
 }
 
-# lab_speebpf HOST ARGS...: run the speebpf under test ($SPEEBPF) in HOST.
+# lab_speebpf HOST COMMAND ARGS...: run the speebpf under test ($SPEEBPF) in
+# HOST. Unless given, --pin-dir is $(lab_pin_dir HOST) and, for apply and run,
+# --cgroup is $(lab_cgroup HOST): speebpf's own default is the root of the
+# cgroup2 hierarchy, the one place a lab must never attach to.
 lab_speebpf() {
-	local host=${1:?lab_speebpf HOST ARGS...}
+	local host=${1:?lab_speebpf HOST COMMAND ARGS...} cmd=${2:-} extra=()
 	shift
-	lab_exec "$host" "$SPEEBPF" "$@"
+	case $cmd in
+	apply | run)
+		[[ " $* " == *" --cgroup "* ]] || extra+=(--cgroup "$(lab_cgroup "$host")")
+		[[ " $* " == *" --pin-dir "* ]] || extra+=(--pin-dir "$(lab_pin_dir "$host")")
+		;;
+	confirm | stats | status | events | detach)
+		[[ " $* " == *" --pin-dir "* ]] || extra+=(--pin-dir "$(lab_pin_dir "$host")")
+		;;
+	esac
+	lab_exec "$host" "$SPEEBPF" "$@" "${extra[@]}"
 }
 
 # lab_spawn HOST NAME CMD...: run CMD in HOST in the background, output to
@@ -786,6 +798,19 @@ expect_udp_reply() {
 		lab_ok "$host -> $_T_LABEL:$port/udp answers"
 	else
 		lab_fail "$host -> $_T_LABEL:$port/udp answers (got: $_P_OUT)"
+	fi
+}
+
+# expect_udp_closed HOST TARGET PORT [udp options]: an ICMP port unreachable.
+expect_udp_closed() {
+	local host=$1 port=$3
+	_lab_target "$2"
+	shift 3
+	_lab_probe "$host" udp "$_T_ADDR" "$port" --timeout-ms "$LAB_BLOCK_TIMEOUT_MS" "$@"
+	if ((_P_RC == 1)) && [[ $_P_OUT == refused* ]]; then
+		lab_ok "$host -> $_T_LABEL:$port/udp is closed (ICMP)"
+	else
+		lab_fail "$host -> $_T_LABEL:$port/udp is closed (got: $_P_OUT)"
 	fi
 }
 

@@ -67,6 +67,17 @@ expect_true "a process started in cas1 is in cas1's cgroup" in_own_cgroup cas1
 expect_false "no lab host has a default route" any_default_route
 expect_true "the switch namespace holds the bridge and a port per host" \
 	lab_switch_exec ip link show "$(lab_switch_port ext)"
+# lab_speebpf keeps speebpf off the root cgroup and the default pin dir.
+speebpf_gets() {	# WANT ARGS...: lab_speebpf mgmt1 ARGS... runs speebpf with WANT
+	local want=$1 SPEEBPF
+	shift
+	SPEEBPF=$(command -v echo)
+	[[ $(lab_speebpf mgmt1 "$@") == "$want" ]]
+}
+expect_true "lab_speebpf gives apply the host's cgroup and pin dir" \
+	speebpf_gets "apply -c x --cgroup $(lab_cgroup mgmt1) --pin-dir $(lab_pin_dir mgmt1)" apply -c x
+expect_true "lab_speebpf keeps an explicit --cgroup" \
+	speebpf_gets "run --cgroup /c -c x --pin-dir $(lab_pin_dir mgmt1)" run --cgroup /c -c x
 
 echo "# closed ports are refused, UDP answers and refuses"
 expect_closed client mgmt1 9
@@ -79,8 +90,8 @@ expect_udp_reply cas1 mgmt1/6 9000
 # ext answers from the address it was asked at, whichever of its many.
 expect_udp_reply cas1 mail 9000
 expect_udp_reply cas1 exchange/6 9000
-_lab_probe cas1 udp "$(lab_ip mgmt1)" 9001
-if ((_P_RC == 1)); then lab_ok "cas1 -> mgmt1:9001/udp is closed (ICMP)"; else lab_fail "cas1 -> mgmt1:9001/udp is closed (got: $_P_OUT)"; fi
+expect_udp_closed cas1 mgmt1 9001
+expect_udp_closed cas1 mgmt1/6 9001
 
 echo "# the expectations cannot pass vacuously"
 printf '#!/bin/sh\nexit 2\n' >"$LAB_DIR/exit2"
@@ -111,6 +122,7 @@ negative "expect_refused with a probe that only exits 1" with_probe /bin/false e
 negative "expect_blocked with a probe that only exits 2" with_probe "$LAB_DIR/exit2" expect_blocked cas1 mgmt1 9
 negative "expect_refused when the probe fails otherwise (a bad port)" expect_refused cas1 mgmt1 0
 negative "expect_udp_blocked of an answering port" expect_udp_blocked cas1 mgmt1 9000
+negative "expect_udp_closed of an answering port" expect_udp_closed cas1 mgmt1 9000
 negative "expect_true of a failing command" expect_true "false is true" false
 negative "expect_false of a succeeding command" expect_false "true is false" true
 
