@@ -291,6 +291,19 @@ static int client_option(struct client_opts *o, int argc, char **argv, int *i)
 	return 1;
 }
 
+/* With a literal --from, the target must be of its family. */
+static void family_from_source(struct client_opts *o)
+{
+	struct in_addr a4;
+
+	if (!o->from || o->family != AF_UNSPEC)
+		return;
+	if (strchr(o->from, ':'))
+		o->family = AF_INET6;
+	else if (inet_pton(AF_INET, o->from, &a4) == 1)
+		o->family = AF_INET;
+}
+
 static int client_positional(struct client_opts *o, const char *a, int *npos)
 {
 	if (*npos == 0) {
@@ -441,6 +454,7 @@ static int cmd_connect(int argc, char **argv)
 		return usage_error("connect: needs ADDR PORT%s", "");
 	if (expect_echo && !send_n)
 		send_n = 16;
+	family_from_source(&o);
 	if (resolve(o.addr, o.port, o.family, SOCK_STREAM, false, &t))
 		return EXIT_ERROR;
 	format_sa((struct sockaddr *)&t.ss, where, sizeof(where));
@@ -501,6 +515,7 @@ static int cmd_udp(int argc, char **argv)
 	}
 	if (npos != 2)
 		return usage_error("udp: needs ADDR PORT%s", "");
+	family_from_source(&o);
 	if (resolve(o.addr, o.port, o.family, SOCK_DGRAM, false, &t))
 		return EXIT_ERROR;
 	format_sa((struct sockaddr *)&t.ss, where, sizeof(where));
@@ -598,6 +613,7 @@ static int cmd_stream(int argc, char **argv)
 	}
 	if (npos != 2 || seconds < 0)
 		return usage_error("stream: needs ADDR PORT --seconds N%s", "");
+	family_from_source(&o);
 	if (resolve(o.addr, o.port, o.family, SOCK_STREAM, false, &t))
 		return EXIT_ERROR;
 	format_sa((struct sockaddr *)&t.ss, where, sizeof(where));
@@ -794,7 +810,7 @@ static int open_listener(const struct target *t, bool udp)
 	return fd;
 }
 
-static void udp_echo(int fd, bool quiet)
+static unsigned long udp_echo(int fd, bool quiet)
 {
 	uint8_t data[65536];
 	union {
@@ -818,7 +834,7 @@ static void udp_echo(int fd, bool quiet)
 		ssize_t n = recvmsg(fd, &m, 0);
 
 		if (n < 0)
-			return;
+			return (unsigned long)burst;
 		reply.msg_namelen = m.msg_namelen;
 		iov.iov_len = (size_t)n;
 		memset(cout.buf, 0, sizeof(cout.buf));
@@ -857,6 +873,7 @@ static void udp_echo(int fd, bool quiet)
 		if (sendmsg(fd, &reply, 0) < 0 && !quiet)
 			printf("reply failed: %s\n", errname(errno));
 	}
+	return 64;
 }
 
 static void conn_close(struct conn *c)
@@ -952,7 +969,7 @@ static int cmd_listen(int argc, char **argv)
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			if (udp) {
-				udp_echo(lfd[i], quiet);
+				accepted += udp_echo(lfd[i], quiet);
 				continue;
 			}
 			for (int burst = 0; burst < 64; burst++) {
@@ -1017,7 +1034,7 @@ static int cmd_listen(int argc, char **argv)
 		close(conns[i].fd);
 	for (int i = 0; i < nports; i++)
 		close(lfd[i]);
-	printf("stopped after %lu connections\n", accepted);
+	printf("stopped after %lu %s\n", accepted, udp ? "datagrams" : "connections");
 	free(conns);
 	free(pfd);
 	return rc;
@@ -1279,7 +1296,7 @@ static int cmd_watch(int argc, char **argv)
 		printf("frame %s %zd bytes:", from.sll_pkttype == PACKET_OUTGOING ? "out" : "in",
 		       n);
 		for (ssize_t k = 0; k < n && k < 128; k++)
-			printf("%s%02x", k && k % 4 == 0 ? " " : "", frame[k]);
+			printf("%s%02x", k % 4 == 0 ? " " : "", frame[k]);
 		printf("%s\n", n > 128 ? " ..." : "");
 	}
 	close(fd);
