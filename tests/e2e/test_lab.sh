@@ -49,6 +49,14 @@ expect_connect mgmt1 my.mailstore.com 443
 expect_connect ih1 exchange.example.com 443
 expect_false "client does not know my.mailstore.com (not an SPE host)" \
 	lab_exec client getent ahostsv4 my.mailstore.com
+lab_del_hosts_entry cas2 my.mailstore.com
+expect_false "after lab_del_hosts_entry, cas2 no longer knows my.mailstore.com" \
+	lab_exec cas2 getent ahostsv4 my.mailstore.com
+lab_add_hosts_entry cas2 my.mailstore.com 198.19.2.46
+expect_true "after lab_add_hosts_entry, cas2 resolves it to the new address" \
+	resolves_to cas2 my.mailstore.com 198.19.2.46
+lab_del_hosts_entry cas2 my.mailstore.com
+lab_add_hosts_entry cas2 my.mailstore.com "$SPE_MAILSTORE"
 
 sees_own_interfaces() { [[ $(lab_exec "$1" ls /sys/class/net | tr '\n' ' ') == "eth0 lo " ]]; }
 in_own_cgroup() { [[ $(lab_exec "$1" cat /proc/self/cgroup) == *"0::${LAB_CGROUP#"$LAB_CG2"}/$1" ]]; }
