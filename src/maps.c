@@ -1,0 +1,987 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * maps.c - compiled policy -> policy map contents, written one slot at a
+ * time and switched in one update. See maps.h for the steps.
+ */
+#include "maps.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config.h"
+
+const char *const spee_map_names[SPEE_MAP_COUNT] = {
+	[SPEE_MAP_RT] = "spee_rt",
+	[SPEE_MAP_EXACT] = "spee_exact",
+	[SPEE_MAP_PREFIX] = "spee_prefix",
+	[SPEE_MAP_PORTS] = "spee_ports",
+	[SPEE_MAP_FLOWS] = "spee_flows",
+	[SPEE_MAP_FRAGS] = "spee_frags",
+	[SPEE_MAP_RULE_CTR] = "spee_rule_ctr",
+	[SPEE_MAP_REASON_CTR] = "spee_reason_ctr",
+	[SPEE_MAP_RULES] = "spee_rules",
+	[SPEE_MAP_INST] = "spee_inst",
+};
+
+void spee_map_fds_init(struct spee_map_fds *m)
+{
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		m->fd[i] = -1;
+}
+
+/* ---- step 1: counter slots ---- */
+
+static bool meta_has_id(const struct spee_rule_meta *m, const char *id)
+{
+	return !strncmp(m->id, id, SPEE_RULE_ID_LEN);
+}
+
+static void meta_fill(struct spee_rule_meta *m, const struct policy_rule *r)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", r->id);
+	m->proto = r->proto;
+	m->dirs = r->dirs;
+	m->port_lo = r->port_lo;
+	m->port_hi = r->port_hi;
+}
+
+int maps_assign_slots(const struct spee_rule_meta *cur, const struct policy *p,
+		      struct spee_rule_meta *next, uint16_t *slot_of_rule, bool *fresh,
+		      struct diags *d)
+{
+	bool *taken = NULL;
+	int err = 0;
+
+	taken = calloc(SPEE_MAX_RULES, sizeof(*taken));
+	if (!taken)
+		return -ENOMEM;
+	memcpy(next, cur, SPEE_MAX_RULES * sizeof(*next));
+	memset(fresh, 0, SPEE_MAX_RULES * sizeof(*fresh));
+	memset(next, 0, sizeof(*next)); /* slot 0 is "no rule" */
+	taken[SPEE_RULE_NONE] = true;
+
+	/* A rule keeps the slot that holds its id (even a freed one). */
+	for (size_t r = 0; r < p->n_rules; r++) {
+		slot_of_rule[r] = SPEE_RULE_NONE;
+		if (!p->rules[r].dirs)
+			continue;
+		for (uint16_t s = 1; s < SPEE_MAX_RULES; s++) {
+			if (!taken[s] && cur[s].id[0] && meta_has_id(&cur[s], p->rules[r].id)) {
+				slot_of_rule[r] = s;
+				taken[s] = true;
+				break;
+			}
+		}
+	}
+	/* Slots in use by ids that are gone stay taken until after the switch. */
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+		if (cur[s].dirs)
+			taken[s] = true;
+
+	/* New ids: never-used slots first, then freed ones (their counters are zeroed). */
+	for (size_t r = 0; r < p->n_rules; r++) {
+		uint16_t got = SPEE_RULE_NONE;
+
+		if (!p->rules[r].dirs || slot_of_rule[r] != SPEE_RULE_NONE)
+			continue;
+		for (int pass = 0; pass < 2 && got == SPEE_RULE_NONE; pass++)
+			for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+				if (!taken[s] && (pass == 1 || !cur[s].id[0])) {
+					got = s;
+					break;
+				}
+		if (got == SPEE_RULE_NONE) {
+			diag_add(d, NULL, 0, 0,
+				 "too many rules: %u counter slots are in use and rule '%s' needs "
+				 "one more; the kernel object has %d",
+				 SPEE_MAX_RULES - 1, p->rules[r].id, SPEE_MAX_RULES - 1);
+			err = -ENOSPC;
+			goto out;
+		}
+		taken[got] = true;
+		slot_of_rule[r] = got;
+		fresh[got] = true;
+	}
+
+	for (size_t r = 0; r < p->n_rules; r++)
+		if (slot_of_rule[r] != SPEE_RULE_NONE)
+			meta_fill(&next[slot_of_rule[r]], &p->rules[r]);
+out:
+	free(taken);
+	return err;
+}
+
+void maps_release_slots(struct spee_rule_meta *table, const struct policy *p,
+			const uint16_t *slot_of_rule)
+{
+	bool *held = calloc(SPEE_MAX_RULES, sizeof(*held));
+
+	if (!held)
+		return; /* the slots stay taken; the next apply frees them */
+	for (size_t r = 0; r < p->n_rules; r++)
+		if (slot_of_rule[r] < SPEE_MAX_RULES)
+			held[slot_of_rule[r]] = true;
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+		if (!held[s])
+			table[s].dirs = 0; /* the id stays, so that it may return to its slot */
+	free(held);
+}
+
+uint16_t maps_find_rule_slot(const struct spee_rule_meta *table, const char *id)
+{
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+		if (table[s].dirs && meta_has_id(&table[s], id))
+			return s;
+	return SPEE_RULE_NONE;
+}
+
+/* ---- step 2: the image of one slot ---- */
+
+struct seq_exact {
+	struct maps_exact_entry e;
+	size_t seq;
+};
+
+struct seq_prefix {
+	struct maps_prefix_entry e;
+	size_t seq;
+};
+
+static int cmp_seq_exact(const void *a, const void *b)
+{
+	const struct seq_exact *x = a, *y = b;
+	int c = memcmp(&x->e.key, &y->e.key, sizeof(x->e.key));
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_seq_prefix(const void *a, const void *b)
+{
+	const struct seq_prefix *x = a, *y = b;
+	int c = memcmp(&x->e.key, &y->e.key, sizeof(x->e.key));
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The addresses an entry stands for: its prefix, or its name's addresses. */
+static const struct prefix *entry_addrs(const struct policy_entry *e, const struct name_table *t,
+					size_t *n)
+{
+	const struct name_addrs *na;
+
+	if (e->peer_kind == ENTRY_PEER_PREFIX) {
+		*n = 1;
+		return &e->prefix;
+	}
+	na = e->name ? names_find(t, e->name) : NULL;
+	*n = na ? na->n_addrs : 0;
+	return na ? na->addrs : NULL;
+}
+
+static size_t entry_ports(const struct policy_entry *e)
+{
+	if (e->proto == SPEE_PROTO_LOCAL || e->port_hi < e->port_lo)
+		return 1;
+	return (size_t)e->port_hi - e->port_lo + 1;
+}
+
+void maps_count_entries(const struct policy *p, const struct name_table *t, size_t *n_exact,
+			size_t *n_prefix)
+{
+	*n_exact = 0;
+	*n_prefix = 0;
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+		size_t n, ports = entry_ports(e);
+		const struct prefix *a = entry_addrs(e, t, &n);
+
+		for (size_t k = 0; k < n; k++) {
+			if (prefix_is_host(&a[k]))
+				*n_exact += ports;
+			else if (a[k].len > 0 || e->reason != SPEE_REASON_RULE)
+				*n_prefix += ports;
+		}
+	}
+}
+
+static uint8_t spee_family_of(const struct prefix *a)
+{
+	return a->family == AF_INET ? SPEE_FAMILY_V4 : SPEE_FAMILY_V6;
+}
+
+static void masked_addr(const struct prefix *a, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (int bit = 0; bit < a->len; bit += 8) {
+		int take = a->len - bit >= 8 ? 8 : a->len - bit;
+
+		out[bit / 8] = a->addr[bit / 8] & (uint8_t)(0xff << (8 - take));
+	}
+}
+
+int maps_build_image(const struct policy *p, const struct name_table *t,
+		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		     struct diags *d)
+{
+	struct seq_exact *ex = NULL;
+	struct seq_prefix *px = NULL;
+	size_t cap_ex, cap_px, nex = 0, npx = 0, seq = 0;
+	int err = 0;
+
+	memset(img, 0, sizeof(*img));
+	img->slot = slot;
+	maps_count_entries(p, t, &cap_ex, &cap_px);
+	img->ports = calloc(MAPS_SLOT_PORTS, sizeof(*img->ports));
+	ex = calloc(cap_ex ? cap_ex : 1, sizeof(*ex));
+	px = calloc(cap_px ? cap_px : 1, sizeof(*px));
+	if (!img->ports || !ex || !px) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+		struct spee_verdict v = { .rule = SPEE_RULE_NONE, .reason = e->reason };
+		bool local = e->proto == SPEE_PROTO_LOCAL;
+		uint32_t l4 = e->proto == IPPROTO_UDP ? SPEE_L4_UDP : SPEE_L4_TCP;
+		const struct prefix *a;
+		size_t n;
+
+		if (e->dir >= SPEE_DIR_MAX || e->reason >= SPEE_REASON_MAX ||
+		    (!local && e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)) {
+			diag_add(d, NULL, 0, 0, "policy entry %zu: direction, protocol or reason "
+				 "out of range", i);
+			err = -EINVAL;
+			goto out;
+		}
+		if (e->reason == SPEE_REASON_RULE) {
+			if (e->rule >= p->n_rules || !slot_of_rule ||
+			    slot_of_rule[e->rule] == SPEE_RULE_NONE) {
+				diag_add(d, NULL, 0, 0,
+					 "policy entry %zu names a rule with no counter slot", i);
+				err = -EINVAL;
+				goto out;
+			}
+			v.rule = slot_of_rule[e->rule];
+		}
+		a = entry_addrs(e, t, &n);
+		for (size_t k = 0; k < n; k++) {
+			uint8_t fam = spee_family_of(&a[k]);
+			bool host = prefix_is_host(&a[k]);
+
+			if (local && !host) {
+				diag_add(d, NULL, 0, 0,
+					 "policy entry %zu: the host's own addresses must be "
+					 "host addresses, not prefixes", i);
+				err = -EINVAL;
+				goto out;
+			}
+			for (uint32_t port = local ? 0 : e->port_lo;
+			     port <= (local ? 0u : (uint32_t)e->port_hi); port++) {
+				struct spee_port_info *pi =
+					&img->ports[spee_port_index(0, e->dir, l4, port)];
+
+				if (host) {
+					struct seq_exact *s = &ex[nex++];
+
+					s->seq = seq++;
+					s->e.key.slot = slot;
+					s->e.key.dir = e->dir;
+					s->e.key.proto = e->proto;
+					s->e.key.family = fam;
+					s->e.key.port = htons((uint16_t)port);
+					memcpy(s->e.key.addr, a[k].addr, 16);
+					s->e.v = v;
+					if (!local)
+						pi->lookup[fam] |= SPEE_LOOKUP_EXACT;
+				} else if (a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
+					/* /0: answered from the port table; the first rule wins */
+					if (pi->any_rule[fam] == SPEE_RULE_NONE)
+						pi->any_rule[fam] = v.rule;
+				} else {
+					struct seq_prefix *s = &px[npx++];
+
+					s->seq = seq++;
+					s->e.key.prefixlen = SPEE_PREFIX_FIXED_BITS + a[k].len;
+					s->e.key.slot = slot;
+					s->e.key.dir = e->dir;
+					s->e.key.proto = e->proto;
+					s->e.key.family = fam;
+					s->e.key.port = htons((uint16_t)port);
+					masked_addr(&a[k], s->e.key.addr);
+					s->e.v = v;
+					pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
+				}
+			}
+		}
+	}
+
+	/* Colliding keys: keep the earliest entry (the policy's order decided). */
+	qsort(ex, nex, sizeof(*ex), cmp_seq_exact);
+	qsort(px, npx, sizeof(*px), cmp_seq_prefix);
+	img->exact = calloc(nex ? nex : 1, sizeof(*img->exact));
+	img->prefix = calloc(npx ? npx : 1, sizeof(*img->prefix));
+	if (!img->exact || !img->prefix) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nex; i++)
+		if (!i || memcmp(&ex[i].e.key, &ex[i - 1].e.key, sizeof(ex[i].e.key)))
+			img->exact[img->n_exact++] = ex[i].e;
+	for (size_t i = 0; i < npx; i++)
+		if (!i || memcmp(&px[i].e.key, &px[i - 1].e.key, sizeof(px[i].e.key)))
+			img->prefix[img->n_prefix++] = px[i].e;
+out:
+	free(ex);
+	free(px);
+	if (err)
+		maps_image_free(img);
+	return err;
+}
+
+void maps_image_free(struct maps_image *img)
+{
+	free(img->exact);
+	free(img->prefix);
+	free(img->ports);
+	memset(img, 0, sizeof(*img));
+}
+
+/* ---- reading maps back ---- */
+
+struct dump {
+	uint8_t *keys;
+	uint8_t *vals;
+	size_t n;
+	size_t cap;
+};
+
+static void dump_free(struct dump *dp)
+{
+	free(dp->keys);
+	free(dp->vals);
+	memset(dp, 0, sizeof(*dp));
+}
+
+static int dump_reserve(struct dump *dp, size_t want, size_t ksz, size_t vsz)
+{
+	uint8_t *k, *v;
+	size_t cap = dp->cap ? dp->cap : 1024;
+
+	if (want <= dp->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	k = realloc(dp->keys, cap * ksz);
+	if (!k)
+		return -ENOMEM;
+	dp->keys = k;
+	v = realloc(dp->vals, cap * vsz);
+	if (!v)
+		return -ENOMEM;
+	dp->vals = v;
+	dp->cap = cap;
+	return 0;
+}
+
+/* Every entry of a hash or trie: batch where the map type has it, else key by key. */
+static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
+{
+	uint64_t in_tok = 0, out_tok = 0;
+	uint8_t *prev = NULL, *key = NULL;
+	bool first = true;
+	int err;
+
+	dp->n = 0;
+	for (;;) {
+		__u32 count = 1024;
+
+		err = dump_reserve(dp, dp->n + count, ksz, vsz);
+		if (err)
+			return err;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_tok, &out_tok,
+					   dp->keys + dp->n * ksz, dp->vals + dp->n * vsz, &count,
+					   NULL);
+		if (err && err != -ENOENT) {
+			if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP))
+				break; /* no batch ops for this map type */
+			return err;
+		}
+		dp->n += count;
+		if (err == -ENOENT)
+			return 0;
+		in_tok = out_tok;
+		first = false;
+	}
+
+	/* Key by key (LPM tries have no batch operations). */
+	dp->n = 0;
+	prev = calloc(1, ksz);
+	key = calloc(1, ksz);
+	if (!prev || !key) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (err = bpf_map_get_next_key(fd, NULL, key); !err;
+	     err = bpf_map_get_next_key(fd, prev, key)) {
+		err = dump_reserve(dp, dp->n + 1, ksz, vsz);
+		if (err)
+			goto out;
+		err = bpf_map_lookup_elem(fd, key, dp->vals + dp->n * vsz);
+		if (err == -ENOENT)
+			continue; /* deleted meanwhile */
+		if (err)
+			goto out;
+		memcpy(dp->keys + dp->n * ksz, key, ksz);
+		dp->n++;
+		memcpy(prev, key, ksz);
+	}
+	err = err == -ENOENT ? 0 : err;
+out:
+	free(prev);
+	free(key);
+	return err;
+}
+
+static int map_max_entries(int fd, __u32 *max)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+
+	if (err)
+		return err;
+	*max = info.max_entries;
+	return 0;
+}
+
+/* ---- step 3: writing one slot ---- */
+
+/*
+ * The plan for one hash or trie: which keys to write and which to delete,
+ * decided from what the slot holds now before anything is written.
+ */
+struct plan {
+	const char *map;
+	int fd;
+	size_t ksz, vsz;
+	uint8_t *upd_keys, *upd_vals;
+	size_t n_upd;
+	uint8_t *del_keys;
+	size_t n_del;
+	bool delete_first;
+};
+
+static void plan_free(struct plan *pl)
+{
+	free(pl->upd_keys);
+	free(pl->upd_vals);
+	free(pl->del_keys);
+}
+
+struct kv_ref {
+	const uint8_t *key;
+	const uint8_t *val;
+};
+
+static int cmp_kv(const void *a, const void *b, void *ksz)
+{
+	return memcmp(((const struct kv_ref *)a)->key, ((const struct kv_ref *)b)->key,
+		      *(const size_t *)ksz);
+}
+
+/*
+ * want: the image's entries (sorted by key). The slot's byte is at
+ * slot_off in every key. Fills pl, or returns -E2BIG when the map cannot
+ * hold the result.
+ */
+static int plan_make(struct plan *pl, const void *want, size_t n_want, size_t entry_sz,
+		     size_t slot_off, uint8_t slot, struct diags *d)
+{
+	struct dump cur = {};
+	struct kv_ref *mine = NULL;
+	size_t n_mine = 0, n_other = 0, n_new = 0, i = 0, j = 0;
+	__u32 max;
+	int err;
+
+	err = map_max_entries(pl->fd, &max);
+	if (!err)
+		err = map_dump(pl->fd, pl->ksz, pl->vsz, &cur);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot read map %s: %s", pl->map, strerror(-err));
+		goto out;
+	}
+	mine = calloc(cur.n ? cur.n : 1, sizeof(*mine));
+	pl->upd_keys = calloc(n_want ? n_want : 1, pl->ksz);
+	pl->upd_vals = calloc(n_want ? n_want : 1, pl->vsz);
+	pl->del_keys = calloc(cur.n ? cur.n : 1, pl->ksz);
+	if (!mine || !pl->upd_keys || !pl->upd_vals || !pl->del_keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < cur.n; k++) {
+		const uint8_t *key = cur.keys + k * pl->ksz;
+
+		if (key[slot_off] == slot) {
+			mine[n_mine].key = key;
+			mine[n_mine++].val = cur.vals + k * pl->vsz;
+		} else {
+			n_other++;
+		}
+	}
+	qsort_r(mine, n_mine, sizeof(*mine), cmp_kv, &pl->ksz);
+
+	/* Merge the sorted image with the slot's sorted contents. */
+	while (i < n_want || j < n_mine) {
+		const uint8_t *wk = i < n_want ? (const uint8_t *)want + i * entry_sz : NULL;
+		int c = !wk ? 1 : j == n_mine ? -1 : memcmp(wk, mine[j].key, pl->ksz);
+
+		if (c < 0 || (c == 0 && memcmp(wk + pl->ksz, mine[j].val, pl->vsz))) {
+			memcpy(pl->upd_keys + pl->n_upd * pl->ksz, wk, pl->ksz);
+			memcpy(pl->upd_vals + pl->n_upd * pl->vsz, wk + pl->ksz, pl->vsz);
+			pl->n_upd++;
+			n_new += c < 0;
+		}
+		if (c > 0)
+			memcpy(pl->del_keys + pl->n_del++ * pl->ksz, mine[j].key, pl->ksz);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+
+	if (n_other + n_want > max) {
+		diag_add(d, NULL, 0, 0,
+			 "map %s holds at most %u entries; this policy needs %zu and the active "
+			 "policy %zu: detach the instance and apply again to size the maps for "
+			 "this policy",
+			 pl->map, max, n_want, n_other);
+		err = -E2BIG;
+		goto out;
+	}
+	/* Adding first may not fit while the stale entries are still there. */
+	pl->delete_first = n_other + n_mine + n_new > max;
+out:
+	free(mine);
+	dump_free(&cur);
+	return err;
+}
+
+static int plan_delete(const struct plan *pl, size_t *removed)
+{
+	for (size_t k = 0; k < pl->n_del; k++) {
+		int err = bpf_map_delete_elem(pl->fd, pl->del_keys + k * pl->ksz);
+
+		if (err && err != -ENOENT)
+			return err;
+		(*removed)++;
+	}
+	return 0;
+}
+
+static int plan_update(const struct plan *pl, size_t *added)
+{
+	for (size_t k = 0; k < pl->n_upd; k++) {
+		int err = bpf_map_update_elem(pl->fd, pl->upd_keys + k * pl->ksz,
+					      pl->upd_vals + k * pl->vsz, BPF_ANY);
+
+		if (err)
+			return err;
+		(*added)++;
+	}
+	return 0;
+}
+
+static int plan_run(const struct plan *pl, struct maps_write_stats *st, struct diags *d)
+{
+	int err;
+
+	if (pl->delete_first) {
+		err = plan_delete(pl, &st->removed);
+		if (!err)
+			err = plan_update(pl, &st->added);
+	} else {
+		err = plan_update(pl, &st->added);
+		if (!err)
+			err = plan_delete(pl, &st->removed);
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map %s: %s", pl->map, strerror(-err));
+	return err;
+}
+
+/* Reads one slot's part of spee_ports; the array's batch cursor is the previous index. */
+static int ports_read(int fd, uint8_t slot, struct spee_port_info *out)
+{
+	__u32 base = spee_port_index(slot, 0, 0, 0), done = 0, in_tok, out_tok;
+	__u32 *keys = malloc(MAPS_SLOT_PORTS * sizeof(*keys));
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (done < MAPS_SLOT_PORTS) {
+		__u32 count = MAPS_SLOT_PORTS - done;
+
+		in_tok = base + done - 1;
+		err = bpf_map_lookup_batch(fd, base + done ? &in_tok : NULL, &out_tok, keys + done,
+					   out + done, &count, NULL);
+		if (err && err != -ENOENT)
+			break;
+		done += count;
+		if (err == -ENOENT || !count)
+			break;
+	}
+	if (err && err != -ENOENT) {
+		/* no batch operations: element by element */
+		err = 0;
+		for (__u32 k = done; k < MAPS_SLOT_PORTS && !err; k++) {
+			__u32 idx = base + k;
+
+			err = bpf_map_lookup_elem(fd, &idx, &out[k]);
+		}
+	} else {
+		err = done == MAPS_SLOT_PORTS ? 0 : -EIO;
+	}
+	free(keys);
+	return err;
+}
+
+static int ports_write(int fd, uint8_t slot, const struct spee_port_info *want,
+		       size_t *changed, struct diags *d)
+{
+	struct spee_port_info *cur = calloc(MAPS_SLOT_PORTS, sizeof(*cur));
+	struct spee_port_info *vals = NULL;
+	__u32 *keys = NULL, n = 0, base = spee_port_index(slot, 0, 0, 0);
+	int err;
+
+	if (!cur)
+		return -ENOMEM;
+	err = ports_read(fd, slot, cur);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot read map spee_ports: %s", strerror(-err));
+		goto out;
+	}
+	keys = malloc(MAPS_SLOT_PORTS * sizeof(*keys));
+	vals = malloc(MAPS_SLOT_PORTS * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 k = 0; k < MAPS_SLOT_PORTS; k++) {
+		if (!memcmp(&cur[k], &want[k], sizeof(cur[k])))
+			continue;
+		keys[n] = base + k;
+		vals[n++] = want[k];
+	}
+	if (n) {
+		__u32 count = n;
+
+		err = bpf_map_update_batch(fd, keys, vals, &count, NULL);
+		if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+			err = 0;
+			for (__u32 k = 0; k < n && !err; k++)
+				err = bpf_map_update_elem(fd, &keys[k], &vals[k], BPF_ANY);
+		}
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map spee_ports: %s", strerror(-err));
+	*changed += n;
+out:
+	free(cur);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_RT], &zero, rt);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot read map spee_rt: %s", strerror(-err));
+	return err;
+}
+
+static int write_runtime(const struct spee_map_fds *m, const struct spee_runtime *rt,
+			 struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_update_elem(m->fd[SPEE_MAP_RT], &zero, rt, BPF_ANY);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map spee_rt: %s", strerror(-err));
+	return err;
+}
+
+int maps_write_slot(const struct spee_map_fds *m, const struct maps_image *img,
+		    const struct spee_slot_cfg *cfg, struct maps_write_stats *st, struct diags *d)
+{
+	struct plan ex = {
+		.map = "spee_exact",
+		.fd = m->fd[SPEE_MAP_EXACT],
+		.ksz = sizeof(struct spee_rule_key),
+		.vsz = sizeof(struct spee_verdict),
+	};
+	struct plan px = {
+		.map = "spee_prefix",
+		.fd = m->fd[SPEE_MAP_PREFIX],
+		.ksz = sizeof(struct spee_prefix_key),
+		.vsz = sizeof(struct spee_verdict),
+	};
+	struct spee_runtime rt;
+	int err;
+
+	_Static_assert(sizeof(struct maps_exact_entry) ==
+			       sizeof(struct spee_rule_key) + sizeof(struct spee_verdict),
+		       "image entries are key then value, unpadded");
+	_Static_assert(sizeof(struct maps_prefix_entry) ==
+			       sizeof(struct spee_prefix_key) + sizeof(struct spee_verdict),
+		       "image entries are key then value, unpadded");
+
+	memset(st, 0, sizeof(*st));
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		goto out;
+	if (img->slot >= SPEE_POLICY_SLOTS || rt.active == img->slot) {
+		diag_add(d, NULL, 0, 0, "refusing to write policy slot %u: it is the active one",
+			 img->slot);
+		err = -EBUSY;
+		goto out;
+	}
+	/* Every capacity check before the first write. */
+	err = plan_make(&ex, img->exact, img->n_exact, sizeof(*img->exact),
+			offsetof(struct spee_rule_key, slot), img->slot, d);
+	if (err)
+		goto out;
+	err = plan_make(&px, img->prefix, img->n_prefix, sizeof(*img->prefix),
+			offsetof(struct spee_prefix_key, slot), img->slot, d);
+	if (err)
+		goto out;
+
+	err = plan_run(&ex, st, d);
+	if (err)
+		goto out;
+	err = plan_run(&px, st, d);
+	if (err)
+		goto out;
+	err = ports_write(m->fd[SPEE_MAP_PORTS], img->slot, img->ports, &st->ports_changed, d);
+	if (err)
+		goto out;
+
+	/*
+	 * The slot's settings. The whole record is rewritten, but the active
+	 * slot's bytes and `active` are written with the values they hold.
+	 */
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		goto out;
+	rt.slot[img->slot] = *cfg;
+	err = write_runtime(m, &rt, d);
+out:
+	plan_free(&ex);
+	plan_free(&px);
+	return err;
+}
+
+/* ---- step 4 ---- */
+
+int maps_flip(const struct spee_map_fds *m, uint8_t slot, struct diags *d)
+{
+	struct spee_runtime rt;
+	int err;
+
+	if (slot >= SPEE_POLICY_SLOTS)
+		return -EINVAL;
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		return err;
+	/*
+	 * One update of the whole record. An array update copies the value
+	 * into place byte-wise while programs may read it, but it can only
+	 * change bytes whose values differ, and here only `active` differs
+	 * (the slot settings were written before and are written again
+	 * unchanged). `active` goes between 0 and 1, so of its four bytes only
+	 * the lowest changes: a reader sees the old or the new value, never a
+	 * mixture.
+	 */
+	rt.active = slot;
+	return write_runtime(m, &rt, d);
+}
+
+/* ---- the whole apply ---- */
+
+int maps_read_rules(const struct spee_map_fds *m, struct spee_rule_meta *table, struct diags *d)
+{
+	for (__u32 s = 0; s < SPEE_MAX_RULES; s++) {
+		int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_RULES], &s, &table[s]);
+
+		if (err) {
+			diag_add(d, NULL, 0, 0, "cannot read map spee_rules: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Writes the elements of spee_rules that differ between from and to. */
+static int write_rules(const struct spee_map_fds *m, const struct spee_rule_meta *from,
+		       const struct spee_rule_meta *to, struct diags *d)
+{
+	for (__u32 s = 0; s < SPEE_MAX_RULES; s++) {
+		int err;
+
+		if (!memcmp(&from[s], &to[s], sizeof(to[s])))
+			continue;
+		err = bpf_map_update_elem(m->fd[SPEE_MAP_RULES], &s, &to[s], BPF_ANY);
+		if (err) {
+			diag_add(d, NULL, 0, 0, "cannot write map spee_rules: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Zeroes both directions' counters of a rule slot, on every CPU. */
+static int zero_rule_counters(const struct spee_map_fds *m, uint16_t slot, struct diags *d)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct spee_counter *zero;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (__u32 dir = 0; dir < SPEE_DIR_MAX && !err; dir++) {
+		__u32 idx = spee_rule_ctr_index(slot, dir);
+
+		err = bpf_map_update_elem(m->fd[SPEE_MAP_RULE_CTR], &idx, zero, BPF_ANY);
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot reset counters in spee_rule_ctr: %s",
+			 strerror(-err));
+	free(zero);
+	return err;
+}
+
+int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
+	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d)
+{
+	struct spee_rule_meta *cur = NULL, *next = NULL, *released = NULL;
+	uint16_t *slot_of_rule = NULL;
+	bool *fresh = NULL, rules_written = false;
+	struct maps_image img = {};
+	struct spee_slot_cfg cfg = {};
+	struct spee_runtime rt;
+	uint32_t timeout;
+	uint8_t target;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	cur = calloc(SPEE_MAX_RULES, sizeof(*cur));
+	next = calloc(SPEE_MAX_RULES, sizeof(*next));
+	released = calloc(SPEE_MAX_RULES, sizeof(*released));
+	fresh = calloc(SPEE_MAX_RULES, sizeof(*fresh));
+	slot_of_rule = calloc(p->n_rules ? p->n_rules : 1, sizeof(*slot_of_rule));
+	if (!cur || !next || !released || !fresh || !slot_of_rule) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		goto out;
+	target = (uint8_t)((rt.active & 1) ^ 1);
+
+	err = maps_read_rules(m, cur, d);
+	if (err)
+		goto out;
+	err = maps_assign_slots(cur, p, next, slot_of_rule, fresh, d);
+	if (err)
+		goto out;
+	err = maps_build_image(p, t, slot_of_rule, target, &img, d);
+	if (err)
+		goto out;
+
+	/* Slots given to a new id start from zero, before anything can count on them. */
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++) {
+		if (!fresh[s])
+			continue;
+		err = zero_rule_counters(m, s, d);
+		if (err)
+			goto out;
+	}
+	rules_written = true;
+	err = write_rules(m, cur, next, d);
+	if (err)
+		goto out;
+
+	timeout = p->cfg ? p->cfg->udp_timeout : CONFIG_DEFAULT_UDP_TIMEOUT;
+	cfg.mode = (uint8_t)(opts && opts->audit ? SPEE_MODE_AUDIT : p->mode);
+	cfg.default_action[SPEE_DIR_INGRESS] = (uint8_t)p->default_action[SPEE_DIR_INGRESS];
+	cfg.default_action[SPEE_DIR_EGRESS] = (uint8_t)p->default_action[SPEE_DIR_EGRESS];
+	cfg.generation = (rt.slot[0].generation > rt.slot[1].generation ? rt.slot[0].generation
+									: rt.slot[1].generation) +
+			 1;
+	cfg.udp_timeout_ns = (uint64_t)timeout * 1000000000ULL;
+
+	err = maps_write_slot(m, &img, &cfg, &res->stats, d);
+	if (err)
+		goto out;
+	err = maps_flip(m, target, d);
+	if (err)
+		goto out;
+	res->slot = target;
+	res->generation = cfg.generation;
+
+	/* The old policy is no longer read: the slots of vanished rules are free. */
+	memcpy(released, next, SPEE_MAX_RULES * sizeof(*released));
+	maps_release_slots(released, p, slot_of_rule);
+	err = write_rules(m, next, released, d);
+	rules_written = false;
+out:
+	if (err && rules_written)
+		write_rules(m, next, cur, d); /* best effort: stats keep showing the old rules */
+	maps_image_free(&img);
+	free(cur);
+	free(next);
+	free(released);
+	free(fresh);
+	free(slot_of_rule);
+	return err;
+}
+
+int maps_read_instance(const struct spee_map_fds *m, struct spee_instance *inst, struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_INST], &zero, inst);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot read map spee_inst: %s", strerror(-err));
+	return err;
+}
+
+int maps_write_instance(const struct spee_map_fds *m, const struct spee_instance *inst,
+			struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_update_elem(m->fd[SPEE_MAP_INST], &zero, inst, BPF_ANY);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map spee_inst: %s", strerror(-err));
+	return err;
+}
