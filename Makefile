@@ -98,7 +98,7 @@ lint:
 	@tools/lint.sh
 
 unit-test: $(BUILD)/speebpf-san $(UNIT_BIN)
-	@tests/run-unit.sh $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh
 
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh $(BPFT_BIN)

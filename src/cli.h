@@ -25,6 +25,27 @@ struct command {
 /* Parses a decimal number in [min, max]. Returns false when s is not one. */
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
+struct config;
+struct diags;
+struct json_object;
+struct policy_env;
+struct prefix;
+
+/*
+ * Loads and validates a config file. On failure prints every problem (as
+ * JSON on stdout when json is set, else on stderr) and returns -CLI_EUSAGE.
+ */
+int cli_load_config(const char *path, bool json, struct config **out);
+
+/* Prints diagnostics: on stderr, or as {"error": ..., "errors": [...]} on stdout. */
+void cli_print_diags(const struct diags *d, bool json, const char *summary);
+
+/* The machine's resolvers for policy_env; *storage must be freed by the caller. */
+int cli_policy_env(struct policy_env *env, struct prefix **storage);
+
+/* Prints a JSON document on stdout and releases it. */
+void cli_json_print(struct json_object *o);
+
 /* Handlers, one per file. */
 int do_check(int argc, char **argv);
 int do_explain(int argc, char **argv);

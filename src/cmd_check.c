@@ -1,11 +1,450 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * speebpf check: validate a fleet config and print a host's compiled
+ * allowlists rule by rule (or every host's, when this machine is not one
+ * of them or --all is given).
+ */
 #include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "config.h"
+#include "host.h"
+#include "labels.h"
+#include "matrix.h"
+#include "policy.h"
+
+#define PEERS_SHOWN 12 /* per rule in text output, unless --full */
+
+struct check_opts {
+	const char *config;
+	const char *host;
+	bool all;
+	bool json;
+	bool full;
+};
+
+static const char *origin_label(enum rule_origin o)
+{
+	return o == RULE_MATRIX ? "matrix" : o == RULE_SITE ? "site" : "failsafe";
+}
+
+static void entry_peer_text(const struct policy_entry *e, char *buf, size_t len)
+{
+	if (e->peer_kind == ENTRY_PEER_NAME)
+		snprintf(buf, len, "%s (DNS)", e->name);
+	else
+		prefix_format(&e->prefix, buf, len);
+}
+
+static bool peers_equal_text(const struct policy_entry *e, const char *text)
+{
+	char buf[ADDR_TEXT_LEN];
+
+	prefix_format(&e->prefix, buf, sizeof(buf));
+	return !strcmp(buf, text);
+}
+
+static void port_text(uint16_t lo, uint16_t hi, char *buf, size_t len)
+{
+	if (lo == hi)
+		snprintf(buf, len, "%u", lo);
+	else
+		snprintf(buf, len, "%u-%u", lo, hi);
+}
+
+/* Entries are sorted by direction then rule: [*first, *end) are rule r's in dir. */
+static void rule_entries(const struct policy *p, uint8_t dir, size_t r, size_t *first,
+			 size_t *end)
+{
+	size_t i = 0;
+
+	while (i < p->n_entries && !(p->entries[i].dir == dir &&
+				     p->entries[i].reason == SPEE_REASON_RULE &&
+				     p->entries[i].rule == r))
+		i++;
+	*first = i;
+	while (i < p->n_entries && p->entries[i].dir == dir &&
+	       p->entries[i].reason == SPEE_REASON_RULE && p->entries[i].rule == r)
+		i++;
+	*end = i;
+}
+
+static void print_peer_list(const struct policy *p, const struct policy_rule *rule, size_t first,
+			    size_t end, bool full)
+{
+	size_t shown = 0;
+	char text[ADDR_TEXT_LEN + 300], ports[16];
+
+	if (first == end) {
+		printf("(nothing)");
+		return;
+	}
+	for (size_t i = first; i < end; i++) {
+		const struct policy_entry *e = &p->entries[i];
+
+		if (!full && shown == PEERS_SHOWN) {
+			printf(", ... (+%zu more)", end - i);
+			return;
+		}
+		entry_peer_text(e, text, sizeof(text));
+		printf("%s%s", shown ? ", " : "", text);
+		if (e->port_lo != rule->port_lo || e->port_hi != rule->port_hi) {
+			port_text(e->port_lo, e->port_hi, ports, sizeof(ports));
+			printf(" [ports %s]", ports);
+		}
+		shown++;
+	}
+}
+
+static void print_implicit(const struct policy *p, uint8_t reason, const char *label,
+			   const char *what)
+{
+	bool any = false;
+	char text[ADDR_TEXT_LEN];
+
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+
+		if (e->reason != reason || (reason == SPEE_REASON_DNS && e->proto != IPPROTO_UDP))
+			continue;
+		if (!any)
+			printf("    %-16s %-12s %s: ", label, reason == SPEE_REASON_DNS ?
+								  "udp+tcp/53" : "any",
+			       what);
+		entry_peer_text(e, text, sizeof(text));
+		printf("%s%s", any ? ", " : "", text);
+		any = true;
+	}
+	if (any)
+		printf("\n");
+}
+
+static void print_host_text(const struct policy *p, const struct check_opts *o)
+{
+	static const char *const heading[SPEE_DIR_MAX] = {
+		[SPEE_DIR_INGRESS] = "ingress (XDP): new connections this host accepts",
+		[SPEE_DIR_EGRESS] = "egress (cgroup): new connections this host opens",
+	};
+	char roles[32], addr[ADDR_TEXT_LEN], ports[24];
+
+	roles_format(p->roles, roles, sizeof(roles));
+	printf("host %s (%s):", p->host->name, roles);
+	for (size_t a = 0; a < p->host->n_addrs; a++) {
+		prefix_format(&p->host->addrs[a], addr, sizeof(addr));
+		printf("%s %s", a ? "," : "", addr);
+	}
+	printf("\n  mode %s; what no rule allows: ingress %s, egress %s\n", mode_label(p->mode),
+	       action_label(p->default_action[SPEE_DIR_INGRESS]),
+	       action_label(p->default_action[SPEE_DIR_EGRESS]));
+	for (uint8_t dir = 0; dir < SPEE_DIR_MAX; dir++) {
+		printf("\n  %s\n", heading[dir]);
+		for (size_t r = 0; r < p->n_rules; r++) {
+			const struct policy_rule *rule = &p->rules[r];
+			size_t first, end;
+
+			if (!(rule->dirs & (1u << dir)))
+				continue;
+			rule_entries(p, dir, r, &first, &end);
+			port_text(rule->port_lo, rule->port_hi, ports, sizeof(ports));
+			printf("    %-16s %s/%-8s %s %s", rule->id, proto_label(rule->proto), ports,
+			       dir == SPEE_DIR_INGRESS ? "from" : "to", rule->peers_text[dir]);
+			/* Show the expansion unless the side was written as exactly that. */
+			if (!(end == first + 1 && p->entries[first].peer_kind == ENTRY_PEER_PREFIX &&
+			      peers_equal_text(&p->entries[first], rule->peers_text[dir]))) {
+				printf(": ");
+				print_peer_list(p, rule, first, end, o->full);
+			}
+			printf("\n");
+			if (rule->description)
+				printf("    %-16s %s%s\n", "",
+				       rule->optional ? "(optional) " : "", rule->description);
+		}
+		if (dir == SPEE_DIR_EGRESS) {
+			print_implicit(p, SPEE_REASON_DNS, "(dns)", "to the resolvers");
+			print_implicit(p, SPEE_REASON_LOOPBACK, "(loopback)",
+				       "to this host's own addresses");
+		}
+	}
+	printf("\n  always allowed: replies of allowed connections, ICMP errors and path-MTU "
+	       "messages,\n  IPv6 neighbour discovery, non-IP frames, loopback\n");
+	if (p->n_notes) {
+		printf("\n  notes:\n");
+		for (size_t i = 0; i < p->n_notes; i++)
+			printf("    - %s\n", p->notes[i].text);
+	}
+}
+
+static struct json_object *json_entries(const struct policy *p, size_t first, size_t end,
+					const struct policy_rule *rule)
+{
+	struct json_object *arr = json_object_new_array();
+	char text[ADDR_TEXT_LEN + 300];
+
+	for (size_t i = first; i < end; i++) {
+		const struct policy_entry *e = &p->entries[i];
+		struct json_object *o = json_object_new_object();
+
+		if (e->peer_kind == ENTRY_PEER_NAME) {
+			json_object_object_add(o, "name", json_object_new_string(e->name));
+		} else {
+			prefix_format(&e->prefix, text, sizeof(text));
+			json_object_object_add(o, "prefix", json_object_new_string(text));
+		}
+		if (!rule || e->port_lo != rule->port_lo || e->port_hi != rule->port_hi) {
+			json_object_object_add(o, "port", json_object_new_int(e->port_lo));
+			if (e->port_hi != e->port_lo)
+				json_object_object_add(o, "port_end",
+						       json_object_new_int(e->port_hi));
+		}
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *json_implicit(const struct policy *p, uint8_t reason)
+{
+	struct json_object *arr = json_object_new_array();
+	char text[ADDR_TEXT_LEN];
+
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+
+		if (e->reason != reason || (reason == SPEE_REASON_DNS && e->proto != IPPROTO_UDP))
+			continue;
+		prefix_format(&e->prefix, text, sizeof(text));
+		json_object_array_add(arr, json_object_new_string(text));
+	}
+	return arr;
+}
+
+static struct json_object *host_json(const struct policy *p)
+{
+	static const char *const note_kinds[] = {
+		[NOTE_INDISTINGUISHABLE] = "indistinguishable",
+		[NOTE_SHADOWED] = "shadowed",
+		[NOTE_ROLE_UNUSED] = "role-unused",
+		[NOTE_EMPTY] = "empty",
+		[NOTE_NAME] = "dns-name",
+	};
+	struct json_object *h = json_object_new_object(), *roles = json_object_new_array();
+	struct json_object *addrs = json_object_new_array(), *def = json_object_new_object();
+	struct json_object *notes = json_object_new_array(), *implicit = json_object_new_object();
+	char text[ADDR_TEXT_LEN];
+
+	for (unsigned bit = ROLE_MGMT; bit <= ROLE_IH; bit <<= 1)
+		if (p->roles & bit)
+			json_object_array_add(roles, json_object_new_string(role_name(bit)));
+	for (size_t a = 0; a < p->host->n_addrs; a++) {
+		prefix_format(&p->host->addrs[a], text, sizeof(text));
+		json_object_array_add(addrs, json_object_new_string(text));
+	}
+	json_object_object_add(h, "name", json_object_new_string(p->host->name));
+	json_object_object_add(h, "roles", roles);
+	json_object_object_add(h, "addresses", addrs);
+	json_object_object_add(h, "mode", json_object_new_string(mode_label(p->mode)));
+	for (uint8_t dir = 0; dir < SPEE_DIR_MAX; dir++)
+		json_object_object_add(def, dir_label(dir),
+				       json_object_new_string(action_label(p->default_action[dir])));
+	json_object_object_add(h, "default", def);
+	for (uint8_t dir = 0; dir < SPEE_DIR_MAX; dir++) {
+		struct json_object *rules = json_object_new_array();
+
+		for (size_t r = 0; r < p->n_rules; r++) {
+			const struct policy_rule *rule = &p->rules[r];
+			struct json_object *o;
+			size_t first, end;
+
+			if (!(rule->dirs & (1u << dir)))
+				continue;
+			rule_entries(p, dir, r, &first, &end);
+			o = json_object_new_object();
+			json_object_object_add(o, "id", json_object_new_string(rule->id));
+			json_object_object_add(o, "proto",
+					       json_object_new_string(proto_label(rule->proto)));
+			json_object_object_add(o, "port", json_object_new_int(rule->port_lo));
+			if (rule->port_hi != rule->port_lo)
+				json_object_object_add(o, "port_end",
+						       json_object_new_int(rule->port_hi));
+			json_object_object_add(o, "peers",
+					       json_object_new_string(rule->peers_text[dir]));
+			json_object_object_add(o, "entries", json_entries(p, first, end, rule));
+			json_object_object_add(o, "origin",
+					       json_object_new_string(origin_label(rule->origin)));
+			json_object_object_add(o, "optional", json_object_new_boolean(rule->optional));
+			if (rule->description)
+				json_object_object_add(o, "description",
+						       json_object_new_string(rule->description));
+			json_object_array_add(rules, o);
+		}
+		json_object_object_add(h, dir_label(dir), rules);
+	}
+	json_object_object_add(implicit, "dns_resolvers", json_implicit(p, SPEE_REASON_DNS));
+	json_object_object_add(implicit, "local_addresses",
+			       json_implicit(p, SPEE_REASON_LOOPBACK));
+	json_object_object_add(h, "implicit", implicit);
+	for (size_t i = 0; i < p->n_notes; i++) {
+		struct json_object *n = json_object_new_object();
+
+		json_object_object_add(n, "kind", json_object_new_string(note_kinds[p->notes[i].kind]));
+		if (p->notes[i].rule)
+			json_object_object_add(n, "rule", json_object_new_string(p->notes[i].rule));
+		if (p->notes[i].other)
+			json_object_object_add(n, "other", json_object_new_string(p->notes[i].other));
+		json_object_object_add(n, "text", json_object_new_string(p->notes[i].text));
+		json_object_array_add(notes, n);
+	}
+	json_object_object_add(h, "notes", notes);
+	return h;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: speebpf check -c FILE [--host NAME | --all] [--json] [--full]\n"
+		     "  -c, --config FILE  the fleet config\n"
+		     "      --host NAME    the inventory host to show (default: this machine;\n"
+		     "                     every host when this machine is not in the inventory)\n"
+		     "      --all          every host of the inventory\n"
+		     "      --json         machine-readable output\n"
+		     "      --full         list every peer address (text output shows %d per rule)\n",
+		PEERS_SHOWN);
+}
+
+static int parse_opts(int argc, char **argv, struct check_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "host", required_argument, NULL, 'H' },
+		{ "all", no_argument, NULL, 'a' },	    { "json", no_argument, NULL, 'j' },
+		{ "full", no_argument, NULL, 'f' },	    { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'a':
+			o->all = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'f':
+			o->full = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -CLI_EUSAGE;
+		}
+	}
+	if (!o->config || optind != argc || (o->all && o->host)) {
+		usage(stderr);
+		return -CLI_EUSAGE;
+	}
+	return 0;
+}
+
+/* Which hosts to show: the named one, all, or this machine (all when it is not in the inventory). */
+static int pick_hosts(const struct config *cfg, const struct check_opts *o,
+		      const struct cfg_host **one)
+{
+	struct diags d = { 0 };
+	int err;
+
+	*one = NULL;
+	if (o->all)
+		return 0;
+	err = host_select(cfg, o->host, one, &d);
+	if (err && o->host) {
+		cli_print_diags(&d, o->json, NULL);
+		diags_free(&d);
+		return -CLI_EUSAGE;
+	}
+	diags_free(&d);
+	return 0;
+}
 
 int do_check(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "check: not yet\n");
-	return -ENOSYS;
+	struct check_opts o = { 0 };
+	struct config *cfg = NULL;
+	struct prefix *resolvers = NULL;
+	struct policy_env env;
+	const struct cfg_host *one;
+	struct json_object *root = NULL, *hosts = NULL;
+	char sha[65];
+	int err;
+
+	err = parse_opts(argc, argv, &o);
+	if (err)
+		return err > 0 ? 0 : err;
+	err = cli_load_config(o.config, o.json, &cfg);
+	if (err)
+		return err;
+	err = pick_hosts(cfg, &o, &one);
+	if (err)
+		goto out;
+	err = cli_policy_env(&env, &resolvers);
+	if (err) {
+		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
+		goto out;
+	}
+	for (size_t i = 0; i < 32; i++)
+		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
+	if (o.json) {
+		root = json_object_new_object();
+		hosts = json_object_new_array();
+		json_object_object_add(root, "config", json_object_new_string(cfg->path));
+		json_object_object_add(root, "sha256", json_object_new_string(sha));
+		json_object_object_add(root, "valid", json_object_new_boolean(1));
+		json_object_object_add(root, "hosts", hosts);
+	} else {
+		printf("%s: valid (sha256 %s)\n", cfg->path, sha);
+		if (!one && !o.all)
+			printf("this machine is not in the inventory: showing every host\n");
+	}
+	for (size_t h = 0; h < cfg->n_hosts; h++) {
+		struct diags d = { 0 };
+		struct policy *p;
+
+		if (one && &cfg->hosts[h] != one)
+			continue;
+		err = policy_compile(cfg, cfg->hosts[h].name, &env, &p, &d);
+		if (err) {
+			cli_print_diags(&d, o.json, NULL);
+			diags_free(&d);
+			goto out;
+		}
+		diags_free(&d);
+		if (o.json) {
+			json_object_array_add(hosts, host_json(p));
+		} else {
+			printf("\n");
+			print_host_text(p, &o);
+		}
+		policy_free(p);
+	}
+	if (o.json) {
+		cli_json_print(root);
+		root = NULL;
+	}
+out:
+	json_object_put(root);
+	free(resolvers);
+	config_free(cfg);
+	return err;
 }

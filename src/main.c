@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* speebpf: the command table, global options, and errors -> exit status. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,21 +32,6 @@ static int do_help(int argc, char **argv)
 	(void)argv;
 	usage(stdout);
 	return 0;
-}
-
-bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 /* 0 success, 1 runtime failure, 2 usage or config error (CONTRACT.md section 3). */

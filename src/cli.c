@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Helpers every subcommand uses: numbers, config loading, diagnostics, JSON. */
+#include "cli.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "diag.h"
+#include "policy.h"
+#include "resolve.h"
+
+bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+void cli_json_print(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_SPACED |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+void cli_print_diags(const struct diags *d, bool json, const char *summary)
+{
+	struct json_object *root, *errors;
+
+	if (!json) {
+		diags_print(stderr, d);
+		if (summary)
+			fprintf(stderr, "%s\n", summary);
+		return;
+	}
+	root = json_object_new_object();
+	errors = json_object_new_array();
+	for (size_t i = 0; i < d->n; i++) {
+		struct json_object *e = json_object_new_object();
+		char text[1024];
+
+		diag_format(&d->v[i], text, sizeof(text));
+		if (d->v[i].file)
+			json_object_object_add(e, "file", json_object_new_string(d->v[i].file));
+		if (d->v[i].line) {
+			json_object_object_add(e, "line", json_object_new_int(d->v[i].line));
+			json_object_object_add(e, "column", json_object_new_int(d->v[i].col));
+		}
+		json_object_object_add(e, "message", json_object_new_string(d->v[i].msg));
+		json_object_object_add(e, "text", json_object_new_string(text));
+		json_object_array_add(errors, e);
+	}
+	json_object_object_add(root, "error",
+			       json_object_new_string(summary ? summary : "failed"));
+	json_object_object_add(root, "errors", errors);
+	cli_json_print(root);
+}
+
+int cli_load_config(const char *path, bool json, struct config **out)
+{
+	struct diags d = { 0 };
+	char summary[512];
+	int err;
+
+	err = config_load(path, out, &d);
+	if (err) {
+		snprintf(summary, sizeof(summary), "%s: %zu problem%s", path, d.n,
+			 d.n == 1 ? "" : "s");
+		cli_print_diags(&d, json, err == -EINVAL ? summary : NULL);
+		diags_free(&d);
+		return -CLI_EUSAGE;
+	}
+	diags_free(&d);
+	return 0;
+}
+
+int cli_policy_env(struct policy_env *env, struct prefix **storage)
+{
+	struct resolver *r;
+	size_t n = 0;
+	int err;
+
+	memset(env, 0, sizeof(*env));
+	*storage = NULL;
+	err = resolver_open(&r, 1000);
+	if (err)
+		return err;
+	err = resolver_servers(r, storage, &n);
+	resolver_close(r);
+	if (err)
+		return err;
+	env->resolvers = *storage;
+	env->n_resolvers = n;
+	return 0;
+}

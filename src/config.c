@@ -1,0 +1,691 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The config file (CONTRACT.md section 2): reading it, the top level of the
+ * schema and the sections that stand alone (mode, default, hosts, networks
+ * and the extensions resolvers, dns and udp-timeout). The YAML node layer is
+ * config_yaml.c, peers are config_peers.c, rules are config_rules.c.
+ *
+ * A problem in the file is reported where it is and parsing goes on, so
+ * that one run shows them all; only running out of memory stops it.
+ */
+#include "config_schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <nettle/sha2.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "labels.h"
+#include "matrix.h"
+
+#define CONFIG_MAX_BYTES (16u << 20)
+#define HOST_NAME_MAX_LEN 63 /* spee_instance.host holds 64 bytes */
+#define SECONDS_MAX 86400
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->path);
+	for (size_t i = 0; i < cfg->n_hosts; i++) {
+		free(cfg->hosts[i].name);
+		free(cfg->hosts[i].addrs);
+	}
+	free(cfg->hosts);
+	for (size_t i = 0; i < cfg->n_networks; i++) {
+		free(cfg->networks[i].name);
+		cfg_peers_free(&cfg->networks[i].members);
+	}
+	free(cfg->networks);
+	if (cfg->matrix)
+		for (size_t i = 0; i < matrix_rule_count; i++)
+			cfg_peers_free(&cfg->matrix[i].narrow);
+	free(cfg->matrix);
+	cfg_rules_free(cfg->rules, cfg->n_rules);
+	cfg_rules_free(cfg->failsafe, cfg->n_failsafe);
+	free(cfg->resolvers);
+	free(cfg);
+}
+
+const struct cfg_host *config_find_host(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_hosts; i++)
+		if (cfg->hosts[i].name && !strcmp(cfg->hosts[i].name, name))
+			return &cfg->hosts[i];
+	return NULL;
+}
+
+const struct cfg_network *config_find_network(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_networks; i++)
+		if (cfg->networks[i].name && !strcmp(cfg->networks[i].name, name))
+			return &cfg->networks[i];
+	return NULL;
+}
+
+/* The config before the file says anything: the contract's defaults. */
+static int config_new(const char *path, const char *buf, size_t len, struct config **out)
+{
+	struct sha256_ctx sha;
+	struct config *cfg;
+	int err = -ENOMEM;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	cfg->path = strdup(path);
+	cfg->matrix = calloc(matrix_rule_count, sizeof(*cfg->matrix));
+	cfg->networks = calloc(2, sizeof(*cfg->networks));
+	if (!cfg->path || !cfg->matrix || !cfg->networks)
+		goto out;
+	cfg->n_networks = 2;
+	cfg->networks[CONFIG_NETWORK_ADM].name = strdup("ADM");
+	cfg->networks[CONFIG_NETWORK_CA].name = strdup("CA");
+	cfg->networks[CONFIG_NETWORK_CA].members.v = calloc(1, sizeof(struct peer));
+	if (!cfg->networks[CONFIG_NETWORK_ADM].name || !cfg->networks[CONFIG_NETWORK_CA].name ||
+	    !cfg->networks[CONFIG_NETWORK_CA].members.v)
+		goto out;
+	cfg->networks[CONFIG_NETWORK_CA].members.v[0].kind = PEER_ANY;
+	cfg->networks[CONFIG_NETWORK_CA].members.n = 1;
+
+	cfg->mode = SPEE_MODE_ENFORCE;
+	cfg->default_action[SPEE_DIR_INGRESS] = SPEE_ACTION_DROP;
+	cfg->default_action[SPEE_DIR_EGRESS] = SPEE_ACTION_DROP;
+	cfg->dns_min_ttl = CONFIG_DEFAULT_DNS_MIN_TTL;
+	cfg->dns_max_ttl = CONFIG_DEFAULT_DNS_MAX_TTL;
+	cfg->udp_timeout = CONFIG_DEFAULT_UDP_TIMEOUT;
+
+	sha256_init(&sha);
+	sha256_update(&sha, len, (const uint8_t *)buf);
+	sha256_digest(&sha, sizeof(cfg->sha256), cfg->sha256);
+	err = 0;
+out:
+	if (err)
+		config_free(cfg);
+	else
+		*out = cfg;
+	return err;
+}
+
+/* ---- mode, default ---- */
+
+static int parse_mode(struct cfg_parser *p, yaml_node_t *n)
+{
+	const char *s;
+	int err, mode;
+
+	err = y_str(&p->y, n, &s);
+	if (err)
+		return err;
+	mode = mode_from_label(s);
+	if (mode < 0)
+		return y_error(&p->y, n, "unknown mode '%s' (expected enforce or audit)", s);
+	p->cfg->mode = (enum spee_mode)mode;
+	return 0;
+}
+
+static int parse_action(struct cfg_parser *p, const yaml_node_t *n, enum spee_action *out)
+{
+	const char *s;
+	int err, action;
+
+	err = y_str(&p->y, n, &s);
+	if (err)
+		return err;
+	action = action_from_label(s);
+	if (action < 0)
+		return y_error(&p->y, n, "unknown action '%s' (expected drop or pass)", s);
+	*out = (enum spee_action)action;
+	return 0;
+}
+
+static int parse_default(struct cfg_parser *p, yaml_node_t *n)
+{
+	struct y_field f[SPEE_DIR_MAX] = {
+	    [SPEE_DIR_INGRESS] = {.name = "ingress"},
+	    [SPEE_DIR_EGRESS] = {.name = "egress"},
+	};
+	int err;
+
+	err = y_map(&p->y, n, NULL);
+	if (err)
+		return err;
+	err = y_fields(&p->y, n, f, SPEE_DIR_MAX);
+	for (int dir = 0; dir < SPEE_DIR_MAX && !y_fatal(err); dir++)
+		if (f[dir].value)
+			err = parse_action(p, f[dir].value, &p->cfg->default_action[dir]);
+	return err;
+}
+
+/* ---- hosts ---- */
+
+static bool valid_host_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!cfg_is_alpha(*s) && !cfg_is_digit(*s) && *s != '.' && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static int parse_host_name(struct cfg_parser *p, const yaml_node_t *n, size_t idx)
+{
+	struct cfg_host *hosts = p->cfg->hosts;
+	const char *s;
+	int err;
+
+	err = y_str(&p->y, n, &s);
+	if (err)
+		return err;
+	/* A host is where its name is written: what messages about it point at. */
+	hosts[idx].loc = y_loc(n);
+	hosts[idx].name = strdup(s);
+	if (!hosts[idx].name)
+		return -ENOMEM;
+	if (!valid_host_name(s))
+		return y_error(
+		    &p->y, n, "host name '%s' is not valid (letters, digits, '.', '_' and '-')", s);
+	if (strlen(s) > HOST_NAME_MAX_LEN)
+		return y_error(&p->y, n, "host name '%s' is too long (at most %d characters)", s,
+			       HOST_NAME_MAX_LEN);
+	for (size_t j = 0; j < idx; j++)
+		if (hosts[j].name && !strcmp(hosts[j].name, s))
+			return y_error(&p->y, n,
+				       "duplicate host name '%s' (first defined at line %d)", s,
+				       hosts[j].loc.line);
+	return 0;
+}
+
+static int parse_roles(struct cfg_parser *p, const yaml_node_t *n, unsigned *roles)
+{
+	size_t len = 0;
+	int err;
+
+	err = y_seq_nonempty(&p->y, n, &len);
+	for (size_t i = 0; i < len && !err; i++) {
+		const yaml_node_t *item = y_seq_item(&p->y, n, i);
+		const char *s;
+		unsigned role;
+
+		err = y_str(&p->y, item, &s);
+		if (!err) {
+			role = role_parse(s);
+			if (!role)
+				err = y_error(&p->y, item,
+					      "unknown role '%s' (expected MGMT, CAS or IH)", s);
+			else if (*roles & role)
+				err = y_error(&p->y, item, "duplicate role '%s'", s);
+			*roles |= role;
+		}
+		if (!y_fatal(err))
+			err = 0;
+	}
+	return err;
+}
+
+/* Notes a host address, or reports that an earlier host (or this one) has it. */
+static int claim_addr(struct cfg_parser *p, const yaml_node_t *n, const struct prefix *a,
+		      size_t host)
+{
+	struct seen_addr *v;
+
+	for (size_t i = 0; i < p->n_seen; i++) {
+		const struct seen_addr *s = &p->seen[i];
+		const char *owner = p->cfg->hosts[s->host].name;
+
+		if (prefix_cmp(&s->addr, a))
+			continue;
+		if (!owner)
+			return y_error(&p->y, n,
+				       "address %s is already used by host #%zu (line %d)",
+				       y_text(n), s->host + 1, s->line);
+		return y_error(&p->y, n, "address %s is already used by host '%s' (line %d)",
+			       y_text(n), owner, s->line);
+	}
+	if (p->n_seen == p->cap_seen) {
+		size_t cap = p->cap_seen ? p->cap_seen * 2 : 16;
+
+		v = realloc(p->seen, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->seen = v;
+		p->cap_seen = cap;
+	}
+	p->seen[p->n_seen++] = (struct seen_addr){.addr = *a, .host = host, .line = y_loc(n).line};
+	return 0;
+}
+
+static int parse_host_addrs(struct cfg_parser *p, const yaml_node_t *n, size_t idx)
+{
+	struct cfg_host *h = &p->cfg->hosts[idx];
+	size_t len;
+	int err;
+
+	err = y_seq_nonempty(&p->y, n, &len);
+	if (err)
+		return err;
+	h->addrs = calloc(len, sizeof(*h->addrs));
+	if (!h->addrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		const yaml_node_t *item = y_seq_item(&p->y, n, i);
+
+		err = cfg_parse_addr(p, item, &h->addrs[h->n_addrs]);
+		if (!err)
+			err = claim_addr(p, item, &h->addrs[h->n_addrs++], idx);
+		if (y_fatal(err))
+			return err;
+	}
+	return 0;
+}
+
+enum { H_NAME, H_ROLES, H_ADDRESSES, H_COUNT };
+
+static int parse_host(struct cfg_parser *p, const yaml_node_t *n, size_t idx)
+{
+	struct cfg_host *h = &p->cfg->hosts[idx];
+	struct y_field f[H_COUNT] = {
+	    [H_NAME] = {.name = "name", .required = true},
+	    [H_ROLES] = {.name = "roles", .required = true},
+	    [H_ADDRESSES] = {.name = "addresses", .required = true},
+	};
+	int err;
+
+	h->loc = y_loc(n);
+	err = y_map(&p->y, n, NULL);
+	if (err)
+		return err;
+	err = y_fields(&p->y, n, f, H_COUNT);
+	if (!y_fatal(err) && f[H_NAME].value)
+		err = parse_host_name(p, f[H_NAME].value, idx);
+	if (!y_fatal(err) && f[H_ROLES].value)
+		err = parse_roles(p, f[H_ROLES].value, &h->roles);
+	if (!y_fatal(err) && f[H_ADDRESSES].value)
+		err = parse_host_addrs(p, f[H_ADDRESSES].value, idx);
+	return err;
+}
+
+static int parse_hosts(struct cfg_parser *p, yaml_node_t *n)
+{
+	struct config *cfg = p->cfg;
+	size_t len;
+	int err;
+
+	err = y_seq_nonempty(&p->y, n, &len);
+	if (err)
+		return err;
+	cfg->hosts = calloc(len, sizeof(*cfg->hosts));
+	if (!cfg->hosts)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		err = parse_host(p, y_seq_item(&p->y, n, i), cfg->n_hosts++);
+		if (y_fatal(err))
+			return err;
+	}
+	return 0;
+}
+
+/* ---- networks ---- */
+
+static int check_network_name(struct cfg_parser *p, const yaml_node_t *k, const char *s)
+{
+	bool ok = cfg_is_alpha(*s);
+
+	for (const char *c = s; *c && ok; c++)
+		ok = cfg_is_alpha(*c) || cfg_is_digit(*c) || *c == '_' || *c == '-';
+	if (!ok)
+		return y_error(
+		    &p->y, k,
+		    "network name '%s' is not valid (a letter, then letters, digits, '_' or '-')",
+		    s);
+	/* Rules name roles, ANY and networks alike, so the names must not overlap. */
+	for (unsigned bit = 1; bit & ROLE_ALL; bit <<= 1)
+		if (!strcasecmp(s, role_name(bit)))
+			return y_error(&p->y, k, "network name '%s' is taken by the role %s", s,
+				       role_name(bit));
+	if (!strcasecmp(s, "ANY"))
+		return y_error(&p->y, k, "network name '%s' is reserved: ANY is every address", s);
+	return 0;
+}
+
+static int parse_networks(struct cfg_parser *p, yaml_node_t *n)
+{
+	struct config *cfg = p->cfg;
+	struct cfg_network *v;
+	yaml_node_t **members = NULL;
+	size_t len, *slot = NULL;
+	int err;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_map(&p->y, n, &len);
+	if (err || !len)
+		return err;
+	v = realloc(cfg->networks, (cfg->n_networks + len) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	cfg->networks = v;
+	memset(v + cfg->n_networks, 0, len * sizeof(*v));
+	slot = calloc(len, sizeof(*slot));
+	members = calloc(len, sizeof(*members));
+	if (!slot || !members) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Names first: a member naming a network is an error wherever that network is defined. */
+	for (size_t i = 0; i < len; i++) {
+		struct cfg_network *net;
+		const char *name;
+		yaml_node_t *k;
+		size_t idx;
+
+		err = y_map_pair(&p->y, n, i, &name, &k, &members[i]);
+		if (err) {
+			members[i] = NULL;
+			if (y_fatal(err))
+				goto out;
+			continue;
+		}
+		if (!cfg_network_index(cfg, name, &idx)) {
+			/* Kept even when the name is bad, so that rules naming it add no noise. */
+			err = check_network_name(p, k, name);
+			if (y_fatal(err))
+				goto out;
+			idx = cfg->n_networks++;
+			cfg->networks[idx].name = strdup(name);
+			if (!cfg->networks[idx].name) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+		net = &cfg->networks[idx];
+		cfg_peers_free(&net->members); /* CA's default */
+		net->from_file = true;
+		net->loc = y_loc(k);
+		slot[i] = idx;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!members[i])
+			continue;
+		err = cfg_parse_peers(p, members[i], true, &cfg->networks[slot[i]].members);
+		if (y_fatal(err))
+			goto out;
+	}
+	err = 0;
+out:
+	free(slot);
+	free(members);
+	return err;
+}
+
+/* ---- extensions: resolvers, dns, udp-timeout ---- */
+
+static int parse_resolvers(struct cfg_parser *p, yaml_node_t *n)
+{
+	struct config *cfg = p->cfg;
+	size_t len;
+	int err;
+
+	cfg->resolvers_from_file = true;
+	err = y_seq(&p->y, n, &len);
+	if (err)
+		return err;
+	/* [] would read as "none", but code that sees no resolvers falls back to the system's. */
+	if (!len)
+		return y_error(
+		    &p->y, n,
+		    "expected a non-empty list (leave resolvers out to use the system's)");
+	cfg->resolvers = calloc(len, sizeof(*cfg->resolvers));
+	if (!cfg->resolvers)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		err = cfg_parse_addr(p, y_seq_item(&p->y, n, i), &cfg->resolvers[cfg->n_resolvers]);
+		if (!err)
+			cfg->n_resolvers++;
+		if (y_fatal(err))
+			return err;
+	}
+	return 0;
+}
+
+static int parse_seconds(struct cfg_parser *p, const yaml_node_t *n, const char *what,
+			 uint32_t *out)
+{
+	long long v;
+	int err;
+
+	err = y_int(&p->y, n, &v);
+	if (err)
+		return err;
+	if (v < 1 || v > SECONDS_MAX)
+		return y_error(&p->y, n, "%s %s is out of range (1-%d seconds)", what, y_text(n),
+			       SECONDS_MAX);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+enum { D_MIN_TTL, D_MAX_TTL, D_COUNT };
+
+static int parse_dns(struct cfg_parser *p, yaml_node_t *n)
+{
+	struct config *cfg = p->cfg;
+	struct y_field f[D_COUNT] = {
+	    [D_MIN_TTL] = {.name = "min-ttl"},
+	    [D_MAX_TTL] = {.name = "max-ttl"},
+	};
+	int err, min_err = 0, max_err = 0;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_map(&p->y, n, NULL);
+	if (err)
+		return err;
+	err = y_fields(&p->y, n, f, D_COUNT);
+	if (y_fatal(err))
+		return err;
+	if (f[D_MIN_TTL].value) {
+		min_err = parse_seconds(p, f[D_MIN_TTL].value, "min-ttl", &cfg->dns_min_ttl);
+		if (y_fatal(min_err))
+			return min_err;
+	}
+	if (f[D_MAX_TTL].value) {
+		max_err = parse_seconds(p, f[D_MAX_TTL].value, "max-ttl", &cfg->dns_max_ttl);
+		if (y_fatal(max_err))
+			return max_err;
+	}
+	if (min_err || max_err || cfg->dns_min_ttl <= cfg->dns_max_ttl)
+		return min_err ? min_err : max_err;
+	/* Point at the value the file set; the other one is a default. */
+	if (f[D_MAX_TTL].value)
+		return y_error(&p->y, f[D_MAX_TTL].value, "max-ttl %u is less than min-ttl %u",
+			       cfg->dns_max_ttl, cfg->dns_min_ttl);
+	return y_error(&p->y, f[D_MIN_TTL].value, "min-ttl %u is greater than max-ttl %u",
+		       cfg->dns_min_ttl, cfg->dns_max_ttl);
+}
+
+static int parse_udp_timeout(struct cfg_parser *p, yaml_node_t *n)
+{
+	return parse_seconds(p, n, "udp-timeout", &p->cfg->udp_timeout);
+}
+
+/* ---- the file ---- */
+
+enum {
+	K_MODE,
+	K_HOSTS,
+	K_NETWORKS,
+	K_PORTS,
+	K_DISABLE,
+	K_NARROW,
+	K_RULES,
+	K_FAILSAFE,
+	K_DEFAULT,
+	K_RESOLVERS,
+	K_DNS,
+	K_UDP_TIMEOUT,
+	K_COUNT,
+};
+
+static int parse_root(struct cfg_parser *p, yaml_node_t *root)
+{
+	struct y_field f[K_COUNT] = {
+	    [K_MODE] = {.name = "mode"},	 [K_HOSTS] = {.name = "hosts", .required = true},
+	    [K_NETWORKS] = {.name = "networks"}, [K_PORTS] = {.name = "ports"},
+	    [K_DISABLE] = {.name = "disable"},	 [K_NARROW] = {.name = "narrow"},
+	    [K_RULES] = {.name = "rules"},	 [K_FAILSAFE] = {.name = "failsafe"},
+	    [K_DEFAULT] = {.name = "default"},	 [K_RESOLVERS] = {.name = "resolvers"},
+	    [K_DNS] = {.name = "dns"},		 [K_UDP_TIMEOUT] = {.name = "udp-timeout"},
+	};
+	/*
+	 * Keys may come in any order, so they are parsed in this one: networks
+	 * before anything that names them, hosts before the rules (a rule naming
+	 * a host gets a hint), site rules before failsafe rules.
+	 */
+	static const struct {
+		int key;
+		int (*parse)(struct cfg_parser *p, yaml_node_t *n);
+	} stages[] = {
+	    {K_NETWORKS, parse_networks},
+	    {K_MODE, parse_mode},
+	    {K_DEFAULT, parse_default},
+	    {K_HOSTS, parse_hosts},
+	    {K_PORTS, cfg_parse_ports},
+	    {K_DISABLE, cfg_parse_disable},
+	    {K_NARROW, cfg_parse_narrow},
+	    {K_RULES, cfg_parse_site_rules},
+	    {K_FAILSAFE, cfg_parse_failsafe},
+	    {K_RESOLVERS, parse_resolvers},
+	    {K_DNS, parse_dns},
+	    {K_UDP_TIMEOUT, parse_udp_timeout},
+	};
+	int err;
+
+	err = y_map(&p->y, root, NULL);
+	if (err)
+		return err;
+	err = y_fields(&p->y, root, f, K_COUNT);
+	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]) && !y_fatal(err); i++)
+		if (f[stages[i].key].value)
+			err = stages[i].parse(p, f[stages[i].key].value);
+	if (!y_fatal(err) && !f[K_FAILSAFE].value)
+		err = cfg_default_failsafe(p->cfg);
+	if (!y_fatal(err))
+		err = cfg_check_rule_ids(p);
+	return err;
+}
+
+/* Stable, so that problems at one place keep the order they were found in. */
+static void sort_diags(struct diags *d, size_t from)
+{
+	for (size_t i = from + 1; i < d->n; i++) {
+		struct diag dg = d->v[i];
+		size_t j = i;
+
+		for (; j > from && (d->v[j - 1].line > dg.line ||
+				    (d->v[j - 1].line == dg.line && d->v[j - 1].col > dg.col));
+		     j--)
+			d->v[j] = d->v[j - 1];
+		d->v[j] = dg;
+	}
+}
+
+int config_parse(const char *path, const char *buf, size_t len, struct config **out,
+		 struct diags *d)
+{
+	struct cfg_parser p = {.y = {.path = path, .d = d}};
+	size_t first = d->n;
+	int err;
+
+	*out = NULL;
+	if (!buf)
+		buf = "";
+	err = config_new(path, buf, len, &p.cfg);
+	if (err)
+		return err;
+	err = y_load(&p.y, buf, len);
+	if (!err)
+		err = parse_root(&p, y_root(&p.y));
+	if (!y_fatal(err))
+		err = d->n > first ? -EINVAL : 0;
+	/* Stages run in a fixed order; people read problems in file order. */
+	sort_diags(d, first);
+	y_free(&p.y);
+	free(p.seen);
+	if (err)
+		config_free(p.cfg);
+	else
+		*out = p.cfg;
+	return err;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap >= CONFIG_MAX_BYTES) {
+				err = -EFBIG;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 8192;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+out:
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int config_load(const char *path, struct config **out, struct diags *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	*out = NULL;
+	err = read_file(path, &buf, &len);
+	if (err) {
+		/* The read error is the news; a failure to record it changes nothing. */
+		diag_add(d, path, 0, 0, "cannot read the config: %s", strerror(-err));
+		return err;
+	}
+	err = config_parse(path, buf, len, out, d);
+	free(buf);
+	return err;
+}

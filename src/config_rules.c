@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The config's rules (see config_schema.h): what `ports:`, `disable:` and
+ * `narrow:` change about the built-in matrix, site rules and failsafe rules,
+ * and the one namespace their ids share.
+ */
+#include "config_schema.h"
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labels.h"
+#include "matrix.h"
+
+#define PORT_MAX 65535
+#define FAILSAFE_SSH_PORT 22
+#define FAILSAFE_SSH_DESCRIPTION "SSH from the administration networks (failsafe)"
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!cfg_is_digit(*s))
+			return false;
+	return true;
+}
+
+void cfg_rules_free(struct cfg_rule *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		cfg_peers_free(&v[i].from);
+		cfg_peers_free(&v[i].to);
+		free(v[i].description);
+	}
+	free(v);
+}
+
+/* tcp/22 from ADM to every host: the contract's failsafe when the file has none. */
+int cfg_default_failsafe(struct config *cfg)
+{
+	struct cfg_rule *r;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	cfg->failsafe = r;
+	cfg->n_failsafe = 1;
+	r->id = strdup(CONFIG_FAILSAFE_SSH_ID);
+	r->description = strdup(FAILSAFE_SSH_DESCRIPTION);
+	r->from.v = calloc(1, sizeof(*r->from.v));
+	if (!r->id || !r->description || !r->from.v || cfg_every_host(&r->to))
+		return -ENOMEM;
+	r->proto = IPPROTO_TCP;
+	r->port_lo = FAILSAFE_SSH_PORT;
+	r->port_hi = FAILSAFE_SSH_PORT;
+	r->from.v[0].kind = PEER_NETWORK;
+	r->from.v[0].network = CONFIG_NETWORK_ADM;
+	r->from.n = 1;
+	return 0;
+}
+
+static int unknown_rule_id(struct cfg_parser *p, const yaml_node_t *n, const char *id)
+{
+	const char *best = NULL;
+	size_t best_d = Y_TYPO_MAX + 1;
+
+	for (size_t i = 0; i < matrix_rule_count; i++) {
+		size_t d = y_edit_distance(id, matrix_rules[i].id);
+
+		if (d < best_d) {
+			best_d = d;
+			best = matrix_rules[i].id;
+		}
+	}
+	if (best)
+		return y_error(&p->y, n, "unknown rule id '%s' (did you mean '%s'?)", id, best);
+	return y_error(&p->y, n, "unknown rule id '%s'", id);
+}
+
+/*
+ * Index of the built-in rule `id` names, noting where the file first
+ * mentions it; a negative errno after reporting an unknown id.
+ */
+static int matrix_rule(struct cfg_parser *p, const yaml_node_t *n, const char *id)
+{
+	struct cfg_matrix_override *o;
+	struct src_loc loc = y_loc(n);
+	int i = matrix_find(id);
+
+	if (i < 0)
+		return unknown_rule_id(p, n, id);
+	o = &p->cfg->matrix[i];
+	if (!o->loc.line || cfg_loc_before(loc, o->loc))
+		o->loc = loc;
+	return i;
+}
+
+/* ---- ports, disable, narrow ---- */
+
+static int parse_port(struct cfg_parser *p, const yaml_node_t *n, uint16_t *port)
+{
+	long long v;
+	int err;
+
+	err = y_int(&p->y, n, &v);
+	if (err)
+		return err;
+	if (v < 1 || v > PORT_MAX)
+		return y_error(&p->y, n, "port %s is out of range (1-%d)", y_text(n), PORT_MAX);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int cfg_parse_ports(struct cfg_parser *p, yaml_node_t *n)
+{
+	size_t len = 0;
+	int err;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_map(&p->y, n, &len);
+	for (size_t i = 0; i < len && !y_fatal(err); i++) {
+		yaml_node_t *k, *v;
+		const char *id;
+		uint16_t port = 0;
+		int idx;
+
+		err = y_map_pair(&p->y, n, i, &id, &k, &v);
+		if (err)
+			continue;
+		idx = matrix_rule(p, k, id);
+		err = parse_port(p, v, &port);
+		if (y_fatal(idx))
+			err = idx;
+		else if (!err && idx >= 0)
+			p->cfg->matrix[idx].port = port;
+	}
+	return err;
+}
+
+int cfg_parse_disable(struct cfg_parser *p, yaml_node_t *n)
+{
+	size_t len = 0;
+	int err;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_seq(&p->y, n, &len);
+	for (size_t i = 0; i < len && !y_fatal(err); i++) {
+		const yaml_node_t *item = y_seq_item(&p->y, n, i);
+		struct cfg_matrix_override *o;
+		const char *id;
+		int idx;
+
+		err = y_str(&p->y, item, &id);
+		if (err)
+			continue;
+		idx = matrix_rule(p, item, id);
+		if (idx < 0) {
+			err = idx;
+			continue;
+		}
+		o = &p->cfg->matrix[idx];
+		if (o->disabled)
+			err = y_error(&p->y, item, "rule '%s' is disabled twice", id);
+		o->disabled = true;
+	}
+	return err;
+}
+
+static int parse_narrow_rule(struct cfg_parser *p, const yaml_node_t *k, const char *id,
+			     const yaml_node_t *v)
+{
+	struct peer_list tmp = {0};
+	const struct matrix_rule *r;
+	int idx, err = 0;
+
+	idx = matrix_rule(p, k, id);
+	if (y_fatal(idx))
+		return idx;
+	if (idx >= 0) {
+		r = &matrix_rules[idx];
+		if (!matrix_side_is_any(r, true) && !matrix_side_is_any(r, false))
+			err = y_error(&p->y, k, "rule '%s' has no ANY side to narrow%s", id,
+				      !strcmp(id, "ca-revocation") ? "; set networks: CA instead"
+								   : "");
+	}
+	if (y_fatal(err))
+		return err;
+	if (v->type == YAML_SEQUENCE_NODE &&
+	    v->data.sequence.items.top == v->data.sequence.items.start)
+		return y_error(&p->y, v,
+			       "narrow list of '%s' is empty; use disable: to switch the rule off",
+			       id);
+	err = cfg_parse_peers(p, v, false, &tmp);
+	/* Kept even after a problem, so that config_free() has one owner to free. */
+	if (idx >= 0 && !p->cfg->matrix[idx].narrowed) {
+		p->cfg->matrix[idx].narrowed = true;
+		p->cfg->matrix[idx].narrow = tmp;
+	} else {
+		cfg_peers_free(&tmp);
+	}
+	return err;
+}
+
+int cfg_parse_narrow(struct cfg_parser *p, yaml_node_t *n)
+{
+	size_t len = 0;
+	int err;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_map(&p->y, n, &len);
+	for (size_t i = 0; i < len && !y_fatal(err); i++) {
+		yaml_node_t *k, *v;
+		const char *id;
+
+		err = y_map_pair(&p->y, n, i, &id, &k, &v);
+		if (!err)
+			err = parse_narrow_rule(p, k, id, v);
+	}
+	return err;
+}
+
+/* ---- site and failsafe rules ---- */
+
+static int parse_rule_id(struct cfg_parser *p, const yaml_node_t *n, struct cfg_rule *r)
+{
+	const char *s;
+	bool ok;
+	int err;
+
+	err = y_str(&p->y, n, &s);
+	if (err)
+		return err;
+	/* A rule is where its id is written: duplicates and later stages point there. */
+	r->loc = y_loc(n);
+	r->id = strdup(s);
+	if (!r->id)
+		return -ENOMEM;
+	ok = (*s >= 'a' && *s <= 'z') || cfg_is_digit(*s);
+	for (const char *c = s; *c && ok; c++)
+		ok = (*c >= 'a' && *c <= 'z') || cfg_is_digit(*c) || *c == '-';
+	if (!ok)
+		return y_error(&p->y, n,
+			       "rule id '%s' is not valid (lowercase letters, digits and '-', not "
+			       "starting with '-')",
+			       s);
+	if (strlen(s) >= SPEE_RULE_ID_LEN)
+		return y_error(&p->y, n, "rule id '%s' is too long (at most %d characters)", s,
+			       SPEE_RULE_ID_LEN - 1);
+	if (matrix_find(s) >= 0)
+		return y_error(&p->y, n, "rule id '%s' collides with a built-in rule", s);
+	return 0;
+}
+
+static int parse_proto(struct cfg_parser *p, const yaml_node_t *n, uint8_t *proto)
+{
+	const char *s;
+	int err, v;
+
+	err = y_str(&p->y, n, &s);
+	if (err)
+		return err;
+	v = proto_from_label(s);
+	if (v < 0)
+		return y_error(&p->y, n, "unknown protocol '%s' (expected tcp or udp)", s);
+	*proto = (uint8_t)v;
+	return 0;
+}
+
+static int port_in_range(struct cfg_parser *p, const yaml_node_t *n, const char *text, long long v)
+{
+	if (v < 1 || v > PORT_MAX)
+		return y_error(&p->y, n, "port %s is out of range (1-%d)", text, PORT_MAX);
+	return 0;
+}
+
+/* A port (an integer or a string of one) or a range "LO-HI". */
+static int parse_port_range(struct cfg_parser *p, const yaml_node_t *n, struct cfg_rule *r)
+{
+	const char *s = y_text(n), *dash;
+	char lo_text[16], hi_text[16];
+	long long lo, hi;
+	int err;
+
+	if (n->type != YAML_SCALAR_NODE || y_is_null(n))
+		goto bad;
+	if (y_parse_int(s, &lo)) {
+		hi = lo;
+		err = port_in_range(p, n, s, lo);
+		goto out;
+	}
+	dash = strchr(s, '-');
+	if (!dash || (size_t)(dash - s) >= sizeof(lo_text) || strlen(dash + 1) >= sizeof(hi_text))
+		goto bad;
+	memcpy(lo_text, s, (size_t)(dash - s));
+	lo_text[dash - s] = '\0';
+	strcpy(hi_text, dash + 1);
+	if (!all_digits(lo_text) || !all_digits(hi_text))
+		goto bad;
+	lo = strtoll(lo_text, NULL, 10);
+	hi = strtoll(hi_text, NULL, 10);
+	err = port_in_range(p, n, lo_text, lo);
+	if (!err)
+		err = port_in_range(p, n, hi_text, hi);
+	if (!err && lo > hi)
+		err = y_error(&p->y, n, "port range '%s' is backwards (%lld > %lld)", s, lo, hi);
+out:
+	if (!err) {
+		r->port_lo = (uint16_t)lo;
+		r->port_hi = (uint16_t)hi;
+	}
+	return err;
+bad:
+	return y_error(&p->y, n, "expected a port or a range like \"8000-8100\"");
+}
+
+static int parse_description(struct cfg_parser *p, const yaml_node_t *n, char **out)
+{
+	const char *s;
+	int err;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_str(&p->y, n, &s);
+	if (err)
+		return err;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+enum { R_ID, R_PROTO, R_PORT, R_FROM, R_TO, R_DESCRIPTION, R_COUNT };
+
+static int parse_rule(struct cfg_parser *p, const yaml_node_t *n, bool failsafe, struct cfg_rule *r)
+{
+	/* A failsafe rule protects every host unless it says otherwise: `to` is optional. */
+	struct y_field f[R_COUNT] = {
+	    [R_ID] = {.name = "id", .required = true},
+	    [R_PROTO] = {.name = "proto"},
+	    [R_PORT] = {.name = "port", .required = true},
+	    [R_FROM] = {.name = "from", .required = true},
+	    [R_TO] = {.name = "to", .required = !failsafe},
+	    [R_DESCRIPTION] = {.name = "description"},
+	};
+	int err;
+
+	r->loc = y_loc(n);
+	r->proto = IPPROTO_TCP;
+	err = y_map(&p->y, n, NULL);
+	if (err)
+		return err;
+	err = y_fields(&p->y, n, f, R_COUNT);
+	if (!y_fatal(err) && f[R_ID].value)
+		err = parse_rule_id(p, f[R_ID].value, r);
+	if (!y_fatal(err) && f[R_PROTO].value)
+		err = parse_proto(p, f[R_PROTO].value, &r->proto);
+	if (!y_fatal(err) && f[R_PORT].value)
+		err = parse_port_range(p, f[R_PORT].value, r);
+	if (!y_fatal(err) && f[R_FROM].value)
+		err = cfg_parse_peers(p, f[R_FROM].value, false, &r->from);
+	if (!y_fatal(err) && f[R_TO].value)
+		err = cfg_parse_peers(p, f[R_TO].value, false, &r->to);
+	else if (!y_fatal(err) && failsafe)
+		err = cfg_every_host(&r->to);
+	if (!y_fatal(err) && f[R_DESCRIPTION].value)
+		err = parse_description(p, f[R_DESCRIPTION].value, &r->description);
+	return err;
+}
+
+static int parse_rule_list(struct cfg_parser *p, const yaml_node_t *n, bool failsafe,
+			   struct cfg_rule **out, size_t *count)
+{
+	size_t len;
+	int err;
+
+	err = y_seq(&p->y, n, &len);
+	if (err || !len)
+		return err;
+	*out = calloc(len, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		err = parse_rule(p, y_seq_item(&p->y, n, i), failsafe, &(*out)[(*count)++]);
+		if (y_fatal(err))
+			return err;
+	}
+	return 0;
+}
+
+int cfg_parse_site_rules(struct cfg_parser *p, yaml_node_t *n)
+{
+	if (y_is_null(n))
+		return 0;
+	return parse_rule_list(p, n, false, &p->cfg->rules, &p->cfg->n_rules);
+}
+
+int cfg_parse_failsafe(struct cfg_parser *p, yaml_node_t *n)
+{
+	/* Present in any form: the default is replaced, even if the list turns out bad. */
+	p->cfg->failsafe_from_file = true;
+	if (y_is_null(n))
+		return y_error(&p->y, n, "expected a list (failsafe: [] turns the failsafe off)");
+	return parse_rule_list(p, n, true, &p->cfg->failsafe, &p->cfg->n_failsafe);
+}
+
+static int cmp_rule_loc(const void *a, const void *b)
+{
+	const struct cfg_rule *ra = *(const struct cfg_rule *const *)a;
+	const struct cfg_rule *rb = *(const struct cfg_rule *const *)b;
+
+	return cfg_loc_before(ra->loc, rb->loc) ? -1 : cfg_loc_before(rb->loc, ra->loc) ? 1 : 0;
+}
+
+/* Site and failsafe ids share one namespace: counters and stats name rules by id. */
+int cfg_check_rule_ids(struct cfg_parser *p)
+{
+	const struct config *cfg = p->cfg;
+	const struct cfg_rule **v;
+	size_t n = 0;
+	int err = 0;
+
+	v = calloc(cfg->n_rules + cfg->n_failsafe + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		if (cfg->rules[i].id)
+			v[n++] = &cfg->rules[i];
+	for (size_t i = 0; i < cfg->n_failsafe && cfg->failsafe_from_file; i++)
+		if (cfg->failsafe[i].id)
+			v[n++] = &cfg->failsafe[i];
+	/* "First defined" is first in the file, whichever section comes first. */
+	qsort(v, n, sizeof(*v), cmp_rule_loc);
+	for (size_t i = 0; i < n && !y_fatal(err); i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(v[i]->id, v[j]->id))
+				continue;
+			err = y_error_at(&p->y, v[i]->loc,
+					 "duplicate rule id '%s' (first defined at line %d)",
+					 v[i]->id, v[j]->loc.line);
+			break;
+		}
+		if (!y_fatal(err) && !cfg->failsafe_from_file &&
+		    !strcmp(v[i]->id, CONFIG_FAILSAFE_SSH_ID))
+			err = y_error_at(&p->y, v[i]->loc,
+					 "rule id '%s' collides with the default failsafe rule (a "
+					 "failsafe: list replaces it)",
+					 v[i]->id);
+	}
+	free(v);
+	return err;
+}

@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The policy compiler. Three passes:
+ *   1. rules: the matrix rows that are not disabled, the site rules, the
+ *      failsafe rules, in that (row) order, with ports and narrowing applied
+ *      and the directions this host enforces them in;
+ *   2. candidates: every rule's peers expanded to prefixes and names, plus
+ *      the host's implicit entries (its resolvers, its own addresses);
+ *   3. ties: entries with the same direction, protocol and peer whose ports
+ *      overlap are resolved in favour of the earlier rule (ranges are split),
+ *      so that no two final entries share a kernel key; what a rule lost is
+ *      reported as a note.
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "labels.h"
+#include "matrix.h"
+
+#define DNS_PORT 53
+
+/* A growable array of entries. */
+struct entry_vec {
+	struct policy_entry *v;
+	size_t n;
+	size_t cap;
+};
+
+static int entry_push(struct entry_vec *ev, const struct policy_entry *e)
+{
+	if (ev->n == ev->cap) {
+		size_t cap = ev->cap ? ev->cap * 2 : 64;
+		struct policy_entry *v = realloc(ev->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ev->v = v;
+		ev->cap = cap;
+	}
+	ev->v[ev->n++] = *e;
+	return 0;
+}
+
+static int note_add(struct policy *p, enum note_kind kind, const char *rule, const char *other,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int note_add(struct policy *p, enum note_kind kind, const char *rule, const char *other,
+		    const char *fmt, ...)
+{
+	struct policy_note *v = realloc(p->notes, (p->n_notes + 1) * sizeof(*v));
+	struct policy_note *n;
+	va_list ap;
+	int len;
+
+	if (!v)
+		return -ENOMEM;
+	p->notes = v;
+	n = &p->notes[p->n_notes];
+	memset(n, 0, sizeof(*n));
+	n->kind = kind;
+	va_start(ap, fmt);
+	len = vasprintf(&n->text, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return -ENOMEM;
+	if ((rule && !(n->rule = strdup(rule))) || (other && !(n->other = strdup(other)))) {
+		free(n->text);
+		free(n->rule);
+		return -ENOMEM;
+	}
+	p->n_notes++;
+	return 0;
+}
+
+/* ---- pass 1: rules --------------------------------------------------- */
+
+/* A rule's two sides as peer lists, whatever it was written as. */
+struct rule_sides {
+	struct peer_list from;
+	struct peer_list to;
+	struct peer matrix_terms[2][MATRIX_SIDE_MAX]; /* storage for a matrix row's sides */
+};
+
+static struct peer term_to_peer(const struct config *cfg, const char *term)
+{
+	struct peer pr = { .kind = PEER_ANY };
+	unsigned role = role_parse(term);
+
+	if (role) {
+		pr.kind = PEER_ROLE;
+		pr.roles = role;
+	} else if (!strcmp(term, "ANY")) {
+		pr.kind = PEER_ANY;
+	} else if (!strcmp(term, "ADM") || !strcmp(term, "CA")) {
+		pr.kind = PEER_NETWORK;
+		pr.network = !strcmp(term, "ADM") ? CONFIG_NETWORK_ADM : CONFIG_NETWORK_CA;
+	} else {
+		pr.kind = PEER_NAME;
+		pr.name = (char *)term; /* borrowed from the matrix table; never freed */
+	}
+	(void)cfg;
+	return pr;
+}
+
+static void matrix_sides(const struct config *cfg, size_t row, struct rule_sides *s)
+{
+	const struct matrix_rule *m = &matrix_rules[row];
+	const struct cfg_matrix_override *o = &cfg->matrix[row];
+	const char *const *terms[2] = { m->from, m->to };
+	struct peer_list *lists[2] = { &s->from, &s->to };
+
+	for (int side = 0; side < 2; side++) {
+		size_t n = 0;
+
+		for (; n < MATRIX_SIDE_MAX && terms[side][n]; n++)
+			s->matrix_terms[side][n] = term_to_peer(cfg, terms[side][n]);
+		lists[side]->v = s->matrix_terms[side];
+		lists[side]->n = n;
+		if (o->narrowed && matrix_side_is_any(m, side == 0))
+			*lists[side] = o->narrow;
+	}
+}
+
+static bool side_has_host(const struct peer_list *side, unsigned host_roles)
+{
+	for (size_t i = 0; i < side->n; i++)
+		if (side->v[i].kind == PEER_ROLE && (side->v[i].roles & host_roles))
+			return true;
+	return false;
+}
+
+static void peer_text(const struct config *cfg, const struct peer *pr, char *buf, size_t len)
+{
+	switch (pr->kind) {
+	case PEER_ROLE:
+		if (pr->roles == ROLE_ALL)
+			snprintf(buf, len, "every host");
+		else
+			roles_format(pr->roles, buf, len);
+		break;
+	case PEER_ANY:
+		snprintf(buf, len, "ANY");
+		break;
+	case PEER_NETWORK:
+		snprintf(buf, len, "%s", cfg->networks[pr->network].name);
+		break;
+	case PEER_PREFIX:
+		prefix_format(&pr->prefix, buf, len);
+		break;
+	case PEER_NAME:
+		snprintf(buf, len, "%s", pr->name);
+		break;
+	}
+}
+
+static char *side_text(const struct config *cfg, const struct peer_list *side)
+{
+	size_t cap = 64, off = 0;
+	char *s = malloc(cap), item[ADDR_TEXT_LEN + 256];
+
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0; i < side->n; i++) {
+		size_t need;
+
+		peer_text(cfg, &side->v[i], item, sizeof(item));
+		need = off + strlen(item) + 3;
+		if (need > cap) {
+			char *t;
+
+			while (cap < need)
+				cap *= 2;
+			t = realloc(s, cap);
+			if (!t) {
+				free(s);
+				return NULL;
+			}
+			s = t;
+		}
+		off += (size_t)sprintf(s + off, "%s%s", i ? ", " : "", item);
+	}
+	return s;
+}
+
+/* Everything pass 2 needs about one rule, kept beside the public policy_rule. */
+struct rule_work {
+	struct rule_sides sides;
+	const struct peer_list *peers[SPEE_DIR_MAX]; /* the side expanded per direction */
+	size_t candidates[SPEE_DIR_MAX];
+	size_t kept[SPEE_DIR_MAX];
+	int lost_to; /* the only rule it lost entries to, -1 none, -2 several */
+};
+
+static int add_rule(struct policy *p, struct rule_work *w, const char *id, const char *description,
+		    enum rule_origin origin, int matrix_index, uint8_t proto, uint16_t lo,
+		    uint16_t hi)
+{
+	struct policy_rule *r = &p->rules[p->n_rules];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	r->description = description;
+	r->origin = origin;
+	r->matrix_index = matrix_index;
+	r->proto = proto;
+	r->port_lo = lo;
+	r->port_hi = hi;
+	r->optional = matrix_index >= 0 && matrix_rules[matrix_index].optional;
+	w->lost_to = -1;
+	if (side_has_host(&w->sides.to, p->roles)) {
+		r->dirs |= 1u << SPEE_DIR_INGRESS;
+		w->peers[SPEE_DIR_INGRESS] = &w->sides.from;
+		r->peers_text[SPEE_DIR_INGRESS] = side_text(p->cfg, &w->sides.from);
+		if (!r->peers_text[SPEE_DIR_INGRESS])
+			return -ENOMEM;
+	}
+	if (side_has_host(&w->sides.from, p->roles)) {
+		r->dirs |= 1u << SPEE_DIR_EGRESS;
+		w->peers[SPEE_DIR_EGRESS] = &w->sides.to;
+		r->peers_text[SPEE_DIR_EGRESS] = side_text(p->cfg, &w->sides.to);
+		if (!r->peers_text[SPEE_DIR_EGRESS])
+			return -ENOMEM;
+	}
+	p->n_rules++;
+	return 0;
+}
+
+static int build_rules(struct policy *p, struct rule_work *work)
+{
+	const struct config *cfg = p->cfg;
+	int err;
+
+	for (size_t i = 0; i < matrix_rule_count; i++) {
+		const struct matrix_rule *m = &matrix_rules[i];
+		uint16_t port = cfg->matrix[i].port ? cfg->matrix[i].port : m->port;
+		struct rule_work *w = &work[p->n_rules];
+
+		if (cfg->matrix[i].disabled)
+			continue;
+		matrix_sides(cfg, i, &w->sides);
+		err = add_rule(p, w, m->id, m->description, RULE_MATRIX, (int)i, IPPROTO_TCP, port,
+			       port);
+		if (err)
+			return err;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		const struct cfg_rule *v = pass ? cfg->failsafe : cfg->rules;
+		size_t n = pass ? cfg->n_failsafe : cfg->n_rules;
+
+		for (size_t i = 0; i < n; i++) {
+			struct rule_work *w = &work[p->n_rules];
+
+			w->sides.from = v[i].from;
+			w->sides.to = v[i].to;
+			err = add_rule(p, w, v[i].id, v[i].description,
+				       pass ? RULE_FAILSAFE : RULE_SITE, -1, v[i].proto,
+				       v[i].port_lo, v[i].port_hi);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* ---- pass 2: candidates ---------------------------------------------- */
+
+static int push_prefix(struct entry_vec *ev, const struct policy_entry *base,
+		       const struct prefix *pfx)
+{
+	struct policy_entry e = *base;
+
+	e.peer_kind = ENTRY_PEER_PREFIX;
+	e.prefix = *pfx;
+	e.name = NULL;
+	return entry_push(ev, &e);
+}
+
+static int push_any(struct entry_vec *ev, const struct policy_entry *base)
+{
+	struct prefix v4 = prefix_any(AF_INET), v6 = prefix_any(AF_INET6);
+	int err = push_prefix(ev, base, &v4);
+
+	return err ? err : push_prefix(ev, base, &v6);
+}
+
+/* Names are stored once in policy.names; entries point at those copies. */
+static const char *intern_name(struct policy *p, const char *name)
+{
+	char **v;
+
+	for (size_t i = 0; i < p->n_names; i++)
+		if (!strcmp(p->names[i], name))
+			return p->names[i];
+	v = realloc(p->names, (p->n_names + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	p->names = v;
+	v[p->n_names] = strdup(name);
+	if (!v[p->n_names])
+		return NULL;
+	return v[p->n_names++];
+}
+
+static int push_name(struct policy *p, struct entry_vec *ev, const struct policy_entry *base,
+		     const char *name)
+{
+	struct policy_entry e = *base;
+
+	e.peer_kind = ENTRY_PEER_NAME;
+	memset(&e.prefix, 0, sizeof(e.prefix));
+	e.name = intern_name(p, name);
+	if (!e.name)
+		return -ENOMEM;
+	return entry_push(ev, &e);
+}
+
+static int expand_peer(struct policy *p, struct entry_vec *ev, const struct policy_entry *base,
+		       const struct peer *pr)
+{
+	const struct config *cfg = p->cfg;
+	int err = 0;
+
+	switch (pr->kind) {
+	case PEER_ROLE:
+		for (size_t h = 0; h < cfg->n_hosts && !err; h++)
+			if (cfg->hosts[h].roles & pr->roles)
+				for (size_t a = 0; a < cfg->hosts[h].n_addrs && !err; a++)
+					err = push_prefix(ev, base, &cfg->hosts[h].addrs[a]);
+		return err;
+	case PEER_ANY:
+		return push_any(ev, base);
+	case PEER_NETWORK: {
+		const struct cfg_network *net = &cfg->networks[pr->network];
+
+		for (size_t i = 0; i < net->members.n && !err; i++)
+			err = expand_peer(p, ev, base, &net->members.v[i]);
+		return err;
+	}
+	case PEER_PREFIX:
+		return push_prefix(ev, base, &pr->prefix);
+	case PEER_NAME:
+		return push_name(p, ev, base, pr->name);
+	}
+	return -EINVAL;
+}
+
+static int rule_candidates(struct policy *p, struct rule_work *work, struct entry_vec *ev)
+{
+	for (size_t r = 0; r < p->n_rules; r++) {
+		const struct policy_rule *rule = &p->rules[r];
+
+		for (uint8_t dir = 0; dir < SPEE_DIR_MAX; dir++) {
+			struct policy_entry base = {
+				.dir = dir,
+				.proto = rule->proto,
+				.port_lo = rule->port_lo,
+				.port_hi = rule->port_hi,
+				.reason = SPEE_REASON_RULE,
+				.rule = (uint16_t)r,
+			};
+			size_t before = ev->n;
+			int err;
+
+			if (!(rule->dirs & (1u << dir)))
+				continue;
+			for (size_t i = 0; i < work[r].peers[dir]->n; i++) {
+				err = expand_peer(p, ev, &base, &work[r].peers[dir]->v[i]);
+				if (err)
+					return err;
+			}
+			work[r].candidates[dir] = ev->n - before;
+		}
+	}
+	return 0;
+}
+
+/* The host's resolvers (DNS over udp and tcp) and its own addresses. */
+static int implicit_candidates(struct policy *p, const struct policy_env *env,
+			       struct entry_vec *ev)
+{
+	const struct prefix *res = p->cfg->resolvers_from_file ? p->cfg->resolvers : env->resolvers;
+	size_t n_res = p->cfg->resolvers_from_file ? p->cfg->n_resolvers : env->n_resolvers;
+	static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP };
+	int err;
+
+	for (size_t i = 0; i < n_res; i++) {
+		for (size_t k = 0; k < sizeof(protos); k++) {
+			struct policy_entry base = {
+				.dir = SPEE_DIR_EGRESS,
+				.proto = protos[k],
+				.port_lo = DNS_PORT,
+				.port_hi = DNS_PORT,
+				.reason = SPEE_REASON_DNS,
+			};
+
+			err = push_prefix(ev, &base, &res[i]);
+			if (err)
+				return err;
+		}
+	}
+	for (size_t i = 0; i < p->host->n_addrs; i++) {
+		struct policy_entry base = {
+			.dir = SPEE_DIR_EGRESS,
+			.proto = SPEE_PROTO_LOCAL,
+			.reason = SPEE_REASON_LOOPBACK,
+		};
+
+		err = push_prefix(ev, &base, &p->host->addrs[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- pass 3: ties ---------------------------------------------------- */
+
+/* Rules come first in row order; implicit entries after every rule. */
+static unsigned entry_order(const struct policy *p, const struct policy_entry *e)
+{
+	return e->reason == SPEE_REASON_RULE ? e->rule : (unsigned)p->n_rules + e->reason;
+}
+
+static int peer_cmp(const struct policy_entry *a, const struct policy_entry *b)
+{
+	if (a->peer_kind != b->peer_kind)
+		return a->peer_kind < b->peer_kind ? -1 : 1;
+	if (a->peer_kind == ENTRY_PEER_NAME)
+		return strcmp(a->name, b->name);
+	return prefix_cmp(&a->prefix, &b->prefix);
+}
+
+static const struct policy *sort_policy; /* qsort has no context argument */
+
+static int cmp_for_ties(const void *pa, const void *pb)
+{
+	const struct policy_entry *a = pa, *b = pb;
+	unsigned oa = entry_order(sort_policy, a), ob = entry_order(sort_policy, b);
+	int c;
+
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	c = peer_cmp(a, b);
+	if (c)
+		return c;
+	if (oa != ob)
+		return oa < ob ? -1 : 1;
+	return a->port_lo < b->port_lo ? -1 : a->port_lo > b->port_lo;
+}
+
+static int cmp_final(const void *pa, const void *pb)
+{
+	const struct policy_entry *a = pa, *b = pb;
+	unsigned oa = entry_order(sort_policy, a), ob = entry_order(sort_policy, b);
+
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	if (oa != ob)
+		return oa < ob ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->port_lo != b->port_lo)
+		return a->port_lo < b->port_lo ? -1 : 1;
+	return peer_cmp(a, b);
+}
+
+/* Port intervals already taken within one (dir, proto, peer) group, with their owner. */
+struct taken {
+	uint16_t lo, hi;
+	const struct policy_entry *owner;
+};
+
+static void note_loss(struct rule_work *work, const struct policy_entry *loser,
+		      const struct policy_entry *winner)
+{
+	struct rule_work *w;
+
+	if (loser->reason != SPEE_REASON_RULE || winner->reason != SPEE_REASON_RULE ||
+	    loser->rule == winner->rule)
+		return;
+	w = &work[loser->rule];
+	if (w->lost_to == -1)
+		w->lost_to = winner->rule;
+	else if (w->lost_to != winner->rule)
+		w->lost_to = -2;
+}
+
+/*
+ * Emits the parts of e's port range that no earlier entry of its group holds,
+ * and records them as taken. `taken` stays sorted by lo and disjoint.
+ */
+static int resolve_entry(struct rule_work *work, struct entry_vec *out, struct taken **taken,
+			 size_t *n_taken, size_t *cap_taken, const struct policy_entry *e)
+{
+	struct taken local[16], *pieces = local;
+	size_t n_pieces = 0;
+	uint32_t cursor = e->port_lo;
+	int err = 0;
+
+	/* Each taken interval can split the range once more. */
+	if (*n_taken + 1 > sizeof(local) / sizeof(local[0])) {
+		pieces = malloc((*n_taken + 1) * sizeof(*pieces));
+		if (!pieces)
+			return -ENOMEM;
+	}
+
+	for (size_t i = 0; i < *n_taken && cursor <= e->port_hi; i++) {
+		const struct taken *t = &(*taken)[i];
+
+		if (t->hi < cursor)
+			continue;
+		if (t->lo > e->port_hi)
+			break;
+		if (t->lo > cursor)
+			pieces[n_pieces++] = (struct taken){ (uint16_t)cursor, (uint16_t)(t->lo - 1), e };
+		if (!(t->owner->reason == SPEE_REASON_RULE && e->reason == SPEE_REASON_RULE &&
+		      t->owner->rule == e->rule))
+			note_loss(work, e, t->owner);
+		cursor = (uint32_t)t->hi + 1;
+	}
+	if (cursor <= e->port_hi)
+		pieces[n_pieces++] = (struct taken){ (uint16_t)cursor, e->port_hi, e };
+	for (size_t k = 0; k < n_pieces && !err; k++) {
+		struct policy_entry piece = *e;
+		size_t at = 0;
+
+		piece.port_lo = pieces[k].lo;
+		piece.port_hi = pieces[k].hi;
+		err = entry_push(out, &piece);
+		if (err)
+			break;
+		if (e->reason == SPEE_REASON_RULE)
+			work[e->rule].kept[e->dir]++;
+		if (*n_taken == *cap_taken) {
+			size_t cap = *cap_taken ? *cap_taken * 2 : 8;
+			struct taken *v = realloc(*taken, cap * sizeof(*v));
+
+			if (!v) {
+				err = -ENOMEM;
+				break;
+			}
+			*taken = v;
+			*cap_taken = cap;
+		}
+		while (at < *n_taken && (*taken)[at].lo < pieces[k].lo)
+			at++;
+		memmove(&(*taken)[at + 1], &(*taken)[at], (*n_taken - at) * sizeof(**taken));
+		(*taken)[at] = pieces[k];
+		(*n_taken)++;
+	}
+	if (pieces != local)
+		free(pieces);
+	return err;
+}
+
+static int resolve_ties(struct policy *p, struct rule_work *work, struct entry_vec *cand,
+			struct entry_vec *out)
+{
+	struct taken *taken = NULL;
+	size_t n_taken = 0, cap_taken = 0;
+	int err = 0;
+
+	sort_policy = p;
+	qsort(cand->v, cand->n, sizeof(*cand->v), cmp_for_ties);
+	for (size_t i = 0; i < cand->n && !err; i++) {
+		const struct policy_entry *e = &cand->v[i];
+
+		if (i == 0 || e->dir != e[-1].dir || e->proto != e[-1].proto || peer_cmp(e, &e[-1]))
+			n_taken = 0;
+		err = resolve_entry(work, out, &taken, &n_taken, &cap_taken, e);
+	}
+	free(taken);
+	if (!err)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_final);
+	return err;
+}
+
+/* ---- notes ----------------------------------------------------------- */
+
+static int held_roles(const struct config *cfg)
+{
+	unsigned held = 0;
+
+	for (size_t h = 0; h < cfg->n_hosts; h++)
+		held |= cfg->hosts[h].roles;
+	return (int)held;
+}
+
+static int rule_notes(struct policy *p, struct rule_work *work)
+{
+	unsigned held = (unsigned)held_roles(p->cfg);
+	int err = 0;
+
+	for (size_t r = 0; r < p->n_rules && !err; r++) {
+		const struct policy_rule *rule = &p->rules[r];
+
+		for (uint8_t dir = 0; dir < SPEE_DIR_MAX && !err; dir++) {
+			const struct peer_list *side = work[r].peers[dir];
+			const char *dname = dir == SPEE_DIR_INGRESS ? "from" : "to";
+
+			if (!(rule->dirs & (1u << dir)))
+				continue;
+			for (size_t i = 0; i < side->n && !err; i++) {
+				const struct peer *pr = &side->v[i];
+
+				if (pr->kind == PEER_ROLE && !(pr->roles & held)) {
+					char roles[32];
+
+					roles_format(pr->roles, roles, sizeof(roles));
+					err = note_add(p, NOTE_ROLE_UNUSED, rule->id, NULL,
+						       "%s: no host of the inventory holds %s, so it "
+						       "allows nothing %s it",
+						       rule->id, roles, dname);
+				} else if (pr->kind == PEER_NETWORK &&
+					   p->cfg->networks[pr->network].members.n == 0) {
+					err = note_add(p, NOTE_EMPTY, rule->id, NULL,
+						       "%s: network %s is empty, so it allows nothing "
+						       "%s it",
+						       rule->id, p->cfg->networks[pr->network].name,
+						       dname);
+				}
+			}
+			if (err || work[r].candidates[dir] == 0 || work[r].kept[dir] > 0)
+				continue;
+			if (work[r].lost_to >= 0) {
+				const struct policy_rule *o = &p->rules[work[r].lost_to];
+				bool same = o->port_lo == rule->port_lo && o->port_hi == rule->port_hi &&
+					    work[o - p->rules].candidates[dir] ==
+						    work[r].candidates[dir];
+
+				err = note_add(p, same ? NOTE_INDISTINGUISHABLE : NOTE_SHADOWED,
+					       rule->id, o->id,
+					       same ? "%s (%s) cannot be told apart from %s on the wire: "
+						      "its traffic counts under %s"
+						    : "%s (%s) is shadowed by %s: every entry it has "
+						      "belongs to %s, an earlier rule",
+					       rule->id, dir_label(dir), o->id, o->id);
+			} else {
+				err = note_add(p, NOTE_SHADOWED, rule->id, NULL,
+					       "%s (%s) is shadowed by several earlier rules",
+					       rule->id, dir_label(dir));
+			}
+		}
+	}
+	for (size_t i = 0; i < p->n_entries && !err; i++) {
+		const struct policy_entry *e = &p->entries[i];
+
+		bool seen = false;
+
+		if (e->peer_kind != ENTRY_PEER_NAME || e->reason != SPEE_REASON_RULE)
+			continue;
+		for (size_t k = 0; k < p->n_notes && !seen; k++)
+			seen = p->notes[k].kind == NOTE_NAME &&
+			       !strcmp(p->notes[k].rule, p->rules[e->rule].id) &&
+			       strstr(p->notes[k].text, e->name);
+		if (!seen)
+			err = note_add(p, NOTE_NAME, p->rules[e->rule].id, NULL,
+				       "%s follows the DNS name %s: it allows that name's current "
+				       "addresses, re-resolved when their TTL runs out",
+				       p->rules[e->rule].id, e->name);
+	}
+	return err;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- the compiler ---------------------------------------------------- */
+
+int policy_compile(const struct config *cfg, const char *host_name, const struct policy_env *env,
+		   struct policy **out, struct diags *d)
+{
+	static const struct policy_env no_env;
+	size_t max_rules = matrix_rule_count + cfg->n_rules + cfg->n_failsafe;
+	struct entry_vec cand = { 0 }, final = { 0 };
+	struct rule_work *work = NULL;
+	struct policy *p;
+	int err;
+
+	*out = NULL;
+	if (!env)
+		env = &no_env;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = cfg;
+	p->host = config_find_host(cfg, host_name);
+	if (!p->host) {
+		diag_add(d, cfg->path, 0, 0, "host '%s' is not in the inventory", host_name);
+		err = -ENOENT;
+		goto out;
+	}
+	p->roles = p->host->roles;
+	p->mode = cfg->mode;
+	memcpy(p->default_action, cfg->default_action, sizeof(p->default_action));
+	p->rules = calloc(max_rules ? max_rules : 1, sizeof(*p->rules));
+	work = calloc(max_rules ? max_rules : 1, sizeof(*work));
+	if (!p->rules || !work) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (max_rules >= SPEE_MAX_RULES) {
+		diag_add(d, cfg->path, 0, 0, "%zu rules is more than the %d the kernel counts",
+			 max_rules, SPEE_MAX_RULES - 1);
+		err = -E2BIG;
+		goto out;
+	}
+	err = build_rules(p, work);
+	if (!err)
+		err = rule_candidates(p, work, &cand);
+	if (!err)
+		err = implicit_candidates(p, env, &cand);
+	if (!err)
+		err = resolve_ties(p, work, &cand, &final);
+	if (err)
+		goto out;
+	p->entries = final.v;
+	p->n_entries = final.n;
+	final.v = NULL;
+	err = rule_notes(p, work);
+	if (!err && p->n_names)
+		qsort(p->names, p->n_names, sizeof(*p->names), cmp_names);
+out:
+	if (err == -ENOMEM)
+		diag_add(d, NULL, 0, 0, "out of memory compiling the policy");
+	free(cand.v);
+	free(final.v);
+	free(work);
+	if (err) {
+		policy_free(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (int d = 0; d < SPEE_DIR_MAX; d++)
+			free(p->rules[i].peers_text[d]);
+	for (size_t i = 0; i < p->n_notes; i++) {
+		free(p->notes[i].rule);
+		free(p->notes[i].other);
+		free(p->notes[i].text);
+	}
+	for (size_t i = 0; i < p->n_names; i++)
+		free(p->names[i]);
+	free(p->rules);
+	free(p->entries);
+	free(p->notes);
+	free(p->names);
+	free(p);
+}
+
+int policy_find_rule(const struct policy *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (!strcmp(p->rules[i].id, id))
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The command line's contract: exit status 0 success, 1 runtime failure,
+# 2 usage or config error; errors name file:line:column; --json errors are JSON.
+set -u
+BIN=${SPEEBPF:-build/speebpf-san}
+FIX=tests/fixtures
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# expect STATUS DESCRIPTION -- COMMAND...: runs it, checks the exit status, keeps the output.
+expect() {
+	local want=$1 what=$2
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	local got=$?
+	if [ "$got" = "$want" ]; then
+		echo "ok   $what (exit $got)"
+	else
+		echo "FAIL $what: exit $got, want $want"; sed 's/^/     | /' "$tmp/out" "$tmp/err" | head -20
+		fails=$((fails + 1))
+	fi
+}
+
+# contains FILE TEXT DESCRIPTION
+contains() {
+	if grep -qF -- "$2" "$tmp/$1"; then
+		echo "ok   $3"
+	else
+		echo "FAIL $3: '$2' not in $1"; sed 's/^/     | /' "$tmp/$1" | head -20
+		fails=$((fails + 1))
+	fi
+}
+
+expect 2 "no command is a usage error" -- "$BIN"
+expect 2 "an unknown command is a usage error" -- "$BIN" frobnicate
+expect 0 "help succeeds" -- "$BIN" help
+contains out "check" "help lists the commands"
+expect 2 "an unknown option is a usage error" -- "$BIN" check --bogus
+expect 2 "check without -c is a usage error" -- "$BIN" check
+
+expect 0 "check of a valid config" -- "$BIN" check -c deploy/fleet.example.yaml --all
+contains out "host mgmt1" "check --all prints the MGMT host"
+contains out "host cas1" "check --all prints the CAS host"
+contains out "host ih1" "check --all prints the IH host"
+expect 0 "check --json" -- "$BIN" check -c deploy/fleet.example.yaml --host mgmt1 --json
+contains out '"valid": true' "check --json says valid"
+contains out '"id": "mgmt-internal"' "check --json lists rule ids"
+
+expect 2 "a missing config file is a config error" -- "$BIN" check -c "$tmp/none.yaml"
+contains err "none.yaml" "the missing file is named"
+for f in "$FIX"/config/errors/*.yaml; do
+	want=$(sed -n '1s/^# expect: //p' "$f")
+	expect 2 "invalid config $(basename "$f") exits 2" -- "$BIN" check -c "$f" --all
+	contains err "$f:$want" "  and reports $f:$want"
+	break # one is enough here; test_config covers every fixture's message
+done
+expect 2 "an invalid config with --json exits 2" -- "$BIN" check -c "$FIX/config/errors/$(ls "$FIX/config/errors" | head -1)" --json
+contains out '"errors"' "  and prints the errors as JSON"
+contains out '"line"' "  with their line"
+expect 2 "check of a host not in the inventory" -- "$BIN" check -c deploy/fleet.example.yaml --host nobody
+contains err "'nobody' is not in the inventory" "  says so"
+
+expect 0 "explain of an allowed connection" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 8471
+contains out "pass, rule mgmt-internal" "  names the rule"
+expect 0 "explain of a refused connection still succeeds" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.18.0.10 --port 8471
+contains out "drop, no-rule" "  and says why"
+expect 0 "explain --json" -- "$BIN" explain -c deploy/fleet.example.yaml --host ih1 --from 198.18.0.21 --to 198.19.2.45 --port 443 --json
+contains out '"rule": "ih-icewarp"' "  gives the rule as data"
+expect 2 "explain with addresses of another host" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.19.1.2 --port 80
+expect 2 "explain with a port out of range" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 70000
+expect 2 "explain with a bad protocol" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 1 --proto sctp
+expect 2 "explain with a bad address" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.300 --to 198.18.0.10 --port 1
+
+if [ "$fails" -gt 0 ]; then
+	echo "$fails CLI expectation(s) failed"
+	exit 1
+fi
+echo "all CLI expectations met"

@@ -1,0 +1,907 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The config parser against CONTRACT.md section 2: valid files become the
+ * struct the rest of the agent reads, with the contract's defaults filled
+ * in; every file under tests/fixtures/config/errors/ is rejected with
+ * exactly the "FILE:LINE:COL: message" its first line expects.
+ *
+ * Run from the top of the tree, or set SPEE_CONFIG_FIXTURES to the
+ * fixtures directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <glob.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "matrix.h"
+
+#define FIXTURES_DEFAULT "tests/fixtures/config"
+#define EXPECT_TAG "# expect: "
+#define MIN_ERROR_FIXTURES 40
+
+static const char *fixtures_dir(void)
+{
+	const char *dir = getenv("SPEE_CONFIG_FIXTURES");
+
+	return dir ? dir : FIXTURES_DEFAULT;
+}
+
+static void fixture_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", fixtures_dir(), name);
+}
+
+static struct config *parse_ok(const char *text)
+{
+	struct diags d = {0};
+	struct config *cfg = NULL;
+	int err;
+
+	err = config_parse("test.yaml", text, strlen(text), &cfg, &d);
+	if (err)
+		diags_print(stderr, &d);
+	assert_int_equal(err, 0);
+	assert_int_equal(d.n, 0);
+	assert_non_null(cfg);
+	diags_free(&d);
+	return cfg;
+}
+
+static struct config *load_ok(const char *name)
+{
+	char path[512];
+	struct diags d = {0};
+	struct config *cfg = NULL;
+	int err;
+
+	fixture_path(path, sizeof(path), name);
+	err = config_load(path, &cfg, &d);
+	if (err)
+		diags_print(stderr, &d);
+	assert_int_equal(err, 0);
+	assert_non_null(cfg);
+	diags_free(&d);
+	return cfg;
+}
+
+/* Parses text that must fail; returns the formatted first diagnostic in buf. */
+static size_t parse_fails(const char *text, char *buf, size_t len)
+{
+	struct diags d = {0};
+	struct config *cfg = NULL;
+	size_t n;
+	int err;
+
+	err = config_parse("bad.yaml", text, strlen(text), &cfg, &d);
+	assert_int_equal(err, -EINVAL);
+	assert_null(cfg);
+	assert_true(d.n > 0);
+	diag_format(&d.v[0], buf, len);
+	n = d.n;
+	diags_free(&d);
+	return n;
+}
+
+static void assert_prefix(const struct prefix *p, const char *text)
+{
+	char buf[ADDR_TEXT_LEN];
+
+	prefix_format(p, buf, sizeof(buf));
+	assert_string_equal(buf, text);
+}
+
+static void assert_peer_prefix(const struct peer *p, const char *text)
+{
+	assert_int_equal(p->kind, PEER_PREFIX);
+	assert_prefix(&p->prefix, text);
+}
+
+static void assert_peer_name(const struct peer *p, const char *name)
+{
+	assert_int_equal(p->kind, PEER_NAME);
+	assert_string_equal(p->name, name);
+}
+
+static void assert_peer_role(const struct peer *p, unsigned roles)
+{
+	assert_int_equal(p->kind, PEER_ROLE);
+	assert_int_equal(p->roles, roles);
+}
+
+static void assert_peer_network(const struct peer *p, size_t network)
+{
+	assert_int_equal(p->kind, PEER_NETWORK);
+	assert_int_equal(p->network, network);
+}
+
+static void assert_loc(struct src_loc loc, int line, int col)
+{
+	assert_int_equal(loc.line, line);
+	assert_int_equal(loc.col, col);
+}
+
+static const struct cfg_matrix_override *row_override(const struct config *cfg, const char *id)
+{
+	int i = matrix_find(id);
+
+	assert_true(i >= 0);
+	return &cfg->matrix[i];
+}
+
+static const struct cfg_network *network(const struct config *cfg, const char *name)
+{
+	const struct cfg_network *net = config_find_network(cfg, name);
+
+	assert_non_null(net);
+	return net;
+}
+
+#define ONE_HOST                                                                                   \
+	"hosts:\n"                                                                                 \
+	"  - name: mgmt1\n"                                                                        \
+	"    roles: [MGMT]\n"                                                                      \
+	"    addresses: [198.18.0.10]\n"
+
+/* The default failsafe: tcp/22 from ADM to every host. */
+static void assert_default_failsafe(const struct config *cfg)
+{
+	const struct cfg_rule *r;
+
+	assert_false(cfg->failsafe_from_file);
+	assert_int_equal(cfg->n_failsafe, 1);
+	r = &cfg->failsafe[0];
+	assert_string_equal(r->id, CONFIG_FAILSAFE_SSH_ID);
+	assert_int_equal(r->proto, IPPROTO_TCP);
+	assert_int_equal(r->port_lo, 22);
+	assert_int_equal(r->port_hi, 22);
+	assert_int_equal(r->from.n, 1);
+	assert_peer_network(&r->from.v[0], CONFIG_NETWORK_ADM);
+	assert_int_equal(r->to.n, 1);
+	assert_peer_role(&r->to.v[0], ROLE_ALL);
+	assert_string_equal(r->description, "SSH from the administration networks (failsafe)");
+	assert_loc(r->loc, 0, 0);
+}
+
+static void contract_example_sets_every_field_it_names(void **state)
+{
+	struct config *cfg = load_ok("contract-example.yaml");
+	const struct cfg_host *h;
+	const struct cfg_rule *r;
+	const struct cfg_matrix_override *o;
+
+	(void)state;
+	assert_int_equal(cfg->mode, SPEE_MODE_ENFORCE);
+
+	assert_int_equal(cfg->n_hosts, 3);
+	h = &cfg->hosts[0];
+	assert_string_equal(h->name, "mgmt1");
+	assert_int_equal(h->roles, ROLE_MGMT);
+	assert_int_equal(h->n_addrs, 2);
+	assert_int_equal(h->addrs[0].family, AF_INET);
+	assert_prefix(&h->addrs[0], "198.18.0.10");
+	assert_int_equal(h->addrs[1].family, AF_INET6);
+	assert_prefix(&h->addrs[1], "fd00:5e::10");
+	assert_loc(h->loc, 3, 11);
+	h = &cfg->hosts[1];
+	assert_string_equal(h->name, "cas1");
+	assert_int_equal(h->roles, ROLE_CAS);
+	assert_int_equal(h->n_addrs, 1);
+	assert_prefix(&h->addrs[0], "198.18.0.11");
+	h = &cfg->hosts[2];
+	assert_string_equal(h->name, "ih1");
+	assert_int_equal(h->roles, ROLE_IH);
+	assert_int_equal(h->n_addrs, 1);
+	assert_prefix(&h->addrs[0], "198.18.0.21");
+
+	assert_int_equal(cfg->n_networks, 2);
+	assert_string_equal(cfg->networks[CONFIG_NETWORK_ADM].name, "ADM");
+	assert_true(cfg->networks[CONFIG_NETWORK_ADM].from_file);
+	assert_loc(cfg->networks[CONFIG_NETWORK_ADM].loc, 13, 3);
+	assert_int_equal(cfg->networks[CONFIG_NETWORK_ADM].members.n, 1);
+	assert_peer_prefix(&cfg->networks[CONFIG_NETWORK_ADM].members.v[0], "198.18.9.0/24");
+	assert_string_equal(cfg->networks[CONFIG_NETWORK_CA].name, "CA");
+	assert_true(cfg->networks[CONFIG_NETWORK_CA].from_file);
+	assert_int_equal(cfg->networks[CONFIG_NETWORK_CA].members.n, 1);
+	assert_int_equal(cfg->networks[CONFIG_NETWORK_CA].members.v[0].kind, PEER_ANY);
+
+	for (size_t i = 0; i < matrix_rule_count; i++) {
+		const char *id = matrix_rules[i].id;
+
+		o = &cfg->matrix[i];
+		assert_int_equal(o->port, strcmp(id, "mgmt-console") ? 0 : 9470);
+		assert_int_equal(o->disabled, !strcmp(id, "mgmt-pairing"));
+		assert_int_equal(o->narrowed, !strcmp(id, "ih-ews") || !strcmp(id, "ih-icewarp"));
+	}
+	assert_loc(row_override(cfg, "mgmt-console")->loc, 16, 3);
+	assert_loc(row_override(cfg, "mgmt-pairing")->loc, 17, 11);
+	o = row_override(cfg, "ih-ews");
+	assert_int_equal(o->narrow.n, 1);
+	assert_peer_name(&o->narrow.v[0], "exchange.example.com");
+	assert_loc(o->narrow.v[0].loc, 19, 12);
+	o = row_override(cfg, "ih-icewarp");
+	assert_int_equal(o->narrow.n, 1);
+	assert_peer_prefix(&o->narrow.v[0], "198.18.5.0/28");
+
+	assert_int_equal(cfg->n_rules, 1);
+	r = &cfg->rules[0];
+	assert_string_equal(r->id, "node-exporter");
+	assert_loc(r->loc, 22, 9);
+	assert_int_equal(r->proto, IPPROTO_TCP);
+	assert_int_equal(r->port_lo, 9100);
+	assert_int_equal(r->port_hi, 9100);
+	assert_int_equal(r->from.n, 1);
+	assert_peer_prefix(&r->from.v[0], "198.18.9.50");
+	assert_int_equal(r->to.n, 3);
+	assert_peer_role(&r->to.v[0], ROLE_MGMT);
+	assert_peer_role(&r->to.v[1], ROLE_CAS);
+	assert_peer_role(&r->to.v[2], ROLE_IH);
+	assert_loc(r->to.v[2].loc, 26, 21);
+	assert_string_equal(r->description, "metrics scrape from the monitoring server");
+
+	assert_true(cfg->failsafe_from_file);
+	assert_int_equal(cfg->n_failsafe, 1);
+	r = &cfg->failsafe[0];
+	assert_string_equal(r->id, "failsafe-ssh");
+	assert_int_equal(r->proto, IPPROTO_TCP);
+	assert_int_equal(r->port_lo, 22);
+	assert_int_equal(r->port_hi, 22);
+	assert_int_equal(r->from.n, 1);
+	assert_peer_network(&r->from.v[0], CONFIG_NETWORK_ADM);
+	assert_int_equal(r->to.n, 1);
+	assert_peer_role(&r->to.v[0], ROLE_ALL);
+	assert_null(r->description);
+
+	assert_int_equal(cfg->default_action[SPEE_DIR_INGRESS], SPEE_ACTION_DROP);
+	assert_int_equal(cfg->default_action[SPEE_DIR_EGRESS], SPEE_ACTION_DROP);
+	assert_false(cfg->resolvers_from_file);
+	assert_int_equal(cfg->n_resolvers, 0);
+	config_free(cfg);
+}
+
+static void minimal_config_gets_the_contract_defaults(void **state)
+{
+	struct config *cfg = load_ok("minimal.yaml");
+
+	(void)state;
+	assert_int_equal(cfg->mode, SPEE_MODE_ENFORCE);
+	assert_int_equal(cfg->default_action[SPEE_DIR_INGRESS], SPEE_ACTION_DROP);
+	assert_int_equal(cfg->default_action[SPEE_DIR_EGRESS], SPEE_ACTION_DROP);
+	assert_int_equal(cfg->n_hosts, 1);
+	assert_int_equal(cfg->hosts[0].roles, ROLE_ALL);
+
+	assert_int_equal(cfg->n_networks, 2);
+	assert_string_equal(cfg->networks[CONFIG_NETWORK_ADM].name, "ADM");
+	assert_false(cfg->networks[CONFIG_NETWORK_ADM].from_file);
+	assert_int_equal(cfg->networks[CONFIG_NETWORK_ADM].members.n, 0);
+	assert_string_equal(cfg->networks[CONFIG_NETWORK_CA].name, "CA");
+	assert_false(cfg->networks[CONFIG_NETWORK_CA].from_file);
+	assert_int_equal(cfg->networks[CONFIG_NETWORK_CA].members.n, 1);
+	assert_int_equal(cfg->networks[CONFIG_NETWORK_CA].members.v[0].kind, PEER_ANY);
+
+	for (size_t i = 0; i < matrix_rule_count; i++) {
+		assert_int_equal(cfg->matrix[i].port, 0);
+		assert_false(cfg->matrix[i].disabled);
+		assert_false(cfg->matrix[i].narrowed);
+		assert_loc(cfg->matrix[i].loc, 0, 0);
+	}
+	assert_int_equal(cfg->n_rules, 0);
+	assert_default_failsafe(cfg);
+
+	assert_false(cfg->resolvers_from_file);
+	assert_int_equal(cfg->dns_min_ttl, CONFIG_DEFAULT_DNS_MIN_TTL);
+	assert_int_equal(cfg->dns_max_ttl, CONFIG_DEFAULT_DNS_MAX_TTL);
+	assert_int_equal(cfg->udp_timeout, CONFIG_DEFAULT_UDP_TIMEOUT);
+	config_free(cfg);
+}
+
+static void every_key_fixture_is_valid(void **state)
+{
+	struct config *cfg = load_ok("every-key.yaml");
+
+	(void)state;
+	assert_int_equal(cfg->mode, SPEE_MODE_AUDIT);
+	assert_int_equal(cfg->n_hosts, 4);
+	assert_int_equal(cfg->n_networks, 4);
+	assert_int_equal(cfg->n_rules, 3);
+	assert_int_equal(cfg->n_failsafe, 2);
+	assert_int_equal(row_override(cfg, "mgmt-api")->port, 9474);
+	assert_true(row_override(cfg, "ih-kerio")->disabled);
+	assert_peer_network(&row_override(cfg, "ih-smtp")->narrow.v[0], 3);
+	assert_int_equal(cfg->default_action[SPEE_DIR_EGRESS], SPEE_ACTION_PASS);
+	assert_int_equal(cfg->n_resolvers, 2);
+	config_free(cfg);
+}
+
+static void every_valid_fixture_loads(void **state)
+{
+	char pattern[512];
+	glob_t g;
+
+	(void)state;
+	fixture_path(pattern, sizeof(pattern), "*.yaml");
+	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 3);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct diags d = {0};
+		struct config *cfg = NULL;
+		int err = config_load(g.gl_pathv[i], &cfg, &d);
+
+		if (err)
+			diags_print(stderr, &d);
+		assert_int_equal(err, 0);
+		config_free(cfg);
+		diags_free(&d);
+	}
+	globfree(&g);
+}
+
+static void ipv6_host_addresses_are_parsed(void **state)
+{
+	struct config *cfg =
+	    parse_ok("hosts:\n"
+		     "  - name: v6only\n"
+		     "    roles: [IH]\n"
+		     "    addresses: [\"2001:db8::21\", \"fd00:5e:0:0::1\", \"::1\"]\n"
+		     "  - name: dual\n"
+		     "    roles: [CAS]\n"
+		     "    addresses: ['2001:DB8::22', 198.18.0.22]\n");
+
+	(void)state;
+	assert_int_equal(cfg->hosts[0].n_addrs, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(cfg->hosts[0].addrs[i].family, AF_INET6);
+		assert_int_equal(cfg->hosts[0].addrs[i].len, 128);
+	}
+	assert_prefix(&cfg->hosts[0].addrs[0], "2001:db8::21");
+	assert_prefix(&cfg->hosts[0].addrs[1], "fd00:5e::1");
+	assert_prefix(&cfg->hosts[0].addrs[2], "::1");
+	assert_prefix(&cfg->hosts[1].addrs[0], "2001:db8::22");
+	assert_int_equal(cfg->hosts[1].addrs[1].family, AF_INET);
+	assert_int_equal(cfg->hosts[1].addrs[1].len, 32);
+	config_free(cfg);
+}
+
+static void dns_names_in_networks_become_name_peers(void **state)
+{
+	struct config *cfg =
+	    parse_ok(ONE_HOST "networks:\n"
+			      "  ADM: [admin.example.com, 198.18.9.0/24, any]\n"
+			      "  CA: [ocsp.example.com, crl.example.net., \"2001:db8::/32\"]\n");
+	const struct peer_list *adm = &cfg->networks[CONFIG_NETWORK_ADM].members;
+	const struct peer_list *ca = &cfg->networks[CONFIG_NETWORK_CA].members;
+
+	(void)state;
+	assert_int_equal(adm->n, 3);
+	assert_peer_name(&adm->v[0], "admin.example.com");
+	assert_loc(adm->v[0].loc, 6, 9);
+	assert_peer_prefix(&adm->v[1], "198.18.9.0/24");
+	assert_int_equal(adm->v[2].kind, PEER_ANY);
+	assert_int_equal(ca->n, 3);
+	assert_peer_name(&ca->v[0], "ocsp.example.com");
+	assert_peer_name(&ca->v[1], "crl.example.net.");
+	assert_peer_prefix(&ca->v[2], "2001:db8::/32");
+	config_free(cfg);
+}
+
+static void networks_defined_in_the_file_follow_adm_and_ca(void **state)
+{
+	/* rules come before networks in the file: the order of keys does not matter. */
+	struct config *cfg = parse_ok(ONE_HOST "rules:\n"
+					       "  - id: scrape\n"
+					       "    port: 9100\n"
+					       "    from: [MONITORING, backup-net]\n"
+					       "    to: [MGMT]\n"
+					       "networks:\n"
+					       "  MONITORING: [198.18.9.50]\n"
+					       "  backup-net: []\n"
+					       "  ADM: [198.18.9.0/24]\n");
+
+	(void)state;
+	assert_int_equal(cfg->n_networks, 4);
+	assert_string_equal(cfg->networks[0].name, "ADM");
+	assert_string_equal(cfg->networks[1].name, "CA");
+	assert_false(cfg->networks[1].from_file);
+	assert_string_equal(cfg->networks[2].name, "MONITORING");
+	assert_true(cfg->networks[2].from_file);
+	assert_loc(cfg->networks[2].loc, 11, 3);
+	assert_string_equal(cfg->networks[3].name, "backup-net");
+	assert_int_equal(cfg->networks[3].members.n, 0);
+	assert_peer_network(&cfg->rules[0].from.v[0], 2);
+	assert_peer_network(&cfg->rules[0].from.v[1], 3);
+	assert_ptr_equal(network(cfg, "MONITORING"), &cfg->networks[2]);
+	config_free(cfg);
+}
+
+static void terms_resolve_to_roles_any_networks_prefixes_and_names(void **state)
+{
+	struct config *cfg =
+	    parse_ok(ONE_HOST "rules:\n"
+			      "  - id: everything\n"
+			      "    port: 1\n"
+			      "    from: [MGMT, CAS, IH, ANY, any, ADM, CA, 10.0.0.0/8,\n"
+			      "           \"2001:db8::/32\", 192.0.2.1, \"2001:db8::1\",\n"
+			      "           host.example.com]\n"
+			      "    to: [MGMT]\n");
+	const struct peer_list *from = &cfg->rules[0].from;
+
+	(void)state;
+	assert_int_equal(from->n, 12);
+	assert_peer_role(&from->v[0], ROLE_MGMT);
+	assert_peer_role(&from->v[1], ROLE_CAS);
+	assert_peer_role(&from->v[2], ROLE_IH);
+	assert_int_equal(from->v[3].kind, PEER_ANY);
+	assert_int_equal(from->v[4].kind, PEER_ANY);
+	assert_peer_network(&from->v[5], CONFIG_NETWORK_ADM);
+	assert_peer_network(&from->v[6], CONFIG_NETWORK_CA);
+	assert_peer_prefix(&from->v[7], "10.0.0.0/8");
+	assert_peer_prefix(&from->v[8], "2001:db8::/32");
+	assert_peer_prefix(&from->v[9], "192.0.2.1");
+	assert_true(prefix_is_host(&from->v[9].prefix));
+	assert_peer_prefix(&from->v[10], "2001:db8::1");
+	assert_peer_name(&from->v[11], "host.example.com");
+	assert_loc(from->v[0].loc, 8, 12);
+	assert_loc(from->v[8].loc, 9, 12);
+	assert_loc(from->v[11].loc, 10, 12);
+	config_free(cfg);
+}
+
+static void narrow_replaces_the_any_side_on_either_side(void **state)
+{
+	struct config *cfg = parse_ok(ONE_HOST "narrow:\n"
+					       "  cas-https: [ADM, 203.0.113.0/24]\n"
+					       "  ih-smtp: [smtp.example.com]\n");
+	const struct cfg_matrix_override *o;
+
+	(void)state;
+	o = row_override(cfg, "cas-https");
+	assert_true(o->narrowed);
+	assert_int_equal(o->narrow.n, 2);
+	assert_peer_network(&o->narrow.v[0], CONFIG_NETWORK_ADM);
+	assert_peer_prefix(&o->narrow.v[1], "203.0.113.0/24");
+	assert_loc(o->loc, 6, 3);
+	o = row_override(cfg, "ih-smtp");
+	assert_true(o->narrowed);
+	assert_peer_name(&o->narrow.v[0], "smtp.example.com");
+	assert_false(row_override(cfg, "ih-ews")->narrowed);
+	config_free(cfg);
+}
+
+static void site_rule_with_port_range_is_parsed(void **state)
+{
+	struct config *cfg = parse_ok(ONE_HOST "rules:\n"
+					       "  - id: passive-ftp\n"
+					       "    port: \"8000-8100\"\n"
+					       "    from: [ADM]\n"
+					       "    to: [MGMT]\n"
+					       "  - id: rtp\n"
+					       "    proto: udp\n"
+					       "    port: 10000-10000\n"
+					       "    from: [ANY]\n"
+					       "    to: [CAS, IH]\n");
+	const struct cfg_rule *r;
+
+	(void)state;
+	assert_int_equal(cfg->n_rules, 2);
+	r = &cfg->rules[0];
+	assert_string_equal(r->id, "passive-ftp");
+	assert_int_equal(r->proto, IPPROTO_TCP);
+	assert_int_equal(r->port_lo, 8000);
+	assert_int_equal(r->port_hi, 8100);
+	assert_null(r->description);
+	r = &cfg->rules[1];
+	assert_int_equal(r->proto, IPPROTO_UDP);
+	assert_int_equal(r->port_lo, 10000);
+	assert_int_equal(r->port_hi, 10000);
+	assert_int_equal(r->to.n, 2);
+	config_free(cfg);
+}
+
+static void port_may_be_written_as_a_string(void **state)
+{
+	struct config *cfg =
+	    parse_ok(ONE_HOST "ports:\n"
+			      "  mgmt-console: \"9470\"\n"
+			      "  cas-https: 8443\n"
+			      "rules:\n"
+			      "  - {id: ssh-alt, port: '2222', from: [ADM], to: [MGMT]}\n");
+
+	(void)state;
+	assert_int_equal(row_override(cfg, "mgmt-console")->port, 9470);
+	assert_int_equal(row_override(cfg, "cas-https")->port, 8443);
+	assert_int_equal(cfg->rules[0].port_lo, 2222);
+	assert_int_equal(cfg->rules[0].port_hi, 2222);
+	config_free(cfg);
+}
+
+static void failsafe_list_replaces_the_default(void **state)
+{
+	struct config *cfg =
+	    parse_ok(ONE_HOST "failsafe:\n"
+			      "  - id: ssh-from-jump\n"
+			      "    port: 22\n"
+			      "    from: [198.18.9.2]\n"
+			      "    to: [MGMT]\n"
+			      "    description: the jump host\n"
+			      "  - {id: console, proto: tcp, port: 8470, from: [ADM]}\n");
+	const struct cfg_rule *r;
+
+	(void)state;
+	assert_true(cfg->failsafe_from_file);
+	assert_int_equal(cfg->n_failsafe, 2);
+	r = &cfg->failsafe[0];
+	assert_string_equal(r->id, "ssh-from-jump");
+	assert_peer_prefix(&r->from.v[0], "198.18.9.2");
+	assert_int_equal(r->to.n, 1);
+	assert_peer_role(&r->to.v[0], ROLE_MGMT);
+	assert_string_equal(r->description, "the jump host");
+	assert_loc(r->loc, 6, 9);
+	r = &cfg->failsafe[1];
+	assert_string_equal(r->id, "console");
+	assert_int_equal(r->port_lo, 8470);
+	/* Without `to`, a failsafe rule protects every host. */
+	assert_int_equal(r->to.n, 1);
+	assert_peer_role(&r->to.v[0], ROLE_ALL);
+	assert_loc(r->to.v[0].loc, 0, 0);
+	assert_null(r->description);
+	assert_int_equal(cfg->n_rules, 0);
+	config_free(cfg);
+}
+
+static void empty_failsafe_list_turns_the_failsafe_off(void **state)
+{
+	struct config *cfg = parse_ok(ONE_HOST "failsafe: []\n");
+
+	(void)state;
+	assert_true(cfg->failsafe_from_file);
+	assert_int_equal(cfg->n_failsafe, 0);
+	assert_null(cfg->failsafe);
+	config_free(cfg);
+}
+
+static void extensions_resolvers_dns_and_udp_timeout_are_read(void **state)
+{
+	struct config *cfg = parse_ok(ONE_HOST "resolvers: [198.18.0.53, \"fd00:5e::53\"]\n"
+					       "dns: {min-ttl: 1, max-ttl: 86400}\n"
+					       "udp-timeout: 300\n");
+
+	(void)state;
+	assert_true(cfg->resolvers_from_file);
+	assert_int_equal(cfg->n_resolvers, 2);
+	assert_prefix(&cfg->resolvers[0], "198.18.0.53");
+	assert_prefix(&cfg->resolvers[1], "fd00:5e::53");
+	assert_int_equal(cfg->dns_min_ttl, 1);
+	assert_int_equal(cfg->dns_max_ttl, 86400);
+	assert_int_equal(cfg->udp_timeout, 300);
+	config_free(cfg);
+}
+
+static void audit_mode_and_pass_defaults_are_read(void **state)
+{
+	struct config *cfg = parse_ok("mode: audit\n" ONE_HOST "default: {ingress: pass}\n");
+
+	(void)state;
+	assert_int_equal(cfg->mode, SPEE_MODE_AUDIT);
+	assert_int_equal(cfg->default_action[SPEE_DIR_INGRESS], SPEE_ACTION_PASS);
+	assert_int_equal(cfg->default_action[SPEE_DIR_EGRESS], SPEE_ACTION_DROP);
+	config_free(cfg);
+}
+
+static void sections_left_empty_change_nothing(void **state)
+{
+	/* A key whose entries are all commented out is a YAML null. */
+	struct config *cfg = parse_ok(ONE_HOST "networks:\n"
+					       "ports:\n"
+					       "#  mgmt-console: 9470\n"
+					       "disable:\n"
+					       "narrow: ~\n"
+					       "rules:\n"
+					       "dns:\n");
+
+	(void)state;
+	assert_int_equal(cfg->n_networks, 2);
+	assert_int_equal(cfg->networks[CONFIG_NETWORK_CA].members.n, 1);
+	assert_int_equal(row_override(cfg, "mgmt-console")->port, 0);
+	assert_int_equal(cfg->n_rules, 0);
+	assert_default_failsafe(cfg);
+	config_free(cfg);
+}
+
+static void aliases_are_followed(void **state)
+{
+	struct config *cfg = parse_ok(ONE_HOST "rules:\n"
+					       "  - id: a\n"
+					       "    port: 1\n"
+					       "    from: &admins [ADM, 198.18.9.50]\n"
+					       "    to: [MGMT]\n"
+					       "  - id: b\n"
+					       "    port: 2\n"
+					       "    from: *admins\n"
+					       "    to: [MGMT]\n");
+
+	(void)state;
+	assert_int_equal(cfg->rules[1].from.n, 2);
+	assert_peer_prefix(&cfg->rules[1].from.v[1], "198.18.9.50");
+	config_free(cfg);
+}
+
+static void matrix_override_points_at_its_first_mention(void **state)
+{
+	/* ports: comes before disable: in the file, though it is parsed after it. */
+	struct config *cfg = parse_ok(ONE_HOST "ports: {mgmt-api: 9474}\n"
+					       "disable: [mgmt-api]\n");
+	const struct cfg_matrix_override *o = row_override(cfg, "mgmt-api");
+
+	(void)state;
+	assert_true(o->disabled);
+	assert_int_equal(o->port, 9474);
+	assert_loc(o->loc, 5, 9);
+	config_free(cfg);
+}
+
+static void sha256_is_the_digest_of_the_file_bytes(void **state)
+{
+	/* sha256sum of exactly these bytes. */
+	static const uint8_t want[32] = {
+	    0x38, 0xf4, 0xb3, 0xe6, 0xe8, 0xaf, 0x09, 0x40, 0x5d, 0x15, 0xcd,
+	    0x08, 0x85, 0x8c, 0x76, 0x1b, 0xc7, 0x85, 0x7e, 0x4a, 0xfb, 0xf4,
+	    0x3a, 0xf7, 0xc6, 0x29, 0x7f, 0x8e, 0x56, 0xf9, 0x54, 0xf2,
+	};
+	struct config *cfg = parse_ok(ONE_HOST);
+
+	(void)state;
+	assert_memory_equal(cfg->sha256, want, sizeof(want));
+	assert_string_equal(cfg->path, "test.yaml");
+	config_free(cfg);
+}
+
+static void find_host_and_network_look_up_by_name(void **state)
+{
+	struct config *cfg = load_ok("contract-example.yaml");
+
+	(void)state;
+	assert_ptr_equal(config_find_host(cfg, "cas1"), &cfg->hosts[1]);
+	assert_null(config_find_host(cfg, "CAS1"));
+	assert_null(config_find_host(cfg, "nope"));
+	assert_ptr_equal(config_find_network(cfg, "ADM"), &cfg->networks[CONFIG_NETWORK_ADM]);
+	assert_ptr_equal(config_find_network(cfg, "CA"), &cfg->networks[CONFIG_NETWORK_CA]);
+	assert_null(config_find_network(cfg, "ANY"));
+	config_free(cfg);
+}
+
+static void every_problem_of_a_file_is_reported_in_file_order(void **state)
+{
+	static const char text[] = "mode: enforcing\n"
+				   "hosts:\n"
+				   "  - name: mgmt1\n"
+				   "    roles: [MGMT, ARCHIVE]\n"
+				   "    addresses: [198.18.0.10]\n"
+				   "  - name: ih1\n"
+				   "    roles: [IH]\n"
+				   "    addresses: [198.18.0.10]\n"
+				   "networks:\n"
+				   "  ADM: [198.18.9.1/24]\n"
+				   "ports:\n"
+				   "  mgmt-console: 0\n"
+				   "rules:\n"
+				   "  - id: backup\n"
+				   "    port: 873\n"
+				   "    from: [BACKUP]\n"
+				   "    to: [MGMT]\n"
+				   "default:\n"
+				   "  ingress: accept\n";
+	static const int lines[] = {1, 4, 8, 10, 12, 16, 19};
+	struct diags d = {0};
+	struct config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(config_parse("multi.yaml", text, strlen(text), &cfg, &d), -EINVAL);
+	assert_null(cfg);
+	if (d.n != sizeof(lines) / sizeof(lines[0]))
+		diags_print(stderr, &d);
+	assert_int_equal(d.n, sizeof(lines) / sizeof(lines[0]));
+	for (size_t i = 0; i < d.n; i++) {
+		assert_string_equal(d.v[i].file, "multi.yaml");
+		assert_int_equal(d.v[i].line, lines[i]);
+	}
+	diags_free(&d);
+}
+
+static void diagnostics_already_collected_are_kept_first(void **state)
+{
+	static const char text[] = "hosts: []\nmode: x\n";
+	struct diags d = {0};
+	struct config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(diag_add(&d, "other.yaml", 99, 1, "earlier problem"), 0);
+	assert_int_equal(config_parse("bad.yaml", text, strlen(text), &cfg, &d), -EINVAL);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.v[0].msg, "earlier problem");
+	assert_int_equal(d.v[1].line, 1);
+	assert_int_equal(d.v[2].line, 2);
+	diags_free(&d);
+}
+
+static void empty_buffer_is_an_empty_config(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(parse_fails("", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "bad.yaml:1:1: empty config");
+	assert_int_equal(parse_fails("# nothing but a comment\n\n", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "bad.yaml:1:1: empty config");
+}
+
+static void missing_file_is_reported_with_its_errno(void **state)
+{
+	struct diags d = {0};
+	struct config *cfg = NULL;
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(config_load("/nonexistent/speebpf.yaml", &cfg, &d), -ENOENT);
+	assert_null(cfg);
+	assert_int_equal(d.n, 1);
+	diag_format(&d.v[0], buf, sizeof(buf));
+	assert_string_equal(buf, "/nonexistent/speebpf.yaml: cannot read the config: "
+				 "No such file or directory");
+	diags_free(&d);
+}
+
+static void directory_is_reported_with_its_errno(void **state)
+{
+	struct diags d = {0};
+	struct config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(config_load(fixtures_dir(), &cfg, &d), -EISDIR);
+	assert_null(cfg);
+	assert_int_equal(d.n, 1);
+	diags_free(&d);
+}
+
+static void messages_hint_at_what_was_meant(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	parse_fails(ONE_HOST "disable: [mgmt-consol]\n", buf, sizeof(buf));
+	assert_string_equal(buf, "bad.yaml:5:11: unknown rule id 'mgmt-consol' "
+				 "(did you mean 'mgmt-console'?)");
+	parse_fails(ONE_HOST "rules:\n  - {id: x, port: 1, from: [Mgmt], to: [MGMT]}\n", buf,
+		    sizeof(buf));
+	assert_string_equal(buf,
+			    "bad.yaml:6:29: unknown role or network 'Mgmt' (did you mean MGMT?)");
+	parse_fails("hosts:\n  - name: a\n    roles: [MGMT]\n    adresses: [198.18.0.1]\n", buf,
+		    sizeof(buf));
+	assert_string_equal(buf,
+			    "bad.yaml:4:5: unknown key 'adresses' (did you mean 'addresses'?)");
+}
+
+/* ---- one test per file under errors/ ---- */
+
+/* "# expect: LINE:COL: message" -> "PATH:LINE:COL: message" */
+static void expected_diagnostic(const char *path, char *buf, size_t len)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	assert_true(!strncmp(line, EXPECT_TAG, strlen(EXPECT_TAG)));
+	snprintf(buf, len, "%s:%s", path, line + strlen(EXPECT_TAG));
+}
+
+static void error_fixture_is_rejected_with_its_expected_message(void **state)
+{
+	const char *path = *state;
+	struct diags d = {0};
+	struct config *cfg = NULL;
+	char want[600], got[600];
+	int err;
+
+	expected_diagnostic(path, want, sizeof(want));
+	err = config_load(path, &cfg, &d);
+	if (d.n)
+		diag_format(&d.v[0], got, sizeof(got));
+	else
+		snprintf(got, sizeof(got), "(no diagnostic)");
+	if (err != -EINVAL || strcmp(got, want))
+		diags_print(stderr, &d);
+	diags_free(&d);
+	config_free(cfg);
+	assert_int_equal(err, -EINVAL);
+	assert_string_equal(got, want);
+}
+
+static int run_error_fixtures(void)
+{
+	struct CMUnitTest *tests = NULL;
+	char pattern[512];
+	int failed = 1;
+	glob_t g;
+
+	fixture_path(pattern, sizeof(pattern), "errors/*.yaml");
+	if (glob(pattern, 0, NULL, &g)) {
+		fprintf(stderr, "no error fixtures match %s\n", pattern);
+		return 1;
+	}
+	if (g.gl_pathc < MIN_ERROR_FIXTURES) {
+		fprintf(stderr, "only %zu error fixtures in %s\n", g.gl_pathc, pattern);
+		goto out;
+	}
+	tests = calloc(g.gl_pathc, sizeof(*tests));
+	assert_non_null(tests);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *base = strrchr(g.gl_pathv[i], '/');
+		char *name;
+
+		base = base ? base + 1 : g.gl_pathv[i];
+		if (asprintf(&name, "errors/%s is rejected with its expected message", base) < 0)
+			goto out;
+		tests[i].name = name;
+		tests[i].test_func = error_fixture_is_rejected_with_its_expected_message;
+		tests[i].initial_state = g.gl_pathv[i];
+	}
+	failed = _cmocka_run_group_tests("config error fixtures", tests, g.gl_pathc, NULL, NULL);
+out:
+	if (tests)
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			free((char *)tests[i].name);
+	free(tests);
+	globfree(&g);
+	return failed;
+}
+
+int main(void)
+{
+	static const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(contract_example_sets_every_field_it_names),
+	    cmocka_unit_test(minimal_config_gets_the_contract_defaults),
+	    cmocka_unit_test(every_key_fixture_is_valid),
+	    cmocka_unit_test(every_valid_fixture_loads),
+	    cmocka_unit_test(ipv6_host_addresses_are_parsed),
+	    cmocka_unit_test(dns_names_in_networks_become_name_peers),
+	    cmocka_unit_test(networks_defined_in_the_file_follow_adm_and_ca),
+	    cmocka_unit_test(terms_resolve_to_roles_any_networks_prefixes_and_names),
+	    cmocka_unit_test(narrow_replaces_the_any_side_on_either_side),
+	    cmocka_unit_test(site_rule_with_port_range_is_parsed),
+	    cmocka_unit_test(port_may_be_written_as_a_string),
+	    cmocka_unit_test(failsafe_list_replaces_the_default),
+	    cmocka_unit_test(empty_failsafe_list_turns_the_failsafe_off),
+	    cmocka_unit_test(extensions_resolvers_dns_and_udp_timeout_are_read),
+	    cmocka_unit_test(audit_mode_and_pass_defaults_are_read),
+	    cmocka_unit_test(sections_left_empty_change_nothing),
+	    cmocka_unit_test(aliases_are_followed),
+	    cmocka_unit_test(matrix_override_points_at_its_first_mention),
+	    cmocka_unit_test(sha256_is_the_digest_of_the_file_bytes),
+	    cmocka_unit_test(find_host_and_network_look_up_by_name),
+	    cmocka_unit_test(every_problem_of_a_file_is_reported_in_file_order),
+	    cmocka_unit_test(diagnostics_already_collected_are_kept_first),
+	    cmocka_unit_test(empty_buffer_is_an_empty_config),
+	    cmocka_unit_test(missing_file_is_reported_with_its_errno),
+	    cmocka_unit_test(directory_is_reported_with_its_errno),
+	    cmocka_unit_test(messages_hint_at_what_was_meant),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests_name("config", tests, NULL, NULL);
+	failed += run_error_fixtures();
+	return failed ? 1 : 0;
+}
