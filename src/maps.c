@@ -310,6 +310,13 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					/* /0: answered from the port table; the first rule wins */
 					if (pi->any_rule[fam] == SPEE_RULE_NONE)
 						pi->any_rule[fam] = v.rule;
+				} else if (a[k].len == 0 && pi->any_rule[fam] != SPEE_RULE_NONE) {
+					/*
+					 * A /0 with another reason (DNS to "any") after
+					 * a /0 rule: the earlier rule wins the tie. Put
+					 * in the trie it would win over any_rule.
+					 */
+					continue;
 				} else {
 					struct seq_prefix *s = &px[npx++];
 

@@ -16,8 +16,13 @@
  *  - real TCP connections exist for the socket-lookup fallback, which
  *    test_run performs in the caller's namespace.
  * In test_run an skb's socket is a dummy (not TCP), so egress rows exercise
- * the raw-socket path; the stream-socket path and connect4/6 (which
- * test_run does not support) are exercised by attaching to a child cgroup.
+ * the raw-socket path; connect4/6 (which test_run does not support) are
+ * exercised by attaching them to a child cgroup.
+ *
+ * Two policies feed the rows: hand-built ones (tests/lib/fixture.c, plain
+ * structs) and one compiled by policy.c from tests/fixtures/bpf/mgmt-ih.yaml.
+ * Every row that opens a connection (a SYN, a UDP datagram) is also put to
+ * explain_decide, the reference model: the kernel and it must agree.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,11 +49,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "config.h"
+#include "explain.h"
 #include "fixture.h"
 #include "labels.h"
 #include "loader.h"
 #include "maps.h"
 #include "pkt.h"
+
+#define CONFIG_FIXTURE "tests/fixtures/bpf/mgmt-ih.yaml"
+#define FX_CONFIG FX_COUNT /* env.applied when the compiled policy is in the maps */
 
 #define SOCK4 "198.18.1.1"
 #define SOCK6 "fd00:5e::1:1"
@@ -63,7 +73,9 @@ struct env {
 	struct loader l;
 	struct name_table names;
 	struct policy *pol[FX_COUNT];
-	int applied; /* fixture applied now, -1 before the first */
+	struct config *cfg;
+	struct policy *cfg_pol; /* compiled from CONFIG_FIXTURE for mgmt1 */
+	int applied; /* fixture applied now (FX_CONFIG: cfg_pol), -1 before the first */
 	int veth_ifindex;
 	int ncpu;
 	/* real sockets: a listener on 0.0.0.0:8470, and one connection per family */
@@ -81,7 +93,7 @@ typedef void (*check_fn)(const struct pkt_spec *pkt);
 struct row {
 	const char *name;
 	enum prog prog;
-	enum fixture_id fx;
+	int fx; /* enum fixture_id, or FX_CONFIG */
 	struct pkt_spec pkt;
 	bool pass;
 	uint8_t reason;
@@ -156,20 +168,25 @@ static int make_listener(void)
 	return 0;
 }
 
-static int apply_fixture(enum fixture_id fx)
+static const struct policy *fixture(int fx)
+{
+	return fx == FX_CONFIG ? env.cfg_pol : env.pol[fx];
+}
+
+static int apply_fixture(int fx)
 {
 	struct maps_apply_result res;
 	struct diags d = {};
 	int err;
 
-	if (env.applied == (int)fx)
+	if (env.applied == fx)
 		return 0;
-	err = maps_apply(&env.l.maps, env.pol[fx], &env.names, NULL, &res, &d);
+	err = maps_apply(&env.l.maps, fixture(fx), &env.names, NULL, &res, &d);
 	if (err)
 		diags_print(stderr, &d);
 	diags_free(&d);
 	if (!err)
-		env.applied = (int)fx;
+		env.applied = fx;
 	return err;
 }
 
@@ -214,6 +231,13 @@ static int group_setup(void **state)
 		if (!env.pol[i])
 			return -1;
 	}
+	if (config_load(CONFIG_FIXTURE, &env.cfg, &d) ||
+	    policy_compile(env.cfg, "mgmt1", NULL, &env.cfg_pol, &d)) {
+		diags_print(stderr, &d);
+		diags_free(&d);
+		return -1;
+	}
+	diags_free(&d);
 	return apply_fixture(FX_MAIN);
 }
 
@@ -224,6 +248,8 @@ static int group_teardown(void **state)
 	names_free(&env.names);
 	for (int i = 0; i < FX_COUNT; i++)
 		fixture_policy_free(env.pol[i]);
+	policy_free(env.cfg_pol);
+	config_free(env.cfg);
 	for (int i = 0; i < 2; i++) {
 		close(env.srv[i]);
 		close(env.cli[i]);
@@ -310,6 +336,47 @@ static void expect_one_count(const struct counters *a, const struct counters *b,
 	}
 }
 
+/* ---- the reference model ---- */
+
+/*
+ * Puts a connection's first packet to explain_decide and checks that it
+ * agrees with the kernel: same verdict, same reason, same rule.
+ */
+static void expect_explain_agrees(const struct policy *p, const struct pkt_spec *pkt, __u32 dir,
+				  bool pass, uint8_t reason, const char *rule)
+{
+	struct explain_query q = { .dir = (uint8_t)dir, .proto = pkt->proto };
+	struct explain_result r;
+	const char *peer = dir == SPEE_DIR_INGRESS ? pkt->src : pkt->dst;
+
+	q.port = pkt->dport;
+	assert_true(addr_parse(peer, &q.peer));
+	explain_decide(p, &env.names, &q, &r);
+	if (r.pass != pass || r.reason != reason ||
+	    (reason == SPEE_REASON_RULE && strcmp(p->rules[r.rule].id, rule)))
+		fail_msg("explain says %s, %s%s%s; the kernel %s, %s%s%s", r.pass ? "pass" : "drop",
+			 reason_label(r.reason), r.rule >= 0 ? " " : "",
+			 r.rule >= 0 ? p->rules[r.rule].id : "", pass ? "pass" : "drop",
+			 reason_label(reason), rule ? " " : "", rule ? rule : "");
+}
+
+/*
+ * explain models a connection's first packet as policy decides it: a TCP
+ * SYN or a UDP datagram, whole, judged by rule (no flow state).
+ */
+static bool opens_connection(const struct pkt_spec *pkt, __u32 dir, uint8_t reason, int ifindex)
+{
+	bool syn = pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (PKT_SYN | PKT_ACK)) == PKT_SYN &&
+		   !(pkt->tcp_flags & (PKT_FIN | PKT_RST));
+
+	if (!pkt->src || (!syn && pkt->proto != IPPROTO_UDP) || pkt->frag || ifindex)
+		return false;
+	if (reason == SPEE_REASON_DNS)
+		return dir == SPEE_DIR_EGRESS; /* ingress DNS comes from the flow table */
+	return reason == SPEE_REASON_RULE || reason == SPEE_REASON_NO_RULE ||
+	       reason == SPEE_REASON_LOOPBACK;
+}
+
 /* ---- running packets ---- */
 
 /* Runs one packet through a program; returns the program's return code. */
@@ -368,6 +435,8 @@ static void run_row(void **state)
 	expect_one_count(before, after, r->reason == SPEE_REASON_RULE, idx, bytes);
 	if (r->check)
 		r->check(&pkt);
+	if (opens_connection(&pkt, dir, r->reason, r->ifindex))
+		expect_explain_agrees(fixture(r->fx), &pkt, dir, r->pass, r->reason, r->rule);
 	free(before);
 	free(after);
 }
@@ -937,6 +1006,106 @@ static const struct row rows[] = {
 };
 #pragma GCC diagnostic pop
 
+/* ---- the compiled policy: connections opened to and from mgmt1 ---- */
+
+#define IN SPEE_DIR_INGRESS
+#define OUT SPEE_DIR_EGRESS
+#define TCP IPPROTO_TCP
+#define UDP IPPROTO_UDP
+
+struct conn_row {
+	const char *name;
+	uint8_t dir;
+	uint8_t proto;
+	const char *peer; /* the remote address */
+	uint16_t port; /* the destination port */
+	bool pass;
+	uint8_t reason;
+	const char *rule;
+};
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+static const struct conn_row conn_rows[] = {
+	{ "config_adm_reaches_the_console", IN, TCP, FX_ADM4, 8470, PASS, R_RULE, "mgmt-console" },
+	{ "config_ipv6_adm_reaches_the_console", IN, TCP, FX_ADM6, 8470, PASS, R_RULE,
+	  "mgmt-console" },
+	{ "config_an_outsider_cannot_reach_the_console", IN, TCP, FX_OUT4, 8470, DROP, R_NO_RULE },
+	{ "config_cas_reaches_mgmt_internal", IN, TCP, FX_CAS4, 8471, PASS, R_RULE,
+	  "mgmt-internal" },
+	{ "config_ipv6_cas_reaches_mgmt_internal", IN, TCP, FX_CAS6, 8471, PASS, R_RULE,
+	  "mgmt-internal" },
+	{ "config_another_ih_reaches_mgmt_internal", IN, TCP, FX_IH4, 8471, PASS, R_RULE,
+	  "mgmt-internal" },
+	{ "config_cas_reaches_ih_internal", IN, TCP, FX_CAS4, 8472, PASS, R_RULE, "ih-internal" },
+	{ "config_another_ih_cannot_reach_ih_internal", IN, TCP, FX_IH4, 8472, DROP, R_NO_RULE },
+	{ "config_cas_pairs_with_mgmt", IN, TCP, FX_CAS4, 8474, PASS, R_RULE, "mgmt-pairing" },
+	{ "config_adm_reaches_the_api", IN, TCP, FX_ADM4, 8474, PASS, R_RULE, "mgmt-api" },
+	{ "config_exact_site_peer_wins_on_443", IN, TCP, FX_VIP4, 443, PASS, R_RULE, "vip-https" },
+	{ "config_network_site_peer_wins_over_any_on_443", IN, TCP, FX_LAB4, 443, PASS, R_RULE,
+	  "lab-https" },
+	{ "config_anyone_else_on_443_is_any_https", IN, TCP, FX_OUT4, 443, PASS, R_RULE,
+	  "any-https" },
+	{ "config_ipv6_anyone_on_443_is_any_https", IN, TCP, FX_OUT6, 443, PASS, R_RULE,
+	  "any-https" },
+	{ "config_syslog_from_adm", IN, UDP, FX_ADM4, 514, PASS, R_RULE, "syslog" },
+	{ "config_syslog_from_elsewhere_is_dropped", IN, UDP, FX_OUT4, 514, DROP, R_NO_RULE },
+	{ "config_range_start", IN, TCP, FX_ADM4, 9000, PASS, R_RULE, "web-range" },
+	{ "config_range_end", IN, TCP, FX_ADM6, 9003, PASS, R_RULE, "web-range" },
+	{ "config_past_the_range", IN, TCP, FX_ADM4, 9004, DROP, R_NO_RULE },
+	{ "config_failsafe_ssh_from_adm", IN, TCP, FX_ADM4, 22, PASS, R_RULE, "failsafe-ssh" },
+	{ "config_ca_revocation_anywhere", OUT, TCP, FX_OUT4, 80, PASS, R_RULE, "ca-revocation" },
+	{ "config_exchange_anywhere_is_ih_ews", OUT, TCP, FX_OUT4, 443, PASS, R_RULE, "ih-ews" },
+	{ "config_narrowed_icewarp_wins_over_ih_ews", OUT, TCP, "198.18.5.3", 443, PASS, R_RULE,
+	  "ih-icewarp" },
+	{ "config_my_mailstore_is_mgmt_license", OUT, TCP, FX_MS4, 443, PASS, R_RULE,
+	  "mgmt-license" },
+	{ "config_ipv6_my_mailstore_is_mgmt_license", OUT, TCP, FX_MS6, 443, PASS, R_RULE,
+	  "mgmt-license" },
+	{ "config_submission_counts_as_mgmt_smtp", OUT, TCP, FX_OUT4, 587, PASS, R_RULE,
+	  "mgmt-smtp" },
+	{ "config_ipv6_ldap_anywhere", OUT, TCP, FX_OUT6, 389, PASS, R_RULE, "ih-ldap" },
+	{ "config_mgmt_reaches_cas_internal", OUT, TCP, FX_CAS4, 8473, PASS, R_RULE,
+	  "cas-internal" },
+	{ "config_mgmt_reaches_another_ih", OUT, TCP, FX_IH4, 8472, PASS, R_RULE, "ih-internal" },
+	{ "config_mgmt_cannot_reach_cas_on_ih_internal", OUT, TCP, FX_CAS4, 8472, DROP,
+	  R_NO_RULE },
+	{ "config_own_address_is_loopback", OUT, TCP, FX_HOST4, 8471, PASS,
+	  SPEE_REASON_LOOPBACK },
+	{ "config_dns_to_a_resolver", OUT, UDP, FX_RES4, 53, PASS, SPEE_REASON_DNS },
+	{ "config_ipv6_dns_over_tcp_to_a_resolver", OUT, TCP, FX_RES6, 53, PASS,
+	  SPEE_REASON_DNS },
+	{ "config_ntp_out", OUT, UDP, FX_OUT4, 123, PASS, R_RULE, "ntp-out" },
+	{ "config_smtp_out_is_dropped", OUT, TCP, FX_OUT4, 25, DROP, R_NO_RULE },
+};
+#pragma GCC diagnostic pop
+
+static void run_conn_row(void **state)
+{
+	const struct conn_row *c = *state;
+	bool v6 = strchr(c->peer, ':') != NULL;
+	const char *host = v6 ? FX_HOST6 : FX_HOST4;
+	struct row r = {
+		.name = c->name,
+		.prog = c->dir == IN ? XDP : EGRESS,
+		.fx = FX_CONFIG,
+		.pkt = {
+			.src = c->dir == IN ? c->peer : host,
+			.dst = c->dir == IN ? host : c->peer,
+			.proto = c->proto,
+			.sport = 41000,
+			.dport = c->port,
+			.tcp_flags = c->proto == TCP ? PKT_SYN : 0,
+		},
+		.pass = c->pass,
+		.reason = c->reason,
+		.rule = c->rule,
+	};
+	void *rs = &r;
+
+	run_row(&rs);
+}
+
 /* ---- tests beyond the table ---- */
 
 static __u64 rule_packets(const char *id, __u32 dir)
@@ -1129,7 +1298,7 @@ static void connect_child(const char *cg, int fd)
 	_exit(0);
 }
 
-static void run_connect_cases(enum fixture_id fx, bool audit)
+static void run_connect_cases(int fx, bool audit)
 {
 	char mnt[256], cg[512];
 	struct bpf_link *l4 = NULL, *l6 = NULL;
@@ -1210,7 +1379,8 @@ static void audit_mode_lets_every_connect_go_ahead(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) + 4];
+	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) +
+			       sizeof(conn_rows) / sizeof(conn_rows[0]) + 4];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -1218,6 +1388,13 @@ int main(void)
 		tests[n].name = rows[i].name;
 		tests[n].test_func = run_row;
 		tests[n].initial_state = (void *)&rows[i];
+		n++;
+	}
+	for (size_t i = 0; i < sizeof(conn_rows) / sizeof(conn_rows[0]); i++) {
+		memset(&tests[n], 0, sizeof(tests[n]));
+		tests[n].name = conn_rows[i].name;
+		tests[n].test_func = run_conn_row;
+		tests[n].initial_state = (void *)&conn_rows[i];
 		n++;
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(counters_of_unchanged_rules_survive_a_switch);
