@@ -56,6 +56,7 @@
 #include "loader.h"
 #include "maps.h"
 #include "pkt.h"
+#include "speebpf.skel.h"
 
 #define CONFIG_FIXTURE "tests/fixtures/bpf/mgmt-ih.yaml"
 #define FX_CONFIG FX_COUNT /* env.applied when the compiled policy is in the maps */
@@ -285,10 +286,15 @@ static void read_percpu(int fd, __u32 n, struct spee_counter *out)
 	free(v);
 }
 
+static void read_counters_of(const struct spee_map_fds *m, struct counters *c)
+{
+	read_percpu(m->fd[SPEE_MAP_RULE_CTR], RULE_CTRS, c->rule);
+	read_percpu(m->fd[SPEE_MAP_REASON_CTR], REASON_CTRS, c->reason);
+}
+
 static void read_counters(struct counters *c)
 {
-	read_percpu(env.l.maps.fd[SPEE_MAP_RULE_CTR], RULE_CTRS, c->rule);
-	read_percpu(env.l.maps.fd[SPEE_MAP_REASON_CTR], REASON_CTRS, c->reason);
+	read_counters_of(&env.l.maps, c);
 }
 
 static uint16_t rule_slot(const char *id)
@@ -1377,10 +1383,155 @@ static void audit_mode_lets_every_connect_go_ahead(void **state)
 	run_connect_cases(FX_AUDIT, true);
 }
 
+/*
+ * Real traffic through the egress program attached to a child cgroup: the
+ * stream-socket path, the SYN-ACK of a request socket, and a UDP drop
+ * failing sendto() with EPERM. A second copy of the object is loaded with
+ * the loopback shortcut off (spee_lo_ifindex = 0), so that connections
+ * inside this namespace, which go over lo, take the full decision path.
+ */
+struct real_result {
+	int connect_err;
+	int echo_ok;
+	int udp_denied_err;
+	int udp_allowed_err;
+};
+
+static void real_child(const char *cg, int fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct sockaddr_in u = { .sin_family = AF_INET };
+	struct real_result res = {};
+	char path[600], pid[32], buf[8];
+	int f, lis, cli, acc, us, one = 1;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	f = open(path, O_WRONLY);
+	if (f < 0 || write(f, pid, strlen(pid)) < 0)
+		_exit(2);
+	close(f);
+
+	/* sockets made now belong to the cgroup: listener, client and the accepted one */
+	inet_pton(AF_INET, SOCK4, &a.sin_addr);
+	lis = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lis, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lis, (struct sockaddr *)&a, sizeof(a)) || listen(lis, 1))
+		_exit(3);
+	cli = socket(AF_INET, SOCK_STREAM, 0);
+	res.connect_err = connect(cli, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
+	acc = accept(lis, NULL, NULL);
+	if (!res.connect_err && acc >= 0 && write(cli, "ping", 4) == 4 &&
+	    read(acc, buf, sizeof(buf)) == 4 && write(acc, "pong", 4) == 4 &&
+	    read(cli, buf, sizeof(buf)) == 4)
+		res.echo_ok = 1;
+	close(cli);
+	close(acc);
+	close(lis);
+
+	us = socket(AF_INET, SOCK_DGRAM, 0);
+	inet_pton(AF_INET, SOCK4, &u.sin_addr);
+	u.sin_port = htons(9999);
+	res.udp_denied_err = sendto(us, "x", 1, 0, (struct sockaddr *)&u, sizeof(u)) < 0 ? errno : 0;
+	u.sin_port = htons(123);
+	res.udp_allowed_err = sendto(us, "x", 1, 0, (struct sockaddr *)&u, sizeof(u)) < 0 ? errno : 0;
+	close(us);
+	usleep(200000); /* let the closing handshakes go out while the cgroup still holds us */
+	if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+		_exit(4);
+	_exit(0);
+}
+
+static void real_connections_take_the_stream_socket_path(void **state)
+{
+	struct speebpf *skel = speebpf__open();
+	struct counters *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	struct bpf_link *eg = NULL, *c4 = NULL;
+	struct maps_apply_result ares;
+	struct real_result res = {};
+	struct spee_rule_meta table[SPEE_MAX_RULES];
+	struct spee_map_fds m;
+	struct diags d = {};
+	char mnt[256], cg[512];
+	int pipefd[2], cgfd, status;
+	uint16_t ca, ntp;
+	__u32 est = spee_reason_ctr_index(SPEE_REASON_ESTABLISHED, SPEE_DIR_EGRESS);
+	__u32 nr = spee_reason_ctr_index(SPEE_REASON_NO_RULE, SPEE_DIR_EGRESS);
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(skel);
+	assert_non_null(before);
+	assert_non_null(after);
+	if (cgroup2_mount(mnt, sizeof(mnt))) {
+		speebpf__destroy(skel);
+		free(before);
+		free(after);
+		skip();
+	}
+	skel->rodata->spee_lo_ifindex = 0;
+	assert_int_equal(speebpf__load(skel), 0);
+	spee_map_fds_init(&m);
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		m.fd[i] = bpf_map__fd(bpf_object__find_map_by_name(skel->obj, spee_map_names[i]));
+	assert_int_equal(maps_apply(&m, env.pol[FX_MAIN], &env.names, NULL, &ares, &d), 0);
+	assert_int_equal(maps_read_rules(&m, table, &d), 0);
+	ca = maps_find_rule_slot(table, "ca-revocation");
+	ntp = maps_find_rule_slot(table, "ntp-out");
+
+	snprintf(cg, sizeof(cg), "%s/spk-verdicts-real-%d", mnt, getpid());
+	assert_int_equal(mkdir(cg, 0755), 0);
+	cgfd = open(cg, O_RDONLY | O_DIRECTORY);
+	assert_true(cgfd >= 0);
+	eg = bpf_program__attach_cgroup(skel->progs.spee_egress, cgfd);
+	c4 = bpf_program__attach_cgroup(skel->progs.spee_connect4, cgfd);
+	assert_int_equal(pipe(pipefd), 0);
+
+	read_counters_of(&m, before);
+	pid = fork();
+	if (pid == 0)
+		real_child(cg, pipefd[1]);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	read_counters_of(&m, after);
+	assert_int_equal(read(pipefd[0], &res, sizeof(res)), (ssize_t)sizeof(res));
+
+	bpf_link__destroy(eg);
+	bpf_link__destroy(c4);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(cgfd);
+	assert_int_equal(rmdir(cg), 0);
+	assert_non_null(eg);
+	assert_non_null(c4);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	assert_int_equal(res.connect_err, 0);
+	assert_int_equal(res.echo_ok, 1);
+	assert_int_equal(res.udp_denied_err, EPERM);
+	assert_int_equal(res.udp_allowed_err, 0);
+	/* the SYN as its rule; SYN-ACK, ACK, data and teardown as established */
+	assert_int_equal(after->rule[spee_rule_ctr_index(ca, SPEE_DIR_EGRESS)].packets -
+				 before->rule[spee_rule_ctr_index(ca, SPEE_DIR_EGRESS)].packets,
+			 1);
+	if (getenv("SPEE_VERBOSE"))
+		fprintf(stderr, "established egress packets: %llu\n",
+			(unsigned long long)(after->reason[est].packets - before->reason[est].packets));
+	assert_true(after->reason[est].packets - before->reason[est].packets >= 6);
+	assert_int_equal(after->reason[nr].packets - before->reason[nr].packets, 1);
+	assert_int_equal(after->rule[spee_rule_ctr_index(ntp, SPEE_DIR_EGRESS)].packets -
+				 before->rule[spee_rule_ctr_index(ntp, SPEE_DIR_EGRESS)].packets,
+			 1);
+	diags_free(&d);
+	speebpf__destroy(skel);
+	free(before);
+	free(after);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) +
-			       sizeof(conn_rows) / sizeof(conn_rows[0]) + 4];
+			       sizeof(conn_rows) / sizeof(conn_rows[0]) + 5];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -1401,5 +1552,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(reapplying_the_same_policy_writes_no_entries);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(denied_tcp_connect_fails_at_once_with_eperm);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(audit_mode_lets_every_connect_go_ahead);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(real_connections_take_the_stream_socket_path);
 	return _cmocka_run_group_tests("verdicts", tests, n, group_setup, group_teardown);
 }
