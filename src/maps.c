@@ -368,6 +368,15 @@ void maps_image_free(struct maps_image *img)
 
 /* ---- reading maps back ---- */
 
+/* The kernel's own "not supported" (ENOTSUPP), which reaches user space as is. */
+#define KERNEL_ENOTSUPP 524
+
+/* True when a batch operation failed only because the map type has none. */
+static bool no_batch_ops(int err)
+{
+	return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -KERNEL_ENOTSUPP;
+}
+
 struct dump {
 	uint8_t *keys;
 	uint8_t *vals;
@@ -422,8 +431,8 @@ static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
 					   dp->keys + dp->n * ksz, dp->vals + dp->n * vsz, &count,
 					   NULL);
 		if (err && err != -ENOENT) {
-			if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP))
-				break; /* no batch ops for this map type */
+			if (first && no_batch_ops(err))
+				break; /* e.g. LPM tries before 6.x have no batch operations */
 			return err;
 		}
 		dp->n += count;
@@ -433,7 +442,7 @@ static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
 		first = false;
 	}
 
-	/* Key by key (LPM tries have no batch operations). */
+	/* Key by key. */
 	dp->n = 0;
 	prev = calloc(1, ksz);
 	key = calloc(1, ksz);
@@ -650,15 +659,15 @@ static int ports_read(int fd, uint8_t slot, struct spee_port_info *out)
 		if (err == -ENOENT || !count)
 			break;
 	}
-	if (err && err != -ENOENT) {
+	if (err && no_batch_ops(err) && !done) {
 		/* no batch operations: element by element */
 		err = 0;
-		for (__u32 k = done; k < MAPS_SLOT_PORTS && !err; k++) {
+		for (__u32 k = 0; k < MAPS_SLOT_PORTS && !err; k++) {
 			__u32 idx = base + k;
 
 			err = bpf_map_lookup_elem(fd, &idx, &out[k]);
 		}
-	} else {
+	} else if (!err || err == -ENOENT) {
 		err = done == MAPS_SLOT_PORTS ? 0 : -EIO;
 	}
 	free(keys);
@@ -696,7 +705,7 @@ static int ports_write(int fd, uint8_t slot, const struct spee_port_info *want,
 		__u32 count = n;
 
 		err = bpf_map_update_batch(fd, keys, vals, &count, NULL);
-		if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+		if (no_batch_ops(err)) {
 			err = 0;
 			for (__u32 k = 0; k < n && !err; k++)
 				err = bpf_map_update_elem(fd, &keys[k], &vals[k], BPF_ANY);
