@@ -13,7 +13,11 @@
 #ifndef SPEE_DECIDE_BPF_H
 #define SPEE_DECIDE_BPF_H
 
-/* The loopback device has this ifindex in every network namespace. */
+/*
+ * The loopback device has this ifindex in every network namespace. 0 turns
+ * the egress shortcut for lo off (a test loads the object so, to send real
+ * connections through the whole decision inside one namespace).
+ */
 const volatile __u32 spee_lo_ifindex = 1;
 
 #define SPEE_READ_ONCE_U32(x) (*(volatile __u32 *)&(x))

@@ -66,7 +66,7 @@ int spee_egress(struct __sk_buff *skb)
 	if (spee_run_load(&run))
 		return 1;
 
-	if (skb->ifindex == spee_lo_ifindex) {
+	if (spee_lo_ifindex && skb->ifindex == spee_lo_ifindex) {
 		v = spee_verdict_of(SPEE_REASON_LOOPBACK);
 		goto out;
 	}

@@ -15,9 +15,11 @@
  *    program lets everything on lo through as loopback);
  *  - real TCP connections exist for the socket-lookup fallback, which
  *    test_run performs in the caller's namespace.
- * In test_run an skb's socket is a dummy (not TCP), so egress rows exercise
- * the raw-socket path; connect4/6 (which test_run does not support) are
- * exercised by attaching them to a child cgroup.
+ * In test_run an skb's socket is a dummy (family from the packet, protocol
+ * and type 0), so egress rows exercise the raw-socket path; connect4/6
+ * (test_run answers ENOTSUPP for them) and the stream-socket path are
+ * exercised by attaching the programs to a child cgroup and making real
+ * connections from a child process.
  *
  * Two policies feed the rows: hand-built ones (tests/lib/fixture.c, plain
  * structs) and one compiled by policy.c from tests/fixtures/bpf/mgmt-ih.yaml.
