@@ -205,6 +205,18 @@ int attach_list(const char *pin_dir, struct link_state **out, size_t *n)
 	return 0;
 }
 
+int attach_detach_pinned(const char *pin)
+{
+	int fd = bpf_obj_get(pin);
+
+	/* Detach explicitly: another process might still hold the link open. */
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	return unlink(pin) ? -errno : 0;
+}
+
 int attach_remove_all(const char *pin_dir)
 {
 	struct link_state *links;
@@ -214,17 +226,12 @@ int attach_remove_all(const char *pin_dir)
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
-		int fd = bpf_obj_get(links[i].pin);
+		int e = attach_detach_pinned(links[i].pin);
 
-		/* Detach explicitly: another process might still hold the link open. */
-		if (fd >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
-		}
-		if (unlink(links[i].pin) == 0)
+		if (!e)
 			removed++;
 		else if (!err)
-			err = -errno;
+			err = e;
 	}
 	free(links);
 	return err ? err : removed;

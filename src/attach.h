@@ -57,6 +57,9 @@ struct link_state {
 /* Every link pinned under pin_dir/links. *out is malloc'd. */
 int attach_list(const char *pin_dir, struct link_state **out, size_t *n);
 
+/* Detaches the link pinned at pin and removes the pin. */
+int attach_detach_pinned(const char *pin);
+
 /* Unpins and detaches every link under pin_dir/links; returns how many. */
 int attach_remove_all(const char *pin_dir);
 
