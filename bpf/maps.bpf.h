@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * maps.bpf.h - every map of the speebpf object. Keys and values come from
+ * include/spee_abi.h; user space (src/maps.c, src/loader.c) finds the maps by
+ * these names, which must stay within the kernel's 15 characters.
+ *
+ * The sizes of spee_exact, spee_prefix, spee_flows and spee_frags here are
+ * defaults: the loader sets them from the policy before loading.
+ * Included once, by bpf/speebpf.bpf.c, before the stages that use the maps.
+ */
+#ifndef SPEE_MAPS_BPF_H
+#define SPEE_MAPS_BPF_H
+
+/* The switch between the two policy slots and each slot's settings. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spee_runtime);
+} spee_rt SEC(".maps");
+
+/*
+ * Host addresses of peers (and the host's own addresses, proto
+ * SPEE_PROTO_LOCAL). Not preallocated: the inventory is usually small and
+ * the loader sizes this generously, so only what is used costs memory.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct spee_rule_key);
+	__type(value, struct spee_verdict);
+} spee_exact SEC(".maps");
+
+/* Prefixes shorter than a host address; the kernel requires NO_PREALLOC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct spee_prefix_key);
+	__type(value, struct spee_verdict);
+} spee_prefix SEC(".maps");
+
+/* One element per slot, direction, l4 protocol and port: spee_port_index(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SPEE_PORT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct spee_port_info);
+} spee_ports SEC(".maps");
+
+/*
+ * Connections and UDP flows, from the host's side. LRU: an evicted TCP
+ * entry is found again by the socket-lookup fallback.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct spee_flow_key);
+	__type(value, struct spee_flow_state);
+} spee_flows SEC(".maps");
+
+/* Verdicts of first fragments, for the later fragments of the datagram. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct spee_frag_key);
+	__type(value, struct spee_frag_state);
+} spee_frags SEC(".maps");
+
+/* Per-CPU counters: no atomics on the fast path; user space sums the CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SPEE_MAX_RULES * SPEE_DIR_MAX);
+	__type(key, __u32);
+	__type(value, struct spee_counter);
+} spee_rule_ctr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SPEE_REASON_MAX * SPEE_DIR_MAX);
+	__type(key, __u32);
+	__type(value, struct spee_counter);
+} spee_reason_ctr SEC(".maps");
+
+/* Read and written by user space only; here so that a pin dir holds them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SPEE_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct spee_rule_meta);
+} spee_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spee_instance);
+} spee_inst SEC(".maps");
+
+#endif /* SPEE_MAPS_BPF_H */

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * state.bpf.h - the second stage: what the host remembers between packets.
+ * The flow table (connections and UDP flows, keyed from the host's side),
+ * the fragment table (first-fragment verdicts) and the kernel's own socket
+ * table as the fallback for TCP. Included by bpf/speebpf.bpf.c after
+ * parse.bpf.h.
+ */
+#ifndef SPEE_STATE_BPF_H
+#define SPEE_STATE_BPF_H
+
+/* Fixed at load time (the loader may set them before loading). */
+const volatile __u64 spee_frag_timeout_ns = 30ULL * 1000000000ULL;
+/* A UDP flow's last_seen is rewritten at most this often, to spare the LRU. */
+const volatile __u64 spee_flow_refresh_ns = 1000000000ULL;
+
+/*
+ * The flow key of a packet from the host's side: on ingress the host is the
+ * destination, on egress the source.
+ */
+static __always_inline void spee_flow_key(const struct spee_pkt *p, bool egress,
+					  struct spee_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->proto = p->proto;
+	if (egress) {
+		k->lport = p->sport;
+		k->rport = p->dport;
+		__builtin_memcpy(k->laddr, p->saddr, 16);
+		__builtin_memcpy(k->raddr, p->daddr, 16);
+	} else {
+		k->lport = p->dport;
+		k->rport = p->sport;
+		__builtin_memcpy(k->laddr, p->daddr, 16);
+		__builtin_memcpy(k->raddr, p->saddr, 16);
+	}
+}
+
+static __always_inline struct spee_flow_state *spee_flow_find(const struct spee_pkt *p,
+							      bool egress)
+{
+	struct spee_flow_key k;
+
+	spee_flow_key(p, egress, &k);
+	return bpf_map_lookup_elem(&spee_flows, &k);
+}
+
+static __always_inline void spee_flow_put(const struct spee_pkt *p, bool egress, __u8 reason,
+					  __u64 now)
+{
+	struct spee_flow_state st = { .last_seen_ns = now, .reason = reason };
+	struct spee_flow_key k;
+
+	spee_flow_key(p, egress, &k);
+	bpf_map_update_elem(&spee_flows, &k, &st, BPF_ANY);
+}
+
+static __always_inline void spee_flow_del(const struct spee_pkt *p, bool egress)
+{
+	struct spee_flow_key k;
+
+	spee_flow_key(p, egress, &k);
+	bpf_map_delete_elem(&spee_flows, &k);
+}
+
+/* Records an outbound UDP datagram's flow; skips the write when nothing would change. */
+static __always_inline void spee_flow_touch(const struct spee_pkt *p, __u8 reason, __u64 now)
+{
+	struct spee_flow_state *st = spee_flow_find(p, true);
+
+	if (st && st->reason == reason && now - st->last_seen_ns < spee_flow_refresh_ns)
+		return;
+	spee_flow_put(p, true, reason, now);
+}
+
+#define SPEE_SOCK_NONE -1
+
+/*
+ * The state (BPF_TCP_*) of the TCP socket the kernel would deliver the
+ * packet to, or SPEE_SOCK_NONE. reversed: look up as if the packet came the
+ * other way (an egress packet's own connection). The lookup runs in the
+ * netns of the device (XDP) or of the skb.
+ */
+static __always_inline int spee_sock_state(void *ctx, const struct spee_pkt *p, bool reversed)
+{
+	struct bpf_sock_tuple t = {};
+	const __u8 *src = reversed ? p->daddr : p->saddr;
+	const __u8 *dst = reversed ? p->saddr : p->daddr;
+	struct bpf_sock *sk;
+	__u32 size;
+	int state;
+
+	if (p->family == SPEE_FAMILY_V4) {
+		__builtin_memcpy(&t.ipv4.saddr, src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, dst, 4);
+		t.ipv4.sport = reversed ? p->dport : p->sport;
+		t.ipv4.dport = reversed ? p->sport : p->dport;
+		size = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, src, 16);
+		__builtin_memcpy(t.ipv6.daddr, dst, 16);
+		t.ipv6.sport = reversed ? p->dport : p->sport;
+		t.ipv6.dport = reversed ? p->sport : p->dport;
+		size = sizeof(t.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return SPEE_SOCK_NONE;
+	state = sk->state;
+	bpf_sk_release(sk);
+	return state;
+}
+
+static __always_inline void spee_frag_key(const struct spee_pkt *p, struct spee_frag_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->proto = p->proto;
+	k->id = p->frag_id;
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+}
+
+/* Remembers a passing first fragment's verdict for the rest of its datagram. */
+static __always_inline void spee_frag_put(const struct spee_pkt *p, struct spee_verdict v)
+{
+	struct spee_frag_state st = { .first_seen_ns = bpf_ktime_get_ns(), .verdict = v };
+	struct spee_frag_key k;
+
+	spee_frag_key(p, &k);
+	bpf_map_update_elem(&spee_frags, &k, &st, BPF_ANY);
+}
+
+/* A later fragment gets its first fragment's verdict while that is fresh. */
+static __always_inline struct spee_verdict spee_frag_get(const struct spee_pkt *p)
+{
+	struct spee_verdict v = { .reason = SPEE_REASON_FRAGMENT };
+	struct spee_frag_state *st;
+	struct spee_frag_key k;
+
+	spee_frag_key(p, &k);
+	st = bpf_map_lookup_elem(&spee_frags, &k);
+	if (st && bpf_ktime_get_ns() - st->first_seen_ns < spee_frag_timeout_ns)
+		v = st->verdict;
+	return v;
+}
+
+#endif /* SPEE_STATE_BPF_H */

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loader.c - skeleton open/size/load/pin, and pinned maps by path.
+ */
+#include "loader.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "speebpf.skel.h"
+
+static bool verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void loader_set_verbose(bool on)
+{
+	verbose = on;
+	libbpf_set_print(print_libbpf);
+}
+
+/* What each map must be; an instance pinned by another build is checked against it. */
+static const struct {
+	enum bpf_map_type type;
+	__u32 key_size;
+	__u32 value_size;
+} map_shape[SPEE_MAP_COUNT] = {
+	[SPEE_MAP_RT] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_runtime) },
+	[SPEE_MAP_EXACT] = { BPF_MAP_TYPE_HASH, sizeof(struct spee_rule_key),
+			     sizeof(struct spee_verdict) },
+	[SPEE_MAP_PREFIX] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct spee_prefix_key),
+			      sizeof(struct spee_verdict) },
+	[SPEE_MAP_PORTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_port_info) },
+	[SPEE_MAP_FLOWS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_flow_key),
+			     sizeof(struct spee_flow_state) },
+	[SPEE_MAP_FRAGS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_frag_key),
+			     sizeof(struct spee_frag_state) },
+	[SPEE_MAP_RULE_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter) },
+	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter) },
+	[SPEE_MAP_RULES] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_rule_meta) },
+	[SPEE_MAP_INST] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_instance) },
+};
+
+void loader_sizes_default(struct loader_sizes *out)
+{
+	out->exact = LOADER_EXACT_MIN;
+	out->prefix = LOADER_PREFIX_MIN;
+	out->flows = LOADER_FLOWS_DEFAULT;
+	out->frags = LOADER_FRAGS_DEFAULT;
+}
+
+/* n entries per slot -> room for both slots, doubled, as a power of two. */
+static uint32_t size_for(size_t n, uint32_t min)
+{
+	uint64_t want = (uint64_t)n * SPEE_POLICY_SLOTS * 2, size = min;
+
+	while (size < want && size < (1u << 30))
+		size *= 2;
+	return (uint32_t)size;
+}
+
+void loader_sizes_for(const struct policy *p, const struct name_table *t,
+		      struct loader_sizes *out)
+{
+	size_t n_exact, n_prefix;
+
+	loader_sizes_default(out);
+	maps_count_entries(p, t, &n_exact, &n_prefix);
+	out->exact = size_for(n_exact, LOADER_EXACT_MIN);
+	out->prefix = size_for(n_prefix, LOADER_PREFIX_MIN);
+}
+
+static int join(char *buf, size_t len, const char *a, const char *b)
+{
+	int n = snprintf(buf, len, "%s/%s", a, b);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_one(const char *path)
+{
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Creates pin_dir and pin_dir/maps on a bpf filesystem. */
+static int make_pin_dirs(const char *pin_dir, char *maps_dir, size_t len, struct diags *d)
+{
+	struct statfs fs;
+	int err;
+
+	err = join(maps_dir, len, pin_dir, "maps");
+	if (err) {
+		diag_add(d, NULL, 0, 0, "pin directory %s: name too long", pin_dir);
+		return err;
+	}
+	err = mkdir_one(pin_dir);
+	if (!err && statfs(pin_dir, &fs))
+		err = -errno;
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot create pin directory %s: %s", pin_dir,
+			 strerror(-err));
+		return err;
+	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		diag_add(d, NULL, 0, 0,
+			 "pin directory %s is not on a bpf filesystem; mount one with "
+			 "'mount -t bpf bpf /sys/fs/bpf'",
+			 pin_dir);
+		return -EINVAL;
+	}
+	err = mkdir_one(maps_dir);
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot create %s: %s", maps_dir, strerror(-err));
+	return err;
+}
+
+/* max_entries of a map pinned at path, or 0 when nothing is pinned there. */
+static int pinned_max_entries(const char *path, __u32 *max)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	*max = 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return err;
+	*max = info.max_entries;
+	return 0;
+}
+
+int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin_dir,
+		struct diags *d)
+{
+	const __u32 sizes[SPEE_MAP_COUNT] = {
+		[SPEE_MAP_EXACT] = sz->exact,
+		[SPEE_MAP_PREFIX] = sz->prefix,
+		[SPEE_MAP_FLOWS] = sz->flows,
+		[SPEE_MAP_FRAGS] = sz->frags,
+	};
+	char maps_dir[PATH_MAX], path[PATH_MAX];
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	spee_map_fds_init(&l->maps);
+	loader_set_verbose(verbose);
+
+	if (pin_dir) {
+		err = make_pin_dirs(pin_dir, maps_dir, sizeof(maps_dir), d);
+		if (err)
+			return err;
+	}
+	l->skel = speebpf__open();
+	if (!l->skel) {
+		err = -errno;
+		diag_add(d, NULL, 0, 0, "cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(l->skel->obj, spee_map_names[i]);
+		__u32 max = sizes[i];
+
+		if (!map) {
+			diag_add(d, NULL, 0, 0, "the BPF object has no map %s", spee_map_names[i]);
+			err = -ENOENT;
+			goto fail;
+		}
+		if (pin_dir) {
+			__u32 pinned;
+
+			err = join(path, sizeof(path), maps_dir, spee_map_names[i]);
+			if (!err)
+				err = pinned_max_entries(path, &pinned);
+			if (err) {
+				diag_add(d, NULL, 0, 0, "cannot read pinned map %s: %s", path,
+					 strerror(-err));
+				goto fail;
+			}
+			/* libbpf reuses a pinned map only if it matches, size included. */
+			if (pinned)
+				max = pinned;
+			err = bpf_map__set_pin_path(map, path);
+			if (err) {
+				diag_add(d, NULL, 0, 0, "cannot set pin path %s: %s", path,
+					 strerror(-err));
+				goto fail;
+			}
+		}
+		if (max) {
+			err = bpf_map__set_max_entries(map, max);
+			if (err) {
+				diag_add(d, NULL, 0, 0, "cannot size map %s: %s",
+					 spee_map_names[i], strerror(-err));
+				goto fail;
+			}
+		}
+	}
+	err = speebpf__load(l->skel);
+	if (err) {
+		diag_add(d, NULL, 0, 0,
+			 "cannot load the BPF programs: %s%s", strerror(-err),
+			 pin_dir ? " (if maps are pinned by an older speebpf, run 'speebpf detach' "
+				   "first; -v shows the kernel's verifier log)"
+				 : " (-v shows the kernel's verifier log)");
+		goto fail;
+	}
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		l->maps.fd[i] =
+			bpf_map__fd(bpf_object__find_map_by_name(l->skel->obj, spee_map_names[i]));
+	l->pinned = pin_dir != NULL;
+	return 0;
+fail:
+	loader_close(l);
+	return err;
+}
+
+struct bpf_program *loader_prog(const struct loader *l, enum loader_prog which)
+{
+	if (!l->skel)
+		return NULL;
+	switch (which) {
+	case LOADER_PROG_XDP:
+		return l->skel->progs.spee_xdp;
+	case LOADER_PROG_EGRESS:
+		return l->skel->progs.spee_egress;
+	case LOADER_PROG_CONNECT4:
+		return l->skel->progs.spee_connect4;
+	case LOADER_PROG_CONNECT6:
+		return l->skel->progs.spee_connect6;
+	default:
+		return NULL;
+	}
+}
+
+int loader_prog_fd(const struct loader *l, enum loader_prog which)
+{
+	struct bpf_program *prog = loader_prog(l, which);
+
+	return prog ? bpf_program__fd(prog) : -1;
+}
+
+void loader_close(struct loader *l)
+{
+	speebpf__destroy(l->skel);
+	l->skel = NULL;
+	spee_map_fds_init(&l->maps);
+}
+
+int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags *d)
+{
+	char maps_dir[PATH_MAX], path[PATH_MAX];
+	int err;
+
+	spee_map_fds_init(m);
+	loader_set_verbose(verbose);
+	err = join(maps_dir, sizeof(maps_dir), pin_dir, "maps");
+	if (err) {
+		diag_add(d, NULL, 0, 0, "pin directory %s: name too long", pin_dir);
+		return err;
+	}
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		err = join(path, sizeof(path), maps_dir, spee_map_names[i]);
+		if (err)
+			goto fail;
+		m->fd[i] = bpf_obj_get(path);
+		if (m->fd[i] < 0) {
+			err = m->fd[i];
+			m->fd[i] = -1;
+			if (err == -ENOENT)
+				diag_add(d, NULL, 0, 0, "no speebpf instance is pinned at %s (%s is "
+					 "missing)", pin_dir, path);
+			else
+				diag_add(d, NULL, 0, 0, "cannot open pinned map %s: %s", path,
+					 strerror(-err));
+			goto fail;
+		}
+		err = bpf_obj_get_info_by_fd(m->fd[i], &info, &len);
+		if (err) {
+			diag_add(d, NULL, 0, 0, "cannot inspect pinned map %s: %s", path,
+				 strerror(-err));
+			goto fail;
+		}
+		if (info.type != map_shape[i].type || info.key_size != map_shape[i].key_size ||
+		    info.value_size != map_shape[i].value_size) {
+			diag_add(d, NULL, 0, 0,
+				 "pinned map %s was made by an incompatible speebpf (type %u, key "
+				 "%u, value %u bytes; expected %u, %u, %u): detach that instance",
+				 path, info.type, info.key_size, info.value_size,
+				 map_shape[i].type, map_shape[i].key_size,
+				 map_shape[i].value_size);
+			err = -EPROTO;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	loader_close_pinned(m);
+	return err;
+}
+
+void loader_close_pinned(struct spee_map_fds *m)
+{
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		if (m->fd[i] >= 0)
+			close(m->fd[i]);
+	spee_map_fds_init(m);
+}
+
+int loader_unpin_maps(const char *pin_dir, struct diags *d)
+{
+	char maps_dir[PATH_MAX], path[PATH_MAX];
+	int err = join(maps_dir, sizeof(maps_dir), pin_dir, "maps");
+
+	if (err)
+		return err;
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		if (join(path, sizeof(path), maps_dir, spee_map_names[i]))
+			continue;
+		if (unlink(path) && errno != ENOENT) {
+			err = -errno;
+			diag_add(d, NULL, 0, 0, "cannot remove %s: %s", path, strerror(errno));
+		}
+	}
+	if (rmdir(maps_dir) && errno != ENOENT && !err) {
+		err = -errno;
+		diag_add(d, NULL, 0, 0, "cannot remove %s: %s", maps_dir, strerror(errno));
+	}
+	return err;
+}

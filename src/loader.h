@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * loader.h - the BPF object of speebpf: open the embedded skeleton, size
+ * its maps for a policy, load it (pinned or not), and open the pinned maps
+ * of an instance that is already running. Attaching (XDP and cgroup links)
+ * is attach.c's: it takes the programs from loader_prog().
+ *
+ * Typical use:
+ *   first apply:   loader_sizes_for(p, names, &sz);
+ *                  loader_load(&l, &sz, pin_dir, &d);   maps_apply(&l.maps, ...);
+ *                  then attach loader_prog(&l, ...)     (attach.c)
+ *   later applies, stats, status:
+ *                  loader_open_pinned(&m, pin_dir, &d); maps_apply(&m, ...);
+ *                  loader_close_pinned(&m);
+ *
+ * Maps must be written (maps_apply) before the programs are attached: a
+ * fresh spee_rt says enforce with default drop and an empty policy.
+ *
+ * Pinned maps live in PIN_DIR/maps/<map name> (spee_map_names). Links and
+ * programs are attach.c's to pin, elsewhere under PIN_DIR.
+ */
+#ifndef SPEE_LOADER_H
+#define SPEE_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "maps.h"
+#include "names.h"
+#include "policy.h"
+
+struct speebpf; /* the skeleton, build/speebpf.skel.h */
+struct bpf_program;
+
+/* Sizes of the maps whose size depends on the policy or the host's load. */
+struct loader_sizes {
+	uint32_t exact; /* spee_exact max_entries */
+	uint32_t prefix; /* spee_prefix max_entries */
+	uint32_t flows; /* spee_flows max_entries */
+	uint32_t frags; /* spee_frags max_entries */
+};
+
+#define LOADER_EXACT_MIN 65536 /* hash, not preallocated: unused room is free */
+#define LOADER_PREFIX_MIN 16384 /* trie, not preallocated */
+#define LOADER_FLOWS_DEFAULT 65536 /* LRU, preallocated: about 110 bytes each */
+#define LOADER_FRAGS_DEFAULT 8192
+
+/*
+ * Sizes for policy p (names from t, may be NULL): room for both slots and
+ * for the policy to double (DNS answers grow, inventories grow), never below
+ * the minimums. A pinned instance keeps the sizes it was created with.
+ */
+void loader_sizes_for(const struct policy *p, const struct name_table *t,
+		      struct loader_sizes *out);
+
+/* The defaults (for tests and for instances loaded before any policy). */
+void loader_sizes_default(struct loader_sizes *out);
+
+enum loader_prog {
+	LOADER_PROG_XDP, /* SEC("xdp"): ingress */
+	LOADER_PROG_EGRESS, /* SEC("cgroup_skb/egress") */
+	LOADER_PROG_CONNECT4, /* SEC("cgroup/connect4") */
+	LOADER_PROG_CONNECT6, /* SEC("cgroup/connect6") */
+	LOADER_PROG_COUNT,
+};
+
+struct loader {
+	struct speebpf *skel;
+	struct spee_map_fds maps; /* the skeleton's map fds (owned by skel) */
+	bool pinned;
+};
+
+/*
+ * Opens and loads the object. pin_dir NULL: nothing is pinned (tests).
+ * Else the maps are pinned under pin_dir/maps/, and maps already pinned
+ * there are reused (keeping their contents and sizes; sz is then ignored
+ * for them). Returns 0 or a negative errno, with the reason in d.
+ */
+int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin_dir,
+		struct diags *d);
+
+/* The program for attach.c; valid until loader_close. */
+struct bpf_program *loader_prog(const struct loader *l, enum loader_prog which);
+
+/* The program's fd, or -1. */
+int loader_prog_fd(const struct loader *l, enum loader_prog which);
+
+/* Unloads what loader_load loaded (pins stay). */
+void loader_close(struct loader *l);
+
+/*
+ * Opens the maps pinned under pin_dir/maps/ and checks that each is what
+ * this build expects (type, key and value size). Returns 0, -ENOENT when no
+ * instance is pinned there, or another negative errno; d says which map.
+ */
+int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags *d);
+
+/* Closes the fds loader_open_pinned opened. */
+void loader_close_pinned(struct spee_map_fds *m);
+
+/* Removes the map pins of pin_dir/maps/ and that directory. */
+int loader_unpin_maps(const char *pin_dir, struct diags *d);
+
+/* libbpf's own messages are printed (to stderr) only when verbose. */
+void loader_set_verbose(bool verbose);
+
+#endif

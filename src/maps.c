@@ -1,0 +1,671 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * maps.c - policy map contents written one slot at a time and switched in
+ * one update: steps 3 and 4 of maps.h and the whole apply. Steps 1 and 2
+ * (slots and images, no kernel calls) are in maps_image.c.
+ */
+#include "maps.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config.h"
+
+const char *const spee_map_names[SPEE_MAP_COUNT] = {
+	[SPEE_MAP_RT] = "spee_rt",
+	[SPEE_MAP_EXACT] = "spee_exact",
+	[SPEE_MAP_PREFIX] = "spee_prefix",
+	[SPEE_MAP_PORTS] = "spee_ports",
+	[SPEE_MAP_FLOWS] = "spee_flows",
+	[SPEE_MAP_FRAGS] = "spee_frags",
+	[SPEE_MAP_RULE_CTR] = "spee_rule_ctr",
+	[SPEE_MAP_REASON_CTR] = "spee_reason_ctr",
+	[SPEE_MAP_RULES] = "spee_rules",
+	[SPEE_MAP_INST] = "spee_inst",
+};
+
+void spee_map_fds_init(struct spee_map_fds *m)
+{
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		m->fd[i] = -1;
+}
+
+/* ---- reading maps back ---- */
+
+/* The kernel's own "not supported" (ENOTSUPP), which reaches user space as is. */
+#define KERNEL_ENOTSUPP 524
+
+/* True when a batch operation failed only because the map type has none. */
+static bool no_batch_ops(int err)
+{
+	return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -KERNEL_ENOTSUPP;
+}
+
+struct dump {
+	uint8_t *keys;
+	uint8_t *vals;
+	size_t n;
+	size_t cap;
+};
+
+static void dump_free(struct dump *dp)
+{
+	free(dp->keys);
+	free(dp->vals);
+	memset(dp, 0, sizeof(*dp));
+}
+
+static int dump_reserve(struct dump *dp, size_t want, size_t ksz, size_t vsz)
+{
+	uint8_t *k, *v;
+	size_t cap = dp->cap ? dp->cap : 1024;
+
+	if (want <= dp->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	k = realloc(dp->keys, cap * ksz);
+	if (!k)
+		return -ENOMEM;
+	dp->keys = k;
+	v = realloc(dp->vals, cap * vsz);
+	if (!v)
+		return -ENOMEM;
+	dp->vals = v;
+	dp->cap = cap;
+	return 0;
+}
+
+/* Every entry of a hash or trie: batch where the map type has it, else key by key. */
+static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
+{
+	uint64_t in_tok = 0, out_tok = 0;
+	uint8_t *prev = NULL, *key = NULL;
+	bool first = true;
+	int err;
+
+	dp->n = 0;
+	for (;;) {
+		__u32 count = 1024;
+
+		err = dump_reserve(dp, dp->n + count, ksz, vsz);
+		if (err)
+			return err;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_tok, &out_tok,
+					   dp->keys + dp->n * ksz, dp->vals + dp->n * vsz, &count,
+					   NULL);
+		if (err && err != -ENOENT) {
+			if (first && no_batch_ops(err))
+				break; /* e.g. LPM tries before 6.x have no batch operations */
+			return err;
+		}
+		dp->n += count;
+		if (err == -ENOENT)
+			return 0;
+		in_tok = out_tok;
+		first = false;
+	}
+
+	/* Key by key. */
+	dp->n = 0;
+	prev = calloc(1, ksz);
+	key = calloc(1, ksz);
+	if (!prev || !key) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (err = bpf_map_get_next_key(fd, NULL, key); !err;
+	     err = bpf_map_get_next_key(fd, prev, key)) {
+		err = dump_reserve(dp, dp->n + 1, ksz, vsz);
+		if (err)
+			goto out;
+		err = bpf_map_lookup_elem(fd, key, dp->vals + dp->n * vsz);
+		if (err == -ENOENT)
+			continue; /* deleted meanwhile */
+		if (err)
+			goto out;
+		memcpy(dp->keys + dp->n * ksz, key, ksz);
+		dp->n++;
+		memcpy(prev, key, ksz);
+	}
+	err = err == -ENOENT ? 0 : err;
+out:
+	free(prev);
+	free(key);
+	return err;
+}
+
+static int map_max_entries(int fd, __u32 *max)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+
+	if (err)
+		return err;
+	*max = info.max_entries;
+	return 0;
+}
+
+/* ---- step 3: writing one slot ---- */
+
+/*
+ * The plan for one hash or trie: which keys to write and which to delete,
+ * decided from what the slot holds now before anything is written.
+ */
+struct plan {
+	const char *map;
+	int fd;
+	size_t ksz, vsz;
+	uint8_t *upd_keys, *upd_vals;
+	size_t n_upd;
+	uint8_t *del_keys;
+	size_t n_del;
+	bool delete_first;
+};
+
+static void plan_free(struct plan *pl)
+{
+	free(pl->upd_keys);
+	free(pl->upd_vals);
+	free(pl->del_keys);
+}
+
+struct kv_ref {
+	const uint8_t *key;
+	const uint8_t *val;
+};
+
+static int cmp_kv(const void *a, const void *b, void *ksz)
+{
+	return memcmp(((const struct kv_ref *)a)->key, ((const struct kv_ref *)b)->key,
+		      *(const size_t *)ksz);
+}
+
+/*
+ * want: the image's entries (sorted by key). The slot's byte is at
+ * slot_off in every key. Fills pl, or returns -E2BIG when the map cannot
+ * hold the result.
+ */
+static int plan_make(struct plan *pl, const void *want, size_t n_want, size_t entry_sz,
+		     size_t slot_off, uint8_t slot, struct diags *d)
+{
+	struct dump cur = {};
+	struct kv_ref *mine = NULL;
+	size_t n_mine = 0, n_other = 0, n_new = 0, i = 0, j = 0;
+	__u32 max;
+	int err;
+
+	err = map_max_entries(pl->fd, &max);
+	if (!err)
+		err = map_dump(pl->fd, pl->ksz, pl->vsz, &cur);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot read map %s: %s", pl->map, strerror(-err));
+		goto out;
+	}
+	mine = calloc(cur.n ? cur.n : 1, sizeof(*mine));
+	pl->upd_keys = calloc(n_want ? n_want : 1, pl->ksz);
+	pl->upd_vals = calloc(n_want ? n_want : 1, pl->vsz);
+	pl->del_keys = calloc(cur.n ? cur.n : 1, pl->ksz);
+	if (!mine || !pl->upd_keys || !pl->upd_vals || !pl->del_keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < cur.n; k++) {
+		const uint8_t *key = cur.keys + k * pl->ksz;
+
+		if (key[slot_off] == slot) {
+			mine[n_mine].key = key;
+			mine[n_mine++].val = cur.vals + k * pl->vsz;
+		} else {
+			n_other++;
+		}
+	}
+	qsort_r(mine, n_mine, sizeof(*mine), cmp_kv, &pl->ksz);
+
+	/* Merge the sorted image with the slot's sorted contents. */
+	while (i < n_want || j < n_mine) {
+		const uint8_t *wk = i < n_want ? (const uint8_t *)want + i * entry_sz : NULL;
+		int c = !wk ? 1 : j == n_mine ? -1 : memcmp(wk, mine[j].key, pl->ksz);
+
+		if (c < 0 || (c == 0 && memcmp(wk + pl->ksz, mine[j].val, pl->vsz))) {
+			memcpy(pl->upd_keys + pl->n_upd * pl->ksz, wk, pl->ksz);
+			memcpy(pl->upd_vals + pl->n_upd * pl->vsz, wk + pl->ksz, pl->vsz);
+			pl->n_upd++;
+			n_new += c < 0;
+		}
+		if (c > 0)
+			memcpy(pl->del_keys + pl->n_del++ * pl->ksz, mine[j].key, pl->ksz);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+
+	if (n_other + n_want > max) {
+		diag_add(d, NULL, 0, 0,
+			 "map %s holds at most %u entries; this policy needs %zu and the active "
+			 "policy %zu: detach the instance and apply again to size the maps for "
+			 "this policy",
+			 pl->map, max, n_want, n_other);
+		err = -E2BIG;
+		goto out;
+	}
+	/* Adding first may not fit while the stale entries are still there. */
+	pl->delete_first = n_other + n_mine + n_new > max;
+out:
+	free(mine);
+	dump_free(&cur);
+	return err;
+}
+
+static int plan_delete(const struct plan *pl, size_t *removed)
+{
+	for (size_t k = 0; k < pl->n_del; k++) {
+		int err = bpf_map_delete_elem(pl->fd, pl->del_keys + k * pl->ksz);
+
+		if (err && err != -ENOENT)
+			return err;
+		(*removed)++;
+	}
+	return 0;
+}
+
+static int plan_update(const struct plan *pl, size_t *added)
+{
+	for (size_t k = 0; k < pl->n_upd; k++) {
+		int err = bpf_map_update_elem(pl->fd, pl->upd_keys + k * pl->ksz,
+					      pl->upd_vals + k * pl->vsz, BPF_ANY);
+
+		if (err)
+			return err;
+		(*added)++;
+	}
+	return 0;
+}
+
+static int plan_run(const struct plan *pl, struct maps_write_stats *st, struct diags *d)
+{
+	int err;
+
+	if (pl->delete_first) {
+		err = plan_delete(pl, &st->removed);
+		if (!err)
+			err = plan_update(pl, &st->added);
+	} else {
+		err = plan_update(pl, &st->added);
+		if (!err)
+			err = plan_delete(pl, &st->removed);
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map %s: %s", pl->map, strerror(-err));
+	return err;
+}
+
+/* Reads one slot's part of spee_ports; the array's batch cursor is the previous index. */
+static int ports_read(int fd, uint8_t slot, struct spee_port_info *out)
+{
+	__u32 base = spee_port_index(slot, 0, 0, 0), done = 0, in_tok, out_tok;
+	__u32 *keys = malloc(MAPS_SLOT_PORTS * sizeof(*keys));
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (done < MAPS_SLOT_PORTS) {
+		__u32 count = MAPS_SLOT_PORTS - done;
+
+		in_tok = base + done - 1;
+		err = bpf_map_lookup_batch(fd, base + done ? &in_tok : NULL, &out_tok, keys + done,
+					   out + done, &count, NULL);
+		if (err && err != -ENOENT)
+			break;
+		done += count;
+		if (err == -ENOENT || !count)
+			break;
+	}
+	if (err && no_batch_ops(err) && !done) {
+		/* no batch operations: element by element */
+		err = 0;
+		for (__u32 k = 0; k < MAPS_SLOT_PORTS && !err; k++) {
+			__u32 idx = base + k;
+
+			err = bpf_map_lookup_elem(fd, &idx, &out[k]);
+		}
+	} else if (!err || err == -ENOENT) {
+		err = done == MAPS_SLOT_PORTS ? 0 : -EIO;
+	}
+	free(keys);
+	return err;
+}
+
+static int ports_write(int fd, uint8_t slot, const struct spee_port_info *want,
+		       size_t *changed, struct diags *d)
+{
+	struct spee_port_info *cur = calloc(MAPS_SLOT_PORTS, sizeof(*cur));
+	struct spee_port_info *vals = NULL;
+	__u32 *keys = NULL, n = 0, base = spee_port_index(slot, 0, 0, 0);
+	int err;
+
+	if (!cur)
+		return -ENOMEM;
+	err = ports_read(fd, slot, cur);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot read map spee_ports: %s", strerror(-err));
+		goto out;
+	}
+	keys = malloc(MAPS_SLOT_PORTS * sizeof(*keys));
+	vals = malloc(MAPS_SLOT_PORTS * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 k = 0; k < MAPS_SLOT_PORTS; k++) {
+		if (!memcmp(&cur[k], &want[k], sizeof(cur[k])))
+			continue;
+		keys[n] = base + k;
+		vals[n++] = want[k];
+	}
+	if (n) {
+		__u32 count = n;
+
+		err = bpf_map_update_batch(fd, keys, vals, &count, NULL);
+		if (no_batch_ops(err)) {
+			err = 0;
+			for (__u32 k = 0; k < n && !err; k++)
+				err = bpf_map_update_elem(fd, &keys[k], &vals[k], BPF_ANY);
+		}
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map spee_ports: %s", strerror(-err));
+	*changed += n;
+out:
+	free(cur);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_RT], &zero, rt);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot read map spee_rt: %s", strerror(-err));
+	return err;
+}
+
+static int write_runtime(const struct spee_map_fds *m, const struct spee_runtime *rt,
+			 struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_update_elem(m->fd[SPEE_MAP_RT], &zero, rt, BPF_ANY);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map spee_rt: %s", strerror(-err));
+	return err;
+}
+
+int maps_write_slot(const struct spee_map_fds *m, const struct maps_image *img,
+		    const struct spee_slot_cfg *cfg, struct maps_write_stats *st, struct diags *d)
+{
+	struct plan ex = {
+		.map = "spee_exact",
+		.fd = m->fd[SPEE_MAP_EXACT],
+		.ksz = sizeof(struct spee_rule_key),
+		.vsz = sizeof(struct spee_verdict),
+	};
+	struct plan px = {
+		.map = "spee_prefix",
+		.fd = m->fd[SPEE_MAP_PREFIX],
+		.ksz = sizeof(struct spee_prefix_key),
+		.vsz = sizeof(struct spee_verdict),
+	};
+	struct spee_runtime rt;
+	int err;
+
+	_Static_assert(sizeof(struct maps_exact_entry) ==
+			       sizeof(struct spee_rule_key) + sizeof(struct spee_verdict),
+		       "image entries are key then value, unpadded");
+	_Static_assert(sizeof(struct maps_prefix_entry) ==
+			       sizeof(struct spee_prefix_key) + sizeof(struct spee_verdict),
+		       "image entries are key then value, unpadded");
+
+	memset(st, 0, sizeof(*st));
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		goto out;
+	if (img->slot >= SPEE_POLICY_SLOTS || rt.active == img->slot) {
+		diag_add(d, NULL, 0, 0, "refusing to write policy slot %u: it is the active one",
+			 img->slot);
+		err = -EBUSY;
+		goto out;
+	}
+	/* Every capacity check before the first write. */
+	err = plan_make(&ex, img->exact, img->n_exact, sizeof(*img->exact),
+			offsetof(struct spee_rule_key, slot), img->slot, d);
+	if (err)
+		goto out;
+	err = plan_make(&px, img->prefix, img->n_prefix, sizeof(*img->prefix),
+			offsetof(struct spee_prefix_key, slot), img->slot, d);
+	if (err)
+		goto out;
+
+	err = plan_run(&ex, st, d);
+	if (err)
+		goto out;
+	err = plan_run(&px, st, d);
+	if (err)
+		goto out;
+	err = ports_write(m->fd[SPEE_MAP_PORTS], img->slot, img->ports, &st->ports_changed, d);
+	if (err)
+		goto out;
+
+	/*
+	 * The slot's settings. The whole record is rewritten, but the active
+	 * slot's bytes and `active` are written with the values they hold.
+	 */
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		goto out;
+	rt.slot[img->slot] = *cfg;
+	err = write_runtime(m, &rt, d);
+out:
+	plan_free(&ex);
+	plan_free(&px);
+	return err;
+}
+
+/* ---- step 4 ---- */
+
+int maps_flip(const struct spee_map_fds *m, uint8_t slot, struct diags *d)
+{
+	struct spee_runtime rt;
+	int err;
+
+	if (slot >= SPEE_POLICY_SLOTS)
+		return -EINVAL;
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		return err;
+	/*
+	 * One update of the whole record. An array update copies the value
+	 * into place byte-wise while programs may read it, but it can only
+	 * change bytes whose values differ, and here only `active` differs
+	 * (the slot settings were written before and are written again
+	 * unchanged). `active` goes between 0 and 1, so of its four bytes only
+	 * the lowest changes: a reader sees the old or the new value, never a
+	 * mixture.
+	 */
+	rt.active = slot;
+	return write_runtime(m, &rt, d);
+}
+
+/* ---- the whole apply ---- */
+
+int maps_read_rules(const struct spee_map_fds *m, struct spee_rule_meta *table, struct diags *d)
+{
+	for (__u32 s = 0; s < SPEE_MAX_RULES; s++) {
+		int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_RULES], &s, &table[s]);
+
+		if (err) {
+			diag_add(d, NULL, 0, 0, "cannot read map spee_rules: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Writes the elements of spee_rules that differ between from and to. */
+static int write_rules(const struct spee_map_fds *m, const struct spee_rule_meta *from,
+		       const struct spee_rule_meta *to, struct diags *d)
+{
+	for (__u32 s = 0; s < SPEE_MAX_RULES; s++) {
+		int err;
+
+		if (!memcmp(&from[s], &to[s], sizeof(to[s])))
+			continue;
+		err = bpf_map_update_elem(m->fd[SPEE_MAP_RULES], &s, &to[s], BPF_ANY);
+		if (err) {
+			diag_add(d, NULL, 0, 0, "cannot write map spee_rules: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Zeroes both directions' counters of a rule slot, on every CPU. */
+static int zero_rule_counters(const struct spee_map_fds *m, uint16_t slot, struct diags *d)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct spee_counter *zero;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (__u32 dir = 0; dir < SPEE_DIR_MAX && !err; dir++) {
+		__u32 idx = spee_rule_ctr_index(slot, dir);
+
+		err = bpf_map_update_elem(m->fd[SPEE_MAP_RULE_CTR], &idx, zero, BPF_ANY);
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot reset counters in spee_rule_ctr: %s",
+			 strerror(-err));
+	free(zero);
+	return err;
+}
+
+int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
+	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d)
+{
+	struct spee_rule_meta *cur = NULL, *next = NULL, *released = NULL;
+	uint16_t *slot_of_rule = NULL;
+	bool *fresh = NULL, rules_written = false;
+	struct maps_image img = {};
+	struct spee_slot_cfg cfg = {};
+	struct spee_runtime rt;
+	uint32_t timeout;
+	uint8_t target;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	cur = calloc(SPEE_MAX_RULES, sizeof(*cur));
+	next = calloc(SPEE_MAX_RULES, sizeof(*next));
+	released = calloc(SPEE_MAX_RULES, sizeof(*released));
+	fresh = calloc(SPEE_MAX_RULES, sizeof(*fresh));
+	slot_of_rule = calloc(p->n_rules ? p->n_rules : 1, sizeof(*slot_of_rule));
+	if (!cur || !next || !released || !fresh || !slot_of_rule) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		goto out;
+	target = (uint8_t)((rt.active & 1) ^ 1);
+
+	err = maps_read_rules(m, cur, d);
+	if (err)
+		goto out;
+	err = maps_assign_slots(cur, p, next, slot_of_rule, fresh, d);
+	if (err)
+		goto out;
+	err = maps_build_image(p, t, slot_of_rule, target, &img, d);
+	if (err)
+		goto out;
+
+	/* Slots given to a new id start from zero, before anything can count on them. */
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++) {
+		if (!fresh[s])
+			continue;
+		err = zero_rule_counters(m, s, d);
+		if (err)
+			goto out;
+	}
+	rules_written = true;
+	err = write_rules(m, cur, next, d);
+	if (err)
+		goto out;
+
+	timeout = p->cfg ? p->cfg->udp_timeout : CONFIG_DEFAULT_UDP_TIMEOUT;
+	cfg.mode = (uint8_t)(opts && opts->audit ? SPEE_MODE_AUDIT : p->mode);
+	cfg.default_action[SPEE_DIR_INGRESS] = (uint8_t)p->default_action[SPEE_DIR_INGRESS];
+	cfg.default_action[SPEE_DIR_EGRESS] = (uint8_t)p->default_action[SPEE_DIR_EGRESS];
+	cfg.generation = (rt.slot[0].generation > rt.slot[1].generation ? rt.slot[0].generation
+									: rt.slot[1].generation) +
+			 1;
+	cfg.udp_timeout_ns = (uint64_t)timeout * 1000000000ULL;
+
+	err = maps_write_slot(m, &img, &cfg, &res->stats, d);
+	if (err)
+		goto out;
+	err = maps_flip(m, target, d);
+	if (err)
+		goto out;
+	res->slot = target;
+	res->generation = cfg.generation;
+
+	/* The old policy is no longer read: the slots of vanished rules are free. */
+	memcpy(released, next, SPEE_MAX_RULES * sizeof(*released));
+	maps_release_slots(released, p, slot_of_rule);
+	err = write_rules(m, next, released, d);
+	rules_written = false;
+out:
+	if (err && rules_written)
+		write_rules(m, next, cur, d); /* best effort: stats keep showing the old rules */
+	maps_image_free(&img);
+	free(cur);
+	free(next);
+	free(released);
+	free(fresh);
+	free(slot_of_rule);
+	return err;
+}
+
+int maps_read_instance(const struct spee_map_fds *m, struct spee_instance *inst, struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_INST], &zero, inst);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot read map spee_inst: %s", strerror(-err));
+	return err;
+}
+
+int maps_write_instance(const struct spee_map_fds *m, const struct spee_instance *inst,
+			struct diags *d)
+{
+	__u32 zero = 0;
+	int err = bpf_map_update_elem(m->fd[SPEE_MAP_INST], &zero, inst, BPF_ANY);
+
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map spee_inst: %s", strerror(-err));
+	return err;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * maps.h - a compiled policy -> the contents of the kernel's policy maps.
+ * maps.c is the only writer of spee_exact, spee_prefix, spee_ports,
+ * spee_rt and spee_rules. It works on map fds, so the same code updates a
+ * freshly loaded object and a pinned instance (loader.h opens both).
+ *
+ * An apply goes in four steps, each usable on its own (tests do):
+ *  1. maps_assign_slots: rule ids -> stable counter slots 1..SPEE_MAX_RULES-1;
+ *  2. maps_build_image: (policy, name table, slots) -> one slot's entries;
+ *  3. maps_write_slot: write the image into the inactive slot, writing
+ *     only what differs from what that slot holds now;
+ *  4. maps_flip: make that slot the active one, in one map update.
+ * maps_apply does all four and frees the counter slots of vanished rules.
+ */
+#ifndef SPEE_MAPS_H
+#define SPEE_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spee_abi.h"
+#include "diag.h"
+#include "names.h"
+#include "policy.h"
+
+enum spee_map_id {
+	SPEE_MAP_RT,
+	SPEE_MAP_EXACT,
+	SPEE_MAP_PREFIX,
+	SPEE_MAP_PORTS,
+	SPEE_MAP_FLOWS,
+	SPEE_MAP_FRAGS,
+	SPEE_MAP_RULE_CTR,
+	SPEE_MAP_REASON_CTR,
+	SPEE_MAP_RULES,
+	SPEE_MAP_INST,
+	SPEE_MAP_COUNT,
+};
+
+/* The maps' names in the BPF object and under PIN_DIR/maps/: "spee_rt", ... */
+extern const char *const spee_map_names[SPEE_MAP_COUNT];
+
+/* Open map fds, indexed by enum spee_map_id; -1 when not open. */
+struct spee_map_fds {
+	int fd[SPEE_MAP_COUNT];
+};
+
+/* Sets every fd to -1. */
+void spee_map_fds_init(struct spee_map_fds *m);
+
+/* Port infos of one slot: [dir][l4][port], i.e. spee_port_index() minus the slot's base. */
+#define MAPS_SLOT_PORTS (SPEE_DIR_MAX * SPEE_L4_MAX * SPEE_PORTS)
+
+struct maps_exact_entry {
+	struct spee_rule_key key;
+	struct spee_verdict v;
+};
+
+struct maps_prefix_entry {
+	struct spee_prefix_key key;
+	struct spee_verdict v;
+};
+
+/* Everything one policy slot holds, as it should be in the maps. */
+struct maps_image {
+	uint8_t slot;
+	struct maps_exact_entry *exact; /* sorted by key, unique */
+	size_t n_exact;
+	struct maps_prefix_entry *prefix; /* sorted by key, unique */
+	size_t n_prefix;
+	struct spee_port_info *ports; /* [MAPS_SLOT_PORTS] */
+};
+
+/*
+ * Step 1. cur: what spee_rules holds now ([SPEE_MAX_RULES]). Fills next
+ * (the table to write before the switch), slot_of_rule ([p->n_rules]; 0 for
+ * rules not enforced on this host) and fresh ([SPEE_MAX_RULES]; true where
+ * a slot is newly given to a different id and its counters must be zeroed).
+ * A rule keeps the slot that holds its id. Slots of ids that are not in the
+ * policy stay taken in next (the active policy may still count on them);
+ * maps_release_slots frees them after the switch. Returns 0, or -ENOSPC
+ * (with a message in d) when there are more rules than slots.
+ */
+int maps_assign_slots(const struct spee_rule_meta *cur, const struct policy *p,
+		      struct spee_rule_meta *next, uint16_t *slot_of_rule, bool *fresh,
+		      struct diags *d);
+
+/* After the switch: marks free (dirs = 0) every slot no rule of p holds. */
+void maps_release_slots(struct spee_rule_meta *table, const struct policy *p,
+			const uint16_t *slot_of_rule);
+
+/*
+ * Step 2. Host prefixes (and resolved addresses of names) become spee_exact
+ * entries, shorter prefixes spee_prefix entries, /0 rules the port's
+ * any_rule; port ranges are expanded port by port. Where entries collide on
+ * one key the earlier entry of the policy wins. Returns 0, -ENOMEM, or
+ * -EINVAL (message in d) for an entry the maps cannot express.
+ */
+int maps_build_image(const struct policy *p, const struct name_table *t,
+		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		     struct diags *d);
+
+void maps_image_free(struct maps_image *img);
+
+/* Upper bounds of the entries one slot of p needs (for sizing the maps). */
+void maps_count_entries(const struct policy *p, const struct name_table *t, size_t *n_exact,
+			size_t *n_prefix);
+
+struct maps_write_stats {
+	size_t added; /* entries added or changed (spee_exact, spee_prefix) */
+	size_t removed; /* stale entries deleted */
+	size_t ports_changed; /* spee_ports elements rewritten */
+};
+
+/*
+ * Step 3. Writes img into its slot (which must not be the active one) and
+ * that slot's settings. Returns 0; -E2BIG (message in d) before writing
+ * anything when a map cannot hold the image; -EBUSY when img's slot is the
+ * active one; or the errno of a failed map operation.
+ */
+int maps_write_slot(const struct spee_map_fds *m, const struct maps_image *img,
+		    const struct spee_slot_cfg *cfg, struct maps_write_stats *st, struct diags *d);
+
+/* Step 4. Makes slot the active one. */
+int maps_flip(const struct spee_map_fds *m, uint8_t slot, struct diags *d);
+
+/* The active slot and the whole runtime record. */
+int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d);
+
+struct maps_apply_opts {
+	bool audit; /* force audit mode (apply --audit) */
+};
+
+struct maps_apply_result {
+	uint8_t slot; /* now active */
+	uint32_t generation;
+	struct maps_write_stats stats;
+};
+
+/*
+ * Applies p (with the addresses of its names from t, may be NULL) to the
+ * maps: steps 1-4, the counter zeroing of reused slots, and the release of
+ * vanished rules' slots after the switch. On error the active slot is
+ * untouched.
+ */
+int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
+	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d);
+
+/* spee_rules as it is now ([SPEE_MAX_RULES]). */
+int maps_read_rules(const struct spee_map_fds *m, struct spee_rule_meta *table, struct diags *d);
+
+/* The counter slot of rule id, or 0 when no slot holds it (dirs != 0). */
+uint16_t maps_find_rule_slot(const struct spee_rule_meta *table, const char *id);
+
+/* The instance record (status): read and write. */
+int maps_read_instance(const struct spee_map_fds *m, struct spee_instance *inst, struct diags *d);
+int maps_write_instance(const struct spee_map_fds *m, const struct spee_instance *inst,
+			struct diags *d);
+
+#endif

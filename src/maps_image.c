@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * maps_image.c - the pure half of maps.c: rule ids -> counter slots, and a
+ * compiled policy -> the entries of one policy slot. No kernel calls, so
+ * tests/bpf/test_maps.c checks it without loading anything.
+ */
+#include "maps.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* ---- step 1: counter slots ---- */
+
+static bool meta_has_id(const struct spee_rule_meta *m, const char *id)
+{
+	return !strncmp(m->id, id, SPEE_RULE_ID_LEN);
+}
+
+static void meta_fill(struct spee_rule_meta *m, const struct policy_rule *r)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", r->id);
+	m->proto = r->proto;
+	m->dirs = r->dirs;
+	m->port_lo = r->port_lo;
+	m->port_hi = r->port_hi;
+}
+
+int maps_assign_slots(const struct spee_rule_meta *cur, const struct policy *p,
+		      struct spee_rule_meta *next, uint16_t *slot_of_rule, bool *fresh,
+		      struct diags *d)
+{
+	bool *taken = NULL;
+	int err = 0;
+
+	taken = calloc(SPEE_MAX_RULES, sizeof(*taken));
+	if (!taken)
+		return -ENOMEM;
+	memcpy(next, cur, SPEE_MAX_RULES * sizeof(*next));
+	memset(fresh, 0, SPEE_MAX_RULES * sizeof(*fresh));
+	memset(next, 0, sizeof(*next)); /* slot 0 is "no rule" */
+	taken[SPEE_RULE_NONE] = true;
+
+	/* A rule keeps the slot that holds its id (even a freed one). */
+	for (size_t r = 0; r < p->n_rules; r++) {
+		slot_of_rule[r] = SPEE_RULE_NONE;
+		if (!p->rules[r].dirs)
+			continue;
+		for (uint16_t s = 1; s < SPEE_MAX_RULES; s++) {
+			if (!taken[s] && cur[s].id[0] && meta_has_id(&cur[s], p->rules[r].id)) {
+				slot_of_rule[r] = s;
+				taken[s] = true;
+				break;
+			}
+		}
+	}
+	/* Slots in use by ids that are gone stay taken until after the switch. */
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+		if (cur[s].dirs)
+			taken[s] = true;
+
+	/* New ids: never-used slots first, then freed ones (their counters are zeroed). */
+	for (size_t r = 0; r < p->n_rules; r++) {
+		uint16_t got = SPEE_RULE_NONE;
+
+		if (!p->rules[r].dirs || slot_of_rule[r] != SPEE_RULE_NONE)
+			continue;
+		for (int pass = 0; pass < 2 && got == SPEE_RULE_NONE; pass++)
+			for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+				if (!taken[s] && (pass == 1 || !cur[s].id[0])) {
+					got = s;
+					break;
+				}
+		if (got == SPEE_RULE_NONE) {
+			diag_add(d, NULL, 0, 0,
+				 "too many rules: %u counter slots are in use and rule '%s' needs "
+				 "one more; the kernel object has %d",
+				 SPEE_MAX_RULES - 1, p->rules[r].id, SPEE_MAX_RULES - 1);
+			err = -ENOSPC;
+			goto out;
+		}
+		taken[got] = true;
+		slot_of_rule[r] = got;
+		fresh[got] = true;
+	}
+
+	for (size_t r = 0; r < p->n_rules; r++)
+		if (slot_of_rule[r] != SPEE_RULE_NONE)
+			meta_fill(&next[slot_of_rule[r]], &p->rules[r]);
+out:
+	free(taken);
+	return err;
+}
+
+void maps_release_slots(struct spee_rule_meta *table, const struct policy *p,
+			const uint16_t *slot_of_rule)
+{
+	bool *held = calloc(SPEE_MAX_RULES, sizeof(*held));
+
+	if (!held)
+		return; /* the slots stay taken; the next apply frees them */
+	for (size_t r = 0; r < p->n_rules; r++)
+		if (slot_of_rule[r] < SPEE_MAX_RULES)
+			held[slot_of_rule[r]] = true;
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+		if (!held[s])
+			table[s].dirs = 0; /* the id stays, so that it may return to its slot */
+	free(held);
+}
+
+uint16_t maps_find_rule_slot(const struct spee_rule_meta *table, const char *id)
+{
+	for (uint16_t s = 1; s < SPEE_MAX_RULES; s++)
+		if (table[s].dirs && meta_has_id(&table[s], id))
+			return s;
+	return SPEE_RULE_NONE;
+}
+
+/* ---- step 2: the image of one slot ---- */
+
+struct seq_exact {
+	struct maps_exact_entry e;
+	size_t seq;
+};
+
+struct seq_prefix {
+	struct maps_prefix_entry e;
+	size_t seq;
+};
+
+static int cmp_seq_exact(const void *a, const void *b)
+{
+	const struct seq_exact *x = a, *y = b;
+	int c = memcmp(&x->e.key, &y->e.key, sizeof(x->e.key));
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_seq_prefix(const void *a, const void *b)
+{
+	const struct seq_prefix *x = a, *y = b;
+	int c = memcmp(&x->e.key, &y->e.key, sizeof(x->e.key));
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The addresses an entry stands for: its prefix, or its name's addresses. */
+static const struct prefix *entry_addrs(const struct policy_entry *e, const struct name_table *t,
+					size_t *n)
+{
+	const struct name_addrs *na;
+
+	if (e->peer_kind == ENTRY_PEER_PREFIX) {
+		*n = 1;
+		return &e->prefix;
+	}
+	na = e->name ? names_find(t, e->name) : NULL;
+	*n = na ? na->n_addrs : 0;
+	return na ? na->addrs : NULL;
+}
+
+static size_t entry_ports(const struct policy_entry *e)
+{
+	if (e->proto == SPEE_PROTO_LOCAL || e->port_hi < e->port_lo)
+		return 1;
+	return (size_t)e->port_hi - e->port_lo + 1;
+}
+
+void maps_count_entries(const struct policy *p, const struct name_table *t, size_t *n_exact,
+			size_t *n_prefix)
+{
+	*n_exact = 0;
+	*n_prefix = 0;
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+		size_t n, ports = entry_ports(e);
+		const struct prefix *a = entry_addrs(e, t, &n);
+
+		for (size_t k = 0; k < n; k++) {
+			if (prefix_is_host(&a[k]))
+				*n_exact += ports;
+			else if (a[k].len > 0 || e->reason != SPEE_REASON_RULE)
+				*n_prefix += ports;
+		}
+	}
+}
+
+static uint8_t spee_family_of(const struct prefix *a)
+{
+	return a->family == AF_INET ? SPEE_FAMILY_V4 : SPEE_FAMILY_V6;
+}
+
+static void masked_addr(const struct prefix *a, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (int bit = 0; bit < a->len; bit += 8) {
+		int take = a->len - bit >= 8 ? 8 : a->len - bit;
+
+		out[bit / 8] = a->addr[bit / 8] & (uint8_t)(0xff << (8 - take));
+	}
+}
+
+int maps_build_image(const struct policy *p, const struct name_table *t,
+		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		     struct diags *d)
+{
+	struct seq_exact *ex = NULL;
+	struct seq_prefix *px = NULL;
+	size_t cap_ex, cap_px, nex = 0, npx = 0, seq = 0;
+	int err = 0;
+
+	memset(img, 0, sizeof(*img));
+	img->slot = slot;
+	maps_count_entries(p, t, &cap_ex, &cap_px);
+	img->ports = calloc(MAPS_SLOT_PORTS, sizeof(*img->ports));
+	ex = calloc(cap_ex ? cap_ex : 1, sizeof(*ex));
+	px = calloc(cap_px ? cap_px : 1, sizeof(*px));
+	if (!img->ports || !ex || !px) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+		struct spee_verdict v = { .rule = SPEE_RULE_NONE, .reason = e->reason };
+		bool local = e->proto == SPEE_PROTO_LOCAL;
+		uint32_t l4 = e->proto == IPPROTO_UDP ? SPEE_L4_UDP : SPEE_L4_TCP;
+		const struct prefix *a;
+		size_t n;
+
+		if (e->dir >= SPEE_DIR_MAX || e->reason >= SPEE_REASON_MAX ||
+		    (!local && e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)) {
+			diag_add(d, NULL, 0, 0, "policy entry %zu: direction, protocol or reason "
+				 "out of range", i);
+			err = -EINVAL;
+			goto out;
+		}
+		if (e->reason == SPEE_REASON_RULE) {
+			if (e->rule >= p->n_rules || !slot_of_rule ||
+			    slot_of_rule[e->rule] == SPEE_RULE_NONE) {
+				diag_add(d, NULL, 0, 0,
+					 "policy entry %zu names a rule with no counter slot", i);
+				err = -EINVAL;
+				goto out;
+			}
+			v.rule = slot_of_rule[e->rule];
+		}
+		a = entry_addrs(e, t, &n);
+		for (size_t k = 0; k < n; k++) {
+			uint8_t fam = spee_family_of(&a[k]);
+			bool host = prefix_is_host(&a[k]);
+
+			if (local && !host) {
+				diag_add(d, NULL, 0, 0,
+					 "policy entry %zu: the host's own addresses must be "
+					 "host addresses, not prefixes", i);
+				err = -EINVAL;
+				goto out;
+			}
+			for (uint32_t port = local ? 0 : e->port_lo;
+			     port <= (local ? 0u : (uint32_t)e->port_hi); port++) {
+				struct spee_port_info *pi =
+					&img->ports[spee_port_index(0, e->dir, l4, port)];
+
+				if (host) {
+					struct seq_exact *s = &ex[nex++];
+
+					s->seq = seq++;
+					s->e.key.slot = slot;
+					s->e.key.dir = e->dir;
+					s->e.key.proto = e->proto;
+					s->e.key.family = fam;
+					s->e.key.port = htons((uint16_t)port);
+					memcpy(s->e.key.addr, a[k].addr, 16);
+					s->e.v = v;
+					if (!local)
+						pi->lookup[fam] |= SPEE_LOOKUP_EXACT;
+				} else if (a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
+					/* /0: answered from the port table; the first rule wins */
+					if (pi->any_rule[fam] == SPEE_RULE_NONE)
+						pi->any_rule[fam] = v.rule;
+				} else if (a[k].len == 0 && pi->any_rule[fam] != SPEE_RULE_NONE) {
+					/*
+					 * A /0 with another reason (DNS to "any") after
+					 * a /0 rule: the earlier rule wins the tie. Put
+					 * in the trie it would win over any_rule.
+					 */
+					continue;
+				} else {
+					struct seq_prefix *s = &px[npx++];
+
+					s->seq = seq++;
+					s->e.key.prefixlen = SPEE_PREFIX_FIXED_BITS + a[k].len;
+					s->e.key.slot = slot;
+					s->e.key.dir = e->dir;
+					s->e.key.proto = e->proto;
+					s->e.key.family = fam;
+					s->e.key.port = htons((uint16_t)port);
+					masked_addr(&a[k], s->e.key.addr);
+					s->e.v = v;
+					pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
+				}
+			}
+		}
+	}
+
+	/* Colliding keys: keep the earliest entry (the policy's order decided). */
+	qsort(ex, nex, sizeof(*ex), cmp_seq_exact);
+	qsort(px, npx, sizeof(*px), cmp_seq_prefix);
+	img->exact = calloc(nex ? nex : 1, sizeof(*img->exact));
+	img->prefix = calloc(npx ? npx : 1, sizeof(*img->prefix));
+	if (!img->exact || !img->prefix) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nex; i++)
+		if (!i || memcmp(&ex[i].e.key, &ex[i - 1].e.key, sizeof(ex[i].e.key)))
+			img->exact[img->n_exact++] = ex[i].e;
+	for (size_t i = 0; i < npx; i++)
+		if (!i || memcmp(&px[i].e.key, &px[i - 1].e.key, sizeof(px[i].e.key)))
+			img->prefix[img->n_prefix++] = px[i].e;
+out:
+	free(ex);
+	free(px);
+	if (err)
+		maps_image_free(img);
+	return err;
+}
+
+void maps_image_free(struct maps_image *img)
+{
+	free(img->exact);
+	free(img->prefix);
+	free(img->ports);
+	memset(img, 0, sizeof(*img));
+}
