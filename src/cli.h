@@ -49,5 +49,9 @@ void cli_json_print(struct json_object *o);
 /* Handlers, one per file. */
 int do_check(int argc, char **argv);
 int do_explain(int argc, char **argv);
+int do_apply(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_status(int argc, char **argv);
+int do_detach(int argc, char **argv);
 
 #endif

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * speebpf status: what an instance is attached to, its mode, policy
+ * generation and last apply. Exits 1 when the instance is not whole (a link
+ * gone or detached behind its back).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "instance.h"
+#include "labels.h"
+#include "loader.h"
+#include "maps.h"
+
+static const char *const kind_names[LINK_KIND_MAX] = {
+	[LINK_XDP] = "xdp",
+	[LINK_CGROUP_EGRESS] = "cgroup-egress",
+	[LINK_CGROUP_CONNECT4] = "cgroup-connect4",
+	[LINK_CGROUP_CONNECT6] = "cgroup-connect6",
+};
+
+struct status {
+	struct spee_runtime rt;
+	struct spee_instance inst;
+	struct link_state *links;
+	size_t n_links;
+	int problems;
+};
+
+static void when_text(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (!ns) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
+}
+
+/* Links an instance must have: XDP on at least one interface and the three cgroup hooks. */
+static int count_problems(struct status *s)
+{
+	bool seen[LINK_KIND_MAX] = { 0 };
+	int problems = 0;
+
+	for (size_t i = 0; i < s->n_links; i++) {
+		if (!s->links[i].alive)
+			problems++;
+		else
+			seen[s->links[i].kind] = true;
+	}
+	for (int k = 0; k < LINK_KIND_MAX; k++)
+		problems += !seen[k];
+	return problems;
+}
+
+static void print_text(const char *pin_dir, const struct status *s)
+{
+	const struct spee_slot_cfg *cfg = &s->rt.slot[s->rt.active & 1];
+	char when[64];
+
+	when_text(s->inst.applied_at, when, sizeof(when));
+	printf("instance %s\n", pin_dir);
+	printf("  host %s, mode %s, policy generation %u (slot %u)\n", s->inst.host,
+	       mode_label(cfg->mode), cfg->generation, s->rt.active);
+	printf("  applied %s from %s\n  config sha256 %s\n", when, s->inst.config_path,
+	       s->inst.config_sha256);
+	printf("  last apply: %s%s%s\n", s->inst.last_result_ok ? "ok" : "FAILED",
+	       s->inst.last_error[0] ? ": " : "", s->inst.last_error);
+	printf("  cgroup %s\n", s->inst.cgroup_path);
+	for (size_t i = 0; i < s->n_links; i++) {
+		const struct link_state *l = &s->links[i];
+
+		if (!l->alive) {
+			printf("  %-16s DETACHED (pinned at %s)\n", kind_names[l->kind], l->pin);
+			continue;
+		}
+		if (l->kind == LINK_XDP)
+			printf("  %-16s %-10s %-8s prog %u, link %u\n", kind_names[l->kind], l->ifname,
+			       l->xdp_mode, l->prog_id, l->link_id);
+		else
+			printf("  %-16s prog %u, link %u\n", kind_names[l->kind], l->prog_id,
+			       l->link_id);
+	}
+	if (s->problems)
+		printf("  PROBLEM: %d link%s missing or detached; run apply again\n", s->problems,
+		       s->problems == 1 ? "" : "s");
+}
+
+static void print_json(const char *pin_dir, const struct status *s)
+{
+	const struct spee_slot_cfg *cfg = &s->rt.slot[s->rt.active & 1];
+	struct json_object *o = json_object_new_object(), *links = json_object_new_array();
+
+	json_object_object_add(o, "pin_dir", json_object_new_string(pin_dir));
+	json_object_object_add(o, "host", json_object_new_string(s->inst.host));
+	json_object_object_add(o, "mode", json_object_new_string(mode_label(cfg->mode)));
+	json_object_object_add(o, "generation", json_object_new_int64(cfg->generation));
+	json_object_object_add(o, "active_slot", json_object_new_int((int)s->rt.active));
+	json_object_object_add(o, "applied_at_ns", json_object_new_uint64(s->inst.applied_at));
+	json_object_object_add(o, "config", json_object_new_string(s->inst.config_path));
+	json_object_object_add(o, "config_sha256", json_object_new_string(s->inst.config_sha256));
+	json_object_object_add(o, "last_apply_ok", json_object_new_boolean(s->inst.last_result_ok));
+	json_object_object_add(o, "last_error", s->inst.last_error[0] ?
+			       json_object_new_string(s->inst.last_error) : NULL);
+	json_object_object_add(o, "cgroup", json_object_new_string(s->inst.cgroup_path));
+	for (size_t i = 0; i < s->n_links; i++) {
+		const struct link_state *l = &s->links[i];
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "kind", json_object_new_string(kind_names[l->kind]));
+		json_object_object_add(j, "attached", json_object_new_boolean(l->alive));
+		json_object_object_add(j, "pin", json_object_new_string(l->pin));
+		json_object_object_add(j, "prog_id", json_object_new_int64(l->prog_id));
+		json_object_object_add(j, "link_id", json_object_new_int64(l->link_id));
+		if (l->kind == LINK_XDP) {
+			json_object_object_add(j, "interface", json_object_new_string(l->ifname));
+			json_object_object_add(j, "xdp_mode", json_object_new_string(l->xdp_mode));
+		}
+		json_object_array_add(links, j);
+	}
+	json_object_object_add(o, "links", links);
+	json_object_object_add(o, "problems", json_object_new_int(s->problems));
+	cli_json_print(o);
+}
+
+int do_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *pin_dir = INSTANCE_DEFAULT_PIN_DIR;
+	struct status s = { 0 };
+	struct spee_map_fds m;
+	struct diags d = { 0 };
+	bool json = false;
+	int c, err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pin_dir = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: speebpf status [--pin-dir DIR] [--json]\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: speebpf status [--pin-dir DIR] [--json]\n");
+			return -CLI_EUSAGE;
+		}
+	}
+	loader_set_verbose(cli_verbose);
+	err = loader_open_pinned(&m, pin_dir, &d);
+	if (err) {
+		if (err == -ENOENT)
+			diag_add(&d, NULL, 0, 0, "no instance is pinned at %s", pin_dir);
+		cli_print_diags(&d, json, NULL);
+		diags_free(&d);
+		return err;
+	}
+	err = maps_read_runtime(&m, &s.rt, &d);
+	if (!err)
+		err = maps_read_instance(&m, &s.inst, &d);
+	if (!err)
+		err = attach_list(pin_dir, &s.links, &s.n_links);
+	loader_close_pinned(&m);
+	if (err) {
+		cli_print_diags(&d, json, NULL);
+		goto out;
+	}
+	s.problems = count_problems(&s);
+	if (json)
+		print_json(pin_dir, &s);
+	else
+		print_text(pin_dir, &s);
+	if (s.problems)
+		err = -EIO;
+out:
+	free(s.links);
+	diags_free(&d);
+	return err;
+}

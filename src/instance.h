@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * instance.h - one enforcing instance, identified by its pin dir: create it
+ * (load, fill, attach, pin), update it in place (no detach, no gap), read
+ * back what it is attached to, and remove it. Several instances with
+ * distinct pin dirs, interfaces and cgroups coexist on one machine.
+ *
+ * Used by the apply, run, status and detach commands.
+ */
+#ifndef SPEE_INSTANCE_H
+#define SPEE_INSTANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "names.h"
+#include "policy.h"
+
+#define INSTANCE_DEFAULT_PIN_DIR "/sys/fs/bpf/speebpf"
+
+struct apply_request {
+	const struct policy *policy; /* compiled for this host */
+	const struct name_table *names; /* addresses of the policy's DNS names; may be NULL */
+	const char *pin_dir;
+	/* Interfaces for XDP. None given: every up, non-loopback interface on a new
+	 * instance; the ones already attached on an existing instance. */
+	char *const *ifaces;
+	size_t n_ifaces;
+	/* cgroup v2 directory for the egress programs. NULL: the cgroup2 root on a
+	 * new instance; the one already attached on an existing instance. */
+	const char *cgroup;
+	bool audit; /* force audit mode */
+};
+
+struct apply_outcome {
+	bool created; /* a new instance (else an update in place) */
+	uint32_t generation;
+	size_t added; /* policy entries written */
+	size_t removed; /* stale entries deleted */
+	size_t attached; /* links created by this apply */
+	size_t detached; /* links removed because they were no longer asked for */
+};
+
+/*
+ * Makes the instance at req->pin_dir enforce req->policy. On a new
+ * instance, a failure removes everything this call created. On an existing
+ * one, the running policy stays in force unless the switch completed.
+ * Returns 0 or a negative errno with the reasons in d.
+ */
+int instance_apply(const struct apply_request *req, struct apply_outcome *out, struct diags *d);
+
+/* Records the result of an apply (or of a failed reload) for status. */
+int instance_record(const char *pin_dir, const struct policy *p, uint32_t generation, bool ok,
+		    const char *error, struct diags *d);
+
+/* True when an instance is pinned at pin_dir. */
+bool instance_exists(const char *pin_dir);
+
+/* Removes every link and pin of the instance; nothing of it is left. */
+int instance_detach(const char *pin_dir, struct diags *d);
+
+/*
+ * Makes sure dir lies on a BPF filesystem, mounting bpffs at /sys/fs/bpf
+ * when that is where dir is and nothing is mounted there yet.
+ */
+int instance_ensure_bpffs(const char *dir, struct diags *d);
+
+#endif
