@@ -12,6 +12,15 @@ PKGS := libbpf yaml-0.1 json-c libcares nettle libmicrohttpd libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2)
+endif
+
 WARN := -Wall -Wextra -Werror
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -48,37 +57,47 @@ deps:
 	@tools/install-deps.sh
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(BUILD)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
-	$(BPFTOOL) gen object $@ $@.tmp.o
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
 	@rm -f $@.tmp.o
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
 $(BUILD)/obj/%.o: src/%.c $(SKEL) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/san/%.o: src/%.c $(SKEL) | $(BUILD)/san
-	$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/speebpf: $(OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The same binary under AddressSanitizer and UBSan, for the CLI and e2e tests.
 $(BUILD)/speebpf-san: $(SAN_OBJ)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(SKEL) | $(BUILD)/tests/lib
-	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -MMD -MP -c $< -o $@
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(SAN_LIB_OBJ) $(TEST_LIB_OBJ) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/bpf/%.c $(SAN_LIB_OBJ) $(TEST_LIB_OBJ) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tools/%: tests/tools/%.c | $(BUILD)/tools
-	$(CC) $(CFLAGS) -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/tests/lib $(BUILD)/tools:
 	@mkdir -p $@

@@ -13,6 +13,8 @@
 #include "policy.h"
 #include "resolve.h"
 
+int cli_verbose;
+
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	char *end;

@@ -826,6 +826,40 @@ expect_udp_blocked() {
 	esac
 }
 
+# expect_frame answer|silence HOST DESC SENDER FRAME MATCH...: SENDER sends the
+# hex FRAME out of its eth0; with "answer", HOST must see an inbound frame
+# matching every MATCH (HEX@OFFSET) within 2 s; with "silence", none in 1 s.
+expect_frame() {
+	local want=$1 host=$2 desc=$3 sender=$4 frame=$5 m args=() rc=0 ms=2000
+	shift 5
+	for m in "$@"; do args+=(--match "$m"); done
+	[[ $want == silence ]] && ms=1000
+	lab_spawn "$host" watch "$SPEEPROBE" watch eth0 --timeout-ms "$ms" --count 1 --inbound "${args[@]}"
+	lab_wait_log watch '^watching ' || true
+	lab_exec "$sender" "$SPEEPROBE" send-frame eth0 "$frame" >/dev/null
+	lab_wait watch 5 || rc=$?
+	if [[ $want:$rc == answer:0 || $want:$rc == silence:1 ]]; then
+		lab_ok "$desc"
+	else
+		lab_fail "$desc (watch exit $rc: $(tail -n 2 "$(lab_spawn_log watch)" | tr '\n' ' '))"
+	fi
+	mv "$(lab_spawn_log watch)" "$LAB_DIR/log/watch-$((LAB_PASS + LAB_FAIL)).log"
+}
+
+# expect_spawned_ok NAME DESC [SECS]: the spawned NAME ends within SECS (default
+# 30) with status 0. (lab_wait must run in this shell, not in expect_true's
+# subshell: only the shell that spawned a process can wait for it.)
+expect_spawned_ok() {
+	local name=$1 desc=$2 rc=0 log
+	log=$(lab_spawn_log "$name")
+	lab_wait "$name" "${3:-30}" || rc=$?
+	if ((rc == 0)); then
+		lab_ok "$desc"
+	else
+		lab_fail "$desc (exit $rc: $(tail -n 2 "$log" | tr '\n' ' '))"
+	fi
+}
+
 # expect_true DESC CMD...: CMD succeeds (runs where the script runs; use lab_exec inside).
 expect_true() {
 	local desc=$1 out rc=0

@@ -135,54 +135,36 @@ negative "expect_true of a failing command" expect_true "false is true" false
 negative "expect_false of a succeeding command" expect_false "true is false" true
 
 echo "# crafted frames get answers (what the firewall tests will take away)"
-# HOST DESC SENDER FRAME MATCH...: SENDER sends FRAME and HOST sees a frame
-# matching every MATCH within 2 s; with WANT=silence, HOST sees none in 1 s.
-watch_then_send() {
-	local host=$1 desc=$2 sender=$3 frame=$4 m args=() rc=0 want=${WANT:-answer} ms=2000
-	shift 4
-	for m in "$@"; do args+=(--match "$m"); done
-	[[ $want == silence ]] && ms=1000
-	lab_spawn "$host" watch "$SPEEPROBE" watch eth0 --timeout-ms "$ms" --count 1 --inbound "${args[@]}"
-	lab_wait_log watch '^watching ' || true
-	lab_exec "$sender" "$SPEEPROBE" send-frame eth0 "$frame" >/dev/null
-	lab_wait watch 5 || rc=$?
-	if [[ $want:$rc == answer:0 || $want:$rc == silence:1 ]]; then
-		lab_ok "$desc"
-	else
-		lab_fail "$desc (watch exit $rc: $(tail -n 2 "$(lab_spawn_log watch)" | tr '\n' ' '))"
-	fi
-	mv "$(lab_spawn_log watch)" "$LAB_DIR/log/watch-$((LAB_PASS + LAB_FAIL)).log"
-}
 mac_cas1=$(lab_mac cas1) mac_mgmt1=$(lab_mac mgmt1) mac_client=$(lab_mac client)
 ip_cas1=$(lab_ip cas1) ip_mgmt1=$(lab_ip mgmt1) ip_client=$(lab_ip client)
 ip6_cas1=$(lab_ip cas1 6) ip6_mgmt1=$(lab_ip mgmt1 6)
 
-watch_then_send cas1 "an ARP request from cas1 is answered by mgmt1" cas1 \
+expect_frame answer cas1 "an ARP request from cas1 is answered by mgmt1" cas1 \
 	"$(frame_arp_request "$mac_cas1" "$ip_cas1" "$ip_mgmt1")" \
 	0806@12 0002@20 "$(hex_mac "$mac_mgmt1")$(hex_ip4 "$ip_mgmt1")@22"
 
 icmp=$(pkt_icmp4_echo 0x5e01 1 "$(hex_str speebpf-lab)")
-watch_then_send cas1 "an ICMP echo from cas1 is answered by mgmt1" cas1 \
+expect_frame answer cas1 "an ICMP echo from cas1 is answered by mgmt1" cas1 \
 	"$(frame_eth "$mac_mgmt1" "$mac_cas1" 0800 "$(pkt_ipv4 "$ip_cas1" "$ip_mgmt1" 1 "$icmp")")" \
 	0800@12 01@23 "$(hex_ip4 "$ip_mgmt1")$(hex_ip4 "$ip_cas1")@26" 00@34 5e010001@38
 
 icmp6=$(pkt_icmp6_echo "$ip6_cas1" "$ip6_mgmt1" 0x5e02 1 "$(hex_str speebpf-lab)")
-watch_then_send cas1 "an ICMPv6 echo from cas1 is answered by mgmt1" cas1 \
+expect_frame answer cas1 "an ICMPv6 echo from cas1 is answered by mgmt1" cas1 \
 	"$(frame_eth "$mac_mgmt1" "$mac_cas1" 86dd "$(pkt_ipv6 "$ip6_cas1" "$ip6_mgmt1" 58 "$icmp6")")" \
 	86dd@12 3a@20 81@54 5e020001@58
 
 syn=$(seg_tcp "$ip_cas1" "$ip_mgmt1" 40001 8471 1000 0 S)
-watch_then_send cas1 "a crafted SYN to mgmt1:8471 gets a SYN-ACK" cas1 \
+expect_frame answer cas1 "a crafted SYN to mgmt1:8471 gets a SYN-ACK" cas1 \
 	"$(frame_eth "$mac_mgmt1" "$mac_cas1" 0800 "$(pkt_ipv4 "$ip_cas1" "$ip_mgmt1" 6 "$syn")")" \
 	0800@12 06@23 "$(hex_u16 8471)$(hex_u16 40001)@34" 12@47
 
 syn6=$(seg_tcp "$ip6_cas1" "$ip6_mgmt1" 40002 8471 1000 0 S)
-watch_then_send cas1 "a crafted IPv6 SYN to mgmt1:8471 gets a SYN-ACK" cas1 \
+expect_frame answer cas1 "a crafted IPv6 SYN to mgmt1:8471 gets a SYN-ACK" cas1 \
 	"$(frame_eth "$mac_mgmt1" "$mac_cas1" 86dd "$(pkt_ipv6 "$ip6_cas1" "$ip6_mgmt1" 6 "$syn6")")" \
 	86dd@12 06@20 "$(hex_u16 8471)$(hex_u16 40002)@54" 12@67
 
 ack=$(seg_tcp "$ip_client" "$ip_mgmt1" 40003 8471 5000 77777 A)
-watch_then_send client "a spoofed ACK from client to mgmt1:8471 gets a RST" client \
+expect_frame answer client "a spoofed ACK from client to mgmt1:8471 gets a RST" client \
 	"$(frame_eth "$mac_mgmt1" "$mac_client" 0800 "$(pkt_ipv4 "$ip_client" "$ip_mgmt1" 6 "$ack")")" \
 	0800@12 "$(hex_u16 8471)$(hex_u16 40003)@34" "$(hex_u32 77777)@38" 04@47
 
@@ -192,10 +174,10 @@ syn=$(seg_tcp "$ip_client" "$ip_mgmt1" 40004 8471 1000 0 S)
 frag1=$(frame_eth "$mac_mgmt1" "$mac_client" 0800 "$(pkt_ipv4 "$ip_client" "$ip_mgmt1" 6 "${syn:0:16}" 0x2000 777)")
 frag2=$(frame_eth "$mac_mgmt1" "$mac_client" 0800 "$(pkt_ipv4 "$ip_client" "$ip_mgmt1" 6 "${syn:16}" 1 777)")
 lab_exec client "$SPEEPROBE" send-frame eth0 "$frag1" >/dev/null
-watch_then_send client "a SYN in a tiny first fragment, reassembled, gets a SYN-ACK" client "$frag2" \
+expect_frame answer client "a SYN in a tiny first fragment, reassembled, gets a SYN-ACK" client "$frag2" \
 	0800@12 "$(hex_u16 8471)$(hex_u16 40004)@34" 12@47
 
-watch_then_send mgmt1 "a VLAN-tagged frame reaches mgmt1's eth0 with its tag" cas1 \
+expect_frame answer mgmt1 "a VLAN-tagged frame reaches mgmt1's eth0 with its tag" cas1 \
 	"$(frame_vlan "$mac_mgmt1" "$mac_cas1" 7 0800 "$(pkt_ipv4 "$ip_cas1" "$ip_mgmt1" 1 "$icmp")")" \
 	8100@12 0007@14 0800@16
 
@@ -291,7 +273,7 @@ EOF
 	expect_connect cas1 mgmt1 8470
 	expect_connect cas1 mgmt1/6 8471
 	syn=$(seg_tcp "$ip_cas1" "$ip_mgmt1" 40005 8471 1000 0 S)
-	WANT=silence watch_then_send cas1 "under XDP, a crafted SYN to mgmt1:8471 gets no answer" cas1 \
+	expect_frame silence cas1 "under XDP, a crafted SYN to mgmt1:8471 gets no answer" cas1 \
 		"$(frame_eth "$mac_mgmt1" "$mac_cas1" 0800 "$(pkt_ipv4 "$ip_cas1" "$ip_mgmt1" 6 "$syn")")" \
 		0800@12 06@23 "$(hex_u16 8471)$(hex_u16 40005)@34"
 	ip -n "$(lab_netns mgmt1)" link set dev eth0 xdpdrv off
