@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# apply's failures are clear and change nothing: an unknown interface, no
+# BPF permission, an inventory larger than the pinned maps; and an
+# interface without native XDP gets generic mode with a warning.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+lab_require_speebpf
+lab_init applyerr
+lab_spe_topology
+lab_spe_listeners
+
+CFG=$LAB_DIR/fleet.yaml
+cp "$LAB_REPO/tests/e2e/fleet-lab.yaml" "$CFG"
+PIN=$(lab_pin_dir mgmt1)
+
+# run_apply HOST ARGS...: sets OUT (stdout+stderr) and RC.
+run_apply() {
+	local host=$1
+	shift
+	RC=0
+	OUT=$(lab_speebpf "$host" apply -c "$CFG" --host "$host" "$@" 2>&1) || RC=$?
+}
+
+echo "# a new instance on an interface that does not exist"
+run_apply mgmt1 --iface nosuch0
+expect_true "fails with exit 1" test "$RC" = 1
+expect_true "  and names the interface" grep -q "no such interface: nosuch0" <<<"$OUT"
+expect_false "  and leaves no pin dir" test -e "$PIN"
+expect_true "  and nothing on the cgroup" test -z "$(bpftool cgroup show "$(lab_cgroup mgmt1)" 2>/dev/null | sed 1d)"
+
+echo "# without BPF permission"
+RC=0
+OUT=$(lab_exec mgmt1 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	"$SPEEBPF" apply -c "$CFG" --host mgmt1 --iface eth0 --cgroup "$(lab_cgroup mgmt1)" \
+	--pin-dir "$PIN" 2>&1) || RC=$?
+expect_true "fails with exit 1" test "$RC" = 1
+expect_true "  and says what is missing (got: $(head -c 200 <<<"$OUT" | tr '\n' ' '))" \
+	grep -qiE "permission|not permitted|root|CAP_" <<<"$OUT"
+expect_false "  and leaves no pin dir" test -e "$PIN"
+
+echo "# an instance exists; bad updates leave it as it was"
+run_apply mgmt1 --iface eth0
+expect_true "a good apply succeeds" test "$RC" = 0
+gen() { lab_speebpf mgmt1 status --json | jq .generation; }
+before=$(gen)
+run_apply mgmt1 --iface nosuch0
+expect_true "an update naming a missing interface fails with exit 1" test "$RC" = 1
+expect_true "  and the policy generation is unchanged" test "$(gen)" = "$before"
+expect_true "  and the instance is whole" lab_speebpf mgmt1 status
+printf 'hosts: [\n' >"$LAB_DIR/broken.yaml"
+RC=0
+OUT=$(lab_speebpf mgmt1 apply -c "$LAB_DIR/broken.yaml" --host mgmt1 2>&1) || RC=$?
+expect_true "an update with a broken config exits 2" test "$RC" = 2
+expect_true "  with file:line:column" grep -qE "broken.yaml:[0-9]+:[0-9]+:" <<<"$OUT"
+expect_true "  and the policy generation is unchanged" test "$(gen)" = "$before"
+expect_connect cas1 mgmt1 8471
+expect_blocked client mgmt1 8471
+
+# A fleet larger than the maps created for the small one (34,000 IH hosts are
+# 68,000 exact entries on mgmt1; the map holds 65,536): the pinned maps keep their size, so the update must be refused before anything is written.
+{
+	sed -n '1,/^networks:/p' "$LAB_REPO/tests/e2e/fleet-lab.yaml" | sed '$d'
+	for ((i = 0; i < 34000; i++)); do
+		printf '  - name: ih-big-%d\n    roles: [IH]\n    addresses: [198.%d.%d.%d]\n' \
+			"$i" $((20 + i / 65536)) $(((i / 256) % 256)) $((i % 256))
+	done
+	sed -n '/^networks:/,$p' "$LAB_REPO/tests/e2e/fleet-lab.yaml"
+} >"$LAB_DIR/huge.yaml"
+RC=0
+OUT=$(LAB_EXEC_TIMEOUT=120 lab_speebpf mgmt1 apply -c "$LAB_DIR/huge.yaml" --host mgmt1 2>&1) || RC=$?
+expect_true "an inventory larger than the maps is refused (exit $RC)" test "$RC" != 0
+expect_true "  with a message saying so (got: $(tail -c 300 <<<"$OUT" | tr '\n' ' '))" \
+	grep -qE "holds at most [0-9]+ entries; this policy needs [0-9]+" <<<"$OUT"
+expect_true "  and the policy generation is unchanged" test "$(gen)" = "$before"
+expect_connect cas1 mgmt1 8471
+expect_blocked client mgmt1 8471
+expect_true "detach" lab_speebpf mgmt1 detach
+
+echo "# an interface without native XDP: generic mode, with a warning"
+lab_exec cas1 ip link add br9 type bridge
+lab_exec cas1 ip link set br9 up
+RC=0
+OUT=$(lab_speebpf cas1 apply -c "$CFG" --host cas1 --iface br9 2>&1) || RC=$?
+expect_true "apply on a bridge succeeds" test "$RC" = 0
+expect_true "  and warns about generic mode" grep -q "generic mode" <<<"$OUT"
+expect_true "  and status shows the generic attachment" \
+	test "$(lab_speebpf cas1 status --json | jq -r '.links[] | select(.kind == "xdp") | .xdp_mode')" = generic
+expect_true "detach" lab_speebpf cas1 detach
+
+lab_finish
