@@ -222,9 +222,11 @@ struct spee_rule_meta {
 };
 
 #define SPEE_TEXT_LEN 256
+#define SPEE_PROG_KINDS 4 /* xdp, cgroup egress, connect4, connect6 */
+#define SPEE_TAG_SIZE 8 /* BPF_TAG_SIZE */
 
 /*
- * spee_instance (ARRAY, 1 element): what status prints about an instance.
+ * spee_inst (ARRAY, 1 element): what status prints about an instance.
  * Only user space reads and writes it; it lives in a map because bpffs
  * holds nothing else.
  */
@@ -239,6 +241,45 @@ struct spee_instance {
 	char config_sha256[72];
 	char cgroup_path[SPEE_TEXT_LEN];
 	char last_error[SPEE_TEXT_LEN];
+	/* The programs this instance attached, by tag: anything else on its links is drift. */
+	__u8 prog_tag[SPEE_PROG_KINDS][SPEE_TAG_SIZE];
+	/* Which build's BPF object they came from (SHA-256 prefix): another means an upgrade. */
+	__u8 object_id[8];
+	/* apply --confirm: the policy reverts at this time unless confirmed (0: none pending). */
+	__u64 confirm_deadline; /* CLOCK_REALTIME, ns */
+	__u32 confirm_generation; /* the generation waiting for confirmation */
+	__u32 reverted_generation; /* the last generation reverted for want of confirmation */
+};
+
+#define SPEE_NAME_LEN 128
+#define SPEE_NAME_ADDRS 32
+#define SPEE_NAMES_MAX 256
+
+/*
+ * spee_names (HASH, user space only: created and pinned by the agent, not
+ * part of the BPF object): the last answer for each DNS name the policy
+ * uses, so that a restarted agent keeps the last known addresses while DNS
+ * is unreachable, and status can tell what the names stood for.
+ */
+struct spee_name_key {
+	char name[SPEE_NAME_LEN];
+};
+
+struct spee_name_addr {
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 addr[16];
+	__u8 pad[3];
+};
+
+struct spee_name_state {
+	__s64 last_ok; /* CLOCK_REALTIME seconds of the last answer, 0 if none */
+	__u32 ttl;
+	__u32 failures;
+	__u32 n_addrs;
+	__u8 resolved;
+	__u8 pad[3];
+	struct spee_name_addr addrs[SPEE_NAME_ADDRS];
+	char last_error[64];
 };
 
 #ifndef __bpf__
@@ -254,6 +295,9 @@ _Static_assert(sizeof(struct spee_counter) == 16, "spee_counter layout");
 _Static_assert(sizeof(struct spee_slot_cfg) == 16, "spee_slot_cfg layout");
 _Static_assert(sizeof(struct spee_runtime) == 8 + 16 * SPEE_POLICY_SLOTS, "spee_runtime layout");
 _Static_assert(sizeof(struct spee_rule_meta) == SPEE_RULE_ID_LEN + 8, "spee_rule_meta layout");
+_Static_assert(sizeof(struct spee_name_addr) == 20, "spee_name_addr layout");
+_Static_assert(sizeof(struct spee_name_state) == 24 + 20 * SPEE_NAME_ADDRS + 64,
+	       "spee_name_state layout");
 #endif
 
 #endif /* SPEE_ABI_H */

@@ -20,6 +20,8 @@ enum {
 	OPT_RESOLVE,
 	OPT_LOG_FORMAT,
 	OPT_METRICS,
+	OPT_DRIFT_INTERVAL,
+	OPT_DEBOUNCE_MS,
 };
 
 int apply_opts_parse(int argc, char **argv, struct apply_opts *o, void (*usage)(FILE *))
@@ -35,6 +37,8 @@ int apply_opts_parse(int argc, char **argv, struct apply_opts *o, void (*usage)(
 		{ "resolve", required_argument, NULL, OPT_RESOLVE },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "drift-interval", required_argument, NULL, OPT_DRIFT_INTERVAL },
+		{ "debounce-ms", required_argument, NULL, OPT_DEBOUNCE_MS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -42,6 +46,8 @@ int apply_opts_parse(int argc, char **argv, struct apply_opts *o, void (*usage)(
 
 	memset(o, 0, sizeof(*o));
 	o->pin_dir = INSTANCE_DEFAULT_PIN_DIR;
+	o->drift_interval = 30;
+	o->debounce_ms = 200;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -87,6 +93,19 @@ int apply_opts_parse(int argc, char **argv, struct apply_opts *o, void (*usage)(
 			break;
 		case OPT_METRICS:
 			o->metrics = optarg;
+			break;
+		case OPT_DRIFT_INTERVAL:
+			if (!cli_parse_uint(optarg, 0, 86400, &o->drift_interval)) {
+				fprintf(stderr, "speebpf: --drift-interval %s: seconds, 0-86400\n",
+					optarg);
+				return -CLI_EUSAGE;
+			}
+			break;
+		case OPT_DEBOUNCE_MS:
+			if (!cli_parse_uint(optarg, 0, 60000, &o->debounce_ms)) {
+				fprintf(stderr, "speebpf: --debounce-ms %s: 0-60000\n", optarg);
+				return -CLI_EUSAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -26,6 +26,8 @@ struct apply_opts {
 	/* run only */
 	const char *log_format;
 	const char *metrics;
+	unsigned long drift_interval; /* seconds between drift checks; 0: none */
+	unsigned long debounce_ms; /* quiet time after a config change */
 };
 
 /*

@@ -53,5 +53,7 @@ int do_apply(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_detach(int argc, char **argv);
+int do_run(int argc, char **argv);
+int do_confirm(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 #include "apply_opts.h"
 #include "cli.h"
 #include "config.h"
+#include "confirm.h"
 #include "host.h"
 #include "instance.h"
 #include "loader.h"
@@ -33,6 +34,8 @@ static void usage(FILE *out)
 		"                     cgroup2 root on a new instance; unchanged on an existing one)\n"
 		"      --pin-dir DIR  where the instance is pinned (default %s)\n"
 		"      --audit        count what would be dropped, drop nothing\n"
+		"      --confirm SECS revert to the previous policy unless `speebpf confirm`\n"
+		"                     runs within SECS seconds\n"
 		"      --resolve N=A  use these addresses for DNS name N instead of resolving it\n",
 		INSTANCE_DEFAULT_PIN_DIR);
 }
@@ -48,6 +51,7 @@ int do_apply(int argc, char **argv)
 	const struct cfg_host *host;
 	struct apply_request req;
 	struct apply_outcome out;
+	struct confirm_snapshot snap = { 0 };
 	struct diags d = { 0 };
 	int err;
 
@@ -83,6 +87,13 @@ int do_apply(int argc, char **argv)
 		.cgroup = o.cgroup,
 		.audit = o.audit,
 	};
+	if (o.confirm_secs) {
+		err = confirm_prepare(o.pin_dir, &snap, &d);
+		if (err) {
+			cli_print_diags(&d, false, NULL);
+			goto out;
+		}
+	}
 	err = instance_apply(&req, &out, &d);
 	if (err) {
 		cli_print_diags(&d, false, NULL);
@@ -99,7 +110,23 @@ int do_apply(int argc, char **argv)
 		printf("; %zu link%s attached, %zu removed", out.attached,
 		       out.attached == 1 ? "" : "s", out.detached);
 	printf(")%s\n", o.audit || p->mode == SPEE_MODE_AUDIT ? " in audit mode" : "");
+	if (o.confirm_secs) {
+		err = confirm_arm(o.pin_dir, &snap, out.generation, (unsigned)o.confirm_secs, &d);
+		if (err) {
+			cli_print_diags(&d, false, NULL);
+			goto out;
+		}
+		if (snap.existed)
+			printf("run `speebpf confirm --pin-dir %s` within %lu s, or generation %u "
+			       "reverts to generation %u\n",
+			       o.pin_dir, o.confirm_secs, out.generation, snap.inst.generation);
+		else
+			printf("run `speebpf confirm --pin-dir %s` within %lu s, or the instance is "
+			       "removed again\n",
+			       o.pin_dir, o.confirm_secs);
+	}
 out:
+	confirm_snapshot_free(&snap);
 	if (err == 1)
 		err = 0;
 	diags_free(&d);

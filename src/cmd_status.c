@@ -14,6 +14,10 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "config.h"
+#include "drift.h"
+#include "namestore.h"
+#include "policy.h"
 #include "instance.h"
 #include "labels.h"
 #include "loader.h"
@@ -31,8 +35,57 @@ struct status {
 	struct spee_instance inst;
 	struct link_state *links;
 	size_t n_links;
-	int problems;
+	int problems; /* links missing or detached */
+	bool drift_checked; /* the recorded config still compiles to what was applied */
+	struct drift_report drift;
+	char drift_note[2 * SPEE_TEXT_LEN + 96]; /* why the entries could not be checked */
 };
+
+/*
+ * Compares the maps with the policy the recorded config compiles to, when
+ * that file still holds the bytes that were applied (else it is a pending
+ * change, not drift). The DNS names take the addresses the agent stored.
+ */
+static void check_drift(const char *pin_dir, struct status *s)
+{
+	struct config *cfg = NULL;
+	struct policy *p = NULL;
+	struct name_table names = { 0 };
+	struct prefix *resolvers = NULL;
+	struct policy_env env;
+	struct diags d = { 0 };
+	char sha[65];
+
+	if (config_load(s->inst.config_path, &cfg, &d)) {
+		snprintf(s->drift_note, sizeof(s->drift_note),
+			 "cannot check the entries: %s no longer loads", s->inst.config_path);
+		goto out;
+	}
+	for (size_t i = 0; i < 32; i++)
+		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
+	if (strcmp(sha, s->inst.config_sha256)) {
+		snprintf(s->drift_note, sizeof(s->drift_note),
+			 "%s changed since it was applied: the entries were not checked",
+			 s->inst.config_path);
+		goto out;
+	}
+	if (cli_policy_env(&env, &resolvers) ||
+	    policy_compile(cfg, s->inst.host, &env, &p, &d) || namestore_load(pin_dir, &names)) {
+		snprintf(s->drift_note, sizeof(s->drift_note), "cannot compile %s for %s",
+			 s->inst.config_path, s->inst.host);
+		goto out;
+	}
+	if (drift_check(pin_dir, p, &names,
+			s->inst.mode == SPEE_MODE_AUDIT && p->mode != SPEE_MODE_AUDIT, &s->drift,
+			&d) == 0)
+		s->drift_checked = true;
+out:
+	names_free(&names);
+	policy_free(p);
+	free(resolvers);
+	config_free(cfg);
+	diags_free(&d);
+}
 
 static void when_text(uint64_t ns, char *buf, size_t len)
 {
@@ -77,6 +130,11 @@ static void print_text(const char *pin_dir, const struct status *s)
 	printf("  last apply: %s%s%s\n", s->inst.last_result_ok ? "ok" : "FAILED",
 	       s->inst.last_error[0] ? ": " : "", s->inst.last_error);
 	printf("  cgroup %s\n", s->inst.cgroup_path);
+	if (s->inst.confirm_deadline) {
+		when_text(s->inst.confirm_deadline, when, sizeof(when));
+		printf("  PENDING: generation %u reverts at %s unless `speebpf confirm` runs\n",
+		       s->inst.confirm_generation, when);
+	}
 	for (size_t i = 0; i < s->n_links; i++) {
 		const struct link_state *l = &s->links[i];
 
@@ -94,6 +152,15 @@ static void print_text(const char *pin_dir, const struct status *s)
 	if (s->problems)
 		printf("  PROBLEM: %d link%s missing or detached; run apply again\n", s->problems,
 		       s->problems == 1 ? "" : "s");
+	if (s->drift_checked) {
+		char what[512];
+
+		drift_describe(&s->drift, what, sizeof(what));
+		printf("  drift: %s%s\n", what,
+		       drift_found(&s->drift) ? " (the agent repairs it; or run apply again)" : "");
+	} else if (s->drift_note[0]) {
+		printf("  drift: %s\n", s->drift_note);
+	}
 }
 
 static void print_json(const char *pin_dir, const struct status *s)
@@ -113,6 +180,16 @@ static void print_json(const char *pin_dir, const struct status *s)
 	json_object_object_add(o, "last_error", s->inst.last_error[0] ?
 			       json_object_new_string(s->inst.last_error) : NULL);
 	json_object_object_add(o, "cgroup", json_object_new_string(s->inst.cgroup_path));
+	json_object_object_add(o, "confirm_pending", json_object_new_boolean(s->inst.confirm_deadline != 0));
+	if (s->inst.confirm_deadline) {
+		json_object_object_add(o, "confirm_generation",
+				       json_object_new_int64(s->inst.confirm_generation));
+		json_object_object_add(o, "confirm_deadline_ns",
+				       json_object_new_uint64(s->inst.confirm_deadline));
+	}
+	if (s->inst.reverted_generation)
+		json_object_object_add(o, "reverted_generation",
+				       json_object_new_int64(s->inst.reverted_generation));
 	for (size_t i = 0; i < s->n_links; i++) {
 		const struct link_state *l = &s->links[i];
 		struct json_object *j = json_object_new_object();
@@ -130,6 +207,27 @@ static void print_json(const char *pin_dir, const struct status *s)
 	}
 	json_object_object_add(o, "links", links);
 	json_object_object_add(o, "problems", json_object_new_int(s->problems));
+	if (s->drift_checked) {
+		struct json_object *dr = json_object_new_object();
+		char what[512];
+
+		drift_describe(&s->drift, what, sizeof(what));
+		json_object_object_add(dr, "found", json_object_new_boolean(drift_found(&s->drift)));
+		json_object_object_add(dr, "missing", json_object_new_uint64(s->drift.missing));
+		json_object_object_add(dr, "extra", json_object_new_uint64(s->drift.extra));
+		json_object_object_add(dr, "changed", json_object_new_uint64(s->drift.changed));
+		json_object_object_add(dr, "ports_changed",
+				       json_object_new_uint64(s->drift.ports_changed));
+		json_object_object_add(dr, "settings_changed",
+				       json_object_new_boolean(s->drift.settings_changed));
+		json_object_object_add(dr, "programs_foreign",
+				       json_object_new_int(s->drift.programs_foreign));
+		json_object_object_add(dr, "text", json_object_new_string(what));
+		json_object_object_add(o, "drift", dr);
+	} else {
+		json_object_object_add(o, "drift", NULL);
+		json_object_object_add(o, "drift_note", json_object_new_string(s->drift_note));
+	}
 	cli_json_print(o);
 }
 
@@ -185,11 +283,12 @@ int do_status(int argc, char **argv)
 		goto out;
 	}
 	s.problems = count_problems(&s);
+	check_drift(pin_dir, &s);
 	if (json)
 		print_json(pin_dir, &s);
 	else
 		print_text(pin_dir, &s);
-	if (s.problems)
+	if (s.problems || (s.drift_checked && drift_found(&s.drift)))
 		err = -EIO;
 out:
 	free(s.links);

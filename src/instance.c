@@ -18,15 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "attach.h"
 #include "loader.h"
 #include "maps.h"
+#include "namestore.h"
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
 
@@ -92,6 +97,31 @@ int instance_ensure_bpffs(const char *dir, struct diags *d)
 	}
 	diag_add(d, NULL, 0, 0, "%s is not on a BPF filesystem (mount -t bpf bpf DIR)", dir);
 	return -ENOTDIR;
+}
+
+int instance_lock(const char *pin_dir, struct diags *d)
+{
+	int fd, err = mkdir_p(pin_dir);
+
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot create %s: %s", pin_dir, strerror(-err));
+		return err;
+	}
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		err = -errno;
+		diag_add(d, NULL, 0, 0, "cannot lock %s: %s", pin_dir, strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void instance_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the lock */
 }
 
 bool instance_exists(const char *pin_dir)
@@ -178,6 +208,22 @@ static int attach_cgroup_all(const struct loader *l, const char *pin_dir, const 
 	return 0;
 }
 
+/* Notes what a new instance runs, for status and drift checks: cgroup, program tags, build. */
+static int record_programs(const struct loader *l, const char *cgroup, struct diags *d)
+{
+	struct spee_instance inst;
+	int err = maps_read_instance(&l->maps, &inst, d);
+
+	if (err)
+		return err;
+	set_text(inst.cgroup_path, sizeof(inst.cgroup_path), cgroup);
+	for (int k = 0; k < SPEE_PROG_KINDS && !err; k++)
+		err = loader_prog_tag(l, k == LINK_XDP ? LOADER_PROG_XDP : cgroup_progs[k],
+				      inst.prog_tag[k]);
+	loader_object_id(inst.object_id);
+	return err ? err : maps_write_instance(&l->maps, &inst, d);
+}
+
 static int create(const struct apply_request *req, struct apply_outcome *out, struct diags *d)
 {
 	struct loader l = { 0 };
@@ -249,22 +295,11 @@ static int create(const struct apply_request *req, struct apply_outcome *out, st
 		diag_add(d, NULL, 0, 0, "cannot attach to cgroup %s: %s", cgroup, strerror(-err));
 		goto out_undo;
 	}
+	err = record_programs(&l, cgroup, d);
 	loader_close(&l);
-	err = instance_record(req->pin_dir, req->policy, out->generation, true, NULL, d);
-	if (!err) {
-		struct spee_map_fds m;
-
-		/* The cgroup path is only known here: store it for status. */
-		if (loader_open_pinned(&m, req->pin_dir, d) == 0) {
-			struct spee_instance inst;
-
-			if (maps_read_instance(&m, &inst, d) == 0) {
-				set_text(inst.cgroup_path, sizeof(inst.cgroup_path), cgroup);
-				err = maps_write_instance(&m, &inst, d);
-			}
-			loader_close_pinned(&m);
-		}
-	}
+	if (!err)
+		err = instance_record(req->pin_dir, req->policy, out->generation, req->audit, true,
+				      NULL, d);
 	goto out_free;
 out_undo:
 	/* Leave nothing behind: the machine is as it was before this apply. */
@@ -280,13 +315,36 @@ out_free:
 	return err;
 }
 
-/* Interfaces an existing instance has XDP links on. */
-static bool has_xdp_link(const struct link_state *links, size_t n, const char *ifname)
+/* The interface an XDP link pin names ("xdp-eth0" -> "eth0"), or NULL. */
+static const char *pin_ifname(const char *pin)
+{
+	const char *base = strrchr(pin, '/');
+
+	base = base ? base + 1 : pin;
+	return !strncmp(base, ATTACH_XDP_PREFIX, strlen(ATTACH_XDP_PREFIX)) ?
+		       base + strlen(ATTACH_XDP_PREFIX) :
+		       NULL;
+}
+
+static const struct link_state *find_xdp(const struct link_state *links, size_t n,
+					 const char *ifname)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = pin_ifname(links[i].pin);
+
+		if (name && !strcmp(name, ifname))
+			return &links[i];
+	}
+	return NULL;
+}
+
+static const struct link_state *find_kind(const struct link_state *links, size_t n,
+					  enum link_kind k)
 {
 	for (size_t i = 0; i < n; i++)
-		if (links[i].kind == LINK_XDP && links[i].alive && !strcmp(links[i].ifname, ifname))
-			return true;
-	return false;
+		if (links[i].kind == k && !pin_ifname(links[i].pin))
+			return &links[i];
+	return NULL;
 }
 
 static bool requested(const struct apply_request *req, const char *ifname)
@@ -297,90 +355,178 @@ static bool requested(const struct apply_request *req, const char *ifname)
 	return false;
 }
 
-/* Attaches newly requested interfaces and cgroup, then removes what is no longer asked for. */
-static int update_attachments(const struct apply_request *req, const char *cur_cgroup,
-			      struct apply_outcome *out, struct diags *d)
+/* True when a live link runs a program of this build (by the tags recorded at load). */
+static bool runs_ours(const struct link_state *ls, const struct spee_instance *inst)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(ls->prog_id);
+	bool ours;
+
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       !memcmp(info.tag, inst->prog_tag[ls->kind], SPEE_TAG_SIZE);
+	close(fd);
+	return ours;
+}
+
+/* One link brought to what it should be: attached, and running this build's program. */
+static int reconcile_one(const struct loader *l, const struct link_state *ls, enum link_kind kind,
+			 const char *ifname, const char *cgroup, const char *pin,
+			 const struct spee_instance *inst, struct apply_outcome *out,
+			 struct diags *d)
+{
+	enum loader_prog prog = kind == LINK_XDP ? LOADER_PROG_XDP : cgroup_progs[kind];
+	bool generic;
+	int err;
+
+	if (ls && ls->alive) {
+		if (runs_ours(ls, inst))
+			return 0;
+		/* Replaced behind our back, or an older build's program: swap in place, no gap. */
+		err = attach_update(ls->pin, loader_prog_fd(l, prog));
+		if (err)
+			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
+				 strerror(-err));
+		else
+			out->replaced++;
+		return err;
+	}
+	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
+		attach_detach_pinned(ls->pin);
+	if (kind == LINK_XDP)
+		err = attach_xdp(loader_prog_fd(l, prog), ifname, pin, &generic);
+	else
+		err = attach_cgroup(loader_prog_fd(l, prog), kind, cgroup, pin);
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot attach %s: %s", kind == LINK_XDP ? ifname : cgroup,
+			 strerror(-err));
+	else
+		out->attached++;
+	return err;
+}
+
+/*
+ * Brings the links of an existing instance to what req asks for (or to what
+ * the instance already had): detached or missing links are attached again,
+ * links running another program get this build's (after an upgrade, or when
+ * someone replaced it), newly requested interfaces and a new cgroup are
+ * attached before what is no longer asked for is removed.
+ */
+static int reconcile_links(const struct apply_request *req, struct spee_instance *inst,
+			   struct apply_outcome *out, struct diags *d)
 {
 	struct link_state *links = NULL;
 	struct loader l = { 0 };
 	struct loader_sizes sz;
-	bool need_progs = false, move_cgroup;
-	char pin[PATH_MAX];
-	size_t n = 0;
+	const char *cgroup = req->cgroup ? req->cgroup : inst->cgroup_path;
+	bool move_cgroup = req->cgroup && strcmp(req->cgroup, inst->cgroup_path);
+	char pin[PATH_MAX], **ifaces = NULL;
+	size_t n = 0, n_ifaces = 0;
 	int err;
 
-	move_cgroup = req->cgroup && strcmp(req->cgroup, cur_cgroup);
-	if (!req->n_ifaces && !move_cgroup)
-		return 0;
 	err = attach_list(req->pin_dir, &links, &n);
 	if (err)
 		return err;
-	for (size_t i = 0; i < req->n_ifaces; i++)
-		need_progs |= !has_xdp_link(links, n, req->ifaces[i]);
-	if (need_progs || move_cgroup) {
-		/* Programs of this binary, bound to the instance's pinned maps. */
-		loader_sizes_default(&sz);
-		err = loader_load(&l, &sz, req->pin_dir, d);
+	/* Loading costs a verifier pass; the programs are only needed to attach or update. */
+	loader_sizes_default(&sz);
+	err = loader_load(&l, &sz, req->pin_dir, d);
+	if (err)
+		goto out;
+	for (int k = 0; k < SPEE_PROG_KINDS; k++) {
+		err = loader_prog_tag(&l, k == LINK_XDP ? LOADER_PROG_XDP : cgroup_progs[k],
+				      inst->prog_tag[k]);
 		if (err)
 			goto out;
 	}
-	for (size_t i = 0; i < req->n_ifaces; i++) {
-		bool generic;
-
-		if (has_xdp_link(links, n, req->ifaces[i]))
-			continue;
-		xdp_pin_path(req->pin_dir, req->ifaces[i], pin, sizeof(pin));
-		err = attach_xdp(loader_prog_fd(&l, LOADER_PROG_XDP), req->ifaces[i], pin, &generic);
-		if (err) {
-			diag_add(d, NULL, 0, 0, "cannot attach XDP to %s: %s", req->ifaces[i],
-				 strerror(-err));
+	if (req->n_ifaces) {
+		ifaces = (char **)req->ifaces;
+		n_ifaces = req->n_ifaces;
+	} else {
+		ifaces = calloc(n ? n : 1, sizeof(*ifaces));
+		if (!ifaces) {
+			err = -ENOMEM;
 			goto out;
 		}
-		out->attached++;
+		for (size_t i = 0; i < n; i++)
+			if (pin_ifname(links[i].pin))
+				ifaces[n_ifaces++] = (char *)pin_ifname(links[i].pin);
 	}
-	if (move_cgroup) {
-		/* New cgroup links first (pinned under temporary names), then the old ones go. */
-		for (int k = LINK_CGROUP_EGRESS; k < LINK_KIND_MAX; k++) {
-			char tmp[PATH_MAX + 8];
+	for (size_t i = 0; i < n_ifaces; i++) {
+		xdp_pin_path(req->pin_dir, ifaces[i], pin, sizeof(pin));
+		err = reconcile_one(&l, find_xdp(links, n, ifaces[i]), LINK_XDP, ifaces[i], NULL, pin,
+				    inst, out, d);
+		if (err)
+			goto out;
+	}
+	for (int k = LINK_CGROUP_EGRESS; k < LINK_KIND_MAX; k++) {
+		const struct link_state *ls = find_kind(links, n, (enum link_kind)k);
+		char tmp[PATH_MAX + 8];
 
-			cgroup_pin_path(req->pin_dir, (enum link_kind)k, pin, sizeof(pin));
-			snprintf(tmp, sizeof(tmp), "%s.new", pin);
-			err = attach_cgroup(loader_prog_fd(&l, cgroup_progs[k]), (enum link_kind)k,
-					    req->cgroup, tmp);
-			if (err) {
-				diag_add(d, NULL, 0, 0, "cannot attach to cgroup %s: %s", req->cgroup,
-					 strerror(-err));
+		cgroup_pin_path(req->pin_dir, (enum link_kind)k, pin, sizeof(pin));
+		if (!move_cgroup) {
+			err = reconcile_one(&l, ls, (enum link_kind)k, NULL, cgroup, pin, inst, out, d);
+			if (err)
 				goto out;
-			}
-			out->attached++;
+			continue;
 		}
-		for (int k = LINK_CGROUP_EGRESS; k < LINK_KIND_MAX; k++) {
-			char tmp[PATH_MAX + 8];
+		/* Moving: the new cgroup's link first, under a temporary name; then the old goes. */
+		snprintf(tmp, sizeof(tmp), "%s.new", pin);
+		err = reconcile_one(&l, NULL, (enum link_kind)k, NULL, cgroup, tmp, inst, out, d);
+		if (err)
+			goto out;
+		if (ls && attach_detach_pinned(ls->pin) == 0)
+			out->detached++;
+		if (rename(tmp, pin)) {
+			err = -errno;
+			diag_add(d, NULL, 0, 0, "cannot rename %s: %s", tmp, strerror(-err));
+			goto out;
+		}
+	}
+	for (size_t i = 0; req->n_ifaces && i < n; i++) {
+		const char *name = pin_ifname(links[i].pin);
 
-			cgroup_pin_path(req->pin_dir, (enum link_kind)k, pin, sizeof(pin));
-			snprintf(tmp, sizeof(tmp), "%s.new", pin);
-			if (attach_detach_pinned(pin) == 0)
-				out->detached++;
-			if (rename(tmp, pin)) {
-				err = -errno;
-				diag_add(d, NULL, 0, 0, "cannot rename %s: %s", tmp, strerror(-err));
-				goto out;
-			}
-		}
+		if (name && !requested(req, name) && attach_detach_pinned(links[i].pin) == 0)
+			out->detached++;
 	}
-	if (req->n_ifaces) {
-		for (size_t i = 0; i < n; i++) {
-			if (links[i].kind != LINK_XDP || requested(req, links[i].ifname))
-				continue;
-			if (attach_detach_pinned(links[i].pin) == 0)
-				out->detached++;
-		}
-	}
+	if (move_cgroup)
+		set_text(inst->cgroup_path, sizeof(inst->cgroup_path), req->cgroup);
+	loader_object_id(inst->object_id);
 out:
-	if (need_progs || move_cgroup)
-		loader_close(&l);
+	if (ifaces != req->ifaces)
+		free(ifaces);
+	loader_close(&l);
 	free(links);
 	return err;
+}
+
+/* True when the links need no change: all attached, all ours, nothing new asked for. */
+static bool links_settled(const struct apply_request *req, const struct spee_instance *inst)
+{
+	struct link_state *links;
+	uint8_t object_id[8];
+	size_t n;
+	bool settled;
+
+	loader_object_id(object_id);
+	if (memcmp(object_id, inst->object_id, sizeof(object_id)) ||
+	    (req->cgroup && strcmp(req->cgroup, inst->cgroup_path)))
+		return false;
+	if (attach_list(req->pin_dir, &links, &n))
+		return false;
+	settled = n > 0;
+	for (size_t i = 0; i < n && settled; i++)
+		settled = links[i].alive && runs_ours(&links[i], inst) &&
+			  (!req->n_ifaces || !pin_ifname(links[i].pin) ||
+			   requested(req, pin_ifname(links[i].pin)));
+	for (int k = LINK_CGROUP_EGRESS; k < LINK_KIND_MAX && settled; k++)
+		settled = find_kind(links, n, (enum link_kind)k) != NULL;
+	for (size_t i = 0; i < req->n_ifaces && settled; i++)
+		settled = find_xdp(links, n, req->ifaces[i]) != NULL;
+	free(links);
+	return settled;
 }
 
 static int update(const struct apply_request *req, struct apply_outcome *out, struct diags *d)
@@ -397,7 +543,7 @@ static int update(const struct apply_request *req, struct apply_outcome *out, st
 	err = maps_read_instance(&m, &inst, d);
 	if (err)
 		goto out;
-	/* Interfaces and cgroup first: a bad --iface must not leave a new policy half-applied. */
+	/* Interfaces first: a bad --iface must not leave a new policy half-applied. */
 	for (size_t i = 0; i < req->n_ifaces; i++) {
 		if (!if_nametoindex(req->ifaces[i])) {
 			diag_add(d, NULL, 0, 0, "no such interface: %s", req->ifaces[i]);
@@ -411,16 +557,15 @@ static int update(const struct apply_request *req, struct apply_outcome *out, st
 	out->generation = res.generation;
 	out->added = res.stats.added;
 	out->removed = res.stats.removed;
-	err = update_attachments(req, inst.cgroup_path, out, d);
-	if (err)
-		goto out;
-	err = instance_record(req->pin_dir, req->policy, out->generation, true, NULL, d);
-	if (!err && req->cgroup && strcmp(req->cgroup, inst.cgroup_path)) {
-		if (maps_read_instance(&m, &inst, d) == 0) {
-			set_text(inst.cgroup_path, sizeof(inst.cgroup_path), req->cgroup);
-			err = maps_write_instance(&m, &inst, d);
-		}
+	if (!links_settled(req, &inst)) {
+		err = reconcile_links(req, &inst, out, d);
+		if (err)
+			goto out;
+		err = maps_write_instance(&m, &inst, d);
+		if (err)
+			goto out;
 	}
+	err = instance_record(req->pin_dir, req->policy, out->generation, req->audit, true, NULL, d);
 out:
 	loader_close_pinned(&m);
 	return err;
@@ -428,19 +573,39 @@ out:
 
 int instance_apply(const struct apply_request *req, struct apply_outcome *out, struct diags *d)
 {
-	int err;
+	int err, lock;
 
 	memset(out, 0, sizeof(*out));
 	err = instance_ensure_bpffs(req->pin_dir, d);
 	if (err)
 		return err;
-	if (instance_exists(req->pin_dir))
-		return update(req, out, d);
-	return create(req, out, d);
+	lock = instance_lock(req->pin_dir, d);
+	if (lock < 0)
+		return lock;
+	if (instance_exists(req->pin_dir)) {
+		err = update(req, out, d);
+		if (!err && req->names)
+			err = namestore_save(req->pin_dir, req->names);
+	} else {
+		err = create(req, out, d);
+		if (err) {
+			/* The lock made the directory; a failed create leaves nothing, not even that. */
+			char links[PATH_MAX];
+
+			snprintf(links, sizeof(links), "%s/%s", req->pin_dir, ATTACH_LINKS_DIR);
+			rmdir(links);
+			rmdir(req->pin_dir);
+		} else if (req->names) {
+			/* What the names stood for, for status and for a restarted agent. */
+			err = namestore_save(req->pin_dir, req->names);
+		}
+	}
+	instance_unlock(lock);
+	return err;
 }
 
-int instance_record(const char *pin_dir, const struct policy *p, uint32_t generation, bool ok,
-		    const char *error, struct diags *d)
+int instance_record(const char *pin_dir, const struct policy *p, uint32_t generation, bool audit,
+		    bool ok, const char *error, struct diags *d)
 {
 	struct spee_map_fds m;
 	struct spee_instance inst;
@@ -455,12 +620,12 @@ int instance_record(const char *pin_dir, const struct policy *p, uint32_t genera
 		goto out;
 	inst.last_result_ok = ok;
 	set_text(inst.last_error, sizeof(inst.last_error), error ? error : "");
-	if (ok && p) {
+	if (ok && p && generation) {
 		/* Only a successful apply changes what status calls the running policy. */
 		clock_gettime(CLOCK_REALTIME, &now);
 		inst.applied_at = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 		inst.generation = generation;
-		inst.mode = (uint8_t)p->mode;
+		inst.mode = (uint8_t)(audit ? SPEE_MODE_AUDIT : p->mode);
 		set_text(inst.host, sizeof(inst.host), p->host->name);
 		if (p->cfg->path) {
 			char full[PATH_MAX];
@@ -477,22 +642,20 @@ out:
 	return err;
 }
 
-int instance_detach(const char *pin_dir, struct diags *d)
+static int detach_locked(const char *pin_dir, struct diags *d)
 {
 	char links[PATH_MAX];
 	int err, removed;
 
-	if (!instance_exists(pin_dir)) {
-		diag_add(d, NULL, 0, 0, "no instance is pinned at %s", pin_dir);
-		return -ENOENT;
-	}
 	removed = attach_remove_all(pin_dir);
 	if (removed < 0) {
 		diag_add(d, NULL, 0, 0, "cannot remove the links under %s: %s", pin_dir,
 			 strerror(-removed));
 		return removed;
 	}
-	err = loader_unpin_maps(pin_dir, d);
+	err = namestore_remove(pin_dir);
+	if (!err)
+		err = loader_unpin_maps(pin_dir, d);
 	if (err)
 		return err;
 	snprintf(links, sizeof(links), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
@@ -503,4 +666,20 @@ int instance_detach(const char *pin_dir, struct diags *d)
 		return err;
 	}
 	return 0;
+}
+
+int instance_detach(const char *pin_dir, struct diags *d)
+{
+	int err, lock;
+
+	if (!instance_exists(pin_dir)) {
+		diag_add(d, NULL, 0, 0, "no instance is pinned at %s", pin_dir);
+		return -ENOENT;
+	}
+	lock = instance_lock(pin_dir, d);
+	if (lock < 0)
+		return lock;
+	err = detach_locked(pin_dir, d);
+	instance_unlock(lock);
+	return err;
 }

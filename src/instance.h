@@ -41,6 +41,7 @@ struct apply_outcome {
 	size_t removed; /* stale entries deleted */
 	size_t attached; /* links created by this apply */
 	size_t detached; /* links removed because they were no longer asked for */
+	size_t replaced; /* links given this build's program (upgrade, or a foreign one) */
 };
 
 /*
@@ -51,9 +52,23 @@ struct apply_outcome {
  */
 int instance_apply(const struct apply_request *req, struct apply_outcome *out, struct diags *d);
 
-/* Records the result of an apply (or of a failed reload) for status. */
-int instance_record(const char *pin_dir, const struct policy *p, uint32_t generation, bool ok,
-		    const char *error, struct diags *d);
+/*
+ * Records the result of an apply for status. ok with a generation: p
+ * (applied as that generation, in audit mode if audit) is now the running
+ * policy. ok with generation 0: only a past error is cleared. !ok: only the
+ * error is recorded; what status calls the running policy stays as it was.
+ */
+int instance_record(const char *pin_dir, const struct policy *p, uint32_t generation, bool audit,
+		    bool ok, const char *error, struct diags *d);
+
+/*
+ * Serializes the writers of one instance (apply, run, confirm, detach):
+ * creates pin_dir if needed and takes an exclusive lock on it, waiting for
+ * the holder. Returns the descriptor to pass to instance_unlock, or -errno.
+ */
+int instance_lock(const char *pin_dir, struct diags *d);
+
+void instance_unlock(int fd);
 
 /* True when an instance is pinned at pin_dir. */
 bool instance_exists(const char *pin_dir);

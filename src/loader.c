@@ -5,6 +5,7 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <nettle/sha2.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -352,4 +353,32 @@ int loader_unpin_maps(const char *pin_dir, struct diags *d)
 		diag_add(d, NULL, 0, 0, "cannot remove %s: %s", maps_dir, strerror(errno));
 	}
 	return err;
+}
+
+void loader_object_id(uint8_t out[8])
+{
+	struct sha256_ctx ctx;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	size_t sz;
+	const void *bytes = speebpf__elf_bytes(&sz);
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, sz, bytes);
+	sha256_digest(&ctx, sizeof(digest), digest);
+	memcpy(out, digest, 8);
+}
+
+int loader_prog_tag(const struct loader *l, enum loader_prog which, uint8_t tag[8])
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = loader_prog_fd(l, which);
+
+	if (fd < 0)
+		return -EBADF;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	memcpy(tag, info.tag, 8);
+	return 0;
 }

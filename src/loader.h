@@ -86,6 +86,12 @@ struct bpf_program *loader_prog(const struct loader *l, enum loader_prog which);
 /* The program's fd, or -1. */
 int loader_prog_fd(const struct loader *l, enum loader_prog which);
 
+/* The tag of a loaded program (what the kernel reports for it). */
+int loader_prog_tag(const struct loader *l, enum loader_prog which, uint8_t tag[8]);
+
+/* The first 8 bytes of the SHA-256 of this build's BPF object: which programs it loads. */
+void loader_object_id(uint8_t out[8]);
+
 /* Unloads what loader_load loaded (pins stay). */
 void loader_close(struct loader *l);
 

@@ -12,6 +12,8 @@ static const struct command commands[] = {
 	{ "check", do_check, "validate a fleet config; print this host's allowlists" },
 	{ "explain", do_explain, "the verdict the kernel would give one new connection" },
 	{ "apply", do_apply, "load and attach this host's policy, or update it in place" },
+	{ "confirm", do_confirm, "keep the policy applied with --confirm" },
+	{ "run", do_run, "apply, then keep the policy current (the agent)" },
 	{ "stats", do_stats, "per-rule hit counters and drop counters" },
 	{ "status", do_status, "what is attached where, mode, policy generation, last apply" },
 	{ "detach", do_detach, "remove every program, link and pin of an instance" },

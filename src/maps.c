@@ -649,6 +649,73 @@ out:
 	return err;
 }
 
+static int cmp_exact_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct spee_rule_key));
+}
+
+static int cmp_prefix_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct spee_prefix_key));
+}
+
+int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image *img,
+		   struct diags *d)
+{
+	struct dump dp = {};
+	int err;
+
+	memset(img, 0, sizeof(*img));
+	img->slot = slot;
+	img->ports = calloc(MAPS_SLOT_PORTS, sizeof(*img->ports));
+	if (!img->ports)
+		return -ENOMEM;
+	err = map_dump(m->fd[SPEE_MAP_EXACT], sizeof(struct spee_rule_key),
+		       sizeof(struct spee_verdict), &dp);
+	if (err)
+		goto fail;
+	img->exact = calloc(dp.n ? dp.n : 1, sizeof(*img->exact));
+	if (!img->exact) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t k = 0; k < dp.n; k++) {
+		struct maps_exact_entry *e = &img->exact[img->n_exact];
+
+		memcpy(&e->key, dp.keys + k * sizeof(e->key), sizeof(e->key));
+		memcpy(&e->v, dp.vals + k * sizeof(e->v), sizeof(e->v));
+		img->n_exact += e->key.slot == slot;
+	}
+	qsort(img->exact, img->n_exact, sizeof(*img->exact), cmp_exact_key);
+	err = map_dump(m->fd[SPEE_MAP_PREFIX], sizeof(struct spee_prefix_key),
+		       sizeof(struct spee_verdict), &dp);
+	if (err)
+		goto fail;
+	img->prefix = calloc(dp.n ? dp.n : 1, sizeof(*img->prefix));
+	if (!img->prefix) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t k = 0; k < dp.n; k++) {
+		struct maps_prefix_entry *e = &img->prefix[img->n_prefix];
+
+		memcpy(&e->key, dp.keys + k * sizeof(e->key), sizeof(e->key));
+		memcpy(&e->v, dp.vals + k * sizeof(e->v), sizeof(e->v));
+		img->n_prefix += e->key.slot == slot;
+	}
+	qsort(img->prefix, img->n_prefix, sizeof(*img->prefix), cmp_prefix_key);
+	err = ports_read(m->fd[SPEE_MAP_PORTS], slot, img->ports);
+	if (err)
+		goto fail;
+	dump_free(&dp);
+	return 0;
+fail:
+	diag_add(d, NULL, 0, 0, "cannot read policy slot %u back: %s", slot, strerror(-err));
+	dump_free(&dp);
+	maps_image_free(img);
+	return err;
+}
+
 int maps_read_instance(const struct spee_map_fds *m, struct spee_instance *inst, struct diags *d)
 {
 	__u32 zero = 0;

@@ -148,6 +148,10 @@ struct maps_apply_result {
 int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
 	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d);
 
+/* What slot holds now, as an image sorted like maps_build_image's (drift checks). */
+int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image *img,
+		   struct diags *d);
+
 /* spee_rules as it is now ([SPEE_MAX_RULES]). */
 int maps_read_rules(const struct spee_map_fds *m, struct spee_rule_meta *table, struct diags *d);
 

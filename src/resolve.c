@@ -13,7 +13,15 @@ struct resolver {
 	ares_channel channel;
 	int pending;
 	int timeout_ms;
+	resolver_done_fn done;
+	void *done_arg;
 };
+
+void resolver_on_done(struct resolver *r, resolver_done_fn fn, void *arg)
+{
+	r->done = fn;
+	r->done_arg = arg;
+}
 
 /* One outstanding query: where its answer goes. */
 struct query {
@@ -155,9 +163,13 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 
 			e->last_ok = (int64_t)time(NULL);
 		}
+		if (q->r->done)
+			q->r->done(q->r->done_arg, q->name, true);
 	} else {
 		record_failure(q->t, q->name, status == ARES_SUCCESS ? "no addresses" :
 						ares_strerror(status));
+		if (q->r->done)
+			q->r->done(q->r->done_arg, q->name, false);
 	}
 	if (res)
 		ares_freeaddrinfo(res);

@@ -9,6 +9,7 @@
 #ifndef SPEE_RESOLVE_H
 #define SPEE_RESOLVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/select.h>
 
@@ -24,6 +25,12 @@ void resolver_close(struct resolver *r);
 
 /* The name servers the system is configured with (/etc/resolv.conf). */
 int resolver_servers(struct resolver *r, struct prefix **out, size_t *n);
+
+/* Called after each answer or failure has been written into its table. */
+typedef void (*resolver_done_fn)(void *arg, const char *name, bool ok);
+
+/* Sets the function called when a query completes (NULL: none). */
+void resolver_on_done(struct resolver *r, resolver_done_fn fn, void *arg);
 
 /* Starts resolving name (A and AAAA); the answer lands in t when processed. */
 int resolver_query(struct resolver *r, struct name_table *t, const char *name);

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The agent's loop. One thread, one select(): the signal fd, the config
+ * watch, c-ares' sockets, and deadlines (debounced reload, each name's next
+ * resolution, the next drift check). Work that follows from events is done
+ * after the select, in a fixed order: reload, resolve, re-apply, drift.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "drift.h"
+#include "host.h"
+#include "instance.h"
+#include "log.h"
+#include "namestore.h"
+#include "policy.h"
+#include "resolve.h"
+#include "watch.h"
+
+#define NEVER INT64_MAX
+#define DNS_RETRY_MAX_S 30 /* a failed name is asked again at most this late */
+#define NEW_NAME_WAIT_MS 2000 /* how long a reload waits for names it has never seen */
+
+struct name_timer {
+	char *name;
+	int64_t due_ms;
+	bool in_flight;
+	struct prefix *prev; /* addresses when the query was sent */
+	size_t n_prev;
+};
+
+struct agent {
+	const struct agent_settings *s;
+	const struct apply_opts *o;
+	struct config *cfg; /* of the running policy */
+	struct policy *policy; /* the running policy, NULL before the first good apply */
+	struct name_table names;
+	struct resolver *res;
+	struct config_watch *watch;
+	int sigfd;
+	uint8_t applied_sha[32];
+	struct name_timer *timers;
+	size_t n_timers;
+	int64_t reload_at;
+	bool reload_forced;
+	int64_t drift_at;
+	bool names_changed;
+	bool stop;
+	char config_error[SPEE_TEXT_LEN]; /* the config file's last problem, "" when it loaded */
+	struct prefix *sys_resolvers;
+	size_t n_sys_resolvers;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct json_object *fields_generation(uint32_t gen, size_t added, size_t removed)
+{
+	struct json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "generation", json_object_new_int64(gen));
+	json_object_object_add(f, "added", json_object_new_uint64(added));
+	json_object_object_add(f, "removed", json_object_new_uint64(removed));
+	return f;
+}
+
+static void log_diags(const struct diags *d, const char *event)
+{
+	char text[1024];
+
+	for (size_t i = 0; i < d->n; i++) {
+		struct json_object *f = json_object_new_object();
+
+		diag_format(&d->v[i], text, sizeof(text));
+		if (d->v[i].file)
+			json_object_object_add(f, "file", json_object_new_string(d->v[i].file));
+		if (d->v[i].line) {
+			json_object_object_add(f, "line", json_object_new_int(d->v[i].line));
+			json_object_object_add(f, "column", json_object_new_int(d->v[i].col));
+		}
+		log_event(LOG_ERROR, event, f, "%s", text);
+	}
+}
+
+/* ---- DNS ------------------------------------------------------------- */
+
+static uint32_t clamp_ttl(const struct agent *a, uint32_t ttl)
+{
+	uint32_t lo = a->cfg->dns_min_ttl, hi = a->cfg->dns_max_ttl;
+
+	return ttl < lo ? lo : ttl > hi ? hi : ttl;
+}
+
+static struct name_timer *timer_of(struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->n_timers; i++)
+		if (!strcmp(a->timers[i].name, name))
+			return &a->timers[i];
+	return NULL;
+}
+
+/* One timer per name of the running policy; names it no longer uses lose theirs. */
+static int sync_timers(struct agent *a)
+{
+	struct name_timer *v;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < a->n_timers; i++) {
+		bool used = false;
+
+		for (size_t k = 0; k < a->policy->n_names && !used; k++)
+			used = !strcmp(a->policy->names[k], a->timers[i].name);
+		if (used) {
+			a->timers[kept++] = a->timers[i];
+		} else {
+			free(a->timers[i].name);
+			free(a->timers[i].prev);
+		}
+	}
+	a->n_timers = kept;
+	for (size_t k = 0; k < a->policy->n_names; k++) {
+		const struct name_addrs *na = names_find(&a->names, a->policy->names[k]);
+		int64_t due;
+
+		/* Names pinned with --resolve are never asked. */
+		if (timer_of(a, a->policy->names[k]) || names_find(&a->o->pinned, a->policy->names[k]))
+			continue;
+		v = realloc(a->timers, (a->n_timers + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		a->timers = v;
+		/* A known answer is good until its TTL runs out; otherwise ask now. */
+		due = na && na->n_addrs && na->last_ok ?
+			      now_ms() + (int64_t)clamp_ttl(a, na->ttl) * 1000 -
+				      ((int64_t)time(NULL) - na->last_ok) * 1000 :
+			      now_ms();
+		memset(&a->timers[a->n_timers], 0, sizeof(a->timers[0]));
+		a->timers[a->n_timers].name = strdup(a->policy->names[k]);
+		if (!a->timers[a->n_timers].name)
+			return -ENOMEM;
+		a->timers[a->n_timers++].due_ms = due;
+	}
+	return 0;
+}
+
+static bool same_addrs(const struct prefix *a, size_t na, const struct prefix *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (prefix_cmp(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+static void addrs_text(const struct prefix *v, size_t n, char *buf, size_t len)
+{
+	size_t off = 0;
+	char one[ADDR_TEXT_LEN];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++) {
+		prefix_format(&v[i], one, sizeof(one));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", one);
+	}
+	if (!n)
+		snprintf(buf, len, "none");
+}
+
+static void on_dns_done(void *arg, const char *name, bool ok)
+{
+	struct agent *a = arg;
+	struct name_timer *t = timer_of(a, name);
+	const struct name_addrs *na = names_find(&a->names, name);
+	char before[512], after[512];
+
+	if (!t || !na)
+		return;
+	t->in_flight = false;
+	if (ok) {
+		t->due_ms = now_ms() + (int64_t)clamp_ttl(a, na->ttl) * 1000;
+		if (!same_addrs(t->prev, t->n_prev, na->addrs, na->n_addrs)) {
+			addrs_text(t->prev, t->n_prev, before, sizeof(before));
+			addrs_text(na->addrs, na->n_addrs, after, sizeof(after));
+			log_event(LOG_INFO, "dns-change", NULL, "%s: %s -> %s (TTL %u s)", name,
+				  before, after, na->ttl);
+			a->names_changed = true;
+		}
+	} else {
+		uint32_t retry = a->cfg->dns_min_ttl < DNS_RETRY_MAX_S ? a->cfg->dns_min_ttl :
+									DNS_RETRY_MAX_S;
+
+		t->due_ms = now_ms() + (int64_t)retry * 1000;
+		addrs_text(na->addrs, na->n_addrs, after, sizeof(after));
+		log_event(LOG_WARN, "dns-failure", NULL,
+			  "%s: %s (failure %u); %s: %s; asking again in %u s", name,
+			  na->last_error ? na->last_error : "no answer", na->failures,
+			  na->n_addrs ? "keeping the last known addresses" : "never resolved, "
+									     "its rules allow nothing",
+			  after, retry);
+	}
+	free(t->prev);
+	t->prev = NULL;
+	t->n_prev = 0;
+}
+
+static void query_due_names(struct agent *a)
+{
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < a->n_timers; i++) {
+		struct name_timer *t = &a->timers[i];
+		const struct name_addrs *na = names_find(&a->names, t->name);
+
+		if (t->in_flight || t->due_ms > now)
+			continue;
+		free(t->prev);
+		t->prev = NULL;
+		t->n_prev = 0;
+		if (na && na->n_addrs) {
+			t->prev = malloc(na->n_addrs * sizeof(*t->prev));
+			if (!t->prev)
+				continue;
+			memcpy(t->prev, na->addrs, na->n_addrs * sizeof(*t->prev));
+			t->n_prev = na->n_addrs;
+		}
+		if (resolver_query(a->res, &a->names, t->name) == 0)
+			t->in_flight = true;
+	}
+}
+
+/* Names the policy uses that were never seen: asked now, waited for briefly. */
+static void resolve_new_names(struct agent *a, const struct policy *p)
+{
+	char **todo = calloc(p->n_names ? p->n_names : 1, sizeof(*todo));
+	size_t n = 0;
+
+	if (!todo)
+		return;
+	for (size_t i = 0; i < p->n_names; i++) {
+		const struct name_addrs *pin = names_find(&a->o->pinned, p->names[i]);
+
+		if (pin)
+			names_set(&a->names, pin->name, pin->addrs, pin->n_addrs, UINT32_MAX / 2);
+		else if (!names_find(&a->names, p->names[i]))
+			todo[n++] = p->names[i];
+	}
+	if (n) {
+		struct resolver *r;
+
+		/* A separate resolver: the agent's own may have queries in flight. */
+		if (resolver_open(&r, NEW_NAME_WAIT_MS) == 0) {
+			resolver_resolve_all(r, &a->names, todo, n);
+			resolver_close(r);
+		}
+	}
+	free(todo);
+}
+
+/* ---- applying -------------------------------------------------------- */
+
+static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
+{
+	struct apply_request req = {
+		.policy = p,
+		.names = &a->names,
+		.pin_dir = a->o->pin_dir,
+		.ifaces = a->o->ifaces,
+		.n_ifaces = a->o->n_ifaces,
+		.cgroup = a->o->cgroup,
+		.audit = a->o->audit,
+	};
+	struct apply_outcome out;
+	struct diags d = { 0 };
+	char sha[65];
+	int err;
+
+	err = instance_apply(&req, &out, &d);
+	if (err) {
+		log_diags(&d, "apply-failed");
+		log_event(LOG_ERROR, "apply-failed", NULL,
+			  "the policy was not applied; the running one stays in force");
+		if (d.n && instance_exists(a->o->pin_dir)) {
+			char text[1024];
+
+			diag_format(&d.v[0], text, sizeof(text));
+			instance_record(a->o->pin_dir, p, 0, a->o->audit, false, text, NULL);
+		}
+		diags_free(&d);
+		return err;
+	}
+	diags_free(&d);
+	for (size_t i = 0; i < 32; i++)
+		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
+	log_event(LOG_INFO, "applied", fields_generation(out.generation, out.added, out.removed),
+		  "applied generation %u for host %s: +%zu/-%zu entries%s%s (config %s, sha256 "
+		  "%.12s)",
+		  out.generation, p->host->name, out.added, out.removed,
+		  out.created ? ", new instance" : "",
+		  out.replaced ? ", programs replaced" : "", cfg->path, sha);
+	/* A repair or a DNS update re-applies the running policy; the file may still be broken. */
+	if (a->policy == p && a->config_error[0])
+		instance_record(a->o->pin_dir, NULL, 0, false, false, a->config_error, NULL);
+	if (a->policy != p) {
+		policy_free(a->policy);
+		if (a->cfg != cfg)
+			config_free(a->cfg);
+		a->policy = p;
+		a->cfg = cfg;
+	}
+	memcpy(a->applied_sha, cfg->sha256, sizeof(a->applied_sha));
+	return sync_timers(a);
+}
+
+/* Reads, validates and compiles the config; on any error the running policy stays. */
+static int reload(struct agent *a, bool forced)
+{
+	struct policy_env env = { a->sys_resolvers, a->n_sys_resolvers };
+	struct diags d = { 0 };
+	struct config *cfg = NULL;
+	struct policy *p = NULL;
+	const struct cfg_host *host;
+	int err;
+
+	err = config_load(a->o->config, &cfg, &d);
+	if (!err && a->policy && !forced &&
+	    !memcmp(cfg->sha256, a->applied_sha, sizeof(a->applied_sha))) {
+		/* The bytes that run already (e.g. a broken edit undone): nothing to apply. */
+		config_free(cfg);
+		if (a->config_error[0]) {
+			a->config_error[0] = '\0';
+			instance_record(a->o->pin_dir, NULL, 0, false, true, NULL, NULL);
+			log_event(LOG_INFO, "config-ok", NULL,
+				  "%s is valid again and is what runs already", a->o->config);
+		}
+		return 0;
+	}
+	if (!err)
+		err = host_select(cfg, a->o->host, &host, &d);
+	if (!err)
+		err = policy_compile(cfg, host->name, &env, &p, &d);
+	if (err) {
+		char text[1024] = "";
+
+		log_diags(&d, "config-error");
+		log_event(LOG_ERROR, "config-error", NULL,
+			  "%s was not applied; the running policy stays in force%s", a->o->config,
+			  a->policy ? "" : " (there is none yet)");
+		if (d.n)
+			diag_format(&d.v[0], text, sizeof(text));
+		snprintf(a->config_error, sizeof(a->config_error), "%s", text);
+		if (instance_exists(a->o->pin_dir))
+			instance_record(a->o->pin_dir, NULL, 0, false, false, text, NULL);
+		diags_free(&d);
+		config_free(cfg);
+		return -CLI_EUSAGE;
+	}
+	diags_free(&d);
+	a->config_error[0] = '\0';
+	resolve_new_names(a, p);
+	err = apply_policy(a, p, cfg);
+	if (err) {
+		policy_free(p);
+		config_free(cfg);
+	}
+	return err;
+}
+
+static void check_drift(struct agent *a)
+{
+	struct drift_report r;
+	struct diags d = { 0 };
+	char what[512];
+
+	if (!a->policy)
+		return;
+	if (drift_check(a->o->pin_dir, a->policy, &a->names, a->o->audit, &r, &d)) {
+		log_diags(&d, "drift-check-failed");
+		diags_free(&d);
+		return;
+	}
+	diags_free(&d);
+	if (!drift_found(&r))
+		return;
+	drift_describe(&r, what, sizeof(what));
+	log_event(LOG_WARN, "drift", NULL, "the kernel is not enforcing the compiled policy: %s; "
+					   "restoring it",
+		  what);
+	if (apply_policy(a, a->policy, a->cfg) == 0)
+		log_event(LOG_INFO, "restored", NULL, "drift repaired");
+}
+
+/* ---- the loop -------------------------------------------------------- */
+
+static int setup_signals(struct agent *a)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return a->sigfd < 0 ? -errno : 0;
+}
+
+static void read_signals(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_event(LOG_INFO, "reload", NULL, "SIGHUP: reloading %s", a->o->config);
+			a->reload_at = now_ms();
+			a->reload_forced = true;
+		} else {
+			a->stop = true;
+		}
+	}
+}
+
+static int64_t next_deadline(const struct agent *a)
+{
+	int64_t next = a->reload_at;
+
+	if (a->drift_at < next)
+		next = a->drift_at;
+	for (size_t i = 0; i < a->n_timers; i++)
+		if (!a->timers[i].in_flight && a->timers[i].due_ms < next)
+			next = a->timers[i].due_ms;
+	return next;
+}
+
+static void loop(struct agent *a)
+{
+	while (!a->stop) {
+		int64_t deadline = next_deadline(a), wait_ms;
+		int maxfd = a->sigfd > watch_fd(a->watch) ? a->sigfd : watch_fd(a->watch), dns_ms;
+		fd_set rd, wr;
+		struct timeval tv;
+
+		FD_ZERO(&rd);
+		FD_ZERO(&wr);
+		FD_SET(a->sigfd, &rd);
+		FD_SET(watch_fd(a->watch), &rd);
+		dns_ms = resolver_fds(a->res, &rd, &wr, &maxfd);
+		wait_ms = deadline == NEVER ? 60000 : deadline - now_ms();
+		if (dns_ms >= 0 && dns_ms < wait_ms)
+			wait_ms = dns_ms;
+		if (wait_ms < 0)
+			wait_ms = 0;
+		tv.tv_sec = wait_ms / 1000;
+		tv.tv_usec = (wait_ms % 1000) * 1000;
+		if (select(maxfd + 1, &rd, &wr, NULL, &tv) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_event(LOG_ERROR, "internal", NULL, "select: %s", strerror(errno));
+			break;
+		}
+		if (FD_ISSET(a->sigfd, &rd))
+			read_signals(a);
+		if (a->stop)
+			break;
+		if (FD_ISSET(watch_fd(a->watch), &rd) && watch_process(a->watch) > 0 &&
+		    a->reload_at == NEVER)
+			a->reload_at = now_ms() + a->s->debounce_ms;
+		resolver_process(a->res, &rd, &wr);
+		if (now_ms() >= a->reload_at) {
+			bool forced = a->reload_forced;
+
+			a->reload_at = NEVER;
+			a->reload_forced = false;
+			reload(a, forced);
+		}
+		query_due_names(a);
+		if (a->names_changed && a->policy) {
+			a->names_changed = false;
+			apply_policy(a, a->policy, a->cfg);
+		}
+		if (now_ms() >= a->drift_at) {
+			check_drift(a);
+			a->drift_at = now_ms() + (int64_t)a->s->drift_interval_s * 1000;
+		}
+	}
+}
+
+static void agent_free(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_timers; i++) {
+		free(a->timers[i].name);
+		free(a->timers[i].prev);
+	}
+	free(a->timers);
+	if (a->res)
+		resolver_close(a->res);
+	watch_close(a->watch);
+	if (a->sigfd >= 0)
+		close(a->sigfd);
+	names_free(&a->names);
+	policy_free(a->policy);
+	config_free(a->cfg);
+	free(a->sys_resolvers);
+}
+
+int agent_run(const struct agent_settings *s)
+{
+	struct agent a = {
+		.s = s,
+		.o = s->opts,
+		.sigfd = -1,
+		.reload_at = NEVER,
+		.drift_at = NEVER,
+	};
+	bool adopting;
+	int err;
+
+	err = setup_signals(&a);
+	if (!err)
+		err = watch_open(a.o->config, &a.watch);
+	if (!err)
+		err = resolver_open(&a.res, 2000);
+	if (err) {
+		log_event(LOG_ERROR, "internal", NULL, "cannot start: %s", strerror(-err));
+		goto out;
+	}
+	resolver_on_done(a.res, on_dns_done, &a);
+	if (resolver_servers(a.res, &a.sys_resolvers, &a.n_sys_resolvers))
+		log_event(LOG_WARN, "dns", NULL, "cannot read the system's resolvers");
+	err = instance_ensure_bpffs(a.o->pin_dir, NULL);
+	if (err) {
+		log_event(LOG_ERROR, "internal", NULL, "%s is not on a BPF filesystem", a.o->pin_dir);
+		goto out;
+	}
+	adopting = instance_exists(a.o->pin_dir);
+	if (adopting) {
+		/* Restart or upgrade: the pinned policy stays in force until a new one is applied. */
+		namestore_load(a.o->pin_dir, &a.names);
+		log_event(LOG_INFO, "adopt", NULL,
+			  "adopting the instance pinned at %s: enforcement continues, counters "
+			  "carry on",
+			  a.o->pin_dir);
+	}
+	err = reload(&a, true);
+	if (err && !adopting) {
+		/* Nothing runs and nothing could be applied: there is nothing to keep. */
+		goto out;
+	}
+	err = 0;
+	if (s->drift_interval_s)
+		a.drift_at = now_ms() + (int64_t)s->drift_interval_s * 1000;
+	log_event(LOG_INFO, "running", NULL, "watching %s; SIGHUP reloads, SIGTERM stops (the "
+					     "policy stays enforced)",
+		  a.o->config);
+	loop(&a);
+	log_event(LOG_INFO, "stopped", NULL,
+		  "stopped; the policy stays enforced (speebpf detach removes it)");
+out:
+	agent_free(&a);
+	return err;
+}
