@@ -129,8 +129,18 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/speebpf $(TOOL_BIN)
 	@tools/demo.sh
 
+# The binary, the systemd unit, and an example config (an existing one is kept).
+PREFIX ?= /usr/local
+UNITDIR ?= /etc/systemd/system
 install: $(BUILD)/speebpf
-	install -D -m 0755 $(BUILD)/speebpf $(DESTDIR)/usr/local/sbin/speebpf
+	install -D -m 0755 $(BUILD)/speebpf $(DESTDIR)$(PREFIX)/sbin/speebpf
+	install -D -m 0644 deploy/speebpf.service $(DESTDIR)$(UNITDIR)/speebpf.service
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/speebpf/README.md
+	install -d -m 0755 $(DESTDIR)/etc/speebpf
+	[ -e $(DESTDIR)/etc/speebpf/fleet.yaml ] || \
+		install -m 0644 deploy/fleet.example.yaml $(DESTDIR)/etc/speebpf/fleet.yaml
+	[ -e $(DESTDIR)/etc/default/speebpf ] || \
+		install -D -m 0644 deploy/speebpf.default $(DESTDIR)/etc/default/speebpf
 
 clean:
 	rm -rf $(BUILD)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "host.h"
 #include "instance.h"
 #include "log.h"
+#include "metrics.h"
 #include "namestore.h"
 #include "policy.h"
 #include "resolve.h"
@@ -59,6 +61,11 @@ struct agent {
 	bool names_changed;
 	bool stop;
 	char config_error[SPEE_TEXT_LEN]; /* the config file's last problem, "" when it loaded */
+	struct agent_state state; /* what /metrics and /healthz report */
+	struct metrics_server *metrics;
+	uint64_t watchdog_usec; /* systemd's WatchdogSec, 0 when off */
+	int64_t watchdog_at;
+	bool ready_sent;
 	struct prefix *sys_resolvers;
 	size_t n_sys_resolvers;
 };
@@ -202,12 +209,18 @@ static void on_dns_done(void *arg, const char *name, bool ok)
 			log_event(LOG_INFO, "dns-change", NULL, "%s: %s -> %s (TTL %u s)", name,
 				  before, after, na->ttl);
 			a->names_changed = true;
+			pthread_mutex_lock(&a->state.lock);
+			a->state.dns_changes++;
+			pthread_mutex_unlock(&a->state.lock);
 		}
 	} else {
 		uint32_t retry = a->cfg->dns_min_ttl < DNS_RETRY_MAX_S ? a->cfg->dns_min_ttl :
 									DNS_RETRY_MAX_S;
 
 		t->due_ms = now_ms() + (int64_t)retry * 1000;
+		pthread_mutex_lock(&a->state.lock);
+		a->state.dns_failures++;
+		pthread_mutex_unlock(&a->state.lock);
 		addrs_text(na->addrs, na->n_addrs, after, sizeof(after));
 		log_event(LOG_WARN, "dns-failure", NULL,
 			  "%s: %s (failure %u); %s: %s; asking again in %u s", name,
@@ -219,6 +232,7 @@ static void on_dns_done(void *arg, const char *name, bool ok)
 	free(t->prev);
 	t->prev = NULL;
 	t->n_prev = 0;
+	agent_state_set_names(&a->state, &a->names);
 }
 
 static void query_due_names(struct agent *a)
@@ -276,6 +290,27 @@ static void resolve_new_names(struct agent *a, const struct policy *p)
 
 /* ---- applying -------------------------------------------------------- */
 
+/* Notes an apply's result for /metrics, /healthz and systemd. */
+static void note_apply(struct agent *a, bool ok, uint32_t generation)
+{
+	pthread_mutex_lock(&a->state.lock);
+	a->state.last_apply_ok = ok;
+	a->state.last_apply_time = (int64_t)time(NULL);
+	if (ok) {
+		a->state.applies_ok++;
+		a->state.applied = true;
+	} else {
+		a->state.applies_failed++;
+	}
+	pthread_mutex_unlock(&a->state.lock);
+	agent_state_set_names(&a->state, &a->names);
+	if (ok) {
+		sd_notifyf(0, "%sSTATUS=policy generation %u enforced", a->ready_sent ? "" : "READY=1\n",
+			   generation);
+		a->ready_sent = true;
+	}
+}
+
 static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 {
 	struct apply_request req = {
@@ -304,9 +339,11 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 			instance_record(a->o->pin_dir, p, 0, a->o->audit, false, text, NULL);
 		}
 		diags_free(&d);
+		note_apply(a, false, 0);
 		return err;
 	}
 	diags_free(&d);
+	note_apply(a, true, out.generation);
 	for (size_t i = 0; i < 32; i++)
 		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
 	log_event(LOG_INFO, "applied", fields_generation(out.generation, out.added, out.removed),
@@ -346,6 +383,9 @@ static int reload(struct agent *a, bool forced)
 		config_free(cfg);
 		if (a->config_error[0]) {
 			a->config_error[0] = '\0';
+			pthread_mutex_lock(&a->state.lock);
+			a->state.last_apply_ok = true;
+			pthread_mutex_unlock(&a->state.lock);
 			instance_record(a->o->pin_dir, NULL, 0, false, true, NULL, NULL);
 			log_event(LOG_INFO, "config-ok", NULL,
 				  "%s is valid again and is what runs already", a->o->config);
@@ -360,6 +400,12 @@ static int reload(struct agent *a, bool forced)
 		char text[1024] = "";
 
 		log_diags(&d, "config-error");
+		/* The file on disk is not what runs: that is a failed apply for /healthz. */
+		pthread_mutex_lock(&a->state.lock);
+		a->state.config_errors++;
+		a->state.last_apply_ok = false;
+		a->state.last_apply_time = (int64_t)time(NULL);
+		pthread_mutex_unlock(&a->state.lock);
 		log_event(LOG_ERROR, "config-error", NULL,
 			  "%s was not applied; the running policy stays in force%s", a->o->config,
 			  a->policy ? "" : " (there is none yet)");
@@ -400,6 +446,9 @@ static void check_drift(struct agent *a)
 	if (!drift_found(&r))
 		return;
 	drift_describe(&r, what, sizeof(what));
+	pthread_mutex_lock(&a->state.lock);
+	a->state.drift_found++;
+	pthread_mutex_unlock(&a->state.lock);
 	log_event(LOG_WARN, "drift", NULL, "the kernel is not enforcing the compiled policy: %s; "
 					   "restoring it",
 		  what);
@@ -444,6 +493,8 @@ static int64_t next_deadline(const struct agent *a)
 
 	if (a->drift_at < next)
 		next = a->drift_at;
+	if (a->watchdog_usec && a->watchdog_at < next)
+		next = a->watchdog_at;
 	for (size_t i = 0; i < a->n_timers; i++)
 		if (!a->timers[i].in_flight && a->timers[i].due_ms < next)
 			next = a->timers[i].due_ms;
@@ -500,11 +551,18 @@ static void loop(struct agent *a)
 			check_drift(a);
 			a->drift_at = now_ms() + (int64_t)a->s->drift_interval_s * 1000;
 		}
+		if (a->watchdog_usec && now_ms() >= a->watchdog_at) {
+			/* The loop turned: tell systemd we are alive (it restarts us otherwise). */
+			sd_notify(0, "WATCHDOG=1");
+			a->watchdog_at = now_ms() + (int64_t)(a->watchdog_usec / 2000);
+		}
 	}
 }
 
 static void agent_free(struct agent *a)
 {
+	metrics_stop(a->metrics);
+	agent_state_destroy(&a->state);
 	for (size_t i = 0; i < a->n_timers; i++) {
 		free(a->timers[i].name);
 		free(a->timers[i].prev);
@@ -533,6 +591,7 @@ int agent_run(const struct agent_settings *s)
 	bool adopting;
 	int err;
 
+	agent_state_init(&a.state);
 	err = setup_signals(&a);
 	if (!err)
 		err = watch_open(a.o->config, &a.watch);
@@ -559,18 +618,41 @@ int agent_run(const struct agent_settings *s)
 			  "carry on",
 			  a.o->pin_dir);
 	}
+	if (a.o->metrics) {
+		err = metrics_start(a.o->metrics, a.o->pin_dir, &a.state, &a.metrics);
+		if (err) {
+			log_event(LOG_ERROR, "internal", NULL, "cannot serve metrics on %s: %s",
+				  a.o->metrics, err == -EINVAL ? "expected ADDR:PORT" : strerror(-err));
+			err = err == -EINVAL ? -CLI_EUSAGE : err;
+			goto out;
+		}
+		log_event(LOG_INFO, "metrics", NULL, "serving /metrics and /healthz on %s",
+			  a.o->metrics);
+	}
 	err = reload(&a, true);
 	if (err && !adopting) {
 		/* Nothing runs and nothing could be applied: there is nothing to keep. */
 		goto out;
 	}
 	err = 0;
+	if (adopting && !a.ready_sent) {
+		/* The pinned policy is enforced even though this config could not replace it. */
+		pthread_mutex_lock(&a.state.lock);
+		a.state.applied = true;
+		pthread_mutex_unlock(&a.state.lock);
+		sd_notify(0, "READY=1\nSTATUS=adopted the pinned policy; the config has errors");
+		a.ready_sent = true;
+	}
+	if (sd_watchdog_enabled(0, &a.watchdog_usec) <= 0)
+		a.watchdog_usec = 0;
+	a.watchdog_at = now_ms();
 	if (s->drift_interval_s)
 		a.drift_at = now_ms() + (int64_t)s->drift_interval_s * 1000;
 	log_event(LOG_INFO, "running", NULL, "watching %s; SIGHUP reloads, SIGTERM stops (the "
 					     "policy stays enforced)",
 		  a.o->config);
 	loop(&a);
+	sd_notify(0, "STOPPING=1");
 	log_event(LOG_INFO, "stopped", NULL,
 		  "stopped; the policy stays enforced (speebpf detach removes it)");
 out:

@@ -29,15 +29,6 @@ static void usage(FILE *out)
 		     "  --watch SECS  refresh every SECS seconds and show rates (text only)\n");
 }
 
-void counter_maps_from(const struct spee_map_fds *m, struct counter_maps *c)
-{
-	c->runtime = m->fd[SPEE_MAP_RT];
-	c->instance = m->fd[SPEE_MAP_INST];
-	c->rule_meta = m->fd[SPEE_MAP_RULES];
-	c->rule_ctr = m->fd[SPEE_MAP_RULE_CTR];
-	c->reason_ctr = m->fd[SPEE_MAP_REASON_CTR];
-}
-
 int do_stats(int argc, char **argv)
 {
 	static const struct option longopts[] = {

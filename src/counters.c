@@ -8,6 +8,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "maps.h"
+
+void counter_maps_from(const struct spee_map_fds *m, struct counter_maps *c)
+{
+	c->runtime = m->fd[SPEE_MAP_RT];
+	c->instance = m->fd[SPEE_MAP_INST];
+	c->rule_meta = m->fd[SPEE_MAP_RULES];
+	c->rule_ctr = m->fd[SPEE_MAP_RULE_CTR];
+	c->reason_ctr = m->fd[SPEE_MAP_REASON_CTR];
+}
+
 /* Sums one per-CPU counter; values of a per-CPU map are laid out one per possible CPU. */
 static int read_percpu(int fd, uint32_t index, struct spee_counter *buf, int ncpu,
 		       struct spee_counter *out)

@@ -30,6 +30,11 @@ struct counter_snapshot {
 	struct spee_counter reasons[SPEE_REASON_MAX][SPEE_DIR_MAX];
 };
 
+struct spee_map_fds;
+
+/* The counter maps among an instance's open maps (maps.h). */
+void counter_maps_from(const struct spee_map_fds *m, struct counter_maps *c);
+
 /* Fills s (allocated by the caller; it is large). Returns 0 or a negative errno. */
 int counters_read(const struct counter_maps *m, struct counter_snapshot *s);
 

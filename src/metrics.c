@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "attach.h"
+#include "counters.h"
+#include "loader.h"
+#include "maps.h"
+#include "stats.h"
+
+struct metrics_server {
+	struct MHD_Daemon *daemon;
+	const char *pin_dir;
+	struct agent_state *st;
+};
+
+void agent_state_init(struct agent_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_init(&st->lock, NULL);
+}
+
+void agent_state_destroy(struct agent_state *st)
+{
+	names_free(&st->names);
+	pthread_mutex_destroy(&st->lock);
+}
+
+int agent_state_set_names(struct agent_state *st, const struct name_table *t)
+{
+	struct name_table copy = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < t->n && !err; i++) {
+		const struct name_addrs *src = &t->v[i];
+
+		err = names_set(&copy, src->name, src->addrs, src->n_addrs, src->ttl);
+		if (!err) {
+			struct name_addrs *dst = (struct name_addrs *)names_find(&copy, src->name);
+
+			dst->resolved = src->resolved;
+			dst->last_ok = src->last_ok;
+			dst->failures = src->failures;
+		}
+	}
+	if (err) {
+		names_free(&copy);
+		return err;
+	}
+	pthread_mutex_lock(&st->lock);
+	names_free(&st->names);
+	st->names = copy;
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* Label values are DNS names: quote what the format requires. */
+static void label(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', out);
+		fputc(*v, out);
+	}
+}
+
+static void counter(FILE *out, const char *name, const char *help, uint64_t v)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+		(unsigned long long)v);
+}
+
+void agent_state_render(struct agent_state *st, FILE *out)
+{
+	pthread_mutex_lock(&st->lock);
+	fprintf(out, "# HELP speebpf_last_apply_success 1 when the last apply succeeded.\n"
+		     "# TYPE speebpf_last_apply_success gauge\nspeebpf_last_apply_success %d\n",
+		st->last_apply_ok);
+	fprintf(out, "# HELP speebpf_last_apply_timestamp_seconds When the last apply ran.\n"
+		     "# TYPE speebpf_last_apply_timestamp_seconds gauge\n"
+		     "speebpf_last_apply_timestamp_seconds %lld\n",
+		(long long)st->last_apply_time);
+	fprintf(out, "# HELP speebpf_applies_total Applies by result.\n"
+		     "# TYPE speebpf_applies_total counter\n"
+		     "speebpf_applies_total{result=\"ok\"} %llu\n"
+		     "speebpf_applies_total{result=\"error\"} %llu\n",
+		(unsigned long long)st->applies_ok, (unsigned long long)st->applies_failed);
+	counter(out, "speebpf_config_errors_total",
+		"Config loads that failed (the running policy stayed).", st->config_errors);
+	counter(out, "speebpf_drift_total",
+		"Times the kernel was found not enforcing the compiled policy (then repaired).",
+		st->drift_found);
+	counter(out, "speebpf_dns_changes_total", "DNS answers that changed a name's addresses.",
+		st->dns_changes);
+	counter(out, "speebpf_dns_failures_total", "DNS resolutions that failed.",
+		st->dns_failures);
+	fprintf(out, "# HELP speebpf_dns_addresses Addresses a DNS name stands for now.\n"
+		     "# TYPE speebpf_dns_addresses gauge\n");
+	for (size_t i = 0; i < st->names.n; i++) {
+		fprintf(out, "speebpf_dns_addresses{name=\"");
+		label(out, st->names.v[i].name);
+		fprintf(out, "\"} %zu\n", st->names.v[i].n_addrs);
+	}
+	fprintf(out, "# HELP speebpf_dns_last_success_timestamp_seconds When a DNS name last "
+		     "resolved (0: never).\n"
+		     "# TYPE speebpf_dns_last_success_timestamp_seconds gauge\n");
+	for (size_t i = 0; i < st->names.n; i++) {
+		fprintf(out, "speebpf_dns_last_success_timestamp_seconds{name=\"");
+		label(out, st->names.v[i].name);
+		fprintf(out, "\"} %lld\n", (long long)st->names.v[i].last_ok);
+	}
+	fprintf(out, "# HELP speebpf_dns_consecutive_failures Failures since a DNS name last "
+		     "resolved.\n# TYPE speebpf_dns_consecutive_failures gauge\n");
+	for (size_t i = 0; i < st->names.n; i++) {
+		fprintf(out, "speebpf_dns_consecutive_failures{name=\"");
+		label(out, st->names.v[i].name);
+		fprintf(out, "\"} %u\n", st->names.v[i].failures);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+bool metrics_attached(const char *pin_dir)
+{
+	bool seen[LINK_KIND_MAX] = { 0 }, all = true;
+	struct link_state *links;
+	size_t n;
+
+	if (attach_list(pin_dir, &links, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!links[i].alive)
+			all = false;
+		else
+			seen[links[i].kind] = true;
+	}
+	free(links);
+	for (int k = 0; k < LINK_KIND_MAX; k++)
+		all = all && seen[k];
+	return all;
+}
+
+/* /metrics: the kernel's counters under the names of stats --prometheus, and the agent's state. */
+static int render_metrics(struct metrics_server *srv, char **buf, size_t *len)
+{
+	struct counter_snapshot *snap = malloc(sizeof(*snap));
+	struct spee_map_fds m;
+	struct counter_maps cm;
+	FILE *out;
+	int err;
+
+	if (!snap)
+		return -ENOMEM;
+	out = open_memstream(buf, len);
+	if (!out) {
+		free(snap);
+		return -errno;
+	}
+	err = loader_open_pinned(&m, srv->pin_dir, NULL);
+	if (!err) {
+		counter_maps_from(&m, &cm);
+		err = counters_read(&cm, snap);
+		loader_close_pinned(&m);
+	}
+	if (!err)
+		stats_render_prometheus(out, snap);
+	agent_state_render(srv->st, out);
+	fprintf(out, "# HELP speebpf_attached 1 while every hook of the instance is attached.\n"
+		     "# TYPE speebpf_attached gauge\nspeebpf_attached %d\n",
+		metrics_attached(srv->pin_dir));
+	fclose(out);
+	free(snap);
+	return 0;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+			     char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	struct metrics_server *srv = cls;
+	char *body = NULL;
+	size_t len = 0;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)con_cls;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("GET only\n"), 9);
+	if (!strcmp(url, "/metrics")) {
+		if (render_metrics(srv, &body, &len))
+			return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
+				     strdup("cannot read the counters\n"), 25);
+		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
+	}
+	if (!strcmp(url, "/healthz")) {
+		bool attached = metrics_attached(srv->pin_dir), ok;
+		const char *why;
+
+		pthread_mutex_lock(&srv->st->lock);
+		ok = attached && srv->st->applied && srv->st->last_apply_ok;
+		why = !attached ? "not attached\n" :
+		      !srv->st->applied ? "no policy applied yet\n" :
+		      !srv->st->last_apply_ok ? "the last apply failed\n" : "ok\n";
+		pthread_mutex_unlock(&srv->st->lock);
+		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+			     strdup(why), strlen(why));
+	}
+	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", strdup("/metrics or /healthz\n"), 21);
+}
+
+/* "ADDR:PORT", "[V6]:PORT" or ":PORT" into a socket address. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *flags)
+{
+	char host[INET6_ADDRSTRLEN + 2] = "";
+	const char *colon = strrchr(s, ':');
+	unsigned long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || !port || port > 65535)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		size_t n = strlen(host);
+
+		if (n < 3 || host[n - 1] != ']')
+			return -EINVAL;
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*flags |= MHD_USE_IPv6;
+	} else if (!host[0]) {
+		/* Every address, both families. */
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_any;
+		s6->sin6_port = htons((uint16_t)port);
+		*flags |= MHD_USE_DUAL_STACK;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+	}
+	return 0;
+}
+
+int metrics_start(const char *listen, const char *pin_dir, struct agent_state *st,
+		  struct metrics_server **out)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	struct sockaddr_storage ss;
+	struct metrics_server *srv;
+	int err;
+
+	*out = NULL;
+	err = parse_listen(listen, &ss, &flags);
+	if (err)
+		return err;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->pin_dir = pin_dir;
+	srv->st = st;
+	errno = 0;
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
+				       (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+				       (unsigned)10, MHD_OPTION_END);
+	if (!srv->daemon) {
+		err = errno ? -errno : -EADDRINUSE;
+		free(srv);
+		return err;
+	}
+	*out = srv;
+	return 0;
+}
+
+void metrics_stop(struct metrics_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}

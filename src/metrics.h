@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * metrics.h - the agent's HTTP endpoint (libmicrohttpd, its own thread):
+ * /metrics in the Prometheus text format (the counters under the names of
+ * `stats --prometheus`, plus the agent's own state) and /healthz (200 only
+ * while the programs are attached and the last apply succeeded).
+ *
+ * The agent updates a struct agent_state under its lock; the HTTP thread
+ * reads the kernel's counters from the pinned maps itself.
+ */
+#ifndef SPEE_METRICS_H
+#define SPEE_METRICS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "names.h"
+
+/* What the agent knows that the maps do not. */
+struct agent_state {
+	pthread_mutex_t lock;
+	bool applied; /* a policy has been applied (or adopted) */
+	bool last_apply_ok;
+	int64_t last_apply_time; /* CLOCK_REALTIME seconds */
+	uint64_t applies_ok;
+	uint64_t applies_failed;
+	uint64_t config_errors;
+	uint64_t drift_found;
+	uint64_t dns_changes;
+	uint64_t dns_failures;
+	struct name_table names; /* a copy of the agent's, for /metrics */
+};
+
+void agent_state_init(struct agent_state *st);
+void agent_state_destroy(struct agent_state *st);
+
+/* Replaces the copy of the name table (under the lock). */
+int agent_state_set_names(struct agent_state *st, const struct name_table *t);
+
+/* The agent's own metrics in Prometheus text format (takes the lock). */
+void agent_state_render(struct agent_state *st, FILE *out);
+
+struct metrics_server;
+
+/*
+ * Serves ADDR:PORT ("127.0.0.1:9600", "[::1]:9600", ":9600" for every
+ * address). Returns 0, -EINVAL for a bad address, or the errno of the bind.
+ */
+int metrics_start(const char *listen, const char *pin_dir, struct agent_state *st,
+		  struct metrics_server **out);
+
+void metrics_stop(struct metrics_server *srv);
+
+/* True when the instance at pin_dir has every hook attached (for /healthz). */
+bool metrics_attached(const char *pin_dir);
+
+#endif

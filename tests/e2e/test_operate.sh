@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Operating speebpf: a Prometheus scrape of a running agent returns the
+# counters stats shows; /healthz follows attachment and the last apply; the
+# agent tells systemd it is ready and pings the watchdog; the unit passes
+# systemd-analyze verify, and its capabilities are enough and each one needed.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+lab_require_speebpf
+lab_init operate
+lab_spe_topology
+lab_spe_listeners
+
+CFG=$LAB_DIR/conf/fleet.yaml
+mkdir -p "$LAB_DIR/conf"
+cp "$LAB_REPO/tests/e2e/fleet-lab.yaml" "$CFG"
+PIN=$(lab_pin_dir mgmt1)
+UNIT=$LAB_REPO/deploy/speebpf.service
+
+# scrape PATH: GET http://127.0.0.1:9600PATH inside mgmt1; prints the body, "HTTP n" last.
+scrape() {
+	lab_exec mgmt1 curl -s -m 5 -w '\nHTTP %{http_code}\n' "http://127.0.0.1:9600$1"
+}
+
+echo "# the agent with systemd's notification socket and a watchdog"
+sock=$LAB_DIR/notify.sock
+lab_spawn mgmt1 notify socat -u "UNIX-RECV:$sock" STDOUT
+for ((i = 0; i < 50; i++)); do [[ -S $sock ]] && break; sleep 0.05; done
+lab_spawn mgmt1 agent env -u WATCHDOG_PID NOTIFY_SOCKET="$sock" WATCHDOG_USEC=400000 \
+	"$SPEEBPF" run -c "$CFG" --host mgmt1 --iface eth0 --cgroup "$(lab_cgroup mgmt1)" \
+	--pin-dir "$PIN" --metrics 127.0.0.1:9600 --drift-interval 0 --debounce-ms 100
+lab_wait_log agent 'watching ' 15 || lab_die "the agent did not start: $(cat "$(lab_spawn_log agent)")"
+sleep 1
+expect_true "it told systemd READY=1 once the policy was enforced" grep -q 'READY=1' "$(lab_spawn_log notify)"
+expect_true "  with a STATUS line" grep -q 'STATUS=policy generation 1 enforced' "$(lab_spawn_log notify)"
+expect_true "  and pings the watchdog (WatchdogSec 0.4 s, ping every 0.2 s)" \
+	test "$(grep -o 'WATCHDOG=1' "$(lab_spawn_log notify)" | wc -l)" -ge 3
+
+echo "# a Prometheus scrape returns the counters stats shows"
+expect_connect cas1 mgmt1 8471
+expect_connect admpc mgmt1 8470
+expect_blocked client mgmt1 8474
+body=$(scrape /metrics)
+expect_true "/metrics answers 200" test "${body##*$'\n'}" = "HTTP 200"
+stats=$(lab_speebpf mgmt1 stats --json)
+mismatch=""
+while read -r id dir port packets; do
+	line=$(grep -E "^speebpf_rule_packets_total\{rule=\"$id\",direction=\"$dir\",proto=\"tcp\",port=\"$port\"\} " <<<"$body" || true)
+	[[ ${line##* } == "$packets" ]] || mismatch+=" $id/$dir(stats $packets, scrape ${line##* })"
+done < <(jq -r '.rules[] | "\(.id) \(.direction) \(.port) \(.packets)"' <<<"$stats")
+expect_true "every rule's packets match${mismatch:+:$mismatch}" test -z "$mismatch"
+expect_true "  and they are not all zero" test "$(jq '[.rules[].packets] | add' <<<"$stats")" -ge 2
+drops=$(jq '[.drops[] | select(.reason == "no-rule" and .direction == "ingress") | .packets] | add' <<<"$stats")
+expect_true "the ingress no-rule drops match ($drops)" \
+	grep -qx "speebpf_drop_packets_total{direction=\"ingress\",reason=\"no-rule\"} $drops" <<<"$body"
+expect_true "the policy generation is exported" grep -qx 'speebpf_policy_generation 1' <<<"$body"
+expect_true "the last apply is exported" grep -qx 'speebpf_last_apply_success 1' <<<"$body"
+expect_true "DNS names are exported" grep -q 'speebpf_dns_addresses{name="my.mailstore.com"} 1' <<<"$body"
+expect_true "stats --prometheus uses the same names" \
+	sh -c "$(printf '%q ' "$SPEEBPF") stats --pin-dir $PIN --prometheus | grep -q '^speebpf_rule_packets_total{rule=\"mgmt-internal\",direction=\"ingress\"'"
+
+echo "# /healthz"
+expect_true "answers 200 while attached and applied" test "$(scrape /healthz | tail -1)" = "HTTP 200"
+printf 'hosts: [\n' >"$CFG.next"
+mv "$CFG.next" "$CFG"
+sleep 0.5
+expect_true "answers 503 after a failed apply" test "$(scrape /healthz | tail -1)" = "HTTP 503"
+body=$(scrape /metrics)
+expect_true "  and /metrics counts the config error" grep -qx 'speebpf_config_errors_total 1' <<<"$body"
+expect_true "  and the failed apply" grep -qx 'speebpf_last_apply_success 0' <<<"$body"
+cp "$LAB_REPO/tests/e2e/fleet-lab.yaml" "$CFG.next"
+mv "$CFG.next" "$CFG"
+sleep 0.5
+expect_true "answers 200 again once the config is good" test "$(scrape /healthz | tail -1)" = "HTTP 200"
+rm "$PIN/links/cgroup-egress"	# the pin was the link's last reference: it is gone
+body=$(scrape /healthz)
+expect_true "answers 503 when a hook is no longer attached" test "${body##*$'\n'}" = "HTTP 503"
+expect_true "  and says why" grep -q 'not attached' <<<"$body"
+lab_stop agent 5
+expect_true "it told systemd it is stopping" grep -q 'STOPPING=1' "$(lab_spawn_log notify)"
+lab_speebpf mgmt1 detach >/dev/null
+
+echo "# the systemd unit"
+mkdir -p "$LAB_DIR/unit"
+sed "s|/usr/local/sbin/speebpf|$SPEEBPF|" "$UNIT" >"$LAB_DIR/unit/speebpf.service"
+out=$(systemd-analyze verify "$LAB_DIR/unit/speebpf.service" 2>&1) && rc=0 || rc=$?
+expect_true "systemd-analyze verify passes, with no warning (exit $rc: $out)" test "$rc" = 0 -a -z "$out"
+expect_true "it is Type=notify with a watchdog and SIGHUP for reload" \
+	sh -c "grep -qx 'Type=notify' '$UNIT' && grep -q '^WatchdogSec=' '$UNIT' && grep -q '^ExecReload=.*-HUP' '$UNIT'"
+
+echo "# the unit's capabilities are enough, and each one is needed"
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")
+bounding=-all
+for c in $caps; do c=${c#CAP_}; bounding+=",+${c,,}"; done
+with_caps() {
+	lab_exec mgmt1 setpriv --inh-caps=-all --ambient-caps=-all --bounding-set="$1" -- \
+		"$SPEEBPF" apply -c "$LAB_REPO/tests/e2e/fleet-lab.yaml" --host mgmt1 --iface eth0 \
+		--cgroup "$(lab_cgroup mgmt1)" --pin-dir "$PIN" --resolve my.mailstore.com=198.19.2.100
+}
+expect_true "apply works with exactly $caps" with_caps "$bounding"
+expect_connect cas1 mgmt1 8471
+expect_blocked client mgmt1 8471
+lab_speebpf mgmt1 detach >/dev/null
+for c in $caps; do
+	c=${c#CAP_}
+	expect_false "apply fails without CAP_$c" with_caps "${bounding/,+${c,,}/}"
+	expect_false "  and leaves no pin dir" test -e "$PIN"
+done
+
+lab_finish
