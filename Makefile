@@ -97,7 +97,7 @@ $(BUILD)/tests/%: tests/bpf/%.c $(SAN_LIB_OBJ) $(TEST_LIB_OBJ) | $(BUILD)/tests
 
 $(BUILD)/tools/%: tests/tools/%.c | $(BUILD)/tools
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
 
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/san $(BUILD)/tests $(BUILD)/tests/lib $(BUILD)/tools:
 	@mkdir -p $@

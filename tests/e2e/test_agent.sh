@@ -141,6 +141,16 @@ expect_true "and restored the entry" bpftool map lookup pinned "$PIN/maps/spee_e
 expect_connect cas1 mgmt1 8471
 expect_true "and status finds no drift now" lab_speebpf mgmt1 status
 
+echo "# drift: a program replaced behind the agent's back is put back"
+SWAP=$LAB_REPO/build/tools/speeswap
+expect_true "a foreign pass-all program replaces mgmt1's XDP program" \
+	"$SWAP" "$PIN/links/xdp-eth0" xdp
+sleep 1.5	# the drift interval is 1 s
+expect_true "the agent reported the foreign program" \
+	grep -q 'links run a foreign program' "$(lab_spawn_log agent-mgmt1)"
+expect_blocked client mgmt1 8471	# enforcing again
+expect_true "and status finds no drift now" lab_speebpf mgmt1 status
+
 echo "# kill -9 during traffic: nothing changes; a new agent adopts the instance"
 lab_spawn cas1 stream-kill "$SPEEPROBE" stream "$(lab_ip mgmt1)" 8471 --seconds 4 --rate-kbps 256
 lab_sleep 0.5
@@ -234,6 +244,12 @@ expect_false "status exits 1 on drift" lab_speebpf cas1 status
 expect_true "  and says what drifted" \
 	sh -c "$(printf '%q ' "$SPEEBPF") status --pin-dir $PIN | grep -q '1 entries missing'"
 expect_true "apply repairs it" lab_speebpf cas1 apply -c "$CFG" --host cas1
+expect_true "  and status is clean again" lab_speebpf cas1 status
+"$LAB_REPO/build/tools/speeswap" "$PIN/links/cgroup-egress" cgroup-skb >/dev/null
+expect_false "status exits 1 when a hook runs a foreign program" lab_speebpf cas1 status
+expect_true "  and says so" \
+	sh -c "$(printf '%q ' "$SPEEBPF") status --pin-dir $PIN | grep -q '1 links run a foreign program'"
+expect_true "apply puts this build's program back" lab_speebpf cas1 apply -c "$CFG" --host cas1
 expect_true "  and status is clean again" lab_speebpf cas1 status
 
 for h in mgmt1 cas1 ih1; do lab_speebpf "$h" detach >/dev/null; done
