@@ -192,8 +192,16 @@ struct flood_mode_result {
 	struct stat3 ratio;		/* same-round speebpf / nftables */
 	struct stat3 spee_offered_kpps; /* what the sender managed meanwhile */
 	struct stat3 nft_offered_kpps;
-	uint64_t
-	    max_mismatch; /* largest |filter's own count - receiver's count| in a measurement */
+	/* the largest |filter's own count - receiver's count| in a measurement */
+	uint64_t max_mismatch;
+	/*
+	 * Threaded only: the receiver's NAPI thread's CPU time per packet it
+	 * took in (ns), from /proc/PID/schedstat. Other tenants taking the CPU
+	 * lower the pps but not this.
+	 */
+	struct stat3 spee_cpu_ns;
+	struct stat3 nft_cpu_ns;
+	struct stat3 cpu_ratio; /* same-round nftables / speebpf */
 };
 
 struct flood_results {

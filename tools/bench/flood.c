@@ -75,6 +75,8 @@ struct flood_env {
 	int sender_cpu;
 	bool nft_loaded;
 	bool xdp_attached;
+	pid_t napi[8]; /* the receiver's NAPI threads, when threaded */
+	int n_napi;
 };
 
 /* ---- the receiver's veth ---- */
@@ -140,8 +142,11 @@ static int set_threaded(const char *ifname, bool on)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-/* Pins the NAPI threads of ifname ("napi/IF-ID", cut to 15 characters) to cpu. */
-static int pin_napi(const char *ifname, int cpu)
+/*
+ * Pins the NAPI threads of ifname ("napi/IF-ID", cut to 15 characters) to
+ * cpu and notes their pids in env.
+ */
+static int pin_napi(struct flood_env *env, const char *ifname, int cpu)
 {
 	char want[16], comm[32], path[300];
 	struct dirent *de;
@@ -155,6 +160,7 @@ static int pin_napi(const char *ifname, int cpu)
 	d = opendir("/proc");
 	if (!d)
 		return -errno;
+	env->n_napi = 0;
 	while ((de = readdir(d))) {
 		FILE *f;
 
@@ -165,12 +171,36 @@ static int pin_napi(const char *ifname, int cpu)
 		if (!f)
 			continue;
 		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, want, strlen(want)) &&
-		    !sched_setaffinity(atoi(de->d_name), sizeof(set), &set))
+		    !sched_setaffinity(atoi(de->d_name), sizeof(set), &set)) {
 			pinned++;
+			if (env->n_napi < (int)(sizeof(env->napi) / sizeof(env->napi[0])))
+				env->napi[env->n_napi++] = atoi(de->d_name);
+		}
 		fclose(f);
 	}
 	closedir(d);
 	return pinned;
+}
+
+/* CPU time of the receiver's NAPI threads (ns): the first field of /proc/PID/schedstat. */
+static uint64_t napi_cpu_ns(const struct flood_env *env)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < env->n_napi; i++) {
+		char path[64];
+		unsigned long long v;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)env->napi[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &v) == 1)
+			sum += v;
+		fclose(f);
+	}
+	return sum;
 }
 
 /* Frames the receiver's NAPI took from its ring (rtnl_link_stats, 32 bits). */
@@ -390,6 +420,7 @@ static double send_frames(struct flood_env *env, uint64_t frames)
 struct sample {
 	double rx_kpps;
 	double offered_kpps;
+	double cpu_ns; /* the receiver's CPU per packet (threaded), else 0 */
 	uint64_t mismatch;
 };
 
@@ -397,7 +428,7 @@ struct sample {
 static int measure_one(struct flood_env *env, bool spee, bool threaded, uint64_t frames,
 		       struct sample *s)
 {
-	uint64_t f0, f1;
+	uint64_t f0, f1, n0 = 0, n1 = 0;
 	uint32_t c0, c1;
 	double secs;
 	int err = 0;
@@ -407,13 +438,17 @@ static int measure_one(struct flood_env *env, bool spee, bool threaded, uint64_t
 	if (err)
 		return err;
 	/* Attaching may bring up a new NAPI instance; pin whatever is there now. */
-	if (threaded)
-		pin_napi(env->o->rx_if, env->o->cpu);
+	if (threaded) {
+		pin_napi(env, env->o->rx_if, env->o->cpu);
+		n0 = napi_cpu_ns(env);
+	}
 	c0 = rx_packets(env->o->rx_if);
 	f0 = spee ? spee_refused(env) : nft_refused();
 	secs = send_frames(env, frames);
 	usleep(50000); /* the ring holds at most a few hundred frames: let them through */
 	c1 = rx_packets(env->o->rx_if);
+	if (threaded)
+		n1 = napi_cpu_ns(env);
 	f1 = spee ? spee_refused(env) : nft_refused();
 	if (spee)
 		err = xdp_attach(env, false);
@@ -421,6 +456,7 @@ static int measure_one(struct flood_env *env, bool spee, bool threaded, uint64_t
 		return (int)secs;
 	s->rx_kpps = (double)(uint32_t)(c1 - c0) / secs / 1e3;
 	s->offered_kpps = (double)frames / secs / 1e3;
+	s->cpu_ns = threaded && c1 != c0 ? (double)(n1 - n0) / (uint32_t)(c1 - c0) : 0;
 	s->mismatch = f1 - f0 > (uint32_t)(c1 - c0) ? f1 - f0 - (uint32_t)(c1 - c0)
 						    : (uint32_t)(c1 - c0) - (f1 - f0);
 	return err;
@@ -429,7 +465,7 @@ static int measure_one(struct flood_env *env, bool spee, bool threaded, uint64_t
 static int run_mode(struct flood_env *env, bool threaded, struct flood_mode_result *m)
 {
 	int rounds = env->o->flood_rounds, err;
-	double *v = calloc((size_t)rounds * 5, sizeof(*v));
+	double *v = calloc((size_t)rounds * 8, sizeof(*v));
 	struct sample cal;
 
 	memset(m, 0, sizeof(*m));
@@ -442,7 +478,7 @@ static int run_mode(struct flood_env *env, bool threaded, struct flood_mode_resu
 			  threaded ? "threaded" : "softirq");
 		goto out;
 	}
-	if (threaded && pin_napi(env->o->rx_if, env->o->cpu) <= 0) {
+	if (threaded && pin_napi(env, env->o->rx_if, env->o->cpu) <= 0) {
 		bench_log("flood: no NAPI thread of %s to pin", env->o->rx_if);
 		err = -ESRCH;
 		goto out;
@@ -469,13 +505,17 @@ static int run_mode(struct flood_env *env, bool threaded, struct flood_mode_resu
 		v[2 * rounds + r] = a.rx_kpps / b.rx_kpps;
 		v[3 * rounds + r] = a.offered_kpps;
 		v[4 * rounds + r] = b.offered_kpps;
+		v[5 * rounds + r] = a.cpu_ns;
+		v[6 * rounds + r] = b.cpu_ns;
+		v[7 * rounds + r] = a.cpu_ns > 0 ? b.cpu_ns / a.cpu_ns : 0;
 		if (a.mismatch > m->max_mismatch)
 			m->max_mismatch = a.mismatch;
 		if (b.mismatch > m->max_mismatch)
 			m->max_mismatch = b.mismatch;
-		bench_log("flood (%s): round %d: speebpf %.0f kpps, nftables %.0f kpps",
-			  threaded ? "threaded receiver" : "shared CPU", r + 1, a.rx_kpps,
-			  b.rx_kpps);
+		bench_log("flood (%s): round %d: speebpf %.0f kpps (%.0f ns of CPU a packet), "
+			  "nftables %.0f kpps (%.0f ns)",
+			  threaded ? "threaded receiver" : "shared CPU", r + 1, a.rx_kpps, a.cpu_ns,
+			  b.rx_kpps, b.cpu_ns);
 	}
 	if (!err) {
 		stat3_of(v, rounds, &m->spee_kpps);
@@ -483,6 +523,9 @@ static int run_mode(struct flood_env *env, bool threaded, struct flood_mode_resu
 		stat3_of(v + 2 * rounds, rounds, &m->ratio);
 		stat3_of(v + 3 * rounds, rounds, &m->spee_offered_kpps);
 		stat3_of(v + 4 * rounds, rounds, &m->nft_offered_kpps);
+		stat3_of(v + 5 * rounds, rounds, &m->spee_cpu_ns);
+		stat3_of(v + 6 * rounds, rounds, &m->nft_cpu_ns);
+		stat3_of(v + 7 * rounds, rounds, &m->cpu_ratio);
 		m->done = true;
 	}
 out:

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	    .rounds = 5,
 	    .repeat = 1000000,
 	    .cp_reps = 7,
-	    .flood_rounds = 4,
+	    .flood_rounds = 6,
 	    .flood_seconds = 1.0,
 	    .n_sizes = BENCH_SIZES,
 	    .xdpfilter_obj = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_dny_all.o",
