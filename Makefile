@@ -46,6 +46,11 @@ TEST_LIB_SRC := $(sort $(wildcard tests/lib/*.c))
 TEST_LIB_OBJ := $(TEST_LIB_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%.o)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+# The benchmarks (tools/bench/, `make bench`); their rules are at the end.
+BENCH_SRC := $(sort $(filter-out %.bpf.c,$(wildcard tools/bench/*.c)))
+BENCH_OBJ := $(BENCH_SRC:tools/bench/%.c=$(BUILD)/bench/%.o) $(BUILD)/bench/pkt.o
+BENCH_BIN := $(BUILD)/bench/speebpf-bench
+BENCH_SKEL := $(BUILD)/bench/bench.skel.h
 
 .PHONY: all deps test unit-test bpf-test e2e-test lint demo bench vmlinux install clean
 .DELETE_ON_ERROR:
@@ -111,7 +116,7 @@ test: deps
 	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test
 
 .PHONY: test-build
-test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN)
+test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 lint:
 	@tools/lint.sh
@@ -129,6 +134,33 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/speebpf $(TOOL_BIN)
 	@tools/demo.sh
 
+# ---- benchmarks (tools/bench/): not part of `make test`, which only builds them ----
+
+$(BUILD)/bench/bench.bpf.o: tools/bench/bench.bpf.c tools/bench/bench_abi.h | $(BUILD)/bench
+	$(CLANG) $(BPF_CFLAGS) -Itools/bench -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o
+	@rm -f $@.tmp.o
+
+$(BENCH_SKEL): $(BUILD)/bench/bench.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench > $@
+
+$(BUILD)/bench/%.o: tools/bench/%.c $(SKEL) $(BENCH_SKEL) | $(BUILD)/bench
+	$(CC) $(CFLAGS) -Itools/bench -Itests/lib -I$(BUILD)/bench -MMD -MP -c $< -o $@
+
+$(BUILD)/bench/pkt.o: tests/lib/pkt.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) -Itests/lib -MMD -MP -c $< -o $@
+
+$(BENCH_BIN): $(BENCH_OBJ) $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench:
+	@mkdir -p $@
+
+# Runs as root in a sandbox of its own; prints a table, writes BENCHMARKS.md.
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@tools/bench/run.sh
+
 # The binary, the systemd unit, and an example config (an existing one is kept).
 PREFIX ?= /usr/local
 UNITDIR ?= /etc/systemd/system
@@ -145,4 +177,4 @@ install: $(BUILD)/speebpf
 clean:
 	rm -rf $(BUILD)
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(TEST_LIB_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(TEST_LIB_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

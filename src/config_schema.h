@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "config_yaml.h"
@@ -26,12 +27,46 @@ struct seen_addr {
 	int line;
 };
 
+/*
+ * A first-come index of items by key (config_index.c), for the duplicate
+ * checks of the inventory: each check costs O(1) instead of a scan of every
+ * earlier host, which made a 20,000-host file take seconds to read. The
+ * caller hashes the key and says what equal means; for each key the index
+ * finds the first item added, the one messages name ("first defined at
+ * line N").
+ */
+struct cfg_index_slot {
+	uint64_t hash;
+	size_t item; /* item + 1; 0 marks an empty slot */
+};
+
+struct cfg_index {
+	struct cfg_index_slot *slot;
+	size_t cap; /* 0, or a power of two */
+	size_t n;
+};
+
+/* Is item equal to the key the caller looks for (which ctx holds)? */
+typedef bool (*cfg_index_eq)(const void *ctx, size_t item);
+
+uint64_t cfg_hash(const void *key, size_t len);
+
+/* The first item added whose key is equal (eq), or SIZE_MAX. */
+size_t cfg_index_find(const struct cfg_index *ix, uint64_t hash, cfg_index_eq eq, const void *ctx);
+
+/* Adds item under hash. Returns 0 or -ENOMEM. */
+int cfg_index_add(struct cfg_index *ix, uint64_t hash, size_t item);
+
+void cfg_index_free(struct cfg_index *ix);
+
 struct cfg_parser {
 	struct yctx y;
 	struct config *cfg;
 	struct seen_addr *seen;
 	size_t n_seen;
 	size_t cap_seen;
+	struct cfg_index seen_index; /* of seen[], by address */
+	struct cfg_index name_index; /* of cfg->hosts[], by name (valid names only) */
 };
 
 /* Names are ASCII whatever the locale. */

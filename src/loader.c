@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <nettle/sha2.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -232,6 +233,8 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin
 		l->maps.fd[i] =
 			bpf_map__fd(bpf_object__find_map_by_name(l->skel->obj, spee_map_names[i]));
 	l->pinned = pin_dir != NULL;
+	/* libbpf read the kernel's BTF (megabytes) to relocate the programs, and freed it. */
+	malloc_trim(0);
 	return 0;
 fail:
 	loader_close(l);

@@ -118,7 +118,8 @@ struct maps_write_stats {
  * Step 3. Writes img into its slot (which must not be the active one) and
  * that slot's settings. Returns 0; -E2BIG (message in d) before writing
  * anything when a map cannot hold the image; -EBUSY when img's slot is the
- * active one; or the errno of a failed map operation.
+ * active one; or the errno of a failed map operation. While it writes, the
+ * slot's generation in spee_rt is MAPS_GENERATION_WRITING.
  */
 int maps_write_slot(const struct spee_map_fds *m, const struct maps_image *img,
 		    const struct spee_slot_cfg *cfg, struct maps_write_stats *st, struct diags *d);
@@ -129,8 +130,53 @@ int maps_flip(const struct spee_map_fds *m, uint8_t slot, struct diags *d);
 /* The active slot and the whole runtime record. */
 int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d);
 
+/*
+ * What a process that applies again and again (the agent) keeps between
+ * applies: the image it wrote into each slot and the generation it wrote
+ * it with. maps_apply then diffs the new image against the one in memory
+ * instead of reading the slot back, which at 10,000 hosts costs tens of
+ * milliseconds (the port table alone is 131,072 elements a slot); with the
+ * cache a one-host change writes a handful of entries and reads nothing
+ * but spee_rt and spee_rules.
+ *
+ * A cached slot is used only while spee_rt still gives it the cached
+ * generation. Every write of a slot changes that (to
+ * MAPS_GENERATION_WRITING before the first entry is written, to the new
+ * generation after the last) and maps.c is the only writer, so a slot that
+ * another process wrote, or whose write failed halfway, is never taken for
+ * the cached image; it is read back as without a cache, and cached again.
+ * Zero-initialise; free with maps_cache_free.
+ */
+struct maps_cache_slot {
+	bool valid;
+	uint32_t generation;
+	struct maps_exact_entry *exact; /* sorted by key, unique */
+	size_t n_exact;
+	struct maps_prefix_entry *prefix;
+	size_t n_prefix;
+	uint32_t *port_idx; /* the non-zero port infos: index within the slot, ascending */
+	struct spee_port_info *port_val;
+	size_t n_ports;
+};
+
+struct maps_cache {
+	struct maps_cache_slot slot[SPEE_POLICY_SLOTS];
+};
+
+/* The generation a slot carries while maps_write_slot writes it; never a policy's. */
+#define MAPS_GENERATION_WRITING UINT32_MAX
+
+/*
+ * Records both slots as empty at generation 0: for maps the caller has just
+ * created (loader_load of an unpinned object, or one whose pins it made).
+ */
+void maps_cache_assume_empty(struct maps_cache *c);
+
+void maps_cache_free(struct maps_cache *c);
+
 struct maps_apply_opts {
 	bool audit; /* force audit mode (apply --audit) */
+	struct maps_cache *cache; /* NULL: read the slot back; else used and updated */
 };
 
 struct maps_apply_result {

@@ -13,6 +13,7 @@
  */
 #include "policy.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -437,40 +438,117 @@ static int peer_cmp(const struct policy_entry *a, const struct policy_entry *b)
 	return prefix_cmp(&a->prefix, &b->prefix);
 }
 
-static const struct policy *sort_policy; /* qsort has no context argument */
+/*
+ * Entries are sorted twice: for the ties, by (dir, proto, peer, rule order,
+ * port), so that each (dir, proto, peer) group comes together in rule order;
+ * at the end, by (dir, rule order, proto, port, peer). Peers order as
+ * peer_cmp orders them. Every field fits in 32 bytes, written so that
+ * comparing the bytes in order (as four big-endian words) gives that order,
+ * and entries are sorted by this key: comparators calling entry_order and
+ * prefix_cmp made sorting most of the time a large inventory took to
+ * compile. A DNS name goes in as its rank among the policy's names in
+ * strcmp order.
+ */
+struct sort_item {
+	uint64_t key[4];
+	size_t idx;
+};
 
-static int cmp_for_ties(const void *pa, const void *pb)
+static int cmp_sort_item(const void *pa, const void *pb)
 {
-	const struct policy_entry *a = pa, *b = pb;
-	unsigned oa = entry_order(sort_policy, a), ob = entry_order(sort_policy, b);
-	int c;
+	const struct sort_item *a = pa, *b = pb;
 
-	if (a->dir != b->dir)
-		return a->dir < b->dir ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	c = peer_cmp(a, b);
-	if (c)
-		return c;
-	if (oa != ob)
-		return oa < ob ? -1 : 1;
-	return a->port_lo < b->port_lo ? -1 : a->port_lo > b->port_lo;
+	for (int i = 0; i < 4; i++)
+		if (a->key[i] != b->key[i])
+			return a->key[i] < b->key[i] ? -1 : 1;
+	return 0;
 }
 
-static int cmp_final(const void *pa, const void *pb)
+/* Appends len bytes of v, most significant first. */
+static void put_be(uint8_t **at, uint64_t v, int len)
 {
-	const struct policy_entry *a = pa, *b = pb;
-	unsigned oa = entry_order(sort_policy, a), ob = entry_order(sort_policy, b);
+	for (int i = len - 1; i >= 0; i--)
+		*(*at)++ = (uint8_t)(v >> (8 * i));
+}
 
-	if (a->dir != b->dir)
-		return a->dir < b->dir ? -1 : 1;
-	if (oa != ob)
-		return oa < ob ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	if (a->port_lo != b->port_lo)
-		return a->port_lo < b->port_lo ? -1 : 1;
-	return peer_cmp(a, b);
+/* The strcmp rank of an interned name (policy names are few). */
+static uint32_t name_rank(const struct policy *p, const char *name)
+{
+	uint32_t rank = 0;
+
+	for (size_t i = 0; i < p->n_names; i++)
+		rank += strcmp(p->names[i], name) < 0;
+	return rank;
+}
+
+/* peer_cmp's order: prefixes (family, address bytes, length) before names (strcmp). */
+static void put_peer(uint8_t **at, const struct policy *p, const struct policy_entry *e)
+{
+	const struct prefix *pf = &e->prefix;
+
+	put_be(at, e->peer_kind, 1);
+	if (e->peer_kind == ENTRY_PEER_NAME) {
+		put_be(at, name_rank(p, e->name), 4);
+		memset(*at, 0, 14);
+		*at += 14;
+		return;
+	}
+	put_be(at, pf->family, 1);
+	memcpy(*at, pf->addr, sizeof(pf->addr));
+	*at += sizeof(pf->addr);
+	put_be(at, pf->len, 1);
+}
+
+static void sort_item_key(const struct policy *p, const struct policy_entry *e, bool final,
+			  struct sort_item *it)
+{
+	uint8_t buf[sizeof(it->key)] = { 0 }, *at = buf;
+
+	_Static_assert(1 + 4 + 1 + 2 + 19 <= sizeof(buf), "the key fits");
+	if (final) {
+		put_be(&at, e->dir, 1);
+		put_be(&at, entry_order(p, e), 4);
+		put_be(&at, e->proto, 1);
+		put_be(&at, e->port_lo, 2);
+		put_peer(&at, p, e);
+	} else {
+		put_be(&at, e->dir, 1);
+		put_be(&at, e->proto, 1);
+		put_peer(&at, p, e);
+		put_be(&at, entry_order(p, e), 4);
+		put_be(&at, e->port_lo, 2);
+	}
+	for (int i = 0; i < 4; i++) {
+		memcpy(&it->key[i], buf + 8 * i, 8);
+		it->key[i] = be64toh(it->key[i]);
+	}
+}
+
+/* Sorts ev in the ties order, or with final in the final order. Returns 0 or -ENOMEM. */
+static int sort_entries(const struct policy *p, struct entry_vec *ev, bool final)
+{
+	struct policy_entry *sorted;
+	struct sort_item *items;
+
+	items = malloc((ev->n ? ev->n : 1) * sizeof(*items));
+	sorted = malloc((ev->n ? ev->n : 1) * sizeof(*sorted));
+	if (!items || !sorted) {
+		free(items);
+		free(sorted);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ev->n; i++) {
+		sort_item_key(p, &ev->v[i], final, &items[i]);
+		items[i].idx = i;
+	}
+	qsort(items, ev->n, sizeof(*items), cmp_sort_item);
+	for (size_t i = 0; i < ev->n; i++)
+		sorted[i] = ev->v[items[i].idx];
+	free(items);
+	free(ev->v);
+	ev->v = sorted;
+	ev->cap = ev->n ? ev->n : 1;
+	return 0;
 }
 
 /* Port intervals already taken within one (dir, proto, peer) group, with their owner. */
@@ -569,8 +647,7 @@ static int resolve_ties(struct policy *p, struct rule_work *work, struct entry_v
 	size_t n_taken = 0, cap_taken = 0;
 	int err = 0;
 
-	sort_policy = p;
-	qsort(cand->v, cand->n, sizeof(*cand->v), cmp_for_ties);
+	err = sort_entries(p, cand, false);
 	for (size_t i = 0; i < cand->n && !err; i++) {
 		const struct policy_entry *e = &cand->v[i];
 
@@ -580,7 +657,7 @@ static int resolve_ties(struct policy *p, struct rule_work *work, struct entry_v
 	}
 	free(taken);
 	if (!err)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_final);
+		err = sort_entries(p, out, true);
 	return err;
 }
 

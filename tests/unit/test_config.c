@@ -716,6 +716,53 @@ static void every_problem_of_a_file_is_reported_in_file_order(void **state)
 	diags_free(&d);
 }
 
+/*
+ * The duplicate checks go through a hash index (a scan of every earlier host
+ * made large inventories quadratic): among thousands of hosts they still
+ * name the first definition, compare addresses as addresses, and report in
+ * file order.
+ */
+static void duplicates_among_thousands_of_hosts_name_the_first_definition(void **state)
+{
+	enum { N = 3000 };
+	char *text = NULL, msg[3][128];
+	size_t len = 0;
+	struct diags d = {0};
+	struct config *cfg = NULL;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	fprintf(f, "hosts:\n");
+	for (unsigned i = 0; i < N; i++) {
+		unsigned v4 = i == N - 2 ? 8 : i + 1; /* host 7's */
+		unsigned v6 = i == N - 3 ? 9 : i + 1; /* host 8's, written another way */
+
+		fprintf(f, "  - name: h%u\n    roles: [IH]\n", i == N - 1 ? 5 : i);
+		fprintf(f, "    addresses: [198.18.%u.%u, \"fd00:5e:%s%x\"]\n", v4 >> 8, v4 & 0xff,
+			i == N - 3 ? "0:0::" : ":", v6);
+	}
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(config_parse("big.yaml", text, len, &cfg, &d), -EINVAL);
+	/* Host i's name is on line 2 + 3i, its addresses on line 4 + 3i. */
+	snprintf(msg[0], sizeof(msg[0]),
+		 "address fd00:5e:0:0::9 is already used by host 'h8' (line %d)", 4 + 3 * 8);
+	snprintf(msg[1], sizeof(msg[1]),
+		 "address 198.18.0.8 is already used by host 'h7' (line %d)", 4 + 3 * 7);
+	snprintf(msg[2], sizeof(msg[2]), "duplicate host name 'h5' (first defined at line %d)",
+		 2 + 3 * 5);
+	if (d.n != 3)
+		diags_print(stderr, &d);
+	assert_int_equal(d.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(d.v[i].msg, msg[i]);
+	assert_int_equal(d.v[0].line, 4 + 3 * (N - 3));
+	assert_int_equal(d.v[1].line, 4 + 3 * (N - 2));
+	assert_int_equal(d.v[2].line, 2 + 3 * (N - 1));
+	diags_free(&d);
+	free(text);
+}
+
 static void diagnostics_already_collected_are_kept_first(void **state)
 {
 	static const char text[] = "hosts: []\nmode: x\n";
@@ -893,6 +940,7 @@ int main(void)
 	    cmocka_unit_test(sha256_is_the_digest_of_the_file_bytes),
 	    cmocka_unit_test(find_host_and_network_look_up_by_name),
 	    cmocka_unit_test(every_problem_of_a_file_is_reported_in_file_order),
+	    cmocka_unit_test(duplicates_among_thousands_of_hosts_name_the_first_definition),
 	    cmocka_unit_test(diagnostics_already_collected_are_kept_first),
 	    cmocka_unit_test(empty_buffer_is_an_empty_config),
 	    cmocka_unit_test(missing_file_is_reported_with_its_errno),

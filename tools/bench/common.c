@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * common.c - timing, statistics and the small system calls every part of
+ * the harness needs.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const size_t bench_sizes[BENCH_SIZES] = {10, 1000, 10000, 100000};
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void stat3_of(const double *v, int n, struct stat3 *out)
+{
+	double *s;
+
+	memset(out, 0, sizeof(*out));
+	if (n <= 0)
+		return;
+	s = malloc((size_t)n * sizeof(*s));
+	if (!s)
+		return;
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	out->min = s[0];
+	out->max = s[n - 1];
+	/* An even count has two middles: their mean. */
+	out->med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	out->n = n;
+	free(s);
+}
+
+void bench_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("bench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int bench_enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int bench_write_file(const char *dir, const char *name, const char *buf, size_t len, char *out,
+		     size_t out_len)
+{
+	int fd, err = 0;
+
+	if (snprintf(out, out_len, "%s/%s", dir, name) >= (int)out_len)
+		return -ENAMETOOLONG;
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err = -errno;
+			break;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) && !err)
+		err = -errno;
+	return err;
+}
+
+int bench_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	CPU_ZERO(&set);
+	if (cpu >= 0) {
+		CPU_SET(cpu, &set);
+	} else {
+		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET(i, &set);
+	}
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}

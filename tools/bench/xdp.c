@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xdp.c - the data plane: the per-packet cost of speebpf's programs with
+ * BPF_PROG_TEST_RUN, beside the references measured in the same rounds.
+ *
+ * For each inventory size the real skeleton is loaded through loader.c and
+ * its maps filled through maps.c from the policy policy.c compiles out of a
+ * generated config, exactly as `speebpf apply` does. Beside it, per size:
+ * the reference filter (bench.bpf.c) holding the same {proto, port, source}
+ * entries, and xdp-filter's deny-policy program holding the same sources and
+ * the ANY rules' ports. Each round runs every packet row through every
+ * program once, in an order that rotates from round to round, so that the
+ * ratios compare figures taken seconds apart.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config.h"
+#include "gen.h"
+#include "labels.h"
+#include "loader.h"
+#include "maps.h"
+#include "names.h"
+#include "pkt.h"
+#include "policy.h"
+#include "bench_abi.h"
+#include "bench.skel.h"
+
+#define XDP_DROP_ 1
+#define XDP_PASS_ 2
+#define LOCAL_PORT 40000 /* bench0's end of the outbound connection the reply row answers */
+
+/* xdp-filter's map value flags (facts of its map format, not its code). */
+#define XF_FLAG_SRC (1u << 0)
+#define XF_FLAG_DST (1u << 1)
+#define XF_FLAG_TCP (1u << 2)
+
+/* One inventory, loaded three ways. */
+struct inv {
+	size_t n_hosts;
+	struct config *cfg;
+	struct policy *pol;
+	struct name_table names;
+	struct loader spee;
+	bool spee_loaded;
+	struct bench *ref;
+	struct bpf_object *xf;
+	int xf_fd;
+};
+
+struct row {
+	enum dp_path path;
+	int family;
+	uint8_t frame[PKT_MAX];
+	int len;
+	uint32_t want_spee; /* return code */
+	uint32_t want_ref;
+	uint32_t want_xf;
+	const char *rule; /* rule id the packet counts under, or NULL */
+	uint8_t reason;	  /* else this reason */
+};
+
+struct dp_env {
+	const struct bench_opts *o;
+	struct inv inv[BENCH_SIZES];
+	int n_sizes;
+	int ifindex; /* the veth that egress rows leave through */
+	int ncpu;
+	struct row rows[DP_MAX_ROWS];
+	int n_rows;
+};
+
+static const char *const path_names[DP_PATH_COUNT] = {
+    [DP_PEER] = "SYN, peer rule",
+    [DP_ANY] = "SYN, ANY rule",
+    [DP_CIDR] = "SYN, ADM (CIDR) rule",
+    [DP_REFUSED] = "SYN refused (no-rule)",
+    [DP_REPLY] = "reply (flow map hit)",
+    [DP_VLAN] = "802.1Q-tagged SYN, peer rule",
+    [DP_EGRESS_ALLOW] = "egress SYN allowed",
+    [DP_EGRESS_REFUSE] = "egress SYN refused",
+};
+
+/* ---- inventories ---- */
+
+static int inv_compile(struct inv *iv, size_t n, struct diags *d)
+{
+	struct gen_spec gs = {.n_hosts = n, .v4 = true, .v6 = true};
+	char name[64];
+	size_t len;
+	char *yaml = gen_yaml(&gs, &len);
+	int err;
+
+	if (!yaml)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "inventory-%zu.yaml", n);
+	err = config_parse(name, yaml, len, &iv->cfg, d);
+	free(yaml);
+	if (!err)
+		err = policy_compile(iv->cfg, GEN_HOST_NAME, NULL, &iv->pol, d);
+	return err;
+}
+
+static int inv_load_spee(struct inv *iv, struct diags *d)
+{
+	struct maps_apply_result res;
+	struct loader_sizes sz;
+	int err;
+
+	loader_sizes_for(iv->pol, &iv->names, &sz);
+	err = loader_load(&iv->spee, &sz, NULL, d);
+	if (err)
+		return err;
+	iv->spee_loaded = true;
+	return maps_apply(&iv->spee.maps, iv->pol, &iv->names, NULL, &res, d);
+}
+
+/* The ingress host entries of the policy, as {proto, family, port, addr} keys. */
+static int ingress_keys(const struct policy *p, struct bench_ref_key **out, size_t *n_out)
+{
+	struct bench_ref_key *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+
+		if (e->dir != SPEE_DIR_INGRESS || e->reason != SPEE_REASON_RULE ||
+		    e->peer_kind != ENTRY_PEER_PREFIX || !prefix_is_host(&e->prefix))
+			continue;
+		for (uint32_t port = e->port_lo; port <= e->port_hi; port++) {
+			if (n == cap) {
+				struct bench_ref_key *nv;
+
+				cap = cap ? 2 * cap : 1024;
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = nv;
+			}
+			memset(&v[n], 0, sizeof(v[n]));
+			v[n].proto = e->proto;
+			v[n].family = e->prefix.family == AF_INET ? 0 : 1;
+			v[n].port = htons((uint16_t)port);
+			memcpy(v[n].addr, e->prefix.addr, 16);
+			n++;
+		}
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static void key_of(struct bench_ref_key *k, int family, const char *addr, uint16_t port)
+{
+	struct prefix pf;
+
+	memset(k, 0, sizeof(*k));
+	addr_parse(addr, &pf);
+	k->proto = IPPROTO_TCP;
+	k->family = family == 4 ? 0 : 1;
+	k->port = htons(port);
+	memcpy(k->addr, pf.addr, 16);
+}
+
+/* Hash maps take batches; one syscall per 4096 entries keeps loading 100,000 hosts short. */
+static int update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz,
+			size_t vsz)
+{
+	for (size_t i = 0; i < n; i += 4096) {
+		__u32 count = (__u32)(n - i < 4096 ? n - i : 4096);
+		int err = bpf_map_update_batch(fd, (const char *)keys + i * ksz,
+					       (const char *)vals + i * vsz, &count, NULL);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int inv_load_ref(struct inv *iv, size_t n_keys, const struct bench_ref_key *keys)
+{
+	struct bench_ref_key extra[6];
+	char a[48];
+	__u32 *one = NULL;
+	int err;
+
+	iv->ref = bench__open();
+	if (!iv->ref)
+		return -errno;
+	iv->ref->rodata->flood_base = GEN_FLOOD4_BASE;
+	iv->ref->rodata->flood_mask = GEN_FLOOD4_MASK;
+	err = bpf_map__set_max_entries(iv->ref->maps.ref_allow,
+				       (__u32)(n_keys + 64 > 1024 ? 2 * (n_keys + 64) : 1024));
+	if (!err)
+		err = bench__load(iv->ref);
+	if (err)
+		return err;
+	one = malloc((n_keys ? n_keys : 1) * sizeof(*one));
+	if (!one)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_keys; i++)
+		one[i] = 1;
+	err = update_batch(bpf_map__fd(iv->ref->maps.ref_allow), keys, one, n_keys, sizeof(*keys),
+			   sizeof(*one));
+	free(one);
+	if (err)
+		return err;
+	/*
+	 * The rows that speebpf answers without an exact entry (ANY, ADM, the
+	 * reply) get one here, so that every allowed row is a hit for the
+	 * reference too: its one lookup is the floor of each path.
+	 */
+	gen_host_addr(gen_host_with("IH", 2), 4, a, sizeof(a));
+	key_of(&extra[0], 4, GEN_STRANGER4, 443);
+	key_of(&extra[1], 6, GEN_STRANGER6, 443);
+	key_of(&extra[2], 4, GEN_ADM4, 8470);
+	key_of(&extra[3], 6, GEN_ADM6, 8470);
+	key_of(&extra[4], 4, a, LOCAL_PORT);
+	gen_host_addr(gen_host_with("IH", 2), 6, a, sizeof(a));
+	key_of(&extra[5], 6, a, LOCAL_PORT);
+	for (size_t i = 0; i < 6 && !err; i++) {
+		__u32 v = 1;
+
+		err = bpf_map_update_elem(bpf_map__fd(iv->ref->maps.ref_allow), &extra[i], &v,
+					  BPF_ANY);
+	}
+	return err;
+}
+
+static int xf_put(int fd, const void *key, __u64 flags, int ncpu)
+{
+	__u64 vals[256];
+
+	if (ncpu > 256)
+		return -E2BIG;
+	for (int c = 0; c < ncpu; c++)
+		vals[c] = flags;
+	return bpf_map_update_elem(fd, key, vals, BPF_ANY);
+}
+
+/*
+ * xdp-filter's deny-policy program, loaded as xdp-filter would load it but
+ * without its pins (they would land in the shared /sys/fs/bpf): the ANY
+ * rules' ports as destination-port rules and every peer address of the
+ * ingress rules as a source-address rule. It has no prefixes, so the ADM
+ * row's one source is added as an address.
+ */
+static int inv_load_xf(struct inv *iv, const char *path, size_t n_keys,
+		       const struct bench_ref_key *keys, int ncpu, char *note, size_t note_len)
+{
+	static const uint16_t any_ports[] = {143, 443, 993};
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	struct prefix pf;
+	int err, fd4, fd6, fdp;
+
+	iv->xf = bpf_object__open_file(path, NULL);
+	if (!iv->xf) {
+		err = -errno;
+		snprintf(note, note_len, "cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_map(map, iv->xf)
+	{
+		bpf_map__set_pin_path(map, NULL);
+		if (!strcmp(bpf_map__name(map), "filter_ipv4") ||
+		    !strcmp(bpf_map__name(map), "filter_ipv6"))
+			bpf_map__set_max_entries(map, (__u32)(n_keys + 1024));
+	}
+	err = bpf_object__load(iv->xf);
+	if (err) {
+		snprintf(note, note_len, "cannot load %s: %s", path, strerror(-err));
+		return err;
+	}
+	prog = bpf_object__find_program_by_name(iv->xf, "xdpfilt_dny_all");
+	fd4 = bpf_object__find_map_fd_by_name(iv->xf, "filter_ipv4");
+	fd6 = bpf_object__find_map_fd_by_name(iv->xf, "filter_ipv6");
+	fdp = bpf_object__find_map_fd_by_name(iv->xf, "filter_ports");
+	if (!prog || fd4 < 0 || fd6 < 0 || fdp < 0) {
+		snprintf(note, note_len, "%s is not the xdp-filter deny program expected", path);
+		return -ENOENT;
+	}
+	iv->xf_fd = bpf_program__fd(prog);
+	for (size_t i = 0; i < sizeof(any_ports) / sizeof(any_ports[0]) && !err; i++) {
+		__u32 k = htons(any_ports[i]);
+
+		err = xf_put(fdp, &k, XF_FLAG_DST | XF_FLAG_TCP, ncpu);
+	}
+	for (size_t i = 0; i < n_keys && !err; i++)
+		err = xf_put(keys[i].family ? fd6 : fd4, keys[i].addr, XF_FLAG_SRC, ncpu);
+	addr_parse(GEN_ADM4, &pf);
+	if (!err)
+		err = xf_put(fd4, pf.addr, XF_FLAG_SRC, ncpu);
+	addr_parse(GEN_ADM6, &pf);
+	if (!err)
+		err = xf_put(fd6, pf.addr, XF_FLAG_SRC, ncpu);
+	if (err)
+		snprintf(note, note_len, "cannot fill xdp-filter's maps: %s", strerror(-err));
+	return err;
+}
+
+static void inv_free(struct inv *iv)
+{
+	if (iv->spee_loaded)
+		loader_close(&iv->spee);
+	bench__destroy(iv->ref);
+	bpf_object__close(iv->xf);
+	policy_free(iv->pol);
+	config_free(iv->cfg);
+	names_free(&iv->names);
+	memset(iv, 0, sizeof(*iv));
+}
+
+/* ---- packet rows ---- */
+
+static int add_row(struct dp_env *env, enum dp_path path, int family)
+{
+	struct row *r = &env->rows[env->n_rows];
+	char self[48], peer[48], remote[48];
+	struct pkt_spec s = {
+	    .proto = IPPROTO_TCP,
+	    .ttl = 64,
+	    .tcp_flags = PKT_SYN,
+	    .tcp_opt_len = 20, /* MSS, SACK, timestamps, window scale: a real SYN's size */
+	    .sport = 51234,
+	};
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->family = family;
+	gen_host_addr(0, family, self, sizeof(self));
+	gen_host_addr(gen_host_with("IH", 1), family, peer, sizeof(peer));
+	gen_host_addr(gen_host_with("IH", 2), family, remote, sizeof(remote));
+	s.dst = self;
+	r->want_spee = r->want_ref = r->want_xf = XDP_PASS_;
+	switch (path) {
+	case DP_PEER:
+	case DP_VLAN:
+		s.src = peer;
+		s.dport = 8471;
+		s.n_vlan = path == DP_VLAN;
+		r->rule = "mgmt-internal";
+		break;
+	case DP_ANY:
+		s.src = family == 4 ? GEN_STRANGER4 : GEN_STRANGER6;
+		s.dport = 443;
+		r->rule = "cas-https";
+		break;
+	case DP_CIDR:
+		s.src = family == 4 ? GEN_ADM4 : GEN_ADM6;
+		s.dport = 8470;
+		r->rule = "mgmt-console";
+		break;
+	case DP_REFUSED:
+		s.src = family == 4 ? GEN_STRANGER4 : GEN_STRANGER6;
+		s.dport = 8471;
+		r->reason = SPEE_REASON_NO_RULE;
+		r->want_spee = r->want_ref = r->want_xf = XDP_DROP_;
+		break;
+	case DP_REPLY:
+		s.src = remote;
+		s.sport = 8472;
+		s.dport = LOCAL_PORT;
+		s.tcp_flags = PKT_SYN | PKT_ACK;
+		r->reason = SPEE_REASON_ESTABLISHED;
+		break;
+	case DP_EGRESS_ALLOW:
+	case DP_EGRESS_REFUSE:
+		s.src = self;
+		s.dst = path == DP_EGRESS_ALLOW ? remote
+						: (family == 4 ? GEN_STRANGER4 : GEN_STRANGER6);
+		s.sport = LOCAL_PORT;
+		s.dport = 8472;
+		r->want_spee = path == DP_EGRESS_ALLOW;
+		r->rule = path == DP_EGRESS_ALLOW ? "ih-internal" : NULL;
+		r->reason = SPEE_REASON_NO_RULE;
+		break;
+	default:
+		return -EINVAL;
+	}
+	r->len = pkt_build(&s, r->frame, sizeof(r->frame));
+	if (r->len < 0)
+		return -EINVAL;
+	env->n_rows++;
+	return 0;
+}
+
+static bool is_egress(const struct row *r)
+{
+	return r->path == DP_EGRESS_ALLOW || r->path == DP_EGRESS_REFUSE;
+}
+
+/* ---- running ---- */
+
+static int prog_of(const struct dp_env *env, const struct row *r, int v)
+{
+	const struct inv *iv;
+
+	if (v == DPV_EMPTY)
+		return bpf_program__fd(is_egress(r) ? env->inv[0].ref->progs.bench_skb_empty
+						    : env->inv[0].ref->progs.bench_empty);
+	if (v < BENCH_SIZES) {
+		iv = &env->inv[v];
+		return loader_prog_fd(&iv->spee,
+				      is_egress(r) ? LOADER_PROG_EGRESS : LOADER_PROG_XDP);
+	}
+	if (is_egress(r))
+		return -1;
+	if (v < 2 * BENCH_SIZES)
+		return bpf_program__fd(env->inv[v - BENCH_SIZES].ref->progs.bench_ref);
+	iv = &env->inv[v - 2 * BENCH_SIZES];
+	return iv->xf ? iv->xf_fd : -1;
+}
+
+/*
+ * The references run beside speebpf at 1,000 hosts (where the targets
+ * compare them) and at the largest inventory; speebpf runs at every size.
+ * Timing every program at every size would double a round's length.
+ */
+static bool reference_size(const struct dp_env *env, int s)
+{
+	return s == 1 || s == env->n_sizes - 1;
+}
+
+static bool variant_used(const struct dp_env *env, int v)
+{
+	if (v == DPV_EMPTY)
+		return true;
+	if (v % BENCH_SIZES >= env->n_sizes)
+		return false;
+	return v < BENCH_SIZES || reference_size(env, v % BENCH_SIZES);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Runs the row `repeat` times; ns per packet, or a negative errno. The
+ * clock is this thread's CPU time: the program runs inside the syscall, so
+ * that is its cost, without the time other tasks of a shared machine took
+ * the CPU (wall time counts those; the kernel's own figure leaves them out
+ * too, but in whole nanoseconds).
+ */
+static double run_row(const struct dp_env *env, const struct row *r, int fd, int repeat,
+		      uint32_t *retval)
+{
+	struct __sk_buff skb = {.ifindex = (__u32)env->ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = r->frame, .data_size_in = (__u32)r->len,
+		    .repeat = repeat);
+	uint64_t t0, t1;
+	int err;
+
+	if (is_egress(r)) {
+		o.ctx_in = &skb;
+		o.ctx_size_in = sizeof(skb);
+	}
+	t0 = thread_cpu_ns();
+	err = bpf_prog_test_run_opts(fd, &o);
+	t1 = thread_cpu_ns();
+	if (err)
+		return err;
+	*retval = o.retval;
+	return (double)(t1 - t0) / repeat;
+}
+
+static __u64 counter_sum(int fd, __u32 idx, int ncpu)
+{
+	struct spee_counter v[256];
+	__u64 sum = 0;
+
+	if (ncpu > 256 || bpf_map_lookup_elem(fd, &idx, v))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		sum += v[c].packets;
+	return sum;
+}
+
+/* Runs a row once on speebpf and checks the verdict and the one counter it must move. */
+static int check_spee(const struct dp_env *env, const struct inv *iv, const struct row *r)
+{
+	__u32 dir = is_egress(r) ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS, idx, rv = 0;
+	int fd;
+	__u64 before, after;
+	double t;
+
+	if (r->rule) {
+		struct spee_rule_meta table[SPEE_MAX_RULES];
+		struct diags d = {};
+		uint16_t slot;
+
+		if (maps_read_rules(&iv->spee.maps, table, &d))
+			return -EIO;
+		diags_free(&d);
+		slot = maps_find_rule_slot(table, r->rule);
+		if (!slot)
+			return -ENOENT;
+		idx = spee_rule_ctr_index(slot, dir);
+		fd = iv->spee.maps.fd[SPEE_MAP_RULE_CTR];
+	} else {
+		idx = spee_reason_ctr_index(r->reason, dir);
+		fd = iv->spee.maps.fd[SPEE_MAP_REASON_CTR];
+	}
+	before = counter_sum(fd, idx, env->ncpu);
+	t = run_row(env, r,
+		    loader_prog_fd(&iv->spee, is_egress(r) ? LOADER_PROG_EGRESS : LOADER_PROG_XDP),
+		    1, &rv);
+	after = counter_sum(fd, idx, env->ncpu);
+	if (t < 0)
+		return (int)t;
+	if (rv != r->want_spee || after != before + 1)
+		return -EPROTO;
+	return 0;
+}
+
+static int check_all(struct dp_env *env, struct dp_results *res)
+{
+	for (int i = 0; i < env->n_rows; i++) {
+		const struct row *r = &env->rows[i];
+
+		for (int v = 0; v < DP_VARIANTS; v++) {
+			uint32_t want, rv = 0;
+			int fd, err;
+			double t;
+
+			if (!variant_used(env, v) || (fd = prog_of(env, r, v)) < 0)
+				continue;
+			if (v < BENCH_SIZES) {
+				err = check_spee(env, &env->inv[v], r);
+				if (err) {
+					bench_log(
+					    "row '%s' (IPv%d) on speebpf with %zu hosts: not the "
+					    "expected verdict (%s)",
+					    path_names[r->path], r->family, bench_sizes[v],
+					    strerror(-err));
+					return err;
+				}
+				continue;
+			}
+			want = v == DPV_EMPTY	     ? (is_egress(r) ? 1 : XDP_PASS_)
+			       : v < 2 * BENCH_SIZES ? r->want_ref
+						     : r->want_xf;
+			t = run_row(env, r, fd, 1, &rv);
+			if (t < 0 || rv != want) {
+				bench_log(
+				    "row '%s' (IPv%d), variant %d: return code %u, expected %u",
+				    path_names[r->path], r->family, v, rv, want);
+				return -EPROTO;
+			}
+		}
+		snprintf(res->row[i].expect, sizeof(res->row[i].expect), "%s",
+			 r->rule ? r->rule : reason_label(r->reason));
+	}
+	return 0;
+}
+
+/* The egress program records bench0:40000 -> IH:8472, so the reply row hits the flow map. */
+static int seed_flows(struct dp_env *env)
+{
+	for (int s = 0; s < env->n_sizes; s++) {
+		for (int i = 0; i < env->n_rows; i++) {
+			const struct row *r = &env->rows[i];
+			uint32_t rv = 0;
+			double t;
+
+			if (r->path != DP_EGRESS_ALLOW)
+				continue;
+			t = run_row(env, r, loader_prog_fd(&env->inv[s].spee, LOADER_PROG_EGRESS),
+				    1, &rv);
+			if (t < 0 || rv != 1)
+				return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+static void summarize(const struct dp_env *env, double *t, int rounds, struct dp_results *res)
+{
+	double *ratio = calloc((size_t)rounds, sizeof(*ratio));
+	int last = env->n_sizes - 1;
+
+	if (!ratio)
+		return;
+#define T(row, v, r) t[((size_t)(row)*DP_VARIANTS + (v)) * rounds + (r)]
+	for (int i = 0; i < env->n_rows; i++) {
+		const struct row *rw = &env->rows[i];
+		struct dp_row_result *o = &res->row[i];
+
+		snprintf(o->name, sizeof(o->name), "IPv%d %s", rw->family, path_names[rw->path]);
+		o->path = rw->path;
+		o->family = rw->family;
+		o->egress = is_egress(rw);
+		for (int v = 0; v < DP_VARIANTS; v++) {
+			if (!variant_used(env, v) || prog_of(env, rw, v) < 0)
+				continue;
+			o->has[v] = true;
+			stat3_of(&T(i, v, 0), rounds, &o->ns[v]);
+		}
+		for (int s = 0; s < env->n_sizes; s++) {
+			if (o->has[DPV_REF(s)]) {
+				for (int r = 0; r < rounds; r++)
+					ratio[r] = T(i, DPV_SPEE(s), r) / T(i, DPV_REF(s), r);
+				stat3_of(ratio, rounds, &o->vs_ref[s]);
+				for (int r = 0; r < rounds; r++)
+					ratio[r] = (T(i, DPV_SPEE(s), r) - T(i, DPV_EMPTY, r)) /
+						   (T(i, DPV_REF(s), r) - T(i, DPV_EMPTY, r));
+				stat3_of(ratio, rounds, &o->vs_ref_net[s]);
+			}
+			if (o->has[DPV_XF(s)]) {
+				for (int r = 0; r < rounds; r++)
+					ratio[r] = T(i, DPV_SPEE(s), r) / T(i, DPV_XF(s), r);
+				stat3_of(ratio, rounds, &o->vs_xf[s]);
+			}
+		}
+		for (int r = 0; r < rounds; r++)
+			ratio[r] = T(i, DPV_SPEE(last), r) / T(i, DPV_SPEE(0), r);
+		stat3_of(ratio, rounds, &o->vs_small);
+	}
+#undef T
+	free(ratio);
+}
+
+static int measure(struct dp_env *env, struct dp_results *res)
+{
+	int rounds = env->o->rounds, err = 0;
+	double *t = calloc((size_t)env->n_rows * DP_VARIANTS * (size_t)rounds, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (int r = 0; r < rounds && !err; r++) {
+		uint64_t t0 = bench_now_ns();
+
+		for (int i = 0; i < env->n_rows && !err; i++) {
+			const struct row *rw = &env->rows[i];
+
+			/* The programs take turns in an order that shifts every round. */
+			for (int k = 0; k < DP_VARIANTS; k++) {
+				int v = (k + r) % DP_VARIANTS, fd;
+				uint32_t rv;
+				double ns;
+
+				if (!variant_used(env, v) || (fd = prog_of(env, rw, v)) < 0)
+					continue;
+				ns = run_row(env, rw, fd, env->o->repeat, &rv);
+				if (ns < 0) {
+					err = (int)ns;
+					break;
+				}
+				t[((size_t)i * DP_VARIANTS + v) * rounds + r] = ns;
+			}
+		}
+		bench_log("data plane: round %d of %d took %.1f s", r + 1, rounds,
+			  (double)(bench_now_ns() - t0) / 1e9);
+	}
+	if (!err)
+		summarize(env, t, rounds, res);
+	free(t);
+	return err;
+}
+
+int dp_run(const struct bench_opts *o, struct dp_results *res)
+{
+	static const enum dp_path paths[] = {DP_PEER,  DP_ANY,	DP_CIDR,	 DP_REFUSED,
+					     DP_REPLY, DP_VLAN, DP_EGRESS_ALLOW, DP_EGRESS_REFUSE};
+	struct dp_env *env = calloc(1, sizeof(*env));
+	struct diags d = {};
+	int err = 0;
+
+	if (!env)
+		return -ENOMEM;
+	memset(res, 0, sizeof(*res));
+	env->o = o;
+	env->n_sizes = o->n_sizes;
+	env->ncpu = libbpf_num_possible_cpus();
+	env->ifindex = (int)if_nametoindex(o->rx_if);
+	res->rounds = o->rounds;
+	res->repeat = o->repeat;
+	if (env->ifindex <= 0 || env->ncpu <= 0) {
+		bench_log("no interface %s in this namespace", o->rx_if);
+		err = -ENODEV;
+		goto out;
+	}
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]) && !err; p++)
+		for (int fam = 4; fam <= 6 && !err; fam += 2)
+			err = add_row(env, paths[p], fam);
+	if (err)
+		goto out;
+	res->n_rows = env->n_rows;
+
+	res->xf_loaded = true;
+	for (int s = 0; s < env->n_sizes && !err; s++) {
+		struct inv *iv = &env->inv[s];
+		struct bench_ref_key *keys = NULL;
+		size_t n_keys = 0;
+		uint64_t t0 = bench_now_ns();
+
+		iv->n_hosts = bench_sizes[s];
+		err = inv_compile(iv, bench_sizes[s], &d);
+		if (!err)
+			err = inv_load_spee(iv, &d);
+		res->load_ms[s] = (double)(bench_now_ns() - t0) / 1e6;
+		if (err) {
+			diags_print(stderr, &d);
+			break;
+		}
+		{
+			size_t nx, np;
+
+			maps_count_entries(iv->pol, &iv->names, &nx, &np);
+			res->exact_entries[s] = nx;
+		}
+		err = ingress_keys(iv->pol, &keys, &n_keys);
+		if (!err)
+			err = inv_load_ref(iv, n_keys, keys);
+		if (err) {
+			free(keys);
+			bench_log("cannot load the reference filter: %s", strerror(-err));
+			break;
+		}
+		if (res->xf_loaded && reference_size(env, s) &&
+		    inv_load_xf(iv, o->xdpfilter_obj, n_keys, keys, env->ncpu, res->xf_note,
+				sizeof(res->xf_note))) {
+			/* The peer is a comparison, not a requirement: go on without it. */
+			res->xf_loaded = false;
+			bpf_object__close(iv->xf);
+			iv->xf = NULL;
+			for (int k = 0; k < s; k++) {
+				bpf_object__close(env->inv[k].xf);
+				env->inv[k].xf = NULL;
+			}
+			bench_log("xdp-filter left out: %s", res->xf_note);
+		}
+		free(keys);
+		bench_log("data plane: %zu hosts loaded (%zu exact entries a slot) in %.0f ms",
+			  bench_sizes[s], res->exact_entries[s], res->load_ms[s]);
+	}
+	if (err)
+		goto out;
+	err = seed_flows(env);
+	if (!err)
+		err = check_all(env, res);
+	if (!err) {
+		bench_pin_cpu(o->cpu);
+		err = measure(env, res);
+		bench_pin_cpu(-1);
+	}
+out:
+	diags_free(&d);
+	for (int s = 0; s < BENCH_SIZES; s++)
+		inv_free(&env->inv[s]);
+	free(env);
+	return err;
+}
