@@ -13,6 +13,9 @@
 #include "policy.h"
 #include "resolve.h"
 
+/* Defined here, not in main.c, so that the tests (linked without main.c) have it. */
+int cli_verbose;
+
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	char *end;

@@ -6,8 +6,6 @@
 
 #include "cli.h"
 
-int cli_verbose;
-
 static int do_help(int argc, char **argv);
 
 static const struct command commands[] = {
