@@ -62,6 +62,8 @@ struct spee_pkt {
 	__be16 sport;
 	__be16 dport;
 	__u32 frag_id;
+	__u16 frag_off; /* a later fragment's offset, bytes */
+	__u16 l4_end; /* a first fragment's: fragmentable-part bytes up to the end of ports and flags */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
@@ -222,6 +224,7 @@ static __always_inline int spee_parse_l4(struct spee_cursor *c, struct spee_left
 static __always_inline int spee_later_fragment(struct spee_pkt *p, __u32 offset_bytes)
 {
 	p->frag = SPEE_FRAG_LATER;
+	p->frag_off = offset_bytes;
 	/* A fragment overlapping the L4 header could rewrite its ports or flags. */
 	if (offset_bytes < spee_min_l4(p->proto))
 		return SPEE_PARSE_FRAGMENT;
@@ -270,6 +273,8 @@ static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, s
 		if (frag_off & SPEE_IP_OFFSET)
 			return spee_later_fragment(p, (__u32)(frag_off & SPEE_IP_OFFSET) * 8);
 		p->frag = SPEE_FRAG_FIRST;
+		/* the fragmentable part starts with the transport header */
+		p->l4_end = spee_min_l4(p->proto);
 	}
 	if (!spee_rebase(c))
 		return SPEE_PARSE_MALFORMED;
@@ -286,6 +291,7 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 {
 	struct spee_left left = {};
 	struct ipv6hdr *ip6;
+	__u64 frag_start = 0; /* where the fragmentable part starts */
 	__u32 plen;
 	__u8 nh;
 
@@ -323,10 +329,10 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 			__u16 off;
 
 			if (!spee_take(&left, sizeof(*fh)))
-				return SPEE_PARSE_MALFORMED;
+				return spee_short(p);
 			fh = spee_pull(c, sizeof(*fh));
 			if (!fh)
-				return SPEE_PARSE_MALFORMED;
+				return spee_short(p);
 			nh = fh->nexthdr;
 			off = bpf_ntohs(fh->frag_off);
 			/* offset 0 without M is an atomic fragment: a whole packet (RFC 6946) */
@@ -337,22 +343,28 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 					return spee_later_fragment(p, off & 0xfff8);
 				}
 				p->frag = SPEE_FRAG_FIRST;
+				frag_start = c->pos - c->data;
 			}
 			if (!spee_rebase(c))
 				return SPEE_PARSE_MALFORMED;
 			continue;
 		}
+		/*
+		 * Cut short after a fragment header, the chain was cut by
+		 * fragmentation (RFC 7112 wants it whole in the first
+		 * fragment): spee_short() says fragment, not malformed.
+		 */
 		opt = c->pos;
 		if ((void *)(opt + 2) > c->end)
-			return SPEE_PARSE_MALFORMED;
+			return spee_short(p);
 		if (nh == SPEE_NEXTHDR_AH)
 			hlen = ((__u32)opt[1] + 2) * 4;
 		else
 			hlen = ((__u32)opt[1] + 1) * 8;
 		if (!spee_take(&left, hlen))
-			return SPEE_PARSE_MALFORMED;
+			return spee_short(p);
 		if (!spee_pull(c, hlen))
-			return SPEE_PARSE_MALFORMED;
+			return spee_short(p);
 		nh = opt[0];
 		if (!spee_rebase(c))
 			return SPEE_PARSE_MALFORMED;
@@ -360,6 +372,13 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 	if (spee_is_ext_hdr(nh))
 		return SPEE_PARSE_MALFORMED; /* more extension headers than we walk */
 	p->proto = nh;
+	/*
+	 * Extension headers may follow the fragment header: the transport
+	 * header then starts that far into the fragmentable part, and a later
+	 * fragment must not start before its ports and flags end.
+	 */
+	if (p->frag == SPEE_FRAG_FIRST)
+		p->l4_end = (__u16)((__u64)(c->pos - c->data) - frag_start) + spee_min_l4(nh);
 	if (!spee_rebase(c))
 		return SPEE_PARSE_MALFORMED;
 	return spee_parse_l4(c, &left, p);
