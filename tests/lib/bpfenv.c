@@ -21,7 +21,7 @@
 
 int bpfenv_ip(const char *arg, ...)
 {
-	const char *argv[IP_ARGS_MAX + 2] = { "ip" };
+	const char *argv[IP_ARGS_MAX + 2] = {"ip"};
 	int n = 1, status;
 	va_list ap;
 	pid_t pid;
@@ -91,10 +91,10 @@ int bpfenv_netns(const char *a, const char *b, const char *addr4, const char *ad
 	return ifindex > 1 ? ifindex : -1;
 }
 
-int bpfenv_run(int prog_fd, enum bpfenv_prog kind, const uint8_t *frame, size_t len,
-	       int ifindex, uint32_t *retval)
+int bpfenv_run(int prog_fd, enum bpfenv_prog kind, const uint8_t *frame, size_t len, int ifindex,
+	       uint32_t *retval)
 {
-	struct __sk_buff skb = { .ifindex = (__u32)ifindex };
+	struct __sk_buff skb = {.ifindex = (__u32)ifindex};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len);
 
 	if (kind == BPFENV_EGRESS) {

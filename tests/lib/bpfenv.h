@@ -40,8 +40,8 @@ enum bpfenv_prog {
  * ifindex in the context (the device the packet leaves on). Returns 0 and
  * the program's return code, or a negative errno from the kernel.
  */
-int bpfenv_run(int prog_fd, enum bpfenv_prog kind, const uint8_t *frame, size_t len,
-	       int ifindex, uint32_t *retval);
+int bpfenv_run(int prog_fd, enum bpfenv_prog kind, const uint8_t *frame, size_t len, int ifindex,
+	       uint32_t *retval);
 
 /* All counters, summed over the CPUs. */
 #define BPFENV_RULE_CTRS (SPEE_MAX_RULES * SPEE_DIR_MAX)
