@@ -657,6 +657,13 @@ void pktmodel_reset(struct pktmodel *m)
 
 int pktmodel_add_flow(struct pktmodel *m, const struct pm_flow *f)
 {
+	struct pm_flow *old = (struct pm_flow *)pktmodel_find_flow(m, &f->c);
+
+	/* one entry per connection, as in any keyed table */
+	if (old) {
+		*old = *f;
+		return 0;
+	}
 	if (m->n_flows == PM_FLOWS_MAX)
 		return -ENOSPC;
 	m->flows[m->n_flows++] = *f;
@@ -665,6 +672,16 @@ int pktmodel_add_flow(struct pktmodel *m, const struct pm_flow *f)
 
 int pktmodel_add_frag(struct pktmodel *m, const struct pm_frag *f)
 {
+	struct hdrs h = { .family = f->family, .proto = f->proto, .frag_id = f->id };
+	struct pm_frag *old;
+
+	memcpy(h.src, f->saddr, 16);
+	memcpy(h.dst, f->daddr, 16);
+	old = frag_find(m, &h);
+	if (old) {
+		*old = *f;
+		return 0;
+	}
 	if (m->n_frags == PM_FRAGS_MAX)
 		return -ENOSPC;
 	m->frags[m->n_frags++] = *f;

@@ -116,7 +116,7 @@ void pktmodel_init(struct pktmodel *m, const struct policy *p, const struct name
 /* Forgets every flow and fragment (the sockets stay). */
 void pktmodel_reset(struct pktmodel *m);
 
-/* Seeds state. Return 0, or -ENOSPC when the table is full. */
+/* Seeds state, replacing what the table holds under the same key. 0, or -ENOSPC when full. */
 int pktmodel_add_flow(struct pktmodel *m, const struct pm_flow *f);
 int pktmodel_add_frag(struct pktmodel *m, const struct pm_frag *f);
 

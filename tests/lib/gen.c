@@ -108,6 +108,20 @@ void gen_add_port(struct gen *g, uint16_t port)
 		g->ports[g->n_ports++] = port;
 }
 
+static void add_target(struct gen *g, const struct policy_entry *e, const struct prefix *peer)
+{
+	struct gen_target *t;
+
+	if (e->proto == SPEE_PROTO_LOCAL || g->n_targets == GEN_TARGETS_MAX)
+		return;
+	t = &g->targets[g->n_targets++];
+	t->dir = e->dir;
+	t->proto = e->proto;
+	t->port_lo = e->port_lo;
+	t->port_hi = e->port_hi;
+	t->peer = *peer;
+}
+
 void gen_add_policy(struct gen *g, const struct policy *p, const struct name_table *t)
 {
 	for (size_t i = 0; i < p->n_entries; i++) {
@@ -115,11 +129,14 @@ void gen_add_policy(struct gen *g, const struct policy *p, const struct name_tab
 
 		if (e->peer_kind == ENTRY_PEER_PREFIX) {
 			add_prefix(g, &e->prefix);
+			add_target(g, e, &e->prefix);
 		} else if (t) {
 			const struct name_addrs *na = names_find(t, e->name);
 
-			for (size_t k = 0; na && k < na->n_addrs; k++)
+			for (size_t k = 0; na && k < na->n_addrs; k++) {
 				add_prefix(g, &na->addrs[k]);
+				add_target(g, e, &na->addrs[k]);
+			}
 		}
 		if (e->proto == SPEE_PROTO_LOCAL)
 			continue;
@@ -263,12 +280,44 @@ static size_t ext_bytes(const struct pkt_spec *s)
 	return n;
 }
 
+/* An address inside a prefix: its first, its last, or one at random. */
+static struct prefix inside(struct gen *g, const struct prefix *p)
+{
+	struct prefix a = *p;
+	int bits = prefix_max_len(p->family);
+
+	if (p->len == 0)
+		return pick_peer(g, p->family);
+	for (int i = p->len; i < bits; i++) {
+		uint32_t pick = gen_below(g, 3);
+
+		if (pick == 1 || (pick == 2 && gen_below(g, 2)))
+			a.addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	}
+	a.len = (uint8_t)bits;
+	return a;
+}
+
 static void spec_random(struct gen *g, bool egress, struct pkt_spec *s, char *a, char *b,
 			struct gen_info *info)
 {
 	int family = chance(g, 60) ? AF_INET : AF_INET6;
-	struct prefix local = pick_host(g, family), peer = pick_peer(g, family);
+	struct prefix local, peer;
 	uint32_t r = gen_below(g, 100);
+	const struct gen_target *t = NULL;
+
+	/* aimed at a policy entry of this direction a third of the time */
+	if (g->n_targets && chance(g, 35)) {
+		for (int tries = 0; tries < 8 && !t; tries++) {
+			t = &g->targets[gen_below(g, (uint32_t)g->n_targets)];
+			if (t->dir != (egress ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS))
+				t = NULL;
+		}
+	}
+	if (t)
+		family = t->peer.family;
+	local = pick_host(g, family);
+	peer = t ? inside(g, &t->peer) : pick_peer(g, family);
 
 	info->kind = "random";
 	s->src = text(egress ? &local : &peer, a);
@@ -283,6 +332,10 @@ static void spec_random(struct gen *g, bool egress, struct pkt_spec *s, char *a,
 		s->proto = (uint8_t)(r < 96 ? 47 : r < 97 ? 50 : r < 98 ? 59 : gen_below(g, 256));
 	s->sport = chance(g, 30) ? pick_port(g) : (uint16_t)(32768 + gen_below(g, 28000));
 	s->dport = pick_port(g);
+	if (t && chance(g, 85)) {
+		s->proto = t->proto;
+		s->dport = (uint16_t)(t->port_lo + gen_below(g, (uint32_t)(t->port_hi - t->port_lo) + 1));
+	}
 	s->tcp_flags = pick_flags(g);
 	{
 		/* the types the contract names (and echo), or any */

@@ -46,12 +46,24 @@ struct gen_related {
 	uint8_t n_ext;
 };
 
+/* A policy entry: packets aimed at it are likely to hit a rule. */
+struct gen_target {
+	uint8_t dir;
+	uint8_t proto;
+	uint16_t port_lo, port_hi;
+	struct prefix peer;
+};
+
+#define GEN_TARGETS_MAX 256
+
 struct gen {
 	uint64_t rng;
 	struct prefix peers4[GEN_ADDRS_MAX], peers6[GEN_ADDRS_MAX];
 	size_t n_peers4, n_peers6;
 	struct prefix host4[8], host6[8];
 	size_t n_host4, n_host6;
+	struct gen_target targets[GEN_TARGETS_MAX];
+	size_t n_targets;
 	uint16_t ports[GEN_PORTS_MAX];
 	size_t n_ports;
 	struct gen_related related[GEN_RELATED_MAX];
