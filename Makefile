@@ -89,7 +89,7 @@ vmlinux:
 
 test: deps
 	@$(MAKE) --no-print-directory test-build
-	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test
+	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test fuzz-short test-kernel-6.1
 
 .PHONY: test-build
 test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN)

@@ -91,7 +91,7 @@ struct spee_cursor {
 
 /*
  * A 16-bit length field in host order, with a bound the verifier can see.
- * Verifiers before 6.? (6.1 among them) track nothing through a byte swap:
+ * The 6.1 verifier tracks nothing through a byte swap (6.18's does):
  * ntohs(x) is an unbounded scalar there, and adding it to a packet pointer
  * ("ip + tot_len > end") is refused with "math between pkt pointer and
  * register with unbounded min value". The mask is an empty operation to
@@ -121,6 +121,20 @@ static __always_inline bool spee_rebase(struct spee_cursor *c)
 		return false;
 	c->pos = c->data + off;
 	return true;
+}
+
+/*
+ * The cursor's offset as a plain number. The empty asm keeps the compiler
+ * from folding later arithmetic on it back into the packet pointer
+ * ("pos - data - x" into "pos - (data + x)"), which the 6.1 verifier
+ * refuses as math between a packet pointer and an unbounded register.
+ */
+static __always_inline __u64 spee_offset(const struct spee_cursor *c)
+{
+	__u64 off = c->pos - c->data;
+
+	asm volatile("" : "+r"(off));
+	return off;
 }
 
 static __always_inline void *spee_pull(struct spee_cursor *c, __u32 len)
@@ -343,7 +357,7 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 					return spee_later_fragment(p, off & 0xfff8);
 				}
 				p->frag = SPEE_FRAG_FIRST;
-				frag_start = c->pos - c->data;
+				frag_start = spee_offset(c);
 			}
 			if (!spee_rebase(c))
 				return SPEE_PARSE_MALFORMED;
@@ -378,7 +392,7 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 	 * fragment must not start before its ports and flags end.
 	 */
 	if (p->frag == SPEE_FRAG_FIRST)
-		p->l4_end = (__u16)((__u64)(c->pos - c->data) - frag_start) + spee_min_l4(nh);
+		p->l4_end = (__u16)(spee_offset(c) - frag_start) + spee_min_l4(nh);
 	if (!spee_rebase(c))
 		return SPEE_PARSE_MALFORMED;
 	return spee_parse_l4(c, &left, p);
@@ -444,9 +458,9 @@ __attribute__((noinline)) int spee_parse_xdp(struct xdp_md *ctx, struct spee_pkt
 
 /*
  * The same parser over a copy of the packet's first bytes, for when the
- * program has no direct access to them: BPF_PROG_TEST_RUN before Linux
- * 6.? (6.1 among them) runs cgroup_skb programs without setting data_end,
- * so every direct read fails there. A real egress skb always has its
+ * program has no direct access to them: BPF_PROG_TEST_RUN up to Linux
+ * 6.12 at least (seen on 6.1 and 6.12; 6.18 sets it) runs cgroup_skb
+ * programs without setting data_end, so every direct read fails there. A real egress skb always has its
  * headers in the linear part, so attached programs never come here; the
  * cost on their path is one comparison (spee_parse_skb; measured with
  * test_run on 6.18: 85 -> 88 ns a packet, within the noise). The copy is a map
