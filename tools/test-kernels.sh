@@ -13,8 +13,8 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 CHECK=${OLDKERNEL_CHECK:-../shared/tools/oldkernel-check.sh}
-[ -x "$CHECK" ] || CHECK=/work/shared/tools/oldkernel-check.sh
-[ -x "$CHECK" ] || { echo "test-kernels: no oldkernel-check.sh (set OLDKERNEL_CHECK)" >&2; exit 2; }
+[ -f "$CHECK" ] || CHECK=/work/shared/tools/oldkernel-check.sh
+[ -f "$CHECK" ] || { echo "test-kernels: no oldkernel-check.sh (set OLDKERNEL_CHECK)" >&2; exit 2; }
 
 kernels=()
 while getopts k: o; do
@@ -57,7 +57,7 @@ for k in "${kernels[@]}"; do
 	[ -n "$k" ] && [ "$k" != default ] && karg=(-k "$k")
 	work=$(mktemp -d /tmp/spee-kernels.XXXXXX)
 	echo "== kernel ${k:-default} (default: Debian 12's stock kernel)"
-	OLDKERNEL_WORK=$work "$CHECK" "${karg[@]}" "${xargs[@]}" -c "$hook" "$obj" 2>&1 |
+	OLDKERNEL_WORK=$work bash "$CHECK" "${karg[@]}" "${xargs[@]}" -c "$hook" "$obj" 2>&1 |
 		grep -v '^readelf: Warning'
 	rc=${PIPESTATUS[0]}
 	if [ -f "$work/hook.log" ]; then
