@@ -113,7 +113,7 @@ vmlinux:
 
 test: deps
 	@$(MAKE) --no-print-directory test-build
-	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test
+	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test fuzz-short test-kernel-6.1
 
 .PHONY: test-build
 test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN) $(BENCH_BIN)
@@ -178,3 +178,53 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(TEST_LIB_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+
+# ---- hardening: differential test, fuzzing, older kernels ----
+# `make diff-long SEED=... N=...`: the differential test (tests/bpf/test_diff.c)
+# with N packets per program. `make fuzz` runs each libFuzzer target for
+# FUZZ_TIME seconds; `make fuzz-short` (part of `make test`) a few seconds each.
+# `make test-kernels` runs the BPF tests on Debian's 6.1 and 6.12 under QEMU;
+# `make test-kernel-6.1` (part of `make test`) the verdict table on 6.1 only.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_LINK := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/fixture.o
+FUZZ_TIME ?= 600
+FUZZ_SHORT ?= 4
+SEED ?= $(shell date +%s)
+N ?= 1000000
+
+.PHONY: fuzz fuzz-short fuzz-build diff-long test-kernels test-kernel-6.1
+.SECONDARY: $(BPF_OBJ) $(FUZZ_OBJ)
+
+$(BUILD)/fuzz/obj/%.o: src/%.c $(SKEL) | $(BUILD)/fuzz/obj
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/obj/fixture.o: tests/lib/fixture.c | $(BUILD)/fuzz/obj
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -Itests/lib -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_LINK) -Itests/lib -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/fuzz/obj:
+	@mkdir -p $@
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz-short: $(FUZZ_BIN)
+	@tests/fuzz/run.sh $(FUZZ_SHORT) $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_BIN)
+
+diff-long: $(BUILD)/tests/test_diff
+	SPEE_DIFF_SEED=$(SEED) SPEE_DIFF_N=$(N) $(BUILD)/tests/test_diff
+
+test-kernels: $(BPF_OBJ) $(BPFT_BIN)
+	@tools/test-kernels.sh $(BPF_OBJ) $(BPFT_BIN)
+
+test-kernel-6.1: $(BPF_OBJ) $(BUILD)/tests/test_verdicts
+	@tools/test-kernels.sh -k default $(BPF_OBJ) $(BUILD)/tests/test_verdicts

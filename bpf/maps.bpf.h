@@ -83,6 +83,24 @@ struct {
 	__type(value, struct spee_counter);
 } spee_reason_ctr SEC(".maps");
 
+/*
+ * Scratch space for parse.bpf.h's copy of a packet's headers, used only
+ * where the egress program has no direct packet access (BPF_PROG_TEST_RUN
+ * on older kernels). Per CPU, never pinned: nothing outlives one packet.
+ */
+#define SPEE_SKB_COPY 1024
+
+struct spee_skb_copy {
+	__u8 b[SPEE_SKB_COPY];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spee_skb_copy);
+} spee_skbcopy SEC(".maps");
+
 /* Read and written by user space only; here so that a pin dir holds them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -116,7 +116,12 @@ static __always_inline void spee_frag_key(const struct spee_pkt *p, struct spee_
 {
 	__builtin_memset(k, 0, sizeof(*k));
 	k->family = p->family;
-	k->proto = p->proto;
+	/*
+	 * RFC 8200 identifies an IPv6 datagram by addresses and id alone; a
+	 * later fragment's "protocol" is its fragment header's next header,
+	 * which is not the transport when extension headers follow it.
+	 */
+	k->proto = p->family == SPEE_FAMILY_V4 ? p->proto : 0;
 	k->id = p->frag_id;
 	__builtin_memcpy(k->saddr, p->saddr, 16);
 	__builtin_memcpy(k->daddr, p->daddr, 16);
@@ -125,14 +130,24 @@ static __always_inline void spee_frag_key(const struct spee_pkt *p, struct spee_
 /* Remembers a passing first fragment's verdict for the rest of its datagram. */
 static __always_inline void spee_frag_put(const struct spee_pkt *p, struct spee_verdict v)
 {
-	struct spee_frag_state st = { .first_seen_ns = bpf_ktime_get_ns(), .verdict = v };
+	struct spee_frag_state st = {
+		.first_seen_ns = bpf_ktime_get_ns(),
+		.verdict = v,
+		.l4_end = p->l4_end,
+	};
 	struct spee_frag_key k;
 
 	spee_frag_key(p, &k);
 	bpf_map_update_elem(&spee_frags, &k, &st, BPF_ANY);
 }
 
-/* A later fragment gets its first fragment's verdict while that is fresh. */
+/*
+ * A later fragment gets its first fragment's verdict while that is fresh,
+ * unless it starts inside the first's transport header: overlapping, it
+ * could rewrite the ports or flags the verdict was given for (RFC 1858,
+ * RFC 3128; the stateless check in spee_later_fragment() cannot see
+ * extension headers between the fragment header and the transport).
+ */
 static __always_inline struct spee_verdict spee_frag_get(const struct spee_pkt *p)
 {
 	struct spee_verdict v = { .reason = SPEE_REASON_FRAGMENT };
@@ -141,7 +156,8 @@ static __always_inline struct spee_verdict spee_frag_get(const struct spee_pkt *
 
 	spee_frag_key(p, &k);
 	st = bpf_map_lookup_elem(&spee_frags, &k);
-	if (st && bpf_ktime_get_ns() - st->first_seen_ns < spee_frag_timeout_ns)
+	if (st && bpf_ktime_get_ns() - st->first_seen_ns < spee_frag_timeout_ns &&
+	    p->frag_off >= st->l4_end)
 		v = st->verdict;
 	return v;
 }

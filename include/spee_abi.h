@@ -163,7 +163,7 @@ struct spee_flow_state {
  */
 struct spee_frag_key {
 	__u8 family;
-	__u8 proto;
+	__u8 proto; /* IPv4's protocol; 0 for IPv6, whose datagrams are addresses and id */
 	__u16 pad;
 	__u32 id; /* IPv4 identification or IPv6 fragment id */
 	__u8 saddr[16];
@@ -173,7 +173,9 @@ struct spee_frag_key {
 struct spee_frag_state {
 	__u64 first_seen_ns;
 	struct spee_verdict verdict;
-	__u32 pad;
+	/* bytes of the fragmentable part up to the end of the first's ports and flags */
+	__u16 l4_end;
+	__u16 pad;
 };
 
 /* spee_rule_ctr and spee_reason_ctr (PERCPU_ARRAY), summed in user space. */

@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="
-make gcc clang llvm pkg-config
+make gcc clang llvm pkg-config libclang-rt-14-dev
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev
 libcmocka-dev

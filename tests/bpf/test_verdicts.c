@@ -51,6 +51,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfenv.h"
 #include "config.h"
 #include "explain.h"
 #include "fixture.h"
@@ -107,13 +108,6 @@ struct row {
 };
 
 /* ---- the environment ---- */
-
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return rc == 0 ? 0 : -1;
-}
 
 static int make_pair(int family, const char *addr, int i)
 {
@@ -199,19 +193,7 @@ static int group_setup(void **state)
 	struct diags d = {};
 
 	(void)state;
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "unshare(CLONE_NEWNET): %s (run as root)\n", strerror(errno));
-		return -1;
-	}
-	if (sh("ip link set lo up && "
-	       "ip link add spk-a type veth peer name spk-b && "
-	       "ip addr add " SOCK4 "/32 dev spk-a && "
-	       "ip -6 addr add " SOCK6 "/128 dev spk-a nodad && "
-	       "ip link set spk-a up && ip link set spk-b up")) {
-		fprintf(stderr, "cannot set up the test namespace's devices\n");
-		return -1;
-	}
-	env.veth_ifindex = (int)if_nametoindex("spk-a");
+	env.veth_ifindex = bpfenv_netns("spk-a", "spk-b", SOCK4, SOCK6);
 	env.ncpu = libbpf_num_possible_cpus();
 	if (env.veth_ifindex <= 1 || env.ncpu <= 0)
 		return -1;

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Limits: an apply the maps cannot take is refused with a message that
+ * says which limit and what to do, and changes nothing: the runtime record
+ * (active slot, settings), every policy map entry of both slots, the rule
+ * table, the instance record and every counter are byte for byte what they
+ * were, and packets get the verdicts they got before.
+ *
+ * Two limits: more rules than the object has counter slots
+ * (SPEE_MAX_RULES - 1, -ENOSPC), and a policy image larger than a map that
+ * is already sized (a pinned instance keeps its sizes; -E2BIG). The object
+ * is loaded pinned, as `apply` does, under a bpffs directory of its own.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "bpfenv.h"
+#include "fixture.h"
+#include "loader.h"
+#include "maps.h"
+#include "pkt.h"
+
+#define EXTRA_PEERS 64 /* exact peers added to vip-https by the policy that does not fit */
+
+static char pin_dir[128];
+
+/* Everything an apply could change, read back from the kernel. */
+struct snapshot {
+	struct spee_runtime rt;
+	struct spee_rule_meta rules[SPEE_MAX_RULES];
+	struct spee_instance inst;
+	struct spee_port_info *ports; /* [SPEE_PORT_ENTRIES] */
+	uint8_t *exact;		      /* sorted key+value records */
+	size_t n_exact;
+	uint8_t *prefix;
+	size_t n_prefix;
+	struct bpfenv_counters counters;
+};
+
+static int cmp_exact(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct spee_rule_key));
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct spee_prefix_key));
+}
+
+/* Every entry of a hash or trie map, as sorted key+value records. */
+static uint8_t *dump(int fd, size_t ksz, size_t vsz, size_t *n,
+		     int (*cmp)(const void *, const void *))
+{
+	size_t cap = 64, rec = ksz + vsz;
+	uint8_t *out = malloc(cap * rec), key[64], next[64];
+	int err;
+
+	assert_non_null(out);
+	*n = 0;
+	err = bpf_map_get_next_key(fd, NULL, next);
+	while (!err) {
+		if (*n == cap) {
+			cap *= 2;
+			out = realloc(out, cap * rec);
+			assert_non_null(out);
+		}
+		memcpy(out + *n * rec, next, ksz);
+		assert_int_equal(bpf_map_lookup_elem(fd, next, out + *n * rec + ksz), 0);
+		(*n)++;
+		memcpy(key, next, ksz);
+		err = bpf_map_get_next_key(fd, key, next);
+		assert_true(*n < 1000000); /* bounded */
+	}
+	qsort(out, *n, rec, cmp);
+	return out;
+}
+
+static void take(const struct spee_map_fds *m, struct snapshot *s)
+{
+	struct diags d = {};
+	__u32 n = SPEE_PORT_ENTRIES, out_batch, zero = 0;
+	__u32 *keys = calloc(SPEE_PORT_ENTRIES, sizeof(*keys));
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(maps_read_runtime(m, &s->rt, &d), 0);
+	assert_int_equal(maps_read_rules(m, s->rules, &d), 0);
+	assert_int_equal(bpf_map_lookup_elem(m->fd[SPEE_MAP_INST], &zero, &s->inst), 0);
+	s->ports = calloc(SPEE_PORT_ENTRIES, sizeof(*s->ports));
+	assert_non_null(s->ports);
+	assert_non_null(keys);
+	/* one batch when the kernel has it, else element by element */
+	err =
+	    bpf_map_lookup_batch(m->fd[SPEE_MAP_PORTS], NULL, &out_batch, keys, s->ports, &n, NULL);
+	if (err || n != SPEE_PORT_ENTRIES)
+		for (__u32 i = 0; i < SPEE_PORT_ENTRIES; i++)
+			assert_int_equal(
+			    bpf_map_lookup_elem(m->fd[SPEE_MAP_PORTS], &i, &s->ports[i]), 0);
+	free(keys);
+	s->exact = dump(m->fd[SPEE_MAP_EXACT], sizeof(struct spee_rule_key),
+			sizeof(struct spee_verdict), &s->n_exact, cmp_exact);
+	s->prefix = dump(m->fd[SPEE_MAP_PREFIX], sizeof(struct spee_prefix_key),
+			 sizeof(struct spee_verdict), &s->n_prefix, cmp_prefix);
+	assert_int_equal(bpfenv_read_counters(m, &s->counters), 0);
+	diags_free(&d);
+}
+
+static void release(struct snapshot *s)
+{
+	free(s->ports);
+	free(s->exact);
+	free(s->prefix);
+}
+
+/* What a refused apply must leave exactly as it was. */
+static void expect_unchanged(const struct snapshot *a, const struct snapshot *b)
+{
+	assert_memory_equal(&a->rt, &b->rt, sizeof(a->rt));
+	assert_memory_equal(a->rules, b->rules, sizeof(a->rules));
+	assert_memory_equal(&a->inst, &b->inst, sizeof(a->inst));
+	assert_memory_equal(a->ports, b->ports, SPEE_PORT_ENTRIES * sizeof(*a->ports));
+	assert_int_equal(a->n_exact, b->n_exact);
+	assert_memory_equal(a->exact, b->exact,
+			    a->n_exact *
+				(sizeof(struct spee_rule_key) + sizeof(struct spee_verdict)));
+	assert_int_equal(a->n_prefix, b->n_prefix);
+	assert_memory_equal(a->prefix, b->prefix,
+			    a->n_prefix *
+				(sizeof(struct spee_prefix_key) + sizeof(struct spee_verdict)));
+	assert_memory_equal(&a->counters, &b->counters, sizeof(a->counters));
+}
+
+/* A SYN through the XDP program; returns its verdict. */
+static uint32_t syn(int prog_fd, const char *src, uint16_t dport)
+{
+	struct pkt_spec s = {.src = src,
+			     .dst = FX_HOST4,
+			     .proto = IPPROTO_TCP,
+			     .sport = 40000,
+			     .dport = dport,
+			     .tcp_flags = PKT_SYN};
+	uint8_t buf[PKT_MAX];
+	int len = pkt_build(&s, buf, sizeof(buf));
+	uint32_t ret;
+
+	assert_true(len > 0);
+	assert_int_equal(bpfenv_run(prog_fd, BPFENV_XDP, buf, (size_t)len, 0, &ret), 0);
+	return ret;
+}
+
+/*
+ * A policy with FX_MAIN's rules and entries plus `extra_peers` more exact
+ * peers of vip-https and `extra_rules` more rules (one entry each).
+ */
+static struct policy *bigger(const struct policy *base, size_t extra_peers, size_t extra_rules)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	size_t ne = base->n_entries + extra_peers + extra_rules;
+	int vip = policy_find_rule(base, "vip-https");
+
+	assert_non_null(p);
+	assert_true(vip >= 0);
+	*p = *base;
+	p->rules = calloc(base->n_rules + extra_rules, sizeof(*p->rules));
+	p->entries = calloc(ne, sizeof(*p->entries));
+	assert_non_null(p->rules);
+	assert_non_null(p->entries);
+	memcpy(p->rules, base->rules, base->n_rules * sizeof(*p->rules));
+	memcpy(p->entries, base->entries, base->n_entries * sizeof(*p->entries));
+	p->n_entries = base->n_entries;
+	for (size_t i = 0; i < extra_peers; i++) {
+		struct policy_entry *e = &p->entries[p->n_entries++];
+
+		memset(e, 0, sizeof(*e));
+		e->dir = SPEE_DIR_INGRESS;
+		e->proto = IPPROTO_TCP;
+		e->port_lo = e->port_hi = 443;
+		e->peer_kind = ENTRY_PEER_PREFIX;
+		e->prefix = (struct prefix){
+		    .family = AF_INET, .len = 32, .addr = {198, 18, 3, (uint8_t)(100 + i)}};
+		e->reason = SPEE_REASON_RULE;
+		e->rule = (uint16_t)vip;
+	}
+	for (size_t i = 0; i < extra_rules; i++) {
+		struct policy_rule *r = &p->rules[base->n_rules + i];
+		struct policy_entry *e = &p->entries[p->n_entries++];
+
+		memset(r, 0, sizeof(*r));
+		snprintf(r->id, sizeof(r->id), "extra-%zu", i);
+		r->origin = RULE_SITE;
+		r->matrix_index = -1;
+		r->proto = IPPROTO_TCP;
+		r->port_lo = r->port_hi = (uint16_t)(20000 + i);
+		r->dirs = 1u << SPEE_DIR_INGRESS;
+		memset(e, 0, sizeof(*e));
+		e->dir = SPEE_DIR_INGRESS;
+		e->proto = IPPROTO_TCP;
+		e->port_lo = e->port_hi = r->port_lo;
+		e->peer_kind = ENTRY_PEER_PREFIX;
+		e->prefix = (struct prefix){.family = AF_INET, .len = 24, .addr = {198, 18, 9, 0}};
+		e->reason = SPEE_REASON_RULE;
+		e->rule = (uint16_t)(base->n_rules + i);
+	}
+	p->n_rules = base->n_rules + extra_rules;
+	return p;
+}
+
+static void bigger_free(struct policy *p)
+{
+	free(p->rules);
+	free(p->entries);
+	free(p);
+}
+
+struct bed {
+	struct loader l;
+	struct name_table t;
+	struct policy *main_p;
+	int xdp;
+};
+
+/*
+ * The object pinned under pin_dir with spee_exact sized for FX_MAIN but not
+ * for EXTRA_PEERS more, FX_MAIN applied, and a few packets counted.
+ */
+static void bed_up(struct bed *b)
+{
+	struct loader_sizes sz;
+	struct maps_apply_result res;
+	struct diags d = {};
+	struct spee_instance inst = {.generation = 7, .last_result_ok = 1};
+	size_t n_exact, n_prefix;
+
+	memset(b, 0, sizeof(*b));
+	b->main_p = fixture_policy(FX_MAIN);
+	assert_non_null(b->main_p);
+	assert_int_equal(fixture_names(&b->t), 0);
+	maps_count_entries(b->main_p, &b->t, &n_exact, &n_prefix);
+	loader_sizes_default(&sz);
+	/* room for FX_MAIN in both slots, not for EXTRA_PEERS more in one of them */
+	sz.exact = (uint32_t)(2 * n_exact + EXTRA_PEERS / 2);
+	assert_int_equal(loader_load(&b->l, &sz, pin_dir, &d), 0);
+	assert_int_equal(maps_apply(&b->l.maps, b->main_p, &b->t, NULL, &res, &d), 0);
+	snprintf(inst.host, sizeof(inst.host), "mgmt1");
+	assert_int_equal(maps_write_instance(&b->l.maps, &inst, &d), 0);
+	b->xdp = loader_prog_fd(&b->l, LOADER_PROG_XDP);
+	assert_int_equal(syn(b->xdp, FX_ADM4, 8470), XDP_PASS);	      /* mgmt-console */
+	assert_int_equal(syn(b->xdp, "198.18.3.120", 443), XDP_PASS); /* lab-https */
+	assert_int_equal(syn(b->xdp, FX_OUT4, 25), XDP_DROP);	      /* no-rule */
+	diags_free(&d);
+}
+
+static void bed_down(struct bed *b)
+{
+	struct diags d = {};
+
+	loader_close(&b->l);
+	loader_unpin_maps(pin_dir, &d);
+	diags_free(&d);
+	names_free(&b->t);
+	fixture_policy_free(b->main_p);
+}
+
+static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void **state)
+{
+	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	struct spee_map_fds m;
+	struct maps_apply_result res;
+	struct diags d = {};
+	struct policy *big;
+	struct bed b;
+
+	(void)state;
+	assert_non_null(before);
+	assert_non_null(after);
+	bed_up(&b);
+	/* a new rule as well: its id must not stay in the rule table */
+	big = bigger(b.main_p, EXTRA_PEERS, 1);
+	/* the next apply comes from another process: the pinned maps, opened by path */
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	take(&m, before);
+	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -E2BIG);
+	take(&m, after);
+	expect_unchanged(before, after);
+	/* the message names the map and says what to do */
+	assert_true(d.n >= 1);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "spee_exact"));
+	assert_non_null(strstr(d.v[d.n - 1].msg, "detach"));
+	/* and the old policy still judges: lab-https, not the refused vip-https peers */
+	assert_int_equal(syn(b.xdp, "198.18.3.120", 443), XDP_PASS);
+	assert_int_equal(syn(b.xdp, FX_OUT4, 8470), XDP_DROP);
+	loader_close_pinned(&m);
+	bigger_free(big);
+	release(before);
+	release(after);
+	free(before);
+	free(after);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+static void more_rules_than_counter_slots_are_refused_and_change_nothing(void **state)
+{
+	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	struct spee_map_fds m;
+	struct maps_apply_result res;
+	struct diags d = {};
+	struct policy *big;
+	struct bed b;
+
+	(void)state;
+	assert_non_null(before);
+	assert_non_null(after);
+	bed_up(&b);
+	/* with FX_MAIN's own rules, this is more than SPEE_MAX_RULES - 1 */
+	big = bigger(b.main_p, 0, SPEE_MAX_RULES);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	take(&m, before);
+	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -ENOSPC);
+	take(&m, after);
+	expect_unchanged(before, after);
+	assert_true(d.n >= 1);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "too many rules"));
+	assert_int_equal(syn(b.xdp, FX_ADM4, 8470), XDP_PASS);
+	loader_close_pinned(&m);
+	bigger_free(big);
+	release(before);
+	release(after);
+	free(before);
+	free(after);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+/* A policy that fits after a refused one applies as usual: the refusal left no debris. */
+static void a_policy_that_fits_applies_after_a_refusal(void **state)
+{
+	struct maps_apply_result res;
+	struct diags d = {};
+	struct policy *big, *sw = fixture_policy(FX_SWITCHED);
+	struct bed b;
+
+	(void)state;
+	assert_non_null(sw);
+	bed_up(&b);
+	big = bigger(b.main_p, EXTRA_PEERS, 0);
+	assert_int_equal(maps_apply(&b.l.maps, big, &b.t, NULL, &res, &d), -E2BIG);
+	assert_int_equal(maps_apply(&b.l.maps, sw, &b.t, NULL, &res, &d), 0);
+	assert_int_equal(syn(b.xdp, FX_ADM4, 9100), XDP_PASS); /* metrics, new in FX_SWITCHED */
+	bigger_free(big);
+	fixture_policy_free(sw);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+static int group_setup(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	if (stat("/sys/fs/bpf", &st)) {
+		fprintf(stderr, "no bpffs at /sys/fs/bpf\n");
+		return -1;
+	}
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/sph-limits-%d", getpid());
+	loader_set_verbose(getenv("SPEE_VERBOSE") != NULL);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	struct diags d = {};
+
+	(void)state;
+	loader_unpin_maps(pin_dir, &d);
+	rmdir(pin_dir);
+	diags_free(&d);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing),
+	    cmocka_unit_test(more_rules_than_counter_slots_are_refused_and_change_nothing),
+	    cmocka_unit_test(a_policy_that_fits_applies_after_a_refusal),
+	};
+
+	return cmocka_run_group_tests_name("limits", tests, group_setup, group_teardown);
+}
