@@ -14,14 +14,24 @@ static __always_inline void spee_count(__u32 dir, struct spee_verdict v, __u64 p
 	struct spee_counter *c;
 	__u32 idx;
 
+	/*
+	 * One lookup per map, each with its own constant map: the verifier
+	 * inlines an array lookup only where the call site names one map. A
+	 * single call choosing between the two maps goes through the generic
+	 * helper, an indirect call (~10 ns a packet measured on 6.18).
+	 */
 	if (v.reason == SPEE_REASON_RULE) {
 		idx = spee_rule_ctr_index(v.rule, dir);
 		c = bpf_map_lookup_elem(&spee_rule_ctr, &idx);
-	} else {
-		idx = spee_reason_ctr_index(v.reason, dir);
-		c = bpf_map_lookup_elem(&spee_reason_ctr, &idx);
+		if (c) {
+			c->packets += packets;
+			c->bytes += bytes;
+		}
+		return;
 	}
-	/* Per-CPU values: this CPU's copy, no other writer while we run. */
+	idx = spee_reason_ctr_index(v.reason, dir);
+	asm volatile("" ::: "memory"); /* keeps clang from merging the two calls into one */
+	c = bpf_map_lookup_elem(&spee_reason_ctr, &idx);
 	if (c) {
 		c->packets += packets;
 		c->bytes += bytes;
