@@ -39,7 +39,11 @@ int spee_xdp(struct xdp_md *ctx)
 	if (spee_run_load(&run))
 		return XDP_PASS; /* spee_rt is an array: cannot happen */
 
-	parsed = spee_parse_xdp(ctx, &p);
+	parsed = spee_parse_fast(data, data_end, &p);
+	if (parsed < 0) {
+		__builtin_memset(&p, 0, sizeof(p)); /* the fast path may have filled part of it */
+		parsed = spee_parse_xdp(ctx, &p);
+	}
 	if (!spee_parse_verdict(parsed, &p, &v)) {
 		v = spee_decide_ingress(ctx, &run, &p);
 		if (p.frag == SPEE_FRAG_FIRST && spee_allows(&run, SPEE_DIR_INGRESS, v))
