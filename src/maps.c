@@ -27,6 +27,9 @@ const char *const spee_map_names[SPEE_MAP_COUNT] = {
 	[SPEE_MAP_REASON_CTR] = "spee_reason_ctr",
 	[SPEE_MAP_RULES] = "spee_rules",
 	[SPEE_MAP_INST] = "spee_inst",
+	[SPEE_MAP_EVENTS] = "spee_events",
+	[SPEE_MAP_EV_BUCKET] = "spee_ev_bucket",
+	[SPEE_MAP_EV_STATS] = "spee_ev_stats",
 };
 
 void spee_map_fds_init(struct spee_map_fds *m)
@@ -82,9 +85,17 @@ static int dump_reserve(struct dump *dp, size_t want, size_t ksz, size_t vsz)
 }
 
 /* Every entry of a hash or trie: batch where the map type has it, else key by key. */
+/*
+ * Batch cursors. Hash maps use a 4-byte bucket index, but the kernel's
+ * generic batch code (tries, arrays) writes a whole key there, so a cursor
+ * must hold the largest key of any map it walks.
+ */
+#define BATCH_TOKEN_MAX 64
+
 static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
 {
-	uint64_t in_tok = 0, out_tok = 0;
+	uint8_t in_tok[BATCH_TOKEN_MAX] __attribute__((aligned(8))) = { 0 };
+	uint8_t out_tok[BATCH_TOKEN_MAX] __attribute__((aligned(8))) = { 0 };
 	uint8_t *prev = NULL, *key = NULL;
 	bool first = true;
 	int err;
@@ -96,7 +107,7 @@ static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
 		err = dump_reserve(dp, dp->n + count, ksz, vsz);
 		if (err)
 			return err;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_tok, &out_tok,
+		err = bpf_map_lookup_batch(fd, first ? NULL : in_tok, out_tok,
 					   dp->keys + dp->n * ksz, dp->vals + dp->n * vsz, &count,
 					   NULL);
 		if (err && err != -ENOENT) {
@@ -107,7 +118,7 @@ static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
 		dp->n += count;
 		if (err == -ENOENT)
 			return 0;
-		in_tok = out_tok;
+		memcpy(in_tok, out_tok, sizeof(in_tok));
 		first = false;
 	}
 
@@ -856,6 +867,8 @@ int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struc
 	}
 	cfg.generation = newest + 1;
 	cfg.udp_timeout_ns = (uint64_t)timeout * 1000000000ULL;
+	cfg.events_rate = p->cfg ? p->cfg->events_rate : CONFIG_DEFAULT_EVENTS_RATE;
+	cfg.events_burst = p->cfg ? p->cfg->events_burst : CONFIG_DEFAULT_EVENTS_BURST;
 
 	cur_slot = cache_get(cache, &rt, target);
 	other_slot = cache_get(cache, &rt, target ^ 1);
@@ -934,6 +947,8 @@ int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image
 		img->n_exact += e->key.slot == slot;
 	}
 	qsort(img->exact, img->n_exact, sizeof(*img->exact), cmp_exact_key);
+	/* The dump's room is counted in entries of one key size: a new map needs a new dump. */
+	dump_free(&dp);
 	err = map_dump(m->fd[SPEE_MAP_PREFIX], sizeof(struct spee_prefix_key),
 		       sizeof(struct spee_verdict), &dp);
 	if (err)
