@@ -471,7 +471,7 @@ static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pk
 		if ((void *)(ip + 1) > end || *(__u8 *)ip != 0x45 ||
 		    (ip->frag_off & bpf_htons(SPEE_IP_MF | SPEE_IP_OFFSET)))
 			return -1;
-		tot = bpf_ntohs(ip->tot_len);
+		tot = spee_len16(ip->tot_len); /* bounded, as 6.1's verifier needs */
 		if (tot < sizeof(*ip) || (void *)ip + tot > end)
 			return -1;
 		p->family = SPEE_FAMILY_V4;
@@ -485,7 +485,7 @@ static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pk
 
 		if ((void *)(ip6 + 1) > end || ip6->version != 6)
 			return -1;
-		l4len = bpf_ntohs(ip6->payload_len);
+		l4len = spee_len16(ip6->payload_len);
 		if ((void *)(ip6 + 1) + l4len > end)
 			return -1;
 		p->family = SPEE_FAMILY_V6;
@@ -516,7 +516,7 @@ static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pk
 
 		if ((void *)(uh + 1) > end || l4len < sizeof(*uh))
 			return -1;
-		ulen = bpf_ntohs(uh->len);
+		ulen = spee_len16(uh->len);
 		if (ulen < sizeof(*uh) || ulen > l4len)
 			return -1;
 		p->sport = uh->source;
