@@ -38,14 +38,101 @@ static __always_inline void spee_count(__u32 dir, struct spee_verdict v, __u64 p
 	}
 }
 
-/* The exit of every packet: count once, then pass (true) or drop. */
-static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
-					 struct spee_verdict v, __u64 bytes)
+#define SPEE_NSEC 1000000000ull
+
+static __always_inline void spee_ev_count(__u32 stat)
 {
+	__u64 *c = bpf_map_lookup_elem(&spee_ev_stats, &stat);
+
+	if (c)
+		*c += 1;
+}
+
+/*
+ * The rate limit of drop events: a token bucket per CPU, refilled at
+ * events_rate a second up to events_burst, so that a flood of refused
+ * packets costs user space at most that many events. Tokens are kept x1e9
+ * so that refilling is a multiplication. Sets *now for the event's time.
+ */
+static __always_inline bool spee_ev_admit(const struct spee_run *run, __u64 *now)
+{
+	__u64 rate = run->cfg.events_rate, cap, gap;
+	struct spee_ev_bucket *b;
+	__u32 zero = 0;
+
+	if (!rate)
+		return false;
+	b = bpf_map_lookup_elem(&spee_ev_bucket, &zero);
+	if (!b)
+		return false;
+	*now = bpf_ktime_get_ns();
+	cap = (__u64)(run->cfg.events_burst ? run->cfg.events_burst : 1) * SPEE_NSEC;
+	gap = *now - b->last_ns;
+	/* A long quiet time fills the bucket; bounding it keeps gap x rate in 64 bits. */
+	if (gap > 1000 * SPEE_NSEC)
+		gap = 1000 * SPEE_NSEC;
+	b->last_ns = *now;
+	b->tokens_ns += gap * rate;
+	if (b->tokens_ns > cap)
+		b->tokens_ns = cap;
+	if (b->tokens_ns < SPEE_NSEC) {
+		spee_ev_count(SPEE_EV_SUPPRESSED);
+		return false;
+	}
+	b->tokens_ns -= SPEE_NSEC;
+	return true;
+}
+
+/* One drop event, as far as the rate limit and the ring let it through. */
+static __always_inline void spee_report(const struct spee_run *run, __u32 dir,
+					struct spee_verdict v, const struct spee_pkt *p,
+					__u32 ifindex, __u32 len, bool connect)
+{
+	struct spee_event *e;
+	__u64 now = 0;
+
+	if (!spee_ev_admit(run, &now))
+		return;
+	e = bpf_ringbuf_reserve(&spee_events, sizeof(*e), 0);
+	if (!e) {
+		spee_ev_count(SPEE_EV_LOST);
+		return;
+	}
+	e->time_ns = now;
+	e->ifindex = ifindex;
+	e->len = len;
+	e->dir = (__u8)dir;
+	e->reason = v.reason;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->tcp_flags = p->tcp_flags;
+	e->audit = run->cfg.mode == SPEE_MODE_AUDIT;
+	e->connect = connect;
+	e->pad = 0;
+	e->pad2 = 0;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	bpf_ringbuf_submit(e, 0);
+	spee_ev_count(SPEE_EV_SENT);
+}
+
+/*
+ * The exit of every packet: count once, report it if it is (or in audit
+ * mode would be) dropped, then pass (true) or drop.
+ */
+static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
+					 struct spee_verdict v, __u64 bytes,
+					 const struct spee_pkt *p, __u32 ifindex)
+{
+	bool pass;
+
 	spee_count(dir, v, 1, bytes);
-	if (run->cfg.mode == SPEE_MODE_AUDIT)
-		return true;
-	return spee_allows(run, dir, v);
+	pass = spee_allows(run, dir, v);
+	if (!pass)
+		spee_report(run, dir, v, p, ifindex, (__u32)bytes, false);
+	return pass || run->cfg.mode == SPEE_MODE_AUDIT;
 }
 
 #endif /* SPEE_ACCOUNT_BPF_H */

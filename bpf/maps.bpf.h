@@ -101,6 +101,28 @@ struct {
 	__type(value, struct spee_skb_copy);
 } spee_skbcopy SEC(".maps");
 
+/* Drop events (struct spee_event), read by `speebpf events`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SPEE_EVENTS_BYTES);
+} spee_events SEC(".maps");
+
+/* The drop events' rate limit, one token bucket per CPU: no atomics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spee_ev_bucket);
+} spee_ev_bucket SEC(".maps");
+
+/* Events sent, held back by the rate limit, lost to a full ring (enum spee_ev_stat). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SPEE_EV_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} spee_ev_stats SEC(".maps");
+
 /* Read and written by user space only; here so that a pin dir holds them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

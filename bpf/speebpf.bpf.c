@@ -49,8 +49,10 @@ int spee_xdp(struct xdp_md *ctx)
 		if (p.frag == SPEE_FRAG_FIRST && spee_allows(&run, SPEE_DIR_INGRESS, v))
 			spee_frag_put(&p, v);
 	}
-	return spee_account(&run, SPEE_DIR_INGRESS, v, (__u64)(data_end - data)) ? XDP_PASS
-										   : XDP_DROP;
+	return spee_account(&run, SPEE_DIR_INGRESS, v, (__u64)(data_end - data), &p,
+			    ctx->ingress_ifindex) ?
+		       XDP_PASS :
+		       XDP_DROP;
 }
 
 /*
@@ -86,7 +88,7 @@ int spee_egress(struct __sk_buff *skb)
 			spee_frag_put(&p, v);
 	}
 out:
-	return spee_account(&run, SPEE_DIR_EGRESS, v, skb->len) ? 1 : 0;
+	return spee_account(&run, SPEE_DIR_EGRESS, v, skb->len, &p, skb->ifindex) ? 1 : 0;
 }
 
 /*
@@ -111,7 +113,15 @@ static __always_inline int spee_connect(struct bpf_sock_addr *ctx, __u8 family, 
 			     addr);
 	if (spee_is_no_rule(v) && run.cfg.mode == SPEE_MODE_ENFORCE &&
 	    run.cfg.default_action[SPEE_DIR_EGRESS] == SPEE_ACTION_DROP) {
+		struct spee_pkt p = {
+			.family = family,
+			.proto = SPEE_IPPROTO_TCP,
+			.dport = (__be16)ctx->user_port,
+		};
+
+		__builtin_memcpy(p.daddr, addr, 16);
 		spee_count(SPEE_DIR_EGRESS, v, 1, 0);
+		spee_report(&run, SPEE_DIR_EGRESS, v, &p, 0, 0, true);
 		return 0;
 	}
 	return 1;

@@ -201,6 +201,8 @@ struct spee_slot_cfg {
 	__u8 pad;
 	__u32 generation;
 	__u64 udp_timeout_ns;
+	__u32 events_rate; /* drop events per second and CPU; 0: none */
+	__u32 events_burst; /* events a CPU may send at once after a quiet time */
 };
 
 /* spee_runtime (ARRAY, 1 element): the switch between the two slots. */
@@ -221,6 +223,47 @@ struct spee_rule_meta {
 	__u16 port_lo;
 	__u16 port_hi;
 	__u16 pad;
+};
+
+/*
+ * spee_events (RINGBUF): one record per dropped (or, in audit mode,
+ * would-be dropped) packet, as far as the per-CPU token bucket in
+ * spee_ev_bucket lets it through; what it holds back is counted in
+ * spee_ev_stats. Read by `speebpf events`.
+ */
+#define SPEE_EVENTS_BYTES (256 * 1024)
+
+struct spee_event {
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex; /* 0 for a refused connect() */
+	__u32 len; /* the packet's bytes (0 for a refused connect()) */
+	__u8 dir; /* enum spee_dir */
+	__u8 reason; /* enum spee_reason: a drop reason */
+	__u8 family; /* enum spee_family */
+	__u8 proto; /* IPPROTO_*, 0 when not parsed */
+	__u8 tcp_flags;
+	__u8 audit; /* 1: passed, audit mode */
+	__u8 connect; /* 1: a refused connect(), not a packet */
+	__u8 pad;
+	__be16 sport;
+	__be16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 pad2;
+};
+
+/* spee_ev_bucket (PERCPU_ARRAY, 1): the rate limit's state on each CPU. */
+struct spee_ev_bucket {
+	__u64 tokens_ns; /* tokens x 1e9, so that refilling needs no division */
+	__u64 last_ns;
+};
+
+/* spee_ev_stats (PERCPU_ARRAY): what happened to drop events. */
+enum spee_ev_stat {
+	SPEE_EV_SENT, /* written to the ring */
+	SPEE_EV_SUPPRESSED, /* held back by the rate limit */
+	SPEE_EV_LOST, /* the ring was full: no reader keeps up */
+	SPEE_EV_STAT_MAX,
 };
 
 #define SPEE_TEXT_LEN 256
@@ -294,8 +337,10 @@ _Static_assert(sizeof(struct spee_flow_state) == 16, "spee_flow_state layout");
 _Static_assert(sizeof(struct spee_frag_key) == 40, "spee_frag_key layout");
 _Static_assert(sizeof(struct spee_frag_state) == 16, "spee_frag_state layout");
 _Static_assert(sizeof(struct spee_counter) == 16, "spee_counter layout");
-_Static_assert(sizeof(struct spee_slot_cfg) == 16, "spee_slot_cfg layout");
-_Static_assert(sizeof(struct spee_runtime) == 8 + 16 * SPEE_POLICY_SLOTS, "spee_runtime layout");
+_Static_assert(sizeof(struct spee_slot_cfg) == 24, "spee_slot_cfg layout");
+_Static_assert(sizeof(struct spee_runtime) == 8 + 24 * SPEE_POLICY_SLOTS, "spee_runtime layout");
+_Static_assert(sizeof(struct spee_event) == 64, "spee_event layout");
+_Static_assert(sizeof(struct spee_ev_bucket) == 16, "spee_ev_bucket layout");
 _Static_assert(sizeof(struct spee_rule_meta) == SPEE_RULE_ID_LEN + 8, "spee_rule_meta layout");
 _Static_assert(sizeof(struct spee_name_addr) == 20, "spee_name_addr layout");
 _Static_assert(sizeof(struct spee_name_state) == 24 + 20 * SPEE_NAME_ADDRS + 64,

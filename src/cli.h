@@ -55,5 +55,6 @@ int do_status(int argc, char **argv);
 int do_detach(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_confirm(int argc, char **argv);
+int do_events(int argc, char **argv);
 
 #endif

@@ -99,6 +99,8 @@ static int config_new(const char *path, const char *buf, size_t len, struct conf
 	cfg->dns_min_ttl = CONFIG_DEFAULT_DNS_MIN_TTL;
 	cfg->dns_max_ttl = CONFIG_DEFAULT_DNS_MAX_TTL;
 	cfg->udp_timeout = CONFIG_DEFAULT_UDP_TIMEOUT;
+	cfg->events_rate = CONFIG_DEFAULT_EVENTS_RATE;
+	cfg->events_burst = CONFIG_DEFAULT_EVENTS_BURST;
 
 	sha256_init(&sha);
 	sha256_update(&sha, len, (const uint8_t *)buf);
@@ -474,7 +476,9 @@ out:
 	return err;
 }
 
-/* ---- extensions: resolvers, dns, udp-timeout ---- */
+/* ---- extensions: resolvers, dns, udp-timeout, events ---- */
+
+#define EVENTS_MAX 1000000
 
 static int parse_resolvers(struct cfg_parser *p, yaml_node_t *n)
 {
@@ -564,6 +568,44 @@ static int parse_udp_timeout(struct cfg_parser *p, yaml_node_t *n)
 	return parse_seconds(p, n, "udp-timeout", &p->cfg->udp_timeout);
 }
 
+static int parse_event_count(struct cfg_parser *p, const yaml_node_t *n, const char *what,
+			     uint32_t *out)
+{
+	long long v;
+	int err = y_int(&p->y, n, &v);
+
+	if (err)
+		return err;
+	if (v < 0 || v > EVENTS_MAX)
+		return y_error(&p->y, n, "%s %s is out of range (0-%d)", what, y_text(n), EVENTS_MAX);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+enum { E_RATE, E_BURST, E_COUNT };
+
+/* events: {rate: N, burst: N}: the drop events each CPU may report (rate 0: none). */
+static int parse_events(struct cfg_parser *p, yaml_node_t *n)
+{
+	struct y_field f[E_COUNT] = {
+	    [E_RATE] = {.name = "rate"},
+	    [E_BURST] = {.name = "burst"},
+	};
+	int err;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_map(&p->y, n, NULL);
+	if (err)
+		return err;
+	err = y_fields(&p->y, n, f, E_COUNT);
+	if (!y_fatal(err) && f[E_RATE].value)
+		err = parse_event_count(p, f[E_RATE].value, "rate", &p->cfg->events_rate);
+	if (!y_fatal(err) && f[E_BURST].value)
+		err = parse_event_count(p, f[E_BURST].value, "burst", &p->cfg->events_burst);
+	return err;
+}
+
 /* ---- the file ---- */
 
 enum {
@@ -579,6 +621,7 @@ enum {
 	K_RESOLVERS,
 	K_DNS,
 	K_UDP_TIMEOUT,
+	K_EVENTS,
 	K_COUNT,
 };
 
@@ -591,6 +634,7 @@ static int parse_root(struct cfg_parser *p, yaml_node_t *root)
 	    [K_RULES] = {.name = "rules"},	 [K_FAILSAFE] = {.name = "failsafe"},
 	    [K_DEFAULT] = {.name = "default"},	 [K_RESOLVERS] = {.name = "resolvers"},
 	    [K_DNS] = {.name = "dns"},		 [K_UDP_TIMEOUT] = {.name = "udp-timeout"},
+	    [K_EVENTS] = {.name = "events"},
 	};
 	/*
 	 * Keys may come in any order, so they are parsed in this one: networks
@@ -613,6 +657,7 @@ static int parse_root(struct cfg_parser *p, yaml_node_t *root)
 	    {K_RESOLVERS, parse_resolvers},
 	    {K_DNS, parse_dns},
 	    {K_UDP_TIMEOUT, parse_udp_timeout},
+	    {K_EVENTS, parse_events},
 	};
 	int err;
 

@@ -92,6 +92,8 @@ struct cfg_matrix_override {
 #define CONFIG_DEFAULT_DNS_MIN_TTL 10
 #define CONFIG_DEFAULT_DNS_MAX_TTL 3600
 #define CONFIG_DEFAULT_UDP_TIMEOUT 60
+#define CONFIG_DEFAULT_EVENTS_RATE 100 /* drop events a second, per CPU */
+#define CONFIG_DEFAULT_EVENTS_BURST 200
 #define CONFIG_FAILSAFE_SSH_ID "failsafe-ssh"
 
 struct config {
@@ -125,6 +127,8 @@ struct config {
 	uint32_t dns_min_ttl; /* seconds; re-resolution interval is clamped to these */
 	uint32_t dns_max_ttl;
 	uint32_t udp_timeout; /* seconds a UDP flow's replies are let in */
+	uint32_t events_rate; /* drop events a second and CPU; 0: none */
+	uint32_t events_burst; /* what a CPU may send at once after a quiet time */
 };
 
 #define CONFIG_NETWORK_ADM 0

@@ -17,6 +17,7 @@ void counter_maps_from(const struct spee_map_fds *m, struct counter_maps *c)
 	c->rule_meta = m->fd[SPEE_MAP_RULES];
 	c->rule_ctr = m->fd[SPEE_MAP_RULE_CTR];
 	c->reason_ctr = m->fd[SPEE_MAP_REASON_CTR];
+	c->ev_stats = m->fd[SPEE_MAP_EV_STATS];
 }
 
 /* Sums one per-CPU counter; values of a per-CPU map are laid out one per possible CPU. */
@@ -68,6 +69,17 @@ int counters_read(const struct counter_maps *m, struct counter_snapshot *s)
 		for (uint32_t dir = 0; dir < SPEE_DIR_MAX && !err; dir++)
 			err = read_percpu(m->reason_ctr, spee_reason_ctr_index(r, dir), buf, ncpu,
 					  &s->reasons[r][dir]);
+	/* One u64 a CPU: read through the counter buffer, which is larger. */
+	for (uint32_t e = 0; e < SPEE_EV_STAT_MAX && !err; e++) {
+		uint64_t *v = (uint64_t *)buf;
+
+		if (bpf_map_lookup_elem(m->ev_stats, &e, v)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			s->events[e] += v[c];
+	}
 out:
 	free(buf);
 	return err;

@@ -19,6 +19,7 @@ struct counter_maps {
 	int rule_meta; /* spee_rules */
 	int rule_ctr; /* spee_rule_ctr */
 	int reason_ctr; /* spee_reason_ctr */
+	int ev_stats; /* spee_ev_stats */
 };
 
 struct counter_snapshot {
@@ -28,6 +29,7 @@ struct counter_snapshot {
 	struct spee_rule_meta meta[SPEE_MAX_RULES];
 	struct spee_counter rules[SPEE_MAX_RULES][SPEE_DIR_MAX];
 	struct spee_counter reasons[SPEE_REASON_MAX][SPEE_DIR_MAX];
+	uint64_t events[SPEE_EV_STAT_MAX]; /* drop events sent, held back, lost */
 };
 
 struct spee_map_fds;

@@ -58,6 +58,9 @@ static const struct {
 	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter) },
 	[SPEE_MAP_RULES] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_rule_meta) },
 	[SPEE_MAP_INST] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_instance) },
+	[SPEE_MAP_EVENTS] = { BPF_MAP_TYPE_RINGBUF, 0, 0 },
+	[SPEE_MAP_EV_BUCKET] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_ev_bucket) },
+	[SPEE_MAP_EV_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64) },
 };
 
 void loader_sizes_default(struct loader_sizes *out)

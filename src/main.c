@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "run", do_run, "apply, then keep the policy current (the agent)" },
 	{ "stats", do_stats, "per-rule hit counters and drop counters" },
 	{ "status", do_status, "what is attached where, mode, policy generation, last apply" },
+	{ "events", do_events, "drops as they happen: who, where, why" },
 	{ "detach", do_detach, "remove every program, link and pin of an instance" },
 	{ "help", do_help, "this list" },
 };

@@ -124,6 +124,11 @@ void stats_render_text(FILE *out, const struct counter_snapshot *s,
 			}
 		}
 	}
+	fprintf(out, "\ndrop events: %llu sent, %llu held back by the rate limit (%u/s, burst %u "
+		     "a CPU), %llu lost\n",
+		(unsigned long long)s->events[SPEE_EV_SENT],
+		(unsigned long long)s->events[SPEE_EV_SUPPRESSED], cfg->events_rate,
+		cfg->events_burst, (unsigned long long)s->events[SPEE_EV_LOST]);
 	if (cfg->default_action[SPEE_DIR_INGRESS] == SPEE_ACTION_PASS ||
 	    cfg->default_action[SPEE_DIR_EGRESS] == SPEE_ACTION_PASS)
 		fprintf(out, "\n(no-rule is passed, not dropped, where the default is pass: "
@@ -162,6 +167,15 @@ struct json_object *stats_json(const struct counter_snapshot *s)
 		json_object_object_add(def, dir_label(dir),
 				       json_object_new_string(action_label(cfg->default_action[dir])));
 	json_object_object_add(root, "default", def);
+	{
+		struct json_object *ev = json_object_new_object();
+
+		json_object_object_add(ev, "sent", json_object_new_uint64(s->events[SPEE_EV_SENT]));
+		json_object_object_add(ev, "suppressed",
+				       json_object_new_uint64(s->events[SPEE_EV_SUPPRESSED]));
+		json_object_object_add(ev, "lost", json_object_new_uint64(s->events[SPEE_EV_LOST]));
+		json_object_object_add(root, "events", ev);
+	}
 	if (!rows)
 		return root;
 	n = rule_rows(s, rows);
@@ -259,6 +273,14 @@ void stats_render_prometheus(FILE *out, const struct counter_snapshot *s)
 		     "enforces.\n# TYPE speebpf_policy_generation gauge\n"
 		     "speebpf_policy_generation %u\n",
 		cfg->generation);
+	fprintf(out, "# HELP speebpf_drop_events_total Drop events: sent to the ring, held back by "
+		     "the rate limit, lost to a full ring.\n# TYPE speebpf_drop_events_total counter\n"
+		     "speebpf_drop_events_total{result=\"sent\"} %llu\n"
+		     "speebpf_drop_events_total{result=\"suppressed\"} %llu\n"
+		     "speebpf_drop_events_total{result=\"lost\"} %llu\n",
+		(unsigned long long)s->events[SPEE_EV_SENT],
+		(unsigned long long)s->events[SPEE_EV_SUPPRESSED],
+		(unsigned long long)s->events[SPEE_EV_LOST]);
 	fprintf(out, "# HELP speebpf_audit_mode 1 when the policy only counts (audit mode).\n"
 		     "# TYPE speebpf_audit_mode gauge\nspeebpf_audit_mode %d\n",
 		cfg->mode == SPEE_MODE_AUDIT);

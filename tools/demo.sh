@@ -54,6 +54,10 @@ expect_refused mgmt1 mail 993		# IMAP fetching is the IH's job
 expect_refused cas1 exchange 443
 expect_refused ih1 mgmt1 8470		# the console, from an Instance Host
 
+say "speebpf events on mgmt1 and ih1: each refused packet or connect(), and why"
+lab_speebpf mgmt1 events
+lab_speebpf ih1 events
+
 say "What the reference model says about one of them"
 "$SPEEBPF" explain -c "$CONFIG" --host mgmt1 --from 198.19.1.1 --to 198.18.0.10 --port 8470
 

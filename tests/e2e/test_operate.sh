@@ -108,4 +108,44 @@ for c in $caps; do
 	expect_false "  and leaves no pin dir" test -e "$PIN"
 done
 
+echo "# drop events"
+EVCFG=$LAB_DIR/events.yaml
+sed 's/^resolvers:/events: {rate: 10, burst: 20}\nresolvers:/' "$LAB_REPO/tests/e2e/fleet-lab.yaml" >"$EVCFG"
+expect_true "apply with events at 10/s, burst 20" \
+	lab_speebpf mgmt1 apply -c "$EVCFG" --host mgmt1 --iface eth0 --resolve my.mailstore.com=198.19.2.100
+lab_spawn mgmt1 events "$SPEEBPF" events --pin-dir "$PIN" --follow --json
+lab_sleep 0.5
+expect_blocked client mgmt1 8471
+expect_blocked mgmt1 mail 110
+lab_sleep 0.5
+lab_stop events 5 || true
+evlog=$(lab_spawn_log events)
+expect_true "events --follow shows the refused SYN from the internet, with the rule open to others" \
+	jq -e -s 'map(select(.direction == "ingress" and .src == "198.19.1.1" and .dport == 8471
+		and .reason == "no-rule" and .would_allow == "mgmt-internal" and .interface == "eth0"))
+		| length >= 1' "$evlog"
+expect_true "  and the refused connect() to mail:110" \
+	jq -e -s 'map(select(.connect and .direction == "egress" and .dst == "198.19.2.25"
+		and .dport == 110)) | length == 1' "$evlog"
+lab_speebpf mgmt1 events >/dev/null 2>&1 || true	# empty the ring
+before=$(lab_speebpf mgmt1 stats --json | jq -c .events)
+syn=$(seg_tcp "$(lab_ip client)" "$(lab_ip mgmt1)" 40100 8471 1000 0 S)
+frame=$(frame_eth "$(lab_mac mgmt1)" "$(lab_mac client)" 0800 "$(pkt_ipv4 "$(lab_ip client)" "$(lab_ip mgmt1)" 6 "$syn")")
+t0=$(date +%s%N)
+lab_exec client "$SPEEPROBE" send-frame eth0 "$frame" --count 2000 >/dev/null
+secs=$((($(date +%s%N) - t0) / 1000000000 + 1))
+after=$(lab_speebpf mgmt1 stats --json | jq -c .events)
+sent=$(($(jq .sent <<<"$after") - $(jq .sent <<<"$before")))
+supp=$(($(jq .suppressed <<<"$after") - $(jq .suppressed <<<"$before")))
+cpus=$(nproc)
+expect_true "a flood of 2,000 refused SYNs sends at most burst + rate x time a CPU ($sent sent in ~${secs}s)" \
+	test "$sent" -le $(((20 + 10 * secs) * cpus))
+expect_true "  and counts the rest as held back ($supp)" test $((sent + supp)) -eq 2000
+printed=$(lab_speebpf mgmt1 events 2>/dev/null | wc -l)
+expect_true "  and events prints exactly what was sent ($printed lines)" test "$printed" -eq "$sent"
+body=$(lab_exec mgmt1 "$SPEEBPF" stats --pin-dir "$PIN" --prometheus)
+expect_true "  and the metrics count them" \
+	grep -q "^speebpf_drop_events_total{result=\"suppressed\"} [1-9]" <<<"$body"
+lab_speebpf mgmt1 detach >/dev/null
+
 lab_finish
