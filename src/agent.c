@@ -62,6 +62,7 @@ struct agent {
 	bool stop;
 	char config_error[SPEE_TEXT_LEN]; /* the config file's last problem, "" when it loaded */
 	struct agent_state state; /* what /metrics and /healthz report */
+	struct maps_cache cache; /* what this agent wrote into each policy slot */
 	struct metrics_server *metrics;
 	uint64_t watchdog_usec; /* systemd's WatchdogSec, 0 when off */
 	int64_t watchdog_at;
@@ -321,6 +322,7 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 		.n_ifaces = a->o->n_ifaces,
 		.cgroup = a->o->cgroup,
 		.audit = a->o->audit,
+		.cache = &a->cache,
 	};
 	struct apply_outcome out;
 	struct diags d = { 0 };
@@ -452,6 +454,8 @@ static void check_drift(struct agent *a)
 	log_event(LOG_WARN, "drift", NULL, "the kernel is not enforcing the compiled policy: %s; "
 					   "restoring it",
 		  what);
+	/* The slots are not what this agent wrote: read them back from now on. */
+	maps_cache_free(&a->cache);
 	if (apply_policy(a, a->policy, a->cfg) == 0)
 		log_event(LOG_INFO, "restored", NULL, "drift repaired");
 }
@@ -562,6 +566,7 @@ static void loop(struct agent *a)
 static void agent_free(struct agent *a)
 {
 	metrics_stop(a->metrics);
+	maps_cache_free(&a->cache);
 	agent_state_destroy(&a->state);
 	for (size_t i = 0; i < a->n_timers; i++) {
 		free(a->timers[i].name);

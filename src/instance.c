@@ -228,7 +228,7 @@ static int create(const struct apply_request *req, struct apply_outcome *out, st
 {
 	struct loader l = { 0 };
 	struct loader_sizes sz;
-	struct maps_apply_opts opts = { .audit = req->audit };
+	struct maps_apply_opts opts = { .audit = req->audit, .cache = req->cache };
 	struct maps_apply_result res;
 	char **ifaces = NULL, cgroot[PATH_MAX], links[PATH_MAX], pin[PATH_MAX];
 	const char *cgroup = req->cgroup;
@@ -271,6 +271,11 @@ static int create(const struct apply_request *req, struct apply_outcome *out, st
 	if (err)
 		goto out_undo;
 	out->created = true;
+	if (req->cache) {
+		/* Maps this call created hold nothing yet. */
+		maps_cache_free(req->cache);
+		maps_cache_assume_empty(req->cache);
+	}
 	/* The whole policy is in the maps before the first program sees a packet. */
 	err = maps_apply(&l.maps, req->policy, req->names, &opts, &res, d);
 	if (err)
@@ -532,7 +537,7 @@ static bool links_settled(const struct apply_request *req, const struct spee_ins
 static int update(const struct apply_request *req, struct apply_outcome *out, struct diags *d)
 {
 	struct spee_map_fds m;
-	struct maps_apply_opts opts = { .audit = req->audit };
+	struct maps_apply_opts opts = { .audit = req->audit, .cache = req->cache };
 	struct maps_apply_result res;
 	struct spee_instance inst;
 	int err;

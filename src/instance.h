@@ -16,6 +16,7 @@
 
 #include "diag.h"
 #include "names.h"
+#include "maps.h"
 #include "policy.h"
 
 #define INSTANCE_DEFAULT_PIN_DIR "/sys/fs/bpf/speebpf"
@@ -32,6 +33,9 @@ struct apply_request {
 	 * new instance; the one already attached on an existing instance. */
 	const char *cgroup;
 	bool audit; /* force audit mode */
+	/* What this process last wrote into each slot (the agent keeps one): writing a
+	 * change then needs no read-back of the slot. NULL: read the slot back. */
+	struct maps_cache *cache;
 };
 
 struct apply_outcome {

@@ -107,6 +107,8 @@ expect_true "100 updates were applied (generation $start -> $(gen mgmt1))" test 
 lab_kill stream-100 2>/dev/null || true
 expect_true "the stream lost no byte across them" \
 	grep -q '^stream ok' "$(lab_spawn_log stream-100)"
+expect_false "and the drift check (every second) never found the maps differing from the policy" \
+	grep -q '"event": *"drift"' "$(lab_spawn_log agent-mgmt1)"
 
 echo "# a broken config changes nothing"
 before=$(gen mgmt1)
