@@ -57,6 +57,8 @@ expect_true "the ingress no-rule drops match ($drops)" \
 expect_true "the policy generation is exported" grep -qx 'speebpf_policy_generation 1' <<<"$body"
 expect_true "the last apply is exported" grep -qx 'speebpf_last_apply_success 1' <<<"$body"
 expect_true "DNS names are exported" grep -q 'speebpf_dns_addresses{name="my.mailstore.com"} 1' <<<"$body"
+out=$(lab_exec mgmt1 timeout 2.5 "$SPEEBPF" stats --pin-dir "$PIN" --watch 1 2>&1 || true)
+expect_true "stats --watch refreshes with rates" grep -q 'PKT/S' <<<"$out"
 expect_true "stats --prometheus uses the same names" \
 	sh -c "$(printf '%q ' "$SPEEBPF") stats --pin-dir $PIN --prometheus | grep -q '^speebpf_rule_packets_total{rule=\"mgmt-internal\",direction=\"ingress\"'"
 
