@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 		o.cpu = 0;
 	loader_set_verbose(false);
 
+	bench_tenants_start();
 	err = bench_enter_netns(o.rx_netns);
 	if (err) {
 		bench_log("cannot enter %s: %s", o.rx_netns, strerror(-err));
@@ -173,6 +174,7 @@ int main(int argc, char **argv)
 		rep.cp = &cp;
 	}
 	rep.seconds = (double)(bench_now_ns() - t0) / 1e9;
+	bench_tenants_busy(rep.tenants, sizeof(rep.tenants));
 	report_print(stdout, &rep);
 	if (o.md_path) {
 		err = report_markdown(o.md_path, &rep);

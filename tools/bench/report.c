@@ -376,6 +376,8 @@ void report_print(FILE *out, const struct bench_report *r)
 	machine_read(&m);
 	fprintf(out, "speebpf benchmarks, %s: %s, %s, %ld cores; %.0f s\n", m.date, m.kernel, m.cpu,
 		m.cores, r->seconds);
+	if (r->tenants[0])
+		fprintf(out, "other tasks busy meanwhile: %s\n", r->tenants);
 	if (r->dp)
 		print_dp(out, r);
 	if (r->flood)
@@ -782,6 +784,10 @@ int report_markdown(const char *path, const struct bench_report *r)
 		"average at the end of the run: %s.\n\n",
 		r->seconds, m.date, m.kernel, m.cpu, m.cores, m.mem_mib, libbpf_major_version(),
 		libbpf_minor_version(), m.load);
+	fprintf(f,
+		"**Other tasks busy during the run** (a tenth of a CPU or more, from "
+		"/proc/PID/stat): %s.\n\n",
+		r->tenants[0] ? r->tenants : "none");
 	md_targets(f, r);
 	if (r->dp)
 		md_dp(f, r);
