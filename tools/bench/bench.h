@@ -59,6 +59,14 @@ int bench_write_file(const char *dir, const char *name, const char *buf, size_t 
 /* Pins the calling thread to cpu (-1: every CPU). */
 int bench_pin_cpu(int cpu);
 
+/*
+ * Other tenants of the machine: bench_tenants_start notes every task's CPU
+ * time; bench_tenants_busy then lists, in out, the tasks that took at least
+ * a tenth of a CPU since, for the report to say what ran beside it.
+ */
+void bench_tenants_start(void);
+void bench_tenants_busy(char *out, size_t len);
+
 /* ---- data plane (xdp.c) ---- */
 
 enum dp_path {
@@ -221,7 +229,8 @@ struct bench_report {
 	const struct dp_results *dp;
 	const struct cp_results *cp;
 	const struct flood_results *flood;
-	double seconds; /* the run's length */
+	double seconds;	   /* the run's length */
+	char tenants[512]; /* other tasks busy during the run (bench_tenants_busy) */
 };
 
 void report_print(FILE *out, const struct bench_report *r);

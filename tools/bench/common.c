@@ -5,6 +5,7 @@
  */
 #include "bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -114,4 +115,90 @@ int bench_pin_cpu(int cpu)
 			CPU_SET(i, &set);
 	}
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/* ---- other tenants ---- */
+
+#define MAX_TASKS 4096
+
+struct task_cpu {
+	int pid;
+	unsigned long long ticks; /* utime + stime */
+	char comm[20];
+};
+
+static struct task_cpu tasks_at_start[MAX_TASKS];
+static int n_tasks_at_start;
+static uint64_t tasks_start_ns;
+
+/* utime + stime of pid from /proc/PID/stat, and its name; false when it is gone. */
+static bool task_ticks(int pid, unsigned long long *ticks, char *comm, size_t len)
+{
+	char path[64], buf[1024], *open, *close;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The name is in parentheses and may hold spaces: fields follow the last ')'. */
+	open = strchr(buf, '(');
+	close = strrchr(buf, ')');
+	if (!open || !close || close < open)
+		return false;
+	snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
+	if (sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) !=
+	    2)
+		return false;
+	*ticks = ut + st;
+	return true;
+}
+
+void bench_tenants_start(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	tasks_start_ns = bench_now_ns();
+	n_tasks_at_start = 0;
+	while (d && (de = readdir(d)) && n_tasks_at_start < MAX_TASKS) {
+		struct task_cpu *t = &tasks_at_start[n_tasks_at_start];
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		t->pid = atoi(de->d_name);
+		if (t->pid != getpid() && task_ticks(t->pid, &t->ticks, t->comm, sizeof(t->comm)))
+			n_tasks_at_start++;
+	}
+	if (d)
+		closedir(d);
+}
+
+void bench_tenants_busy(char *out, size_t len)
+{
+	double secs = (double)(bench_now_ns() - tasks_start_ns) / 1e9, hz = sysconf(_SC_CLK_TCK);
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n_tasks_at_start && secs > 0; i++) {
+		const struct task_cpu *t = &tasks_at_start[i];
+		unsigned long long now;
+		char comm[20];
+		double share;
+
+		if (!task_ticks(t->pid, &now, comm, sizeof(comm)) || strcmp(comm, t->comm))
+			continue;
+		share = (double)(now - t->ticks) / hz / secs;
+		if (share < 0.1 || off + 1 >= len)
+			continue;
+		off += (size_t)snprintf(out + off, len - off, "%s%s (%.0f%% of a CPU)",
+					off ? ", " : "", comm, 100 * share);
+	}
+	if (off >= len)
+		out[len - 1] = '\0';
 }

@@ -376,6 +376,8 @@ void report_print(FILE *out, const struct bench_report *r)
 	machine_read(&m);
 	fprintf(out, "speebpf benchmarks, %s: %s, %s, %ld cores; %.0f s\n", m.date, m.kernel, m.cpu,
 		m.cores, r->seconds);
+	if (r->tenants[0])
+		fprintf(out, "other tasks busy meanwhile: %s\n", r->tenants);
 	if (r->dp)
 		print_dp(out, r);
 	if (r->flood)
@@ -686,6 +688,7 @@ static void md_cp(FILE *f, const struct cp_results *cp)
 static void md_method(FILE *f, const struct bench_report *r)
 {
 	const struct bench_opts *o = r->opts;
+	char n1[32];
 
 	fprintf(
 	    f,
@@ -697,7 +700,7 @@ static void md_method(FILE *f, const struct bench_report *r)
 	    "fd00:5e::ffff:0/112. speebpf is loaded through src/loader.c and its maps filled "
 	    "through src/maps.c from the policy src/policy.c compiles for `bench0`: the "
 	    "production path of `speebpf apply`.\n"
-	    "- **Per-packet cost**: BPF_PROG_TEST_RUN with %d repetitions a measurement, %d "
+	    "- **Per-packet cost**: BPF_PROG_TEST_RUN with %s repetitions a measurement, %d "
 	    "rounds; in each round every packet runs through every program once, in an order "
 	    "that shifts from round to round. The figure is the calling thread's CPU time "
 	    "across the call divided by the repetitions (the program runs inside the syscall; "
@@ -738,7 +741,8 @@ static void md_method(FILE *f, const struct bench_report *r)
 	    "supported\" on this VM, so `bpftool prog profile` cannot count either); "
 	    "user-space profiles come from valgrind --tool=callgrind, BPF costs from "
 	    "measuring variants of the program (see the analysis).\n\n",
-	    o->repeat, o->rounds, o->cpu, o->xdpfilter_obj, o->cpu, o->cp_reps);
+	    count((size_t)o->repeat, n1, sizeof(n1)), o->rounds, o->cpu, o->xdpfilter_obj, o->cpu,
+	    o->cp_reps);
 }
 
 static void md_analysis(FILE *f)
@@ -780,6 +784,10 @@ int report_markdown(const char *path, const struct bench_report *r)
 		"average at the end of the run: %s.\n\n",
 		r->seconds, m.date, m.kernel, m.cpu, m.cores, m.mem_mib, libbpf_major_version(),
 		libbpf_minor_version(), m.load);
+	fprintf(f,
+		"**Other tasks busy during the run** (a tenth of a CPU or more, from "
+		"/proc/PID/stat): %s.\n\n",
+		r->tenants[0] ? r->tenants : "none");
 	md_targets(f, r);
 	if (r->dp)
 		md_dp(f, r);
