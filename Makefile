@@ -137,21 +137,26 @@ demo: deps
 # ---- benchmarks (tools/bench/): not part of `make test`, which only builds them ----
 
 $(BUILD)/bench/bench.bpf.o: tools/bench/bench.bpf.c tools/bench/bench_abi.h | $(BUILD)/bench
-	$(CLANG) $(BPF_CFLAGS) -Itools/bench -c $< -o $@.tmp.o
-	$(BPFTOOL) gen object $@ $@.tmp.o
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itools/bench -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
 	@rm -f $@.tmp.o
 
 $(BENCH_SKEL): $(BUILD)/bench/bench.bpf.o
-	$(BPFTOOL) gen skeleton $< name bench > $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bench > $@
 
 $(BUILD)/bench/%.o: tools/bench/%.c $(SKEL) $(BENCH_SKEL) | $(BUILD)/bench
-	$(CC) $(CFLAGS) -Itools/bench -Itests/lib -I$(BUILD)/bench -MMD -MP -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools/bench -Itests/lib -I$(BUILD)/bench -MMD -MP -c $< -o $@
 
 $(BUILD)/bench/pkt.o: tests/lib/pkt.c | $(BUILD)/bench
-	$(CC) $(CFLAGS) -Itests/lib -MMD -MP -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -MMD -MP -c $< -o $@
 
 $(BENCH_BIN): $(BENCH_OBJ) $(filter-out $(BUILD)/obj/main.o,$(OBJ))
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bench:
 	@mkdir -p $@
@@ -201,13 +206,16 @@ N ?= 1000000
 .SECONDARY: $(BPF_OBJ) $(FUZZ_OBJ)
 
 $(BUILD)/fuzz/obj/%.o: src/%.c $(SKEL) | $(BUILD)/fuzz/obj
-	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/obj/fixture.o: tests/lib/fixture.c | $(BUILD)/fuzz/obj
-	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -Itests/lib -c $< -o $@
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -Itests/lib -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
-	$(FUZZ_CC) $(CFLAGS) $(FUZZ_LINK) -Itests/lib -o $@ $^ $(PKG_LIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_LINK) -Itests/lib -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/fuzz/obj:
 	@mkdir -p $@

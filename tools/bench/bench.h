@@ -105,6 +105,15 @@ struct dp_row_result {
 
 #define DP_MAX_ROWS 16
 
+/* The refused IPv4 SYN at 1,000 hosts with drop events in each state. */
+enum dp_events {
+	DPE_OFF, /* events: {rate: 0} */
+	DPE_SENT, /* written to the ring (the ring emptied between runs) */
+	DPE_SUPPRESSED, /* held back by the token bucket, as in a flood */
+	DPE_LOST, /* the ring is full: no reader */
+	DPE_COUNT,
+};
+
 struct dp_results {
 	struct dp_row_result row[DP_MAX_ROWS];
 	int n_rows;
@@ -114,6 +123,10 @@ struct dp_results {
 	char xf_note[256];
 	size_t exact_entries[BENCH_SIZES]; /* spee_exact entries per slot */
 	double load_ms[BENCH_SIZES];	   /* parse + compile + load + apply of each inventory */
+	bool events_measured;
+	int events_repeat;
+	struct stat3 events_ns[DPE_COUNT]; /* ns per packet */
+	struct stat3 events_extra[DPE_COUNT]; /* same-round ns over events off */
 };
 
 int dp_run(const struct bench_opts *o, struct dp_results *r);

@@ -674,6 +674,109 @@ static int measure(struct dp_env *env, struct dp_results *res)
 	return err;
 }
 
+/* ---- the cost of drop events ---- */
+
+static int ev_nothing(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	return 0;
+}
+
+/* Sets the active slot's event rate and burst directly: only this measurement does that. */
+static int ev_set(const struct inv *iv, uint32_t rate, uint32_t burst)
+{
+	struct spee_runtime rt;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(iv->spee.maps.fd[SPEE_MAP_RT], &zero, &rt))
+		return -errno;
+	rt.slot[rt.active & 1].events_rate = rate;
+	rt.slot[rt.active & 1].events_burst = burst;
+	return bpf_map_update_elem(iv->spee.maps.fd[SPEE_MAP_RT], &zero, &rt, BPF_ANY) ? -errno
+										       : 0;
+}
+
+/*
+ * Each state is prepared, then timed, in rounds whose order shifts: off
+ * (rate 0), sent (a large bucket, the ring emptied before each run of
+ * `repeat`, which the ring holds), suppressed (an empty bucket), lost (a
+ * full ring). The refused SYN's verdict is checked every run.
+ */
+static int measure_events(struct dp_env *env, struct dp_results *res)
+{
+	const struct row *rw = NULL;
+	struct inv *iv = NULL;
+	struct ring_buffer *rb = NULL;
+	int rounds = env->o->rounds, repeat = 2000, err = 0;
+	double t[DPE_COUNT][16] = { { 0 } };
+
+	for (int s = 0; s < env->n_sizes; s++)
+		if (bench_sizes[s] == 1000)
+			iv = &env->inv[s];
+	for (int i = 0; i < env->n_rows; i++)
+		if (env->rows[i].path == DP_REFUSED && env->rows[i].family == 4)
+			rw = &env->rows[i];
+	if (!iv || !rw || rounds > 16)
+		return 0; /* --quick leaves out 1,000 hosts */
+	rb = ring_buffer__new(iv->spee.maps.fd[SPEE_MAP_EVENTS], ev_nothing, NULL, NULL);
+	if (!rb)
+		return -errno;
+	for (int r = 0; r < rounds && !err; r++) {
+		for (int k = 0; k < DPE_COUNT && !err; k++) {
+			int state = (k + r) % DPE_COUNT;
+			uint32_t rv;
+			double ns;
+
+			ring_buffer__consume(rb);
+			switch (state) {
+			case DPE_OFF:
+				err = ev_set(iv, 0, 0);
+				break;
+			case DPE_SENT:
+				err = ev_set(iv, 1000000, 1000000);
+				break;
+			case DPE_SUPPRESSED:
+				err = ev_set(iv, 1, 1);
+				if (!err) /* empty the bucket */
+					run_row(env, rw, loader_prog_fd(&iv->spee, LOADER_PROG_XDP), 8, &rv);
+				break;
+			case DPE_LOST:
+				err = ev_set(iv, 1000000, 1000000);
+				if (!err) /* fill the ring: 4,096 records of 64 bytes */
+					run_row(env, rw, loader_prog_fd(&iv->spee, LOADER_PROG_XDP),
+						SPEE_EVENTS_BYTES / 64 + 64, &rv);
+				break;
+			}
+			if (err)
+				break;
+			ns = run_row(env, rw, loader_prog_fd(&iv->spee, LOADER_PROG_XDP), repeat, &rv);
+			if (ns < 0 || rv != XDP_DROP) {
+				err = ns < 0 ? (int)ns : -EPROTO;
+				break;
+			}
+			t[state][r] = ns;
+		}
+	}
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	ev_set(iv, iv->cfg->events_rate, iv->cfg->events_burst);
+	if (err)
+		return err;
+	for (int st = 0; st < DPE_COUNT; st++) {
+		double extra[16];
+
+		stat3_of(t[st], rounds, &res->events_ns[st]);
+		for (int r = 0; r < rounds; r++)
+			extra[r] = t[st][r] - t[DPE_OFF][r];
+		stat3_of(extra, rounds, &res->events_extra[st]);
+	}
+	res->events_measured = true;
+	res->events_repeat = repeat;
+	return 0;
+}
+
 int dp_run(const struct bench_opts *o, struct dp_results *res)
 {
 	static const enum dp_path paths[] = {DP_PEER,  DP_ANY,	DP_CIDR,	 DP_REFUSED,
@@ -758,6 +861,8 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 	if (!err) {
 		bench_pin_cpu(o->cpu);
 		err = measure(env, res);
+		if (!err)
+			err = measure_events(env, res);
 		bench_pin_cpu(-1);
 	}
 out:
