@@ -234,6 +234,8 @@ static void on_dns_done(void *arg, const char *name, bool ok)
 	t->prev = NULL;
 	t->n_prev = 0;
 	agent_state_set_names(&a->state, &a->names);
+	/* status reads the names' state (failures included) from the instance */
+	namestore_save(a->o->pin_dir, &a->names);
 }
 
 static void query_due_names(struct agent *a)

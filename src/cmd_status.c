@@ -36,6 +36,7 @@ struct status {
 	struct link_state *links;
 	size_t n_links;
 	int problems; /* links missing or detached */
+	struct name_table names; /* the instance's last DNS answers */
 	bool drift_checked; /* the recorded config still compiles to what was applied */
 	struct drift_report drift;
 	char drift_note[2 * SPEE_TEXT_LEN + 96]; /* why the entries could not be checked */
@@ -152,6 +153,28 @@ static void print_text(const char *pin_dir, const struct status *s)
 	if (s->problems)
 		printf("  PROBLEM: %d link%s missing or detached; run apply again\n", s->problems,
 		       s->problems == 1 ? "" : "s");
+	for (size_t i = 0; i < s->names.n; i++) {
+		const struct name_addrs *na = &s->names.v[i];
+		char addrs[512] = "", one[ADDR_TEXT_LEN], when[64];
+		size_t off = 0;
+
+		for (size_t k = 0; k < na->n_addrs && off < sizeof(addrs); k++) {
+			prefix_format(&na->addrs[k], one, sizeof(one));
+			off += (size_t)snprintf(addrs + off, sizeof(addrs) - off, "%s%s",
+						k ? ", " : "", one);
+		}
+		if (!na->n_addrs) {
+			printf("  dns %s: never resolved (%s): its rules allow nothing\n", na->name,
+			       na->last_error ? na->last_error : "no answer yet");
+			continue;
+		}
+		when_text((uint64_t)na->last_ok * 1000000000ull, when, sizeof(when));
+		printf("  dns %s: %s (resolved %s)", na->name, addrs, when);
+		if (na->failures)
+			printf("; %u failures since: %s (the last answer stays)", na->failures,
+			       na->last_error ? na->last_error : "no answer");
+		printf("\n");
+	}
 	if (s->drift_checked) {
 		char what[512];
 
@@ -207,6 +230,29 @@ static void print_json(const char *pin_dir, const struct status *s)
 	}
 	json_object_object_add(o, "links", links);
 	json_object_object_add(o, "problems", json_object_new_int(s->problems));
+	{
+		struct json_object *names = json_object_new_array();
+
+		for (size_t i = 0; i < s->names.n; i++) {
+			const struct name_addrs *na = &s->names.v[i];
+			struct json_object *n = json_object_new_object(), *a = json_object_new_array();
+			char one[ADDR_TEXT_LEN];
+
+			for (size_t k = 0; k < na->n_addrs; k++) {
+				prefix_format(&na->addrs[k], one, sizeof(one));
+				json_object_array_add(a, json_object_new_string(one));
+			}
+			json_object_object_add(n, "name", json_object_new_string(na->name));
+			json_object_object_add(n, "addresses", a);
+			json_object_object_add(n, "resolved", json_object_new_boolean(na->n_addrs > 0));
+			json_object_object_add(n, "last_success", json_object_new_int64(na->last_ok));
+			json_object_object_add(n, "failures", json_object_new_int64(na->failures));
+			json_object_object_add(n, "last_error", na->last_error ?
+					       json_object_new_string(na->last_error) : NULL);
+			json_object_array_add(names, n);
+		}
+		json_object_object_add(o, "dns", names);
+	}
 	if (s->drift_checked) {
 		struct json_object *dr = json_object_new_object();
 		char what[512];
@@ -283,6 +329,7 @@ int do_status(int argc, char **argv)
 		goto out;
 	}
 	s.problems = count_problems(&s);
+	namestore_load(pin_dir, &s.names);
 	check_drift(pin_dir, &s);
 	if (json)
 		print_json(pin_dir, &s);
@@ -292,6 +339,7 @@ int do_status(int argc, char **argv)
 		err = -EIO;
 out:
 	free(s.links);
+	names_free(&s.names);
 	diags_free(&d);
 	return err;
 }

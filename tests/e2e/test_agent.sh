@@ -202,6 +202,8 @@ expect_true "the change was logged" grep -q 'ews.dyn.example: 198.19.2.44 -> 198
 lab_kill dns
 sleep 3
 expect_true "the failure was logged" grep -q 'ews.dyn.example: .*keeping the last known addresses' "$(lab_spawn_log agent-ih1)"
+expect_true "status shows the name, its last answer and the failures since" \
+	sh -c "$(printf '%q ' "$SPEEBPF") status --pin-dir $(lab_pin_dir ih1) | grep -q 'dns ews.dyn.example: 198.19.2.25 (resolved .*failures since'"
 expect_connect ih1 198.19.2.25 443
 lab_stop agent-ih1 5
 agent_of ih1 agent-ih1b "$LAB_DIR/dns.yaml"
@@ -209,6 +211,13 @@ expect_true "a restarted agent starts from the stored answer" grep -q adopting "
 sleep 2
 expect_connect ih1 198.19.2.25 443	# DNS is still down: the last answer holds
 lab_stop agent-ih1b 5
+sed 's/ews.dyn.example/never.dyn.example/' "$LAB_DIR/dns.yaml" >"$LAB_DIR/never.yaml"
+expect_true "apply with a name that does not resolve" \
+	lab_speebpf ih1 apply -c "$LAB_DIR/never.yaml" --host ih1
+expect_true "status says the name never resolved and allows nothing" \
+	sh -c "$(printf '%q ' "$SPEEBPF") status --pin-dir $(lab_pin_dir ih1) | grep -q 'dns never.dyn.example: never resolved .*allow nothing'"
+expect_true "  and so does status --json" \
+	sh -c "$(printf '%q ' "$SPEEBPF") status --pin-dir $(lab_pin_dir ih1) --json | jq -e '.dns[] | select(.name == \"never.dyn.example\") | .resolved == false'"
 
 echo "# apply --confirm: unconfirmed reverts, confirmed stays"
 NOSSH=$LAB_DIR/nossh.yaml
