@@ -59,7 +59,10 @@ for k in "${kernels[@]}"; do
 	karg=()
 	[ -n "$k" ] && [ "$k" != default ] && [ "$k" != running ] && karg=(-k "$k")
 	work=$(mktemp -d /tmp/spee-kernels.XXXXXX)
-	echo "== kernel ${k:-default} (default: Debian 12's stock kernel)"
+	case ${k:-default} in
+	default) echo "== kernel: Debian 12's stock kernel" ;;
+	*) echo "== kernel: $k" ;;
+	esac
 	OLDKERNEL_WORK=$work bash "$CHECK" "${host[@]}" "${karg[@]}" "${xargs[@]}" -c "$hook" "$obj" 2>&1 |
 		grep -v '^readelf: Warning'
 	rc=${PIPESTATUS[0]}
