@@ -540,7 +540,12 @@ static void egress(struct pktmodel *m, const struct pm_packet *pkt, const struct
 		if (v->reason == SPEE_REASON_NO_RULE) {
 			struct pm_verdict in;
 
-			/* from a port the policy lets this peer reach: an answer (design note) */
+			/*
+			 * From a port the policy lets this peer reach: an answer. This
+			 * is the design's reading (bpf/decide.bpf.h); the contract's
+			 * "real state" would also want the peer to have sent to that
+			 * port recently, which nothing records for inbound UDP.
+			 */
 			by_policy(m, SPEE_DIR_INGRESS, IPPROTO_UDP, h->sport, h->family, h->dst,
 				  &in);
 			if (in.reason != SPEE_REASON_NO_RULE)

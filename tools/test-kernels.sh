@@ -9,6 +9,7 @@
 # Usage: tools/test-kernels.sh [-k PKG]... OBJ TEST...
 #   -k PKG  a Debian linux-image package, or "default" for what linux-image-amd64
 #           depends on (Debian 12: 6.1); repeatable (default: 6.1 and 6.12)
+#   -H      no VM: the same checks on the running kernel (a quick try of this script)
 # Env: OLDKERNEL_CHECK (default ../shared/tools/oldkernel-check.sh beside the repo)
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -17,9 +18,11 @@ CHECK=${OLDKERNEL_CHECK:-../shared/tools/oldkernel-check.sh}
 [ -f "$CHECK" ] || { echo "test-kernels: no oldkernel-check.sh (set OLDKERNEL_CHECK)" >&2; exit 2; }
 
 kernels=()
-while getopts k: o; do
+host=()
+while getopts Hk: o; do
 	case $o in
 	k) kernels+=("$OPTARG") ;;
+	H) host=(-H) kernels=("running") ;; # the same checks on this kernel, no VM
 	*) echo "usage: $0 [-k PKG]... OBJ TEST..." >&2; exit 2 ;;
 	esac
 done
@@ -31,7 +34,7 @@ shift
 [ ${#kernels[@]} -gt 0 ] || kernels=("" "linux-image-6.12.117+deb12-amd64")
 
 # The tests read their fixture configs by relative path: recreate them in the
-# guest's working directory, then run each test; the first failure fails the hook.
+# guest's working directory, then run each test; any failure fails the hook.
 hook="rc=0"
 for f in tests/fixtures/bpf/*.yaml; do
 	hook="$hook
@@ -54,14 +57,18 @@ exit \$rc"
 status=0
 for k in "${kernels[@]}"; do
 	karg=()
-	[ -n "$k" ] && [ "$k" != default ] && karg=(-k "$k")
+	[ -n "$k" ] && [ "$k" != default ] && [ "$k" != running ] && karg=(-k "$k")
 	work=$(mktemp -d /tmp/spee-kernels.XXXXXX)
-	echo "== kernel ${k:-default} (default: Debian 12's stock kernel)"
-	OLDKERNEL_WORK=$work bash "$CHECK" "${karg[@]}" "${xargs[@]}" -c "$hook" "$obj" 2>&1 |
+	case ${k:-default} in
+	default) echo "== kernel: Debian 12's stock kernel" ;;
+	*) echo "== kernel: $k" ;;
+	esac
+	OLDKERNEL_WORK=$work bash "$CHECK" "${host[@]}" "${karg[@]}" "${xargs[@]}" -c "$hook" "$obj" 2>&1 |
 		grep -v '^readelf: Warning'
 	rc=${PIPESTATUS[0]}
 	if [ -f "$work/hook.log" ]; then
-		grep -E '^== |\[  (PASSED|FAILED|ERROR) |\[  SKIPPED|\[  FAILED  \] [a-z]' "$work/hook.log" | sed 's/^/   /'
+		grep -E '^== |^diff: [0-9]|\[  (PASSED|FAILED|ERROR) |\[  FAILED  \] [a-z]' "$work/hook.log" |
+			sed 's/^/   /'
 	fi
 	[ "$rc" = 0 ] || { status=1; echo "   logs: $work"; continue; }
 	rm -rf "$work"

@@ -146,6 +146,9 @@ int bpfcase_setup(const char *veth_a, const char *veth_b)
 	    policy_compile(bc.cfg, "mgmt1", NULL, &cp, &d))
 		goto fail;
 	bc.pol[POL_CONFIG] = cp;
+	if (policy_compile(bc.cfg, "cas1", NULL, &bc.pol[POL_CONFIG_CAS], &d) ||
+	    policy_compile(bc.cfg, "ih2", NULL, &bc.pol[POL_CONFIG_IH], &d))
+		goto fail;
 	for (int i = 0; i < POL_COUNT; i++)
 		if (!bc.pol[i])
 			goto fail;
@@ -164,7 +167,8 @@ int bpfcase_teardown(void **state)
 	names_free(&bc.names);
 	for (int i = 0; i < POL_CONFIG; i++)
 		fixture_policy_free(bc.pol[i]);
-	policy_free(bc.pol[POL_CONFIG]);
+	for (int i = POL_CONFIG; i < POL_COUNT; i++)
+		policy_free(bc.pol[i]);
 	config_free(bc.cfg);
 	for (size_t i = 0; i < bc.n_fds; i++)
 		close(bc.fds[i]);

@@ -31,8 +31,12 @@
 #define BPFCASE_LISTEN6_PORT 9001 /* web-range */
 #define BPFCASE_NS 1000000000ULL
 
-/* The policies: the hand-built fixtures (tests/lib/fixture.h) and one compiled for mgmt1. */
-enum { POL_MAIN, POL_AUDIT, POL_DEFPASS, POL_CONFIG, POL_COUNT };
+/*
+ * The policies: the hand-built fixtures (tests/lib/fixture.h), and the
+ * ones compiled from BPFCASE_CONFIG for its hosts mgmt1 (MGMT and IH),
+ * cas1 (CAS) and ih2 (IH), so that every role's matrix rows are exercised.
+ */
+enum { POL_MAIN, POL_AUDIT, POL_DEFPASS, POL_CONFIG, POL_CONFIG_CAS, POL_CONFIG_IH, POL_COUNT };
 
 struct bpfcase_env {
 	struct loader l;

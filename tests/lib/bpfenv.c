@@ -35,6 +35,9 @@ int bpfenv_ip(const char *arg, ...)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* iproute2's ip first: a busybox ip earlier on PATH lacks veth */
+		execv("/usr/sbin/ip", (char *const *)argv);
+		execv("/sbin/ip", (char *const *)argv);
 		execvp("ip", (char *const *)argv);
 		_exit(127);
 	}

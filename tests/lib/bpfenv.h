@@ -5,9 +5,9 @@
  * sockets exist for the socket-lookup fallback), running one packet through
  * a program with BPF_PROG_TEST_RUN, and reading the per-CPU counters.
  *
- * Commands run through execvp, never a shell: the guests of
- * `make test-kernels` have busybox as /bin/sh, whose applets shadow
- * iproute2's ip. Used by tests/bpf/.
+ * ip runs by exec, never through a shell, and iproute2's is preferred:
+ * the guests of `make test-kernels` have busybox, whose sh and ip applets
+ * shadow iproute2's ip (which alone makes veths). Used by tests/bpf/.
  */
 #ifndef SPEE_TEST_BPFENV_H
 #define SPEE_TEST_BPFENV_H
