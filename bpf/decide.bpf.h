@@ -220,8 +220,12 @@ static __always_inline struct spee_verdict spee_ingress_udp(const struct spee_ru
 	struct spee_flow_state *st;
 
 	v = spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_UDP, p->dport, p->family, p->saddr);
-	if (!spee_is_no_rule(v))
+	if (!spee_is_no_rule(v)) {
+		/* A datagram the policy lets in: the host's answers to it are replies. */
+		if (spee_allows(run, SPEE_DIR_INGRESS, v))
+			spee_flow_touch(p, false, SPEE_REASON_UDP_REPLY, bpf_ktime_get_ns());
 		return v;
+	}
 	st = spee_flow_find(p, false);
 	if (st && bpf_ktime_get_ns() - st->last_seen_ns <= run->cfg.udp_timeout_ns)
 		return spee_verdict_of(st->reason);
@@ -308,16 +312,18 @@ static __always_inline struct spee_verdict spee_egress_udp(const struct spee_run
 
 	v = spee_rule_lookup(run, SPEE_DIR_EGRESS, SPEE_L4_UDP, p->dport, p->family, p->daddr);
 	if (spee_is_no_rule(v)) {
-		/* A reply from a port the policy lets peers reach. */
-		struct spee_verdict in = spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_UDP,
-							  p->sport, p->family, p->daddr);
+		/*
+		 * An answer to a datagram the peer sent recently and the policy let
+		 * in (real state: that the peer may send to this port is not enough).
+		 */
+		struct spee_flow_state *st = spee_flow_find(p, true);
 
-		if (!spee_is_no_rule(in))
+		if (st && bpf_ktime_get_ns() - st->last_seen_ns <= run->cfg.udp_timeout_ns)
 			return spee_verdict_of(SPEE_REASON_UDP_REPLY);
 	}
 	if (spee_allows(run, SPEE_DIR_EGRESS, v))
-		spee_flow_touch(p, v.reason == SPEE_REASON_DNS ? SPEE_REASON_DNS :
-								 SPEE_REASON_UDP_REPLY,
+		spee_flow_touch(p, true,
+				v.reason == SPEE_REASON_DNS ? SPEE_REASON_DNS : SPEE_REASON_UDP_REPLY,
 				bpf_ktime_get_ns());
 	return v;
 }

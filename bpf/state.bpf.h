@@ -64,14 +64,19 @@ static __always_inline void spee_flow_del(const struct spee_pkt *p, bool egress)
 	bpf_map_delete_elem(&spee_flows, &k);
 }
 
-/* Records an outbound UDP datagram's flow; skips the write when nothing would change. */
-static __always_inline void spee_flow_touch(const struct spee_pkt *p, __u8 reason, __u64 now)
+/*
+ * Records a UDP datagram's flow (sent by the host on egress, received on
+ * ingress) so that the other side's answers are recognised; skips the
+ * write when nothing would change.
+ */
+static __always_inline void spee_flow_touch(const struct spee_pkt *p, bool egress, __u8 reason,
+					    __u64 now)
 {
-	struct spee_flow_state *st = spee_flow_find(p, true);
+	struct spee_flow_state *st = spee_flow_find(p, egress);
 
 	if (st && st->reason == reason && now - st->last_seen_ns < spee_flow_refresh_ns)
 		return;
-	spee_flow_put(p, true, reason, now);
+	spee_flow_put(p, egress, reason, now);
 }
 
 #define SPEE_SOCK_NONE -1

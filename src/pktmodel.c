@@ -488,8 +488,12 @@ static void ingress(struct pktmodel *m, const struct hdrs *h, uint64_t now, stru
 	}
 	if (h->proto == IPPROTO_UDP) {
 		by_policy(m, SPEE_DIR_INGRESS, IPPROTO_UDP, h->dport, h->family, h->src, v);
-		if (v->reason != SPEE_REASON_NO_RULE)
+		if (v->reason != SPEE_REASON_NO_RULE) {
+			/* a datagram let in: answers to it are replies, for udp-timeout seconds */
+			if (allowed(m, SPEE_DIR_INGRESS, v))
+				flow_set(m, &c, SPEE_REASON_UDP_REPLY, now);
 			return;
+		}
 		f = pktmodel_find_flow(m, &c);
 		/* "udp-timeout: seconds after its last outbound datagram a UDP flow's replies are
 		 * accepted" */
@@ -538,19 +542,16 @@ static void egress(struct pktmodel *m, const struct pm_packet *pkt, const struct
 	if (h->proto == IPPROTO_UDP) {
 		by_policy(m, SPEE_DIR_EGRESS, IPPROTO_UDP, h->dport, h->family, h->dst, v);
 		if (v->reason == SPEE_REASON_NO_RULE) {
-			struct pm_verdict in;
+			const struct pm_flow *f = pktmodel_find_flow(m, &c);
 
 			/*
-			 * From a port the policy lets this peer reach: an answer. This
-			 * is the design's reading (bpf/decide.bpf.h); the contract's
-			 * "real state" would also want the peer to have sent to that
-			 * port recently, which nothing records for inbound UDP.
+			 * "replies of connections the policy allowed in either direction
+			 * (real state ...)": an answer to a datagram the peer sent within
+			 * udp-timeout and the policy let in.
 			 */
-			by_policy(m, SPEE_DIR_INGRESS, IPPROTO_UDP, h->sport, h->family, h->dst,
-				  &in);
-			if (in.reason != SPEE_REASON_NO_RULE)
+			if (f && pkt->now_ns - f->last_seen_ns <= m->udp_timeout_ns)
 				return verdict(v, SPEE_REASON_UDP_REPLY, -1,
-					       "answer from an allowed port");
+					       "answer to a datagram let in");
 		}
 		if (allowed(m, SPEE_DIR_EGRESS, v))
 			flow_set(m, &c,

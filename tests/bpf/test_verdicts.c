@@ -539,6 +539,36 @@ static void setup_stale_udp_flow(struct pkt_spec *p)
 	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
 }
 
+static void check_in_flow_udp(const struct pkt_spec *p)
+{
+	struct spee_flow_key k = in_key(p);
+	struct spee_flow_state st;
+
+	assert_true(flow_get(&k, &st));
+	assert_int_equal(st.reason, SPEE_REASON_UDP_REPLY);
+	flow_del(&k);
+}
+
+/* The flow an inbound datagram to the answering port left, as seen by the answer. */
+static void put_answered_flow(const struct pkt_spec *p, __u64 age_ns)
+{
+	struct spee_flow_key k = out_key(p);
+	struct spee_flow_state st = { .last_seen_ns = mono_ns() - age_ns,
+				      .reason = SPEE_REASON_UDP_REPLY };
+
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
+}
+
+static void setup_fresh_inbound_udp_flow(struct pkt_spec *p)
+{
+	put_answered_flow(p, 0);
+}
+
+static void setup_stale_inbound_udp_flow(struct pkt_spec *p)
+{
+	put_answered_flow(p, 61ULL * 1000000000ULL);
+}
+
 /* A first-fragment verdict older than the 30 s the later fragments may use it. */
 static void setup_stale_fragment(struct pkt_spec *p)
 {
@@ -891,8 +921,17 @@ static const struct row rows[] = {
 	  { T(FX_HOST4, FX_RES4, 40032, 53, SYN) }, PASS, SPEE_REASON_DNS },
 	{ "dns_to_another_server_is_dropped", EGRESS, FX_MAIN,
 	  { U(FX_HOST4, FX_OUT4, 40033, 53) }, DROP, R_NO_RULE },
-	{ "reply_from_an_inbound_allowed_udp_port_passes_as_udp_reply", EGRESS, FX_MAIN,
-	  { U(FX_HOST4, FX_ADM4, 514, 50000) }, PASS, SPEE_REASON_UDP_REPLY },
+	{ "an_allowed_inbound_udp_datagram_records_its_flow", XDP, FX_MAIN,
+	  { U(FX_ADM4, FX_HOST4, 50001, 514) }, PASS, R_RULE, "syslog",
+	  .check = check_in_flow_udp },
+	{ "an_answer_to_a_datagram_let_in_passes_as_udp_reply", EGRESS, FX_MAIN,
+	  { U(FX_HOST4, FX_ADM4, 514, 50002) }, PASS, SPEE_REASON_UDP_REPLY,
+	  .setup = setup_fresh_inbound_udp_flow },
+	{ "udp_from_an_allowed_port_that_no_datagram_asked_for_is_dropped", EGRESS, FX_MAIN,
+	  { U(FX_HOST4, FX_ADM4, 514, 50003) }, DROP, R_NO_RULE },
+	{ "an_answer_after_the_udp_timeout_is_dropped", EGRESS, FX_MAIN,
+	  { U(FX_HOST4, FX_ADM4, 514, 50004) }, DROP, R_NO_RULE,
+	  .setup = setup_stale_inbound_udp_flow },
 	{ "udp_from_that_port_to_peers_the_rule_does_not_allow_is_dropped", EGRESS, FX_MAIN,
 	  { U(FX_HOST4, FX_OUT4, 514, 50000) }, DROP, R_NO_RULE },
 

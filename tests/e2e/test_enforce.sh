@@ -52,6 +52,7 @@ expect_denied() {
 	fi
 }
 
+lab_listen mgmt1 syslog --udp :: 514
 echo "# sessions open before enforcement starts"
 lab_spawn admpc ssh-session "$SPEEPROBE" stream "$(lab_ip mgmt1)" 22 --seconds 8 --rate-kbps 64
 lab_spawn ih1 imap-fetch "$SPEEPROBE" stream 198.19.2.25 143 --seconds 8 --rate-kbps 64
@@ -80,6 +81,9 @@ expect_blocked client mgmt1 8474
 expect_connect admpc mgmt1 22		# failsafe-ssh
 expect_blocked client mgmt1 22
 
+expect_udp_reply admpc mgmt1 514		# syslog (site rule): the answer is a udp-reply
+expect_udp_reply admpc mgmt1/6 514
+expect_udp_blocked client mgmt1 514
 echo "# ingress on cas1 (CAS)"
 expect_connect client cas1 143		# cas-imap
 expect_connect client cas1 443		# cas-https

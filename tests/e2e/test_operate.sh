@@ -45,10 +45,10 @@ body=$(scrape /metrics)
 expect_true "/metrics answers 200" test "${body##*$'\n'}" = "HTTP 200"
 stats=$(lab_speebpf mgmt1 stats --json)
 mismatch=""
-while read -r id dir port packets; do
-	line=$(grep -E "^speebpf_rule_packets_total\{rule=\"$id\",direction=\"$dir\",proto=\"tcp\",port=\"$port\"\} " <<<"$body" || true)
+while read -r id dir proto port packets; do
+	line=$(grep -E "^speebpf_rule_packets_total\{rule=\"$id\",direction=\"$dir\",proto=\"$proto\",port=\"$port\"\} " <<<"$body" || true)
 	[[ ${line##* } == "$packets" ]] || mismatch+=" $id/$dir(stats $packets, scrape ${line##* })"
-done < <(jq -r '.rules[] | "\(.id) \(.direction) \(.port) \(.packets)"' <<<"$stats")
+done < <(jq -r '.rules[] | "\(.id) \(.direction) \(.proto) \(.port) \(.packets)"' <<<"$stats")
 expect_true "every rule's packets match${mismatch:+:$mismatch}" test -z "$mismatch"
 expect_true "  and they are not all zero" test "$(jq '[.rules[].packets] | add' <<<"$stats")" -ge 2
 drops=$(jq '[.drops[] | select(.reason == "no-rule" and .direction == "ingress") | .packets] | add' <<<"$stats")
