@@ -255,7 +255,8 @@ struct spee_event {
 /* spee_ev_bucket (PERCPU_ARRAY, 1): the rate limit's state on each CPU. */
 struct spee_ev_bucket {
 	__u64 tokens_ns; /* tokens x 1e9, so that refilling needs no division */
-	__u64 last_ns;
+	__u64 last_ns; /* the coarse clock at the last refill */
+	__u64 last_tick; /* jiffies at the last refill: one refill a tick at most */
 };
 
 /* spee_ev_stats (PERCPU_ARRAY): what happened to drop events. */
@@ -340,7 +341,7 @@ _Static_assert(sizeof(struct spee_counter) == 16, "spee_counter layout");
 _Static_assert(sizeof(struct spee_slot_cfg) == 24, "spee_slot_cfg layout");
 _Static_assert(sizeof(struct spee_runtime) == 8 + 24 * SPEE_POLICY_SLOTS, "spee_runtime layout");
 _Static_assert(sizeof(struct spee_event) == 64, "spee_event layout");
-_Static_assert(sizeof(struct spee_ev_bucket) == 16, "spee_ev_bucket layout");
+_Static_assert(sizeof(struct spee_ev_bucket) == 24, "spee_ev_bucket layout");
 _Static_assert(sizeof(struct spee_rule_meta) == SPEE_RULE_ID_LEN + 8, "spee_rule_meta layout");
 _Static_assert(sizeof(struct spee_name_addr) == 20, "spee_name_addr layout");
 _Static_assert(sizeof(struct spee_name_state) == 24 + 20 * SPEE_NAME_ADDRS + 64,

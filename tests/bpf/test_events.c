@@ -3,8 +3,9 @@
  * Drop events, on the real kernel with BPF_PROG_TEST_RUN: a dropped packet
  * is reported with its addresses, ports, reason and interface; an allowed
  * one is not; a flood gets no more events than the per-CPU token bucket
- * allows and the rest are counted as suppressed; audit mode reports
- * would-drops; a rate of 0 reports nothing.
+ * allows and the rest are counted as suppressed; a quiet time refills the
+ * bucket; audit mode reports would-drops; a rate of 0 reports nothing.
+ * The bucket is per CPU, so the test keeps to one CPU.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,9 +17,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bpfenv.h"
 #include "config.h"
@@ -120,7 +123,14 @@ static int setup(void **state)
 	struct loader_sizes sz;
 	struct diags d = { 0 };
 
+	cpu_set_t one;
+
 	(void)state;
+	/* Every run on one CPU's bucket: a migration would meet a full one. */
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return -1;
 	veth = bpfenv_netns("spe-eva", "spe-evb", NULL, NULL);
 	if (veth < 0)
 		return -1;
@@ -206,6 +216,29 @@ static void a_flood_is_held_to_the_burst_and_the_rest_counted(void **state)
 	assert_int_equal(ev_stat(SPEE_EV_SUPPRESSED) - supp0, 20 - c.n);
 }
 
+static void a_quiet_time_refills_the_bucket_up_to_the_burst(void **state)
+{
+	struct timespec quiet = { .tv_nsec = 50 * 1000 * 1000 };
+	uint64_t sent0, supp0;
+	struct collected c;
+
+	(void)state;
+	/* 100 a second, a burst of 3: 50 ms of quiet earn 5 events, the burst keeps 3. */
+	apply(100, 3, "enforce");
+	for (int i = 0; i < 20; i++)
+		run_syn(OUT4, 8471);
+	drain(&c);
+	assert_int_equal(nanosleep(&quiet, NULL), 0);
+	sent0 = ev_stat(SPEE_EV_SENT);
+	supp0 = ev_stat(SPEE_EV_SUPPRESSED);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(run_syn(OUT4, 8471), XDP_DROP);
+	drain(&c);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(ev_stat(SPEE_EV_SENT) - sent0, 3);
+	assert_int_equal(ev_stat(SPEE_EV_SUPPRESSED) - supp0, 7);
+}
+
 static void audit_mode_reports_would_drops(void **state)
 {
 	struct collected c;
@@ -241,6 +274,7 @@ int main(void)
 		cmocka_unit_test(a_dropped_syn_is_reported_with_its_flow),
 		cmocka_unit_test(an_allowed_syn_is_not_reported),
 		cmocka_unit_test(a_flood_is_held_to_the_burst_and_the_rest_counted),
+		cmocka_unit_test(a_quiet_time_refills_the_bucket_up_to_the_burst),
 		cmocka_unit_test(audit_mode_reports_would_drops),
 		cmocka_unit_test(a_rate_of_zero_reports_nothing),
 	};
