@@ -116,7 +116,7 @@ out:
 
 /* ---- mode, default ---- */
 
-static int parse_mode(struct cfg_parser *p, yaml_node_t *n)
+static int parse_mode(struct cfg_parser *p, struct ynode *n)
 {
 	const char *s;
 	int err, mode;
@@ -131,7 +131,7 @@ static int parse_mode(struct cfg_parser *p, yaml_node_t *n)
 	return 0;
 }
 
-static int parse_action(struct cfg_parser *p, const yaml_node_t *n, enum spee_action *out)
+static int parse_action(struct cfg_parser *p, const struct ynode *n, enum spee_action *out)
 {
 	const char *s;
 	int err, action;
@@ -146,7 +146,7 @@ static int parse_action(struct cfg_parser *p, const yaml_node_t *n, enum spee_ac
 	return 0;
 }
 
-static int parse_default(struct cfg_parser *p, yaml_node_t *n)
+static int parse_default(struct cfg_parser *p, struct ynode *n)
 {
 	struct y_field f[SPEE_DIR_MAX] = {
 	    [SPEE_DIR_INGRESS] = {.name = "ingress"},
@@ -188,7 +188,7 @@ static bool name_eq(const void *ctx, size_t item)
 	return !strcmp(k->hosts[item].name, k->name);
 }
 
-static int parse_host_name(struct cfg_parser *p, const yaml_node_t *n, size_t idx)
+static int parse_host_name(struct cfg_parser *p, const struct ynode *n, size_t idx)
 {
 	struct cfg_host *hosts = p->cfg->hosts;
 	struct name_key key;
@@ -225,14 +225,14 @@ static int parse_host_name(struct cfg_parser *p, const yaml_node_t *n, size_t id
 	return cfg_index_add(&p->name_index, hash, idx);
 }
 
-static int parse_roles(struct cfg_parser *p, const yaml_node_t *n, unsigned *roles)
+static int parse_roles(struct cfg_parser *p, const struct ynode *n, unsigned *roles)
 {
 	size_t len = 0;
 	int err;
 
 	err = y_seq_nonempty(&p->y, n, &len);
 	for (size_t i = 0; i < len && !err; i++) {
-		const yaml_node_t *item = y_seq_item(&p->y, n, i);
+		const struct ynode *item = y_seq_item(&p->y, n, i);
 		const char *s;
 		unsigned role;
 
@@ -276,7 +276,7 @@ static uint64_t addr_hash(const struct prefix *a)
 }
 
 /* Notes a host address, or reports that an earlier host (or this one) has it. */
-static int claim_addr(struct cfg_parser *p, const yaml_node_t *n, const struct prefix *a,
+static int claim_addr(struct cfg_parser *p, const struct ynode *n, const struct prefix *a,
 		      size_t host)
 {
 	struct addr_key key = {.seen = p->seen, .addr = a};
@@ -313,7 +313,7 @@ static int claim_addr(struct cfg_parser *p, const yaml_node_t *n, const struct p
 	return 0;
 }
 
-static int parse_host_addrs(struct cfg_parser *p, const yaml_node_t *n, size_t idx)
+static int parse_host_addrs(struct cfg_parser *p, const struct ynode *n, size_t idx)
 {
 	struct cfg_host *h = &p->cfg->hosts[idx];
 	size_t len;
@@ -326,7 +326,7 @@ static int parse_host_addrs(struct cfg_parser *p, const yaml_node_t *n, size_t i
 	if (!h->addrs)
 		return -ENOMEM;
 	for (size_t i = 0; i < len; i++) {
-		const yaml_node_t *item = y_seq_item(&p->y, n, i);
+		const struct ynode *item = y_seq_item(&p->y, n, i);
 
 		err = cfg_parse_addr(p, item, &h->addrs[h->n_addrs]);
 		if (!err)
@@ -339,7 +339,7 @@ static int parse_host_addrs(struct cfg_parser *p, const yaml_node_t *n, size_t i
 
 enum { H_NAME, H_ROLES, H_ADDRESSES, H_COUNT };
 
-static int parse_host(struct cfg_parser *p, const yaml_node_t *n, size_t idx)
+static int parse_host(struct cfg_parser *p, const struct ynode *n, size_t idx)
 {
 	struct cfg_host *h = &p->cfg->hosts[idx];
 	struct y_field f[H_COUNT] = {
@@ -363,7 +363,7 @@ static int parse_host(struct cfg_parser *p, const yaml_node_t *n, size_t idx)
 	return err;
 }
 
-static int parse_hosts(struct cfg_parser *p, yaml_node_t *n)
+static int parse_hosts(struct cfg_parser *p, struct ynode *n)
 {
 	struct config *cfg = p->cfg;
 	size_t len;
@@ -385,7 +385,7 @@ static int parse_hosts(struct cfg_parser *p, yaml_node_t *n)
 
 /* ---- networks ---- */
 
-static int check_network_name(struct cfg_parser *p, const yaml_node_t *k, const char *s)
+static int check_network_name(struct cfg_parser *p, const struct ynode *k, const char *s)
 {
 	bool ok = cfg_is_alpha(*s);
 
@@ -406,11 +406,11 @@ static int check_network_name(struct cfg_parser *p, const yaml_node_t *k, const 
 	return 0;
 }
 
-static int parse_networks(struct cfg_parser *p, yaml_node_t *n)
+static int parse_networks(struct cfg_parser *p, struct ynode *n)
 {
 	struct config *cfg = p->cfg;
 	struct cfg_network *v;
-	yaml_node_t **members = NULL;
+	struct ynode **members = NULL;
 	size_t len, *slot = NULL;
 	int err;
 
@@ -434,7 +434,7 @@ static int parse_networks(struct cfg_parser *p, yaml_node_t *n)
 	for (size_t i = 0; i < len; i++) {
 		struct cfg_network *net;
 		const char *name;
-		yaml_node_t *k;
+		struct ynode *k;
 		size_t idx;
 
 		err = y_map_pair(&p->y, n, i, &name, &k, &members[i]);
@@ -480,7 +480,7 @@ out:
 
 #define EVENTS_MAX 1000000
 
-static int parse_resolvers(struct cfg_parser *p, yaml_node_t *n)
+static int parse_resolvers(struct cfg_parser *p, struct ynode *n)
 {
 	struct config *cfg = p->cfg;
 	size_t len;
@@ -508,7 +508,7 @@ static int parse_resolvers(struct cfg_parser *p, yaml_node_t *n)
 	return 0;
 }
 
-static int parse_seconds(struct cfg_parser *p, const yaml_node_t *n, const char *what,
+static int parse_seconds(struct cfg_parser *p, const struct ynode *n, const char *what,
 			 uint32_t *out)
 {
 	long long v;
@@ -526,7 +526,7 @@ static int parse_seconds(struct cfg_parser *p, const yaml_node_t *n, const char 
 
 enum { D_MIN_TTL, D_MAX_TTL, D_COUNT };
 
-static int parse_dns(struct cfg_parser *p, yaml_node_t *n)
+static int parse_dns(struct cfg_parser *p, struct ynode *n)
 {
 	struct config *cfg = p->cfg;
 	struct y_field f[D_COUNT] = {
@@ -563,12 +563,12 @@ static int parse_dns(struct cfg_parser *p, yaml_node_t *n)
 		       cfg->dns_min_ttl, cfg->dns_max_ttl);
 }
 
-static int parse_udp_timeout(struct cfg_parser *p, yaml_node_t *n)
+static int parse_udp_timeout(struct cfg_parser *p, struct ynode *n)
 {
 	return parse_seconds(p, n, "udp-timeout", &p->cfg->udp_timeout);
 }
 
-static int parse_event_count(struct cfg_parser *p, const yaml_node_t *n, const char *what,
+static int parse_event_count(struct cfg_parser *p, const struct ynode *n, const char *what,
 			     uint32_t *out)
 {
 	long long v;
@@ -585,7 +585,7 @@ static int parse_event_count(struct cfg_parser *p, const yaml_node_t *n, const c
 enum { E_RATE, E_BURST, E_COUNT };
 
 /* events: {rate: N, burst: N}: the drop events each CPU may report (rate 0: none). */
-static int parse_events(struct cfg_parser *p, yaml_node_t *n)
+static int parse_events(struct cfg_parser *p, struct ynode *n)
 {
 	struct y_field f[E_COUNT] = {
 	    [E_RATE] = {.name = "rate"},
@@ -625,7 +625,7 @@ enum {
 	K_COUNT,
 };
 
-static int parse_root(struct cfg_parser *p, yaml_node_t *root)
+static int parse_root(struct cfg_parser *p, struct ynode *root)
 {
 	struct y_field f[K_COUNT] = {
 	    [K_MODE] = {.name = "mode"},	 [K_HOSTS] = {.name = "hosts", .required = true},
@@ -643,7 +643,7 @@ static int parse_root(struct cfg_parser *p, yaml_node_t *root)
 	 */
 	static const struct {
 		int key;
-		int (*parse)(struct cfg_parser *p, yaml_node_t *n);
+		int (*parse)(struct cfg_parser *p, struct ynode *n);
 	} stages[] = {
 	    {K_NETWORKS, parse_networks},
 	    {K_MODE, parse_mode},

@@ -45,7 +45,7 @@ int cfg_every_host(struct peer_list *l)
  * An address or CIDR into *pf: 0, or 1 when s does not look like an address
  * at all (it may still be a name), or -EINVAL after saying what is wrong.
  */
-static int parse_prefix(struct cfg_parser *p, const yaml_node_t *n, const char *s,
+static int parse_prefix(struct cfg_parser *p, const struct ynode *n, const char *s,
 			struct prefix *pf)
 {
 	char want[ADDR_TEXT_LEN];
@@ -72,7 +72,7 @@ static int parse_prefix(struct cfg_parser *p, const yaml_node_t *n, const char *
 }
 
 /* A single address, as hosts and resolvers are written: no prefix length. */
-int cfg_parse_addr(struct cfg_parser *p, const yaml_node_t *n, struct prefix *a)
+int cfg_parse_addr(struct cfg_parser *p, const struct ynode *n, struct prefix *a)
 {
 	struct prefix tmp;
 	enum prefix_parse_result r;
@@ -101,7 +101,7 @@ bool cfg_network_index(const struct config *cfg, const char *name, size_t *idx)
 	return false;
 }
 
-static int unknown_term(struct cfg_parser *p, const yaml_node_t *n, const char *s)
+static int unknown_term(struct cfg_parser *p, const struct ynode *n, const char *s)
 {
 	const struct config *cfg = p->cfg;
 
@@ -125,7 +125,7 @@ static int unknown_term(struct cfg_parser *p, const yaml_node_t *n, const char *
  * One term of a from/to/narrow list or, with member set, one member of a
  * network, which may be only an address, a CIDR, a DNS name or any.
  */
-static int parse_peer(struct cfg_parser *p, const yaml_node_t *n, bool member, struct peer *out)
+static int parse_peer(struct cfg_parser *p, const struct ynode *n, bool member, struct peer *out)
 {
 	const char *s;
 	unsigned role;
@@ -174,7 +174,7 @@ static int parse_peer(struct cfg_parser *p, const yaml_node_t *n, bool member, s
 	return unknown_term(p, n, s);
 }
 
-int cfg_parse_peers(struct cfg_parser *p, const yaml_node_t *n, bool member, struct peer_list *out)
+int cfg_parse_peers(struct cfg_parser *p, const struct ynode *n, bool member, struct peer_list *out)
 {
 	size_t len;
 	int err;

@@ -64,7 +64,7 @@ int cfg_default_failsafe(struct config *cfg)
 	return 0;
 }
 
-static int unknown_rule_id(struct cfg_parser *p, const yaml_node_t *n, const char *id)
+static int unknown_rule_id(struct cfg_parser *p, const struct ynode *n, const char *id)
 {
 	const char *best = NULL;
 	size_t best_d = Y_TYPO_MAX + 1;
@@ -86,7 +86,7 @@ static int unknown_rule_id(struct cfg_parser *p, const yaml_node_t *n, const cha
  * Index of the built-in rule `id` names, noting where the file first
  * mentions it; a negative errno after reporting an unknown id.
  */
-static int matrix_rule(struct cfg_parser *p, const yaml_node_t *n, const char *id)
+static int matrix_rule(struct cfg_parser *p, const struct ynode *n, const char *id)
 {
 	struct cfg_matrix_override *o;
 	struct src_loc loc = y_loc(n);
@@ -102,7 +102,7 @@ static int matrix_rule(struct cfg_parser *p, const yaml_node_t *n, const char *i
 
 /* ---- ports, disable, narrow ---- */
 
-static int parse_port(struct cfg_parser *p, const yaml_node_t *n, uint16_t *port)
+static int parse_port(struct cfg_parser *p, const struct ynode *n, uint16_t *port)
 {
 	long long v;
 	int err;
@@ -116,7 +116,7 @@ static int parse_port(struct cfg_parser *p, const yaml_node_t *n, uint16_t *port
 	return 0;
 }
 
-int cfg_parse_ports(struct cfg_parser *p, yaml_node_t *n)
+int cfg_parse_ports(struct cfg_parser *p, struct ynode *n)
 {
 	size_t len = 0;
 	int err;
@@ -125,7 +125,7 @@ int cfg_parse_ports(struct cfg_parser *p, yaml_node_t *n)
 		return 0;
 	err = y_map(&p->y, n, &len);
 	for (size_t i = 0; i < len && !y_fatal(err); i++) {
-		yaml_node_t *k, *v;
+		struct ynode *k, *v;
 		const char *id;
 		uint16_t port = 0;
 		int idx;
@@ -143,7 +143,7 @@ int cfg_parse_ports(struct cfg_parser *p, yaml_node_t *n)
 	return err;
 }
 
-int cfg_parse_disable(struct cfg_parser *p, yaml_node_t *n)
+int cfg_parse_disable(struct cfg_parser *p, struct ynode *n)
 {
 	size_t len = 0;
 	int err;
@@ -152,7 +152,7 @@ int cfg_parse_disable(struct cfg_parser *p, yaml_node_t *n)
 		return 0;
 	err = y_seq(&p->y, n, &len);
 	for (size_t i = 0; i < len && !y_fatal(err); i++) {
-		const yaml_node_t *item = y_seq_item(&p->y, n, i);
+		const struct ynode *item = y_seq_item(&p->y, n, i);
 		struct cfg_matrix_override *o;
 		const char *id;
 		int idx;
@@ -173,8 +173,8 @@ int cfg_parse_disable(struct cfg_parser *p, yaml_node_t *n)
 	return err;
 }
 
-static int parse_narrow_rule(struct cfg_parser *p, const yaml_node_t *k, const char *id,
-			     const yaml_node_t *v)
+static int parse_narrow_rule(struct cfg_parser *p, const struct ynode *k, const char *id,
+			     const struct ynode *v)
 {
 	struct peer_list tmp = {0};
 	const struct matrix_rule *r;
@@ -192,8 +192,7 @@ static int parse_narrow_rule(struct cfg_parser *p, const yaml_node_t *k, const c
 	}
 	if (y_fatal(err))
 		return err;
-	if (v->type == YAML_SEQUENCE_NODE &&
-	    v->data.sequence.items.top == v->data.sequence.items.start)
+	if (y_is_empty_seq(v))
 		return y_error(&p->y, v,
 			       "narrow list of '%s' is empty; use disable: to switch the rule off",
 			       id);
@@ -208,7 +207,7 @@ static int parse_narrow_rule(struct cfg_parser *p, const yaml_node_t *k, const c
 	return err;
 }
 
-int cfg_parse_narrow(struct cfg_parser *p, yaml_node_t *n)
+int cfg_parse_narrow(struct cfg_parser *p, struct ynode *n)
 {
 	size_t len = 0;
 	int err;
@@ -217,7 +216,7 @@ int cfg_parse_narrow(struct cfg_parser *p, yaml_node_t *n)
 		return 0;
 	err = y_map(&p->y, n, &len);
 	for (size_t i = 0; i < len && !y_fatal(err); i++) {
-		yaml_node_t *k, *v;
+		struct ynode *k, *v;
 		const char *id;
 
 		err = y_map_pair(&p->y, n, i, &id, &k, &v);
@@ -229,7 +228,7 @@ int cfg_parse_narrow(struct cfg_parser *p, yaml_node_t *n)
 
 /* ---- site and failsafe rules ---- */
 
-static int parse_rule_id(struct cfg_parser *p, const yaml_node_t *n, struct cfg_rule *r)
+static int parse_rule_id(struct cfg_parser *p, const struct ynode *n, struct cfg_rule *r)
 {
 	const char *s;
 	bool ok;
@@ -259,7 +258,7 @@ static int parse_rule_id(struct cfg_parser *p, const yaml_node_t *n, struct cfg_
 	return 0;
 }
 
-static int parse_proto(struct cfg_parser *p, const yaml_node_t *n, uint8_t *proto)
+static int parse_proto(struct cfg_parser *p, const struct ynode *n, uint8_t *proto)
 {
 	const char *s;
 	int err, v;
@@ -274,7 +273,7 @@ static int parse_proto(struct cfg_parser *p, const yaml_node_t *n, uint8_t *prot
 	return 0;
 }
 
-static int port_in_range(struct cfg_parser *p, const yaml_node_t *n, const char *text, long long v)
+static int port_in_range(struct cfg_parser *p, const struct ynode *n, const char *text, long long v)
 {
 	if (v < 1 || v > PORT_MAX)
 		return y_error(&p->y, n, "port %s is out of range (1-%d)", text, PORT_MAX);
@@ -282,14 +281,14 @@ static int port_in_range(struct cfg_parser *p, const yaml_node_t *n, const char 
 }
 
 /* A port (an integer or a string of one) or a range "LO-HI". */
-static int parse_port_range(struct cfg_parser *p, const yaml_node_t *n, struct cfg_rule *r)
+static int parse_port_range(struct cfg_parser *p, const struct ynode *n, struct cfg_rule *r)
 {
 	const char *s = y_text(n), *dash;
 	char lo_text[16], hi_text[16];
 	long long lo, hi;
 	int err;
 
-	if (n->type != YAML_SCALAR_NODE || y_is_null(n))
+	if (!y_is_scalar(n) || y_is_null(n))
 		goto bad;
 	if (y_parse_int(s, &lo)) {
 		hi = lo;
@@ -321,7 +320,7 @@ bad:
 	return y_error(&p->y, n, "expected a port or a range like \"8000-8100\"");
 }
 
-static int parse_description(struct cfg_parser *p, const yaml_node_t *n, char **out)
+static int parse_description(struct cfg_parser *p, const struct ynode *n, char **out)
 {
 	const char *s;
 	int err;
@@ -337,7 +336,7 @@ static int parse_description(struct cfg_parser *p, const yaml_node_t *n, char **
 
 enum { R_ID, R_PROTO, R_PORT, R_FROM, R_TO, R_DESCRIPTION, R_COUNT };
 
-static int parse_rule(struct cfg_parser *p, const yaml_node_t *n, bool failsafe, struct cfg_rule *r)
+static int parse_rule(struct cfg_parser *p, const struct ynode *n, bool failsafe, struct cfg_rule *r)
 {
 	/* A failsafe rule protects every host unless it says otherwise: `to` is optional. */
 	struct y_field f[R_COUNT] = {
@@ -373,7 +372,7 @@ static int parse_rule(struct cfg_parser *p, const yaml_node_t *n, bool failsafe,
 	return err;
 }
 
-static int parse_rule_list(struct cfg_parser *p, const yaml_node_t *n, bool failsafe,
+static int parse_rule_list(struct cfg_parser *p, const struct ynode *n, bool failsafe,
 			   struct cfg_rule **out, size_t *count)
 {
 	size_t len;
@@ -393,14 +392,14 @@ static int parse_rule_list(struct cfg_parser *p, const yaml_node_t *n, bool fail
 	return 0;
 }
 
-int cfg_parse_site_rules(struct cfg_parser *p, yaml_node_t *n)
+int cfg_parse_site_rules(struct cfg_parser *p, struct ynode *n)
 {
 	if (y_is_null(n))
 		return 0;
 	return parse_rule_list(p, n, false, &p->cfg->rules, &p->cfg->n_rules);
 }
 
-int cfg_parse_failsafe(struct cfg_parser *p, yaml_node_t *n)
+int cfg_parse_failsafe(struct cfg_parser *p, struct ynode *n)
 {
 	/* Present in any form: the default is replaced, even if the list turns out bad. */
 	p->cfg->failsafe_from_file = true;

@@ -88,14 +88,14 @@ static inline bool cfg_loc_before(struct src_loc a, struct src_loc b)
 /* config_peers.c */
 
 /* A single address, without a prefix length (hosts, resolvers). */
-int cfg_parse_addr(struct cfg_parser *p, const yaml_node_t *n, struct prefix *a);
+int cfg_parse_addr(struct cfg_parser *p, const struct ynode *n, struct prefix *a);
 
 /*
  * A list of terms (roles, ANY, networks, addresses, CIDRs, DNS names), which
  * must not be empty; with member set, the members of a network (addresses,
  * CIDRs, DNS names, any), which may be.
  */
-int cfg_parse_peers(struct cfg_parser *p, const yaml_node_t *n, bool member, struct peer_list *out);
+int cfg_parse_peers(struct cfg_parser *p, const struct ynode *n, bool member, struct peer_list *out);
 
 /* Index of the network with this name. */
 bool cfg_network_index(const struct config *cfg, const char *name, size_t *idx);
@@ -106,11 +106,11 @@ int cfg_every_host(struct peer_list *l);
 void cfg_peers_free(struct peer_list *l);
 
 /* config_rules.c: the sections of the same names. */
-int cfg_parse_ports(struct cfg_parser *p, yaml_node_t *n);
-int cfg_parse_disable(struct cfg_parser *p, yaml_node_t *n);
-int cfg_parse_narrow(struct cfg_parser *p, yaml_node_t *n);
-int cfg_parse_site_rules(struct cfg_parser *p, yaml_node_t *n);
-int cfg_parse_failsafe(struct cfg_parser *p, yaml_node_t *n);
+int cfg_parse_ports(struct cfg_parser *p, struct ynode *n);
+int cfg_parse_disable(struct cfg_parser *p, struct ynode *n);
+int cfg_parse_narrow(struct cfg_parser *p, struct ynode *n);
+int cfg_parse_site_rules(struct cfg_parser *p, struct ynode *n);
+int cfg_parse_failsafe(struct cfg_parser *p, struct ynode *n);
 
 /* failsafe-ssh, for a file without `failsafe:`. */
 int cfg_default_failsafe(struct config *cfg);

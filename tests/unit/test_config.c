@@ -620,17 +620,18 @@ static void aliases_are_followed(void **state)
 {
 	struct config *cfg = parse_ok(ONE_HOST "rules:\n"
 					       "  - id: a\n"
-					       "    port: 1\n"
+					       "    port: &port 8443\n"
 					       "    from: &admins [ADM, 198.18.9.50]\n"
 					       "    to: [MGMT]\n"
 					       "  - id: b\n"
-					       "    port: 2\n"
+					       "    port: *port\n"
 					       "    from: *admins\n"
 					       "    to: [MGMT]\n");
 
 	(void)state;
 	assert_int_equal(cfg->rules[1].from.n, 2);
 	assert_peer_prefix(&cfg->rules[1].from.v[1], "198.18.9.50");
+	assert_int_equal(cfg->rules[1].port_lo, 8443);
 	config_free(cfg);
 }
 
