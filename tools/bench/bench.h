@@ -125,6 +125,7 @@ struct dp_results {
 	double load_ms[BENCH_SIZES];	   /* parse + compile + load + apply of each inventory */
 	bool events_measured;
 	int events_repeat;
+	int events_batches;
 	struct stat3 events_ns[DPE_COUNT]; /* ns per packet */
 	struct stat3 events_extra[DPE_COUNT]; /* same-round ns over events off */
 };

@@ -446,9 +446,8 @@ static void md_targets(FILE *f, const struct bench_report *r)
 				 : "**missed**",
 			met, n);
 	}
-	fprintf(f, "\nThe analysis at the end says where the time goes and what would meet the "
-		   "missed targets; with the two BPF patches it proposes (tools/bench/proposals/), "
-		   "measured the same way, every data-plane target is met.\n\n");
+	fprintf(f, "\nThe analysis at the end says where the time goes, what was changed to meet "
+		   "the targets and what would meet the ones still missed.\n\n");
 	last = NULL;
 	fprintf(f,
 		"## Targets\n\n"
@@ -564,12 +563,17 @@ static void md_events(FILE *f, const struct dp_results *dp)
 	if (!dp->events_measured)
 		return;
 	fprintf(f, "## Drop events: what they cost on the drop path\n\n"
-		   "The refused IPv4 SYN at 1,000 hosts through the XDP program, %d rounds of %d "
-		   "runs (the ring holds 4,096 events, so a run that writes them stays within it; "
-		   "it is emptied between runs). Only packets that are dropped pay this; allowed "
-		   "ones never reach the event code.\n\n"
-		   "| events | ns per packet | more than events off (same round) |\n|---|---|---|\n",
-		dp->rounds, dp->events_repeat);
+		   "The refused IPv4 SYN at 1,000 hosts through the XDP program, %d rounds; in "
+		   "each, every state is timed over %d runs of %d packets (the ring holds 4,096 "
+		   "events, so a run that writes them stays within it; it is emptied before each "
+		   "run of that state). A run that short carries the syscall's own cost, which is "
+		   "the same in every state: the last column, taken within each round, is what "
+		   "events cost; the packet's cost in long runs is in the table above. Only "
+		   "packets that are dropped (or in audit mode would be) pay it; allowed ones "
+		   "never reach the event code.\n\n"
+		   "| events | ns per packet, runs of %d | more than events off (same round) "
+		   "|\n|---|---|---|\n",
+		dp->rounds, dp->events_batches, dp->events_repeat, dp->events_repeat);
 	for (int st = 0; st < DPE_COUNT; st++) {
 		fprintf(f, "| %s |", names[st]);
 		md_stat(f, &dp->events_ns[st], "%.1f");
@@ -769,7 +773,8 @@ static void md_method(FILE *f, const struct bench_report *r)
 	    "%d runs (3 at 100,000 hosts).\n"
 	    "- **Not run**: perf counters (`perf stat -e instructions true` says \"not "
 	    "supported\" on this VM, so `bpftool prog profile` cannot count either); "
-	    "user-space profiles come from valgrind --tool=callgrind, BPF costs from "
+	    "profiles come from valgrind --tool=callgrind and `perf record -e cpu-clock` "
+	    "(a software clock, which works here), BPF costs from "
 	    "measuring variants of the program (see the analysis).\n\n",
 	    count((size_t)o->repeat, n1, sizeof(n1)), o->rounds, o->cpu, o->xdpfilter_obj, o->cpu,
 	    o->cp_reps);
