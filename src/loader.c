@@ -71,14 +71,19 @@ void loader_sizes_default(struct loader_sizes *out)
 	out->frags = LOADER_FRAGS_DEFAULT;
 }
 
-/* n entries per slot -> room for both slots, doubled, as a power of two. */
+/*
+ * n entries per slot -> room for both slots, doubled, in whole 4,096s.
+ * Not a power of two: spee_exact is preallocated, so every entry of room
+ * costs memory whether used or not.
+ */
 static uint32_t size_for(size_t n, uint32_t min)
 {
-	uint64_t want = (uint64_t)n * SPEE_POLICY_SLOTS * 2, size = min;
+	uint64_t want = (uint64_t)n * SPEE_POLICY_SLOTS * 2;
 
-	while (size < want && size < (1u << 30))
-		size *= 2;
-	return (uint32_t)size;
+	want = (want + 4095) / 4096 * 4096;
+	if (want < min)
+		want = min;
+	return want > (1u << 30) ? 1u << 30 : (uint32_t)want;
 }
 
 void loader_sizes_for(const struct policy *p, const struct name_table *t,

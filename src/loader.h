@@ -41,7 +41,7 @@ struct loader_sizes {
 	uint32_t frags; /* spee_frags max_entries */
 };
 
-#define LOADER_EXACT_MIN 65536 /* hash, not preallocated: unused room is free */
+#define LOADER_EXACT_MIN 32768 /* hash, preallocated: about 96 bytes each */
 #define LOADER_PREFIX_MIN 16384 /* trie, not preallocated */
 #define LOADER_FLOWS_DEFAULT 65536 /* LRU, preallocated: about 110 bytes each */
 #define LOADER_FRAGS_DEFAULT 8192

@@ -506,8 +506,11 @@ static void sizes_leave_room_for_both_slots(void **state)
 	mini_init(&m);
 	mini_rule(&m, "wide", 1);
 	mini_entry(&m, 0, IPPROTO_TCP, 1, 65535, "198.18.9.0/24", SPEE_REASON_RULE, 0);
+	mini_entry(&m, 0, IPPROTO_TCP, 1, 40000, "198.18.9.1/32", SPEE_REASON_RULE, 0);
 	loader_sizes_for(&m.p, NULL, &sz);
 	assert_true(sz.prefix >= 65535u * 2);
+	/* 40,000 host entries a slot: both slots, doubled, in whole 4,096s (preallocated). */
+	assert_int_equal(sz.exact, (40000u * 2 * 2 + 4095) / 4096 * 4096);
 	fixture_policy_free(p);
 }
 

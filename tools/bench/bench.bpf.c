@@ -27,10 +27,12 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 
-/* {proto, port, source} -> allowed; sized by the harness before loading. */
+/*
+ * {proto, port, source} -> allowed; sized by the harness before loading.
+ * Preallocated, as speebpf's spee_exact is.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1024);
 	__type(key, struct bench_ref_key);
 	__type(value, __u32);
