@@ -196,7 +196,8 @@ FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=
 FUZZ_LINK := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/fixture.o
+FUZZ_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/fixture.o \
+	    $(BUILD)/fuzz/obj/pktmodel.o
 FUZZ_TIME ?= 600
 FUZZ_SHORT ?= 4
 SEED ?= $(shell date +%s)
@@ -209,7 +210,8 @@ $(BUILD)/fuzz/obj/%.o: src/%.c $(SKEL) | $(BUILD)/fuzz/obj
 	$(call msg,CC-FUZZ,$@)
 	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
 
-$(BUILD)/fuzz/obj/fixture.o: tests/lib/fixture.c | $(BUILD)/fuzz/obj
+# The test library's parts that the fuzz targets need (not its kernel harness).
+$(BUILD)/fuzz/obj/fixture.o $(BUILD)/fuzz/obj/pktmodel.o: $(BUILD)/fuzz/obj/%.o: tests/lib/%.c | $(BUILD)/fuzz/obj
 	$(call msg,CC-FUZZ,$@)
 	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -Itests/lib -c $< -o $@
 

@@ -2,7 +2,7 @@
 /*
  * Differential test: generated packets (tests/lib/gen.c) go through the
  * kernel's XDP and cgroup_skb egress programs with BPF_PROG_TEST_RUN and
- * through the user-space packet model (src/pktmodel.c); verdict, reason
+ * through the user-space packet model (tests/lib/pktmodel.c); verdict, reason
  * and rule must agree, packet by packet. The kernel's reason and rule are
  * read off the counters (every packet bumps exactly one); its state (the
  * flow table) is compared with the model's at the end of every epoch.

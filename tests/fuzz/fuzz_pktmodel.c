@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: the user-space packet model (src/pktmodel.c) on any
+ * libFuzzer target: the user-space packet model (tests/lib/pktmodel.c) on any
  * bytes. Input: one control byte (bit 0: egress; bit 1: on lo; bits 2-3:
  * the fixture policy, enforce, audit or default pass), then the packet (a
  * frame on ingress, an IP packet with the ethertype in its first two bytes

@@ -5,7 +5,7 @@
  * name table), applying a policy, and named cases: a packet (after an
  * optional one that sets up state), its expected verdict, reason and rule,
  * checked against the kernel (return code and the one counter that moved)
- * and the packet model (src/pktmodel.c) alike.
+ * and the packet model (tests/lib/pktmodel.c) alike.
  *
  * Used by tests/bpf/test_diff.c and tests/bpf/test_evasion.c.
  */
