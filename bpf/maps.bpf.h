@@ -42,9 +42,13 @@ struct {
 	__type(value, struct spee_verdict);
 } spee_prefix SEC(".maps");
 
-/* One element per slot, direction, l4 protocol and port: spee_port_index(). */
+/*
+ * One element per slot, direction, l4 protocol and port: spee_port_index().
+ * Mmapable, so that user space reads a slot's table back in one copy.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, SPEE_PORT_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct spee_port_info);

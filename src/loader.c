@@ -38,18 +38,23 @@ void loader_set_verbose(bool on)
 	libbpf_set_print(print_libbpf);
 }
 
+/* The creation flags that change how user space may use a map. */
+#define SHAPE_FLAGS (BPF_F_NO_PREALLOC | BPF_F_MMAPABLE)
+
 /* What each map must be; an instance pinned by another build is checked against it. */
 static const struct {
 	enum bpf_map_type type;
 	__u32 key_size;
 	__u32 value_size;
+	__u32 flags; /* within SHAPE_FLAGS */
 } map_shape[SPEE_MAP_COUNT] = {
 	[SPEE_MAP_RT] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_runtime) },
 	[SPEE_MAP_EXACT] = { BPF_MAP_TYPE_HASH, sizeof(struct spee_rule_key),
 			     sizeof(struct spee_verdict) },
 	[SPEE_MAP_PREFIX] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct spee_prefix_key),
-			      sizeof(struct spee_verdict) },
-	[SPEE_MAP_PORTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_port_info) },
+			      sizeof(struct spee_verdict), BPF_F_NO_PREALLOC },
+	[SPEE_MAP_PORTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_port_info),
+			     BPF_F_MMAPABLE },
 	[SPEE_MAP_FLOWS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_flow_key),
 			     sizeof(struct spee_flow_state) },
 	[SPEE_MAP_FRAGS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_frag_key),
@@ -319,13 +324,15 @@ int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags
 			goto fail;
 		}
 		if (info.type != map_shape[i].type || info.key_size != map_shape[i].key_size ||
-		    info.value_size != map_shape[i].value_size) {
+		    info.value_size != map_shape[i].value_size ||
+		    (info.map_flags & SHAPE_FLAGS) != map_shape[i].flags) {
 			diag_add(d, NULL, 0, 0,
 				 "pinned map %s was made by an incompatible speebpf (type %u, key "
-				 "%u, value %u bytes; expected %u, %u, %u): detach that instance",
+				 "%u, value %u bytes, flags %#x; expected %u, %u, %u, %#x): detach "
+				 "that instance",
 				 path, info.type, info.key_size, info.value_size,
-				 map_shape[i].type, map_shape[i].key_size,
-				 map_shape[i].value_size);
+				 info.map_flags & SHAPE_FLAGS, map_shape[i].type,
+				 map_shape[i].key_size, map_shape[i].value_size, map_shape[i].flags);
 			err = -EPROTO;
 			goto fail;
 		}

@@ -10,6 +10,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -413,40 +415,27 @@ static int plan_run(const struct plan *pl, struct maps_write_stats *st, struct d
 	return err;
 }
 
-/* Reads one slot's part of spee_ports; the array's batch cursor is the previous index. */
+/*
+ * Reads one slot's part of spee_ports through a read-only mapping of the
+ * array (it is BPF_F_MMAPABLE): a copy of 1 MiB instead of 131,072 lookups,
+ * which took ~55 ms through the batch syscall.
+ */
 static int ports_read(int fd, uint8_t slot, struct spee_port_info *out)
 {
-	__u32 base = spee_port_index(slot, 0, 0, 0), done = 0, in_tok, out_tok;
-	__u32 *keys = malloc(MAPS_SLOT_PORTS * sizeof(*keys));
-	int err = 0;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (SPEE_PORT_ENTRIES * sizeof(*out) + page - 1) / page * page;
+	const struct spee_port_info *table;
+	void *mem;
 
-	if (!keys)
-		return -ENOMEM;
-	while (done < MAPS_SLOT_PORTS) {
-		__u32 count = MAPS_SLOT_PORTS - done;
-
-		in_tok = base + done - 1;
-		err = bpf_map_lookup_batch(fd, base + done ? &in_tok : NULL, &out_tok, keys + done,
-					   out + done, &count, NULL);
-		if (err && err != -ENOENT)
-			break;
-		done += count;
-		if (err == -ENOENT || !count)
-			break;
-	}
-	if (err && no_batch_ops(err) && !done) {
-		/* no batch operations: element by element */
-		err = 0;
-		for (__u32 k = 0; k < MAPS_SLOT_PORTS && !err; k++) {
-			__u32 idx = base + k;
-
-			err = bpf_map_lookup_elem(fd, &idx, &out[k]);
-		}
-	} else if (!err || err == -ENOENT) {
-		err = done == MAPS_SLOT_PORTS ? 0 : -EIO;
-	}
-	free(keys);
-	return err;
+	/* An mmapable array's elements are 8-byte aligned: a port info is one. */
+	_Static_assert(sizeof(*out) % 8 == 0, "spee_ports elements are packed in the mapping");
+	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	table = mem;
+	memcpy(out, table + spee_port_index(slot, 0, 0, 0), MAPS_SLOT_PORTS * sizeof(*out));
+	munmap(mem, len);
+	return 0;
 }
 
 static bool port_info_zero(const struct spee_port_info *pi)

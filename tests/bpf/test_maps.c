@@ -581,6 +581,42 @@ static void pinned_maps_are_reused_and_opened_by_path(void **state)
 	diags_free(&d);
 }
 
+/* A map of the right shape but other creation flags (an older build's) is refused, named. */
+static void a_pinned_map_with_other_flags_is_refused(void **state)
+{
+	char path[256];
+	struct loader l;
+	struct loader_sizes sz;
+	struct spee_map_fds m;
+	struct diags d = {};
+	struct stat stbuf;
+	int fd;
+
+	(void)state;
+	if (stat("/sys/fs/bpf", &stbuf))
+		skip();
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/spk-flags-%d", getpid());
+	loader_sizes_default(&sz);
+	assert_int_equal(loader_load(&l, &sz, pin_dir, &d), 0);
+	loader_close(&l);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	loader_close_pinned(&m);
+
+	/* spee_ports as it was before it was mmapable: same type and sizes */
+	snprintf(path, sizeof(path), "%s/maps/spee_ports", pin_dir);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "spee_ports", 4, sizeof(struct spee_port_info),
+			    SPEE_PORT_ENTRIES, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), -EPROTO);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "spee_ports was made by an incompatible speebpf"));
+	assert_non_null(strstr(d.v[d.n - 1].msg, "flags 0; expected"));
+	diags_free(&d);
+}
+
 static void a_pin_dir_off_bpffs_is_refused(void **state)
 {
 	char dir[] = "/tmp/spk-notbpf-XXXXXX";
@@ -616,6 +652,7 @@ int main(void)
 		cmocka_unit_test(a_map_too_small_is_e2big_before_anything_is_written),
 		cmocka_unit_test(sizes_leave_room_for_both_slots),
 		cmocka_unit_test_teardown(pinned_maps_are_reused_and_opened_by_path, remove_pins),
+		cmocka_unit_test_teardown(a_pinned_map_with_other_flags_is_refused, remove_pins),
 		cmocka_unit_test(a_pin_dir_off_bpffs_is_refused),
 	};
 
