@@ -48,24 +48,24 @@ static const struct {
 	__u32 value_size;
 	__u32 flags; /* within SHAPE_FLAGS */
 } map_shape[SPEE_MAP_COUNT] = {
-	[SPEE_MAP_RT] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_runtime) },
+	[SPEE_MAP_RT] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_runtime), 0 },
 	[SPEE_MAP_EXACT] = { BPF_MAP_TYPE_HASH, sizeof(struct spee_rule_key),
-			     sizeof(struct spee_verdict) },
+			     sizeof(struct spee_verdict), 0 },
 	[SPEE_MAP_PREFIX] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct spee_prefix_key),
 			      sizeof(struct spee_verdict), BPF_F_NO_PREALLOC },
 	[SPEE_MAP_PORTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_port_info),
 			     BPF_F_MMAPABLE },
 	[SPEE_MAP_FLOWS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_flow_key),
-			     sizeof(struct spee_flow_state) },
+			     sizeof(struct spee_flow_state), 0 },
 	[SPEE_MAP_FRAGS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_frag_key),
-			     sizeof(struct spee_frag_state) },
-	[SPEE_MAP_RULE_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter) },
-	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter) },
-	[SPEE_MAP_RULES] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_rule_meta) },
-	[SPEE_MAP_INST] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_instance) },
-	[SPEE_MAP_EVENTS] = { BPF_MAP_TYPE_RINGBUF, 0, 0 },
-	[SPEE_MAP_EV_BUCKET] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_ev_bucket) },
-	[SPEE_MAP_EV_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64) },
+			     sizeof(struct spee_frag_state), 0 },
+	[SPEE_MAP_RULE_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0 },
+	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0 },
+	[SPEE_MAP_RULES] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_rule_meta), 0 },
+	[SPEE_MAP_INST] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_instance), 0 },
+	[SPEE_MAP_EVENTS] = { BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
+	[SPEE_MAP_EV_BUCKET] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_ev_bucket), 0 },
+	[SPEE_MAP_EV_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64), 0 },
 };
 
 void loader_sizes_default(struct loader_sizes *out)
