@@ -23,8 +23,8 @@ struct {
  * Host addresses of peers (and the host's own addresses, proto
  * SPEE_PROTO_LOCAL). Preallocated: an apply writes six entries or so per
  * host, and a preallocated element is written in half the time of one the
- * kernel allocates on update. The memory is taken at load, so an apply
- * never fails for want of it; the loader sizes the map to the policy.
+ * kernel allocates on update. The memory is taken at load, so writing
+ * entries never fails for want of it; the loader sizes the map to the policy.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
