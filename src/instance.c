@@ -478,7 +478,7 @@ static int reconcile_links(const struct apply_request *req, struct spee_instance
 			continue;
 		}
 		/* Moving: the new cgroup's link first, under a temporary name; then the old goes. */
-		snprintf(tmp, sizeof(tmp), "%s.new", pin);
+		snprintf(tmp, sizeof(tmp), "%s-new", pin); /* bpffs refuses dots in names */
 		err = reconcile_one(&l, NULL, (enum link_kind)k, NULL, cgroup, tmp, inst, out, d);
 		if (err)
 			goto out;
