@@ -351,11 +351,12 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 	for (size_t i = 0; i < 32; i++)
 		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
 	log_event(LOG_INFO, "applied", fields_generation(out.generation, out.added, out.removed),
-		  "applied generation %u for host %s: +%zu/-%zu entries%s%s (config %s, sha256 "
+		  "applied generation %u for host %s: +%zu/-%zu entries%s%s%s (config %s, sha256 "
 		  "%.12s)",
 		  out.generation, p->host->name, out.added, out.removed,
 		  out.created ? ", new instance" : "",
-		  out.replaced ? ", programs replaced" : "", cfg->path, sha);
+		  out.replaced ? ", programs replaced" : "",
+		  out.grown ? ", policy maps grown" : "", cfg->path, sha);
 	/* A repair or a DNS update re-applies the running policy; the file may still be broken. */
 	if (a->policy == p && a->config_error[0])
 		instance_record(a->o->pin_dir, NULL, 0, false, false, a->config_error, NULL);

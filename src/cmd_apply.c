@@ -109,6 +109,9 @@ int do_apply(int argc, char **argv)
 	if (out.attached || out.detached)
 		printf("; %zu link%s attached, %zu removed", out.attached,
 		       out.attached == 1 ? "" : "s", out.detached);
+	if (out.grown)
+		printf("; the policy maps grew to %u exact and %u prefix entries, without a gap",
+		       out.exact_size, out.prefix_size);
 	printf(")%s\n", o.audit || p->mode == SPEE_MODE_AUDIT ? " in audit mode" : "");
 	if (o.confirm_secs) {
 		err = confirm_arm(o.pin_dir, &snap, out.generation, (unsigned)o.confirm_secs, &d);

@@ -57,12 +57,19 @@ void diags_print(FILE *out, const struct diags *d)
 	}
 }
 
-void diags_free(struct diags *d)
+void diags_truncate(struct diags *d, size_t n)
 {
-	for (size_t i = 0; i < d->n; i++) {
+	for (size_t i = n; i < d->n; i++) {
 		free(d->v[i].file);
 		free(d->v[i].msg);
 	}
+	if (n < d->n)
+		d->n = n;
+}
+
+void diags_free(struct diags *d)
+{
+	diags_truncate(d, 0);
 	free(d->v);
 	memset(d, 0, sizeof(*d));
 }

@@ -33,6 +33,9 @@ void diag_format(const struct diag *dg, char *buf, size_t len);
 /* Prints every diagnostic, one per line. */
 void diags_print(FILE *out, const struct diags *d);
 
+/* Drops the diagnostics from the n-th on (a problem that was then solved). */
+void diags_truncate(struct diags *d, size_t n);
+
 void diags_free(struct diags *d);
 
 #endif

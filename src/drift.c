@@ -87,25 +87,8 @@ out:
 	return err;
 }
 
-/* True when the program with this id has the tag this instance recorded for its kind. */
-static bool program_is_ours(uint32_t prog_id, const uint8_t tag[SPEE_TAG_SIZE])
-{
-	struct bpf_prog_info info;
-	uint32_t len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-	bool ours;
-
-	if (fd < 0)
-		return false;
-	memset(&info, 0, sizeof(info));
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       !memcmp(info.tag, tag, SPEE_TAG_SIZE);
-	close(fd);
-	return ours;
-}
-
 static int check_links(const char *pin_dir, const struct spee_instance *inst,
-		       struct drift_report *r)
+		       const struct spee_map_fds *pinned, struct drift_report *r)
 {
 	bool seen[LINK_KIND_MAX] = { 0 };
 	struct link_state *links;
@@ -120,7 +103,8 @@ static int check_links(const char *pin_dir, const struct spee_instance *inst,
 			continue;
 		}
 		seen[links[i].kind] = true;
-		if (!program_is_ours(links[i].prog_id, inst->prog_tag[links[i].kind]))
+		if (!loader_prog_is_instances(links[i].prog_id, inst->prog_tag[links[i].kind],
+					      pinned))
 			r->programs_foreign++;
 	}
 	for (int k = 0; k < LINK_KIND_MAX; k++)
@@ -143,9 +127,9 @@ int drift_check(const char *pin_dir, const struct policy *p, const struct name_t
 	err = maps_read_instance(&m, &inst, d);
 	if (!err)
 		err = check_maps(&m, p, t, audit, r, d);
-	loader_close_pinned(&m);
 	if (!err)
-		err = check_links(pin_dir, &inst, r);
+		err = check_links(pin_dir, &inst, &m, r);
+	loader_close_pinned(&m);
 	return err;
 }
 

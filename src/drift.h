@@ -25,7 +25,9 @@ struct drift_report {
 	bool settings_changed; /* mode or defaults of the active slot */
 	int links_detached; /* pinned links no longer attached */
 	int links_missing; /* hooks with no link at all */
-	int programs_foreign; /* links running a program that is not this instance's */
+	/* links running a program that is not this instance's: another build's, or
+	 * one around maps that are not the pinned ones (a growth cut short) */
+	int programs_foreign;
 };
 
 static inline bool drift_found(const struct drift_report *r)

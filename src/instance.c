@@ -29,6 +29,7 @@
 #include <bpf/bpf.h>
 
 #include "attach.h"
+#include "grow.h"
 #include "loader.h"
 #include "maps.h"
 #include "namestore.h"
@@ -185,11 +186,17 @@ static void free_strings(char **v, size_t n)
 	free(v);
 }
 
-static const enum loader_prog cgroup_progs[LINK_KIND_MAX] = {
-	[LINK_CGROUP_EGRESS] = LOADER_PROG_EGRESS,
-	[LINK_CGROUP_CONNECT4] = LOADER_PROG_CONNECT4,
-	[LINK_CGROUP_CONNECT6] = LOADER_PROG_CONNECT6,
-};
+enum loader_prog instance_link_prog(enum link_kind kind)
+{
+	static const enum loader_prog progs[LINK_KIND_MAX] = {
+		[LINK_XDP] = LOADER_PROG_XDP,
+		[LINK_CGROUP_EGRESS] = LOADER_PROG_EGRESS,
+		[LINK_CGROUP_CONNECT4] = LOADER_PROG_CONNECT4,
+		[LINK_CGROUP_CONNECT6] = LOADER_PROG_CONNECT6,
+	};
+
+	return progs[kind];
+}
 
 static int attach_cgroup_all(const struct loader *l, const char *pin_dir, const char *cgroup,
 			     size_t *attached)
@@ -198,9 +205,10 @@ static int attach_cgroup_all(const struct loader *l, const char *pin_dir, const 
 	int err;
 
 	for (int k = LINK_CGROUP_EGRESS; k < LINK_KIND_MAX; k++) {
-		cgroup_pin_path(pin_dir, (enum link_kind)k, pin, sizeof(pin));
-		err = attach_cgroup(loader_prog_fd(l, cgroup_progs[k]), (enum link_kind)k, cgroup,
-				    pin);
+		enum link_kind kind = (enum link_kind)k;
+
+		cgroup_pin_path(pin_dir, kind, pin, sizeof(pin));
+		err = attach_cgroup(loader_prog_fd(l, instance_link_prog(kind)), kind, cgroup, pin);
 		if (err)
 			return err;
 		(*attached)++;
@@ -218,7 +226,7 @@ static int record_programs(const struct loader *l, const char *cgroup, struct di
 		return err;
 	set_text(inst.cgroup_path, sizeof(inst.cgroup_path), cgroup);
 	for (int k = 0; k < SPEE_PROG_KINDS && !err; k++)
-		err = loader_prog_tag(l, k == LINK_XDP ? LOADER_PROG_XDP : cgroup_progs[k],
+		err = loader_prog_tag(l, instance_link_prog((enum link_kind)k),
 				      inst.prog_tag[k]);
 	loader_object_id(inst.object_id);
 	return err ? err : maps_write_instance(&l->maps, &inst, d);
@@ -360,21 +368,11 @@ static bool requested(const struct apply_request *req, const char *ifname)
 	return false;
 }
 
-/* True when a live link runs a program of this build (by the tags recorded at load). */
-static bool runs_ours(const struct link_state *ls, const struct spee_instance *inst)
+/* True when a live link runs this instance's program: this build's, around the pinned maps. */
+static bool runs_ours(const struct link_state *ls, const struct spee_instance *inst,
+		      const struct spee_map_fds *pinned)
 {
-	struct bpf_prog_info info;
-	uint32_t len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(ls->prog_id);
-	bool ours;
-
-	if (fd < 0)
-		return false;
-	memset(&info, 0, sizeof(info));
-	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	       !memcmp(info.tag, inst->prog_tag[ls->kind], SPEE_TAG_SIZE);
-	close(fd);
-	return ours;
+	return loader_prog_is_instances(ls->prog_id, inst->prog_tag[ls->kind], pinned);
 }
 
 /* One link brought to what it should be: attached, and running this build's program. */
@@ -383,12 +381,12 @@ static int reconcile_one(const struct loader *l, const struct link_state *ls, en
 			 const struct spee_instance *inst, struct apply_outcome *out,
 			 struct diags *d)
 {
-	enum loader_prog prog = kind == LINK_XDP ? LOADER_PROG_XDP : cgroup_progs[kind];
+	enum loader_prog prog = instance_link_prog(kind);
 	bool generic;
 	int err;
 
 	if (ls && ls->alive) {
-		if (runs_ours(ls, inst))
+		if (runs_ours(ls, inst, &l->maps))
 			return 0;
 		/* Replaced behind our back, or an older build's program: swap in place, no gap. */
 		err = attach_update(ls->pin, loader_prog_fd(l, prog));
@@ -441,7 +439,7 @@ static int reconcile_links(const struct apply_request *req, struct spee_instance
 	if (err)
 		goto out;
 	for (int k = 0; k < SPEE_PROG_KINDS; k++) {
-		err = loader_prog_tag(&l, k == LINK_XDP ? LOADER_PROG_XDP : cgroup_progs[k],
+		err = loader_prog_tag(&l, instance_link_prog((enum link_kind)k),
 				      inst->prog_tag[k]);
 		if (err)
 			goto out;
@@ -508,7 +506,8 @@ out:
 }
 
 /* True when the links need no change: all attached, all ours, nothing new asked for. */
-static bool links_settled(const struct apply_request *req, const struct spee_instance *inst)
+static bool links_settled(const struct apply_request *req, const struct spee_instance *inst,
+			  const struct spee_map_fds *pinned)
 {
 	struct link_state *links;
 	uint8_t object_id[8];
@@ -523,7 +522,7 @@ static bool links_settled(const struct apply_request *req, const struct spee_ins
 		return false;
 	settled = n > 0;
 	for (size_t i = 0; i < n && settled; i++)
-		settled = links[i].alive && runs_ours(&links[i], inst) &&
+		settled = links[i].alive && runs_ours(&links[i], inst, pinned) &&
 			  (!req->n_ifaces || !pin_ifname(links[i].pin) ||
 			   requested(req, pin_ifname(links[i].pin)));
 	for (int k = LINK_CGROUP_EGRESS; k < LINK_KIND_MAX && settled; k++)
@@ -534,12 +533,47 @@ static bool links_settled(const struct apply_request *req, const struct spee_ins
 	return settled;
 }
 
+/*
+ * The policy outgrew spee_exact or spee_prefix (maps_apply refused it and
+ * wrote nothing): the maps grow without a gap and the apply is made again.
+ * The refusal's message goes once it is answered. m is reopened: two of
+ * its pins now hold other maps.
+ */
+static int apply_grown(const struct apply_request *req, struct spee_map_fds *m,
+		       const struct maps_apply_opts *opts, struct maps_apply_result *res,
+		       size_t refusal, struct apply_outcome *out, struct diags *d)
+{
+	struct bpf_map_info info;
+	uint32_t len;
+	int err;
+
+	err = grow_policy_maps(req->pin_dir, res->stats.exact_needed, res->stats.prefix_needed, d);
+	if (err)
+		return err;
+	diags_truncate(d, refusal);
+	loader_close_pinned(m);
+	err = loader_open_pinned(m, req->pin_dir, d);
+	if (err)
+		return err;
+	out->grown = true;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_EXACT], &info, &len))
+		out->exact_size = info.max_entries;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_PREFIX], &info, &len))
+		out->prefix_size = info.max_entries;
+	return maps_apply(m, req->policy, req->names, opts, res, d);
+}
+
 static int update(const struct apply_request *req, struct apply_outcome *out, struct diags *d)
 {
 	struct spee_map_fds m;
 	struct maps_apply_opts opts = { .audit = req->audit, .cache = req->cache };
 	struct maps_apply_result res;
 	struct spee_instance inst;
+	size_t refusal;
 	int err;
 
 	err = loader_open_pinned(&m, req->pin_dir, d);
@@ -556,13 +590,16 @@ static int update(const struct apply_request *req, struct apply_outcome *out, st
 			goto out;
 		}
 	}
+	refusal = d->n;
 	err = maps_apply(&m, req->policy, req->names, &opts, &res, d);
+	if (err == -E2BIG)
+		err = apply_grown(req, &m, &opts, &res, refusal, out, d);
 	if (err)
 		goto out;
 	out->generation = res.generation;
 	out->added = res.stats.added;
 	out->removed = res.stats.removed;
-	if (!links_settled(req, &inst)) {
+	if (!links_settled(req, &inst, &m)) {
 		err = reconcile_links(req, &inst, out, d);
 		if (err)
 			goto out;

@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attach.h"
 #include "diag.h"
+#include "loader.h"
 #include "names.h"
 #include "maps.h"
 #include "policy.h"
@@ -46,6 +48,8 @@ struct apply_outcome {
 	size_t attached; /* links created by this apply */
 	size_t detached; /* links removed because they were no longer asked for */
 	size_t replaced; /* links given this build's program (upgrade, or a foreign one) */
+	bool grown; /* the policy outgrew the maps, which were replaced by bigger ones */
+	uint32_t exact_size, prefix_size; /* when grown: their new max_entries */
 };
 
 /*
@@ -73,6 +77,9 @@ int instance_record(const char *pin_dir, const struct policy *p, uint32_t genera
 int instance_lock(const char *pin_dir, struct diags *d);
 
 void instance_unlock(int fd);
+
+/* The program a link of this kind runs. */
+enum loader_prog instance_link_prog(enum link_kind kind);
 
 /* True when an instance is pinned at pin_dir. */
 bool instance_exists(const char *pin_dir);

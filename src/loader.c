@@ -74,21 +74,27 @@ void loader_sizes_default(struct loader_sizes *out)
 	out->prefix = LOADER_PREFIX_MIN;
 	out->flows = LOADER_FLOWS_DEFAULT;
 	out->frags = LOADER_FRAGS_DEFAULT;
+	out->fresh_maps = 0;
 }
 
 /*
- * n entries per slot -> room for both slots, doubled, in whole 4,096s.
  * Not a power of two: spee_exact is preallocated, so every entry of room
  * costs memory whether used or not.
  */
-static uint32_t size_for(size_t n, uint32_t min)
+uint32_t loader_room_for(size_t n, uint32_t min)
 {
-	uint64_t want = (uint64_t)n * SPEE_POLICY_SLOTS * 2;
+	uint64_t want = (uint64_t)n * 2;
 
 	want = (want + 4095) / 4096 * 4096;
 	if (want < min)
 		want = min;
 	return want > (1u << 30) ? 1u << 30 : (uint32_t)want;
+}
+
+/* n entries per slot -> room for both slots, doubled. */
+static uint32_t size_for(size_t n, uint32_t min)
+{
+	return loader_room_for(n * SPEE_POLICY_SLOTS, min);
 }
 
 void loader_sizes_for(const struct policy *p, const struct name_table *t,
@@ -203,7 +209,7 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin
 			err = -ENOENT;
 			goto fail;
 		}
-		if (pin_dir) {
+		if (pin_dir && !(sz->fresh_maps & (1u << i))) {
 			__u32 pinned;
 
 			err = join(path, sizeof(path), maps_dir, spee_map_names[i]);
@@ -341,6 +347,55 @@ int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags
 fail:
 	loader_close_pinned(m);
 	return err;
+}
+
+static int map_info_by_fd(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+/* True when the map with this id is not one of ours, or is the pinned one of its name. */
+static bool map_is_pinned_one(__u32 id, const struct spee_map_fds *pinned)
+{
+	struct bpf_map_info info, pin;
+	int fd = bpf_map_get_fd_by_id(id), err;
+
+	if (fd < 0)
+		return false;
+	err = map_info_by_fd(fd, &info);
+	close(fd);
+	if (err)
+		return false;
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		if (!strcmp(info.name, spee_map_names[i]))
+			return pinned->fd[i] >= 0 && !map_info_by_fd(pinned->fd[i], &pin) &&
+			       pin.id == id;
+	return true; /* the object's own data (.rodata), never pinned */
+}
+
+bool loader_prog_is_instances(uint32_t prog_id, const uint8_t tag[SPEE_TAG_SIZE],
+			      const struct spee_map_fds *pinned)
+{
+	__u32 ids[2 * SPEE_MAP_COUNT], len;
+	struct bpf_prog_info info;
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	bool ours;
+
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (__u64)(uintptr_t)ids;
+	len = sizeof(info);
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && !memcmp(info.tag, tag, SPEE_TAG_SIZE) &&
+	       info.nr_map_ids <= sizeof(ids) / sizeof(ids[0]);
+	close(fd);
+	for (__u32 i = 0; ours && i < info.nr_map_ids; i++)
+		ours = map_is_pinned_one(ids[i], pinned);
+	return ours;
 }
 
 void loader_close_pinned(struct spee_map_fds *m)

@@ -39,6 +39,9 @@ struct loader_sizes {
 	uint32_t prefix; /* spee_prefix max_entries */
 	uint32_t flows; /* spee_flows max_entries */
 	uint32_t frags; /* spee_frags max_entries */
+	/* Bits 1 << SPEE_MAP_*: maps created anew (and left unpinned) even where
+	 * pinned ones exist; every other map is the pinned one (src/grow.c). */
+	uint32_t fresh_maps;
 };
 
 #define LOADER_EXACT_MIN 32768 /* hash, preallocated: about 96 bytes each */
@@ -53,6 +56,9 @@ struct loader_sizes {
  */
 void loader_sizes_for(const struct policy *p, const struct name_table *t,
 		      struct loader_sizes *out);
+
+/* The size for n entries held at once by both slots: doubled, in whole 4,096s, >= min. */
+uint32_t loader_room_for(size_t n, uint32_t min);
 
 /* The defaults (for tests and for instances loaded before any policy). */
 void loader_sizes_default(struct loader_sizes *out);
@@ -75,7 +81,8 @@ struct loader {
  * Opens and loads the object. pin_dir NULL: nothing is pinned (tests).
  * Else the maps are pinned under pin_dir/maps/, and maps already pinned
  * there are reused (keeping their contents and sizes; sz is then ignored
- * for them). Returns 0 or a negative errno, with the reason in d.
+ * for them), except those of sz->fresh_maps. Returns 0 or a negative
+ * errno, with the reason in d.
  */
 int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin_dir,
 		struct diags *d);
@@ -101,6 +108,15 @@ void loader_close(struct loader *l);
  * instance is pinned there, or another negative errno; d says which map.
  */
 int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags *d);
+
+/*
+ * True when the program with this id is one of the instance's: it has the
+ * tag recorded for its kind, and every map of ours it uses is the one
+ * pinned under that name (programs around other maps, left by a growth
+ * cut short, are not).
+ */
+bool loader_prog_is_instances(uint32_t prog_id, const uint8_t tag[SPEE_TAG_SIZE],
+			      const struct spee_map_fds *pinned);
 
 /* Closes the fds loader_open_pinned opened. */
 void loader_close_pinned(struct spee_map_fds *m);

@@ -261,6 +261,7 @@ struct plan {
 	uint8_t *del_keys;
 	size_t n_del;
 	bool delete_first;
+	size_t need; /* entries the map must hold at once: the other slot's and the image */
 };
 
 static void plan_free(struct plan *pl)
@@ -370,11 +371,11 @@ static int plan_make(struct plan *pl, const void *want, size_t n_want, size_t en
 			j++;
 	}
 
-	if (n_other + n_want > max) {
+	pl->need = n_other + n_want;
+	if (pl->need > max) {
 		diag_add(d, NULL, 0, 0,
 			 "map %s holds at most %u entries; this policy needs %zu and the active "
-			 "policy %zu: detach the instance and apply again to size the maps for "
-			 "this policy",
+			 "policy %zu",
 			 pl->map, max, n_want, n_other);
 		err = -E2BIG;
 		goto out;
@@ -580,15 +581,20 @@ static int write_slot(const struct spee_map_fds *m, const struct maps_image *img
 		kx = (struct known){ cur->exact, cur->n_exact, other->n_exact };
 		kp = (struct known){ cur->prefix, cur->n_prefix, other->n_prefix };
 	}
-	/* Every capacity check before the first write. */
+	/* Every capacity check before the first write; on -E2BIG, both maps' needs. */
 	err = plan_make(&ex, img->exact, img->n_exact, sizeof(*img->exact),
 			offsetof(struct spee_rule_key, slot), img->slot, cur && other ? &kx : NULL,
 			d);
-	if (err)
-		goto out;
-	err = plan_make(&px, img->prefix, img->n_prefix, sizeof(*img->prefix),
-			offsetof(struct spee_prefix_key, slot), img->slot, cur && other ? &kp : NULL,
-			d);
+	if (!err || err == -E2BIG) {
+		int err_px = plan_make(&px, img->prefix, img->n_prefix, sizeof(*img->prefix),
+				       offsetof(struct spee_prefix_key, slot), img->slot,
+				       cur && other ? &kp : NULL, d);
+
+		if (!err || (err_px && err_px != -E2BIG))
+			err = err_px;
+	}
+	st->exact_needed = ex.need;
+	st->prefix_needed = px.need;
 	if (err)
 		goto out;
 
@@ -620,6 +626,18 @@ static int write_slot(const struct spee_map_fds *m, const struct maps_image *img
 out:
 	plan_free(&ex);
 	plan_free(&px);
+	return err;
+}
+
+int maps_copy_entries(int from_fd, int to_fd, size_t key_size, size_t value_size)
+{
+	struct dump dp = {};
+	size_t done = 0;
+	int err = map_dump(from_fd, key_size, value_size, &dp);
+
+	if (!err && dp.n)
+		err = update_pairs(to_fd, dp.keys, dp.vals, dp.n, key_size, value_size, &done);
+	dump_free(&dp);
 	return err;
 }
 

@@ -115,6 +115,9 @@ struct maps_write_stats {
 	size_t added; /* entries added or changed (spee_exact, spee_prefix) */
 	size_t removed; /* stale entries deleted */
 	size_t ports_changed; /* spee_ports elements rewritten */
+	/* Entries the map must hold at once, the other slot's and this image's
+	 * (set also on -E2BIG, for both maps: what growing them needs). */
+	size_t exact_needed, prefix_needed;
 };
 
 /*
@@ -196,6 +199,12 @@ struct maps_apply_result {
  */
 int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
 	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d);
+
+/*
+ * Copies every entry of a hash or trie into another map of the same key and
+ * value sizes (growing a map: src/grow.c). Returns 0 or a negative errno.
+ */
+int maps_copy_entries(int from_fd, int to_fd, size_t key_size, size_t value_size);
 
 /* What slot holds now, as an image sorted like maps_build_image's (drift checks). */
 int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image *img,

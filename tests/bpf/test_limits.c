@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Limits: an apply the maps cannot take is refused with a message that
- * says which limit and what to do, and changes nothing: the runtime record
- * (active slot, settings), every policy map entry of both slots, the rule
- * table, the instance record and every counter are byte for byte what they
- * were, and packets get the verdicts they got before.
+ * says which limit, and changes nothing: the runtime record (active slot,
+ * settings), every policy map entry of both slots, the rule table, the
+ * instance record and every counter are byte for byte what they were, and
+ * packets get the verdicts they got before.
  *
  * Two limits: more rules than the object has counter slots
  * (SPEE_MAX_RULES - 1, -ENOSPC), and a policy image larger than a map that
- * is already sized (a pinned instance keeps its sizes; -E2BIG). The object
- * is loaded pinned, as `apply` does, under a bpffs directory of its own.
+ * is already sized (a pinned instance keeps its sizes; -E2BIG). For the
+ * second, the instance grows its maps behind its links (src/grow.c): the
+ * growth itself, its undoing when it fails, and how a growth cut short
+ * shows. The object is loaded pinned, as `apply` does, under a bpffs
+ * directory of its own; the links are on a veth of the test's namespace.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,8 +30,11 @@
 
 #include <bpf/bpf.h>
 
+#include "attach.h"
 #include "bpfenv.h"
+#include "drift.h"
 #include "fixture.h"
+#include "grow.h"
 #include "loader.h"
 #include "maps.h"
 #include "pkt.h"
@@ -274,6 +280,32 @@ static void bed_down(struct bed *b)
 	fixture_policy_free(b->main_p);
 }
 
+static struct loader_sizes sizes_of(const struct spee_map_fds *m)
+{
+	struct loader_sizes sz = {};
+	struct bpf_map_info info;
+	__u32 len;
+
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	assert_int_equal(bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_EXACT], &info, &len), 0);
+	sz.exact = info.max_entries;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	assert_int_equal(bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_PREFIX], &info, &len), 0);
+	sz.prefix = info.max_entries;
+	return sz;
+}
+
+/* The ingress counter of mgmt-console, whose slot the snapshot's rule table gives. */
+static uint32_t console_counter(const struct snapshot *s)
+{
+	uint16_t slot = maps_find_rule_slot(s->rules, "mgmt-console");
+
+	assert_true(slot > 0);
+	return spee_rule_ctr_index(slot, SPEE_DIR_INGRESS);
+}
+
 static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void **state)
 {
 	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
@@ -298,7 +330,10 @@ static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void
 	/* the message names the map and says what to do */
 	assert_true(d.n >= 1);
 	assert_non_null(strstr(d.v[d.n - 1].msg, "spee_exact"));
-	assert_non_null(strstr(d.v[d.n - 1].msg, "detach"));
+	assert_non_null(strstr(d.v[d.n - 1].msg, "holds at most"));
+	/* and says what both maps would need, for the instance to grow them */
+	assert_true(res.stats.exact_needed > (size_t)sizes_of(&m).exact);
+	assert_true(res.stats.prefix_needed > 0);
 	/* and the old policy still judges: lab-https, not the refused vip-https peers */
 	assert_int_equal(syn(b.xdp, "198.18.3.120", 443), XDP_PASS);
 	assert_int_equal(syn(b.xdp, FX_OUT4, 8470), XDP_DROP);
@@ -308,6 +343,250 @@ static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void
 	release(after);
 	free(before);
 	free(after);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+/* ---- growing the maps behind the links (src/grow.c) ---- */
+
+#define GROW_IF "spe-gra"
+
+static uint32_t map_id_of(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+/* The one link of the bed: XDP on a veth of a namespace of the test's own. */
+static struct link_state xdp_link(void)
+{
+	struct link_state *links, ls;
+	size_t n;
+
+	assert_int_equal(attach_list(pin_dir, &links, &n), 0);
+	assert_int_equal(n, 1);
+	ls = links[0];
+	free(links);
+	assert_true(ls.alive);
+	return ls;
+}
+
+static void link_up(struct bed *b)
+{
+	char path[256];
+	bool generic;
+
+	assert_true(bpfenv_netns(GROW_IF, "spe-grb", NULL, NULL) > 0);
+	/* Down: no neighbour discovery of their own to move the counters the tests compare. */
+	assert_int_equal(bpfenv_ip("link", "set", "spe-grb", "down", NULL), 0);
+	assert_int_equal(bpfenv_ip("link", "set", GROW_IF, "down", NULL), 0);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/%s/%s%s", pin_dir, ATTACH_LINKS_DIR, ATTACH_XDP_PREFIX,
+		 GROW_IF);
+	assert_int_equal(attach_xdp(b->xdp, GROW_IF, path, &generic), 0);
+}
+
+static void link_down(void)
+{
+	char path[256];
+
+	attach_remove_all(pin_dir);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
+	rmdir(path);
+}
+
+/* The program a link runs now, opened by its id. */
+static int link_prog(const struct link_state *ls)
+{
+	int fd = bpf_prog_get_fd_by_id(ls->prog_id);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* True when the program uses the map fd refers to. */
+static bool prog_uses(int prog_fd, int map_fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info), ids[32], want = map_id_of(map_fd);
+
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 32;
+	info.map_ids = (__u64)(uintptr_t)ids;
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	for (__u32 i = 0; i < info.nr_map_ids && i < 32; i++)
+		if (ids[i] == want)
+			return true;
+	return false;
+}
+
+static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **state)
+{
+	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	struct link_state was, now;
+	struct spee_map_fds m;
+	struct maps_apply_result res;
+	struct spee_counter console0, console1;
+	struct loader_sizes small, grown;
+	struct diags d = {};
+	struct policy *big;
+	struct bed b;
+	int prog;
+
+	(void)state;
+	assert_non_null(before);
+	assert_non_null(after);
+	bed_up(&b);
+	link_up(&b);
+	was = xdp_link();
+	big = bigger(b.main_p, EXTRA_PEERS, 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	small = sizes_of(&m);
+	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -E2BIG);
+	take(&m, before);
+	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(before), &console0), 0);
+	loader_close_pinned(&m);
+
+	if (grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed, &d)) {
+		diags_print(stderr, &d);
+		fail();
+	}
+
+	/* the same link, now running a program of its own around the new maps */
+	now = xdp_link();
+	assert_int_equal(now.link_id, was.link_id);
+	assert_int_not_equal(now.prog_id, was.prog_id);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	grown = sizes_of(&m);
+	assert_true(grown.exact >= res.stats.exact_needed);
+	assert_true(grown.exact > small.exact);
+	assert_true(grown.prefix >= small.prefix);
+	prog = link_prog(&now);
+	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EXACT]));
+	assert_true(prog_uses(prog, m.fd[SPEE_MAP_PREFIX]));
+	assert_true(prog_uses(prog, m.fd[SPEE_MAP_RULE_CTR])); /* the pinned one, shared */
+	/* both slots copied; counters, rules, runtime and the instance record untouched */
+	take(&m, after);
+	expect_unchanged(before, after);
+
+	/* the policy that did not fit applies now, and the new program judges by it */
+	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), 0);
+	assert_int_equal(syn(prog, "198.18.3.100", 443), XDP_PASS); /* a vip-https peer */
+	assert_int_equal(syn(prog, FX_OUT4, 8470), XDP_DROP);
+	assert_int_equal(syn(prog, FX_ADM4, 8470), XDP_PASS); /* mgmt-console, counted on */
+	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(before), &console1), 0);
+	assert_int_equal(console1.packets, console0.packets + 1);
+
+	close(prog);
+	loader_close_pinned(&m);
+	link_down();
+	bigger_free(big);
+	release(before);
+	release(after);
+	free(before);
+	free(after);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+/* When the new maps cannot be pinned, the links get their programs back and nothing changed. */
+static void a_failed_growth_puts_the_old_programs_back(void **state)
+{
+	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	struct link_state was, now;
+	struct spee_map_fds m;
+	struct maps_apply_result res;
+	uint32_t exact_id;
+	char blocker[256];
+	struct diags d = {};
+	struct policy *big;
+	struct bed b;
+
+	(void)state;
+	assert_non_null(before);
+	assert_non_null(after);
+	bed_up(&b);
+	link_up(&b);
+	was = xdp_link();
+	big = bigger(b.main_p, EXTRA_PEERS, 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -E2BIG);
+	take(&m, before);
+	exact_id = map_id_of(m.fd[SPEE_MAP_EXACT]);
+	loader_close_pinned(&m);
+	/* a directory where the new spee_exact would be pinned first */
+	snprintf(blocker, sizeof(blocker), "%s/maps/spee_exact-new", pin_dir);
+	assert_int_equal(mkdir(blocker, 0700), 0);
+
+	assert_true(grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed,
+				     &d) < 0);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "cannot pin the grown maps"));
+	now = xdp_link();
+	assert_int_equal(now.link_id, was.link_id);
+	assert_int_equal(now.prog_id, was.prog_id);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	assert_int_equal(map_id_of(m.fd[SPEE_MAP_EXACT]), exact_id);
+	take(&m, after);
+	expect_unchanged(before, after);
+
+	assert_int_equal(rmdir(blocker), 0);
+	loader_close_pinned(&m);
+	link_down();
+	bigger_free(big);
+	release(before);
+	release(after);
+	free(before);
+	free(after);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+/*
+ * A growth cut short between switching the links and pinning the new maps
+ * leaves programs of the right build around maps that are not the pinned
+ * ones: status calls them foreign, so that the next apply puts them right.
+ */
+static void a_program_around_unpinned_maps_is_foreign(void **state)
+{
+	struct loader_sizes sz;
+	struct spee_instance inst;
+	struct drift_report r;
+	struct spee_map_fds m;
+	struct link_state ls;
+	struct diags d = {};
+	struct loader other;
+	struct bed b;
+
+	(void)state;
+	bed_up(&b);
+	link_up(&b);
+	/* the instance record names this build's XDP program, as apply writes it */
+	assert_int_equal(maps_read_instance(&b.l.maps, &inst, &d), 0);
+	assert_int_equal(loader_prog_tag(&b.l, LOADER_PROG_XDP, inst.prog_tag[LINK_XDP]), 0);
+	assert_int_equal(maps_write_instance(&b.l.maps, &inst, &d), 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	ls = xdp_link();
+	assert_true(loader_prog_is_instances(ls.prog_id, inst.prog_tag[LINK_XDP], &m));
+	assert_int_equal(drift_check(pin_dir, b.main_p, &b.t, false, &r, &d), 0);
+	assert_int_equal(r.programs_foreign, 0);
+
+	/* the same build loaded again, unpinned: the same tag, other maps */
+	loader_sizes_default(&sz);
+	assert_int_equal(loader_load(&other, &sz, NULL, &d), 0);
+	assert_int_equal(attach_update(ls.pin, loader_prog_fd(&other, LOADER_PROG_XDP)), 0);
+	ls = xdp_link();
+	assert_false(loader_prog_is_instances(ls.prog_id, inst.prog_tag[LINK_XDP], &m));
+	assert_int_equal(drift_check(pin_dir, b.main_p, &b.t, false, &r, &d), 0);
+	assert_int_equal(r.programs_foreign, 1);
+
+	loader_close(&other);
+	loader_close_pinned(&m);
+	link_down();
 	diags_free(&d);
 	bed_down(&b);
 }
@@ -385,6 +664,7 @@ static int group_teardown(void **state)
 	struct diags d = {};
 
 	(void)state;
+	link_down(); /* what a failed growth test left */
 	loader_unpin_maps(pin_dir, &d);
 	rmdir(pin_dir);
 	diags_free(&d);
@@ -397,6 +677,9 @@ int main(void)
 	    cmocka_unit_test(a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing),
 	    cmocka_unit_test(more_rules_than_counter_slots_are_refused_and_change_nothing),
 	    cmocka_unit_test(a_policy_that_fits_applies_after_a_refusal),
+	    cmocka_unit_test(a_policy_larger_than_the_maps_grows_them_behind_the_links),
+	    cmocka_unit_test(a_failed_growth_puts_the_old_programs_back),
+	    cmocka_unit_test(a_program_around_unpinned_maps_is_foreign),
 	};
 
 	return cmocka_run_group_tests_name("limits", tests, group_setup, group_teardown);

@@ -58,24 +58,59 @@ expect_true "  and the policy generation is unchanged" test "$(gen)" = "$before"
 expect_connect cas1 mgmt1 8471
 expect_blocked client mgmt1 8471
 
-# A fleet larger than the maps created for the small one (34,000 IH hosts are
-# 68,000 exact entries on mgmt1; the map holds 65,536): the pinned maps keep their size, so the update must be refused before anything is written.
+echo "# a fleet larger than the maps grows them, without a gap"
+# 34,000 IH hosts are 68,000 exact entries on mgmt1, more than the maps made
+# for the small fleet hold; a pinned map keeps its size, so the apply loads the
+# programs again around bigger maps and swaps them in through the links.
+# (The addresses are config only: nothing sends from them.)
 {
 	sed -n '1,/^networks:/p' "$LAB_REPO/tests/e2e/fleet-lab.yaml" | sed '$d'
 	for ((i = 0; i < 34000; i++)); do
-		printf '  - name: ih-big-%d\n    roles: [IH]\n    addresses: [198.%d.%d.%d]\n' \
-			"$i" $((20 + i / 65536)) $(((i / 256) % 256)) $((i % 256))
+		printf '  - name: ih-big-%d\n    roles: [IH]\n    addresses: ["fd00:5e::b:%x"]\n' "$i" "$i"
 	done
 	sed -n '/^networks:/,$p' "$LAB_REPO/tests/e2e/fleet-lab.yaml"
 } >"$LAB_DIR/huge.yaml"
+links() { lab_speebpf mgmt1 status --json | jq -c '[.links[] | .link_id]'; }
+progs() { lab_speebpf mgmt1 status --json | jq -c '[.links[] | .prog_id]'; }
+exact_size() { bpftool map show pinned "$PIN/maps/spee_exact" | sed -n 's/.*max_entries \([0-9]*\).*/\1/p'; }
+console() { lab_speebpf mgmt1 stats --json | jq '[.rules[] | select(.id == "mgmt-internal" and .direction == "ingress") | .packets] | add'; }
+links_before=$(links)
+progs_before=$(progs)
+size_before=$(exact_size)
+expect_connect cas1 mgmt1 8471
+count_before=$(console)
 RC=0
 OUT=$(LAB_EXEC_TIMEOUT=120 lab_speebpf mgmt1 apply -c "$LAB_DIR/huge.yaml" --host mgmt1 2>&1) || RC=$?
-expect_true "an inventory larger than the maps is refused (exit $RC)" test "$RC" != 0
-expect_true "  with a message saying so (got: $(tail -c 300 <<<"$OUT" | tr '\n' ' '))" \
-	grep -qE "holds at most [0-9]+ entries; this policy needs [0-9]+" <<<"$OUT"
-expect_true "  and the policy generation is unchanged" test "$(gen)" = "$before"
+expect_true "an inventory larger than the maps applies (exit $RC: $(tail -c 300 <<<"$OUT" | tr '\n' ' '))" test "$RC" = 0
+expect_true "  and says the maps grew" grep -q "the policy maps grew to [0-9]* exact" <<<"$OUT"
+expect_true "  and the pinned spee_exact is bigger ($size_before -> $(exact_size))" test "$(exact_size)" -gt "$size_before"
+expect_true "  the same links ($links_before)" test "$(links)" = "$links_before"
+expect_true "  running other programs ($progs_before -> $(progs))" test "$(progs)" != "$progs_before"
+expect_true "  a new policy generation" test "$(gen)" -gt "$before"
+expect_true "  no drift: the programs judge by the pinned maps" lab_speebpf mgmt1 status
 expect_connect cas1 mgmt1 8471
 expect_blocked client mgmt1 8471
+expect_true "  and mgmt-internal counted on from $count_before ($(console))" test "$(console)" -gt "$count_before"
+before=$(gen)
+run_apply mgmt1
+expect_true "the small fleet again applies to the grown maps" test "$RC" = 0
+expect_true "  and does not grow them" test "$(grep -c 'grew' <<<"$OUT")" = 0
+expect_connect cas1 mgmt1 8471
+
+echo "# moving the egress programs to another cgroup"
+moved="$LAB_CGROUP/mgmt1-moved"
+mkdir "$moved"
+cgroup_progs() { bpftool cgroup show "$1" 2>/dev/null | sed 1d | wc -l; }
+run_apply mgmt1 --cgroup "$moved"
+expect_true "an apply naming another cgroup succeeds ($(tail -c 200 <<<"$OUT" | tr '\n' ' '))" test "$RC" = 0
+expect_true "  and status names it" test "$(lab_speebpf mgmt1 status --json | jq -r .cgroup)" = "$moved"
+expect_true "  which holds the three programs" test "$(cgroup_progs "$moved")" = 3
+expect_true "  and the old cgroup none" test "$(cgroup_progs "$(lab_cgroup mgmt1)")" = 0
+run_apply mgmt1
+expect_true "moving back succeeds" test "$RC" = 0
+expect_true "  and the old cgroup holds them again" test "$(cgroup_progs "$(lab_cgroup mgmt1)")" = 3
+expect_true "  and the other none" test "$(cgroup_progs "$moved")" = 0
+expect_connect cas1 mgmt1 8471
 expect_true "detach" lab_speebpf mgmt1 detach
 
 echo "# an interface without native XDP: generic mode, with a warning"
