@@ -52,7 +52,8 @@ struct loader_sizes {
 /*
  * Sizes for policy p (names from t, may be NULL): room for both slots and
  * for the policy to double (DNS answers grow, inventories grow), never below
- * the minimums. A pinned instance keeps the sizes it was created with.
+ * the minimums. A pinned instance keeps the sizes it was created with
+ * until a policy outgrows them (src/grow.c).
  */
 void loader_sizes_for(const struct policy *p, const struct name_table *t,
 		      struct loader_sizes *out);
