@@ -293,23 +293,28 @@ static void resolve_new_names(struct agent *a, const struct policy *p)
 
 /* ---- applying -------------------------------------------------------- */
 
-/* Notes an apply's result for /metrics, /healthz and systemd. */
-static void note_apply(struct agent *a, bool ok, uint32_t generation)
+/* Notes an apply's result (out: a good one's, else NULL) for /metrics, /healthz and systemd. */
+static void note_apply(struct agent *a, const struct apply_outcome *out)
 {
 	pthread_mutex_lock(&a->state.lock);
-	a->state.last_apply_ok = ok;
+	a->state.last_apply_ok = out != NULL;
 	a->state.last_apply_time = (int64_t)time(NULL);
-	if (ok) {
+	if (out) {
 		a->state.applies_ok++;
 		a->state.applied = true;
+		a->state.map_growths += out->grown;
+		a->state.exact_entries = out->exact_entries;
+		a->state.prefix_entries = out->prefix_entries;
+		a->state.exact_size = out->exact_size;
+		a->state.prefix_size = out->prefix_size;
 	} else {
 		a->state.applies_failed++;
 	}
 	pthread_mutex_unlock(&a->state.lock);
 	agent_state_set_names(&a->state, &a->names);
-	if (ok) {
+	if (out) {
 		sd_notifyf(0, "%sSTATUS=policy generation %u enforced", a->ready_sent ? "" : "READY=1\n",
-			   generation);
+			   out->generation);
 		a->ready_sent = true;
 	}
 }
@@ -343,11 +348,11 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 			instance_record(a->o->pin_dir, p, 0, a->o->audit, false, text, NULL);
 		}
 		diags_free(&d);
-		note_apply(a, false, 0);
+		note_apply(a, NULL);
 		return err;
 	}
 	diags_free(&d);
-	note_apply(a, true, out.generation);
+	note_apply(a, &out);
 	for (size_t i = 0; i < 32; i++)
 		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
 	log_event(LOG_INFO, "applied", fields_generation(out.generation, out.added, out.removed),

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,10 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: speebpf stats [--pin-dir DIR] [--json | --prometheus] [--watch SECS]\n"
-		     "  --watch SECS  refresh every SECS seconds and show rates (text only)\n");
+	fprintf(out, "usage: speebpf stats [--pin-dir DIR] [--json | --prometheus]\n"
+		     "                     [--watch SECS [--count N]]\n"
+		     "  --watch SECS  refresh every SECS seconds and show rates (text only)\n"
+		     "  --count N     with --watch: stop after N refreshes (default: until ^C)\n");
 }
 
 int do_stats(int argc, char **argv)
@@ -34,11 +37,12 @@ int do_stats(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pin-dir", required_argument, NULL, 'p' }, { "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'P' },    { "watch", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },	     { 0 },
+		{ "count", required_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	const char *pin_dir = INSTANCE_DEFAULT_PIN_DIR;
 	struct counter_snapshot *cur = NULL, *prev = NULL;
-	unsigned long watch = 0;
+	unsigned long watch = 0, count = 0;
 	bool json = false, prom = false;
 	struct spee_map_fds m;
 	struct counter_maps cm;
@@ -63,6 +67,14 @@ int do_stats(int argc, char **argv)
 				return -CLI_EUSAGE;
 			}
 			break;
+		case 'n':
+			if (!cli_parse_uint(optarg, 1, ULONG_MAX, &count)) {
+				fprintf(stderr, "speebpf stats: --count %s: a number of refreshes, 1 "
+						"or more\n",
+					optarg);
+				return -CLI_EUSAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -71,7 +83,7 @@ int do_stats(int argc, char **argv)
 			return -CLI_EUSAGE;
 		}
 	}
-	if (optind != argc || (json && prom) || (watch && (json || prom))) {
+	if (optind != argc || (json && prom) || (watch && (json || prom)) || (count && !watch)) {
 		usage(stderr);
 		return -CLI_EUSAGE;
 	}
@@ -122,6 +134,8 @@ int do_stats(int argc, char **argv)
 			printf("\033[H\033[2J");
 			stats_render_text(stdout, cur, prev);
 			fflush(stdout);
+			if (count && !--count)
+				break;
 		}
 	}
 out:

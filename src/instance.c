@@ -232,6 +232,25 @@ static int record_programs(const struct loader *l, const char *cgroup, struct di
 	return err ? err : maps_write_instance(&l->maps, &inst, d);
 }
 
+/* How full the policy maps are after a successful apply (status of the agent, metrics). */
+static void note_capacity(const struct spee_map_fds *m, const struct maps_apply_result *res,
+			  struct apply_outcome *out)
+{
+	struct bpf_map_info info;
+	uint32_t len;
+
+	out->exact_entries = res->stats.exact_needed;
+	out->prefix_entries = res->stats.prefix_needed;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_EXACT], &info, &len))
+		out->exact_size = info.max_entries;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_PREFIX], &info, &len))
+		out->prefix_size = info.max_entries;
+}
+
 static int create(const struct apply_request *req, struct apply_outcome *out, struct diags *d)
 {
 	struct loader l = { 0 };
@@ -288,6 +307,7 @@ static int create(const struct apply_request *req, struct apply_outcome *out, st
 	err = maps_apply(&l.maps, req->policy, req->names, &opts, &res, d);
 	if (err)
 		goto out_undo;
+	note_capacity(&l.maps, &res, out);
 	out->generation = res.generation;
 	out->added = res.stats.added;
 	out->removed = res.stats.removed;
@@ -543,8 +563,6 @@ static int apply_grown(const struct apply_request *req, struct spee_map_fds *m,
 		       const struct maps_apply_opts *opts, struct maps_apply_result *res,
 		       size_t refusal, struct apply_outcome *out, struct diags *d)
 {
-	struct bpf_map_info info;
-	uint32_t len;
 	int err;
 
 	err = grow_policy_maps(req->pin_dir, res->stats.exact_needed, res->stats.prefix_needed, d);
@@ -556,14 +574,6 @@ static int apply_grown(const struct apply_request *req, struct spee_map_fds *m,
 	if (err)
 		return err;
 	out->grown = true;
-	memset(&info, 0, sizeof(info));
-	len = sizeof(info);
-	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_EXACT], &info, &len))
-		out->exact_size = info.max_entries;
-	memset(&info, 0, sizeof(info));
-	len = sizeof(info);
-	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_PREFIX], &info, &len))
-		out->prefix_size = info.max_entries;
 	return maps_apply(m, req->policy, req->names, opts, res, d);
 }
 
@@ -596,6 +606,7 @@ static int update(const struct apply_request *req, struct apply_outcome *out, st
 		err = apply_grown(req, &m, &opts, &res, refusal, out, d);
 	if (err)
 		goto out;
+	note_capacity(&m, &res, out);
 	out->generation = res.generation;
 	out->added = res.stats.added;
 	out->removed = res.stats.removed;

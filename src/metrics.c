@@ -101,6 +101,19 @@ void agent_state_render(struct agent_state *st, FILE *out)
 		st->dns_changes);
 	counter(out, "speebpf_dns_failures_total", "DNS resolutions that failed.",
 		st->dns_failures);
+	counter(out, "speebpf_policy_map_growths_total",
+		"Applies that outgrew the policy maps, which then grew without a gap.",
+		st->map_growths);
+	fprintf(out, "# HELP speebpf_policy_map_entries Entries of a policy map (both policy slots) "
+		     "after the last good apply.\n# TYPE speebpf_policy_map_entries gauge\n"
+		     "speebpf_policy_map_entries{map=\"spee_exact\"} %llu\n"
+		     "speebpf_policy_map_entries{map=\"spee_prefix\"} %llu\n",
+		(unsigned long long)st->exact_entries, (unsigned long long)st->prefix_entries);
+	fprintf(out, "# HELP speebpf_policy_map_capacity The entries a policy map holds; an apply "
+		     "that needs more grows it.\n# TYPE speebpf_policy_map_capacity gauge\n"
+		     "speebpf_policy_map_capacity{map=\"spee_exact\"} %llu\n"
+		     "speebpf_policy_map_capacity{map=\"spee_prefix\"} %llu\n",
+		(unsigned long long)st->exact_size, (unsigned long long)st->prefix_size);
 	fprintf(out, "# HELP speebpf_dns_addresses Addresses a DNS name stands for now.\n"
 		     "# TYPE speebpf_dns_addresses gauge\n");
 	for (size_t i = 0; i < st->names.n; i++) {

@@ -30,6 +30,9 @@ struct agent_state {
 	uint64_t drift_found;
 	uint64_t dns_changes;
 	uint64_t dns_failures;
+	uint64_t map_growths; /* applies that outgrew the policy maps and grew them */
+	/* The policy maps after the last good apply: entries of both slots, max_entries. */
+	uint64_t exact_entries, prefix_entries, exact_size, prefix_size;
 	struct name_table names; /* a copy of the agent's, for /metrics */
 };
 

@@ -39,6 +39,9 @@ expect 0 "help succeeds" -- "$BIN" help
 contains out "check" "help lists the commands"
 expect 2 "an unknown option is a usage error" -- "$BIN" check --bogus
 expect 2 "check without -c is a usage error" -- "$BIN" check
+expect 2 "stats --count without --watch is a usage error" -- "$BIN" stats --count 2
+expect 2 "stats --watch 1 --count 0 is a usage error" -- "$BIN" stats --watch 1 --count 0
+contains err "--count 0" "  and names the option"
 
 expect 0 "check of a valid config" -- "$BIN" check -c deploy/fleet.example.yaml --all
 contains out "host mgmt1" "check --all prints the MGMT host"

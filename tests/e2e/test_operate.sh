@@ -57,8 +57,19 @@ expect_true "the ingress no-rule drops match ($drops)" \
 expect_true "the policy generation is exported" grep -qx 'speebpf_policy_generation 1' <<<"$body"
 expect_true "the last apply is exported" grep -qx 'speebpf_last_apply_success 1' <<<"$body"
 expect_true "DNS names are exported" grep -q 'speebpf_dns_addresses{name="my.mailstore.com"} 1' <<<"$body"
-out=$(lab_exec mgmt1 timeout 2.5 "$SPEEBPF" stats --pin-dir "$PIN" --watch 1 2>&1 || true)
-expect_true "stats --watch refreshes with rates" grep -q 'PKT/S' <<<"$out"
+for map in spee_exact spee_prefix; do
+	held=$(bpftool -j map dump pinned "$PIN/maps/$map" | jq length)
+	room=$(bpftool map show pinned "$PIN/maps/$map" | sed -n 's/.*max_entries \([0-9]*\).*/\1/p')
+	expect_true "$map: its $held entries are exported" \
+		grep -qx "speebpf_policy_map_entries{map=\"$map\"} $held" <<<"$body"
+	expect_true "  and its capacity, $room" \
+		grep -qx "speebpf_policy_map_capacity{map=\"$map\"} $room" <<<"$body"
+done
+# --count ends it: a signal at exit can hang LeakSanitizer's stop-the-world in the san build
+RC=0
+out=$(lab_exec mgmt1 timeout 10 "$SPEEBPF" stats --pin-dir "$PIN" --watch 1 --count 2 2>&1) || RC=$?
+expect_true "stats --watch --count 2 ends by itself (exit $RC)" test "$RC" = 0
+expect_true "  after refreshing twice, with rates" test "$(grep -c 'PKT/S' <<<"$out")" = 2
 expect_true "stats --prometheus uses the same names" \
 	sh -c "$(printf '%q ' "$SPEEBPF") stats --pin-dir $PIN --prometheus | grep -q '^speebpf_rule_packets_total{rule=\"mgmt-internal\",direction=\"ingress\"'"
 
