@@ -170,6 +170,9 @@ int grow_policy_maps(const char *pin_dir, size_t exact_needed, size_t prefix_nee
 		uint32_t was = 0;
 
 		err = max_entries_of(old.fd[growing[i].map], &was);
+		if (err)
+			diag_add(d, NULL, 0, 0, "cannot inspect map %s: %s",
+				 spee_map_names[growing[i].map], strerror(-err));
 		*size[i] = loader_room_for(needed[i], growing[i].min);
 		if (*size[i] < was)
 			*size[i] = was;
