@@ -361,7 +361,8 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 		  out.generation, p->host->name, out.added, out.removed,
 		  out.created ? ", new instance" : "",
 		  out.replaced ? ", programs replaced" : "",
-		  out.grown ? ", policy maps grown" : "", cfg->path, sha);
+		  out.grown ? ", policy maps grown" : out.migrated ? ", maps of another layout replaced" : "",
+		  cfg->path, sha);
 	/* A repair or a DNS update re-applies the running policy; the file may still be broken. */
 	if (a->policy == p && a->config_error[0])
 		instance_record(a->o->pin_dir, NULL, 0, false, false, a->config_error, NULL);

@@ -109,6 +109,8 @@ int do_apply(int argc, char **argv)
 	if (out.attached || out.detached)
 		printf("; %zu link%s attached, %zu removed", out.attached,
 		       out.attached == 1 ? "" : "s", out.detached);
+	if (out.migrated)
+		printf("; maps of another build's layout replaced, without a gap");
 	if (out.grown)
 		printf("; the policy maps grew to %u exact and %u prefix entries, without a gap",
 		       out.exact_size, out.prefix_size);

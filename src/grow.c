@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Growing the policy maps of a running instance (grow.h). A pinned map
- * keeps the size it was created with, and the programs hold the maps they
- * were loaded with, so bigger maps mean programs loaded again around them
- * and put in place through the links, which swap programs atomically.
+ * New maps for a running instance (grow.h). A pinned map keeps the size
+ * and layout it was created with, and the programs hold the maps they were
+ * loaded with, so new maps mean programs loaded again around them and put
+ * in place through the links, which swap programs atomically.
  */
 #include "grow.h"
 
@@ -15,35 +15,75 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "attach.h"
 #include "instance.h"
 #include "loader.h"
 #include "maps.h"
 
-/* The two maps that grow, and what their entries are. */
-static const struct {
-	enum spee_map_id map;
-	size_t key_size, value_size;
-	uint32_t min;
-} growing[] = {
-	{SPEE_MAP_EXACT, sizeof(struct spee_rule_key), sizeof(struct spee_verdict),
-	 LOADER_EXACT_MIN},
-	{SPEE_MAP_PREFIX, sizeof(struct spee_prefix_key), sizeof(struct spee_verdict),
-	 LOADER_PREFIX_MIN},
-};
+/* Maps whose state rebuilds itself: another build's layout of them may start empty. */
+#define MAY_START_EMPTY                                                                          \
+	((1u << SPEE_MAP_FLOWS) | (1u << SPEE_MAP_FRAGS) | (1u << SPEE_MAP_RULE_CTR) |            \
+	 (1u << SPEE_MAP_REASON_CTR) | (1u << SPEE_MAP_EVENTS) | (1u << SPEE_MAP_EV_BUCKET) |     \
+	 (1u << SPEE_MAP_EV_STATS))
 
-#define N_GROWING (sizeof(growing) / sizeof(growing[0]))
-
-static int max_entries_of(int fd, uint32_t *max)
+static int info_of(int fd, struct bpf_map_info *info)
 {
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
+	uint32_t len = sizeof(*info);
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	*max = info.max_entries;
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+/* The pinned maps to be replaced, opened whatever their layout (fd -1 for the others). */
+static int open_old(const char *pin_dir, uint32_t mask, struct spee_map_fds *old,
+		    struct bpf_map_info *info, struct diags *d)
+{
+	char path[PATH_MAX];
+
+	spee_map_fds_init(old);
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
+		old->fd[i] = bpf_obj_get(path);
+		if (old->fd[i] < 0 || info_of(old->fd[i], &info[i])) {
+			int err = -errno;
+
+			diag_add(d, NULL, 0, 0, "cannot open pinned map %s: %s", path,
+				 strerror(-err));
+			return err;
+		}
+	}
 	return 0;
+}
+
+/* Entries of one map, as many bytes a value as the syscalls move (per-CPU: one a CPU). */
+static size_t value_bytes(const struct bpf_map_info *info)
+{
+	bool per_cpu = info->type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+		       info->type == BPF_MAP_TYPE_PERCPU_HASH ||
+		       info->type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	int cpus = per_cpu ? libbpf_num_possible_cpus() : 1;
+
+	return per_cpu ? ((info->value_size + 7u) & ~7u) * (size_t)(cpus > 0 ? cpus : 1)
+		       : info->value_size;
+}
+
+/* Step 2 for map i: the old entries, when the new map keeps the same ones. */
+static int carry_over(enum spee_map_id i, int old_fd, const struct bpf_map_info *old_info,
+		      int new_fd, struct diags *d)
+{
+	int err;
+
+	if (!loader_same_entries(i, old_info) || old_info->type == BPF_MAP_TYPE_RINGBUF)
+		return 0; /* starts empty; open_old's caller checked that it may */
+	err = maps_copy_entries(old_fd, new_fd, old_info->key_size, value_bytes(old_info));
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot copy %s into its new map: %s", spee_map_names[i],
+			 strerror(-err));
+	return err;
 }
 
 /* The links of the instance and, for each live one, its program before the switch. */
@@ -112,88 +152,90 @@ static int links_switch(const char *pin_dir, const struct loader *l, struct swit
 }
 
 /*
- * Step 4: the new maps pinned at the old maps' paths. Each is pinned beside
- * its path first, then renamed over it, so that the path never goes
- * missing. On failure the old maps are pinned again where they were.
+ * Step 4: the new maps of mask pinned at the old maps' paths. Each is
+ * pinned beside its path first, then renamed over it, so that the path
+ * never goes missing. On failure the old maps are pinned again where they
+ * were.
  */
-static int pins_replace(const char *pin_dir, const struct spee_map_fds *old,
+static int pins_replace(const char *pin_dir, uint32_t mask, const struct spee_map_fds *old,
 			const struct spee_map_fds *new, struct diags *d)
 {
-	char path[N_GROWING][PATH_MAX], tmp[N_GROWING][PATH_MAX + 8];
-	size_t renamed = 0, pinned = 0;
-	int err = 0;
+	char path[SPEE_MAP_COUNT][PATH_MAX], tmp[SPEE_MAP_COUNT][PATH_MAX + 8];
+	int order[SPEE_MAP_COUNT], n = 0, pinned = 0, renamed = 0, err = 0;
 
-	for (size_t i = 0; i < N_GROWING; i++) {
-		snprintf(path[i], sizeof(path[i]), "%s/maps/%s", pin_dir,
-			 spee_map_names[growing[i].map]);
-		snprintf(tmp[i], sizeof(tmp[i]), "%s-new", path[i]); /* bpffs refuses dots */
-		unlink(tmp[i]); /* left by a process that died here */
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		order[n] = i;
+		snprintf(path[n], sizeof(path[n]), "%s/maps/%s", pin_dir, spee_map_names[i]);
+		/* bpffs refuses dots in names */
+		snprintf(tmp[n], sizeof(tmp[n]), "%s-new", path[n]);
+		unlink(tmp[n]); /* left by a process that died here */
+		n++;
 	}
-	for (; pinned < N_GROWING && !err; pinned++)
-		if (bpf_obj_pin(new->fd[growing[pinned].map], tmp[pinned]))
+	for (; pinned < n && !err; pinned++)
+		if (bpf_obj_pin(new->fd[order[pinned]], tmp[pinned]))
 			err = -errno;
-	for (; renamed < N_GROWING && !err; renamed++)
+	for (; renamed < n && !err; renamed++)
 		if (rename(tmp[renamed], path[renamed]))
 			err = -errno;
 	if (!err)
 		return 0;
-	diag_add(d, NULL, 0, 0, "cannot pin the grown maps under %s/maps: %s", pin_dir,
+	diag_add(d, NULL, 0, 0, "cannot pin the new maps under %s/maps: %s", pin_dir,
 		 strerror(-err));
 	/* renamed counts the attempt that failed: the ones before it are in place */
-	for (size_t i = 0; i + 1 < renamed; i++) {
+	for (int k = 0; k + 1 < renamed; k++) {
 		/* the old map back at its path, the same way */
-		if (!bpf_obj_pin(old->fd[growing[i].map], tmp[i]))
-			rename(tmp[i], path[i]);
+		if (!bpf_obj_pin(old->fd[order[k]], tmp[k]))
+			rename(tmp[k], path[k]);
 	}
-	for (size_t i = 0; i < N_GROWING; i++)
-		unlink(tmp[i]);
+	for (int k = 0; k < n; k++)
+		unlink(tmp[k]);
 	return err;
 }
 
-int grow_policy_maps(const char *pin_dir, size_t exact_needed, size_t prefix_needed,
-		     struct diags *d)
+int grow_replace_maps(const char *pin_dir, const struct loader_sizes *want, struct diags *d)
 {
-	const size_t needed[N_GROWING] = {exact_needed, prefix_needed};
+	struct bpf_map_info info[SPEE_MAP_COUNT];
+	uint32_t *resizable[SPEE_MAP_COUNT] = {0};
 	struct switched_links sw = {};
+	uint32_t mask = want->fresh_maps;
+	struct loader_sizes sz = *want;
 	struct spee_map_fds old;
-	struct loader_sizes sz;
 	struct loader l = {};
-	uint32_t *size[N_GROWING] = {&sz.exact, &sz.prefix};
 	bool loaded = false;
 	int err;
 
-	err = loader_open_pinned(&old, pin_dir, d);
-	if (err)
-		return err;
-	loader_sizes_default(&sz);
-	for (size_t i = 0; i < N_GROWING && !err; i++) {
-		uint32_t was = 0;
-
-		err = max_entries_of(old.fd[growing[i].map], &was);
-		if (err)
-			diag_add(d, NULL, 0, 0, "cannot inspect map %s: %s",
-				 spee_map_names[growing[i].map], strerror(-err));
-		*size[i] = loader_room_for(needed[i], growing[i].min);
-		if (*size[i] < was)
-			*size[i] = was;
-		sz.fresh_maps |= 1u << growing[i].map;
+	resizable[SPEE_MAP_EXACT] = &sz.exact;
+	resizable[SPEE_MAP_PREFIX] = &sz.prefix;
+	resizable[SPEE_MAP_FLOWS] = &sz.flows;
+	resizable[SPEE_MAP_FRAGS] = &sz.frags;
+	err = open_old(pin_dir, mask, &old, info, d);
+	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		if (!loader_same_entries(i, &info[i]) && !(MAY_START_EMPTY & (1u << i))) {
+			diag_add(d, NULL, 0, 0,
+				 "pinned map %s keeps its entries otherwise than this build (key %u, "
+				 "value %u bytes): detach the instance and apply again",
+				 spee_map_names[i], info[i].key_size, info[i].value_size);
+			err = -EPROTO;
+		}
+		if (resizable[i] && *resizable[i] < info[i].max_entries)
+			*resizable[i] = info[i].max_entries; /* never smaller */
 	}
 	/* Step 1: every other map is the pinned one, so counters and state carry on. */
 	if (!err)
 		err = loader_load(&l, &sz, pin_dir, d);
 	loaded = !err;
-	/* Step 2: nothing writes these maps meanwhile: the instance is locked. */
-	for (size_t i = 0; i < N_GROWING && !err; i++) {
-		err = maps_copy_entries(old.fd[growing[i].map], l.maps.fd[growing[i].map],
-					growing[i].key_size, growing[i].value_size);
-		if (err)
-			diag_add(d, NULL, 0, 0, "cannot copy %s into its grown map: %s",
-				 spee_map_names[growing[i].map], strerror(-err));
-	}
+	/* Step 2: nothing writes the policy maps meanwhile: the instance is locked. */
+	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++)
+		if (mask & (1u << i))
+			err = carry_over(i, old.fd[i], &info[i], l.maps.fd[i], d);
 	if (!err)
 		err = links_switch(pin_dir, &l, &sw, d);
 	if (!err)
-		err = pins_replace(pin_dir, &old, &l.maps, d);
+		err = pins_replace(pin_dir, mask, &old, &l.maps, d);
 	if (err && sw.old_prog)
 		links_restore(&sw);
 	links_free(&sw);
@@ -202,4 +244,16 @@ int grow_policy_maps(const char *pin_dir, size_t exact_needed, size_t prefix_nee
 		loader_close(&l);
 	loader_close_pinned(&old);
 	return err;
+}
+
+int grow_policy_maps(const char *pin_dir, size_t exact_needed, size_t prefix_needed,
+		     struct diags *d)
+{
+	struct loader_sizes sz;
+
+	loader_sizes_default(&sz);
+	sz.exact = loader_room_for(exact_needed, LOADER_EXACT_MIN);
+	sz.prefix = loader_room_for(prefix_needed, LOADER_PREFIX_MIN);
+	sz.fresh_maps = (1u << SPEE_MAP_EXACT) | (1u << SPEE_MAP_PREFIX);
+	return grow_replace_maps(pin_dir, &sz, d);
 }

@@ -577,16 +577,42 @@ static int apply_grown(const struct apply_request *req, struct spee_map_fds *m,
 	return maps_apply(m, req->policy, req->names, opts, res, d);
 }
 
+/*
+ * Maps pinned by a build of another layout (loader_open_pinned refused
+ * them): this build's replace them without a gap (grow.c), keeping what
+ * they hold where it can. The refusal's message goes once it is answered.
+ */
+static int adopt_layout(const struct apply_request *req, struct spee_map_fds *m, size_t refusal,
+			struct apply_outcome *out, struct diags *d)
+{
+	struct loader_sizes sz;
+	uint32_t mask;
+	int err = loader_pinned_mismatch(req->pin_dir, &mask);
+
+	if (err || !mask)
+		return err ? err : -EPROTO;
+	loader_sizes_for(req->policy, req->names, &sz);
+	sz.fresh_maps = mask;
+	err = grow_replace_maps(req->pin_dir, &sz, d);
+	if (err)
+		return err;
+	diags_truncate(d, refusal);
+	out->migrated = mask;
+	return loader_open_pinned(m, req->pin_dir, d);
+}
+
 static int update(const struct apply_request *req, struct apply_outcome *out, struct diags *d)
 {
 	struct spee_map_fds m;
 	struct maps_apply_opts opts = { .audit = req->audit, .cache = req->cache };
 	struct maps_apply_result res;
 	struct spee_instance inst;
-	size_t refusal;
+	size_t refusal = d->n;
 	int err;
 
 	err = loader_open_pinned(&m, req->pin_dir, d);
+	if (err == -EPROTO)
+		err = adopt_layout(req, &m, refusal, out, d);
 	if (err)
 		return err;
 	err = maps_read_instance(&m, &inst, d);

@@ -49,6 +49,7 @@ struct apply_outcome {
 	size_t detached; /* links removed because they were no longer asked for */
 	size_t replaced; /* links given this build's program (upgrade, or a foreign one) */
 	bool grown; /* the policy outgrew the maps, which were replaced by bigger ones */
+	uint32_t migrated; /* maps of another build's layout replaced by this build's (bits) */
 	/* The policy maps after the apply: entries of both slots, and max_entries. */
 	size_t exact_entries, prefix_entries;
 	uint32_t exact_size, prefix_size;

@@ -292,6 +292,46 @@ void loader_close(struct loader *l)
 	spee_map_fds_init(&l->maps);
 }
 
+/* True when a map is what this build makes under map i's name. */
+static bool shape_matches(int i, const struct bpf_map_info *info)
+{
+	return info->type == map_shape[i].type && info->key_size == map_shape[i].key_size &&
+	       info->value_size == map_shape[i].value_size &&
+	       (info->map_flags & SHAPE_FLAGS) == map_shape[i].flags;
+}
+
+bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info)
+{
+	return info->type == map_shape[i].type && info->key_size == map_shape[i].key_size &&
+	       info->value_size == map_shape[i].value_size;
+}
+
+int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask)
+{
+	char path[PATH_MAX];
+	int err = 0;
+
+	*mask = 0;
+	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return -errno;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			err = -errno;
+		else if (!shape_matches(i, &info))
+			*mask |= 1u << i;
+		close(fd);
+	}
+	return err;
+}
+
 int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags *d)
 {
 	char maps_dir[PATH_MAX], path[PATH_MAX];
@@ -329,13 +369,11 @@ int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags
 				 strerror(-err));
 			goto fail;
 		}
-		if (info.type != map_shape[i].type || info.key_size != map_shape[i].key_size ||
-		    info.value_size != map_shape[i].value_size ||
-		    (info.map_flags & SHAPE_FLAGS) != map_shape[i].flags) {
+		if (!shape_matches(i, &info)) {
 			diag_add(d, NULL, 0, 0,
 				 "pinned map %s was made by an incompatible speebpf (type %u, key "
-				 "%u, value %u bytes, flags %#x; expected %u, %u, %u, %#x): detach "
-				 "that instance",
+				 "%u, value %u bytes, flags %#x; expected %u, %u, %u, %#x): an apply "
+				 "with this build takes it over",
 				 path, info.type, info.key_size, info.value_size,
 				 info.map_flags & SHAPE_FLAGS, map_shape[i].type,
 				 map_shape[i].key_size, map_shape[i].value_size, map_shape[i].flags);

@@ -119,6 +119,17 @@ int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags
 bool loader_prog_is_instances(uint32_t prog_id, const uint8_t tag[SPEE_TAG_SIZE],
 			      const struct spee_map_fds *pinned);
 
+/*
+ * Which maps pinned under pin_dir/maps/ this build would make otherwise
+ * (type, key or value size, creation flags): bits 1 << SPEE_MAP_*. Returns
+ * 0 or a negative errno (-ENOENT: a map is missing).
+ */
+int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask);
+
+/* True when a map's entries are those this build keeps in map i (flags aside). */
+struct bpf_map_info;
+bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info);
+
 /* Closes the fds loader_open_pinned opened. */
 void loader_close_pinned(struct spee_map_fds *m);
 

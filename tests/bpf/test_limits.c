@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "attach.h"
 #include "bpfenv.h"
@@ -375,11 +376,21 @@ static struct link_state xdp_link(void)
 	return ls;
 }
 
+static void link_down(void)
+{
+	char path[256];
+
+	attach_remove_all(pin_dir);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
+	rmdir(path);
+}
+
 static void link_up(struct bed *b)
 {
 	char path[256];
 	bool generic;
 
+	link_down(); /* what a failed test before left */
 	assert_true(bpfenv_netns(GROW_IF, "spe-grb", NULL, NULL) > 0);
 	/* Down: no neighbour discovery of their own to move the counters the tests compare. */
 	assert_int_equal(bpfenv_ip("link", "set", "spe-grb", "down", NULL), 0);
@@ -389,15 +400,6 @@ static void link_up(struct bed *b)
 	snprintf(path, sizeof(path), "%s/%s/%s%s", pin_dir, ATTACH_LINKS_DIR, ATTACH_XDP_PREFIX,
 		 GROW_IF);
 	assert_int_equal(attach_xdp(b->xdp, GROW_IF, path, &generic), 0);
-}
-
-static void link_down(void)
-{
-	char path[256];
-
-	attach_remove_all(pin_dir);
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
-	rmdir(path);
 }
 
 /* The program a link runs now, opened by its id. */
@@ -525,7 +527,7 @@ static void a_failed_growth_puts_the_old_programs_back(void **state)
 
 	assert_true(grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed,
 				     &d) < 0);
-	assert_non_null(strstr(d.v[d.n - 1].msg, "cannot pin the grown maps"));
+	assert_non_null(strstr(d.v[d.n - 1].msg, "cannot pin the new maps"));
 	now = xdp_link();
 	assert_int_equal(now.link_id, was.link_id);
 	assert_int_equal(now.prog_id, was.prog_id);
@@ -542,6 +544,135 @@ static void a_failed_growth_puts_the_old_programs_back(void **state)
 	release(after);
 	free(before);
 	free(after);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+/* Opens every pinned map whatever its layout (loader_open_pinned refuses other layouts). */
+static void open_raw(struct spee_map_fds *m)
+{
+	char path[256];
+
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
+		m->fd[i] = bpf_obj_get(path);
+		assert_true(m->fd[i] >= 0);
+	}
+}
+
+/* Pins, in place of map i, one made with other flags or value size, holding i's entries when it can. */
+static void pin_other_layout(const struct spee_map_fds *m, enum spee_map_id i, __u32 flags,
+			     __u32 value_size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[256];
+	int fd;
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(m->fd[i], &info, &len), 0);
+	fd = bpf_map_create(info.type, spee_map_names[i], info.key_size,
+			    value_size ? value_size : info.value_size, info.max_entries, &opts);
+	assert_true(fd >= 0);
+	if (!value_size && info.type != BPF_MAP_TYPE_PERCPU_ARRAY)
+		assert_int_equal(maps_copy_entries(m->fd[i], fd, info.key_size, info.value_size), 0);
+	snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+}
+
+/*
+ * What an older build pinned: spee_exact allocated on update, spee_ports
+ * not mmapable, spee_ev_bucket of 16 bytes. This build's maps take their
+ * places behind the links, with the entries of the first two.
+ */
+static void an_older_layout_is_taken_over_without_a_gap(void **state)
+{
+	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	const uint32_t older = (1u << SPEE_MAP_EXACT) | (1u << SPEE_MAP_PORTS) |
+			       (1u << SPEE_MAP_EV_BUCKET);
+	struct link_state was, now;
+	struct loader_sizes sz;
+	struct spee_map_fds m;
+	struct diags d = {};
+	uint32_t mask;
+	struct bed b;
+	int prog;
+
+	(void)state;
+	assert_non_null(before);
+	assert_non_null(after);
+	bed_up(&b);
+	link_up(&b);
+	was = xdp_link();
+	pin_other_layout(&b.l.maps, SPEE_MAP_EXACT, BPF_F_NO_PREALLOC, 0);
+	pin_other_layout(&b.l.maps, SPEE_MAP_PORTS, 0, 0);
+	pin_other_layout(&b.l.maps, SPEE_MAP_EV_BUCKET, 0, 16);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), -EPROTO);
+	open_raw(&m);
+	take(&m, before);
+	loader_close_pinned(&m);
+	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
+	assert_int_equal(mask, older);
+
+	loader_sizes_default(&sz);
+	sz.fresh_maps = mask;
+	if (grow_replace_maps(pin_dir, &sz, &d)) {
+		diags_print(stderr, &d);
+		fail();
+	}
+	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
+	assert_int_equal(mask, 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	now = xdp_link();
+	assert_int_equal(now.link_id, was.link_id);
+	assert_int_not_equal(now.prog_id, was.prog_id);
+	prog = link_prog(&now);
+	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EXACT]));
+	assert_true(prog_uses(prog, m.fd[SPEE_MAP_PORTS]));
+	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EV_BUCKET]));
+	/* the policy, the rules, the instance record and the counters, as they were */
+	take(&m, after);
+	expect_unchanged(before, after);
+	assert_int_equal(syn(prog, FX_ADM4, 8470), XDP_PASS); /* mgmt-console */
+	assert_int_equal(syn(prog, FX_OUT4, 8470), XDP_DROP);
+
+	close(prog);
+	loader_close_pinned(&m);
+	link_down();
+	release(before);
+	release(after);
+	free(before);
+	free(after);
+	diags_free(&d);
+	bed_down(&b);
+}
+
+/* A map holding the policy in another layout cannot be carried over: refused, nothing changed. */
+static void a_policy_map_of_another_layout_is_refused(void **state)
+{
+	struct link_state was, now;
+	struct loader_sizes sz;
+	struct diags d = {};
+	uint32_t mask;
+	struct bed b;
+
+	(void)state;
+	bed_up(&b);
+	link_up(&b);
+	was = xdp_link();
+	pin_other_layout(&b.l.maps, SPEE_MAP_RULES, 0, sizeof(struct spee_rule_meta) + 8);
+	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
+	assert_int_equal(mask, 1u << SPEE_MAP_RULES);
+	loader_sizes_default(&sz);
+	sz.fresh_maps = mask;
+	assert_int_equal(grow_replace_maps(pin_dir, &sz, &d), -EPROTO);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "spee_rules keeps its entries otherwise"));
+	now = xdp_link();
+	assert_int_equal(now.prog_id, was.prog_id);
+	link_down();
 	diags_free(&d);
 	bed_down(&b);
 }
@@ -680,6 +811,8 @@ int main(void)
 	    cmocka_unit_test(a_policy_larger_than_the_maps_grows_them_behind_the_links),
 	    cmocka_unit_test(a_failed_growth_puts_the_old_programs_back),
 	    cmocka_unit_test(a_program_around_unpinned_maps_is_foreign),
+	    cmocka_unit_test(an_older_layout_is_taken_over_without_a_gap),
+	    cmocka_unit_test(a_policy_map_of_another_layout_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("limits", tests, group_setup, group_teardown);

@@ -97,6 +97,23 @@ expect_true "the small fleet again applies to the grown maps" test "$RC" = 0
 expect_true "  and does not grow them" test "$(grep -c 'grew' <<<"$OUT")" = 0
 expect_connect cas1 mgmt1 8471
 
+echo "# a map pinned in an older build's layout is taken over, without a gap"
+# spee_ev_bucket as the build before this one made it: 16 bytes a CPU.
+links_before=$(links)
+rm "$PIN/maps/spee_ev_bucket"
+bpftool map create "$PIN/maps/spee_ev_bucket" type percpu_array key 4 value 16 entries 1 \
+	name spee_ev_bucket
+expect_false "status refuses the older layout" lab_speebpf mgmt1 status
+run_apply mgmt1
+expect_true "an apply takes it over (exit $RC: $(tail -c 200 <<<"$OUT" | tr '\n' ' '))" test "$RC" = 0
+expect_true "  and says so" grep -q "maps of another build's layout replaced" <<<"$OUT"
+expect_true "  with this build's layout" \
+	bash -c "bpftool map show pinned '$PIN/maps/spee_ev_bucket' | grep -q 'value 24'"
+expect_true "  the same links ($links_before)" test "$(links)" = "$links_before"
+expect_true "  and status is whole, with no drift" lab_speebpf mgmt1 status
+expect_connect cas1 mgmt1 8471
+expect_blocked client mgmt1 8471
+
 echo "# moving the egress programs to another cgroup"
 moved="$LAB_CGROUP/mgmt1-moved"
 mkdir "$moved"
