@@ -427,43 +427,68 @@ static bool prog_uses(int prog_fd, int map_fd)
 	return false;
 }
 
+/* What the tests of new maps share: the bed, its XDP link as it was, two snapshots. */
+struct linked_bed {
+	struct bed b;
+	struct link_state was;
+	struct snapshot *before, *after;
+	struct diags d;
+};
+
+static void linked_up(struct linked_bed *lb)
+{
+	memset(lb, 0, sizeof(*lb));
+	lb->before = calloc(1, sizeof(*lb->before));
+	lb->after = calloc(1, sizeof(*lb->after));
+	assert_non_null(lb->before);
+	assert_non_null(lb->after);
+	bed_up(&lb->b);
+	link_up(&lb->b);
+	lb->was = xdp_link();
+}
+
+static void linked_down(struct linked_bed *lb)
+{
+	link_down();
+	release(lb->before);
+	release(lb->after);
+	free(lb->before);
+	free(lb->after);
+	diags_free(&lb->d);
+	bed_down(&lb->b);
+}
+
 static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **state)
 {
-	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
-	struct link_state was, now;
+	struct link_state now;
 	struct spee_map_fds m;
 	struct maps_apply_result res;
 	struct spee_counter console0, console1;
 	struct loader_sizes small, grown;
-	struct diags d = {};
 	struct policy *big;
-	struct bed b;
+	struct linked_bed lb;
 	int prog;
 
 	(void)state;
-	assert_non_null(before);
-	assert_non_null(after);
-	bed_up(&b);
-	link_up(&b);
-	was = xdp_link();
-	big = bigger(b.main_p, EXTRA_PEERS, 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	linked_up(&lb);
+	big = bigger(lb.b.main_p, EXTRA_PEERS, 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	small = sizes_of(&m);
-	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -E2BIG);
-	take(&m, before);
-	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(before), &console0), 0);
+	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
+	take(&m, lb.before);
+	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(lb.before), &console0), 0);
 	loader_close_pinned(&m);
 
-	if (grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed, &d)) {
-		diags_print(stderr, &d);
+	if (grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed, &lb.d)) {
+		diags_print(stderr, &lb.d);
 		fail();
 	}
 
 	/* the same link, now running a program of its own around the new maps */
 	now = xdp_link();
-	assert_int_equal(now.link_id, was.link_id);
-	assert_int_not_equal(now.prog_id, was.prog_id);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	assert_int_equal(now.link_id, lb.was.link_id);
+	assert_int_not_equal(now.prog_id, lb.was.prog_id);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	grown = sizes_of(&m);
 	assert_true(grown.exact >= res.stats.exact_needed);
 	assert_true(grown.exact > small.exact);
@@ -473,52 +498,40 @@ static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **sta
 	assert_true(prog_uses(prog, m.fd[SPEE_MAP_PREFIX]));
 	assert_true(prog_uses(prog, m.fd[SPEE_MAP_RULE_CTR])); /* the pinned one, shared */
 	/* both slots copied; counters, rules, runtime and the instance record untouched */
-	take(&m, after);
-	expect_unchanged(before, after);
+	take(&m, lb.after);
+	expect_unchanged(lb.before, lb.after);
 
 	/* the policy that did not fit applies now, and the new program judges by it */
-	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), 0);
+	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), 0);
 	assert_int_equal(syn(prog, "198.18.3.100", 443), XDP_PASS); /* a vip-https peer */
 	assert_int_equal(syn(prog, FX_OUT4, 8470), XDP_DROP);
 	assert_int_equal(syn(prog, FX_ADM4, 8470), XDP_PASS); /* mgmt-console, counted on */
-	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(before), &console1), 0);
+	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(lb.before), &console1), 0);
 	assert_int_equal(console1.packets, console0.packets + 1);
 
 	close(prog);
 	loader_close_pinned(&m);
-	link_down();
+	linked_down(&lb);
 	bigger_free(big);
-	release(before);
-	release(after);
-	free(before);
-	free(after);
-	diags_free(&d);
-	bed_down(&b);
 }
 
 /* When the new maps cannot be pinned, the links get their programs back and nothing changed. */
 static void a_failed_growth_puts_the_old_programs_back(void **state)
 {
-	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
-	struct link_state was, now;
+	struct link_state now;
 	struct spee_map_fds m;
 	struct maps_apply_result res;
 	uint32_t exact_id;
 	char blocker[256];
-	struct diags d = {};
 	struct policy *big;
-	struct bed b;
+	struct linked_bed lb;
 
 	(void)state;
-	assert_non_null(before);
-	assert_non_null(after);
-	bed_up(&b);
-	link_up(&b);
-	was = xdp_link();
-	big = bigger(b.main_p, EXTRA_PEERS, 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
-	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -E2BIG);
-	take(&m, before);
+	linked_up(&lb);
+	big = bigger(lb.b.main_p, EXTRA_PEERS, 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
+	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
+	take(&m, lb.before);
 	exact_id = map_id_of(m.fd[SPEE_MAP_EXACT]);
 	loader_close_pinned(&m);
 	/* a directory where the new spee_exact would be pinned first */
@@ -526,26 +539,20 @@ static void a_failed_growth_puts_the_old_programs_back(void **state)
 	assert_int_equal(mkdir(blocker, 0700), 0);
 
 	assert_true(grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed,
-				     &d) < 0);
-	assert_non_null(strstr(d.v[d.n - 1].msg, "cannot pin the new maps"));
+				     &lb.d) < 0);
+	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "cannot pin the new maps"));
 	now = xdp_link();
-	assert_int_equal(now.link_id, was.link_id);
-	assert_int_equal(now.prog_id, was.prog_id);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	assert_int_equal(now.link_id, lb.was.link_id);
+	assert_int_equal(now.prog_id, lb.was.prog_id);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	assert_int_equal(map_id_of(m.fd[SPEE_MAP_EXACT]), exact_id);
-	take(&m, after);
-	expect_unchanged(before, after);
+	take(&m, lb.after);
+	expect_unchanged(lb.before, lb.after);
 
 	assert_int_equal(rmdir(blocker), 0);
 	loader_close_pinned(&m);
-	link_down();
+	linked_down(&lb);
 	bigger_free(big);
-	release(before);
-	release(after);
-	free(before);
-	free(after);
-	diags_free(&d);
-	bed_down(&b);
 }
 
 /* Opens every pinned map whatever its layout (loader_open_pinned refuses other layouts). */
@@ -590,91 +597,74 @@ static void pin_other_layout(const struct spee_map_fds *m, enum spee_map_id i, _
  */
 static void an_older_layout_is_taken_over_without_a_gap(void **state)
 {
-	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
 	const uint32_t older = (1u << SPEE_MAP_EXACT) | (1u << SPEE_MAP_PORTS) |
 			       (1u << SPEE_MAP_EV_BUCKET);
-	struct link_state was, now;
+	struct link_state now;
 	struct loader_sizes sz;
 	struct spee_map_fds m;
-	struct diags d = {};
 	uint32_t mask;
-	struct bed b;
+	struct linked_bed lb;
 	int prog;
 
 	(void)state;
-	assert_non_null(before);
-	assert_non_null(after);
-	bed_up(&b);
-	link_up(&b);
-	was = xdp_link();
-	pin_other_layout(&b.l.maps, SPEE_MAP_EXACT, BPF_F_NO_PREALLOC, 0);
-	pin_other_layout(&b.l.maps, SPEE_MAP_PORTS, 0, 0);
-	pin_other_layout(&b.l.maps, SPEE_MAP_EV_BUCKET, 0, 16);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), -EPROTO);
+	linked_up(&lb);
+	pin_other_layout(&lb.b.l.maps, SPEE_MAP_EXACT, BPF_F_NO_PREALLOC, 0);
+	pin_other_layout(&lb.b.l.maps, SPEE_MAP_PORTS, 0, 0);
+	pin_other_layout(&lb.b.l.maps, SPEE_MAP_EV_BUCKET, 0, 16);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), -EPROTO);
 	open_raw(&m);
-	take(&m, before);
+	take(&m, lb.before);
 	loader_close_pinned(&m);
 	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
 	assert_int_equal(mask, older);
 
 	loader_sizes_default(&sz);
 	sz.fresh_maps = mask;
-	if (grow_replace_maps(pin_dir, &sz, &d)) {
-		diags_print(stderr, &d);
+	if (grow_replace_maps(pin_dir, &sz, &lb.d)) {
+		diags_print(stderr, &lb.d);
 		fail();
 	}
 	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
 	assert_int_equal(mask, 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	now = xdp_link();
-	assert_int_equal(now.link_id, was.link_id);
-	assert_int_not_equal(now.prog_id, was.prog_id);
+	assert_int_equal(now.link_id, lb.was.link_id);
+	assert_int_not_equal(now.prog_id, lb.was.prog_id);
 	prog = link_prog(&now);
 	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EXACT]));
 	assert_true(prog_uses(prog, m.fd[SPEE_MAP_PORTS]));
 	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EV_BUCKET]));
 	/* the policy, the rules, the instance record and the counters, as they were */
-	take(&m, after);
-	expect_unchanged(before, after);
+	take(&m, lb.after);
+	expect_unchanged(lb.before, lb.after);
 	assert_int_equal(syn(prog, FX_ADM4, 8470), XDP_PASS); /* mgmt-console */
 	assert_int_equal(syn(prog, FX_OUT4, 8470), XDP_DROP);
 
 	close(prog);
 	loader_close_pinned(&m);
-	link_down();
-	release(before);
-	release(after);
-	free(before);
-	free(after);
-	diags_free(&d);
-	bed_down(&b);
+	linked_down(&lb);
 }
 
 /* A map holding the policy in another layout cannot be carried over: refused, nothing changed. */
 static void a_policy_map_of_another_layout_is_refused(void **state)
 {
-	struct link_state was, now;
+	struct link_state now;
 	struct loader_sizes sz;
-	struct diags d = {};
 	uint32_t mask;
-	struct bed b;
+	struct linked_bed lb;
 
 	(void)state;
-	bed_up(&b);
-	link_up(&b);
-	was = xdp_link();
-	pin_other_layout(&b.l.maps, SPEE_MAP_RULES, 0, sizeof(struct spee_rule_meta) + 8);
+	linked_up(&lb);
+	pin_other_layout(&lb.b.l.maps, SPEE_MAP_RULES, 0, sizeof(struct spee_rule_meta) + 8);
 	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
 	assert_int_equal(mask, 1u << SPEE_MAP_RULES);
 	loader_sizes_default(&sz);
 	sz.fresh_maps = mask;
-	assert_int_equal(grow_replace_maps(pin_dir, &sz, &d), -EPROTO);
-	assert_non_null(strstr(d.v[d.n - 1].msg, "spee_rules keeps its entries otherwise"));
+	assert_int_equal(grow_replace_maps(pin_dir, &sz, &lb.d), -EPROTO);
+	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "spee_rules keeps its entries otherwise"));
 	now = xdp_link();
-	assert_int_equal(now.prog_id, was.prog_id);
-	link_down();
-	diags_free(&d);
-	bed_down(&b);
+	assert_int_equal(now.prog_id, lb.was.prog_id);
+	linked_down(&lb);
 }
 
 /*
@@ -689,37 +679,33 @@ static void a_program_around_unpinned_maps_is_foreign(void **state)
 	struct drift_report r;
 	struct spee_map_fds m;
 	struct link_state ls;
-	struct diags d = {};
 	struct loader other;
-	struct bed b;
+	struct linked_bed lb;
 
 	(void)state;
-	bed_up(&b);
-	link_up(&b);
+	linked_up(&lb);
 	/* the instance record names this build's XDP program, as apply writes it */
-	assert_int_equal(maps_read_instance(&b.l.maps, &inst, &d), 0);
-	assert_int_equal(loader_prog_tag(&b.l, LOADER_PROG_XDP, inst.prog_tag[LINK_XDP]), 0);
-	assert_int_equal(maps_write_instance(&b.l.maps, &inst, &d), 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
+	assert_int_equal(maps_read_instance(&lb.b.l.maps, &inst, &lb.d), 0);
+	assert_int_equal(loader_prog_tag(&lb.b.l, LOADER_PROG_XDP, inst.prog_tag[LINK_XDP]), 0);
+	assert_int_equal(maps_write_instance(&lb.b.l.maps, &inst, &lb.d), 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	ls = xdp_link();
 	assert_true(loader_prog_is_instances(ls.prog_id, inst.prog_tag[LINK_XDP], &m));
-	assert_int_equal(drift_check(pin_dir, b.main_p, &b.t, false, &r, &d), 0);
+	assert_int_equal(drift_check(pin_dir, lb.b.main_p, &lb.b.t, false, &r, &lb.d), 0);
 	assert_int_equal(r.programs_foreign, 0);
 
 	/* the same build loaded again, unpinned: the same tag, other maps */
 	loader_sizes_default(&sz);
-	assert_int_equal(loader_load(&other, &sz, NULL, &d), 0);
+	assert_int_equal(loader_load(&other, &sz, NULL, &lb.d), 0);
 	assert_int_equal(attach_update(ls.pin, loader_prog_fd(&other, LOADER_PROG_XDP)), 0);
 	ls = xdp_link();
 	assert_false(loader_prog_is_instances(ls.prog_id, inst.prog_tag[LINK_XDP], &m));
-	assert_int_equal(drift_check(pin_dir, b.main_p, &b.t, false, &r, &d), 0);
+	assert_int_equal(drift_check(pin_dir, lb.b.main_p, &lb.b.t, false, &r, &lb.d), 0);
 	assert_int_equal(r.programs_foreign, 1);
 
 	loader_close(&other);
 	loader_close_pinned(&m);
-	link_down();
-	diags_free(&d);
-	bed_down(&b);
+	linked_down(&lb);
 }
 
 static void more_rules_than_counter_slots_are_refused_and_change_nothing(void **state)
