@@ -201,13 +201,8 @@ int confirm_commit(const char *pin_dir, uint32_t *generation, struct diags *d)
 {
 	struct spee_map_fds m;
 	struct spee_instance inst;
-	int err, lock;
+	int err, lock = instance_lock_existing(pin_dir, d);
 
-	if (!instance_exists(pin_dir)) {
-		diag_add(d, NULL, 0, 0, "no instance is pinned at %s", pin_dir);
-		return -ENOENT;
-	}
-	lock = instance_lock(pin_dir, d);
 	if (lock < 0)
 		return lock;
 	err = loader_open_pinned(&m, pin_dir, d);

@@ -28,14 +28,6 @@
 	 (1u << SPEE_MAP_REASON_CTR) | (1u << SPEE_MAP_EVENTS) | (1u << SPEE_MAP_EV_BUCKET) |     \
 	 (1u << SPEE_MAP_EV_STATS))
 
-static int info_of(int fd, struct bpf_map_info *info)
-{
-	uint32_t len = sizeof(*info);
-
-	memset(info, 0, sizeof(*info));
-	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
-}
-
 /* The pinned maps to be replaced, opened whatever their layout (fd -1 for the others). */
 static int open_old(const char *pin_dir, uint32_t mask, struct spee_map_fds *old,
 		    struct bpf_map_info *info, struct diags *d)
@@ -48,7 +40,7 @@ static int open_old(const char *pin_dir, uint32_t mask, struct spee_map_fds *old
 			continue;
 		snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
 		old->fd[i] = bpf_obj_get(path);
-		if (old->fd[i] < 0 || info_of(old->fd[i], &info[i])) {
+		if (old->fd[i] < 0 || loader_map_info(old->fd[i], &info[i])) {
 			int err = -errno;
 
 			diag_add(d, NULL, 0, 0, "cannot open pinned map %s: %s", path,

@@ -237,17 +237,12 @@ static void note_capacity(const struct spee_map_fds *m, const struct maps_apply_
 			  struct apply_outcome *out)
 {
 	struct bpf_map_info info;
-	uint32_t len;
 
 	out->exact_entries = res->stats.exact_needed;
 	out->prefix_entries = res->stats.prefix_needed;
-	memset(&info, 0, sizeof(info));
-	len = sizeof(info);
-	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_EXACT], &info, &len))
+	if (!loader_map_info(m->fd[SPEE_MAP_EXACT], &info))
 		out->exact_size = info.max_entries;
-	memset(&info, 0, sizeof(info));
-	len = sizeof(info);
-	if (!bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_PREFIX], &info, &len))
+	if (!loader_map_info(m->fd[SPEE_MAP_PREFIX], &info))
 		out->prefix_size = info.max_entries;
 }
 
@@ -747,15 +742,19 @@ static int detach_locked(const char *pin_dir, struct diags *d)
 	return 0;
 }
 
-int instance_detach(const char *pin_dir, struct diags *d)
+int instance_lock_existing(const char *pin_dir, struct diags *d)
 {
-	int err, lock;
-
 	if (!instance_exists(pin_dir)) {
 		diag_add(d, NULL, 0, 0, "no instance is pinned at %s", pin_dir);
 		return -ENOENT;
 	}
-	lock = instance_lock(pin_dir, d);
+	return instance_lock(pin_dir, d);
+}
+
+int instance_detach(const char *pin_dir, struct diags *d)
+{
+	int err, lock = instance_lock_existing(pin_dir, d);
+
 	if (lock < 0)
 		return lock;
 	err = detach_locked(pin_dir, d);

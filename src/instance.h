@@ -81,6 +81,9 @@ int instance_lock(const char *pin_dir, struct diags *d);
 
 void instance_unlock(int fd);
 
+/* instance_lock() of an instance that must exist: -ENOENT, said in d, when none is pinned. */
+int instance_lock_existing(const char *pin_dir, struct diags *d);
+
 /* The program a link of this kind runs. */
 enum loader_prog instance_link_prog(enum link_kind kind);
 

@@ -154,6 +154,14 @@ static int make_pin_dirs(const char *pin_dir, char *maps_dir, size_t len, struct
 	return err;
 }
 
+int loader_map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
 /* max_entries of a map pinned at path, or 0 when nothing is pinned there. */
 static int pinned_max_entries(const char *path, __u32 *max)
 {
@@ -313,8 +321,7 @@ int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask)
 
 	*mask = 0;
 	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
+		struct bpf_map_info info;
 		int fd;
 
 		if (snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]) >=
@@ -323,9 +330,8 @@ int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			return -errno;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len))
-			err = -errno;
-		else if (!shape_matches(i, &info))
+		err = loader_map_info(fd, &info);
+		if (!err && !shape_matches(i, &info))
 			*mask |= 1u << i;
 		close(fd);
 	}
@@ -387,14 +393,6 @@ fail:
 	return err;
 }
 
-static int map_info_by_fd(int fd, struct bpf_map_info *info)
-{
-	__u32 len = sizeof(*info);
-
-	memset(info, 0, sizeof(*info));
-	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
-}
-
 /* True when the map with this id is not one of ours, or is the pinned one of its name. */
 static bool map_is_pinned_one(__u32 id, const struct spee_map_fds *pinned)
 {
@@ -403,13 +401,13 @@ static bool map_is_pinned_one(__u32 id, const struct spee_map_fds *pinned)
 
 	if (fd < 0)
 		return false;
-	err = map_info_by_fd(fd, &info);
+	err = loader_map_info(fd, &info);
 	close(fd);
 	if (err)
 		return false;
 	for (int i = 0; i < SPEE_MAP_COUNT; i++)
 		if (!strcmp(info.name, spee_map_names[i]))
-			return pinned->fd[i] >= 0 && !map_info_by_fd(pinned->fd[i], &pin) &&
+			return pinned->fd[i] >= 0 && !loader_map_info(pinned->fd[i], &pin) &&
 			       pin.id == id;
 	return true; /* the object's own data (.rodata), never pinned */
 }

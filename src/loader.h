@@ -130,6 +130,9 @@ int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask);
 struct bpf_map_info;
 bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info);
 
+/* What the kernel says of the map behind fd. 0 or a negative errno. */
+int loader_map_info(int fd, struct bpf_map_info *info);
+
 /* Closes the fds loader_open_pinned opened. */
 void loader_close_pinned(struct spee_map_fds *m);
 

@@ -916,20 +916,50 @@ out:
 	return err;
 }
 
-static int cmp_exact_key(const void *a, const void *b)
+/* Records whose first ksz bytes are the key, by key. */
+static int cmp_record(const void *a, const void *b, void *ksz)
 {
-	return memcmp(a, b, sizeof(struct spee_rule_key));
+	return memcmp(a, b, *(const size_t *)ksz);
 }
 
-static int cmp_prefix_key(const void *a, const void *b)
+/*
+ * The entries of one slot of a hash or trie (the slot's byte at slot_off of
+ * each key) as key-then-value records sorted by key, the image's layout.
+ * *out is malloc'd.
+ */
+static int slot_records(int fd, size_t ksz, size_t vsz, size_t slot_off, uint8_t slot,
+			void **out, size_t *n)
 {
-	return memcmp(a, b, sizeof(struct spee_prefix_key));
+	struct dump dp = {};
+	size_t rec = ksz + vsz;
+	uint8_t *v;
+	int err = map_dump(fd, ksz, vsz, &dp);
+
+	*n = 0;
+	if (err)
+		return err;
+	v = malloc((dp.n ? dp.n : 1) * rec);
+	if (!v) {
+		dump_free(&dp);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < dp.n; k++) {
+		if (dp.keys[k * ksz + slot_off] != slot)
+			continue;
+		memcpy(v + *n * rec, dp.keys + k * ksz, ksz);
+		memcpy(v + *n * rec + ksz, dp.vals + k * vsz, vsz);
+		(*n)++;
+	}
+	qsort_r(v, *n, rec, cmp_record, &ksz);
+	dump_free(&dp);
+	*out = v;
+	return 0;
 }
 
 int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image *img,
 		   struct diags *d)
 {
-	struct dump dp = {};
+	void *exact = NULL, *prefix = NULL;
 	int err;
 
 	memset(img, 0, sizeof(*img));
@@ -937,50 +967,22 @@ int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image
 	img->ports = calloc(MAPS_SLOT_PORTS, sizeof(*img->ports));
 	if (!img->ports)
 		return -ENOMEM;
-	err = map_dump(m->fd[SPEE_MAP_EXACT], sizeof(struct spee_rule_key),
-		       sizeof(struct spee_verdict), &dp);
-	if (err)
-		goto fail;
-	img->exact = calloc(dp.n ? dp.n : 1, sizeof(*img->exact));
-	if (!img->exact) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	for (size_t k = 0; k < dp.n; k++) {
-		struct maps_exact_entry *e = &img->exact[img->n_exact];
-
-		memcpy(&e->key, dp.keys + k * sizeof(e->key), sizeof(e->key));
-		memcpy(&e->v, dp.vals + k * sizeof(e->v), sizeof(e->v));
-		img->n_exact += e->key.slot == slot;
-	}
-	qsort(img->exact, img->n_exact, sizeof(*img->exact), cmp_exact_key);
-	/* The dump's room is counted in entries of one key size: a new map needs a new dump. */
-	dump_free(&dp);
-	err = map_dump(m->fd[SPEE_MAP_PREFIX], sizeof(struct spee_prefix_key),
-		       sizeof(struct spee_verdict), &dp);
-	if (err)
-		goto fail;
-	img->prefix = calloc(dp.n ? dp.n : 1, sizeof(*img->prefix));
-	if (!img->prefix) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	for (size_t k = 0; k < dp.n; k++) {
-		struct maps_prefix_entry *e = &img->prefix[img->n_prefix];
-
-		memcpy(&e->key, dp.keys + k * sizeof(e->key), sizeof(e->key));
-		memcpy(&e->v, dp.vals + k * sizeof(e->v), sizeof(e->v));
-		img->n_prefix += e->key.slot == slot;
-	}
-	qsort(img->prefix, img->n_prefix, sizeof(*img->prefix), cmp_prefix_key);
-	err = ports_read(m->fd[SPEE_MAP_PORTS], slot, img->ports);
-	if (err)
-		goto fail;
-	dump_free(&dp);
-	return 0;
-fail:
+	/* maps_write_slot's static asserts: image entries are key then value, unpadded */
+	err = slot_records(m->fd[SPEE_MAP_EXACT], sizeof(struct spee_rule_key),
+			   sizeof(struct spee_verdict), offsetof(struct spee_rule_key, slot), slot,
+			   &exact, &img->n_exact);
+	img->exact = exact;
+	if (!err)
+		err = slot_records(m->fd[SPEE_MAP_PREFIX], sizeof(struct spee_prefix_key),
+				   sizeof(struct spee_verdict),
+				   offsetof(struct spee_prefix_key, slot), slot, &prefix,
+				   &img->n_prefix);
+	img->prefix = prefix;
+	if (!err)
+		err = ports_read(m->fd[SPEE_MAP_PORTS], slot, img->ports);
+	if (!err)
+		return 0;
 	diag_add(d, NULL, 0, 0, "cannot read policy slot %u back: %s", slot, strerror(-err));
-	dump_free(&dp);
 	maps_image_free(img);
 	return err;
 }

@@ -77,6 +77,16 @@ static void counter(FILE *out, const char *name, const char *help, uint64_t v)
 		(unsigned long long)v);
 }
 
+/* A gauge with one value for each policy map. */
+static void policy_map_gauge(FILE *out, const char *name, const char *help, uint64_t exact,
+			     uint64_t prefix)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n%s{map=\"spee_exact\"} %llu\n"
+		     "%s{map=\"spee_prefix\"} %llu\n",
+		name, help, name, name, (unsigned long long)exact, name,
+		(unsigned long long)prefix);
+}
+
 void agent_state_render(struct agent_state *st, FILE *out)
 {
 	pthread_mutex_lock(&st->lock);
@@ -104,16 +114,12 @@ void agent_state_render(struct agent_state *st, FILE *out)
 	counter(out, "speebpf_policy_map_growths_total",
 		"Applies that outgrew the policy maps, which then grew without a gap.",
 		st->map_growths);
-	fprintf(out, "# HELP speebpf_policy_map_entries Entries of a policy map (both policy slots) "
-		     "after the last good apply.\n# TYPE speebpf_policy_map_entries gauge\n"
-		     "speebpf_policy_map_entries{map=\"spee_exact\"} %llu\n"
-		     "speebpf_policy_map_entries{map=\"spee_prefix\"} %llu\n",
-		(unsigned long long)st->exact_entries, (unsigned long long)st->prefix_entries);
-	fprintf(out, "# HELP speebpf_policy_map_capacity The entries a policy map holds; an apply "
-		     "that needs more grows it.\n# TYPE speebpf_policy_map_capacity gauge\n"
-		     "speebpf_policy_map_capacity{map=\"spee_exact\"} %llu\n"
-		     "speebpf_policy_map_capacity{map=\"spee_prefix\"} %llu\n",
-		(unsigned long long)st->exact_size, (unsigned long long)st->prefix_size);
+	policy_map_gauge(out, "speebpf_policy_map_entries",
+			 "Entries of a policy map (both policy slots) after the last good apply.",
+			 st->exact_entries, st->prefix_entries);
+	policy_map_gauge(out, "speebpf_policy_map_capacity",
+			 "The entries a policy map holds; an apply that needs more grows it.",
+			 st->exact_size, st->prefix_size);
 	fprintf(out, "# HELP speebpf_dns_addresses Addresses a DNS name stands for now.\n"
 		     "# TYPE speebpf_dns_addresses gauge\n");
 	for (size_t i = 0; i < st->names.n; i++) {

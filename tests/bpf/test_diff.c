@@ -115,12 +115,7 @@ static void seed_state(struct gen *g, struct pktmodel *m, const struct bpfcase_s
 	const struct policy *p = bc.pol[pol];
 	uint64_t now = bpfcase_now_ns();
 
-	assert_int_equal(
-	    bpfenv_clear_map(bc.l.maps.fd[SPEE_MAP_FLOWS], sizeof(struct spee_flow_key)), 0);
-	assert_int_equal(
-	    bpfenv_clear_map(bc.l.maps.fd[SPEE_MAP_FRAGS], sizeof(struct spee_frag_key)), 0);
-	pktmodel_init(m, p, &bc.names);
-	pktmodel_set_socks(m, bc.socks, bc.n_socks);
+	bpfcase_fresh_model(m, p);
 	for (int i = 0; i < 24; i++) {
 		int family = gen_below(g, 2) ? AF_INET : AF_INET6;
 		struct prefix local = family == AF_INET ? g->host4[0] : g->host6[0];

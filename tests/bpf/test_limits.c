@@ -285,18 +285,27 @@ static struct loader_sizes sizes_of(const struct spee_map_fds *m)
 {
 	struct loader_sizes sz = {};
 	struct bpf_map_info info;
-	__u32 len;
 
-	memset(&info, 0, sizeof(info));
-	len = sizeof(info);
-	assert_int_equal(bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_EXACT], &info, &len), 0);
+	assert_int_equal(loader_map_info(m->fd[SPEE_MAP_EXACT], &info), 0);
 	sz.exact = info.max_entries;
-	memset(&info, 0, sizeof(info));
-	len = sizeof(info);
-	assert_int_equal(bpf_obj_get_info_by_fd(m->fd[SPEE_MAP_PREFIX], &info, &len), 0);
+	assert_int_equal(loader_map_info(m->fd[SPEE_MAP_PREFIX], &info), 0);
 	sz.prefix = info.max_entries;
 	return sz;
 }
+
+/*
+ * What most tests share: the bed, two snapshots, diagnostics and, with_link,
+ * an XDP link of the bed's program (as it was, in was). linked_down undoes it.
+ */
+struct linked_bed {
+	struct bed b;
+	struct link_state was;
+	struct snapshot *before, *after;
+	struct diags d;
+};
+
+static void linked_up(struct linked_bed *lb, bool with_link);
+static void linked_down(struct linked_bed *lb);
 
 /* The ingress counter of mgmt-console, whose slot the snapshot's rule table gives. */
 static uint32_t console_counter(const struct snapshot *s)
@@ -309,43 +318,34 @@ static uint32_t console_counter(const struct snapshot *s)
 
 static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void **state)
 {
-	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
 	struct spee_map_fds m;
 	struct maps_apply_result res;
-	struct diags d = {};
 	struct policy *big;
-	struct bed b;
+	struct linked_bed lb;
 
 	(void)state;
-	assert_non_null(before);
-	assert_non_null(after);
-	bed_up(&b);
+	linked_up(&lb, false);
 	/* a new rule as well: its id must not stay in the rule table */
-	big = bigger(b.main_p, EXTRA_PEERS, 1);
+	big = bigger(lb.b.main_p, EXTRA_PEERS, 1);
 	/* the next apply comes from another process: the pinned maps, opened by path */
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
-	take(&m, before);
-	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -E2BIG);
-	take(&m, after);
-	expect_unchanged(before, after);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
+	take(&m, lb.before);
+	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
+	take(&m, lb.after);
+	expect_unchanged(lb.before, lb.after);
 	/* the message names the map and says what to do */
-	assert_true(d.n >= 1);
-	assert_non_null(strstr(d.v[d.n - 1].msg, "spee_exact"));
-	assert_non_null(strstr(d.v[d.n - 1].msg, "holds at most"));
+	assert_true(lb.d.n >= 1);
+	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "spee_exact"));
+	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "holds at most"));
 	/* and says what both maps would need, for the instance to grow them */
 	assert_true(res.stats.exact_needed > (size_t)sizes_of(&m).exact);
 	assert_true(res.stats.prefix_needed > 0);
 	/* and the old policy still judges: lab-https, not the refused vip-https peers */
-	assert_int_equal(syn(b.xdp, "198.18.3.120", 443), XDP_PASS);
-	assert_int_equal(syn(b.xdp, FX_OUT4, 8470), XDP_DROP);
+	assert_int_equal(syn(lb.b.xdp, "198.18.3.120", 443), XDP_PASS);
+	assert_int_equal(syn(lb.b.xdp, FX_OUT4, 8470), XDP_DROP);
 	loader_close_pinned(&m);
 	bigger_free(big);
-	release(before);
-	release(after);
-	free(before);
-	free(after);
-	diags_free(&d);
-	bed_down(&b);
+	linked_down(&lb);
 }
 
 /* ---- growing the maps behind the links (src/grow.c) ---- */
@@ -355,10 +355,8 @@ static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void
 static uint32_t map_id_of(int fd)
 {
 	struct bpf_map_info info;
-	__u32 len = sizeof(info);
 
-	memset(&info, 0, sizeof(info));
-	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	assert_int_equal(loader_map_info(fd, &info), 0);
 	return info.id;
 }
 
@@ -427,15 +425,7 @@ static bool prog_uses(int prog_fd, int map_fd)
 	return false;
 }
 
-/* What the tests of new maps share: the bed, its XDP link as it was, two snapshots. */
-struct linked_bed {
-	struct bed b;
-	struct link_state was;
-	struct snapshot *before, *after;
-	struct diags d;
-};
-
-static void linked_up(struct linked_bed *lb)
+static void linked_up(struct linked_bed *lb, bool with_link)
 {
 	memset(lb, 0, sizeof(*lb));
 	lb->before = calloc(1, sizeof(*lb->before));
@@ -443,6 +433,8 @@ static void linked_up(struct linked_bed *lb)
 	assert_non_null(lb->before);
 	assert_non_null(lb->after);
 	bed_up(&lb->b);
+	if (!with_link)
+		return;
 	link_up(&lb->b);
 	lb->was = xdp_link();
 }
@@ -470,7 +462,7 @@ static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **sta
 	int prog;
 
 	(void)state;
-	linked_up(&lb);
+	linked_up(&lb, true);
 	big = bigger(lb.b.main_p, EXTRA_PEERS, 0);
 	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	small = sizes_of(&m);
@@ -527,7 +519,7 @@ static void a_failed_growth_puts_the_old_programs_back(void **state)
 	struct linked_bed lb;
 
 	(void)state;
-	linked_up(&lb);
+	linked_up(&lb, true);
 	big = bigger(lb.b.main_p, EXTRA_PEERS, 0);
 	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
@@ -573,12 +565,10 @@ static void pin_other_layout(const struct spee_map_fds *m, enum spee_map_id i, _
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
 	struct bpf_map_info info;
-	__u32 len = sizeof(info);
 	char path[256];
 	int fd;
 
-	memset(&info, 0, sizeof(info));
-	assert_int_equal(bpf_obj_get_info_by_fd(m->fd[i], &info, &len), 0);
+	assert_int_equal(loader_map_info(m->fd[i], &info), 0);
 	fd = bpf_map_create(info.type, spee_map_names[i], info.key_size,
 			    value_size ? value_size : info.value_size, info.max_entries, &opts);
 	assert_true(fd >= 0);
@@ -607,7 +597,7 @@ static void an_older_layout_is_taken_over_without_a_gap(void **state)
 	int prog;
 
 	(void)state;
-	linked_up(&lb);
+	linked_up(&lb, true);
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_EXACT, BPF_F_NO_PREALLOC, 0);
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_PORTS, 0, 0);
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_EV_BUCKET, 0, 16);
@@ -654,7 +644,7 @@ static void a_policy_map_of_another_layout_is_refused(void **state)
 	struct linked_bed lb;
 
 	(void)state;
-	linked_up(&lb);
+	linked_up(&lb, true);
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_RULES, 0, sizeof(struct spee_rule_meta) + 8);
 	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
 	assert_int_equal(mask, 1u << SPEE_MAP_RULES);
@@ -683,7 +673,7 @@ static void a_program_around_unpinned_maps_is_foreign(void **state)
 	struct linked_bed lb;
 
 	(void)state;
-	linked_up(&lb);
+	linked_up(&lb, true);
 	/* the instance record names this build's XDP program, as apply writes it */
 	assert_int_equal(maps_read_instance(&lb.b.l.maps, &inst, &lb.d), 0);
 	assert_int_equal(loader_prog_tag(&lb.b.l, LOADER_PROG_XDP, inst.prog_tag[LINK_XDP]), 0);
@@ -710,35 +700,26 @@ static void a_program_around_unpinned_maps_is_foreign(void **state)
 
 static void more_rules_than_counter_slots_are_refused_and_change_nothing(void **state)
 {
-	struct snapshot *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
 	struct spee_map_fds m;
 	struct maps_apply_result res;
-	struct diags d = {};
 	struct policy *big;
-	struct bed b;
+	struct linked_bed lb;
 
 	(void)state;
-	assert_non_null(before);
-	assert_non_null(after);
-	bed_up(&b);
+	linked_up(&lb, false);
 	/* with FX_MAIN's own rules, this is more than SPEE_MAX_RULES - 1 */
-	big = bigger(b.main_p, 0, SPEE_MAX_RULES);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &d), 0);
-	take(&m, before);
-	assert_int_equal(maps_apply(&m, big, &b.t, NULL, &res, &d), -ENOSPC);
-	take(&m, after);
-	expect_unchanged(before, after);
-	assert_true(d.n >= 1);
-	assert_non_null(strstr(d.v[d.n - 1].msg, "too many rules"));
-	assert_int_equal(syn(b.xdp, FX_ADM4, 8470), XDP_PASS);
+	big = bigger(lb.b.main_p, 0, SPEE_MAX_RULES);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
+	take(&m, lb.before);
+	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -ENOSPC);
+	take(&m, lb.after);
+	expect_unchanged(lb.before, lb.after);
+	assert_true(lb.d.n >= 1);
+	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "too many rules"));
+	assert_int_equal(syn(lb.b.xdp, FX_ADM4, 8470), XDP_PASS);
 	loader_close_pinned(&m);
 	bigger_free(big);
-	release(before);
-	release(after);
-	free(before);
-	free(after);
-	diags_free(&d);
-	bed_down(&b);
+	linked_down(&lb);
 }
 
 /* A policy that fits after a refused one applies as usual: the refusal left no debris. */

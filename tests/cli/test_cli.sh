@@ -40,6 +40,10 @@ contains out "check" "help lists the commands"
 expect 2 "an unknown option is a usage error" -- "$BIN" check --bogus
 expect 2 "check without -c is a usage error" -- "$BIN" check
 expect 2 "stats --count without --watch is a usage error" -- "$BIN" stats --count 2
+expect 1 "detach of an instance that is not there fails" -- "$BIN" detach --pin-dir "$tmp/none"
+contains err "no instance is pinned at $tmp/none" "  and says none is pinned there"
+expect 1 "confirm of an instance that is not there fails" -- "$BIN" confirm --pin-dir "$tmp/none"
+contains err "no instance is pinned at $tmp/none" "  and says none is pinned there"
 expect 2 "stats --watch 1 --count 0 is a usage error" -- "$BIN" stats --watch 1 --count 0
 contains err "--count 0" "  and names the option"
 

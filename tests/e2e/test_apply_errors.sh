@@ -83,6 +83,7 @@ RC=0
 OUT=$(LAB_EXEC_TIMEOUT=120 lab_speebpf mgmt1 apply -c "$LAB_DIR/huge.yaml" --host mgmt1 2>&1) || RC=$?
 expect_true "an inventory larger than the maps applies (exit $RC: $(tail -c 300 <<<"$OUT" | tr '\n' ' '))" test "$RC" = 0
 expect_true "  and says the maps grew" grep -q "the policy maps grew to [0-9]* exact" <<<"$OUT"
+expect_false "  without the refusal that the growth answered" grep -q "holds at most" <<<"$OUT"
 expect_true "  and the pinned spee_exact is bigger ($size_before -> $(exact_size))" test "$(exact_size)" -gt "$size_before"
 expect_true "  the same links ($links_before)" test "$(links)" = "$links_before"
 expect_true "  running other programs ($progs_before -> $(progs))" test "$(progs)" != "$progs_before"

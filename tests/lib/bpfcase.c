@@ -209,6 +209,13 @@ void bpfcase_clear_state(void)
 	    bpfenv_clear_map(bc.l.maps.fd[SPEE_MAP_FRAGS], sizeof(struct spee_frag_key)), 0);
 }
 
+void bpfcase_fresh_model(struct pktmodel *m, const struct policy *p)
+{
+	bpfcase_clear_state();
+	pktmodel_init(m, p, &bc.names);
+	pktmodel_set_socks(m, bc.socks, bc.n_socks);
+}
+
 void bpfcase_describe(const struct policy *p, bool pass, uint8_t reason, int rule, char *out,
 		      size_t len)
 {
@@ -286,12 +293,7 @@ void bpfcase_run(void **state)
 
 	assert_non_null(m);
 	assert_int_equal(bpfcase_apply(f->pol, &s), 0);
-	assert_int_equal(
-	    bpfenv_clear_map(bc.l.maps.fd[SPEE_MAP_FLOWS], sizeof(struct spee_flow_key)), 0);
-	assert_int_equal(
-	    bpfenv_clear_map(bc.l.maps.fd[SPEE_MAP_FRAGS], sizeof(struct spee_frag_key)), 0);
-	pktmodel_init(m, p, &bc.names);
-	pktmodel_set_socks(m, bc.socks, bc.n_socks);
+	bpfcase_fresh_model(m, p);
 	if (f->before.src)
 		both(f, &f->before, m, &s, &v, &k_pass, kernel, sizeof(kernel));
 	both(f, &f->pkt, m, &s, &v, &k_pass, kernel, sizeof(kernel));

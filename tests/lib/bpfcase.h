@@ -71,6 +71,9 @@ int bpfcase_apply(int pol, struct bpfcase_slots *s);
 /* Empties the flow and fragment tables; fails the test on error. */
 void bpfcase_clear_state(void);
 
+/* bpfcase_clear_state(), and m started on p from the same empty state, with the sockets. */
+void bpfcase_fresh_model(struct pktmodel *m, const struct policy *p);
+
 /* "pass, rule mgmt-console" / "drop, no-rule" */
 void bpfcase_describe(const struct policy *p, bool pass, uint8_t reason, int rule, char *out,
 		      size_t len);
