@@ -125,7 +125,7 @@ unit-test: $(BUILD)/speebpf-san $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh
 
 bpf-test: $(BPFT_BIN)
-	@tests/run-unit.sh $(BPFT_BIN)
+	@tests/run-unit.sh --bpffs $(BPFT_BIN)
 
 e2e-test: $(BUILD)/speebpf-san $(TOOL_BIN)
 	@tests/e2e/run.sh
