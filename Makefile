@@ -22,13 +22,16 @@ msg = @printf '  %-8s %s\n' $(1) $(2)
 endif
 
 WARN := -Wall -Wextra -Werror
-CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude -Isrc -I$(BUILD) $(PKG_CFLAGS)
+# src/ is layered (README, "Layout"); every layer's headers are on the path.
+SRC_LAYERS := base config policy kernel agent cli
+CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
+	$(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude $(WARN) \
 	-Wno-unused-function -Wno-compare-distinct-pointer-types
 
-SRC := $(sort $(wildcard src/*.c))
-LIB_SRC := $(filter-out src/main.c,$(SRC))
+SRC := $(sort $(wildcard src/*/*.c))
+LIB_SRC := $(filter-out src/cli/main.c,$(SRC))
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 SAN_OBJ := $(SRC:src/%.c=$(BUILD)/san/%.o)
 SAN_LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/san/%.o)
@@ -73,10 +76,12 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 $(BUILD)/obj/%.o: src/%.c $(SKEL) | $(BUILD)/obj
 	$(call msg,CC,$@)
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/san/%.o: src/%.c $(SKEL) | $(BUILD)/san
 	$(call msg,CC-SAN,$@)
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/speebpf: $(OBJ)
@@ -154,7 +159,7 @@ $(BUILD)/bench/pkt.o: tests/lib/pkt.c | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib -MMD -MP -c $< -o $@
 
-$(BENCH_BIN): $(BENCH_OBJ) $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+$(BENCH_BIN): $(BENCH_OBJ) $(filter-out $(BUILD)/obj/cli/main.o,$(OBJ))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -208,6 +213,7 @@ N ?= 1000000
 
 $(BUILD)/fuzz/obj/%.o: src/%.c $(SKEL) | $(BUILD)/fuzz/obj
 	$(call msg,CC-FUZZ,$@)
+	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
 
 # The test library's parts that the fuzz targets need (not its kernel harness).

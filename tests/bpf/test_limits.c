@@ -9,7 +9,7 @@
  * Two limits: more rules than the object has counter slots
  * (SPEE_MAX_RULES - 1, -ENOSPC), and a policy image larger than a map that
  * is already sized (a pinned instance keeps its sizes; -E2BIG). For the
- * second, the instance grows its maps behind its links (src/grow.c): the
+ * second, the instance grows its maps behind its links (src/kernel/grow.c): the
  * growth itself, its undoing when it fails, and how a growth cut short
  * shows. The object is loaded pinned, as `apply` does, under a bpffs
  * directory of its own; the links are on a veth of the test's namespace.
@@ -348,7 +348,7 @@ static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void
 	linked_down(&lb);
 }
 
-/* ---- growing the maps behind the links (src/grow.c) ---- */
+/* ---- growing the maps behind the links (src/kernel/grow.c) ---- */
 
 #define GROW_IF "spe-gra"
 
