@@ -189,8 +189,10 @@ expect_false "watch fails on an interface that does not exist" \
 echo "# a long-lived stream is checked byte by byte, and a stall is noticed"
 lab_listen ih1 echo-ih1 :: 9100 --echo
 lab_listen ih1 close-ih1 :: 9101
-expect_true "a 2 s stream cas1 -> ih1 comes back intact, without retransmissions" \
-	lab_exec cas1 "$SPEEPROBE" stream "$(lab_ip ih1)" 9100 --seconds 2 --rate-kbps 4000 --max-retrans 0
+# Byte for byte, not "without retransmissions": on a busy 2-core machine the
+# kernel may retransmit with nothing lost on the wire, and that is its timing.
+expect_true "a 2 s stream cas1 -> ih1 comes back intact" \
+	lab_exec cas1 "$SPEEPROBE" stream "$(lab_ip ih1)" 9100 --seconds 2 --rate-kbps 4000
 expect_true "a 1 s IPv6 stream cas1 -> ih1 comes back intact" \
 	lab_exec cas1 "$SPEEPROBE" stream "$(lab_ip ih1 6)" 9100 --seconds 1 --rate-kbps 4000
 expect_false "a stream to a listener that does not echo fails" \
