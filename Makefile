@@ -55,7 +55,8 @@ BENCH_OBJ := $(BENCH_SRC:tools/bench/%.c=$(BUILD)/bench/%.o) $(BUILD)/bench/pkt.
 BENCH_BIN := $(BUILD)/bench/speebpf-bench
 BENCH_SKEL := $(BUILD)/bench/bench.skel.h
 
-.PHONY: all deps test unit-test bpf-test e2e-test lint demo bench vmlinux install clean
+.PHONY: all deps test unit-test bpf-test e2e-test lint demo bench vmlinux install clean deb \
+	deploy-test package-test
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/speebpf
@@ -74,10 +75,12 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
+# EXTRA_CFLAGS, EXTRA_LDFLAGS: added by a distribution's build (debian/rules
+# passes Debian's hardening flags) to the objects of build/speebpf.
 $(BUILD)/obj/%.o: src/%.c $(SKEL) | $(BUILD)/obj
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/san/%.o: src/%.c $(SKEL) | $(BUILD)/san
 	$(call msg,CC-SAN,$@)
@@ -86,7 +89,7 @@ $(BUILD)/san/%.o: src/%.c $(SKEL) | $(BUILD)/san
 
 $(BUILD)/speebpf: $(OBJ)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The same binary under AddressSanitizer and UBSan, for the CLI and e2e tests.
 $(BUILD)/speebpf-san: $(SAN_OBJ)
@@ -171,18 +174,40 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@tools/bench/run.sh
 
-# The binary, the systemd unit, and an example config (an existing one is kept).
+# `make install`: the binary, the systemd unit, /etc/default/speebpf (an
+# existing one is kept), the documents, the dashboard and the alert rules.
+# The example fleet config goes under the doc dir as an example only: nothing
+# is enforced until an administrator writes /etc/speebpf/fleet.yaml (the
+# unit does not start without it). debian/rules installs through here too.
 PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
 UNITDIR ?= /etc/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/speebpf
+DATADIR ?= $(PREFIX)/share/speebpf
+# The man page (speebpf.8) and the bash completion are generated from the
+# command table (issue 15, item 6); they install to these two.
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: $(BUILD)/speebpf
-	install -D -m 0755 $(BUILD)/speebpf $(DESTDIR)$(PREFIX)/sbin/speebpf
-	install -D -m 0644 deploy/speebpf.service $(DESTDIR)$(UNITDIR)/speebpf.service
-	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/speebpf/README.md
+	install -D -m 0755 $(BUILD)/speebpf $(DESTDIR)$(SBINDIR)/speebpf
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/sbin/speebpf|$(SBINDIR)/speebpf|g' -e 's|/usr/share/doc/speebpf|$(DOCDIR)|g' \
+		deploy/speebpf.service > $(DESTDIR)$(UNITDIR)/speebpf.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/speebpf.service
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 docs/deployment.md $(DESTDIR)$(DOCDIR)/deployment.md
+	install -D -m 0644 deploy/fleet.example.yaml $(DESTDIR)$(DOCDIR)/examples/fleet.example.yaml
+	install -D -m 0644 deploy/grafana/speebpf.json $(DESTDIR)$(DATADIR)/grafana/speebpf.json
+	install -D -m 0644 deploy/prometheus/speebpf-alerts.yml \
+		$(DESTDIR)$(DATADIR)/prometheus/speebpf-alerts.yml
 	install -d -m 0755 $(DESTDIR)/etc/speebpf
-	[ -e $(DESTDIR)/etc/speebpf/fleet.yaml ] || \
-		install -m 0644 deploy/fleet.example.yaml $(DESTDIR)/etc/speebpf/fleet.yaml
 	[ -e $(DESTDIR)/etc/default/speebpf ] || \
 		install -D -m 0644 deploy/speebpf.default $(DESTDIR)/etc/default/speebpf
+
+# `make deb`: build/deb/speebpf_VERSION_ARCH.deb, built by dpkg-buildpackage
+# (debian/) in a copy of the source tree, so that this tree stays as it is.
+deb:
+	@tools/build-deb.sh
 
 clean:
 	rm -rf $(BUILD)
