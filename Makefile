@@ -56,7 +56,7 @@ BENCH_BIN := $(BUILD)/bench/speebpf-bench
 BENCH_SKEL := $(BUILD)/bench/bench.skel.h
 
 .PHONY: all deps test unit-test bpf-test e2e-test lint demo bench vmlinux install clean deb \
-	deploy-test package-test
+	deploy-test
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/speebpf
@@ -121,7 +121,8 @@ vmlinux:
 
 test: deps
 	@$(MAKE) --no-print-directory test-build
-	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test fuzz-short test-kernel-6.1
+	@$(MAKE) --no-print-directory lint unit-test bpf-test e2e-test deploy-test fuzz-short \
+		test-kernel-6.1
 
 .PHONY: test-build
 test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN) $(BENCH_BIN)
@@ -135,8 +136,14 @@ unit-test: $(BUILD)/speebpf-san $(UNIT_BIN)
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh --bpffs $(BPFT_BIN)
 
-e2e-test: $(BUILD)/speebpf-san $(TOOL_BIN)
+# The package test (test_deb.sh) installs, starts and purges `make deb`'s package.
+e2e-test: $(BUILD)/speebpf-san $(TOOL_BIN) deb
 	@tests/e2e/run.sh
+
+# deploy/: manifests (Kubernetes API schema), unit (systemd-analyze), alert
+# rules (promtool), dashboard, make install. No lab, no root needed.
+deploy-test: $(BUILD)/speebpf
+	@tests/deploy/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/speebpf $(TOOL_BIN)
