@@ -96,7 +96,7 @@ lab_speebpf mgmt1 detach >/dev/null
 
 echo "# the systemd unit"
 mkdir -p "$LAB_DIR/unit"
-sed "s|/usr/local/sbin/speebpf|$SPEEBPF|" "$UNIT" >"$LAB_DIR/unit/speebpf.service"
+sed "s|/usr/sbin/speebpf|$SPEEBPF|" "$UNIT" >"$LAB_DIR/unit/speebpf.service"
 out=$(systemd-analyze verify "$LAB_DIR/unit/speebpf.service" 2>&1) && rc=0 || rc=$?
 expect_true "systemd-analyze verify passes, with no warning (exit $rc: $out)" test "$rc" = 0 -a -z "$out"
 expect_true "it is Type=notify with a watchdog and SIGHUP for reload" \
