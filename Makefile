@@ -23,7 +23,7 @@ endif
 
 WARN := -Wall -Wextra -Werror
 # src/ is layered (README, "Layout"); every layer's headers are on the path.
-SRC_LAYERS := base config policy kernel agent cli
+SRC_LAYERS := base config policy export kernel agent cli
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
 	$(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
