@@ -757,9 +757,10 @@ int nft_write_names(const struct policy *p, const struct name_table *names, FILE
 		const struct name_addrs *known = names_find(names, p->names[i]);
 
 		if (!na) {
-			fprintf(out, "# %s: not resolved (%s): its sets keep their addresses\n",
-				p->names[i], known && known->last_error ? known->last_error
-									  : "no answer");
+			fprintf(out, "# %s: not resolved%s%s%s: its sets keep their addresses\n",
+				p->names[i], known && known->last_error ? " (" : "",
+				known && known->last_error ? known->last_error : "",
+				known && known->last_error ? ")" : "");
 			continue;
 		}
 		for (size_t f = 0; f < sizeof(families); f++) {
