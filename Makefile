@@ -126,8 +126,8 @@ test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL
 lint:
 	@tools/lint.sh
 
-unit-test: $(BUILD)/speebpf-san $(UNIT_BIN)
-	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh
+unit-test: $(BUILD)/speebpf-san $(UNIT_BIN) $(TOOL_BIN)
+	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh tests/cli/test_export.sh
 
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh --bpffs $(BPFT_BIN)
