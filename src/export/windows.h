@@ -20,9 +20,12 @@
 #define WIN_KEYWORDS_FORMAT "speebpf windows-keywords 1"
 #define WIN_KEYWORD_ID_LEN 39 /* "{8-4-4-4-12}" and its NUL */
 
+/* The name-based UUID (RFC 4122 version 5) of name in namespace ns, as "{...}". */
+void win_uuid5(const uint8_t ns[16], const char *name, char id[WIN_KEYWORD_ID_LEN]);
+
 /*
- * A DNS name's dynamic keyword id: a name-based UUID (RFC 4122 version 5)
- * of the name, the same in every export and on every host.
+ * A DNS name's dynamic keyword id: the name's UUID in speebpf's namespace,
+ * the same in every export and on every host.
  */
 void win_keyword_id(const char *name, char id[WIN_KEYWORD_ID_LEN]);
 

@@ -20,13 +20,13 @@ static const uint8_t keyword_namespace[16] = {
 	0xac, 0x67, 0x83, 0xe3, 0x65, 0xcb, 0xae, 0x6c,
 };
 
-void win_keyword_id(const char *name, char id[WIN_KEYWORD_ID_LEN])
+void win_uuid5(const uint8_t ns[16], const char *name, char id[WIN_KEYWORD_ID_LEN])
 {
 	uint8_t digest[SHA1_DIGEST_SIZE], *u = digest;
 	struct sha1_ctx ctx;
 
 	sha1_init(&ctx);
-	sha1_update(&ctx, sizeof(keyword_namespace), keyword_namespace);
+	sha1_update(&ctx, 16, ns);
 	sha1_update(&ctx, strlen(name), (const uint8_t *)name);
 	sha1_digest(&ctx, sizeof(digest), digest);
 	u[6] = (uint8_t)((u[6] & 0x0f) | 0x50); /* version 5 */
@@ -35,6 +35,11 @@ void win_keyword_id(const char *name, char id[WIN_KEYWORD_ID_LEN])
 		 "{%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x}", u[0], u[1],
 		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
 		 u[15]);
+}
+
+void win_keyword_id(const char *name, char id[WIN_KEYWORD_ID_LEN])
+{
+	win_uuid5(keyword_namespace, name, id);
 }
 
 /* U+2018..U+201B: PowerShell takes them for single quotes. */
