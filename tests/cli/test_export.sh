@@ -26,8 +26,8 @@ GOLDEN=tests/golden/export
 EXAMPLE=deploy/fleet.example.yaml
 FIXTURE=tests/fixtures/export/fleet.yaml
 # Every DNS name of both configs, pinned: the exports must not depend on this machine's DNS.
-PINS=(--resolve my.mailstore.com=198.19.2.100,fd00:5e::2:100
-	--resolve exchange.example.com=198.19.2.44,fd00:5e::2:44 --resolve ca.example.com=198.19.2.81)
+PINS=(--resolve "my.mailstore.com=198.19.2.100,fd00:5e::2:100"
+	--resolve "exchange.example.com=198.19.2.44,fd00:5e::2:44" --resolve "ca.example.com=198.19.2.81")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -41,6 +41,13 @@ ok() { echo "ok   $*"; }
 fail() {
 	echo "FAIL $*"
 	fails=$((fails + 1))
+}
+
+# check DESC CMD...: CMD succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$what"; else fail "$what"; fi
 }
 
 # expect STATUS DESC -- CMD...: CMD exits STATUS; its stdout in $tmp/out, stderr in $tmp/err.
@@ -66,16 +73,16 @@ echo "# usage and errors: exit 2, nothing on stdout"
 expect 2 "export without --format" -- "$BIN" export -c "$EXAMPLE" --host mgmt1
 expect 2 "export without --host" -- "$BIN" export -c "$EXAMPLE" --format nftables
 expect 2 "export with an unknown format" -- "$BIN" export -c "$EXAMPLE" --host mgmt1 --format pf
-grep -q "windows-keywords" "$tmp/err" && ok "  which lists the formats" || fail "  the formats are not listed"
+check "  which lists the formats" grep -q "windows-keywords" "$tmp/err"
 expect 2 "export of a host not in the inventory" -- "$BIN" export -c "$EXAMPLE" --host nobody --format nftables
-grep -q "'nobody' is not in the inventory" "$tmp/err" && ok "  says so" || fail "  does not say so"
-[[ ! -s $tmp/out ]] && ok "  and prints no ruleset" || fail "  printed a ruleset"
+check "  says so" grep -q "'nobody' is not in the inventory" "$tmp/err"
+check "  and prints no ruleset" test ! -s "$tmp/out"
 expect 2 "export with a bad --resolve" -- "$BIN" export -c "$EXAMPLE" --host mgmt1 --format nftables --resolve my.mailstore.com
 expect 2 "export of an invalid config" -- "$BIN" export -c tests/fixtures/config/errors/bad-mode.yaml --host mgmt1 --format nftables
 expect 0 "export --help" -- "$BIN" export --help
 expect 0 "export of a name left unresolved (--no-resolve)" -- "$BIN" export -c "$EXAMPLE" --host mgmt1 --format nftables --no-resolve
-grep -q "my.mailstore.com has no addresses" "$tmp/err" && ok "  notes it on stderr" || fail "  no note on stderr"
-grep -q "not resolved when exported" "$tmp/out" && ok "  and in the ruleset" || fail "  not said in the ruleset"
+check "  notes it on stderr" grep -q "my.mailstore.com has no addresses" "$tmp/err"
+check "  and in the ruleset" grep -q "not resolved when exported" "$tmp/out"
 
 echo "# golden files: each example host's whole script and ruleset"
 for host in $(hosts_of "$EXAMPLE"); do
@@ -147,7 +154,8 @@ def entry($list): {list: $list, rule: .Rule, dir: .Direction, protocol: .Protoco
 
 # check_windows CONFIG HOST: the script of HOST against check --json of HOST.
 check_windows() {
-	local cfg=$1 host=$2 what="windows-firewall of $host ($(basename "$cfg"))" s=$tmp/win
+	local cfg=$1 host=$2 s=$tmp/win what
+	what="windows-firewall of $host ($(basename "$cfg"))"
 	export_to "$cfg" "$host" windows-firewall "$s.ps1" || { fail "$what: export failed: $(cat "$tmp/export.err")"; return; }
 	export_to "$cfg" "$host" windows-keywords "$s.keywords.psd1" || { fail "$what: windows-keywords failed"; return; }
 	"$BIN" check -c "$cfg" --host "$host" --json >"$s.check.json" || { fail "$what: check failed"; return; }
@@ -163,16 +171,15 @@ check_windows() {
 		fail "$what: its engine or keyword data do not parse: $(cat "$s.scan.err")"
 		return
 	fi
-	jq -e '.bom and (.requires | index("-RunAsAdministrator")) and (.requires | index("-Version 5.1"))' \
-		"$s.scan.json" >/dev/null && ok "$what parses (BOM, #Requires)" ||
-		fail "$what: no BOM or #Requires"
+	check "$what parses (BOM, #Requires)" jq -e \
+		'.bom and (.requires | index("-RunAsAdministrator")) and (.requires | index("-Version 5.1"))' \
+		"$s.scan.json"
 
 	local unknown
 	unknown=$(jq -rs --argjson known "$CMDLETS" \
 		'(.[0].functions + .[1].functions + $known) as $ok | (.[0].commands + .[1].commands) - $ok | unique | join(" ")' \
 		"$s.scan.json" "$s.engine.json")
-	[[ -z $unknown ]] && ok "  calls only known cmdlets and its own functions" ||
-		fail "  calls unknown commands: $unknown"
+	check "  calls only known cmdlets and its own functions${unknown:+ (not: $unknown)}" test -z "$unknown"
 
 	jq -S "$JQ_EXPECTED" "$s.check.json" >"$s.expected"
 	jq -sS "$JQ_ACTUAL" "$s.scan.json" "$s.engine.json" >"$s.actual"

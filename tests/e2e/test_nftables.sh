@@ -94,7 +94,7 @@ done
 expect_true "the SSH session open before loading was picked up" picked_up
 
 echo "# the verdict table (verdicts-host.table): every seed row, each direction, with its counters"
-VT_FLEET=("${FLEET[@]}")
+VT_FLEET=("${FLEET[@]}") # shellcheck disable=SC2034 # read by verdicts.sh
 verdicts_run nftables "$LAB_SRC/verdicts-host.table"
 
 echo "# every rule enforced on every host has counted traffic (each seed row, each direction)"
