@@ -65,7 +65,6 @@ struct nft_plan {
 	size_t n_sets;
 	struct nft_row *rows;
 	size_t n_rows, cap_rows;
-	const struct name_table *names;
 };
 
 static const char *dir_tag(uint8_t dir)
@@ -695,7 +694,7 @@ static int check_protocols(const struct policy *p, struct diags *d)
 int nft_write_ruleset(const struct policy *p, const struct name_table *names, FILE *out,
 		      struct diags *d)
 {
-	struct nft_plan pl = { .p = p, .names = names };
+	struct nft_plan pl = { .p = p };
 	int err;
 
 	err = check_protocols(p, d);

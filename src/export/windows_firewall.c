@@ -62,9 +62,12 @@ static const char *win_protocol(uint8_t proto)
 
 /* ---- remote addresses -------------------------------------------------------- */
 
-/* The distinct prefixes among entries [first, end), sorted (the caller frees *out). */
-static int collect_prefixes(const struct policy *p, size_t first, size_t end,
-			    struct prefix **out, size_t *n)
+/*
+ * The distinct prefixes of the entries [first, end) with this reason (and,
+ * for an implicit reason, this protocol), sorted; the caller frees *out.
+ */
+static int collect_prefixes(const struct policy *p, size_t first, size_t end, uint8_t reason,
+			    uint8_t proto, struct prefix **out, size_t *n)
 {
 	struct prefix *v = malloc((end - first + 1) * sizeof(*v));
 
@@ -75,7 +78,8 @@ static int collect_prefixes(const struct policy *p, size_t first, size_t end,
 		const struct policy_entry *e = &p->entries[i];
 		size_t k = 0;
 
-		if (e->peer_kind != ENTRY_PEER_PREFIX)
+		if (e->peer_kind != ENTRY_PEER_PREFIX || e->reason != reason ||
+		    (reason != SPEE_REASON_RULE && e->proto != proto))
 			continue;
 		while (k < *n && prefix_cmp(&v[k], &e->prefix) < 0)
 			k++;
@@ -172,7 +176,7 @@ static void put_rule_comment(FILE *out, const char *indent, const struct policy 
 
 /* Why a rule enforced here has no firewall rule of its own: the compiler's notes on it. */
 static void put_rule_without_entries(FILE *out, const char *indent, const struct policy *p,
-				     size_t r, uint8_t dir)
+				     size_t r)
 {
 	bool any = false;
 
@@ -185,7 +189,6 @@ static void put_rule_without_entries(FILE *out, const char *indent, const struct
 		any = true;
 	}
 	fprintf(out, "%s\n", any ? "" : " it allows nothing here");
-	(void)dir;
 }
 
 /* $Rules: every rule and direction with addresses (the DNS-name parts go to $NameRules). */
@@ -206,7 +209,7 @@ static int write_rules(const struct policy *p, FILE *out)
 			put_rule_comment(out, INDENT, p, r, dir);
 			export_rule_entries(p, dir, r, &first, &end);
 			if (first == end) {
-				put_rule_without_entries(out, INDENT, p, r, dir);
+				put_rule_without_entries(out, INDENT, p, r);
 				continue;
 			}
 			if (export_rule_has_names(p, dir, r))
@@ -216,7 +219,7 @@ static int write_rules(const struct policy *p, FILE *out)
 						: "by DNS name");
 			if (!export_rule_has_prefixes(p, dir, r))
 				continue;
-			err = collect_prefixes(p, first, end, &v, &n);
+			err = collect_prefixes(p, first, end, SPEE_REASON_RULE, 0, &v, &n);
 			if (err)
 				break;
 			put_rule_head(out, INDENT, p, r, dir, false);
@@ -249,21 +252,15 @@ static int write_base_rules(const struct policy *p, FILE *out)
 		     "is exempt from\n" INDENT "# Windows Firewall; replies are its own state).\n");
 	for (size_t k = 0; k < sizeof(protos) && !err; k++) {
 		struct prefix *v = NULL;
-		size_t first = p->n_entries, end = 0, n;
+		size_t n;
 
-		/* The DNS entries of one protocol are adjacent (sorted by direction, reason, proto). */
-		for (size_t i = 0; i < p->n_entries; i++) {
-			if (p->entries[i].reason != SPEE_REASON_DNS || p->entries[i].proto != protos[k])
-				continue;
-			if (first == p->n_entries)
-				first = i;
-			end = i + 1;
-		}
-		if (first == p->n_entries)
-			continue;
-		err = collect_prefixes(p, first, end, &v, &n);
+		err = collect_prefixes(p, 0, p->n_entries, SPEE_REASON_DNS, protos[k], &v, &n);
 		if (err)
 			break;
+		if (!n) {
+			free(v);
+			continue;
+		}
 		fprintf(out, INDENT "@{ Name = '" WIN_GROUP ".base.dns-%s.out'; DisplayName = '" WIN_GROUP
 				    " DNS over %s to the resolvers (outbound)'\n",
 			proto_label(protos[k]), protos[k] == IPPROTO_UDP ? "UDP" : "TCP");
