@@ -19,27 +19,33 @@
 # refuses connect() at once with EPERM; nftables drops the SYN, and the probe
 # sees no answer. And how counters are read: `speebpf stats --json`, or nft's
 # named counters (rule.in.ID, reason.out.REASON); verdict_counters turns
-# both into one JSON object {"rule.in.ID": packets, "reason.in.no-rule": ...}.
-# Reading them needs no lab_exec (mounts per call would make the table slow):
-# stats reads the host's pin dir, nft runs in the host's network namespace.
+# both into lines "rule.in.ID PACKETS", "reason.in.no-rule PACKETS".
+# The table reads counters some 200 times, so each read is kept cheap: no
+# lab_exec (it mounts), stats reads the host's pin dir from here with the
+# build without sanitizers when there is one (the sanitizer build runs every
+# other command), nft runs in the host's network namespace.
 
 VT_FLEET=()
 declare -gA _VT_LAST=()	# host -> its counters after the last row that read them
+VT_STATS=${VT_STATS:-}
 
-# verdict_counters BACKEND HOST: HOST's counters as {"rule.DIR.ID": n, "reason.DIR.REASON": n}.
+# verdict_counters BACKEND HOST: HOST's counters, one "NAME PACKETS" a line.
 verdict_counters() {
 	case $1 in
 	ebpf)
-		"$SPEEBPF" stats --json --pin-dir "$(lab_pin_dir "$2")" | jq -c '
+		if [[ -z $VT_STATS ]]; then
+			VT_STATS=$SPEEBPF
+			[[ -x $LAB_REPO/build/speebpf ]] && VT_STATS=$LAB_REPO/build/speebpf
+		fi
+		"$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$2")" | jq -r '
 			def d: if . == "ingress" then "in" else "out" end;
 			[(.rules[] | {key: "rule.\(.direction | d).\(.id)", value: .packets}),
 			 ((.drops + .passes)[] | {key: "reason.\(.direction | d).\(.reason)", value: .packets})]
-			| group_by(.key) | map({key: .[0].key, value: (map(.value) | add)}) | from_entries'
+			| group_by(.key)[] | "\(.[0].key) \(map(.value) | add)"'
 		;;
 	nftables)
-		nsenter --net="$(lab_netns_path "$2")" -- nft -j list counters table inet speebpf | jq -c '
-			[.nftables[] | select(.counter) | .counter | {key: .name, value: .packets}]
-			| from_entries'
+		nsenter --net="$(lab_netns_path "$2")" -- nft -j list counters table inet speebpf |
+			jq -r '.nftables[] | select(.counter) | .counter | "\(.name) \(.packets)"'
 		;;
 	*) lab_die "verdict_counters: unknown backend '$1'" ;;
 	esac
@@ -82,21 +88,30 @@ _vt_enforces() {
 	return 1
 }
 
-# The counters that grew from BEFORE to AFTER, one "NAME" a line, sorted.
+# The counters that grew from BEFORE to AFTER, one "NAME" a line (in bash:
+# a row runs this up to twice, and forks are what a busy machine makes slow).
 _vt_moved() {
-	jq -nr --argjson a "$1" --argjson b "$2" \
-		'$b | to_entries[] | select(.value > ($a[.key] // 0)) | .key' | sort
+	local -A was=()
+	local name n
+	while read -r name n; do
+		[[ -n $name ]] && was[$name]=$n
+	done <<<"$1"
+	while read -r name n; do
+		if [[ -n $name ]] && ((n > ${was[$name]:-0})); then echo "$name"; fi
+	done <<<"$2"
 }
 
 # _vt_judge HOST MOVED WANT_RULE WANT_REASON: "" when HOST's moved counters are
 # as wanted (exactly WANT_RULE among the rules, or none when it is empty;
 # WANT_REASON among the reasons when set), else what is wrong.
 _vt_judge() {
-	local host=$1 moved=$2 want_rule=$3 want_reason=$4 rules
-	rules=$(grep '^rule\.' <<<"$moved" | paste -sd' ' - || true)
+	local host=$1 moved=$2 want_rule=$3 want_reason=$4 rules="" name
+	while read -r name; do
+		if [[ $name == rule.* ]]; then rules+="${rules:+ }$name"; fi
+	done <<<"$moved"
 	if [[ $rules != "$want_rule" ]]; then
 		echo "$host: rules moved: '${rules}', want '${want_rule}'; "
-	elif [[ -n $want_reason ]] && ! grep -qx "$want_reason" <<<"$moved"; then
+	elif [[ -n $want_reason && $'\n'$moved$'\n' != *$'\n'$want_reason$'\n'* ]]; then
 		echo "$host: $want_reason did not move; "
 	fi
 }
