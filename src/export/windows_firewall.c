@@ -196,8 +196,9 @@ static int write_rules(const struct policy *p, FILE *out)
 {
 	int err = 0;
 
-	fprintf(out, "# One entry per rule and direction; the keys are New-NetFirewallRule's. Rules\n"
-		     "# whose peers are DNS names are in $NameRules (the engine, below).\n"
+	fprintf(out, "# One entry per rule and direction. Rule (or Base, for what every host needs)\n"
+		     "# says where it comes from; the other keys are New-NetFirewallRule parameters.\n"
+		     "# Rules whose peers are DNS names are in $NameRules (the engine, below).\n"
 		     "$Rules = @(\n");
 	for (uint8_t dir = 0; dir < SPEE_DIR_MAX && !err; dir++) {
 		for (size_t r = 0; r < p->n_rules && !err; r++) {

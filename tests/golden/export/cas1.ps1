@@ -68,8 +68,9 @@ $Policy = @{
     DefaultOutboundAction = 'Block'
 }
 
-# One entry per rule and direction; the keys are New-NetFirewallRule's. Rules
-# whose peers are DNS names are in $NameRules (the engine, below).
+# One entry per rule and direction. Rule (or Base, for what every host needs)
+# says where it comes from; the other keys are New-NetFirewallRule parameters.
+# Rules whose peers are DNS names are in $NameRules (the engine, below).
 $Rules = @(
     # cas-imap (matrix): tcp/143 from ANY
     @{ Name = 'speebpf.rule.cas-imap.in'; DisplayName = 'speebpf cas-imap (inbound)'
