@@ -132,7 +132,7 @@ unit-test: $(BUILD)/speebpf-san $(UNIT_BIN) $(TOOL_BIN)
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh --bpffs $(BPFT_BIN)
 
-e2e-test: $(BUILD)/speebpf $(BUILD)/speebpf-san $(TOOL_BIN)
+e2e-test: $(BUILD)/speebpf-san $(TOOL_BIN)
 	@tests/e2e/run.sh
 
 demo: deps

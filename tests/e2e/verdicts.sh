@@ -22,8 +22,8 @@
 # both into lines "rule.in.ID PACKETS", "reason.in.no-rule PACKETS".
 # The table reads counters some 200 times, so each read is kept cheap: no
 # lab_exec (it mounts), stats reads the host's pin dir from here with the
-# build without sanitizers when there is one (the sanitizer build runs every
-# other command), nft runs in the host's network namespace.
+# build without sanitizers when no source is newer than it (the build under
+# test runs every other command), nft runs in the host's network namespace.
 
 VT_FLEET=()
 declare -gA _VT_LAST=()	# host -> its counters after the last row that read them
@@ -35,7 +35,10 @@ verdict_counters() {
 	ebpf)
 		if [[ -z $VT_STATS ]]; then
 			VT_STATS=$SPEEBPF
-			[[ -x $LAB_REPO/build/speebpf ]] && VT_STATS=$LAB_REPO/build/speebpf
+			if [[ -x $LAB_REPO/build/speebpf && -z $(find "$LAB_REPO/src" "$LAB_REPO/include" \
+				"$LAB_REPO/bpf" -newer "$LAB_REPO/build/speebpf" -print -quit) ]]; then
+				VT_STATS=$LAB_REPO/build/speebpf
+			fi
 		fi
 		"$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$2")" | jq -r '
 			def d: if . == "ingress" then "in" else "out" end;
