@@ -23,7 +23,7 @@ endif
 
 WARN := -Wall -Wextra -Werror
 # src/ is layered (README, "Layout"); every layer's headers are on the path.
-SRC_LAYERS := base config policy kernel agent cli
+SRC_LAYERS := base config policy export kernel agent cli
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
 	$(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -130,8 +130,8 @@ test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL
 lint:
 	@tools/lint.sh
 
-unit-test: $(BUILD)/speebpf-san $(UNIT_BIN)
-	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh
+unit-test: $(BUILD)/speebpf-san $(UNIT_BIN) $(TOOL_BIN)
+	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh tests/cli/test_export.sh
 
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh --bpffs $(BPFT_BIN)

@@ -11,6 +11,7 @@ static int do_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "check", do_check, "validate a fleet config; print this host's allowlists" },
 	{ "explain", do_explain, "the verdict the kernel would give one new connection" },
+	{ "export", do_export, "this policy as an nftables or Windows Firewall ruleset" },
 	{ "apply", do_apply, "load and attach this host's policy, or update it in place" },
 	{ "confirm", do_confirm, "keep the policy applied with --confirm" },
 	{ "run", do_run, "apply, then keep the policy current (the agent)" },

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * export_impl.h - what the exporters share: the writers of each format and
+ * the helpers they use to walk a compiled policy. Included only by
+ * the files of src/export/.
+ */
+#ifndef SPEE_EXPORT_IMPL_H
+#define SPEE_EXPORT_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "export.h"
+
+/* The writers (one file per format); each returns what export_write returns. */
+int nft_write_ruleset(const struct policy *p, const struct name_table *names, FILE *out,
+		      struct diags *d);
+int nft_write_names(const struct policy *p, const struct name_table *names, FILE *out,
+		    struct diags *d);
+int win_write_firewall(const struct policy *p, const struct name_table *names, FILE *out,
+		       struct diags *d);
+int win_write_keywords(const struct policy *p, const struct name_table *names, FILE *out,
+		       struct diags *d);
+
+/*
+ * The rank of an entry in the kernel's tie order: rules by row, the
+ * implicit entries (DNS, local) after every rule. At the same prefix
+ * length, the lower rank wins (policy.c resolves ties the same way).
+ */
+unsigned export_entry_order(const struct policy *p, const struct policy_entry *e);
+
+/* Entries are sorted by direction, then rule: [*first, *end) are rule r's in dir. */
+void export_rule_entries(const struct policy *p, uint8_t dir, size_t r, size_t *first,
+			 size_t *end);
+
+/* The addresses a DNS name has now: NULL when it has none (never resolved, or empty). */
+const struct name_addrs *export_name_addrs(const struct name_table *t, const char *name);
+
+/* "443" or "8000-8100" */
+void export_port_text(uint16_t lo, uint16_t hi, char *buf, size_t len);
+
+/* The config file's name without its directories, as the outputs' headers show it. */
+const char *export_config_name(const struct policy *p);
+
+/* The config's sha256 in hex. */
+void export_sha256_hex(const struct policy *p, char hex[65]);
+
+/*
+ * Adds "FORMAT: rule ID: protocol N cannot be exported (...)" to d and
+ * returns -EPROTONOSUPPORT: the exporters' answer to a protocol their switch
+ * does not know.
+ */
+int export_unknown_proto(const struct policy *p, const struct policy_rule *r, const char *format,
+			 struct diags *d);
+
+/* True when the rule's peers in dir include a DNS name / a prefix. */
+bool export_rule_has_names(const struct policy *p, uint8_t dir, size_t r);
+bool export_rule_has_prefixes(const struct policy *p, uint8_t dir, size_t r);
+
+#endif
