@@ -11,7 +11,7 @@ libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev
 libcmocka-dev
 iproute2 procps socat dnsmasq-base curl systemd jq valgrind
-nftables xdp-tools
+nftables xdp-tools python3 python3-jinja2
 "
 
 missing=""
