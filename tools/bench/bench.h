@@ -100,9 +100,9 @@ int bench_write_file(const char *dir, const char *name, const char *buf, size_t 
 int bench_pin_cpu(int cpu);
 
 /*
- * Other tenants of the machine: bench_tenants_start notes every task's CPU
- * time; bench_tenants_busy then lists the tasks that took at least a tenth
- * of a CPU since.
+ * Other tenants of the machine: bench_tenants_start notes every user task's
+ * CPU time (kernel threads work for this run too); bench_tenants_busy then lists the tasks that took at least a tenth
+ * of a CPU since, and gives what all of them took together (in CPUs).
  */
 #define BENCH_TENANTS_MAX 8
 struct tenant {
@@ -110,7 +110,7 @@ struct tenant {
 	double cpu_share; /* of one CPU */
 };
 void bench_tenants_start(void);
-int bench_tenants_busy(struct tenant *out, int max);
+int bench_tenants_busy(struct tenant *out, int max, double *total);
 
 /* ---- the machine and its check (check.c) ---- */
 
@@ -125,6 +125,7 @@ struct machine {
 	double load_start[3], load_end[3];
 	struct tenant tenants[BENCH_TENANTS_MAX];
 	int n_tenants;
+	double tenants_total; /* CPUs the other tasks took together over the run */
 };
 
 void machine_read(struct machine *m);
@@ -142,7 +143,7 @@ struct check_sample {
 #define CHECK_EMPTY_MAX_NS 12.0
 #define CHECK_REFERENCE_MAX_NS 35.0
 #define CHECK_SPREAD_MAX 1.35 /* slowest round over fastest */
-#define CHECK_TENANT_MAX 0.5  /* another task's share of a CPU over the run */
+#define CHECK_TENANT_MAX 0.5  /* CPUs the other tasks took together over the run */
 
 #define CHECK_REASONS 8
 struct check_result {

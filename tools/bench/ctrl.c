@@ -572,6 +572,7 @@ int cp_run(const struct bench_opts *o, struct cp_results *r)
 	int err = 0;
 
 	memset(r, 0, sizeof(*r));
+	bench_pin_cpu(o->cpu); /* away from the other CPU's tenants, as the data plane */
 	for (int s = 1; s < o->n_sizes && !err; s++)
 		for (int fam = 4; fam <= 6 && !err; fam += 2)
 			err = measure_size(o, bench_sizes[s], fam, &r->size[r->n_size++], r);
@@ -584,5 +585,6 @@ int cp_run(const struct bench_opts *o, struct cp_results *r)
 		if (!err)
 			err = measure_mem(o, bench_sizes[s], true, &r->mem[r->n_mem++]);
 	}
+	bench_pin_cpu(-1);
 	return err;
 }

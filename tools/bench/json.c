@@ -186,6 +186,7 @@ static json_object *machine_json(const struct machine *m)
 		json_object_array_add(t, e);
 	}
 	put(j, "tenants", t);
+	put_num(j, "tenants_total", m->tenants_total);
 	return j;
 }
 

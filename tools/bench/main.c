@@ -248,7 +248,8 @@ int main(int argc, char **argv)
 	err = check_run(&o, &run.check.end);
 	run.check.have_end = !err;
 	run.seconds = (double)(bench_now_ns() - t0) / 1e9;
-	run.machine.n_tenants = bench_tenants_busy(run.machine.tenants, BENCH_TENANTS_MAX);
+	run.machine.n_tenants = bench_tenants_busy(run.machine.tenants, BENCH_TENANTS_MAX,
+						   &run.machine.tenants_total);
 	machine_load(run.machine.load_end);
 	check_judge(&run.check, run.dp, &run.machine);
 	for (int i = 0; i < run.check.n_reasons; i++)

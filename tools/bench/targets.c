@@ -200,7 +200,9 @@ static struct target *timing_target(struct collector *c, const struct goal *g,
 	return t;
 }
 
-static void cp_targets(struct collector *c, const struct cp_results *cp)
+/* The size results of one inventory, IPv4 then IPv6. */
+static void cp_size_targets(struct collector *c, const struct cp_results *cp, size_t n_hosts,
+			    const struct goal *g, bool load)
 {
 	char subject[64];
 
@@ -208,20 +210,23 @@ static void cp_targets(struct collector *c, const struct cp_results *cp)
 		const struct cp_size_result *z = &cp->size[i];
 		struct target *t;
 
+		if (z->n_hosts != n_hosts)
+			continue;
 		snprintf(subject, sizeof(subject), "IPv%d", z->family);
-		if (z->n_hosts == 10000) {
-			t = timing_target(c, &G_APPLY, subject, &z->total);
-			part(t, "parse", z->parse.cpu.med, "ms");
-			part(t, "compile", z->compile.cpu.med, "ms");
-			part(t, "write the maps", z->apply.cpu.med, "ms");
-			timing_target(c, &G_LOAD, subject, &z->load);
-		} else if (z->n_hosts == 100000) {
-			t = timing_target(c, &G_APPLY100K, subject, &z->total);
+		t = timing_target(c, g, subject, load ? &z->load : &z->total);
+		if (!load) {
 			part(t, "parse", z->parse.cpu.med, "ms");
 			part(t, "compile", z->compile.cpu.med, "ms");
 			part(t, "write the maps", z->apply.cpu.med, "ms");
 		}
 	}
+}
+
+static void cp_targets(struct collector *c, const struct cp_results *cp)
+{
+	char subject[64];
+
+	cp_size_targets(c, cp, 10000, &G_APPLY, false);
 	for (int i = 0; i < cp->n_change; i++) {
 		const struct cp_change_result *z = &cp->change[i];
 
@@ -230,6 +235,8 @@ static void cp_targets(struct collector *c, const struct cp_results *cp)
 		snprintf(subject, sizeof(subject), "IPv%d", z->family);
 		timing_target(c, &G_CHANGE, subject, &z->apply);
 	}
+	cp_size_targets(c, cp, 10000, &G_LOAD, true);
+	cp_size_targets(c, cp, 100000, &G_APPLY100K, false);
 	for (int i = 0; i < cp->n_mem; i++) {
 		const struct mem_result *m = &cp->mem[i];
 		struct target *t;
