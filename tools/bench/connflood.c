@@ -332,42 +332,15 @@ static int nft_ruleset(struct conn_env *env)
 
 static int nft_set(struct conn_env *env, bool on)
 {
-	char path[512];
 	int err;
 
 	if (!on) {
 		env->nft_loaded = false;
 		return system("nft delete table inet " CONN_TABLE) ? -EIO : 0;
 	}
-	err = bench_write_file(env->o->tmp_dir, "conn.nft", env->nft_text, strlen(env->nft_text),
-			       path, sizeof(path));
-	if (!err) {
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "nft -f '%s'", path);
-		err = system(cmd) ? -EIO : 0;
-		unlink(path);
-	}
+	err = flood_nft_load(env->o->tmp_dir, env->nft_text);
 	env->nft_loaded = !err;
 	return err;
-}
-
-static uint64_t nft_refused(void)
-{
-	FILE *p = popen("nft list counter inet " CONN_TABLE " refused", "r");
-	unsigned long long v = 0;
-	char line[256];
-
-	if (!p)
-		return 0;
-	while (fgets(line, sizeof(line), p)) {
-		const char *s = strstr(line, "packets ");
-
-		if (s)
-			v = strtoull(s + 8, NULL, 10);
-	}
-	pclose(p);
-	return v;
 }
 
 /* speebpf (XDP and the egress program) when spee, else the empty XDP program alone. */
@@ -415,7 +388,7 @@ static uint64_t refused(const struct conn_env *env, enum conn_filter f)
 {
 	if (f == CF_SPEE)
 		return bench_spee_reason_count(&env->sp, SPEE_REASON_NO_RULE, SPEE_DIR_INGRESS);
-	return f == CF_NFT ? nft_refused() : 0;
+	return f == CF_NFT ? flood_nft_counter("inet " CONN_TABLE, "refused") : 0;
 }
 
 /* ---- measuring ---- */

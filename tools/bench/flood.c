@@ -304,33 +304,41 @@ static int nft_ruleset(const struct flood_env *env, char **out, size_t *elements
 	return 0;
 }
 
-static int nft_load(struct flood_env *env, struct flood_results *res)
+int flood_nft_load(const char *dir, const char *text)
 {
-	char path[512], cmd[700];
-	char *text = NULL;
-	int err;
+	char path[512], cmd[600];
+	int err = bench_write_file(dir, "ruleset.nft", text, strlen(text), path, sizeof(path));
 
-	err = nft_ruleset(env, &text, &res->nft_elements);
-	if (!err)
-		err = bench_write_file(env->o->tmp_dir, "flood.nft", text, strlen(text), path,
-				       sizeof(path));
-	free(text);
 	if (err)
 		return err;
 	snprintf(cmd, sizeof(cmd), "nft -f '%s'", path);
 	err = system(cmd) ? -EIO : 0;
 	unlink(path);
+	return err;
+}
+
+static int nft_load(struct flood_env *env, struct flood_results *res)
+{
+	char *text = NULL;
+	int err;
+
+	err = nft_ruleset(env, &text, &res->nft_elements);
+	if (!err)
+		err = flood_nft_load(env->o->tmp_dir, text);
+	free(text);
 	if (!err)
 		env->nft_loaded = true;
 	return err;
 }
 
-static uint64_t nft_refused(void)
+uint64_t flood_nft_counter(const char *table, const char *counter)
 {
-	FILE *p = popen("nft list counter netdev " NFT_TABLE " refused", "r");
-	char line[256];
+	char cmd[256], line[256];
 	unsigned long long v = 0;
+	FILE *p;
 
+	snprintf(cmd, sizeof(cmd), "nft list counter %s %s", table, counter);
+	p = popen(cmd, "r");
 	if (!p)
 		return 0;
 	while (fgets(line, sizeof(line), p)) {
@@ -341,6 +349,11 @@ static uint64_t nft_refused(void)
 	}
 	pclose(p);
 	return v;
+}
+
+static uint64_t nft_refused(void)
+{
+	return flood_nft_counter("netdev " NFT_TABLE, "refused");
 }
 
 static uint64_t spee_refused(const struct flood_env *env)

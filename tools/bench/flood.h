@@ -34,6 +34,12 @@ uint64_t flood_cpu_ns(const int *pids, int n);
 /* Frames the device's NAPI took from its ring (rtnl_link_stats, 32 bits). */
 uint32_t flood_rx_packets(const char *ifname);
 
+/* Loads an nftables ruleset (nft -f) through a file in dir. 0 or a negative errno. */
+int flood_nft_load(const char *dir, const char *text);
+
+/* The packets of nftables counter `counter` of table (e.g. "netdev spb_bench"); 0 when unknown. */
+uint64_t flood_nft_counter(const char *table, const char *counter);
+
 /*
  * The host's ingress TCP rules as nftables sets: any_ports (the ANY rules),
  * peers4/peers6 ({source . port}: what spee_exact holds) and nets4/nets6
