@@ -110,6 +110,15 @@ struct tenant {
 	double cpu_share; /* of one CPU */
 };
 void bench_tenants_start(void);
+
+/*
+ * How many other tasks were runnable beside the single-threaded parts (the
+ * data and control planes), sampled every 100 ms while on: short-lived
+ * tasks (compilers, tests) that the tenants above cannot see.
+ * bench_others_running stops the sampling and gives the mean.
+ */
+void bench_others_sample(bool on);
+double bench_others_running(long *samples);
 int bench_tenants_busy(struct tenant *out, int max, double *total);
 
 /* ---- the machine and its check (check.c) ---- */
@@ -126,6 +135,8 @@ struct machine {
 	struct tenant tenants[BENCH_TENANTS_MAX];
 	int n_tenants;
 	double tenants_total; /* CPUs the other tasks took together over the run */
+	double others_running; /* other tasks runnable beside the measurements, on average */
+	long others_samples;
 };
 
 void machine_read(struct machine *m);
@@ -144,6 +155,7 @@ struct check_sample {
 #define CHECK_REFERENCE_MAX_NS 35.0
 #define CHECK_SPREAD_MAX 1.35 /* slowest round over fastest */
 #define CHECK_TENANT_MAX 0.5  /* CPUs the other tasks took together over the run */
+#define CHECK_OTHERS_MAX 0.5  /* other tasks runnable beside the measurements, on average */
 
 #define CHECK_REASONS 8
 struct check_result {

@@ -186,6 +186,10 @@ void check_judge(struct check_result *c, const struct dp_results *dp, const stru
 			break;
 		}
 	}
+	if (m->others_samples && m->others_running > CHECK_OTHERS_MAX)
+		reason(c, "%.1f other tasks were runnable beside the data and control planes, on "
+			  "average",
+		       m->others_running);
 	if (m->tenants_total > CHECK_TENANT_MAX)
 		reason(c, "other tasks took %.0f%% of a CPU during the run", 100 * m->tenants_total);
 }

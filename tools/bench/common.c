@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <net/if.h>
+#include <pthread.h>
 
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -275,4 +276,71 @@ int bench_tenants_busy(struct tenant *out, int max, double *total)
 		out[n++].cpu_share = share;
 	}
 	return n;
+}
+
+/* ---- runnable tasks beside the measurements ---- */
+
+static struct {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool on, stop, started;
+	double sum;
+	long n;
+} sampler = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Tasks runnable now (the numerator of /proc/loadavg's fourth field), or -1. */
+static int running_now(void)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	int running = -1;
+
+	if (f) {
+		if (fscanf(f, "%*f %*f %*f %d/", &running) != 1)
+			running = -1;
+		fclose(f);
+	}
+	return running;
+}
+
+static void *sample_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = {.tv_nsec = 100 * 1000 * 1000};
+		int running;
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&sampler.lock);
+		if (sampler.stop) {
+			pthread_mutex_unlock(&sampler.lock);
+			return NULL;
+		}
+		/* this thread and the measuring one are running: the rest are others */
+		if (sampler.on && (running = running_now()) >= 2) {
+			sampler.sum += running - 2;
+			sampler.n++;
+		}
+		pthread_mutex_unlock(&sampler.lock);
+	}
+}
+
+void bench_others_sample(bool on)
+{
+	pthread_mutex_lock(&sampler.lock);
+	sampler.on = on;
+	if (on && !sampler.started)
+		sampler.started = !pthread_create(&sampler.thread, NULL, sample_loop, NULL);
+	pthread_mutex_unlock(&sampler.lock);
+}
+
+double bench_others_running(long *samples)
+{
+	pthread_mutex_lock(&sampler.lock);
+	sampler.stop = true;
+	pthread_mutex_unlock(&sampler.lock);
+	if (sampler.started)
+		pthread_join(sampler.thread, NULL);
+	sampler.started = false;
+	*samples = sampler.n;
+	return sampler.n ? sampler.sum / (double)sampler.n : 0;
 }

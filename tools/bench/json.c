@@ -187,6 +187,8 @@ static json_object *machine_json(const struct machine *m)
 	}
 	put(j, "tenants", t);
 	put_num(j, "tenants_total", m->tenants_total);
+	put_num(j, "others_running", m->others_running);
+	put_int(j, "others_samples", m->others_samples);
 	return j;
 }
 
@@ -210,6 +212,7 @@ static json_object *check_json(const struct check_result *c)
 	put_num(lim, "reference_ns", CHECK_REFERENCE_MAX_NS);
 	put_num(lim, "spread", CHECK_SPREAD_MAX);
 	put_num(lim, "tenant_share", CHECK_TENANT_MAX);
+	put_num(lim, "others_running", CHECK_OTHERS_MAX);
 	put(j, "limits", lim);
 	put(j, "start", sample_json(&c->start));
 	if (c->have_end)

@@ -229,6 +229,7 @@ int main(int argc, char **argv)
 		}
 		run.conn = &conn;
 	}
+	bench_others_sample(true); /* the single-threaded parts */
 	if (part(only, "dp")) {
 		err = dp_run(&o, &dp);
 		if (err) {
@@ -245,6 +246,7 @@ int main(int argc, char **argv)
 		}
 		run.cp = &cp;
 	}
+	run.machine.others_running = bench_others_running(&run.machine.others_samples);
 	err = check_run(&o, &run.check.end);
 	run.check.have_end = !err;
 	run.seconds = (double)(bench_now_ns() - t0) / 1e9;
