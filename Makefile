@@ -225,7 +225,8 @@ clean:
 # `make diff-long SEED=... N=...`: the differential test (tests/bpf/test_diff.c)
 # with N packets per program. `make fuzz` runs each libFuzzer target for
 # FUZZ_TIME seconds; `make fuzz-short` (part of `make test`) a few seconds each.
-# `make test-kernels` runs the BPF tests on Debian's 6.1 and 6.12 under QEMU;
+# `make test-kernels` runs the BPF tests on Debian's 6.1 and 6.12 under QEMU
+# (tools/test-kernels.sh, which installs and downloads what it needs);
 # `make test-kernel-6.1` (part of `make test`) the verdict table on 6.1 only.
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
@@ -240,7 +241,7 @@ FUZZ_SHORT ?= 4
 SEED ?= $(shell date +%s)
 N ?= 1000000
 
-.PHONY: fuzz fuzz-short fuzz-build diff-long test-kernels test-kernel-6.1
+.PHONY: fuzz fuzz-short fuzz-build diff-long test-kernels test-kernel-6.1 test-kernels-runner
 .SECONDARY: $(BPF_OBJ) $(FUZZ_OBJ)
 
 $(BUILD)/fuzz/obj/%.o: src/%.c $(SKEL) | $(BUILD)/fuzz/obj
@@ -271,8 +272,17 @@ fuzz: $(FUZZ_BIN)
 diff-long: $(BUILD)/tests/test_diff
 	SPEE_DIFF_SEED=$(SEED) SPEE_DIFF_N=$(N) $(BUILD)/tests/test_diff
 
-test-kernels: $(BPF_OBJ) $(BPFT_BIN)
-	@tools/test-kernels.sh $(BPF_OBJ) $(BPFT_BIN)
+test-kernels: $(BPF_OBJ) $(BPFT_BIN) test-kernels-runner
+	@tools/test-kernels.sh $(BPF_OBJ) -- $(BPFT_BIN)
 
 test-kernel-6.1: $(BPF_OBJ) $(BUILD)/tests/test_verdicts
-	@tools/test-kernels.sh -k default $(BPF_OBJ) $(BUILD)/tests/test_verdicts
+	@tools/test-kernels.sh -k 6.1 $(BPF_OBJ) -- $(BUILD)/tests/test_verdicts
+
+# The runner's own check: it must fail on an object 6.1 rejects and on a failing test.
+$(BUILD)/kernels/bad.bpf.o: tests/kernels/bad.bpf.c | $(BUILD)/bpf
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+test-kernels-runner: $(BPF_OBJ) $(BUILD)/kernels/bad.bpf.o
+	@tests/kernels/test_runner.sh $(firstword $(BPF_OBJ)) $(BUILD)/kernels/bad.bpf.o

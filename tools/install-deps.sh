@@ -21,7 +21,7 @@ debhelper dpkg-dev
 TEST_PACKAGES="
 libclang-rt-14-dev libcmocka-dev
 iproute2 procps socat dnsmasq-base curl systemd jq valgrind
-nftables xdp-tools
+nftables xdp-tools python3 python3-jinja2
 lintian prometheus strace
 "
 

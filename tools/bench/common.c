@@ -15,6 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
+#include <pthread.h>
+
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 const size_t bench_sizes[BENCH_SIZES] = {10, 1000, 10000, 100000};
 
 uint64_t bench_now_ns(void)
@@ -23,6 +30,31 @@ uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int bench_test_run(int prog_fd, const void *data, int len, const void *ctx, int ctx_len,
+		   int repeat, double ns[CLK_COUNT], uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data, .data_size_in = (__u32)len,
+		    .ctx_in = ctx, .ctx_size_in = (__u32)ctx_len, .repeat = repeat);
+	uint64_t t0, t1;
+
+	t0 = bench_thread_cpu_ns();
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -errno;
+	t1 = bench_thread_cpu_ns();
+	ns[CLK_CPU] = (double)(t1 - t0) / repeat;
+	ns[CLK_KERNEL] = o.duration;
+	*retval = o.retval;
+	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -61,6 +93,32 @@ void bench_log(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+int bench_park_xdp(const char *prefix, int n, int prog_fd)
+{
+	char name[IF_NAMESIZE], peer[IF_NAMESIZE], cmd[128];
+	int ifindex, err;
+
+	snprintf(name, sizeof(name), "%.10sp%d", prefix, n);
+	snprintf(peer, sizeof(peer), "%.10sq%d", prefix, n);
+	ifindex = (int)if_nametoindex(name);
+	if (!ifindex) {
+		snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %s", name, peer);
+		if (system(cmd))
+			return -EIO;
+		ifindex = (int)if_nametoindex(name);
+		if (!ifindex)
+			return -ENODEV;
+	}
+	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+	return err ? err : ifindex;
+}
+
+void bench_unpark_xdp(int ifindex)
+{
+	if (ifindex > 0)
+		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
 }
 
 int bench_enter_netns(const char *path)
@@ -159,6 +217,22 @@ static bool task_ticks(int pid, unsigned long long *ticks, char *comm, size_t le
 	return true;
 }
 
+/* Kernel threads have no command line; ours (softirq, kworkers) work for this run too. */
+static bool is_kernel_thread(int pid)
+{
+	char path[64], c;
+	FILE *f;
+	bool empty;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	empty = fread(&c, 1, 1, f) != 1;
+	fclose(f);
+	return empty;
+}
+
 void bench_tenants_start(void)
 {
 	DIR *d = opendir("/proc");
@@ -172,19 +246,20 @@ void bench_tenants_start(void)
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		t->pid = atoi(de->d_name);
-		if (t->pid != getpid() && task_ticks(t->pid, &t->ticks, t->comm, sizeof(t->comm)))
+		if (t->pid != getpid() && !is_kernel_thread(t->pid) &&
+		    task_ticks(t->pid, &t->ticks, t->comm, sizeof(t->comm)))
 			n_tasks_at_start++;
 	}
 	if (d)
 		closedir(d);
 }
 
-void bench_tenants_busy(char *out, size_t len)
+int bench_tenants_busy(struct tenant *out, int max, double *total)
 {
 	double secs = (double)(bench_now_ns() - tasks_start_ns) / 1e9, hz = sysconf(_SC_CLK_TCK);
-	size_t off = 0;
+	int n = 0;
 
-	out[0] = '\0';
+	*total = 0;
 	for (int i = 0; i < n_tasks_at_start && secs > 0; i++) {
 		const struct task_cpu *t = &tasks_at_start[i];
 		unsigned long long now;
@@ -194,11 +269,78 @@ void bench_tenants_busy(char *out, size_t len)
 		if (!task_ticks(t->pid, &now, comm, sizeof(comm)) || strcmp(comm, t->comm))
 			continue;
 		share = (double)(now - t->ticks) / hz / secs;
-		if (share < 0.1 || off + 1 >= len)
+		*total += share;
+		if (share < 0.1 || n == max)
 			continue;
-		off += (size_t)snprintf(out + off, len - off, "%s%s (%.0f%% of a CPU)",
-					off ? ", " : "", comm, 100 * share);
+		snprintf(out[n].comm, sizeof(out[n].comm), "%s", comm);
+		out[n++].cpu_share = share;
 	}
-	if (off >= len)
-		out[len - 1] = '\0';
+	return n;
+}
+
+/* ---- runnable tasks beside the measurements ---- */
+
+static struct {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool on, stop, started;
+	double sum;
+	long n;
+} sampler = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Tasks runnable now (the numerator of /proc/loadavg's fourth field), or -1. */
+static int running_now(void)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	int running = -1;
+
+	if (f) {
+		if (fscanf(f, "%*f %*f %*f %d/", &running) != 1)
+			running = -1;
+		fclose(f);
+	}
+	return running;
+}
+
+static void *sample_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = {.tv_nsec = 100 * 1000 * 1000};
+		int running;
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&sampler.lock);
+		if (sampler.stop) {
+			pthread_mutex_unlock(&sampler.lock);
+			return NULL;
+		}
+		/* this thread and the measuring one are running: the rest are others */
+		if (sampler.on && (running = running_now()) >= 2) {
+			sampler.sum += running - 2;
+			sampler.n++;
+		}
+		pthread_mutex_unlock(&sampler.lock);
+	}
+}
+
+void bench_others_sample(bool on)
+{
+	pthread_mutex_lock(&sampler.lock);
+	sampler.on = on;
+	if (on && !sampler.started)
+		sampler.started = !pthread_create(&sampler.thread, NULL, sample_loop, NULL);
+	pthread_mutex_unlock(&sampler.lock);
+}
+
+double bench_others_running(long *samples)
+{
+	pthread_mutex_lock(&sampler.lock);
+	sampler.stop = true;
+	pthread_mutex_unlock(&sampler.lock);
+	if (sampler.started)
+		pthread_join(sampler.thread, NULL);
+	sampler.started = false;
+	*samples = sampler.n;
+	return sampler.n ? sampler.sum / (double)sampler.n : 0;
 }

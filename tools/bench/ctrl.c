@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include "config.h"
 #include "gen.h"
 #include "loader.h"
@@ -160,8 +163,28 @@ enum {
 	S_COUNT
 };
 
+/* What the verifier said of each program: instructions it walked, and the programs' sizes. */
+static void prog_info(const struct loader *l, struct cp_results *cp)
+{
+	for (int i = 0; i < LOADER_PROG_COUNT && cp->n_prog < CP_PROGS; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		struct cp_prog *p = &cp->prog[cp->n_prog];
+		int fd = loader_prog_fd(l, (enum loader_prog)i);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		snprintf(p->name, sizeof(p->name), "%s",
+			 bpf_program__name(loader_prog(l, (enum loader_prog)i)));
+		p->verified_insns = info.verified_insns;
+		p->xlated_bytes = info.xlated_prog_len;
+		p->jited_bytes = info.jited_prog_len;
+		cp->n_prog++;
+	}
+}
+
 static int measure_size(const struct bench_opts *o, size_t n, int family,
-			struct cp_size_result *res)
+			struct cp_size_result *res, struct cp_results *cp)
 {
 	struct gen_spec gs = {.n_hosts = n, .v4 = family == 4, .v6 = family == 6};
 	int reps = n >= 100000 && o->cp_reps > 3 ? 3 : o->cp_reps, err = 0;
@@ -208,6 +231,8 @@ static int measure_size(const struct bench_opts *o, size_t n, int family,
 			goto next;
 		}
 		loaded = true;
+		if (!cp->n_prog)
+			prog_info(&l, cp);
 		/*
 		 * The object is new, so both slots are empty: the first apply fills
 		 * one with the cache, the second the other by reading it back, then
@@ -547,9 +572,10 @@ int cp_run(const struct bench_opts *o, struct cp_results *r)
 	int err = 0;
 
 	memset(r, 0, sizeof(*r));
+	bench_pin_cpu(o->cpu); /* away from the other CPU's tenants, as the data plane */
 	for (int s = 1; s < o->n_sizes && !err; s++)
 		for (int fam = 4; fam <= 6 && !err; fam += 2)
-			err = measure_size(o, bench_sizes[s], fam, &r->size[r->n_size++]);
+			err = measure_size(o, bench_sizes[s], fam, &r->size[r->n_size++], r);
 	for (int fam = 4; fam <= 6 && !err; fam += 2)
 		err = measure_change(o, o->n_sizes > 2 ? 10000 : 1000, fam,
 				     &r->change[r->n_change++]);
@@ -559,5 +585,6 @@ int cp_run(const struct bench_opts *o, struct cp_results *r)
 		if (!err)
 			err = measure_mem(o, bench_sizes[s], true, &r->mem[r->n_mem++]);
 	}
+	bench_pin_cpu(-1);
 	return err;
 }

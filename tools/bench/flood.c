@@ -45,37 +45,27 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
-#include "gen.h"
-#include "loader.h"
-#include "maps.h"
-#include "names.h"
+#include "bench_spee.h"
+#include "flood.h"
 #include "pkt.h"
-#include "policy.h"
 #include "bench.skel.h"
 
-#define FLOOD_HOSTS 10000
 #define NFT_TABLE "spb_bench"
 #define CALIBRATE_FRAMES 500000ULL
 #define MAX_FRAMES 40000000ULL
 
 struct flood_env {
 	const struct bench_opts *o;
-	struct config *cfg;
-	struct policy *pol;
-	struct name_table names;
-	struct loader spee;
-	bool spee_loaded;
+	struct bench_spee sp;
 	struct bench *skel;
 	int rx_ifindex;
 	int tx_ifindex;
 	uint8_t frame[PKT_MAX];
 	int len;
-	int ncpu;
 	int sender_cpu;
 	bool nft_loaded;
 	bool xdp_attached;
-	pid_t napi[8]; /* the receiver's NAPI threads, when threaded */
+	int napi[8]; /* the receiver's NAPI threads, when threaded */
 	int n_napi;
 };
 
@@ -94,7 +84,7 @@ static int ifreq_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
 	return err;
 }
 
-static int set_gro(const char *ifname)
+int flood_set_gro(const char *ifname)
 {
 	struct ethtool_value ev = {.cmd = ETHTOOL_SGRO, .data = 1};
 	struct ifreq ifr = {.ifr_data = (char *)&ev};
@@ -117,7 +107,7 @@ static int get_mac(const char *ifname, uint8_t mac[6])
  * root namespace's devices, so a child process mounts a sysfs of the
  * receiver's network namespace in a private mount namespace of its own.
  */
-static int set_threaded(const char *ifname, bool on)
+int flood_set_threaded(const char *ifname, bool on)
 {
 	pid_t pid = fork();
 	int status;
@@ -142,11 +132,7 @@ static int set_threaded(const char *ifname, bool on)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-/*
- * Pins the NAPI threads of ifname ("napi/IF-ID", cut to 15 characters) to
- * cpu and notes their pids in env.
- */
-static int pin_napi(struct flood_env *env, const char *ifname, int cpu)
+int flood_pin_napi(const char *ifname, int cpu, int *pids, int max, int *n_pids)
 {
 	char want[16], comm[32], path[300];
 	struct dirent *de;
@@ -160,7 +146,7 @@ static int pin_napi(struct flood_env *env, const char *ifname, int cpu)
 	d = opendir("/proc");
 	if (!d)
 		return -errno;
-	env->n_napi = 0;
+	*n_pids = 0;
 	while ((de = readdir(d))) {
 		FILE *f;
 
@@ -173,8 +159,8 @@ static int pin_napi(struct flood_env *env, const char *ifname, int cpu)
 		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, want, strlen(want)) &&
 		    !sched_setaffinity(atoi(de->d_name), sizeof(set), &set)) {
 			pinned++;
-			if (env->n_napi < (int)(sizeof(env->napi) / sizeof(env->napi[0])))
-				env->napi[env->n_napi++] = atoi(de->d_name);
+			if (*n_pids < max)
+				pids[(*n_pids)++] = atoi(de->d_name);
 		}
 		fclose(f);
 	}
@@ -182,17 +168,16 @@ static int pin_napi(struct flood_env *env, const char *ifname, int cpu)
 	return pinned;
 }
 
-/* CPU time of the receiver's NAPI threads (ns): the first field of /proc/PID/schedstat. */
-static uint64_t napi_cpu_ns(const struct flood_env *env)
+uint64_t flood_cpu_ns(const int *pids, int n)
 {
 	uint64_t sum = 0;
 
-	for (int i = 0; i < env->n_napi; i++) {
+	for (int i = 0; i < n; i++) {
 		char path[64];
 		unsigned long long v;
 		FILE *f;
 
-		snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)env->napi[i]);
+		snprintf(path, sizeof(path), "/proc/%d/schedstat", pids[i]);
 		f = fopen(path, "r");
 		if (!f)
 			continue;
@@ -203,8 +188,7 @@ static uint64_t napi_cpu_ns(const struct flood_env *env)
 	return sum;
 }
 
-/* Frames the receiver's NAPI took from its ring (rtnl_link_stats, 32 bits). */
-static uint32_t rx_packets(const char *ifname)
+uint32_t flood_rx_packets(const char *ifname)
 {
 	struct ifaddrs *ifa, *i;
 	uint32_t v = 0;
@@ -235,33 +219,24 @@ static void nft_element(FILE *f, bool *first, const struct prefix *a, uint16_t l
 	*first = false;
 }
 
-/*
- * The host's ingress TCP rules as nftables rules: the ANY rules' ports, a
- * set of {source, port} for the peer addresses (what spee_exact holds) and
- * an interval set of {prefix, port} for the networks (spee_prefix).
- */
-static int nft_ruleset(const struct flood_env *env, char **out, size_t *elements)
+void flood_nft_sets(FILE *f, const struct policy *pol, size_t *elements)
 {
 	static const char *const set_names[4] = {"peers4", "peers6", "nets4", "nets6"};
 	static const char *const set_types[4] = {
 	    "ipv4_addr . inet_service", "ipv6_addr . inet_service", "ipv4_addr . inet_service",
 	    "ipv6_addr . inet_service"};
-	bool any_port[65536] = {false}, first_any = true;
-	size_t size = 0;
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, &size);
+	static bool any_port[65536];
+	bool first_any = true;
 
-	if (!f)
-		return -ENOMEM;
+	memset(any_port, 0, sizeof(any_port));
 	*elements = 0;
-	fprintf(f, "table netdev %s {\n", NFT_TABLE);
 	for (int s = 0; s < 4; s++) {
 		bool first = true;
 
 		fprintf(f, "\tset %s {\n\t\ttype %s;\n%s", set_names[s], set_types[s],
 			s >= 2 ? "\t\tflags interval;\n" : "");
-		for (size_t i = 0; i < env->pol->n_entries; i++) {
-			const struct policy_entry *e = &env->pol->entries[i];
+		for (size_t i = 0; i < pol->n_entries; i++) {
+			const struct policy_entry *e = &pol->entries[i];
 			bool v6 = e->prefix.family == AF_INET6;
 
 			if (e->dir != SPEE_DIR_INGRESS || e->proto != IPPROTO_TCP ||
@@ -296,6 +271,19 @@ static int nft_ruleset(const struct flood_env *env, char **out, size_t *elements
 		first_any = false;
 	}
 	fprintf(f, "%s\t}\n", first_any ? "" : " }\n");
+}
+
+/* The refused flood's filter: the ingress rules on the netdev ingress hook, then drop SYNs. */
+static int nft_ruleset(const struct flood_env *env, char **out, size_t *elements)
+{
+	size_t size = 0;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &size);
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "table netdev %s {\n", NFT_TABLE);
+	flood_nft_sets(f, env->sp.pol, elements);
 	fprintf(f,
 		"\tcounter refused {\n\t}\n"
 		"\tchain ingress {\n"
@@ -316,33 +304,41 @@ static int nft_ruleset(const struct flood_env *env, char **out, size_t *elements
 	return 0;
 }
 
-static int nft_load(struct flood_env *env, struct flood_results *res)
+int flood_nft_load(const char *dir, const char *text)
 {
-	char path[512], cmd[700];
-	char *text = NULL;
-	int err;
+	char path[512], cmd[600];
+	int err = bench_write_file(dir, "ruleset.nft", text, strlen(text), path, sizeof(path));
 
-	err = nft_ruleset(env, &text, &res->nft_elements);
-	if (!err)
-		err = bench_write_file(env->o->tmp_dir, "flood.nft", text, strlen(text), path,
-				       sizeof(path));
-	free(text);
 	if (err)
 		return err;
 	snprintf(cmd, sizeof(cmd), "nft -f '%s'", path);
 	err = system(cmd) ? -EIO : 0;
 	unlink(path);
+	return err;
+}
+
+static int nft_load(struct flood_env *env, struct flood_results *res)
+{
+	char *text = NULL;
+	int err;
+
+	err = nft_ruleset(env, &text, &res->nft_elements);
+	if (!err)
+		err = flood_nft_load(env->o->tmp_dir, text);
+	free(text);
 	if (!err)
 		env->nft_loaded = true;
 	return err;
 }
 
-static uint64_t nft_refused(void)
+uint64_t flood_nft_counter(const char *table, const char *counter)
 {
-	FILE *p = popen("nft list counter netdev " NFT_TABLE " refused", "r");
-	char line[256];
+	char cmd[256], line[256];
 	unsigned long long v = 0;
+	FILE *p;
 
+	snprintf(cmd, sizeof(cmd), "nft list counter %s %s", table, counter);
+	p = popen(cmd, "r");
 	if (!p)
 		return 0;
 	while (fgets(line, sizeof(line), p)) {
@@ -355,17 +351,14 @@ static uint64_t nft_refused(void)
 	return v;
 }
 
+static uint64_t nft_refused(void)
+{
+	return flood_nft_counter("netdev " NFT_TABLE, "refused");
+}
+
 static uint64_t spee_refused(const struct flood_env *env)
 {
-	__u32 idx = spee_reason_ctr_index(SPEE_REASON_NO_RULE, SPEE_DIR_INGRESS);
-	struct spee_counter v[256];
-	uint64_t sum = 0;
-
-	if (env->ncpu > 256 || bpf_map_lookup_elem(env->spee.maps.fd[SPEE_MAP_REASON_CTR], &idx, v))
-		return 0;
-	for (int c = 0; c < env->ncpu; c++)
-		sum += v[c].packets;
-	return sum;
+	return bench_spee_reason_count(&env->sp, SPEE_REASON_NO_RULE, SPEE_DIR_INGRESS);
 }
 
 static int xdp_attach(struct flood_env *env, bool on)
@@ -373,7 +366,7 @@ static int xdp_attach(struct flood_env *env, bool on)
 	int err;
 
 	if (on)
-		err = bpf_xdp_attach(env->rx_ifindex, loader_prog_fd(&env->spee, LOADER_PROG_XDP),
+		err = bpf_xdp_attach(env->rx_ifindex, bench_spee_prog(&env->sp, false),
 				     XDP_FLAGS_DRV_MODE, NULL);
 	else
 		err = bpf_xdp_detach(env->rx_ifindex, XDP_FLAGS_DRV_MODE, NULL);
@@ -439,16 +432,16 @@ static int measure_one(struct flood_env *env, bool spee, bool threaded, uint64_t
 		return err;
 	/* Attaching may bring up a new NAPI instance; pin whatever is there now. */
 	if (threaded) {
-		pin_napi(env, env->o->rx_if, env->o->cpu);
-		n0 = napi_cpu_ns(env);
+		flood_pin_napi(env->o->rx_if, env->o->cpu, env->napi, 8, &env->n_napi);
+		n0 = flood_cpu_ns(env->napi, env->n_napi);
 	}
-	c0 = rx_packets(env->o->rx_if);
+	c0 = flood_rx_packets(env->o->rx_if);
 	f0 = spee ? spee_refused(env) : nft_refused();
 	secs = send_frames(env, frames);
 	usleep(50000); /* the ring holds at most a few hundred frames: let them through */
-	c1 = rx_packets(env->o->rx_if);
+	c1 = flood_rx_packets(env->o->rx_if);
 	if (threaded)
-		n1 = napi_cpu_ns(env);
+		n1 = flood_cpu_ns(env->napi, env->n_napi);
 	f1 = spee ? spee_refused(env) : nft_refused();
 	if (spee)
 		err = xdp_attach(env, false);
@@ -472,13 +465,13 @@ static int run_mode(struct flood_env *env, bool threaded, struct flood_mode_resu
 	m->threaded = threaded;
 	if (!v)
 		return -ENOMEM;
-	err = set_threaded(env->o->rx_if, threaded);
+	err = flood_set_threaded(env->o->rx_if, threaded);
 	if (err) {
 		bench_log("flood: cannot switch %s to %s NAPI", env->o->rx_if,
 			  threaded ? "threaded" : "softirq");
 		goto out;
 	}
-	if (threaded && pin_napi(env, env->o->rx_if, env->o->cpu) <= 0) {
+	if (threaded && flood_pin_napi(env->o->rx_if, env->o->cpu, env->napi, 8, &env->n_napi) <= 0) {
 		bench_log("flood: no NAPI thread of %s to pin", env->o->rx_if);
 		err = -ESRCH;
 		goto out;
@@ -536,9 +529,6 @@ out:
 static int setup(struct flood_env *env, struct flood_results *res)
 {
 	struct gen_spec gs = {.n_hosts = FLOOD_HOSTS, .v4 = true, .v6 = true};
-	struct maps_apply_result ar;
-	struct loader_sizes sz;
-	struct diags d = {};
 	char self[48];
 	uint8_t mac[6], smac[6];
 	struct pkt_spec s = {
@@ -551,34 +541,16 @@ static int setup(struct flood_env *env, struct flood_results *res)
 	    .sport = 51234,
 	    .dport = 8471,
 	};
-	size_t len;
-	char *yaml;
 	int err;
 
-	env->ncpu = libbpf_num_possible_cpus();
 	env->rx_ifindex = (int)if_nametoindex(env->o->rx_if);
 	if (env->rx_ifindex <= 0)
 		return -ENODEV;
-	yaml = gen_yaml(&gs, &len);
-	if (!yaml)
-		return -ENOMEM;
-	err = config_parse("flood.yaml", yaml, len, &env->cfg, &d);
-	free(yaml);
+	err = bench_spee_compile(&env->sp, &gs, "flood.yaml");
 	if (!err)
-		err = policy_compile(env->cfg, GEN_HOST_NAME, NULL, &env->pol, &d);
-	if (!err) {
-		loader_sizes_for(env->pol, &env->names, &sz);
-		err = loader_load(&env->spee, &sz, NULL, &d);
-		env->spee_loaded = !err;
-	}
-	if (!err)
-		err = maps_apply(&env->spee.maps, env->pol, &env->names, NULL, &ar, &d);
-	if (err) {
-		diags_print(stderr, &d);
-		diags_free(&d);
+		err = bench_spee_load(&env->sp);
+	if (err)
 		return err;
-	}
-	diags_free(&d);
 	env->skel = bench__open();
 	if (!env->skel)
 		return -errno;
@@ -594,7 +566,7 @@ static int setup(struct flood_env *env, struct flood_results *res)
 		return -EINVAL;
 	err = get_mac(env->o->rx_if, mac);
 	if (!err)
-		err = set_gro(env->o->rx_if);
+		err = flood_set_gro(env->o->rx_if);
 	if (err) {
 		bench_log("flood: cannot set up %s: %s", env->o->rx_if, strerror(-err));
 		return err;
@@ -624,6 +596,7 @@ int flood_run(const struct bench_opts *o, struct flood_results *res)
 	int err;
 
 	memset(res, 0, sizeof(*res));
+	res->run = true;
 	res->rounds = o->flood_rounds;
 	res->n_hosts = FLOOD_HOSTS;
 	err = setup(&env, res);
@@ -638,12 +611,8 @@ int flood_run(const struct bench_opts *o, struct flood_results *res)
 		xdp_attach(&env, false);
 	if (env.nft_loaded && system("nft delete table netdev " NFT_TABLE))
 		bench_log("flood: could not delete the nft table (the namespace goes anyway)");
-	set_threaded(o->rx_if, false);
+	flood_set_threaded(o->rx_if, false);
 	bench__destroy(env.skel);
-	if (env.spee_loaded)
-		loader_close(&env.spee);
-	policy_free(env.pol);
-	config_free(env.cfg);
-	names_free(&env.names);
+	bench_spee_free(&env.sp);
 	return err;
 }

@@ -9,8 +9,9 @@
  * the reference filter (bench.bpf.c) holding the same {proto, port, source}
  * entries, and xdp-filter's deny-policy program holding the same sources and
  * the ANY rules' ports. Each round runs every packet row through every
- * program once, in an order that rotates from round to round, so that the
- * ratios compare figures taken seconds apart.
+ * program once, in an order that rotates from round to round, beside the
+ * empty program of its hook, so that the ratios compare figures taken
+ * seconds apart, each net of the hook's fixed cost of the same round.
  */
 #include "bench.h"
 
@@ -19,20 +20,14 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
-#include "gen.h"
+#include "bench_spee.h"
 #include "labels.h"
-#include "loader.h"
-#include "maps.h"
-#include "names.h"
 #include "pkt.h"
-#include "policy.h"
 #include "bench_abi.h"
 #include "bench.skel.h"
 
@@ -48,11 +43,7 @@
 /* One inventory, loaded three ways. */
 struct inv {
 	size_t n_hosts;
-	struct config *cfg;
-	struct policy *pol;
-	struct name_table names;
-	struct loader spee;
-	bool spee_loaded;
+	struct bench_spee sp;
 	struct bench *ref;
 	struct bpf_object *xf;
 	int xf_fd;
@@ -78,6 +69,7 @@ struct dp_env {
 	int ncpu;
 	struct row rows[DP_MAX_ROWS];
 	int n_rows;
+	int parked[DP_VARIANTS]; /* the veth each XDP program is parked on (bench_park_xdp) */
 };
 
 static const char *const path_names[DP_PATH_COUNT] = {
@@ -88,42 +80,19 @@ static const char *const path_names[DP_PATH_COUNT] = {
     [DP_REPLY] = "reply (flow map hit)",
     [DP_VLAN] = "802.1Q-tagged SYN, peer rule",
     [DP_EGRESS_ALLOW] = "egress SYN allowed",
+    [DP_EGRESS_ESTAB] = "egress ACK, established",
     [DP_EGRESS_REFUSE] = "egress SYN refused",
 };
 
+const char *const dp_path_ids[DP_PATH_COUNT] = {
+    [DP_PEER] = "peer",		    [DP_ANY] = "any",
+    [DP_CIDR] = "cidr",		    [DP_REFUSED] = "refused",
+    [DP_REPLY] = "reply",	    [DP_VLAN] = "vlan",
+    [DP_EGRESS_ALLOW] = "egress-syn", [DP_EGRESS_ESTAB] = "egress-ack",
+    [DP_EGRESS_REFUSE] = "egress-refused",
+};
+
 /* ---- inventories ---- */
-
-static int inv_compile(struct inv *iv, size_t n, struct diags *d)
-{
-	struct gen_spec gs = {.n_hosts = n, .v4 = true, .v6 = true};
-	char name[64];
-	size_t len;
-	char *yaml = gen_yaml(&gs, &len);
-	int err;
-
-	if (!yaml)
-		return -ENOMEM;
-	snprintf(name, sizeof(name), "inventory-%zu.yaml", n);
-	err = config_parse(name, yaml, len, &iv->cfg, d);
-	free(yaml);
-	if (!err)
-		err = policy_compile(iv->cfg, GEN_HOST_NAME, NULL, &iv->pol, d);
-	return err;
-}
-
-static int inv_load_spee(struct inv *iv, struct diags *d)
-{
-	struct maps_apply_result res;
-	struct loader_sizes sz;
-	int err;
-
-	loader_sizes_for(iv->pol, &iv->names, &sz);
-	err = loader_load(&iv->spee, &sz, NULL, d);
-	if (err)
-		return err;
-	iv->spee_loaded = true;
-	return maps_apply(&iv->spee.maps, iv->pol, &iv->names, NULL, &res, d);
-}
 
 /* The ingress host entries of the policy, as {proto, family, port, addr} keys. */
 static int ingress_keys(const struct policy *p, struct bench_ref_key **out, size_t *n_out)
@@ -313,13 +282,9 @@ static int inv_load_xf(struct inv *iv, const char *path, size_t n_keys,
 
 static void inv_free(struct inv *iv)
 {
-	if (iv->spee_loaded)
-		loader_close(&iv->spee);
+	bench_spee_free(&iv->sp);
 	bench__destroy(iv->ref);
 	bpf_object__close(iv->xf);
-	policy_free(iv->pol);
-	config_free(iv->cfg);
-	names_free(&iv->names);
 	memset(iv, 0, sizeof(*iv));
 }
 
@@ -387,6 +352,22 @@ static int add_row(struct dp_env *env, enum dp_path path, int family)
 		r->rule = path == DP_EGRESS_ALLOW ? "ih-internal" : NULL;
 		r->reason = SPEE_REASON_NO_RULE;
 		break;
+	case DP_EGRESS_ESTAB:
+		/*
+		 * The connection the allowed SYN opened. BPF_PROG_TEST_RUN's skb
+		 * carries no TCP socket, so the program finds the connection in
+		 * the flow map, as for a raw socket's packet; a real socket's
+		 * packet is answered before that lookup.
+		 */
+		s.src = self;
+		s.dst = remote;
+		s.sport = LOCAL_PORT;
+		s.dport = 8472;
+		s.tcp_flags = PKT_ACK;
+		s.tcp_opt_len = 12; /* timestamps */
+		r->want_spee = 1;
+		r->reason = SPEE_REASON_ESTABLISHED;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -399,7 +380,7 @@ static int add_row(struct dp_env *env, enum dp_path path, int family)
 
 static bool is_egress(const struct row *r)
 {
-	return r->path == DP_EGRESS_ALLOW || r->path == DP_EGRESS_REFUSE;
+	return r->path >= DP_EGRESS_ALLOW;
 }
 
 /* ---- running ---- */
@@ -411,119 +392,62 @@ static int prog_of(const struct dp_env *env, const struct row *r, int v)
 	if (v == DPV_EMPTY)
 		return bpf_program__fd(is_egress(r) ? env->inv[0].ref->progs.bench_skb_empty
 						    : env->inv[0].ref->progs.bench_empty);
-	if (v < BENCH_SIZES) {
-		iv = &env->inv[v];
-		return loader_prog_fd(&iv->spee,
-				      is_egress(r) ? LOADER_PROG_EGRESS : LOADER_PROG_XDP);
+	iv = &env->inv[v % BENCH_SIZES];
+	switch (v / BENCH_SIZES) {
+	case DPP_SPEE:
+		return bench_spee_prog(&iv->sp, is_egress(r));
+	case DPP_REF:
+		return is_egress(r) ? -1 : bpf_program__fd(iv->ref->progs.bench_ref);
+	default:
+		return is_egress(r) || !iv->xf ? -1 : iv->xf_fd;
 	}
-	if (is_egress(r))
-		return -1;
-	if (v < 2 * BENCH_SIZES)
-		return bpf_program__fd(env->inv[v - BENCH_SIZES].ref->progs.bench_ref);
-	iv = &env->inv[v - 2 * BENCH_SIZES];
-	return iv->xf ? iv->xf_fd : -1;
 }
 
-/*
- * The references run beside speebpf at 1,000 hosts (where the targets
- * compare them) and at the largest inventory; speebpf runs at every size.
- * Timing every program at every size would double a round's length.
- */
-static bool reference_size(const struct dp_env *env, int s)
-{
-	return s == 1 || s == env->n_sizes - 1;
-}
-
+/* Every program runs at every inventory measured, beside the empty one. */
 static bool variant_used(const struct dp_env *env, int v)
 {
-	if (v == DPV_EMPTY)
-		return true;
-	if (v % BENCH_SIZES >= env->n_sizes)
-		return false;
-	return v < BENCH_SIZES || reference_size(env, v % BENCH_SIZES);
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return v == DPV_EMPTY || v % BENCH_SIZES < env->n_sizes;
 }
 
 /*
- * Runs the row `repeat` times; ns per packet, or a negative errno. The
- * clock is this thread's CPU time: the program runs inside the syscall, so
- * that is its cost, without the time other tasks of a shared machine took
- * the CPU (wall time counts those; the kernel's own figure leaves them out
- * too, but in whole nanoseconds).
+ * Runs the row `repeat` times: ns per packet on both clocks in ns[]. The
+ * thread's CPU time counts what the program costs inside the syscall
+ * without what other tasks took the CPU for; the kernel's duration is the
+ * second clock (see bench.h).
  */
-static double run_row(const struct dp_env *env, const struct row *r, int fd, int repeat,
-		      uint32_t *retval)
+static int run_row(const struct dp_env *env, const struct row *r, int fd, int repeat,
+		   double ns[CLK_COUNT], uint32_t *retval)
 {
 	struct __sk_buff skb = {.ifindex = (__u32)env->ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = r->frame, .data_size_in = (__u32)r->len,
-		    .repeat = repeat);
-	uint64_t t0, t1;
-	int err;
 
-	if (is_egress(r)) {
-		o.ctx_in = &skb;
-		o.ctx_size_in = sizeof(skb);
-	}
-	t0 = thread_cpu_ns();
-	err = bpf_prog_test_run_opts(fd, &o);
-	t1 = thread_cpu_ns();
-	if (err)
-		return err;
-	*retval = o.retval;
-	return (double)(t1 - t0) / repeat;
+	return bench_test_run(fd, r->frame, r->len, is_egress(r) ? &skb : NULL,
+			      is_egress(r) ? (int)sizeof(skb) : 0, repeat, ns, retval);
 }
 
-static __u64 counter_sum(int fd, __u32 idx, int ncpu)
+/* What speebpf counted under the row's rule or reason so far. */
+static int64_t spee_count(const struct inv *iv, const struct row *r)
 {
-	struct spee_counter v[256];
-	__u64 sum = 0;
+	unsigned dir = is_egress(r) ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
 
-	if (ncpu > 256 || bpf_map_lookup_elem(fd, &idx, v))
-		return 0;
-	for (int c = 0; c < ncpu; c++)
-		sum += v[c].packets;
-	return sum;
+	if (r->rule)
+		return bench_spee_rule_count(&iv->sp, r->rule, dir);
+	return (int64_t)bench_spee_reason_count(&iv->sp, r->reason, dir);
 }
 
 /* Runs a row once on speebpf and checks the verdict and the one counter it must move. */
 static int check_spee(const struct dp_env *env, const struct inv *iv, const struct row *r)
 {
-	__u32 dir = is_egress(r) ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS, idx, rv = 0;
-	int fd;
-	__u64 before, after;
-	double t;
+	int64_t before = spee_count(iv, r), after;
+	double ns[CLK_COUNT];
+	uint32_t rv = 0;
+	int err;
 
-	if (r->rule) {
-		struct spee_rule_meta table[SPEE_MAX_RULES];
-		struct diags d = {};
-		uint16_t slot;
-
-		if (maps_read_rules(&iv->spee.maps, table, &d))
-			return -EIO;
-		diags_free(&d);
-		slot = maps_find_rule_slot(table, r->rule);
-		if (!slot)
-			return -ENOENT;
-		idx = spee_rule_ctr_index(slot, dir);
-		fd = iv->spee.maps.fd[SPEE_MAP_RULE_CTR];
-	} else {
-		idx = spee_reason_ctr_index(r->reason, dir);
-		fd = iv->spee.maps.fd[SPEE_MAP_REASON_CTR];
-	}
-	before = counter_sum(fd, idx, env->ncpu);
-	t = run_row(env, r,
-		    loader_prog_fd(&iv->spee, is_egress(r) ? LOADER_PROG_EGRESS : LOADER_PROG_XDP),
-		    1, &rv);
-	after = counter_sum(fd, idx, env->ncpu);
-	if (t < 0)
-		return (int)t;
+	if (before < 0)
+		return (int)before;
+	err = run_row(env, r, bench_spee_prog(&iv->sp, is_egress(r)), 1, ns, &rv);
+	after = spee_count(iv, r);
+	if (err)
+		return err;
 	if (rv != r->want_spee || after != before + 1)
 		return -EPROTO;
 	return 0;
@@ -536,28 +460,28 @@ static int check_all(struct dp_env *env, struct dp_results *res)
 
 		for (int v = 0; v < DP_VARIANTS; v++) {
 			uint32_t want, rv = 0;
+			double ns[CLK_COUNT];
 			int fd, err;
-			double t;
 
 			if (!variant_used(env, v) || (fd = prog_of(env, r, v)) < 0)
 				continue;
-			if (v < BENCH_SIZES) {
+			if (v / BENCH_SIZES == DPP_SPEE) {
 				err = check_spee(env, &env->inv[v], r);
 				if (err) {
 					bench_log(
 					    "row '%s' (IPv%d) on speebpf with %zu hosts: not the "
 					    "expected verdict (%s)",
-					    path_names[r->path], r->family, bench_sizes[v],
+					    path_names[r->path], r->family, bench_sizes[v % BENCH_SIZES],
 					    strerror(-err));
 					return err;
 				}
 				continue;
 			}
-			want = v == DPV_EMPTY	     ? (is_egress(r) ? 1 : XDP_PASS_)
-			       : v < 2 * BENCH_SIZES ? r->want_ref
-						     : r->want_xf;
-			t = run_row(env, r, fd, 1, &rv);
-			if (t < 0 || rv != want) {
+			want = v == DPV_EMPTY		       ? (is_egress(r) ? 1 : XDP_PASS_)
+			       : v / BENCH_SIZES == DPP_REF ? r->want_ref
+							    : r->want_xf;
+			err = run_row(env, r, fd, 1, ns, &rv);
+			if (err || rv != want) {
 				bench_log(
 				    "row '%s' (IPv%d), variant %d: return code %u, expected %u",
 				    path_names[r->path], r->family, v, rv, want);
@@ -576,32 +500,44 @@ static int seed_flows(struct dp_env *env)
 	for (int s = 0; s < env->n_sizes; s++) {
 		for (int i = 0; i < env->n_rows; i++) {
 			const struct row *r = &env->rows[i];
+			double ns[CLK_COUNT];
 			uint32_t rv = 0;
-			double t;
 
 			if (r->path != DP_EGRESS_ALLOW)
 				continue;
-			t = run_row(env, r, loader_prog_fd(&env->inv[s].spee, LOADER_PROG_EGRESS),
-				    1, &rv);
-			if (t < 0 || rv != 1)
+			if (run_row(env, r, bench_spee_prog(&env->inv[s].sp, true),
+				    1, ns, &rv) ||
+			    rv != 1)
 				return -EPROTO;
 		}
 	}
 	return 0;
 }
 
-static void summarize(const struct dp_env *env, double *t, int rounds, struct dp_results *res)
+/* t[row][variant][clock][round], ns per packet */
+#define T(row, v, c, r) t[(((size_t)(row)*DP_VARIANTS + (v)) * CLK_COUNT + (c)) * rounds + (r)]
+
+/* stat of f(round) over the rounds, into out */
+#define ROUNDS_STAT(out, expr)                                                                     \
+	do {                                                                                       \
+		for (int r = 0; r < rounds; r++)                                                   \
+			col[r] = (expr);                                                           \
+		stat3_of(col, rounds, &(out));                                                     \
+	} while (0)
+
+static void summarize(const struct dp_env *env, const double *t, int rounds,
+		      struct dp_results *res)
 {
-	double *ratio = calloc((size_t)rounds, sizeof(*ratio));
+	double *col = calloc((size_t)rounds, sizeof(*col));
 	int last = env->n_sizes - 1;
 
-	if (!ratio)
+	if (!col)
 		return;
-#define T(row, v, r) t[((size_t)(row)*DP_VARIANTS + (v)) * rounds + (r)]
 	for (int i = 0; i < env->n_rows; i++) {
 		const struct row *rw = &env->rows[i];
 		struct dp_row_result *o = &res->row[i];
 
+		snprintf(o->id, sizeof(o->id), "%s%d", dp_path_ids[rw->path], rw->family);
 		snprintf(o->name, sizeof(o->name), "IPv%d %s", rw->family, path_names[rw->path]);
 		o->path = rw->path;
 		o->family = rw->family;
@@ -610,36 +546,37 @@ static void summarize(const struct dp_env *env, double *t, int rounds, struct dp
 			if (!variant_used(env, v) || prog_of(env, rw, v) < 0)
 				continue;
 			o->has[v] = true;
-			stat3_of(&T(i, v, 0), rounds, &o->ns[v]);
+			for (int c = 0; c < CLK_COUNT; c++) {
+				stat3_of(&T(i, v, c, 0), rounds, &o->ns[v].c[c]);
+				ROUNDS_STAT(o->net[v].c[c], T(i, v, c, r) - T(i, DPV_EMPTY, c, r));
+			}
 		}
 		for (int s = 0; s < env->n_sizes; s++) {
-			if (o->has[DPV_REF(s)]) {
-				for (int r = 0; r < rounds; r++)
-					ratio[r] = T(i, DPV_SPEE(s), r) / T(i, DPV_REF(s), r);
-				stat3_of(ratio, rounds, &o->vs_ref[s]);
-				for (int r = 0; r < rounds; r++)
-					ratio[r] = (T(i, DPV_SPEE(s), r) - T(i, DPV_EMPTY, r)) /
-						   (T(i, DPV_REF(s), r) - T(i, DPV_EMPTY, r));
-				stat3_of(ratio, rounds, &o->vs_ref_net[s]);
-			}
-			if (o->has[DPV_XF(s)]) {
-				for (int r = 0; r < rounds; r++)
-					ratio[r] = T(i, DPV_SPEE(s), r) / T(i, DPV_XF(s), r);
-				stat3_of(ratio, rounds, &o->vs_xf[s]);
+			int sp = DPV(DPP_SPEE, s), rf = DPV(DPP_REF, s), xf = DPV(DPP_XF, s);
+
+			for (int c = 0; c < CLK_COUNT; c++) {
+#define NET(v) (T(i, v, c, r) - T(i, DPV_EMPTY, c, r))
+				if (o->has[rf])
+					ROUNDS_STAT(o->vs_ref_net[s].c[c], NET(sp) / NET(rf));
+				if (o->has[xf])
+					ROUNDS_STAT(o->vs_xf_net[s].c[c], NET(sp) / NET(xf));
+				ROUNDS_STAT(o->vs_empty[s].c[c],
+					    T(i, sp, c, r) / T(i, DPV_EMPTY, c, r));
+				if (s == last)
+					ROUNDS_STAT(o->flat.c[c],
+						    NET(DPV(DPP_SPEE, last)) / NET(DPV(DPP_SPEE, 0)));
+#undef NET
 			}
 		}
-		for (int r = 0; r < rounds; r++)
-			ratio[r] = T(i, DPV_SPEE(last), r) / T(i, DPV_SPEE(0), r);
-		stat3_of(ratio, rounds, &o->vs_small);
 	}
-#undef T
-	free(ratio);
+	free(col);
 }
 
 static int measure(struct dp_env *env, struct dp_results *res)
 {
 	int rounds = env->o->rounds, err = 0;
-	double *t = calloc((size_t)env->n_rows * DP_VARIANTS * (size_t)rounds, sizeof(*t));
+	double *t = calloc((size_t)env->n_rows * DP_VARIANTS * CLK_COUNT * (size_t)rounds,
+			   sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
@@ -650,19 +587,16 @@ static int measure(struct dp_env *env, struct dp_results *res)
 			const struct row *rw = &env->rows[i];
 
 			/* The programs take turns in an order that shifts every round. */
-			for (int k = 0; k < DP_VARIANTS; k++) {
+			for (int k = 0; k < DP_VARIANTS && !err; k++) {
 				int v = (k + r) % DP_VARIANTS, fd;
+				double ns[CLK_COUNT];
 				uint32_t rv;
-				double ns;
 
 				if (!variant_used(env, v) || (fd = prog_of(env, rw, v)) < 0)
 					continue;
-				ns = run_row(env, rw, fd, env->o->repeat, &rv);
-				if (ns < 0) {
-					err = (int)ns;
-					break;
-				}
-				t[((size_t)i * DP_VARIANTS + v) * rounds + r] = ns;
+				err = run_row(env, rw, fd, env->o->repeat, ns, &rv);
+				for (int c = 0; c < CLK_COUNT && !err; c++)
+					T(i, v, c, r) = ns[c];
 			}
 		}
 		bench_log("data plane: round %d of %d took %.1f s", r + 1, rounds,
@@ -673,6 +607,7 @@ static int measure(struct dp_env *env, struct dp_results *res)
 	free(t);
 	return err;
 }
+#undef T
 
 /* ---- the cost of drop events ---- */
 
@@ -690,11 +625,11 @@ static int ev_set(const struct inv *iv, uint32_t rate, uint32_t burst)
 	struct spee_runtime rt;
 	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(iv->spee.maps.fd[SPEE_MAP_RT], &zero, &rt))
+	if (bpf_map_lookup_elem(iv->sp.l.maps.fd[SPEE_MAP_RT], &zero, &rt))
 		return -errno;
 	rt.slot[rt.active & 1].events_rate = rate;
 	rt.slot[rt.active & 1].events_burst = burst;
-	return bpf_map_update_elem(iv->spee.maps.fd[SPEE_MAP_RT], &zero, &rt, BPF_ANY) ? -errno
+	return bpf_map_update_elem(iv->sp.l.maps.fd[SPEE_MAP_RT], &zero, &rt, BPF_ANY) ? -errno
 										       : 0;
 }
 
@@ -710,15 +645,16 @@ static int ev_set(const struct inv *iv, uint32_t rate, uint32_t burst)
 static double ev_time(const struct dp_env *env, const struct row *rw, int fd,
 		      struct ring_buffer *rb, bool drain, uint32_t *rv)
 {
-	double sum = 0, ns;
+	double sum = 0, ns[CLK_COUNT];
+	int err;
 
 	for (int b = 0; b < EV_BATCHES; b++) {
 		if (drain)
 			ring_buffer__consume(rb);
-		ns = run_row(env, rw, fd, EV_RUN, rv);
-		if (ns < 0 || *rv != XDP_DROP)
-			return ns < 0 ? ns : -EPROTO;
-		sum += ns;
+		err = run_row(env, rw, fd, EV_RUN, ns, rv);
+		if (err || *rv != XDP_DROP)
+			return err ? err : -EPROTO;
+		sum += ns[CLK_CPU];
 	}
 	return sum / EV_BATCHES;
 }
@@ -744,15 +680,15 @@ static int measure_events(struct dp_env *env, struct dp_results *res)
 			rw = &env->rows[i];
 	if (!iv || !rw || rounds > 16)
 		return 0; /* --quick leaves out 1,000 hosts */
-	fd = loader_prog_fd(&iv->spee, LOADER_PROG_XDP);
-	rb = ring_buffer__new(iv->spee.maps.fd[SPEE_MAP_EVENTS], ev_nothing, NULL, NULL);
+	fd = bench_spee_prog(&iv->sp, false);
+	rb = ring_buffer__new(iv->sp.l.maps.fd[SPEE_MAP_EVENTS], ev_nothing, NULL, NULL);
 	if (!rb)
 		return -errno;
 	for (int r = 0; r < rounds && !err; r++) {
 		for (int k = 0; k < DPE_COUNT && !err; k++) {
 			int state = (k + r) % DPE_COUNT;
+			double ns, scratch[CLK_COUNT];
 			uint32_t rv;
-			double ns;
 
 			ring_buffer__consume(rb);
 			switch (state) {
@@ -765,12 +701,13 @@ static int measure_events(struct dp_env *env, struct dp_results *res)
 			case DPE_SUPPRESSED:
 				err = ev_set(iv, 1, 1);
 				if (!err) /* empty the bucket */
-					run_row(env, rw, fd, 8, &rv);
+					run_row(env, rw, fd, 8, scratch, &rv);
 				break;
 			case DPE_LOST:
 				err = ev_set(iv, 1000000, 1000000);
 				if (!err) /* fill the ring: 4,096 records of 64 bytes */
-					run_row(env, rw, fd, SPEE_EVENTS_BYTES / 64 + 64, &rv);
+					run_row(env, rw, fd, SPEE_EVENTS_BYTES / 64 + 64,
+						scratch, &rv);
 				break;
 			}
 			if (err)
@@ -785,7 +722,7 @@ static int measure_events(struct dp_env *env, struct dp_results *res)
 	}
 	ring_buffer__consume(rb);
 	ring_buffer__free(rb);
-	ev_set(iv, iv->cfg->events_rate, iv->cfg->events_burst);
+	ev_set(iv, iv->sp.cfg->events_rate, iv->sp.cfg->events_burst);
 	if (err)
 		return err;
 	for (int st = 0; st < DPE_COUNT; st++) {
@@ -804,21 +741,26 @@ static int measure_events(struct dp_env *env, struct dp_results *res)
 
 int dp_run(const struct bench_opts *o, struct dp_results *res)
 {
-	static const enum dp_path paths[] = {DP_PEER,  DP_ANY,	DP_CIDR,	 DP_REFUSED,
-					     DP_REPLY, DP_VLAN, DP_EGRESS_ALLOW, DP_EGRESS_REFUSE};
+	static const enum dp_path paths[] = {DP_PEER,	      DP_ANY,	       DP_CIDR,
+					     DP_REFUSED,      DP_REPLY,	       DP_VLAN,
+					     DP_EGRESS_ALLOW, DP_EGRESS_ESTAB, DP_EGRESS_REFUSE};
 	struct dp_env *env = calloc(1, sizeof(*env));
-	struct diags d = {};
 	int err = 0;
 
 	if (!env)
 		return -ENOMEM;
 	memset(res, 0, sizeof(*res));
 	env->o = o;
+	for (int v = 0; v < DP_VARIANTS; v++)
+		env->parked[v] = -1;
 	env->n_sizes = o->n_sizes;
 	env->ncpu = libbpf_num_possible_cpus();
 	env->ifindex = (int)if_nametoindex(o->rx_if);
 	res->rounds = o->rounds;
 	res->repeat = o->repeat;
+	res->n_sizes = o->n_sizes;
+	res->cpu = o->cpu;
+	snprintf(res->xf_obj, sizeof(res->xf_obj), "%s", o->xdpfilter_obj);
 	if (env->ifindex <= 0 || env->ncpu <= 0) {
 		bench_log("no interface %s in this namespace", o->rx_if);
 		err = -ENODEV;
@@ -837,23 +779,26 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 		struct bench_ref_key *keys = NULL;
 		size_t n_keys = 0;
 		uint64_t t0 = bench_now_ns();
+		double ms;
+
+		struct gen_spec gs = {.n_hosts = bench_sizes[s], .v4 = true, .v6 = true};
+		char name[64];
 
 		iv->n_hosts = bench_sizes[s];
-		err = inv_compile(iv, bench_sizes[s], &d);
+		snprintf(name, sizeof(name), "inventory-%zu.yaml", bench_sizes[s]);
+		err = bench_spee_compile(&iv->sp, &gs, name);
 		if (!err)
-			err = inv_load_spee(iv, &d);
-		res->load_ms[s] = (double)(bench_now_ns() - t0) / 1e6;
-		if (err) {
-			diags_print(stderr, &d);
+			err = bench_spee_load(&iv->sp);
+		ms = (double)(bench_now_ns() - t0) / 1e6;
+		if (err)
 			break;
-		}
 		{
 			size_t nx, np;
 
-			maps_count_entries(iv->pol, &iv->names, &nx, &np);
+			maps_count_entries(iv->sp.pol, &iv->sp.names, &nx, &np);
 			res->exact_entries[s] = nx;
 		}
-		err = ingress_keys(iv->pol, &keys, &n_keys);
+		err = ingress_keys(iv->sp.pol, &keys, &n_keys);
 		if (!err)
 			err = inv_load_ref(iv, n_keys, keys);
 		if (err) {
@@ -861,7 +806,7 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 			bench_log("cannot load the reference filter: %s", strerror(-err));
 			break;
 		}
-		if (res->xf_loaded && reference_size(env, s) &&
+		if (res->xf_loaded &&
 		    inv_load_xf(iv, o->xdpfilter_obj, n_keys, keys, env->ncpu, res->xf_note,
 				sizeof(res->xf_note))) {
 			/* The peer is a comparison, not a requirement: go on without it. */
@@ -876,11 +821,23 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 		}
 		free(keys);
 		bench_log("data plane: %zu hosts loaded (%zu exact entries a slot) in %.0f ms",
-			  bench_sizes[s], res->exact_entries[s], res->load_ms[s]);
+			  bench_sizes[s], res->exact_entries[s], ms);
 	}
 	if (err)
 		goto out;
-	err = seed_flows(env);
+	/* Every XDP program measured stays in the dispatcher (see bench_park_xdp). */
+	for (int v = 0; v < DP_VARIANTS && !err; v++) {
+		int fd = variant_used(env, v) ? prog_of(env, &env->rows[0], v) : -1;
+
+		if (fd >= 0) {
+			env->parked[v] = bench_park_xdp(o->rx_if, v, fd);
+			err = env->parked[v] < 0 ? env->parked[v] : 0;
+		}
+	}
+	if (err)
+		bench_log("data plane: cannot park the XDP programs: %s", strerror(-err));
+	if (!err)
+		err = seed_flows(env);
 	if (!err)
 		err = check_all(env, res);
 	if (!err) {
@@ -891,7 +848,8 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 		bench_pin_cpu(-1);
 	}
 out:
-	diags_free(&d);
+	for (int v = 0; v < DP_VARIANTS; v++)
+		bench_unpark_xdp(env->parked[v]);
 	for (int s = 0; s < BENCH_SIZES; s++)
 		inv_free(&env->inv[s]);
 	free(env);
