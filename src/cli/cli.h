@@ -56,5 +56,6 @@ int do_detach(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_confirm(int argc, char **argv);
 int do_events(int argc, char **argv);
+int do_verify(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "stats", do_stats, "per-rule hit counters and drop counters" },
 	{ "status", do_status, "what is attached where, mode, policy generation, last apply" },
 	{ "events", do_events, "drops as they happen: who, where, why" },
+	{ "verify", do_verify, "probe the peers: is the matrix open and closed as configured" },
 	{ "detach", do_detach, "remove every program, link and pin of an instance" },
 	{ "help", do_help, "this list" },
 };

@@ -80,6 +80,15 @@ expect 2 "explain with a port out of range" -- "$BIN" explain -c deploy/fleet.ex
 expect 2 "explain with a bad protocol" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 1 --proto sctp
 expect 2 "explain with a bad address" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.300 --to 198.18.0.10 --port 1
 
+expect 2 "verify without -c is a usage error" -- "$BIN" verify
+expect 2 "verify --timeout 0 is a usage error" -- "$BIN" verify -c deploy/fleet.example.yaml --timeout 0
+contains err "--timeout 0" "  and names the option"
+expect 2 "verify --json --prometheus is a usage error" -- "$BIN" verify -c deploy/fleet.example.yaml --json --prometheus
+expect 2 "verify of a host not in the inventory" -- "$BIN" verify -c deploy/fleet.example.yaml --host nobody
+contains err "'nobody' is not in the inventory" "  says so"
+expect 2 "verify of a host whose addresses this machine does not hold" -- "$BIN" verify -c deploy/fleet.example.yaml --host mgmt1
+contains err "verify runs on the host it verifies" "  says it must run on that host"
+
 if [ "$fails" -gt 0 ]; then
 	echo "$fails CLI expectation(s) failed"
 	exit 1
