@@ -40,13 +40,15 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-/* 0 success, 1 runtime failure, 2 usage or config error (CONTRACT.md section 3). */
+/* 0 success, 1 runtime failure, 2 usage or config error (CONTRACT.md section 3), 3 flagged. */
 static int exit_status(int err)
 {
 	if (err == 0)
 		return 0;
 	if (err == -CLI_EUSAGE)
 		return 2;
+	if (err == -CLI_EFLAGGED)
+		return 3;
 	return 1;
 }
 
