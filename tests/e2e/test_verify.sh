@@ -6,7 +6,8 @@
 # blocked-path probes each where the config says, over IPv4 and IPv6. A
 # peer's firewall that drops an allowed port shows as blocked-path, a rule
 # missing from this host's own applied config as blocked-here, and both
-# fail verify. A peer that refuses (RST) counts as open. Every probe ends
+# fail verify. A peer that refuses (RST) counts as open. Probes leave from
+# the inventory address even where the route prefers another. Every probe ends
 # with a result whatever the network does: dropped SYNs end at --timeout.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -122,6 +123,18 @@ expect_true "verify --prometheus says speebpf_verify_ok 1" grep -qx 'speebpf_ver
 expect_true "  and a series per probe" grep -qxF \
 	'speebpf_verify_probe{peer="mgmt1",address="198.18.0.10",port="8471",rule="mgmt-internal",expected="open",result="open"} 1' <<<"$prom"
 expect_true "  and no failed probe" grep -qx 'speebpf_verify_failed_probes 0' <<<"$prom"
+
+echo "# probes leave from the inventory address, whatever source the route prefers"
+lab_exec cas1 ip addr add 198.18.0.99/15 dev eth0
+lab_exec cas1 ip route change 198.18.0.0/15 dev eth0 proto kernel scope link src 198.18.0.99
+expect_blocked cas1 mgmt1 8471		# control: unbound, it leaves from .99, which is no CAS
+verify_json cas1
+expect_true "verify on cas1 still exits 0" test "$V_RC" = 0
+expect_true "  its IPv4 probes were bound to 198.18.0.11" \
+	jq -e 'all(.probes[] | select(.address | contains(":") | not); .source == "198.18.0.11")' <<<"$V"
+expect_probe "  cas1 -> mgmt1:8471 is open" "$mgmt1" 8471 "open open true mgmt-internal"
+lab_exec cas1 ip route change 198.18.0.0/15 dev eth0 proto kernel scope link src "$cas1"
+lab_exec cas1 ip addr del 198.18.0.99/15 dev eth0
 
 echo "# a peer's firewall drops an allowed port: blocked-path"
 lab_exec mgmt1 nft add table inet spvt
