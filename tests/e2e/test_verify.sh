@@ -101,7 +101,7 @@ expect_probe "ih1 -> cas1:443 is open (ih-ews to ANY, cas-https on cas1)" "$cas1
 expect_probe "ih1 -> mgmt1:443 is blocked on the path (ih-ews to ANY; mgmt1 takes no 443)" \
 	"$mgmt1" 443 "blocked-path blocked-path true ih-ews"
 expect_true "  and it ended at the timeout" \
-	jq -e --argjson t "$T" '.probes[] | select(.address == "'"$mgmt1"'" and .port == 443) |
+	jq -e --argjson t "$T" --arg a "$mgmt1" '.probes[] | select(.address == $a and .port == 443) |
 		.timed_out and .detail == "no answer within \($t) ms"' <<<"$V"
 expect_true "ih1's verify had blocked-path probes, every one ended at its timeout" \
 	jq -e '[.probes[] | select(.result == "blocked-path")] | length > 10 and all(.[]; .timed_out)' <<<"$V"
@@ -167,7 +167,7 @@ expect_true "verify (of the whole fleet config) on cas1 exits 1" test "$V_RC" = 
 expect_probe "  cas1 -> mgmt1:8471 is blocked-here, not open" "$mgmt1" 8471 "open blocked-here false mgmt-internal"
 expect_probe "  cas1 -> mgmt1/6:8471 is blocked-here, not open" "$mgmt1_6" 8471 "open blocked-here false mgmt-internal"
 expect_true "  refused at connect() by this host's policy" \
-	jq -e '.probes[] | select(.address == "'"$mgmt1"'" and .port == 8471) |
+	jq -e --arg a "$mgmt1" '.probes[] | select(.address == $a and .port == 8471) |
 		(.timed_out | not) and (.error | test("not permitted"))' <<<"$V"
 VCFG=$MISSING verify_json cas1
 expect_true "verify of the config cas1 enforces passes (it probes no 8471 then)" test "$V_RC" = 0
@@ -180,7 +180,7 @@ expect_closed cas1 ih1 8472
 verify_json cas1
 expect_true "verify on cas1 exits 0 with nothing listening on ih1" test "$V_RC" = 0
 expect_true "  cas1 -> ih1:8472 is open, refused by the peer" \
-	jq -e '.probes[] | select(.address == "'"$ih1"'" and .port == 8472) |
+	jq -e --arg a "$ih1" '.probes[] | select(.address == $a and .port == 8472) |
 		.result == "open" and .detail == "refused by the peer"' <<<"$V"
 
 lab_finish
