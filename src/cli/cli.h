@@ -2,8 +2,9 @@
 /*
  * cli.h - what the subcommands share: the handler signature, the exit
  * status convention and option helpers. Handlers (src/cmd_<name>.c) return 0;
- * -CLI_EUSAGE for a usage or config problem they have reported (exit 2); or
- * another negative errno for a runtime failure they have reported (exit 1).
+ * -CLI_EUSAGE for a usage or config problem they have reported (exit 2);
+ * -CLI_EFLAGGED for what --exit-code flags (exit 3); or another negative
+ * errno for a runtime failure they have reported (exit 1).
  */
 #ifndef SPEE_CLI_H
 #define SPEE_CLI_H
@@ -15,6 +16,9 @@ extern int cli_verbose;
 
 /* A usage error: the handler already printed why. Maps to exit status 2. */
 #define CLI_EUSAGE 2000
+
+/* What --exit-code flags (explain: a drop), reported already. Maps to exit status 3. */
+#define CLI_EFLAGGED 3000
 
 struct command {
 	const char *name;
@@ -57,5 +61,6 @@ int do_run(int argc, char **argv);
 int do_confirm(int argc, char **argv);
 int do_events(int argc, char **argv);
 int do_export(int argc, char **argv);
+int do_verify(int argc, char **argv);
 
 #endif

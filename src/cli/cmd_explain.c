@@ -29,6 +29,7 @@ struct explain_opts {
 	int proto;
 	bool json;
 	bool no_resolve;
+	bool exit_code; /* exit 3 when the verdict is drop */
 	struct name_table pinned; /* --resolve NAME=ADDR */
 };
 
@@ -37,10 +38,11 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: speebpf explain -c FILE [--host NAME] --from ADDR --to ADDR --port N\n"
 		"                       [--proto tcp|udp] [--resolve NAME=ADDR[,ADDR]]...\n"
-		"                       [--no-resolve] [--json]\n"
+		"                       [--no-resolve] [--json] [--exit-code]\n"
 		"  The direction follows from the addresses: --to one of the host's addresses\n"
 		"  is ingress, --from one of them is egress. DNS names the decision depends on\n"
-		"  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.\n");
+		"  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.\n"
+		"  --exit-code: exit 0 when the verdict is pass, 3 when it is drop.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct explain_opts *o)
@@ -55,6 +57,7 @@ static int parse_opts(int argc, char **argv, struct explain_opts *o)
 		{ "resolve", required_argument, NULL, 'r' },
 		{ "no-resolve", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "exit-code", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -102,6 +105,9 @@ static int parse_opts(int argc, char **argv, struct explain_opts *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'x':
+			o->exit_code = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -273,6 +279,8 @@ int do_explain(int argc, char **argv)
 	resolve_relevant(p, &q, &o.pinned, o.no_resolve);
 	explain_decide(p, &o.pinned, &q, &res);
 	print_result(p, &o, &q, &res, &o.pinned);
+	if (o.exit_code && !res.pass)
+		err = -CLI_EFLAGGED;
 out:
 	if (err == 1)
 		err = 0;

@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "stats", do_stats, "per-rule hit counters and drop counters" },
 	{ "status", do_status, "what is attached where, mode, policy generation, last apply" },
 	{ "events", do_events, "drops as they happen: who, where, why" },
+	{ "verify", do_verify, "probe the peers: is the matrix open and closed as configured" },
 	{ "detach", do_detach, "remove every program, link and pin of an instance" },
 	{ "help", do_help, "this list" },
 };
@@ -40,13 +41,15 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-/* 0 success, 1 runtime failure, 2 usage or config error (CONTRACT.md section 3). */
+/* 0 success, 1 runtime failure, 2 usage or config error (CONTRACT.md section 3), 3 flagged. */
 static int exit_status(int err)
 {
 	if (err == 0)
 		return 0;
 	if (err == -CLI_EUSAGE)
 		return 2;
+	if (err == -CLI_EFLAGGED)
+		return 3;
 	return 1;
 }
 

@@ -79,6 +79,24 @@ expect 2 "explain with addresses of another host" -- "$BIN" explain -c deploy/fl
 expect 2 "explain with a port out of range" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 70000
 expect 2 "explain with a bad protocol" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 1 --proto sctp
 expect 2 "explain with a bad address" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.300 --to 198.18.0.10 --port 1
+expect 0 "explain --exit-code of an allowed connection exits 0" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 8471 --exit-code
+contains out "pass, rule mgmt-internal" "  and still prints the verdict"
+expect 3 "explain --exit-code of a refused connection exits 3" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.18.0.10 --port 8471 --exit-code
+contains out "drop, no-rule" "  and still prints the verdict"
+expect 3 "explain --exit-code --json of a refused connection exits 3" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.18.0.10 --port 8471 --exit-code --json
+contains out '"verdict": "drop"' "  and prints the verdict as JSON"
+expect 0 "explain --exit-code in audit mode exits 0: a would-drop passes" -- "$BIN" explain -c tests/fixtures/policy/site.yaml --host mgmt1 --from 198.19.1.1 --to 198.18.0.10 --port 8470 --exit-code
+contains out "audit mode: passed, and counted as a would-drop" "  and says it is a would-drop"
+expect 2 "explain --exit-code with a bad port is still a usage error" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 0 --exit-code
+
+expect 2 "verify without -c is a usage error" -- "$BIN" verify
+expect 2 "verify --timeout 0 is a usage error" -- "$BIN" verify -c deploy/fleet.example.yaml --timeout 0
+contains err "--timeout 0" "  and names the option"
+expect 2 "verify --json --prometheus is a usage error" -- "$BIN" verify -c deploy/fleet.example.yaml --json --prometheus
+expect 2 "verify of a host not in the inventory" -- "$BIN" verify -c deploy/fleet.example.yaml --host nobody
+contains err "'nobody' is not in the inventory" "  says so"
+expect 2 "verify of a host whose addresses this machine does not hold" -- "$BIN" verify -c deploy/fleet.example.yaml --host mgmt1
+contains err "verify runs on the host it verifies" "  says it must run on that host"
 
 if [ "$fails" -gt 0 ]; then
 	echo "$fails CLI expectation(s) failed"
