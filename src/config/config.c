@@ -8,7 +8,7 @@
  * A problem in the file is reported where it is and parsing goes on, so
  * that one run shows them all; only running out of memory stops it.
  */
-#include "config_schema.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +20,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "config_parser.h"
+#include "config_peers.h"
+#include "config_rules.h"
 #include "labels.h"
 #include "matrix.h"
 
@@ -27,48 +30,6 @@
 #define HOST_NAME_MAX_LEN 63 /* spee_instance.host holds 64 bytes */
 #define SECONDS_MAX 86400
 
-void config_free(struct config *cfg)
-{
-	if (!cfg)
-		return;
-	free(cfg->path);
-	for (size_t i = 0; i < cfg->n_hosts; i++) {
-		free(cfg->hosts[i].name);
-		free(cfg->hosts[i].addrs);
-	}
-	free(cfg->hosts);
-	for (size_t i = 0; i < cfg->n_networks; i++) {
-		free(cfg->networks[i].name);
-		cfg_peers_free(&cfg->networks[i].members);
-	}
-	free(cfg->networks);
-	if (cfg->matrix)
-		for (size_t i = 0; i < matrix_rule_count; i++)
-			cfg_peers_free(&cfg->matrix[i].narrow);
-	free(cfg->matrix);
-	cfg_rules_free(cfg->rules, cfg->n_rules);
-	cfg_rules_free(cfg->failsafe, cfg->n_failsafe);
-	free(cfg->resolvers);
-	free(cfg);
-}
-
-const struct cfg_host *config_find_host(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_hosts; i++)
-		if (cfg->hosts[i].name && !strcmp(cfg->hosts[i].name, name))
-			return &cfg->hosts[i];
-	return NULL;
-}
-
-const struct cfg_network *config_find_network(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_networks; i++)
-		if (cfg->networks[i].name && !strcmp(cfg->networks[i].name, name))
-			return &cfg->networks[i];
-	return NULL;
-}
-
-/* The config before the file says anything: the contract's defaults. */
 static int config_new(const char *path, const char *buf, size_t len, struct config **out)
 {
 	struct sha256_ctx sha;

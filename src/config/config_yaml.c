@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_schema.h"
+#include "config_index.h"
 
 static int add_diag(struct yctx *y, struct src_loc loc, const char *fmt, va_list ap)
 {

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config_model.h"
 #include "diag.h"
 
 enum ynode_type {
