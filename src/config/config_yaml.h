@@ -61,6 +61,9 @@ struct yctx {
 	size_t root; /* after y_load() succeeded */
 };
 
+/* How deep lists and mappings may nest; a config needs a handful of levels. */
+#define Y_DEPTH_MAX 64
+
 static inline bool y_fatal(int err)
 {
 	return err < 0 && err != -EINVAL;
