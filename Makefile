@@ -23,8 +23,9 @@ endif
 
 WARN := -Wall -Wextra -Werror
 # src/ is layered (README, "Layout"); every layer's headers are on the path.
-SRC_LAYERS := base config policy kernel agent cli
-CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
+SRC_LAYERS := base config policy kernel render agent cli
+VERSION := $(shell cat VERSION)
+CFLAGS := -std=gnu11 -D_GNU_SOURCE -DSPEEBPF_VERSION='"$(VERSION)"' $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
 	$(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude $(WARN) \

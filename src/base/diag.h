@@ -23,7 +23,7 @@ struct diags {
 	size_t cap;
 };
 
-/* Appends one diagnostic. Returns 0, or -ENOMEM. */
+/* Appends one diagnostic (none when d is NULL). Returns 0, or -ENOMEM. */
 int diag_add(struct diags *d, const char *file, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 

@@ -5,7 +5,6 @@
  * of them or --all is given).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -303,59 +302,13 @@ static struct json_object *host_json(const struct policy *p)
 	return h;
 }
 
-static void usage(FILE *out)
+static void opts_from(const struct cli_args *a, struct check_opts *o)
 {
-	fprintf(out, "usage: speebpf check -c FILE [--host NAME | --all] [--json] [--full]\n"
-		     "  -c, --config FILE  the fleet config\n"
-		     "      --host NAME    the inventory host to show (default: this machine;\n"
-		     "                     every host when this machine is not in the inventory)\n"
-		     "      --all          every host of the inventory\n"
-		     "      --json         machine-readable output\n"
-		     "      --full         list every peer address (text output shows %d per rule)\n",
-		PEERS_SHOWN);
-}
-
-static int parse_opts(int argc, char **argv, struct check_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "host", required_argument, NULL, 'H' },
-		{ "all", no_argument, NULL, 'a' },	    { "json", no_argument, NULL, 'j' },
-		{ "full", no_argument, NULL, 'f' },	    { "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
-		case 'a':
-			o->all = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'f':
-			o->full = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -CLI_EUSAGE;
-		}
-	}
-	if (!o->config || optind != argc || (o->all && o->host)) {
-		usage(stderr);
-		return -CLI_EUSAGE;
-	}
-	return 0;
+	o->config = cli_text(a, CLI_OPT_CONFIG);
+	o->host = cli_text(a, CLI_OPT_HOST);
+	o->all = cli_flag(a, CLI_OPT_ALL);
+	o->json = cli_flag(a, CLI_OPT_JSON);
+	o->full = cli_flag(a, CLI_OPT_FULL);
 }
 
 /* Which hosts to show: the named one, all, or this machine (all when it is not in the inventory). */
@@ -378,7 +331,7 @@ static int pick_hosts(const struct config *cfg, const struct check_opts *o,
 	return 0;
 }
 
-int do_check(int argc, char **argv)
+static int do_check(const struct cli_args *a)
 {
 	struct check_opts o = { 0 };
 	struct config *cfg = NULL;
@@ -389,9 +342,7 @@ int do_check(int argc, char **argv)
 	char sha[65];
 	int err;
 
-	err = parse_opts(argc, argv, &o);
-	if (err)
-		return err > 0 ? 0 : err;
+	opts_from(a, &o);
 	err = cli_load_config(o.config, o.json, &cfg);
 	if (err)
 		return err;
@@ -448,3 +399,23 @@ out:
 	config_free(cfg);
 	return err;
 }
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+const struct cli_command cmd_check = {
+	.name = "check",
+	.summary = "validate a fleet config; print this host's allowlists",
+	.options = (const struct cli_use[]){
+		CLI_REQUIRE(CONFIG),
+		{ .id = CLI_OPT_HOST, .help = "the inventory host to show (default: this machine; every "
+					"host when this machine is not in the inventory)" },
+		CLI_USE(ALL),
+		CLI_USE(JSON),
+		{ .id = CLI_OPT_FULL, .help = "list every peer address (text output shows "
+					XSTR(PEERS_SHOWN) " per rule)" },
+		CLI_USE_END,
+	},
+	.rules = (const struct cli_rule[]){ { CLI_EXCLUDES, CLI_OPT_ALL, CLI_OPT_HOST }, { 0 } },
+	.run = do_check,
+};

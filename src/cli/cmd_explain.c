@@ -4,7 +4,6 @@
  * host, and the rule or the reason, computed by the reference model.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -29,93 +28,20 @@ struct explain_opts {
 	int proto;
 	bool json;
 	bool no_resolve;
-	struct name_table pinned; /* --resolve NAME=ADDR */
+	struct name_table names; /* --resolve NAME=ADDR, then what was resolved */
 };
 
-static void usage(FILE *out)
+static int opts_from(const struct cli_args *a, struct explain_opts *o)
 {
-	fprintf(out,
-		"usage: speebpf explain -c FILE [--host NAME] --from ADDR --to ADDR --port N\n"
-		"                       [--proto tcp|udp] [--resolve NAME=ADDR[,ADDR]]...\n"
-		"                       [--no-resolve] [--json]\n"
-		"  The direction follows from the addresses: --to one of the host's addresses\n"
-		"  is ingress, --from one of them is egress. DNS names the decision depends on\n"
-		"  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.\n");
-}
-
-static int parse_opts(int argc, char **argv, struct explain_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "to", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "proto", required_argument, NULL, 'P' },
-		{ "resolve", required_argument, NULL, 'r' },
-		{ "no-resolve", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	o->proto = IPPROTO_TCP;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
-		case 'f':
-			o->from = optarg;
-			break;
-		case 't':
-			o->to = optarg;
-			break;
-		case 'p':
-			if (!cli_parse_uint(optarg, 1, 65535, &o->port)) {
-				fprintf(stderr, "speebpf explain: --port %s: not a port (1-65535)\n",
-					optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'P':
-			o->proto = proto_from_label(optarg);
-			if (o->proto < 0) {
-				fprintf(stderr, "speebpf explain: --proto %s: tcp or udp\n", optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'r':
-			if (names_set_from_arg(&o->pinned, optarg)) {
-				fprintf(stderr, "speebpf explain: --resolve %s: expected NAME=ADDR[,ADDR]\n",
-					optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'n':
-			o->no_resolve = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -CLI_EUSAGE;
-		}
-	}
-	if (!o->config || !o->from || !o->to || !o->port || optind != argc) {
-		usage(stderr);
-		return -CLI_EUSAGE;
-	}
-	return 0;
+	o->config = cli_text(a, CLI_OPT_CONFIG);
+	o->host = cli_text(a, CLI_OPT_HOST);
+	o->from = cli_text(a, CLI_OPT_FROM);
+	o->to = cli_text(a, CLI_OPT_TO);
+	o->port = cli_uint(a, CLI_OPT_PORT);
+	o->proto = proto_from_label(cli_text(a, CLI_OPT_PROTO));
+	o->no_resolve = cli_flag(a, CLI_OPT_NO_RESOLVE);
+	o->json = cli_flag(a, CLI_OPT_JSON);
+	return names_copy(&o->names, &a->pinned);
 }
 
 static bool host_has(const struct cfg_host *h, const struct prefix *a)
@@ -216,7 +142,7 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 			       t->v[i].name, t->v[i].last_error ? t->v[i].last_error : "unresolved");
 }
 
-int do_explain(int argc, char **argv)
+static int do_explain(const struct cli_args *a)
 {
 	struct explain_opts o = { 0 };
 	struct config *cfg = NULL;
@@ -229,7 +155,7 @@ int do_explain(int argc, char **argv)
 	struct diags d = { 0 };
 	int err;
 
-	err = parse_opts(argc, argv, &o);
+	err = opts_from(a, &o);
 	if (err)
 		goto out;
 	if (!addr_parse(o.from, &from) || !addr_parse(o.to, &to)) {
@@ -270,16 +196,36 @@ int do_explain(int argc, char **argv)
 		cli_print_diags(&d, o.json, NULL);
 		goto out;
 	}
-	resolve_relevant(p, &q, &o.pinned, o.no_resolve);
-	explain_decide(p, &o.pinned, &q, &res);
-	print_result(p, &o, &q, &res, &o.pinned);
+	resolve_relevant(p, &q, &o.names, o.no_resolve);
+	explain_decide(p, &o.names, &q, &res);
+	print_result(p, &o, &q, &res, &o.names);
 out:
-	if (err == 1)
-		err = 0;
 	diags_free(&d);
 	policy_free(p);
 	free(resolvers);
-	names_free(&o.pinned);
+	names_free(&o.names);
 	config_free(cfg);
 	return err;
 }
+
+const struct cli_command cmd_explain = {
+	.name = "explain",
+	.summary = "the verdict the kernel would give one new connection",
+	.description =
+		"  The direction follows from the addresses: --to one of the host's addresses\n"
+		"  is ingress, --from one of them is egress. DNS names the decision depends on\n"
+		"  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.",
+	.options = (const struct cli_use[]){
+		CLI_REQUIRE(CONFIG),
+		CLI_USE(HOST),
+		CLI_REQUIRE(FROM),
+		CLI_REQUIRE(TO),
+		CLI_REQUIRE(PORT),
+		CLI_USE(PROTO),
+		CLI_USE(RESOLVE),
+		CLI_USE(NO_RESOLVE),
+		CLI_USE(JSON),
+		CLI_USE_END,
+	},
+	.run = do_explain,
+};

@@ -18,28 +18,6 @@
 
 #include "config.h"
 
-const char *const spee_map_names[SPEE_MAP_COUNT] = {
-	[SPEE_MAP_RT] = "spee_rt",
-	[SPEE_MAP_EXACT] = "spee_exact",
-	[SPEE_MAP_PREFIX] = "spee_prefix",
-	[SPEE_MAP_PORTS] = "spee_ports",
-	[SPEE_MAP_FLOWS] = "spee_flows",
-	[SPEE_MAP_FRAGS] = "spee_frags",
-	[SPEE_MAP_RULE_CTR] = "spee_rule_ctr",
-	[SPEE_MAP_REASON_CTR] = "spee_reason_ctr",
-	[SPEE_MAP_RULES] = "spee_rules",
-	[SPEE_MAP_INST] = "spee_inst",
-	[SPEE_MAP_EVENTS] = "spee_events",
-	[SPEE_MAP_EV_BUCKET] = "spee_ev_bucket",
-	[SPEE_MAP_EV_STATS] = "spee_ev_stats",
-};
-
-void spee_map_fds_init(struct spee_map_fds *m)
-{
-	for (int i = 0; i < SPEE_MAP_COUNT; i++)
-		m->fd[i] = -1;
-}
-
 /* ---- reading maps back ---- */
 
 /* The kernel's own "not supported" (ENOTSUPP), which reaches user space as is. */
