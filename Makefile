@@ -128,7 +128,7 @@ lint:
 	@tools/lint.sh
 
 unit-test: $(BUILD)/speebpf-san $(UNIT_BIN)
-	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh
+	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh tests/tools/test_check_layers.sh
 
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh --bpffs $(BPFT_BIN)
