@@ -94,16 +94,8 @@ static void log_diags(const struct diags *d, const char *event)
 	char text[1024];
 
 	for (size_t i = 0; i < d->n; i++) {
-		struct json_object *f = json_object_new_object();
-
 		diag_format(&d->v[i], text, sizeof(text));
-		if (d->v[i].file)
-			json_object_object_add(f, "file", json_object_new_string(d->v[i].file));
-		if (d->v[i].line) {
-			json_object_object_add(f, "line", json_object_new_int(d->v[i].line));
-			json_object_object_add(f, "column", json_object_new_int(d->v[i].col));
-		}
-		log_event(LOG_ERROR, event, f, "%s", text);
+		log_event(LOG_ERROR, event, diag_place_json(&d->v[i]), "%s", text);
 	}
 }
 

@@ -54,16 +54,10 @@ void cli_print_diags(const struct diags *d, bool json, const char *summary)
 	root = json_object_new_object();
 	errors = json_object_new_array();
 	for (size_t i = 0; i < d->n; i++) {
-		struct json_object *e = json_object_new_object();
+		struct json_object *e = diag_place_json(&d->v[i]);
 		char text[1024];
 
 		diag_format(&d->v[i], text, sizeof(text));
-		if (d->v[i].file)
-			json_object_object_add(e, "file", json_object_new_string(d->v[i].file));
-		if (d->v[i].line) {
-			json_object_object_add(e, "line", json_object_new_int(d->v[i].line));
-			json_object_object_add(e, "column", json_object_new_int(d->v[i].col));
-		}
 		json_object_object_add(e, "message", json_object_new_string(d->v[i].msg));
 		json_object_object_add(e, "text", json_object_new_string(text));
 		json_object_array_add(errors, e);

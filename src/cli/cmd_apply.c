@@ -99,11 +99,10 @@ static int arm(struct instance *inst, const struct confirm_snapshot *snap, uint3
 	return err;
 }
 
-static int do_apply(const struct cli_args *a)
+static int do_apply(const struct cli_args *a, struct instance *inst)
 {
 	unsigned long confirm = cli_uint(a, CLI_OPT_CONFIRM);
 	struct confirm_snapshot snap = { 0 };
-	struct instance *inst = NULL;
 	struct apply_outcome out;
 	struct apply_request req;
 	struct diags d = { 0 };
@@ -151,19 +150,6 @@ out:
 	return err;
 }
 
-const struct cli_command cmd_apply = {
-	.name = "apply",
-	.summary = "load and attach this host's policy, or update it in place",
-	.access = CLI_CREATES,
-	.options = (const struct cli_use[]){
-		CLI_REQUIRE(CONFIG),
-		CLI_USE(HOST),
-		CLI_USE(IFACE),
-		CLI_USE(CGROUP),
-		CLI_USE(AUDIT),
-		CLI_USE(CONFIRM),
-		CLI_USE(RESOLVE),
-		CLI_USE_END,
-	},
-	.run = do_apply,
-};
+CLI_COMMAND(apply, .summary = "load and attach this host's policy, or update it in place",
+	    .access = CLI_CREATES, .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(CONFIRM)),
+	    .run = do_apply);

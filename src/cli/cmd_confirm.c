@@ -5,28 +5,20 @@
 #include "cli.h"
 #include "confirm.h"
 
-static int do_confirm(const struct cli_args *a)
+static int do_confirm(const struct cli_args *a, struct instance *inst)
 {
-	struct instance *inst;
 	struct diags d = { 0 };
 	uint32_t generation = 0;
-	int err = cli_open_instance(a, &inst);
+	int err = confirm_commit(inst, &generation, &d);
 
-	if (err)
-		return err;
-	err = confirm_commit(inst, &generation, &d);
+	(void)a;
 	if (err)
 		cli_print_diags(&d, false, NULL);
 	else
 		printf("confirmed: generation %u stays\n", generation);
 	diags_free(&d);
-	instance_close(inst);
 	return err;
 }
 
-const struct cli_command cmd_confirm = {
-	.name = "confirm",
-	.summary = "keep the policy applied with --confirm",
-	.access = CLI_WRITES,
-	.run = do_confirm,
-};
+CLI_COMMAND(confirm, .summary = "keep the policy applied with --confirm", .access = CLI_WRITES,
+	    .run = do_confirm);

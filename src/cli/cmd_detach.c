@@ -5,27 +5,19 @@
 #include "cli.h"
 #include "detach.h"
 
-static int do_detach(const struct cli_args *a)
+static int do_detach(const struct cli_args *a, struct instance *inst)
 {
-	struct instance *inst;
 	struct diags d = { 0 };
-	int err = cli_open_instance(a, &inst);
+	int err = detach_instance(inst, &d);
 
-	if (err)
-		return err;
-	err = detach_instance(inst, &d);
+	(void)a;
 	if (err)
 		cli_print_diags(&d, false, NULL);
 	else
 		printf("detached %s: no program, link or pin of it is left\n", inst->pin_dir);
 	diags_free(&d);
-	instance_close(inst);
 	return err;
 }
 
-const struct cli_command cmd_detach = {
-	.name = "detach",
-	.summary = "remove every program, link and pin of an instance",
-	.access = CLI_WRITES,
-	.run = do_detach,
-};
+CLI_COMMAND(detach, .summary = "remove every program, link and pin of an instance",
+	    .access = CLI_WRITES, .run = do_detach);

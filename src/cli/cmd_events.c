@@ -25,17 +25,14 @@ static void print_event(void *ctx, const struct spee_event *e, const struct spee
 	event_print(stdout, *(const bool *)ctx, e, rules, mono_to_real_ns);
 }
 
-static int do_events(const struct cli_args *a)
+static int do_events(const struct cli_args *a, struct instance *inst)
 {
 	bool follow = cli_flag(a, CLI_OPT_FOLLOW), json = cli_flag(a, CLI_OPT_JSON);
 	uint64_t st[SPEE_EV_STAT_MAX];
 	struct events_reader *r;
-	struct instance *inst;
 	struct diags d = { 0 };
-	int err = cli_open_instance(a, &inst);
+	int err;
 
-	if (err)
-		return err;
 	/* Reading goes on without the lock: writers must not wait for a reader that follows. */
 	instance_release(inst);
 	err = events_open(inst, print_event, &json, &r, &d);
@@ -62,16 +59,11 @@ static int do_events(const struct cli_args *a)
 	events_close(r);
 out:
 	diags_free(&d);
-	instance_close(inst);
 	return err;
 }
 
-const struct cli_command cmd_events = {
-	.name = "events",
-	.summary = "drops as they happen: who, where, why",
-	.description = "  Prints the drops waiting to be read (one reader at a time consumes\n"
-		       "  them); --follow keeps printing as they happen, until Ctrl-C.",
-	.access = CLI_READS,
-	.options = (const struct cli_use[]){ CLI_USE(FOLLOW), CLI_USE(JSON), CLI_USE_END },
-	.run = do_events,
-};
+CLI_COMMAND(events, .summary = "drops as they happen: who, where, why",
+	    .description = "  Prints the drops waiting to be read (one reader at a time consumes\n"
+			   "  them); --follow keeps printing as they happen, until Ctrl-C.",
+	    .access = CLI_READS, .options = CLI_TAKES(CLI_USE(FOLLOW), CLI_USE(JSON)),
+	    .run = do_events);

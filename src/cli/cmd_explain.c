@@ -19,31 +19,6 @@
 #include "policy.h"
 #include "resolve.h"
 
-struct explain_opts {
-	const char *config;
-	const char *host;
-	const char *from;
-	const char *to;
-	unsigned long port;
-	int proto;
-	bool json;
-	bool no_resolve;
-	struct name_table names; /* --resolve NAME=ADDR, then what was resolved */
-};
-
-static int opts_from(const struct cli_args *a, struct explain_opts *o)
-{
-	o->config = cli_text(a, CLI_OPT_CONFIG);
-	o->host = cli_text(a, CLI_OPT_HOST);
-	o->from = cli_text(a, CLI_OPT_FROM);
-	o->to = cli_text(a, CLI_OPT_TO);
-	o->port = cli_uint(a, CLI_OPT_PORT);
-	o->proto = proto_from_label(cli_text(a, CLI_OPT_PROTO));
-	o->no_resolve = cli_flag(a, CLI_OPT_NO_RESOLVE);
-	o->json = cli_flag(a, CLI_OPT_JSON);
-	return names_copy(&o->names, &a->pinned);
-}
-
 static bool host_has(const struct cfg_host *h, const struct prefix *a)
 {
 	for (size_t i = 0; i < h->n_addrs; i++)
@@ -80,7 +55,7 @@ static void resolve_relevant(const struct policy *p, const struct explain_query 
 	resolver_close(r);
 }
 
-static void print_result(const struct policy *p, const struct explain_opts *o,
+static void print_result(const struct policy *p, const struct cli_args *a,
 			 const struct explain_query *q, const struct explain_result *res,
 			 const struct name_table *t)
 {
@@ -92,14 +67,14 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 	else if (res->entry)
 		prefix_format(&res->entry->prefix, matched, sizeof(matched));
 
-	if (o->json) {
+	if (cli_flag(a, CLI_OPT_JSON)) {
 		struct json_object *j = json_object_new_object(), *names = json_object_new_array();
 
 		json_object_object_add(j, "host", json_object_new_string(p->host->name));
 		json_object_object_add(j, "direction", json_object_new_string(dir_label(q->dir)));
 		json_object_object_add(j, "proto", json_object_new_string(proto_label(q->proto)));
-		json_object_object_add(j, "from", json_object_new_string(o->from));
-		json_object_object_add(j, "to", json_object_new_string(o->to));
+		json_object_object_add(j, "from", json_object_new_string(cli_text(a, CLI_OPT_FROM)));
+		json_object_object_add(j, "to", json_object_new_string(cli_text(a, CLI_OPT_TO)));
 		json_object_object_add(j, "port", json_object_new_int(q->port));
 		json_object_object_add(j, "verdict", json_object_new_string(verdict));
 		json_object_object_add(j, "reason",
@@ -125,7 +100,7 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 		return;
 	}
 	printf("%s %s %s -> %s port %u on %s: %s", dir_label(q->dir), proto_label(q->proto),
-	       o->from, o->to, q->port, p->host->name, verdict);
+	       cli_text(a, CLI_OPT_FROM), cli_text(a, CLI_OPT_TO), q->port, p->host->name, verdict);
 	if (res->rule >= 0)
 		printf(", rule %s (matched %s)\n", p->rules[res->rule].id, matched);
 	else if (res->reason == SPEE_REASON_NO_RULE)
@@ -142,9 +117,11 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 			       t->v[i].name, t->v[i].last_error ? t->v[i].last_error : "unresolved");
 }
 
-static int do_explain(const struct cli_args *a)
+static int do_explain(const struct cli_args *a, struct instance *inst)
 {
-	struct explain_opts o = { 0 };
+	const char *from_text = cli_text(a, CLI_OPT_FROM), *to_text = cli_text(a, CLI_OPT_TO);
+	bool json = cli_flag(a, CLI_OPT_JSON);
+	struct name_table names = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
 	struct prefix *resolvers = NULL, from, to;
@@ -155,20 +132,22 @@ static int do_explain(const struct cli_args *a)
 	struct diags d = { 0 };
 	int err;
 
-	err = opts_from(a, &o);
+	(void)inst; /* it opens no instance */
+
+	err = names_copy(&names, &a->pinned); /* --resolve, then what is resolved */
 	if (err)
 		goto out;
-	if (!addr_parse(o.from, &from) || !addr_parse(o.to, &to)) {
+	if (!addr_parse(from_text, &from) || !addr_parse(to_text, &to)) {
 		fprintf(stderr, "speebpf explain: --from and --to must be IP addresses\n");
 		err = -CLI_EUSAGE;
 		goto out;
 	}
-	err = cli_load_config(o.config, o.json, &cfg);
+	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), json, &cfg);
 	if (err)
 		goto out;
-	err = host_select(cfg, o.host, &host, &d);
+	err = host_select(cfg, cli_text(a, CLI_OPT_HOST), &host, &d);
 	if (err) {
-		cli_print_diags(&d, o.json, NULL);
+		cli_print_diags(&d, json, NULL);
 		err = -CLI_EUSAGE;
 		goto out;
 	}
@@ -180,12 +159,12 @@ static int do_explain(const struct cli_args *a)
 		q.peer = to;
 	} else {
 		fprintf(stderr, "speebpf explain: neither %s nor %s is an address of host %s\n",
-			o.from, o.to, host->name);
+			from_text, to_text, host->name);
 		err = -CLI_EUSAGE;
 		goto out;
 	}
-	q.proto = (uint8_t)o.proto;
-	q.port = (uint16_t)o.port;
+	q.proto = (uint8_t)proto_from_label(cli_text(a, CLI_OPT_PROTO));
+	q.port = (uint16_t)cli_uint(a, CLI_OPT_PORT);
 	err = cli_policy_env(&env, &resolvers);
 	if (err) {
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
@@ -193,39 +172,27 @@ static int do_explain(const struct cli_args *a)
 	}
 	err = policy_compile(cfg, host->name, &env, &p, &d);
 	if (err) {
-		cli_print_diags(&d, o.json, NULL);
+		cli_print_diags(&d, json, NULL);
 		goto out;
 	}
-	resolve_relevant(p, &q, &o.names, o.no_resolve);
-	explain_decide(p, &o.names, &q, &res);
-	print_result(p, &o, &q, &res, &o.names);
+	resolve_relevant(p, &q, &names, cli_flag(a, CLI_OPT_NO_RESOLVE));
+	explain_decide(p, &names, &q, &res);
+	print_result(p, a, &q, &res, &names);
 out:
 	diags_free(&d);
 	policy_free(p);
 	free(resolvers);
-	names_free(&o.names);
+	names_free(&names);
 	config_free(cfg);
 	return err;
 }
 
-const struct cli_command cmd_explain = {
-	.name = "explain",
-	.summary = "the verdict the kernel would give one new connection",
-	.description =
-		"  The direction follows from the addresses: --to one of the host's addresses\n"
-		"  is ingress, --from one of them is egress. DNS names the decision depends on\n"
-		"  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.",
-	.options = (const struct cli_use[]){
-		CLI_REQUIRE(CONFIG),
-		CLI_USE(HOST),
-		CLI_REQUIRE(FROM),
-		CLI_REQUIRE(TO),
-		CLI_REQUIRE(PORT),
-		CLI_USE(PROTO),
-		CLI_USE(RESOLVE),
-		CLI_USE(NO_RESOLVE),
-		CLI_USE(JSON),
-		CLI_USE_END,
-	},
-	.run = do_explain,
-};
+CLI_COMMAND(explain, .summary = "the verdict the kernel would give one new connection",
+	    .description =
+		    "  The direction follows from the addresses: --to one of the host's addresses\n"
+		    "  is ingress, --from one of them is egress. DNS names the decision depends on\n"
+		    "  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.",
+	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_REQUIRE(FROM), CLI_REQUIRE(TO),
+				 CLI_REQUIRE(PORT), CLI_USE(PROTO), CLI_USE(RESOLVE),
+				 CLI_USE(NO_RESOLVE), CLI_USE(JSON)),
+	    .run = do_explain);

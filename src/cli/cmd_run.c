@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "log.h"
 
-static int do_run(const struct cli_args *a)
+static int do_run(const struct cli_args *a, struct instance *inst)
 {
 	struct agent_settings s = {
 		.config = cli_text(a, CLI_OPT_CONFIG),
@@ -21,34 +21,21 @@ static int do_run(const struct cli_args *a)
 	};
 	int err;
 
+	(void)inst; /* the agent opens and keeps its own */
 	s.ifaces = cli_list(a, CLI_OPT_IFACE, &s.n_ifaces);
 	log_set_format((enum log_format)log_format_parse(cli_text(a, CLI_OPT_LOG_FORMAT)));
 	err = agent_run(&s);
 	return err == AGENT_EUSAGE ? -CLI_EUSAGE : err;
 }
 
-const struct cli_command cmd_run = {
-	.name = "run",
-	.summary = "apply, then keep the policy current (the agent)",
-	.description =
-		"  Applies, then keeps the policy current: reloads when FILE changes (or on\n"
-		"  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
-		"  --drift-interval seconds that the kernel enforces what was compiled and\n"
-		"  repairs it if not. SIGTERM and SIGINT stop the agent and leave the policy\n"
-		"  enforced; `speebpf detach` removes it.",
-	.access = CLI_CREATES,
-	.options = (const struct cli_use[]){
-		CLI_REQUIRE(CONFIG),
-		CLI_USE(HOST),
-		CLI_USE(IFACE),
-		CLI_USE(CGROUP),
-		CLI_USE(AUDIT),
-		CLI_USE(RESOLVE),
-		CLI_USE(LOG_FORMAT),
-		CLI_USE(METRICS),
-		CLI_USE(DRIFT_INTERVAL),
-		CLI_USE(DEBOUNCE_MS),
-		CLI_USE_END,
-	},
-	.run = do_run,
-};
+CLI_COMMAND(run, .summary = "apply, then keep the policy current (the agent)",
+	    .description =
+		    "  Applies, then keeps the policy current: reloads when FILE changes (or on\n"
+		    "  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
+		    "  --drift-interval seconds that the kernel enforces what was compiled and\n"
+		    "  repairs it if not. SIGTERM and SIGINT stop the agent and leave the policy\n"
+		    "  enforced; `speebpf detach` removes it.",
+	    .access = CLI_CREATES,
+	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(LOG_FORMAT), CLI_USE(METRICS),
+				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS)),
+	    .run = do_run);

@@ -48,15 +48,12 @@ static int watch(struct instance *inst, unsigned long secs, unsigned long count,
 	return err;
 }
 
-static int do_stats(const struct cli_args *a)
+static int do_stats(const struct cli_args *a, struct instance *inst)
 {
 	struct counter_snapshot *cur = NULL, *prev = NULL;
 	unsigned long secs = cli_uint(a, CLI_OPT_WATCH);
-	struct instance *inst;
-	int err = cli_open_instance(a, &inst);
+	int err;
 
-	if (err)
-		return err;
 	/* The counters are read through the maps' fds; writers need not wait for a watch. */
 	instance_release(inst);
 	cur = malloc(sizeof(*cur));
@@ -76,27 +73,13 @@ static int do_stats(const struct cli_args *a)
 	}
 	free(cur);
 	free(prev);
-	instance_close(inst);
 	return err;
 }
 
-const struct cli_command cmd_stats = {
-	.name = "stats",
-	.summary = "per-rule hit counters and drop counters",
-	.access = CLI_READS,
-	.options = (const struct cli_use[]){
-		CLI_USE(JSON),
-		CLI_USE(PROMETHEUS),
-		CLI_USE(WATCH),
-		CLI_USE(COUNT),
-		CLI_USE_END,
-	},
-	.rules = (const struct cli_rule[]){
-		{ CLI_EXCLUDES, CLI_OPT_JSON, CLI_OPT_PROMETHEUS },
-		{ CLI_EXCLUDES, CLI_OPT_WATCH, CLI_OPT_JSON },
-		{ CLI_EXCLUDES, CLI_OPT_WATCH, CLI_OPT_PROMETHEUS },
-		{ CLI_NEEDS, CLI_OPT_COUNT, CLI_OPT_WATCH },
-		{ 0 },
-	},
-	.run = do_stats,
-};
+CLI_COMMAND(stats, .summary = "per-rule hit counters and drop counters", .access = CLI_READS,
+	    .options = CLI_TAKES(CLI_USE(JSON), CLI_USE(PROMETHEUS), CLI_USE(WATCH), CLI_USE(COUNT)),
+	    .rules = CLI_RULES({ CLI_EXCLUDES, CLI_OPT_JSON, CLI_OPT_PROMETHEUS },
+			       { CLI_EXCLUDES, CLI_OPT_WATCH, CLI_OPT_JSON },
+			       { CLI_EXCLUDES, CLI_OPT_WATCH, CLI_OPT_PROMETHEUS },
+			       { CLI_NEEDS, CLI_OPT_COUNT, CLI_OPT_WATCH }),
+	    .run = do_stats);

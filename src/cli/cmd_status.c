@@ -265,17 +265,14 @@ static void print_json(const char *pin_dir, const struct status *s)
 	cli_json_print(o);
 }
 
-static int do_status(const struct cli_args *a)
+static int do_status(const struct cli_args *a, struct instance *inst)
 {
 	bool json = cli_flag(a, CLI_OPT_JSON);
 	struct status s = { 0 };
-	struct instance *inst;
 	struct diags d = { 0 };
-	int err = cli_open_instance(a, &inst);
+	int err;
 
 	/* The shared lock is held throughout: what is shown is one state, not a change halfway. */
-	if (err)
-		return err;
 	s.inst = inst->rec;
 	err = maps_read_runtime(&inst->maps, &s.rt, &d);
 	if (!err)
@@ -297,14 +294,8 @@ out:
 	links_assessment_free(&s.links);
 	names_free(&s.names);
 	diags_free(&d);
-	instance_close(inst);
 	return err;
 }
 
-const struct cli_command cmd_status = {
-	.name = "status",
-	.summary = "what is attached where, mode, policy generation, last apply",
-	.access = CLI_READS,
-	.options = (const struct cli_use[]){ CLI_USE(JSON), CLI_USE_END },
-	.run = do_status,
-};
+CLI_COMMAND(status, .summary = "what is attached where, mode, policy generation, last apply",
+	    .access = CLI_READS, .options = CLI_TAKES(CLI_USE(JSON)), .run = do_status);

@@ -136,6 +136,7 @@ enum cli_access {
 };
 
 struct cli_args;
+struct instance;
 
 struct cli_command {
 	const char *name;
@@ -146,12 +147,25 @@ struct cli_command {
 	const struct cli_rule *rules; /* ends with a zero a; may be NULL */
 	const char *operands; /* what follows the options ("[COMMAND]"); NULL: nothing may */
 	/*
-	 * Returns 0; -CLI_EUSAGE for a usage or config problem it has reported
-	 * (exit 2); or another negative errno for a runtime failure it has
-	 * reported (exit 1).
+	 * inst: for CLI_READS and CLI_WRITES, the instance at --pin-dir, opened
+	 * and locked by main; NULL otherwise (a CLI_CREATES command opens it with
+	 * cli_open_instance() once its config compiled: a bad config waits for
+	 * no lock). Returns 0; -CLI_EUSAGE for a usage or config problem it has
+	 * reported (exit 2); or another negative errno for a runtime failure it
+	 * has reported (exit 1).
 	 */
-	int (*run)(const struct cli_args *a);
+	int (*run)(const struct cli_args *a, struct instance *inst);
 };
+
+/* A command's table entry: CLI_COMMAND(name, .summary = ..., .run = ..., ...); */
+#define CLI_COMMAND(n, ...) const struct cli_command cmd_##n = { .name = #n, __VA_ARGS__ }
+/* The options a command takes, and the rules of their combination. */
+#define CLI_TAKES(...) ((const struct cli_use[]){ __VA_ARGS__, CLI_USE_END })
+#define CLI_RULES(...) ((const struct cli_rule[]){ __VA_ARGS__, { 0 } })
+/* What apply and run both take (CONTRACT.md: run takes the flags of apply). */
+#define CLI_APPLY_OPTIONS                                                                          \
+	CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_USE(IFACE), CLI_USE(CGROUP), CLI_USE(AUDIT),       \
+		CLI_USE(RESOLVE)
 
 /* What a command's arguments said; read it with the accessors below. */
 struct cli_args {

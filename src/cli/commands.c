@@ -35,10 +35,11 @@ void cli_list_commands(FILE *out)
 	fprintf(out, "\n'speebpf COMMAND --help' shows a command's options.\n");
 }
 
-static int do_help(const struct cli_args *a)
+static int do_help(const struct cli_args *a, struct instance *inst)
 {
 	const struct cli_command *cmd;
 
+	(void)inst;
 	if (!a->n_operands) {
 		cli_list_commands(stdout);
 		return 0;

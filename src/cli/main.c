@@ -29,14 +29,18 @@ static int exit_status(int err)
 	return 1;
 }
 
-/* Parses argv against cmd's options and runs it. */
+/* Parses argv against cmd's options, opens the instance as its table says, and runs it. */
 static int run(const struct cli_command *cmd, int argc, char **argv)
 {
+	struct instance *inst = NULL;
 	struct cli_args a;
 	int err = cli_parse(cmd, argc, argv, &a);
 
+	if (!err && (cmd->access == CLI_READS || cmd->access == CLI_WRITES))
+		err = cli_open_instance(&a, &inst);
 	if (!err)
-		err = cmd->run(&a);
+		err = cmd->run(&a, inst);
+	instance_close(inst);
 	cli_args_free(&a);
 	return err == 1 ? 0 : err; /* 1: the help was printed */
 }

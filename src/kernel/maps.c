@@ -492,26 +492,31 @@ out:
 	return err;
 }
 
-int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d)
+/* The one element of spee_rt or spee_inst: read into `in`, or written from `out`. */
+static int only_element(const struct spee_map_fds *m, enum spee_map_id map, void *in,
+			const void *out, struct diags *d)
 {
 	__u32 zero = 0;
-	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_RT], &zero, rt);
+	int err = out ? bpf_map_update_elem(m->fd[map], &zero, out, BPF_ANY)
+		      : bpf_map_lookup_elem(m->fd[map], &zero, in);
 
 	if (err)
-		diag_add(d, NULL, 0, 0, "cannot read map spee_rt: %s", strerror(-err));
+		diag_add(d, NULL, 0, 0, "cannot %s map %s: %s", out ? "write" : "read",
+			 spee_map_names[map], strerror(-err));
 	return err;
+}
+
+int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d)
+{
+	return only_element(m, SPEE_MAP_RT, rt, NULL, d);
 }
 
 static int write_runtime(const struct spee_map_fds *m, const struct spee_runtime *rt,
 			 struct diags *d)
 {
-	__u32 zero = 0;
-	int err = bpf_map_update_elem(m->fd[SPEE_MAP_RT], &zero, rt, BPF_ANY);
-
-	if (err)
-		diag_add(d, NULL, 0, 0, "cannot write map spee_rt: %s", strerror(-err));
-	return err;
+	return only_element(m, SPEE_MAP_RT, NULL, rt, d);
 }
+
 
 /*
  * maps_write_slot, given what the slot and the other slot hold when the
@@ -967,21 +972,11 @@ int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image
 
 int maps_read_instance(const struct spee_map_fds *m, struct spee_instance *inst, struct diags *d)
 {
-	__u32 zero = 0;
-	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_INST], &zero, inst);
-
-	if (err)
-		diag_add(d, NULL, 0, 0, "cannot read map spee_inst: %s", strerror(-err));
-	return err;
+	return only_element(m, SPEE_MAP_INST, inst, NULL, d);
 }
 
 int maps_write_instance(const struct spee_map_fds *m, const struct spee_instance *inst,
 			struct diags *d)
 {
-	__u32 zero = 0;
-	int err = bpf_map_update_elem(m->fd[SPEE_MAP_INST], &zero, inst, BPF_ANY);
-
-	if (err)
-		diag_add(d, NULL, 0, 0, "cannot write map spee_inst: %s", strerror(-err));
-	return err;
+	return only_element(m, SPEE_MAP_INST, NULL, inst, d);
 }
