@@ -10,7 +10,7 @@ make gcc clang llvm pkg-config libclang-rt-14-dev
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev
 libcmocka-dev
-iproute2 procps socat dnsmasq-base curl systemd jq valgrind
+iproute2 procps socat dnsmasq-base curl systemd jq valgrind strace
 nftables xdp-tools
 "
 
