@@ -297,6 +297,32 @@ static void colliding_prefixes_and_any_keep_the_first(void **state)
 	maps_image_free(&img);
 }
 
+/* One key for both maps: a prefix key is the rule key of the same entry behind its length. */
+static void a_prefix_key_is_the_exact_key_behind_a_length(void **state)
+{
+	uint16_t slots[8] = { 5 };
+	struct maps_image img;
+	struct diags d = {};
+	struct mini m;
+
+	(void)state;
+	mini_init(&m);
+	mini_rule(&m, "r", 2);
+	mini_entry(&m, 1, IPPROTO_UDP, 514, 514, "fd00:5e::/64", SPEE_REASON_RULE, 0);
+	mini_entry(&m, 1, IPPROTO_UDP, 514, 514, "fd00:5e::", SPEE_REASON_RULE, 0);
+	assert_int_equal(maps_build_image(&m.p, NULL, slots, 1, &img, &d), 0);
+	assert_int_equal(img.n_prefix, 1);
+	assert_int_equal(img.n_exact, 1);
+	assert_int_equal(img.prefix[0].key.prefixlen, SPEE_PREFIX_FIXED_BITS + 64);
+	assert_memory_equal(&img.prefix[0].key.slot, &img.exact[0].key, sizeof(img.exact[0].key));
+	assert_int_equal(img.exact[0].key.slot, 1);
+	assert_int_equal(img.exact[0].key.dir, 1);
+	assert_int_equal(img.exact[0].key.proto, IPPROTO_UDP);
+	assert_int_equal(img.exact[0].key.family, SPEE_FAMILY_V6);
+	assert_int_equal(img.exact[0].key.port, htons(514));
+	maps_image_free(&img);
+}
+
 static void port_ranges_expand_port_by_port(void **state)
 {
 	uint16_t slots[8] = { 1 };
@@ -421,6 +447,7 @@ int main(void)
 		cmocka_unit_test(running_out_of_slots_is_enospc),
 		cmocka_unit_test(colliding_exact_entries_keep_the_first),
 		cmocka_unit_test(colliding_prefixes_and_any_keep_the_first),
+		cmocka_unit_test(a_prefix_key_is_the_exact_key_behind_a_length),
 		cmocka_unit_test(port_ranges_expand_port_by_port),
 		cmocka_unit_test(names_stand_for_their_addresses_and_unresolved_ones_for_nothing),
 		cmocka_unit_test(own_addresses_become_local_entries_on_port_0),
