@@ -229,6 +229,15 @@ static int adopt_layout(struct instance *inst, const struct apply_request *req,
 	return err;
 }
 
+/* True when some interface program has a link, attached or not. */
+static bool iface_links(const struct links_assessment *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].known && spee_progs[a->v[i].prog].where == SPEE_ATTACH_IFACE)
+			return true;
+	return false;
+}
+
 /* Brings the links to what req asks for, loading the programs only when something must change. */
 static int settle_links(struct instance *inst, const struct apply_request *req,
 			struct apply_outcome *out, struct diags *d)
@@ -242,6 +251,8 @@ static int settle_links(struct instance *inst, const struct apply_request *req,
 	struct links_changes changes = { 0 };
 	struct loader_sizes sz;
 	struct loader l;
+	char **ifaces = NULL;
+	size_t n_ifaces = 0;
 	int err = links_assess(inst, &want, &a);
 
 	if (err) {
@@ -252,6 +263,16 @@ static int settle_links(struct instance *inst, const struct apply_request *req,
 	if (links_settled(&a)) {
 		links_assessment_free(&a);
 		return 0;
+	}
+	if (!want.n_ifaces && !iface_links(&a)) {
+		/* None asked for and none attached (a create killed before its links): as a new one. */
+		err = default_ifaces(&ifaces, &n_ifaces);
+		if (err) {
+			links_assessment_free(&a);
+			return err;
+		}
+		want.ifaces = ifaces;
+		want.n_ifaces = n_ifaces;
 	}
 	/* Loading costs a verifier pass; the programs are only needed to attach or update. */
 	loader_sizes_default(&sz);
@@ -264,6 +285,7 @@ static int settle_links(struct instance *inst, const struct apply_request *req,
 	out->detached = changes.detached;
 	out->replaced = changes.replaced;
 	links_assessment_free(&a);
+	free_strings(ifaces, n_ifaces);
 	return err;
 }
 

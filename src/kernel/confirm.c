@@ -177,6 +177,7 @@ static int spawn_watcher(struct instance *inst, const struct confirm_snapshot *s
 	 */
 	close(inst->lock_fd);
 	inst->lock_fd = -1;
+	inst->mode = INSTANCE_WRITE; /* an instance detached meanwhile is not made again */
 	if (setsid() < 0 || fork() != 0)
 		_exit(0); /* the grandchild is adopted by init and cannot regain a terminal */
 	null = open("/dev/null", O_RDWR);

@@ -103,16 +103,16 @@ static int close_handles(void **state)
 	return 0;
 }
 
-/* Applies policy id with the test's interface and cgroup; returns the outcome. */
-static struct apply_outcome apply(struct instance *inst, enum fixture_id id)
+/* Applies policy id with the test's cgroup and, with_iface, its interface; returns the outcome. */
+static struct apply_outcome apply_on(struct instance *inst, enum fixture_id id, bool with_iface)
 {
 	struct policy *p = policy(id);
 	struct name_table t = {};
 	struct apply_request req = {
 		.policy = p,
 		.names = &t,
-		.ifaces = ifaces,
-		.n_ifaces = 1,
+		.ifaces = with_iface ? ifaces : NULL,
+		.n_ifaces = with_iface ? 1 : 0,
 		.cgroup = cgroup,
 	};
 	struct apply_outcome out;
@@ -127,6 +127,11 @@ static struct apply_outcome apply(struct instance *inst, enum fixture_id id)
 	names_free(&t);
 	fixture_policy_free(p);
 	return out;
+}
+
+static struct apply_outcome apply(struct instance *inst, enum fixture_id id)
+{
+	return apply_on(inst, id, true);
 }
 
 static struct links_assessment assess(struct instance *inst)
@@ -318,11 +323,13 @@ static void a_create_that_died_halfway_is_repaired_by_the_next_apply(void **stat
 	assert_int_equal(cgroup_programs(), 0);
 	inst = open_as(INSTANCE_CREATE);
 	assert_true(inst->exists);
-	out = apply(inst, FX_MAIN);
+	out = apply_on(inst, FX_MAIN, false); /* no --iface: every up interface, as for a new one */
 	assert_false(out.created);
-	assert_int_equal(out.attached, SPEE_PROG_COUNT);
+	/* the cgroup hooks, and XDP on both ends of the test's veth */
+	assert_int_equal(out.attached, SPEE_PROG_COUNT - 1 + 2);
 	a = assess(inst);
 	assert_true(links_settled(&a));
+	assert_int_not_equal(link_id_of(&a, SPEE_PROG_XDP), 0);
 	links_assessment_free(&a);
 	/* what one killed while pinning leaves: a partial maps-new, no maps */
 	assert_int_equal(detach_instance(inst, &d), 0);
