@@ -27,8 +27,6 @@
 #include "pindir.h"
 #include "policy.h"
 
-#define INSTANCE_DEFAULT_PIN_DIR PINDIR_DEFAULT
-
 enum instance_mode {
 	INSTANCE_READ, /* a shared lock; the instance must exist */
 	INSTANCE_WRITE, /* an exclusive lock; the instance must exist */

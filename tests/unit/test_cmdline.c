@@ -176,7 +176,7 @@ static void defaults_come_from_the_option_table(void **state)
 
 	(void)state;
 	assert_int_equal(parse("run", &a, "-c", "f", NULL), 0);
-	assert_string_equal(cli_text(&a, CLI_OPT_PIN_DIR), INSTANCE_DEFAULT_PIN_DIR);
+	assert_string_equal(cli_text(&a, CLI_OPT_PIN_DIR), PINDIR_DEFAULT);
 	assert_int_equal(cli_uint(&a, CLI_OPT_DRIFT_INTERVAL), 30);
 	assert_int_equal(cli_uint(&a, CLI_OPT_DEBOUNCE_MS), 200);
 	assert_string_equal(cli_text(&a, CLI_OPT_LOG_FORMAT), "text");
