@@ -70,7 +70,7 @@ worker_kill() {
 		for ((i = 0; i < 100; i++)); do [[ -s $pidfile ]] && break; sleep 0.01; done
 		sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
 		pid=$(cat "$pidfile" 2>/dev/null || true)
-		[[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
+		if [[ -n $pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi	# it may have ended first
 		rc=0
 		wait $! || rc=$?
 		echo "killer apply $rc" >>"$RES"
