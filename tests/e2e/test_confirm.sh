@@ -70,13 +70,20 @@ ino=$(stat -c %i "$PIN")
 holder=$!
 release() { kill "$holder" 2>/dev/null || true; }
 lab_on_cleanup release	# first thing at cleanup, before the detach that would wait for it
-for ((i = 0; i < 100; i++)); do grep -q "FLOCK .* $holder .*:$ino " /proc/locks && break; sleep 0.05; done
+# /proc/locks: "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE ..." for a holder, "N: -> FLOCK ..." for a waiter
+held() { awk -v ino=":$ino\$" '$2 == "FLOCK" && $6 ~ ino { found = 1 } END { exit !found }' /proc/locks; }
+waiting() { awk -v ino=":$ino\$" '$2 == "->" && $7 ~ ino { print $6; exit }' /proc/locks; }
+for ((i = 0; i < 600; i++)); do held && break; sleep 0.05; done
+expect_true "the lock is held" held
+held || lab_finish
 lab_spawn mgmt1 late "$SPEEBPF" apply -c "$B" --confirm 3 --host mgmt1 --iface eth0 \
 	--pin-dir "$PIN" --resolve my.mailstore.com=198.19.2.100
 waiter=""
-for ((i = 0; i < 200; i++)); do
-	waiter=$(awk -v ino=":$ino" '$2 == "->" && index($7, ino) { print $6; exit }' /proc/locks)
-	[[ -n $waiter ]] && break
+for ((i = 0; i < 600; i++)); do
+	waiter=$(waiting)
+	# the apply itself, not some other process
+	[[ -n $waiter ]] && tr '\0' ' ' <"/proc/$waiter/cmdline" 2>/dev/null | grep -q ' apply ' && break
+	waiter=""
 	sleep 0.05
 done
 expect_true "the --confirm apply waits for the lock" test -n "$waiter"
@@ -87,7 +94,7 @@ release
 wait "$holder" 2>/dev/null || true
 expect_true "another apply of A gets the lock first" apply -c "$A"
 kill -CONT "$waiter"
-expect_spawned_ok late "the --confirm apply of B goes on"
+expect_spawned_ok late "the --confirm apply of B goes on" 60
 expect_true "  and names the generation it reverts to: the one it replaced ($((gen + 1)))" \
 	grep -q "reverts to generation $((gen + 1))\$" "$(lab_spawn_log late)"
 expect_blocked cas1 mgmt1 8471
