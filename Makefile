@@ -23,8 +23,9 @@ endif
 
 WARN := -Wall -Wextra -Werror
 # src/ is layered (README, "Layout"); every layer's headers are on the path.
-SRC_LAYERS := base config policy export kernel agent cli
-CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
+SRC_LAYERS := base config policy export kernel render agent cli
+VERSION := $(shell cat VERSION)
+CFLAGS := -std=gnu11 -D_GNU_SOURCE -DSPEEBPF_VERSION='"$(VERSION)"' $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
 	$(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude $(WARN) \
@@ -131,7 +132,8 @@ lint:
 	@tools/lint.sh
 
 unit-test: $(BUILD)/speebpf-san $(UNIT_BIN) $(TOOL_BIN)
-	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh tests/cli/test_export.sh
+	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh tests/cli/test_export.sh \
+		tests/tools/test_check_layers.sh
 
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh --bpffs $(BPFT_BIN)

@@ -31,6 +31,9 @@ for f in bpf/*.c bpf/*.h; do
 		while read -r line; do echo "lint: $line" >&2; echo x; done | grep -q x && status=1
 done
 
+# src/ is layered, and its modules do not include each other (README, "Layout").
+tools/check-layers.sh || status=1
+
 # Headers have include guards.
 for f in $(echo "$files" | grep '\.h$'); do
 	grep -q '^#ifndef [A-Z_]*_H$' "$f" || fail "$f: no include guard"

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "apply.h"
 #include "config.h"
 #include "drift.h"
 #include "host.h"
@@ -45,7 +45,7 @@ struct name_timer {
 
 struct agent {
 	const struct agent_settings *s;
-	const struct apply_opts *o;
+	struct instance *inst; /* kept for the agent's life; locked while it is changed */
 	struct config *cfg; /* of the running policy */
 	struct policy *policy; /* the running policy, NULL before the first good apply */
 	struct name_table names;
@@ -94,16 +94,8 @@ static void log_diags(const struct diags *d, const char *event)
 	char text[1024];
 
 	for (size_t i = 0; i < d->n; i++) {
-		struct json_object *f = json_object_new_object();
-
 		diag_format(&d->v[i], text, sizeof(text));
-		if (d->v[i].file)
-			json_object_object_add(f, "file", json_object_new_string(d->v[i].file));
-		if (d->v[i].line) {
-			json_object_object_add(f, "line", json_object_new_int(d->v[i].line));
-			json_object_object_add(f, "column", json_object_new_int(d->v[i].col));
-		}
-		log_event(LOG_ERROR, event, f, "%s", text);
+		log_event(LOG_ERROR, event, diag_place_json(&d->v[i]), "%s", text);
 	}
 }
 
@@ -148,7 +140,7 @@ static int sync_timers(struct agent *a)
 		int64_t due;
 
 		/* Names pinned with --resolve are never asked. */
-		if (timer_of(a, a->policy->names[k]) || names_find(&a->o->pinned, a->policy->names[k]))
+		if (timer_of(a, a->policy->names[k]) || names_find(a->s->pinned, a->policy->names[k]))
 			continue;
 		v = realloc(a->timers, (a->n_timers + 1) * sizeof(*v));
 		if (!v)
@@ -235,7 +227,10 @@ static void on_dns_done(void *arg, const char *name, bool ok)
 	t->n_prev = 0;
 	agent_state_set_names(&a->state, &a->names);
 	/* status reads the names' state (failures included) from the instance */
-	namestore_save(a->o->pin_dir, &a->names);
+	if (instance_relock(a->inst, NULL) == 0) {
+		namestore_save(a->inst, &a->names);
+		instance_release(a->inst);
+	}
 }
 
 static void query_due_names(struct agent *a)
@@ -272,7 +267,7 @@ static void resolve_new_names(struct agent *a, const struct policy *p)
 	if (!todo)
 		return;
 	for (size_t i = 0; i < p->n_names; i++) {
-		const struct name_addrs *pin = names_find(&a->o->pinned, p->names[i]);
+		const struct name_addrs *pin = names_find(a->s->pinned, p->names[i]);
 
 		if (pin)
 			names_set(&a->names, pin->name, pin->addrs, pin->n_addrs, UINT32_MAX / 2);
@@ -319,16 +314,26 @@ static void note_apply(struct agent *a, const struct apply_outcome *out)
 	}
 }
 
-static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
+/* Notes a problem of the config file in the instance record, for status. */
+static void record_error(struct agent *a, bool ok, const char *text)
+{
+	if (instance_relock(a->inst, NULL))
+		return;
+	if (a->inst->exists)
+		instance_note_result(a->inst, NULL, 0, false, ok, text, NULL);
+	instance_release(a->inst);
+}
+
+/* Applies p, the instance locked. */
+static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 {
 	struct apply_request req = {
 		.policy = p,
 		.names = &a->names,
-		.pin_dir = a->o->pin_dir,
-		.ifaces = a->o->ifaces,
-		.n_ifaces = a->o->n_ifaces,
-		.cgroup = a->o->cgroup,
-		.audit = a->o->audit,
+		.ifaces = a->s->ifaces,
+		.n_ifaces = a->s->n_ifaces,
+		.cgroup = a->s->cgroup,
+		.audit = a->s->audit,
 		.cache = &a->cache,
 	};
 	struct apply_outcome out;
@@ -336,16 +341,16 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 	char sha[65];
 	int err;
 
-	err = instance_apply(&req, &out, &d);
+	err = apply_policy(a->inst, &req, &out, &d);
 	if (err) {
 		log_diags(&d, "apply-failed");
 		log_event(LOG_ERROR, "apply-failed", NULL,
 			  "the policy was not applied; the running one stays in force");
-		if (d.n && instance_exists(a->o->pin_dir)) {
+		if (d.n && a->inst->exists) {
 			char text[1024];
 
 			diag_format(&d.v[0], text, sizeof(text));
-			instance_record(a->o->pin_dir, p, 0, a->o->audit, false, text, NULL);
+			instance_note_result(a->inst, p, 0, a->s->audit, false, text, NULL);
 		}
 		diags_free(&d);
 		note_apply(a, NULL);
@@ -365,7 +370,7 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 		  cfg->path, sha);
 	/* A repair or a DNS update re-applies the running policy; the file may still be broken. */
 	if (a->policy == p && a->config_error[0])
-		instance_record(a->o->pin_dir, NULL, 0, false, false, a->config_error, NULL);
+		instance_note_result(a->inst, NULL, 0, false, false, a->config_error, NULL);
 	if (a->policy != p) {
 		policy_free(a->policy);
 		if (a->cfg != cfg)
@@ -375,6 +380,22 @@ static int apply_policy(struct agent *a, struct policy *p, struct config *cfg)
 	}
 	memcpy(a->applied_sha, cfg->sha256, sizeof(a->applied_sha));
 	return sync_timers(a);
+}
+
+static int apply_policy_now(struct agent *a, struct policy *p, struct config *cfg)
+{
+	struct diags d = { 0 };
+	int err = instance_relock(a->inst, &d);
+
+	if (err) {
+		log_diags(&d, "apply-failed");
+		diags_free(&d);
+		note_apply(a, NULL);
+		return err;
+	}
+	err = apply_locked(a, p, cfg);
+	instance_release(a->inst);
+	return err;
 }
 
 /* Reads, validates and compiles the config; on any error the running policy stays. */
@@ -387,7 +408,7 @@ static int reload(struct agent *a, bool forced)
 	const struct cfg_host *host;
 	int err;
 
-	err = config_load(a->o->config, &cfg, &d);
+	err = config_load(a->s->config, &cfg, &d);
 	if (!err && a->policy && !forced &&
 	    !memcmp(cfg->sha256, a->applied_sha, sizeof(a->applied_sha))) {
 		/* The bytes that run already (e.g. a broken edit undone): nothing to apply. */
@@ -397,14 +418,14 @@ static int reload(struct agent *a, bool forced)
 			pthread_mutex_lock(&a->state.lock);
 			a->state.last_apply_ok = true;
 			pthread_mutex_unlock(&a->state.lock);
-			instance_record(a->o->pin_dir, NULL, 0, false, true, NULL, NULL);
+			record_error(a, true, NULL);
 			log_event(LOG_INFO, "config-ok", NULL,
-				  "%s is valid again and is what runs already", a->o->config);
+				  "%s is valid again and is what runs already", a->s->config);
 		}
 		return 0;
 	}
 	if (!err)
-		err = host_select(cfg, a->o->host, &host, &d);
+		err = host_select(cfg, a->s->host, &host, &d);
 	if (!err)
 		err = policy_compile(cfg, host->name, &env, &p, &d);
 	if (err) {
@@ -418,21 +439,20 @@ static int reload(struct agent *a, bool forced)
 		a->state.last_apply_time = (int64_t)time(NULL);
 		pthread_mutex_unlock(&a->state.lock);
 		log_event(LOG_ERROR, "config-error", NULL,
-			  "%s was not applied; the running policy stays in force%s", a->o->config,
+			  "%s was not applied; the running policy stays in force%s", a->s->config,
 			  a->policy ? "" : " (there is none yet)");
 		if (d.n)
 			diag_format(&d.v[0], text, sizeof(text));
 		snprintf(a->config_error, sizeof(a->config_error), "%s", text);
-		if (instance_exists(a->o->pin_dir))
-			instance_record(a->o->pin_dir, NULL, 0, false, false, text, NULL);
+		record_error(a, false, text);
 		diags_free(&d);
 		config_free(cfg);
-		return -CLI_EUSAGE;
+		return AGENT_EUSAGE;
 	}
 	diags_free(&d);
 	a->config_error[0] = '\0';
 	resolve_new_names(a, p);
-	err = apply_policy(a, p, cfg);
+	err = apply_policy_now(a, p, cfg);
 	if (err) {
 		policy_free(p);
 		config_free(cfg);
@@ -445,17 +465,27 @@ static void check_drift(struct agent *a)
 	struct drift_report r;
 	struct diags d = { 0 };
 	char what[512];
+	int err;
 
 	if (!a->policy)
 		return;
-	if (drift_check(a->o->pin_dir, a->policy, &a->names, a->o->audit, &r, &d)) {
-		log_diags(&d, "drift-check-failed");
-		diags_free(&d);
-		return;
+	err = instance_relock(a->inst, &d);
+	/* A policy waiting for `speebpf confirm` is not drift (CONTRACT.md section 4). */
+	if (!err && a->inst->rec.confirm_deadline)
+		goto out;
+	if (!err && !a->inst->exists) {
+		/* Detached: that is the operator's to undo, not drift. */
+		diag_add(&d, NULL, 0, 0, "no instance is pinned at %s", a->s->pin_dir);
+		err = -ENOENT;
 	}
-	diags_free(&d);
+	if (!err)
+		err = drift_check(a->inst, a->policy, &a->names, a->s->audit, &r, &d);
+	if (err) {
+		log_diags(&d, "drift-check-failed");
+		goto out;
+	}
 	if (!drift_found(&r))
-		return;
+		goto out;
 	drift_describe(&r, what, sizeof(what));
 	pthread_mutex_lock(&a->state.lock);
 	a->state.drift_found++;
@@ -465,8 +495,11 @@ static void check_drift(struct agent *a)
 		  what);
 	/* The slots are not what this agent wrote: read them back from now on. */
 	maps_cache_free(&a->cache);
-	if (apply_policy(a, a->policy, a->cfg) == 0)
+	if (apply_locked(a, a->policy, a->cfg) == 0)
 		log_event(LOG_INFO, "restored", NULL, "drift repaired");
+out:
+	diags_free(&d);
+	instance_release(a->inst);
 }
 
 /* ---- the loop -------------------------------------------------------- */
@@ -491,7 +524,7 @@ static void read_signals(struct agent *a)
 
 	while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_event(LOG_INFO, "reload", NULL, "SIGHUP: reloading %s", a->o->config);
+			log_event(LOG_INFO, "reload", NULL, "SIGHUP: reloading %s", a->s->config);
 			a->reload_at = now_ms();
 			a->reload_forced = true;
 		} else {
@@ -558,7 +591,7 @@ static void loop(struct agent *a)
 		query_due_names(a);
 		if (a->names_changed && a->policy) {
 			a->names_changed = false;
-			apply_policy(a, a->policy, a->cfg);
+			apply_policy_now(a, a->policy, a->cfg);
 		}
 		if (now_ms() >= a->drift_at) {
 			check_drift(a);
@@ -575,6 +608,7 @@ static void loop(struct agent *a)
 static void agent_free(struct agent *a)
 {
 	metrics_stop(a->metrics);
+	instance_close(a->inst);
 	maps_cache_free(&a->cache);
 	agent_state_destroy(&a->state);
 	for (size_t i = 0; i < a->n_timers; i++) {
@@ -597,7 +631,6 @@ int agent_run(const struct agent_settings *s)
 {
 	struct agent a = {
 		.s = s,
-		.o = s->opts,
 		.sigfd = -1,
 		.reload_at = NEVER,
 		.drift_at = NEVER,
@@ -608,7 +641,7 @@ int agent_run(const struct agent_settings *s)
 	agent_state_init(&a.state);
 	err = setup_signals(&a);
 	if (!err)
-		err = watch_open(a.o->config, &a.watch);
+		err = watch_open(s->config, &a.watch);
 	if (!err)
 		err = resolver_open(&a.res, 2000);
 	if (err) {
@@ -618,30 +651,35 @@ int agent_run(const struct agent_settings *s)
 	resolver_on_done(a.res, on_dns_done, &a);
 	if (resolver_servers(a.res, &a.sys_resolvers, &a.n_sys_resolvers))
 		log_event(LOG_WARN, "dns", NULL, "cannot read the system's resolvers");
-	err = instance_ensure_bpffs(a.o->pin_dir, NULL);
-	if (err) {
-		log_event(LOG_ERROR, "internal", NULL, "%s is not on a BPF filesystem", a.o->pin_dir);
-		goto out;
+	{
+		struct diags d = { 0 };
+
+		err = instance_open(s->pin_dir, INSTANCE_CREATE, &a.inst, &d);
+		log_diags(&d, "internal");
+		diags_free(&d);
+		if (err)
+			goto out;
 	}
-	adopting = instance_exists(a.o->pin_dir);
+	adopting = a.inst->exists;
 	if (adopting) {
 		/* Restart or upgrade: the pinned policy stays in force until a new one is applied. */
-		namestore_load(a.o->pin_dir, &a.names);
+		namestore_load(a.inst, &a.names);
 		log_event(LOG_INFO, "adopt", NULL,
 			  "adopting the instance pinned at %s: enforcement continues, counters "
 			  "carry on",
-			  a.o->pin_dir);
+			  s->pin_dir);
 	}
-	if (a.o->metrics) {
-		err = metrics_start(a.o->metrics, a.o->pin_dir, &a.state, &a.metrics);
+	instance_release(a.inst);
+	if (s->metrics) {
+		err = metrics_start(s->metrics, a.inst, &a.state, &a.metrics);
 		if (err) {
 			log_event(LOG_ERROR, "internal", NULL, "cannot serve metrics on %s: %s",
-				  a.o->metrics, err == -EINVAL ? "expected ADDR:PORT" : strerror(-err));
-			err = err == -EINVAL ? -CLI_EUSAGE : err;
+				  s->metrics, err == -EINVAL ? "expected ADDR:PORT" : strerror(-err));
+			err = err == -EINVAL ? AGENT_EUSAGE : err;
 			goto out;
 		}
 		log_event(LOG_INFO, "metrics", NULL, "serving /metrics and /healthz on %s",
-			  a.o->metrics);
+			  s->metrics);
 	}
 	err = reload(&a, true);
 	if (err && !adopting) {
@@ -664,7 +702,7 @@ int agent_run(const struct agent_settings *s)
 		a.drift_at = now_ms() + (int64_t)s->drift_interval_s * 1000;
 	log_event(LOG_INFO, "running", NULL, "watching %s; SIGHUP reloads, SIGTERM stops (the "
 					     "policy stays enforced)",
-		  a.o->config);
+		  s->config);
 	loop(&a);
 	sd_notify(0, "STOPPING=1");
 	log_event(LOG_INFO, "stopped", NULL,

@@ -11,20 +11,32 @@
 #define SPEE_AGENT_H
 
 #include <stdbool.h>
-#include <stdint.h>
+#include <stddef.h>
 
-#include "apply_opts.h"
+#include "names.h"
 
 struct agent_settings {
-	const struct apply_opts *opts;
+	const char *config; /* the fleet config */
+	const char *host; /* NULL: by hostname or address */
+	char *const *ifaces; /* none: as apply */
+	size_t n_ifaces;
+	const char *cgroup; /* NULL: as apply */
+	const char *pin_dir;
+	bool audit;
+	const struct name_table *pinned; /* --resolve NAME=ADDR: never asked */
+	const char *metrics; /* ADDR:PORT of /metrics and /healthz, or NULL */
 	unsigned debounce_ms; /* quiet time after a config change before reloading */
 	unsigned drift_interval_s; /* 0: no periodic drift check */
 };
 
+/* agent_run's result when the config or a setting is unusable (reported). */
+#define AGENT_EUSAGE 1
+
 /*
- * Runs the agent. Returns 0 after SIGTERM/SIGINT; -CLI_EUSAGE when the config
- * is unusable and there is no running policy to keep; another negative errno
- * when the first apply fails on a new instance.
+ * Runs the agent. Returns 0 after SIGTERM/SIGINT; AGENT_EUSAGE when the
+ * config is unusable and there is no running policy to keep, or the metrics
+ * address is not ADDR:PORT; a negative errno when the first apply fails on a
+ * new instance, or the agent cannot start.
  */
 int agent_run(const struct agent_settings *s);
 

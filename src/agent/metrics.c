@@ -9,15 +9,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "attach.h"
 #include "counters.h"
-#include "loader.h"
-#include "maps.h"
+#include "links.h"
 #include "stats.h"
 
 struct metrics_server {
 	struct MHD_Daemon *daemon;
-	const char *pin_dir;
+	struct instance *inst;
 	struct agent_state *st;
 };
 
@@ -36,20 +34,8 @@ void agent_state_destroy(struct agent_state *st)
 int agent_state_set_names(struct agent_state *st, const struct name_table *t)
 {
 	struct name_table copy = { 0 };
-	int err = 0;
+	int err = names_copy(&copy, t);
 
-	for (size_t i = 0; i < t->n && !err; i++) {
-		const struct name_addrs *src = &t->v[i];
-
-		err = names_set(&copy, src->name, src->addrs, src->n_addrs, src->ttl);
-		if (!err) {
-			struct name_addrs *dst = (struct name_addrs *)names_find(&copy, src->name);
-
-			dst->resolved = src->resolved;
-			dst->last_ok = src->last_ok;
-			dst->failures = src->failures;
-		}
-	}
 	if (err) {
 		names_free(&copy);
 		return err;
@@ -145,32 +131,23 @@ void agent_state_render(struct agent_state *st, FILE *out)
 	pthread_mutex_unlock(&st->lock);
 }
 
-bool metrics_attached(const char *pin_dir)
+/* True when every hook of the instance is attached. */
+static bool attached(struct instance *inst)
 {
-	bool seen[LINK_KIND_MAX] = { 0 }, all = true;
-	struct link_state *links;
-	size_t n;
+	struct links_assessment a;
+	bool whole;
 
-	if (attach_list(pin_dir, &links, &n))
+	if (links_assess(inst, NULL, &a))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!links[i].alive)
-			all = false;
-		else
-			seen[links[i].kind] = true;
-	}
-	free(links);
-	for (int k = 0; k < LINK_KIND_MAX; k++)
-		all = all && seen[k];
-	return all;
+	whole = links_whole(&a);
+	links_assessment_free(&a);
+	return whole;
 }
 
 /* /metrics: the kernel's counters under the names of stats --prometheus, and the agent's state. */
 static int render_metrics(struct metrics_server *srv, char **buf, size_t *len)
 {
 	struct counter_snapshot *snap = malloc(sizeof(*snap));
-	struct spee_map_fds m;
-	struct counter_maps cm;
 	FILE *out;
 	int err;
 
@@ -181,18 +158,13 @@ static int render_metrics(struct metrics_server *srv, char **buf, size_t *len)
 		free(snap);
 		return -errno;
 	}
-	err = loader_open_pinned(&m, srv->pin_dir, NULL);
-	if (!err) {
-		counter_maps_from(&m, &cm);
-		err = counters_read(&cm, snap);
-		loader_close_pinned(&m);
-	}
+	err = counters_read(srv->inst, snap);
 	if (!err)
 		stats_render_prometheus(out, snap);
 	agent_state_render(srv->st, out);
 	fprintf(out, "# HELP speebpf_attached 1 while every hook of the instance is attached.\n"
 		     "# TYPE speebpf_attached gauge\nspeebpf_attached %d\n",
-		metrics_attached(srv->pin_dir));
+		attached(srv->inst));
 	fclose(out);
 	free(snap);
 	return 0;
@@ -235,12 +207,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
 	}
 	if (!strcmp(url, "/healthz")) {
-		bool attached = metrics_attached(srv->pin_dir), ok;
+		bool whole = attached(srv->inst), ok;
 		const char *why;
 
 		pthread_mutex_lock(&srv->st->lock);
-		ok = attached && srv->st->applied && srv->st->last_apply_ok;
-		why = !attached ? "not attached\n" :
+		ok = whole && srv->st->applied && srv->st->last_apply_ok;
+		why = !whole ? "not attached\n" :
 		      !srv->st->applied ? "no policy applied yet\n" :
 		      !srv->st->last_apply_ok ? "the last apply failed\n" : "ok\n";
 		pthread_mutex_unlock(&srv->st->lock);
@@ -297,7 +269,7 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *fl
 	return 0;
 }
 
-int metrics_start(const char *listen, const char *pin_dir, struct agent_state *st,
+int metrics_start(const char *listen, struct instance *inst, struct agent_state *st,
 		  struct metrics_server **out)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
@@ -312,7 +284,7 @@ int metrics_start(const char *listen, const char *pin_dir, struct agent_state *s
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
-	srv->pin_dir = pin_dir;
+	srv->inst = inst;
 	srv->st = st;
 	errno = 0;
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,

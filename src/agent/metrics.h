@@ -6,7 +6,8 @@
  * while the programs are attached and the last apply succeeded).
  *
  * The agent updates a struct agent_state under its lock; the HTTP thread
- * reads the kernel's counters from the pinned maps itself.
+ * reads the kernel's counters and links through the agent's instance handle
+ * (instance.h), which is safe from another thread.
  */
 #ifndef SPEE_METRICS_H
 #define SPEE_METRICS_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "instance.h"
 #include "names.h"
 
 /* What the agent knows that the maps do not. */
@@ -51,12 +53,9 @@ struct metrics_server;
  * Serves ADDR:PORT ("127.0.0.1:9600", "[::1]:9600", ":9600" for every
  * address). Returns 0, -EINVAL for a bad address, or the errno of the bind.
  */
-int metrics_start(const char *listen, const char *pin_dir, struct agent_state *st,
+int metrics_start(const char *listen, struct instance *inst, struct agent_state *st,
 		  struct metrics_server **out);
 
 void metrics_stop(struct metrics_server *srv);
-
-/* True when the instance at pin_dir has every hook attached (for /healthz). */
-bool metrics_attached(const char *pin_dir);
 
 #endif

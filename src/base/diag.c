@@ -2,6 +2,7 @@
 #include "diag.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@ int diag_add(struct diags *d, const char *file, int line, int col, const char *f
 	va_list ap;
 	int n;
 
+	if (!d)
+		return 0; /* the caller wants no account of it */
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
 		struct diag *v = realloc(d->v, cap * sizeof(*v));
@@ -72,4 +75,17 @@ void diags_free(struct diags *d)
 	diags_truncate(d, 0);
 	free(d->v);
 	memset(d, 0, sizeof(*d));
+}
+
+struct json_object *diag_place_json(const struct diag *dg)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (dg->file)
+		json_object_object_add(o, "file", json_object_new_string(dg->file));
+	if (dg->line) {
+		json_object_object_add(o, "line", json_object_new_int(dg->line));
+		json_object_object_add(o, "column", json_object_new_int(dg->col));
+	}
+	return o;
 }

@@ -23,7 +23,12 @@ struct diags {
 	size_t cap;
 };
 
-/* Appends one diagnostic. Returns 0, or -ENOMEM. */
+struct json_object;
+
+/* {"file", "line", "column"} of a diagnostic, the ones it has; the caller owns the object. */
+struct json_object *diag_place_json(const struct diag *dg);
+
+/* Appends one diagnostic (none when d is NULL). Returns 0, or -ENOMEM. */
 int diag_add(struct diags *d, const char *file, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 

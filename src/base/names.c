@@ -65,6 +65,25 @@ int names_set(struct name_table *t, const char *name, const struct prefix *addrs
 	return 0;
 }
 
+int names_copy(struct name_table *dst, const struct name_table *src)
+{
+	for (size_t i = 0; src && i < src->n; i++) {
+		const struct name_addrs *from = &src->v[i];
+		struct name_addrs *to;
+		int err = names_set(dst, from->name, from->addrs, from->n_addrs, from->ttl);
+
+		if (err)
+			return err;
+		to = (struct name_addrs *)names_find(dst, from->name);
+		to->resolved = from->resolved;
+		to->last_ok = from->last_ok;
+		to->failures = from->failures;
+		if (from->last_error && !(to->last_error = strdup(from->last_error)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int names_set_from_arg(struct name_table *t, const char *arg)
 {
 	const char *eq = strchr(arg, '=');

@@ -39,6 +39,9 @@ int names_set(struct name_table *t, const char *name, const struct prefix *addrs
 /* Parses "NAME=ADDR[,ADDR...]" (the --resolve option) into the table. */
 int names_set_from_arg(struct name_table *t, const char *arg);
 
+/* Adds (or overwrites) in dst every name of src, with its state. 0 or -ENOMEM. */
+int names_copy(struct name_table *dst, const struct name_table *src);
+
 void names_free(struct name_table *t);
 
 #endif

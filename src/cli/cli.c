@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Helpers every subcommand uses: numbers, config loading, diagnostics, JSON. */
+/* Helpers every command uses: the instance, config loading, diagnostics, JSON (cli.h). */
 #include "cli.h"
 
 #include <errno.h>
@@ -13,22 +13,24 @@
 #include "policy.h"
 #include "resolve.h"
 
-/* Defined here, not in main.c, so that the tests (linked without main.c) have it. */
-int cli_verbose;
-
-bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+int cli_open_instance(const struct cli_args *a, struct instance **out)
 {
-	char *end;
-	unsigned long v;
+	static const enum instance_mode modes[] = {
+		[CLI_READS] = INSTANCE_READ,
+		[CLI_WRITES] = INSTANCE_WRITE,
+		[CLI_CREATES] = INSTANCE_CREATE,
+	};
+	struct diags d = { 0 };
+	int err;
 
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
+	*out = NULL;
+	if (a->cmd->access == CLI_NO_INSTANCE)
+		return -EINVAL;
+	err = instance_open(cli_text(a, CLI_OPT_PIN_DIR), modes[a->cmd->access], out, &d);
+	if (err)
+		cli_print_diags(&d, cli_flag(a, CLI_OPT_JSON), NULL);
+	diags_free(&d);
+	return err;
 }
 
 void cli_json_print(struct json_object *o)
@@ -52,16 +54,10 @@ void cli_print_diags(const struct diags *d, bool json, const char *summary)
 	root = json_object_new_object();
 	errors = json_object_new_array();
 	for (size_t i = 0; i < d->n; i++) {
-		struct json_object *e = json_object_new_object();
+		struct json_object *e = diag_place_json(&d->v[i]);
 		char text[1024];
 
 		diag_format(&d->v[i], text, sizeof(text));
-		if (d->v[i].file)
-			json_object_object_add(e, "file", json_object_new_string(d->v[i].file));
-		if (d->v[i].line) {
-			json_object_object_add(e, "line", json_object_new_int(d->v[i].line));
-			json_object_object_add(e, "column", json_object_new_int(d->v[i].col));
-		}
 		json_object_object_add(e, "message", json_object_new_string(d->v[i].msg));
 		json_object_object_add(e, "text", json_object_new_string(text));
 		json_object_array_add(errors, e);

@@ -1,33 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * cli.h - what the subcommands share: the handler signature, the exit
- * status convention and option helpers. Handlers (src/cmd_<name>.c) return 0;
- * -CLI_EUSAGE for a usage or config problem they have reported (exit 2);
- * -CLI_EFLAGGED for what --exit-code flags (exit 3); or another negative
- * errno for a runtime failure they have reported (exit 1).
+ * cli.h - what the command handlers share: opening the instance as the
+ * command's table entry says, loading a config, printing diagnostics and
+ * JSON. The command line itself is cmdline.h's.
  */
 #ifndef SPEE_CLI_H
 #define SPEE_CLI_H
 
 #include <stdbool.h>
 
-/* Set by main from -v/--verbose: libbpf's own messages are shown. */
-extern int cli_verbose;
+#include "cmdline.h"
+#include "instance.h"
 
-/* A usage error: the handler already printed why. Maps to exit status 2. */
-#define CLI_EUSAGE 2000
-
-/* What --exit-code flags (explain: a drop), reported already. Maps to exit status 3. */
-#define CLI_EFLAGGED 3000
-
-struct command {
-	const char *name;
-	int (*handler)(int argc, char **argv);
-	const char *summary;
-};
-
-/* Parses a decimal number in [min, max]. Returns false when s is not one. */
-bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/*
+ * Opens the instance at --pin-dir the way the command's table entry says
+ * (INSTANCE_READ, _WRITE or _CREATE). On failure prints why (as JSON with
+ * --json) and returns the error.
+ */
+int cli_open_instance(const struct cli_args *a, struct instance **out);
 
 struct config;
 struct diags;
@@ -49,18 +39,5 @@ int cli_policy_env(struct policy_env *env, struct prefix **storage);
 
 /* Prints a JSON document on stdout and releases it. */
 void cli_json_print(struct json_object *o);
-
-/* Handlers, one per file. */
-int do_check(int argc, char **argv);
-int do_explain(int argc, char **argv);
-int do_apply(int argc, char **argv);
-int do_stats(int argc, char **argv);
-int do_status(int argc, char **argv);
-int do_detach(int argc, char **argv);
-int do_run(int argc, char **argv);
-int do_confirm(int argc, char **argv);
-int do_events(int argc, char **argv);
-int do_export(int argc, char **argv);
-int do_verify(int argc, char **argv);
 
 #endif

@@ -2,143 +2,154 @@
 /*
  * speebpf apply: compile this host's policy and make the kernel enforce it,
  * creating the instance or updating it in place. Exits 0 once the policy is
- * enforced.
+ * enforced. With --confirm, the snapshot, the apply and the arming happen
+ * under one lock of the instance.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply_opts.h"
+#include "apply.h"
 #include "cli.h"
 #include "config.h"
 #include "confirm.h"
 #include "host.h"
-#include "instance.h"
-#include "loader.h"
 #include "names.h"
 #include "policy.h"
 #include "resolve.h"
 
-static void usage(FILE *out)
+/* What apply and run compile: the config, this host, its policy, the names' addresses. */
+struct compiled {
+	struct config *cfg;
+	const struct cfg_host *host;
+	struct policy *p;
+	struct name_table names;
+	struct prefix *resolvers;
+};
+
+static void compiled_free(struct compiled *c)
 {
-	fprintf(out,
-		"usage: speebpf apply -c FILE [--host NAME] [--iface IF]... [--cgroup DIR]\n"
-		"                     [--pin-dir DIR] [--audit] [--resolve NAME=ADDR[,ADDR]]...\n"
-		"  -c, --config FILE  the fleet config\n"
-		"      --host NAME    this machine's inventory host (default: by hostname or address)\n"
-		"      --iface IF     interface for XDP, repeatable (default: every up, non-loopback\n"
-		"                     interface on a new instance; unchanged on an existing one)\n"
-		"      --cgroup DIR   cgroup v2 directory for the egress programs (default: the\n"
-		"                     cgroup2 root on a new instance; unchanged on an existing one)\n"
-		"      --pin-dir DIR  where the instance is pinned (default %s)\n"
-		"      --audit        count what would be dropped, drop nothing\n"
-		"      --confirm SECS revert to the previous policy unless `speebpf confirm`\n"
-		"                     runs within SECS seconds\n"
-		"      --resolve N=A  use these addresses for DNS name N instead of resolving it\n",
-		INSTANCE_DEFAULT_PIN_DIR);
+	names_free(&c->names);
+	policy_free(c->p);
+	free(c->resolvers);
+	config_free(c->cfg);
 }
 
-int do_apply(int argc, char **argv)
+static int compile(const struct cli_args *a, struct compiled *c)
 {
-	struct apply_opts o;
-	struct config *cfg = NULL;
-	struct policy *p = NULL;
-	struct prefix *resolvers = NULL;
-	struct name_table names = { 0 };
 	struct policy_env env;
-	const struct cfg_host *host;
-	struct apply_request req;
-	struct apply_outcome out;
-	struct confirm_snapshot snap = { 0 };
 	struct diags d = { 0 };
 	int err;
 
-	err = apply_opts_parse(argc, argv, &o, usage);
+	memset(c, 0, sizeof(*c));
+	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), false, &c->cfg);
 	if (err)
-		goto out;
-	loader_set_verbose(cli_verbose);
-	err = cli_load_config(o.config, false, &cfg);
-	if (err)
-		goto out;
-	err = host_select(cfg, o.host, &host, &d);
+		return err;
+	err = host_select(c->cfg, cli_text(a, CLI_OPT_HOST), &c->host, &d);
 	if (err) {
 		cli_print_diags(&d, false, NULL);
-		err = -CLI_EUSAGE;
-		goto out;
+		diags_free(&d);
+		return -CLI_EUSAGE;
 	}
-	err = cli_policy_env(&env, &resolvers);
+	err = cli_policy_env(&env, &c->resolvers);
 	if (!err)
-		err = policy_compile(cfg, host->name, &env, &p, &d);
-	if (err) {
+		err = policy_compile(c->cfg, c->host->name, &env, &c->p, &d);
+	if (err)
 		cli_print_diags(&d, false, NULL);
-		goto out;
-	}
-	err = apply_opts_resolve(&o, p, &names);
+	diags_free(&d);
+	return err ? err : resolve_policy_names(c->p, &a->pinned, &c->names);
+}
+
+static void print_outcome(const struct instance *inst, const struct compiled *c,
+			  const struct apply_outcome *out, bool audit)
+{
+	printf("%s %s: policy generation %u enforced for host %s (+%zu/-%zu entries",
+	       out->created ? "created" : "updated", inst->pin_dir, out->generation, c->host->name,
+	       out->added, out->removed);
+	if (out->attached || out->detached)
+		printf("; %zu link%s attached, %zu removed", out->attached,
+		       out->attached == 1 ? "" : "s", out->detached);
+	if (out->migrated)
+		printf("; maps of another build's layout replaced, without a gap");
+	if (out->grown)
+		printf("; the policy maps grew to %u exact and %u prefix entries, without a gap",
+		       out->exact_size, out->prefix_size);
+	printf(")%s\n", audit || c->p->mode == SPEE_MODE_AUDIT ? " in audit mode" : "");
+}
+
+/* The policy is applied; with --confirm, the watcher that takes it back is armed. */
+static int arm(struct instance *inst, const struct confirm_snapshot *snap, uint32_t generation,
+	       unsigned long secs)
+{
+	struct diags d = { 0 };
+	int err = confirm_arm(inst, snap, generation, (unsigned)secs, &d);
+
+	if (err)
+		cli_print_diags(&d, false, NULL);
+	else if (snap->existed)
+		printf("run `speebpf confirm --pin-dir %s` within %lu s, or generation %u reverts "
+		       "to generation %u\n",
+		       inst->pin_dir, secs, generation, snap->inst.generation);
+	else
+		printf("run `speebpf confirm --pin-dir %s` within %lu s, or the instance is removed "
+		       "again\n",
+		       inst->pin_dir, secs);
+	diags_free(&d);
+	return err;
+}
+
+static int do_apply(const struct cli_args *a, struct instance *inst)
+{
+	unsigned long confirm = cli_uint(a, CLI_OPT_CONFIRM);
+	struct confirm_snapshot snap = { 0 };
+	struct apply_outcome out;
+	struct apply_request req;
+	struct diags d = { 0 };
+	struct compiled c;
+	bool existed;
+	int err;
+
+	/* Compiled before the lock: a bad config changes nothing and waits for nobody. */
+	err = compile(a, &c);
+	if (!err)
+		err = cli_open_instance(a, &inst);
 	if (err)
 		goto out;
-	req = (struct apply_request){
-		.policy = p,
-		.names = &names,
-		.pin_dir = o.pin_dir,
-		.ifaces = o.ifaces,
-		.n_ifaces = o.n_ifaces,
-		.cgroup = o.cgroup,
-		.audit = o.audit,
-	};
-	if (o.confirm_secs) {
-		err = confirm_prepare(o.pin_dir, &snap, &d);
+	existed = inst->exists;
+	if (confirm) {
+		err = confirm_prepare(inst, &snap, &d);
 		if (err) {
 			cli_print_diags(&d, false, NULL);
 			goto out;
 		}
 	}
-	err = instance_apply(&req, &out, &d);
+	req = (struct apply_request){
+		.policy = c.p,
+		.names = &c.names,
+		.cgroup = cli_text(a, CLI_OPT_CGROUP),
+		.audit = cli_flag(a, CLI_OPT_AUDIT),
+	};
+	req.ifaces = cli_list(a, CLI_OPT_IFACE, &req.n_ifaces);
+	err = apply_policy(inst, &req, &out, &d);
 	if (err) {
 		cli_print_diags(&d, false, NULL);
 		fprintf(stderr, "speebpf: apply failed; %s\n",
-			out.created || !instance_exists(o.pin_dir) ?
-				"nothing was changed" :
-				"the policy that was running is still enforced");
+			existed ? "the policy that was running is still enforced" :
+				  "nothing was changed");
 		goto out;
 	}
-	printf("%s %s: policy generation %u enforced for host %s (+%zu/-%zu entries",
-	       out.created ? "created" : "updated", o.pin_dir, out.generation, host->name,
-	       out.added, out.removed);
-	if (out.attached || out.detached)
-		printf("; %zu link%s attached, %zu removed", out.attached,
-		       out.attached == 1 ? "" : "s", out.detached);
-	if (out.migrated)
-		printf("; maps of another build's layout replaced, without a gap");
-	if (out.grown)
-		printf("; the policy maps grew to %u exact and %u prefix entries, without a gap",
-		       out.exact_size, out.prefix_size);
-	printf(")%s\n", o.audit || p->mode == SPEE_MODE_AUDIT ? " in audit mode" : "");
-	if (o.confirm_secs) {
-		err = confirm_arm(o.pin_dir, &snap, out.generation, (unsigned)o.confirm_secs, &d);
-		if (err) {
-			cli_print_diags(&d, false, NULL);
-			goto out;
-		}
-		if (snap.existed)
-			printf("run `speebpf confirm --pin-dir %s` within %lu s, or generation %u "
-			       "reverts to generation %u\n",
-			       o.pin_dir, o.confirm_secs, out.generation, snap.inst.generation);
-		else
-			printf("run `speebpf confirm --pin-dir %s` within %lu s, or the instance is "
-			       "removed again\n",
-			       o.pin_dir, o.confirm_secs);
-	}
+	print_outcome(inst, &c, &out, req.audit);
+	if (confirm)
+		err = arm(inst, &snap, out.generation, confirm);
 out:
+	instance_close(inst);
 	confirm_snapshot_free(&snap);
-	if (err == 1)
-		err = 0;
 	diags_free(&d);
-	names_free(&names);
-	policy_free(p);
-	free(resolvers);
-	config_free(cfg);
-	apply_opts_free(&o);
+	compiled_free(&c);
 	return err;
 }
+
+CLI_COMMAND(apply, .summary = "load and attach this host's policy, or update it in place",
+	    .access = CLI_CREATES, .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(CONFIRM)),
+	    .run = do_apply);

@@ -5,7 +5,6 @@
  * of them or --all is given).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -21,13 +20,6 @@
 
 #define PEERS_SHOWN 12 /* per rule in text output, unless --full */
 
-struct check_opts {
-	const char *config;
-	const char *host;
-	bool all;
-	bool json;
-	bool full;
-};
 
 static const char *origin_label(enum rule_origin o)
 {
@@ -125,7 +117,7 @@ static void print_implicit(const struct policy *p, uint8_t reason, const char *l
 		printf("\n");
 }
 
-static void print_host_text(const struct policy *p, const struct check_opts *o)
+static void print_host_text(const struct policy *p, bool full)
 {
 	static const char *const heading[SPEE_DIR_MAX] = {
 		[SPEE_DIR_INGRESS] = "ingress (XDP): new connections this host accepts",
@@ -158,7 +150,7 @@ static void print_host_text(const struct policy *p, const struct check_opts *o)
 			if (!(end == first + 1 && p->entries[first].peer_kind == ENTRY_PEER_PREFIX &&
 			      peers_equal_text(&p->entries[first], rule->peers_text[dir]))) {
 				printf(": ");
-				print_peer_list(p, rule, first, end, o->full);
+				print_peer_list(p, rule, first, end, full);
 			}
 			printf("\n");
 			if (rule->description)
@@ -303,74 +295,19 @@ static struct json_object *host_json(const struct policy *p)
 	return h;
 }
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: speebpf check -c FILE [--host NAME | --all] [--json] [--full]\n"
-		     "  -c, --config FILE  the fleet config\n"
-		     "      --host NAME    the inventory host to show (default: this machine;\n"
-		     "                     every host when this machine is not in the inventory)\n"
-		     "      --all          every host of the inventory\n"
-		     "      --json         machine-readable output\n"
-		     "      --full         list every peer address (text output shows %d per rule)\n",
-		PEERS_SHOWN);
-}
-
-static int parse_opts(int argc, char **argv, struct check_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "host", required_argument, NULL, 'H' },
-		{ "all", no_argument, NULL, 'a' },	    { "json", no_argument, NULL, 'j' },
-		{ "full", no_argument, NULL, 'f' },	    { "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
-		case 'a':
-			o->all = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'f':
-			o->full = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -CLI_EUSAGE;
-		}
-	}
-	if (!o->config || optind != argc || (o->all && o->host)) {
-		usage(stderr);
-		return -CLI_EUSAGE;
-	}
-	return 0;
-}
-
 /* Which hosts to show: the named one, all, or this machine (all when it is not in the inventory). */
-static int pick_hosts(const struct config *cfg, const struct check_opts *o,
+static int pick_hosts(const struct config *cfg, const struct cli_args *a,
 		      const struct cfg_host **one)
 {
 	struct diags d = { 0 };
 	int err;
 
 	*one = NULL;
-	if (o->all)
+	if (cli_flag(a, CLI_OPT_ALL))
 		return 0;
-	err = host_select(cfg, o->host, one, &d);
-	if (err && o->host) {
-		cli_print_diags(&d, o->json, NULL);
+	err = host_select(cfg, cli_text(a, CLI_OPT_HOST), one, &d);
+	if (err && cli_text(a, CLI_OPT_HOST)) {
+		cli_print_diags(&d, cli_flag(a, CLI_OPT_JSON), NULL);
 		diags_free(&d);
 		return -CLI_EUSAGE;
 	}
@@ -378,9 +315,9 @@ static int pick_hosts(const struct config *cfg, const struct check_opts *o,
 	return 0;
 }
 
-int do_check(int argc, char **argv)
+static int do_check(const struct cli_args *a, struct instance *inst)
 {
-	struct check_opts o = { 0 };
+	bool json = cli_flag(a, CLI_OPT_JSON);
 	struct config *cfg = NULL;
 	struct prefix *resolvers = NULL;
 	struct policy_env env;
@@ -389,13 +326,12 @@ int do_check(int argc, char **argv)
 	char sha[65];
 	int err;
 
-	err = parse_opts(argc, argv, &o);
-	if (err)
-		return err > 0 ? 0 : err;
-	err = cli_load_config(o.config, o.json, &cfg);
+	(void)inst; /* it opens no instance */
+
+	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), json, &cfg);
 	if (err)
 		return err;
-	err = pick_hosts(cfg, &o, &one);
+	err = pick_hosts(cfg, a, &one);
 	if (err)
 		goto out;
 	err = cli_policy_env(&env, &resolvers);
@@ -405,7 +341,7 @@ int do_check(int argc, char **argv)
 	}
 	for (size_t i = 0; i < 32; i++)
 		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
-	if (o.json) {
+	if (json) {
 		root = json_object_new_object();
 		hosts = json_object_new_array();
 		json_object_object_add(root, "config", json_object_new_string(cfg->path));
@@ -414,7 +350,7 @@ int do_check(int argc, char **argv)
 		json_object_object_add(root, "hosts", hosts);
 	} else {
 		printf("%s: valid (sha256 %s)\n", cfg->path, sha);
-		if (!one && !o.all)
+		if (!one && !cli_flag(a, CLI_OPT_ALL))
 			printf("this machine is not in the inventory: showing every host\n");
 	}
 	for (size_t h = 0; h < cfg->n_hosts; h++) {
@@ -425,20 +361,20 @@ int do_check(int argc, char **argv)
 			continue;
 		err = policy_compile(cfg, cfg->hosts[h].name, &env, &p, &d);
 		if (err) {
-			cli_print_diags(&d, o.json, NULL);
+			cli_print_diags(&d, json, NULL);
 			diags_free(&d);
 			goto out;
 		}
 		diags_free(&d);
-		if (o.json) {
+		if (json) {
 			json_object_array_add(hosts, host_json(p));
 		} else {
 			printf("\n");
-			print_host_text(p, &o);
+			print_host_text(p, cli_flag(a, CLI_OPT_FULL));
 		}
 		policy_free(p);
 	}
-	if (o.json) {
+	if (json) {
 		cli_json_print(root);
 		root = NULL;
 	}
@@ -448,3 +384,17 @@ out:
 	config_free(cfg);
 	return err;
 }
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+CLI_COMMAND(check, .summary = "validate a fleet config; print this host's allowlists",
+	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG),
+				 { .id = CLI_OPT_HOST,
+				   .help = "the inventory host to show (default: this machine; every "
+					   "host when this machine is not in the inventory)" },
+				 CLI_USE(ALL), CLI_USE(JSON),
+				 { .id = CLI_OPT_FULL,
+				   .help = "list every peer address (text output shows " XSTR(
+					   PEERS_SHOWN) " per rule)" }),
+	    .rules = CLI_RULES({ CLI_EXCLUDES, CLI_OPT_ALL, CLI_OPT_HOST }), .run = do_check);

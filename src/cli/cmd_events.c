@@ -4,16 +4,12 @@
  * it prints what is waiting in the ring buffer (the drops since the last
  * reader, as far as the ring and the rate limit kept them) and exits.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
+#include "event_text.h"
 #include "events.h"
-#include "instance.h"
-#include "loader.h"
 
 static volatile sig_atomic_t stop;
 
@@ -23,66 +19,33 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void usage(FILE *out)
+static void print_event(void *ctx, const struct spee_event *e, const struct spee_rule_meta *rules,
+			int64_t mono_to_real_ns)
 {
-	fprintf(out, "usage: speebpf events [--pin-dir DIR] [--follow] [--json]\n"
-		     "  Prints the drops waiting to be read (one reader at a time consumes\n"
-		     "  them); --follow keeps printing as they happen, until Ctrl-C.\n");
+	event_print(stdout, *(const bool *)ctx, e, rules, mono_to_real_ns);
 }
 
-int do_events(int argc, char **argv)
+static int do_events(const struct cli_args *a, struct instance *inst)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' }, { "follow", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },	     { "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *pin_dir = INSTANCE_DEFAULT_PIN_DIR;
-	struct events_reader *r;
+	bool follow = cli_flag(a, CLI_OPT_FOLLOW), json = cli_flag(a, CLI_OPT_JSON);
 	uint64_t st[SPEE_EV_STAT_MAX];
+	struct events_reader *r;
 	struct diags d = { 0 };
-	bool follow = false, json = false;
-	int c, err;
+	int err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'f':
-			follow = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return -CLI_EUSAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return -CLI_EUSAGE;
-	}
-	loader_set_verbose(cli_verbose);
-	err = events_open(pin_dir, json, stdout, &r, &d);
+	/* Reading goes on without the lock: writers must not wait for a reader that follows. */
+	instance_release(inst);
+	err = events_open(inst, print_event, &json, &r, &d);
 	if (err) {
-		if (err == -ENOENT)
-			fprintf(stderr, "speebpf: no instance is pinned at %s\n", pin_dir);
-		else
-			cli_print_diags(&d, json, NULL);
-		diags_free(&d);
-		return err;
+		cli_print_diags(&d, json, NULL);
+		goto out;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	do {
 		err = events_poll(r, follow ? 200 : 0);
+		fflush(stdout);
 		if (err < 0)
 			break;
 		err = 0;
@@ -94,6 +57,13 @@ int do_events(int argc, char **argv)
 			(unsigned long long)st[SPEE_EV_SUPPRESSED],
 			(unsigned long long)st[SPEE_EV_LOST]);
 	events_close(r);
+out:
 	diags_free(&d);
 	return err;
 }
+
+CLI_COMMAND(events, .summary = "drops as they happen: who, where, why",
+	    .description = "  Prints the drops waiting to be read (one reader at a time consumes\n"
+			   "  them); --follow keeps printing as they happen, until Ctrl-C.",
+	    .access = CLI_READS, .options = CLI_TAKES(CLI_USE(FOLLOW), CLI_USE(JSON)),
+	    .run = do_events);

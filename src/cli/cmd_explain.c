@@ -4,7 +4,6 @@
  * host, and the rule or the reason, computed by the reference model.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -19,110 +18,6 @@
 #include "names.h"
 #include "policy.h"
 #include "resolve.h"
-
-struct explain_opts {
-	const char *config;
-	const char *host;
-	const char *from;
-	const char *to;
-	unsigned long port;
-	int proto;
-	bool json;
-	bool no_resolve;
-	bool exit_code; /* exit 3 when the verdict is drop */
-	struct name_table pinned; /* --resolve NAME=ADDR */
-};
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: speebpf explain -c FILE [--host NAME] --from ADDR --to ADDR --port N\n"
-		"                       [--proto tcp|udp] [--resolve NAME=ADDR[,ADDR]]...\n"
-		"                       [--no-resolve] [--json] [--exit-code]\n"
-		"  The direction follows from the addresses: --to one of the host's addresses\n"
-		"  is ingress, --from one of them is egress. DNS names the decision depends on\n"
-		"  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.\n"
-		"  --exit-code: exit 0 when the verdict is pass, 3 when it is drop.\n");
-}
-
-static int parse_opts(int argc, char **argv, struct explain_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "to", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "proto", required_argument, NULL, 'P' },
-		{ "resolve", required_argument, NULL, 'r' },
-		{ "no-resolve", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "exit-code", no_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	o->proto = IPPROTO_TCP;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
-		case 'f':
-			o->from = optarg;
-			break;
-		case 't':
-			o->to = optarg;
-			break;
-		case 'p':
-			if (!cli_parse_uint(optarg, 1, 65535, &o->port)) {
-				fprintf(stderr, "speebpf explain: --port %s: not a port (1-65535)\n",
-					optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'P':
-			o->proto = proto_from_label(optarg);
-			if (o->proto < 0) {
-				fprintf(stderr, "speebpf explain: --proto %s: tcp or udp\n", optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'r':
-			if (names_set_from_arg(&o->pinned, optarg)) {
-				fprintf(stderr, "speebpf explain: --resolve %s: expected NAME=ADDR[,ADDR]\n",
-					optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'n':
-			o->no_resolve = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'x':
-			o->exit_code = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -CLI_EUSAGE;
-		}
-	}
-	if (!o->config || !o->from || !o->to || !o->port || optind != argc) {
-		usage(stderr);
-		return -CLI_EUSAGE;
-	}
-	return 0;
-}
 
 static bool host_has(const struct cfg_host *h, const struct prefix *a)
 {
@@ -160,7 +55,7 @@ static void resolve_relevant(const struct policy *p, const struct explain_query 
 	resolver_close(r);
 }
 
-static void print_result(const struct policy *p, const struct explain_opts *o,
+static void print_result(const struct policy *p, const struct cli_args *a,
 			 const struct explain_query *q, const struct explain_result *res,
 			 const struct name_table *t)
 {
@@ -172,14 +67,14 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 	else if (res->entry)
 		prefix_format(&res->entry->prefix, matched, sizeof(matched));
 
-	if (o->json) {
+	if (cli_flag(a, CLI_OPT_JSON)) {
 		struct json_object *j = json_object_new_object(), *names = json_object_new_array();
 
 		json_object_object_add(j, "host", json_object_new_string(p->host->name));
 		json_object_object_add(j, "direction", json_object_new_string(dir_label(q->dir)));
 		json_object_object_add(j, "proto", json_object_new_string(proto_label(q->proto)));
-		json_object_object_add(j, "from", json_object_new_string(o->from));
-		json_object_object_add(j, "to", json_object_new_string(o->to));
+		json_object_object_add(j, "from", json_object_new_string(cli_text(a, CLI_OPT_FROM)));
+		json_object_object_add(j, "to", json_object_new_string(cli_text(a, CLI_OPT_TO)));
 		json_object_object_add(j, "port", json_object_new_int(q->port));
 		json_object_object_add(j, "verdict", json_object_new_string(verdict));
 		json_object_object_add(j, "reason",
@@ -205,7 +100,7 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 		return;
 	}
 	printf("%s %s %s -> %s port %u on %s: %s", dir_label(q->dir), proto_label(q->proto),
-	       o->from, o->to, q->port, p->host->name, verdict);
+	       cli_text(a, CLI_OPT_FROM), cli_text(a, CLI_OPT_TO), q->port, p->host->name, verdict);
 	if (res->rule >= 0)
 		printf(", rule %s (matched %s)\n", p->rules[res->rule].id, matched);
 	else if (res->reason == SPEE_REASON_NO_RULE)
@@ -222,9 +117,11 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 			       t->v[i].name, t->v[i].last_error ? t->v[i].last_error : "unresolved");
 }
 
-int do_explain(int argc, char **argv)
+static int do_explain(const struct cli_args *a, struct instance *inst)
 {
-	struct explain_opts o = { 0 };
+	const char *from_text = cli_text(a, CLI_OPT_FROM), *to_text = cli_text(a, CLI_OPT_TO);
+	bool json = cli_flag(a, CLI_OPT_JSON);
+	struct name_table names = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
 	struct prefix *resolvers = NULL, from, to;
@@ -235,20 +132,22 @@ int do_explain(int argc, char **argv)
 	struct diags d = { 0 };
 	int err;
 
-	err = parse_opts(argc, argv, &o);
+	(void)inst; /* it opens no instance */
+
+	err = names_copy(&names, &a->pinned); /* --resolve, then what is resolved */
 	if (err)
 		goto out;
-	if (!addr_parse(o.from, &from) || !addr_parse(o.to, &to)) {
+	if (!addr_parse(from_text, &from) || !addr_parse(to_text, &to)) {
 		fprintf(stderr, "speebpf explain: --from and --to must be IP addresses\n");
 		err = -CLI_EUSAGE;
 		goto out;
 	}
-	err = cli_load_config(o.config, o.json, &cfg);
+	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), json, &cfg);
 	if (err)
 		goto out;
-	err = host_select(cfg, o.host, &host, &d);
+	err = host_select(cfg, cli_text(a, CLI_OPT_HOST), &host, &d);
 	if (err) {
-		cli_print_diags(&d, o.json, NULL);
+		cli_print_diags(&d, json, NULL);
 		err = -CLI_EUSAGE;
 		goto out;
 	}
@@ -260,12 +159,12 @@ int do_explain(int argc, char **argv)
 		q.peer = to;
 	} else {
 		fprintf(stderr, "speebpf explain: neither %s nor %s is an address of host %s\n",
-			o.from, o.to, host->name);
+			from_text, to_text, host->name);
 		err = -CLI_EUSAGE;
 		goto out;
 	}
-	q.proto = (uint8_t)o.proto;
-	q.port = (uint16_t)o.port;
+	q.proto = (uint8_t)proto_from_label(cli_text(a, CLI_OPT_PROTO));
+	q.port = (uint16_t)cli_uint(a, CLI_OPT_PORT);
 	err = cli_policy_env(&env, &resolvers);
 	if (err) {
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
@@ -273,21 +172,31 @@ int do_explain(int argc, char **argv)
 	}
 	err = policy_compile(cfg, host->name, &env, &p, &d);
 	if (err) {
-		cli_print_diags(&d, o.json, NULL);
+		cli_print_diags(&d, json, NULL);
 		goto out;
 	}
-	resolve_relevant(p, &q, &o.pinned, o.no_resolve);
-	explain_decide(p, &o.pinned, &q, &res);
-	print_result(p, &o, &q, &res, &o.pinned);
-	if (o.exit_code && !res.pass)
+	resolve_relevant(p, &q, &names, cli_flag(a, CLI_OPT_NO_RESOLVE));
+	explain_decide(p, &names, &q, &res);
+	print_result(p, a, &q, &res, &names);
+	if (cli_flag(a, CLI_OPT_EXIT_CODE) && !res.pass)
 		err = -CLI_EFLAGGED;
 out:
-	if (err == 1)
-		err = 0;
 	diags_free(&d);
 	policy_free(p);
 	free(resolvers);
-	names_free(&o.pinned);
+	names_free(&names);
 	config_free(cfg);
 	return err;
 }
+
+CLI_COMMAND(explain, .summary = "the verdict the kernel would give one new connection",
+	    .description =
+		    "  The direction follows from the addresses: --to one of the host's addresses\n"
+		    "  is ingress, --from one of them is egress. DNS names the decision depends on\n"
+		    "  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.\n"
+		    "  --exit-code: exit 0 when the verdict is pass, 3 when it is drop (in audit\n"
+		    "  mode a would-drop passes).",
+	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_REQUIRE(FROM), CLI_REQUIRE(TO),
+				 CLI_REQUIRE(PORT), CLI_USE(PROTO), CLI_USE(RESOLVE),
+				 CLI_USE(NO_RESOLVE), CLI_USE(JSON), CLI_USE(EXIT_CODE)),
+	    .run = do_explain);

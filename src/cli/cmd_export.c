@@ -6,7 +6,6 @@
  * | nft -f -` never loads half a table.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,87 +18,6 @@
 #include "resolve.h"
 
 #define RESOLVE_TIMEOUT_MS 2000
-
-struct export_opts {
-	const char *config;
-	const char *host;
-	int format;
-	bool no_resolve;
-	struct name_table pinned; /* --resolve NAME=ADDR */
-};
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: speebpf export -c FILE --host NAME --format FORMAT\n"
-		"                      [--resolve NAME=ADDR[,ADDR]]... [--no-resolve]\n"
-		"  Prints host NAME's policy as a ruleset for another firewall on stdout.\n"
-		"  FORMAT is one of:\n"
-		"    nftables          an `nft -f` file: table inet speebpf, replaced whole\n"
-		"    nftables-names    the addresses of that table's DNS-name sets, to refresh them\n"
-		"    windows-firewall  a PowerShell script for Windows Server 2019/2022 that\n"
-		"                      replaces the rules of group speebpf\n"
-		"    windows-keywords  the DNS names' addresses, for that script's scheduled task\n"
-		"  DNS names are resolved (c-ares: hosts file, then DNS) unless pinned with\n"
-		"  --resolve; with --no-resolve, names not pinned allow nothing yet.\n");
-}
-
-static int parse_opts(int argc, char **argv, struct export_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "resolve", required_argument, NULL, 'r' },
-		{ "no-resolve", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	o->format = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
-		case 'F':
-			o->format = export_format_from_label(optarg);
-			if (o->format < 0) {
-				fprintf(stderr, "speebpf export: --format %s: one of nftables, "
-						"nftables-names, windows-firewall, windows-keywords\n",
-					optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'r':
-			if (names_set_from_arg(&o->pinned, optarg)) {
-				fprintf(stderr, "speebpf export: --resolve %s: expected NAME=ADDR[,ADDR]\n",
-					optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'n':
-			o->no_resolve = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -CLI_EUSAGE;
-		}
-	}
-	if (!o->config || !o->host || o->format < 0 || optind != argc) {
-		usage(stderr);
-		return -CLI_EUSAGE;
-	}
-	return 0;
-}
 
 /* The policy's DNS names that --resolve did not pin, resolved into t. */
 static void resolve_names(const struct policy *p, struct name_table *t, bool no_resolve)
@@ -142,9 +60,11 @@ static void warn(const struct policy *p, const struct name_table *t)
 			p->host->name);
 }
 
-int do_export(int argc, char **argv)
+static int do_export(const struct cli_args *a, struct instance *inst)
 {
-	struct export_opts o = { 0 };
+	const char *config_path = cli_text(a, CLI_OPT_CONFIG), *host = cli_text(a, CLI_OPT_HOST);
+	int format = export_format_from_label(cli_text(a, CLI_OPT_FORMAT));
+	struct name_table names = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
 	struct prefix *resolvers = NULL;
@@ -155,15 +75,16 @@ int do_export(int argc, char **argv)
 	FILE *mem = NULL;
 	int err;
 
-	err = parse_opts(argc, argv, &o);
+	(void)inst; /* it opens no instance */
+	err = names_copy(&names, &a->pinned); /* --resolve, then what is resolved */
 	if (err)
 		goto out;
-	err = cli_load_config(o.config, false, &cfg);
+	err = cli_load_config(config_path, false, &cfg);
 	if (err)
 		goto out;
-	if (!config_find_host(cfg, o.host)) {
-		fprintf(stderr, "speebpf export: host '%s' is not in the inventory of %s\n", o.host,
-			o.config);
+	if (!config_find_host(cfg, host)) {
+		fprintf(stderr, "speebpf export: host '%s' is not in the inventory of %s\n", host,
+			config_path);
 		err = -CLI_EUSAGE;
 		goto out;
 	}
@@ -172,20 +93,20 @@ int do_export(int argc, char **argv)
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
-	err = policy_compile(cfg, o.host, &env, &p, &d);
+	err = policy_compile(cfg, host, &env, &p, &d);
 	if (err) {
 		cli_print_diags(&d, false, NULL);
 		err = err == -ENOMEM ? err : -CLI_EUSAGE;
 		goto out;
 	}
-	resolve_names(p, &o.pinned, o.no_resolve);
+	resolve_names(p, &names, cli_flag(a, CLI_OPT_NO_RESOLVE));
 	mem = open_memstream(&buf, &len);
 	if (!mem) {
 		err = -errno;
 		fprintf(stderr, "speebpf export: %s\n", strerror(-err));
 		goto out;
 	}
-	err = export_write(o.format, p, &o.pinned, mem, &d);
+	err = export_write(format, p, &names, mem, &d);
 	if (fclose(mem) && !err)
 		err = -EIO;
 	mem = NULL;
@@ -197,7 +118,7 @@ int do_export(int argc, char **argv)
 			fprintf(stderr, "speebpf export: %s\n", strerror(-err));
 		goto out;
 	}
-	warn(p, &o.pinned);
+	warn(p, &names);
 	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout)) {
 		err = errno ? -errno : -EIO;
 		fprintf(stderr, "speebpf export: writing the ruleset: %s\n", strerror(-err));
@@ -209,7 +130,22 @@ out:
 	diags_free(&d);
 	policy_free(p);
 	free(resolvers);
-	names_free(&o.pinned);
+	names_free(&names);
 	config_free(cfg);
 	return err;
 }
+
+CLI_COMMAND(export, .summary = "this policy as an nftables or Windows Firewall ruleset",
+	    .description =
+		    "  Prints host NAME's policy as a ruleset for another firewall on stdout.\n"
+		    "  FORMAT is one of:\n"
+		    "    nftables          an `nft -f` file: table inet speebpf, replaced whole\n"
+		    "    nftables-names    the addresses of that table's DNS-name sets, to refresh them\n"
+		    "    windows-firewall  a PowerShell script for Windows Server 2019/2022 that\n"
+		    "                      replaces the rules of group speebpf\n"
+		    "    windows-keywords  the DNS names' addresses, for that script's scheduled task\n"
+		    "  DNS names are resolved (c-ares: hosts file, then DNS) unless pinned with\n"
+		    "  --resolve; with --no-resolve, names not pinned allow nothing yet.",
+	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_REQUIRE(HOST), CLI_REQUIRE(FORMAT),
+				 CLI_USE(RESOLVE), CLI_USE(NO_RESOLVE)),
+	    .run = do_export);

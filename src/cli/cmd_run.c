@@ -3,59 +3,39 @@
 #include <stdio.h>
 
 #include "agent.h"
-#include "apply_opts.h"
 #include "cli.h"
-#include "instance.h"
-#include "loader.h"
 #include "log.h"
 
-static void usage(FILE *out)
+static int do_run(const struct cli_args *a, struct instance *inst)
 {
-	fprintf(out,
-		"usage: speebpf run -c FILE [the options of apply] [--log-format text|json]\n"
-		"                   [--drift-interval SECS] [--debounce-ms MS]\n"
-		"  Applies, then keeps the policy current: reloads when FILE changes (or on\n"
-		"  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
-		"  --drift-interval seconds (default 30; 0: never) that the kernel enforces\n"
-		"  what was compiled and repairs it if not. SIGTERM and SIGINT stop the agent\n"
-		"  and leave the policy enforced; `speebpf detach` removes it.\n"
-		"  --log-format json  one JSON object per line on stderr, for log shippers\n");
-}
-
-int do_run(int argc, char **argv)
-{
-	struct apply_opts o;
-	struct agent_settings s;
+	struct agent_settings s = {
+		.config = cli_text(a, CLI_OPT_CONFIG),
+		.host = cli_text(a, CLI_OPT_HOST),
+		.cgroup = cli_text(a, CLI_OPT_CGROUP),
+		.pin_dir = cli_text(a, CLI_OPT_PIN_DIR),
+		.audit = cli_flag(a, CLI_OPT_AUDIT),
+		.pinned = &a->pinned,
+		.metrics = cli_text(a, CLI_OPT_METRICS),
+		.debounce_ms = (unsigned)cli_uint(a, CLI_OPT_DEBOUNCE_MS),
+		.drift_interval_s = (unsigned)cli_uint(a, CLI_OPT_DRIFT_INTERVAL),
+	};
 	int err;
 
-	err = apply_opts_parse(argc, argv, &o, usage);
-	if (err)
-		goto out;
-	if (o.log_format) {
-		int f = log_format_parse(o.log_format);
-
-		if (f < 0) {
-			fprintf(stderr, "speebpf run: --log-format %s: text or json\n", o.log_format);
-			err = -CLI_EUSAGE;
-			goto out;
-		}
-		log_set_format((enum log_format)f);
-	}
-	if (o.confirm_secs) {
-		fprintf(stderr, "speebpf run: --confirm belongs to apply\n");
-		err = -CLI_EUSAGE;
-		goto out;
-	}
-	loader_set_verbose(cli_verbose);
-	s = (struct agent_settings){
-		.opts = &o,
-		.debounce_ms = (unsigned)o.debounce_ms,
-		.drift_interval_s = (unsigned)o.drift_interval,
-	};
+	(void)inst; /* the agent opens and keeps its own */
+	s.ifaces = cli_list(a, CLI_OPT_IFACE, &s.n_ifaces);
+	log_set_format((enum log_format)log_format_parse(cli_text(a, CLI_OPT_LOG_FORMAT)));
 	err = agent_run(&s);
-out:
-	if (err == 1)
-		err = 0;
-	apply_opts_free(&o);
-	return err;
+	return err == AGENT_EUSAGE ? -CLI_EUSAGE : err;
 }
+
+CLI_COMMAND(run, .summary = "apply, then keep the policy current (the agent)",
+	    .description =
+		    "  Applies, then keeps the policy current: reloads when FILE changes (or on\n"
+		    "  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
+		    "  --drift-interval seconds that the kernel enforces what was compiled and\n"
+		    "  repairs it if not. SIGTERM and SIGINT stop the agent and leave the policy\n"
+		    "  enforced; `speebpf detach` removes it.",
+	    .access = CLI_CREATES,
+	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(LOG_FORMAT), CLI_USE(METRICS),
+				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS)),
+	    .run = do_run);

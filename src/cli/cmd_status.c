@@ -5,37 +5,26 @@
  * gone or detached behind its back).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "attach.h"
 #include "cli.h"
 #include "config.h"
 #include "drift.h"
+#include "labels.h"
+#include "links.h"
+#include "maps.h"
 #include "namestore.h"
 #include "policy.h"
-#include "instance.h"
-#include "labels.h"
-#include "loader.h"
-#include "maps.h"
-
-static const char *const kind_names[LINK_KIND_MAX] = {
-	[LINK_XDP] = "xdp",
-	[LINK_CGROUP_EGRESS] = "cgroup-egress",
-	[LINK_CGROUP_CONNECT4] = "cgroup-connect4",
-	[LINK_CGROUP_CONNECT6] = "cgroup-connect6",
-};
 
 struct status {
 	struct spee_runtime rt;
 	struct spee_instance inst;
-	struct link_state *links;
-	size_t n_links;
-	int problems; /* links missing or detached */
+	struct links_assessment links;
+	int problems; /* links missing or detached, stray pins */
 	struct name_table names; /* the instance's last DNS answers */
 	bool drift_checked; /* the recorded config still compiles to what was applied */
 	struct drift_report drift;
@@ -47,7 +36,7 @@ struct status {
  * that file still holds the bytes that were applied (else it is a pending
  * change, not drift). The DNS names take the addresses the agent stored.
  */
-static void check_drift(const char *pin_dir, struct status *s)
+static void check_drift(struct instance *inst, struct status *s)
 {
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
@@ -71,12 +60,12 @@ static void check_drift(const char *pin_dir, struct status *s)
 		goto out;
 	}
 	if (cli_policy_env(&env, &resolvers) ||
-	    policy_compile(cfg, s->inst.host, &env, &p, &d) || namestore_load(pin_dir, &names)) {
+	    policy_compile(cfg, s->inst.host, &env, &p, &d) || namestore_load(inst, &names)) {
 		snprintf(s->drift_note, sizeof(s->drift_note), "cannot compile %s for %s",
 			 s->inst.config_path, s->inst.host);
 		goto out;
 	}
-	if (drift_check(pin_dir, p, &names,
+	if (drift_check(inst, p, &names,
 			s->inst.mode == SPEE_MODE_AUDIT && p->mode != SPEE_MODE_AUDIT, &s->drift,
 			&d) == 0)
 		s->drift_checked = true;
@@ -100,21 +89,13 @@ static void when_text(uint64_t ns, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
 }
 
-/* Links an instance must have: XDP on at least one interface and the three cgroup hooks. */
-static int count_problems(struct status *s)
+/* A link's kind as status names it: "xdp", "cgroup-egress"... */
+static const char *kind_of(const struct link_state *l, char *buf, size_t len)
 {
-	bool seen[LINK_KIND_MAX] = { 0 };
-	int problems = 0;
-
-	for (size_t i = 0; i < s->n_links; i++) {
-		if (!s->links[i].alive)
-			problems++;
-		else
-			seen[s->links[i].kind] = true;
-	}
-	for (int k = 0; k < LINK_KIND_MAX; k++)
-		problems += !seen[k];
-	return problems;
+	if (!l->known)
+		return "stray";
+	spee_prog_kind((enum spee_prog_id)l->prog, buf, len);
+	return buf;
 }
 
 static void print_text(const char *pin_dir, const struct status *s)
@@ -136,19 +117,25 @@ static void print_text(const char *pin_dir, const struct status *s)
 		printf("  PENDING: generation %u reverts at %s unless `speebpf confirm` runs\n",
 		       s->inst.confirm_generation, when);
 	}
-	for (size_t i = 0; i < s->n_links; i++) {
-		const struct link_state *l = &s->links[i];
+	for (size_t i = 0; i < s->links.n; i++) {
+		const struct link_state *l = &s->links.v[i];
+		char kind[32];
 
-		if (!l->alive) {
-			printf("  %-16s DETACHED (pinned at %s)\n", kind_names[l->kind], l->pin);
+		if (!l->known) {
+			printf("  %-16s %s (not a link of this instance; apply removes it)\n", "STRAY",
+			       l->pin);
 			continue;
 		}
-		if (l->kind == LINK_XDP)
-			printf("  %-16s %-10s %-8s prog %u, link %u\n", kind_names[l->kind], l->ifname,
-			       l->xdp_mode, l->prog_id, l->link_id);
+		kind_of(l, kind, sizeof(kind));
+		if (!l->alive) {
+			printf("  %-16s DETACHED (pinned at %s)\n", kind, l->pin);
+			continue;
+		}
+		if (spee_progs[l->prog].where == SPEE_ATTACH_IFACE)
+			printf("  %-16s %-10s %-8s prog %u, link %u\n", kind, l->ifname, l->xdp_mode,
+			       l->prog_id, l->link_id);
 		else
-			printf("  %-16s prog %u, link %u\n", kind_names[l->kind], l->prog_id,
-			       l->link_id);
+			printf("  %-16s prog %u, link %u\n", kind, l->prog_id, l->link_id);
 	}
 	if (s->problems)
 		printf("  PROBLEM: %d link%s missing or detached; run apply again\n", s->problems,
@@ -213,16 +200,17 @@ static void print_json(const char *pin_dir, const struct status *s)
 	if (s->inst.reverted_generation)
 		json_object_object_add(o, "reverted_generation",
 				       json_object_new_int64(s->inst.reverted_generation));
-	for (size_t i = 0; i < s->n_links; i++) {
-		const struct link_state *l = &s->links[i];
+	for (size_t i = 0; i < s->links.n; i++) {
+		const struct link_state *l = &s->links.v[i];
 		struct json_object *j = json_object_new_object();
+		char kind[32];
 
-		json_object_object_add(j, "kind", json_object_new_string(kind_names[l->kind]));
+		json_object_object_add(j, "kind", json_object_new_string(kind_of(l, kind, sizeof(kind))));
 		json_object_object_add(j, "attached", json_object_new_boolean(l->alive));
 		json_object_object_add(j, "pin", json_object_new_string(l->pin));
 		json_object_object_add(j, "prog_id", json_object_new_int64(l->prog_id));
 		json_object_object_add(j, "link_id", json_object_new_int64(l->link_id));
-		if (l->kind == LINK_XDP) {
+		if (l->known && spee_progs[l->prog].where == SPEE_ATTACH_IFACE) {
 			json_object_object_add(j, "interface", json_object_new_string(l->ifname));
 			json_object_object_add(j, "xdp_mode", json_object_new_string(l->xdp_mode));
 		}
@@ -277,69 +265,37 @@ static void print_json(const char *pin_dir, const struct status *s)
 	cli_json_print(o);
 }
 
-int do_status(int argc, char **argv)
+static int do_status(const struct cli_args *a, struct instance *inst)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *pin_dir = INSTANCE_DEFAULT_PIN_DIR;
+	bool json = cli_flag(a, CLI_OPT_JSON);
 	struct status s = { 0 };
-	struct spee_map_fds m;
 	struct diags d = { 0 };
-	bool json = false;
-	int c, err;
+	int err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			printf("usage: speebpf status [--pin-dir DIR] [--json]\n");
-			return 0;
-		default:
-			fprintf(stderr, "usage: speebpf status [--pin-dir DIR] [--json]\n");
-			return -CLI_EUSAGE;
-		}
-	}
-	loader_set_verbose(cli_verbose);
-	err = loader_open_pinned(&m, pin_dir, &d);
-	if (err) {
-		if (err == -ENOENT)
-			diag_add(&d, NULL, 0, 0, "no instance is pinned at %s", pin_dir);
-		cli_print_diags(&d, json, NULL);
-		diags_free(&d);
-		return err;
-	}
-	err = maps_read_runtime(&m, &s.rt, &d);
+	/* The shared lock is held throughout: what is shown is one state, not a change halfway. */
+	s.inst = inst->rec;
+	err = maps_read_runtime(&inst->maps, &s.rt, &d);
 	if (!err)
-		err = maps_read_instance(&m, &s.inst, &d);
-	if (!err)
-		err = attach_list(pin_dir, &s.links, &s.n_links);
-	loader_close_pinned(&m);
+		err = links_assess(inst, NULL, &s.links);
 	if (err) {
 		cli_print_diags(&d, json, NULL);
 		goto out;
 	}
-	s.problems = count_problems(&s);
-	namestore_load(pin_dir, &s.names);
-	check_drift(pin_dir, &s);
+	s.problems = s.links.detached + s.links.missing + s.links.stray;
+	namestore_load(inst, &s.names);
+	check_drift(inst, &s);
 	if (json)
-		print_json(pin_dir, &s);
+		print_json(inst->pin_dir, &s);
 	else
-		print_text(pin_dir, &s);
+		print_text(inst->pin_dir, &s);
 	if (s.problems || (s.drift_checked && drift_found(&s.drift)))
 		err = -EIO;
 out:
-	free(s.links);
+	links_assessment_free(&s.links);
 	names_free(&s.names);
 	diags_free(&d);
 	return err;
 }
+
+CLI_COMMAND(status, .summary = "what is attached where, mode, policy generation, last apply",
+	    .access = CLI_READS, .options = CLI_TAKES(CLI_USE(JSON)), .run = do_status);

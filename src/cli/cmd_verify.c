@@ -6,7 +6,6 @@
  * every probe gave what it must, 1 when one did not, 2 for usage or config.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -22,101 +21,6 @@
 #include "verify.h"
 #include "verify_metrics.h"
 #include "verify_probe.h"
-
-#define VERIFY_MAX_TIMEOUT_MS 60000
-
-struct verify_opts {
-	const char *config;
-	const char *host;
-	unsigned long timeout_ms;
-	bool json;
-	bool prometheus;
-	bool no_resolve;
-	struct name_table pinned; /* --resolve NAME=ADDR */
-};
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: speebpf verify -c FILE [--host NAME] [--json | --prometheus] [--timeout MS]\n"
-		"                      [--resolve NAME=ADDR[,ADDR]]... [--no-resolve]\n"
-		"  -c, --config FILE   the fleet config (what the hosts must enforce)\n"
-		"      --host NAME     the inventory host this machine is (default: by hostname,\n"
-		"                      else by address); probes leave from its addresses\n"
-		"      --timeout MS    how long a probe waits for an answer (default %d)\n"
-		"      --json          the results as JSON\n"
-		"      --prometheus    the results as Prometheus metrics (a textfile collector's file)\n"
-		"      --resolve NAME=ADDR  the addresses of a DNS name the policy uses\n"
-		"      --no-resolve    do not resolve the policy's DNS names\n"
-		"  A TCP connect to every other inventory host on every port this host's egress\n"
-		"  opens to it, and to one port no rule names. Each must be open (connected, or\n"
-		"  refused by the peer), blocked-here (refused by this host's policy) or\n"
-		"  blocked-path (no answer), as the fleet config says. Exit 0 when all are.\n",
-		VERIFY_DEFAULT_TIMEOUT_MS);
-}
-
-static int parse_opts(int argc, char **argv, struct verify_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "prometheus", no_argument, NULL, 'p' },
-		{ "resolve", required_argument, NULL, 'r' },
-		{ "no-resolve", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	o->timeout_ms = VERIFY_DEFAULT_TIMEOUT_MS;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
-		case 't':
-			if (!cli_parse_uint(optarg, 1, VERIFY_MAX_TIMEOUT_MS, &o->timeout_ms)) {
-				fprintf(stderr, "speebpf verify: --timeout %s: milliseconds, 1-%d\n",
-					optarg, VERIFY_MAX_TIMEOUT_MS);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'p':
-			o->prometheus = true;
-			break;
-		case 'r':
-			if (names_set_from_arg(&o->pinned, optarg)) {
-				fprintf(stderr, "speebpf verify: --resolve %s: expected NAME=ADDR[,ADDR]\n",
-					optarg);
-				return -CLI_EUSAGE;
-			}
-			break;
-		case 'n':
-			o->no_resolve = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -CLI_EUSAGE;
-		}
-	}
-	if (!o->config || optind != argc || (o->json && o->prometheus)) {
-		usage(stderr);
-		return -CLI_EUSAGE;
-	}
-	return 0;
-}
 
 /* Compiles every host's policy: ours decides the probes, the peers' what they must give. */
 static int compile_all(const struct config *cfg, const struct policy_env *env, bool json,
@@ -337,9 +241,10 @@ static void print_json(const struct verify_plan *plan, const struct prefix *src,
 	cli_json_print(root);
 }
 
-int do_verify(int argc, char **argv)
+static int do_verify(const struct cli_args *a, struct instance *inst)
 {
-	struct verify_opts o = { 0 };
+	bool json = cli_flag(a, CLI_OPT_JSON);
+	struct name_table names = { 0 };
 	struct config *cfg = NULL;
 	struct policy **all = NULL;
 	const struct policy *self = NULL;
@@ -353,15 +258,16 @@ int do_verify(int argc, char **argv)
 	size_t n_sources = 0;
 	int err;
 
-	err = parse_opts(argc, argv, &o);
+	(void)inst; /* it opens no instance */
+	err = names_copy(&names, &a->pinned); /* --resolve, then what is resolved */
 	if (err)
 		goto out;
-	err = cli_load_config(o.config, o.json, &cfg);
+	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), json, &cfg);
 	if (err)
 		goto out;
-	err = host_select(cfg, o.host, &host, &d);
+	err = host_select(cfg, cli_text(a, CLI_OPT_HOST), &host, &d);
 	if (err) {
-		cli_print_diags(&d, o.json, NULL);
+		cli_print_diags(&d, json, NULL);
 		err = -CLI_EUSAGE;
 		goto out;
 	}
@@ -373,19 +279,19 @@ int do_verify(int argc, char **argv)
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
-	err = compile_all(cfg, &env, o.json, &all);
+	err = compile_all(cfg, &env, json, &all);
 	if (err)
 		goto out;
 	for (size_t h = 0; h < cfg->n_hosts; h++)
 		if (&cfg->hosts[h] == host)
 			self = all[h];
-	if (!o.no_resolve)
-		resolve_names(all, cfg->n_hosts, self, &o.pinned);
+	if (!cli_flag(a, CLI_OPT_NO_RESOLVE))
+		resolve_names(all, cfg->n_hosts, self, &names);
 
 	in.self = self;
 	in.peers = (const struct policy *const *)all;
 	in.n_peers = cfg->n_hosts;
-	in.names = &o.pinned;
+	in.names = &names;
 	in.sources = sources;
 	in.n_sources = n_sources;
 	err = verify_plan_build(&in, &plan);
@@ -393,15 +299,15 @@ int do_verify(int argc, char **argv)
 		fprintf(stderr, "speebpf verify: cannot plan the probes: %s\n", strerror(-err));
 		goto out;
 	}
-	run.timeout_ms = (unsigned)o.timeout_ms;
+	run.timeout_ms = (unsigned)cli_uint(a, CLI_OPT_TIMEOUT_MS);
 	err = verify_run(&plan, &run);
 	if (err) {
 		fprintf(stderr, "speebpf verify: the probes could not run: %s\n", strerror(-err));
 		goto out;
 	}
-	if (o.json)
+	if (json)
 		print_json(&plan, sources, n_sources);
-	else if (o.prometheus)
+	else if (cli_flag(a, CLI_OPT_PROMETHEUS))
 		verify_render_prometheus(stdout, &plan);
 	else
 		print_text(&plan, sources, n_sources);
@@ -417,7 +323,20 @@ out:
 	free(sources);
 	free(resolvers);
 	diags_free(&d);
-	names_free(&o.pinned);
+	names_free(&names);
 	config_free(cfg);
 	return err;
 }
+
+CLI_COMMAND(verify, .summary = "probe the peers: is the matrix open and closed as configured",
+	    .description =
+		    "  A TCP connect to every other inventory host on every port this host's egress\n"
+		    "  opens to it, and to one port no rule names. Each must be open (connected, or\n"
+		    "  refused by the peer), blocked-here (refused by this host's policy) or\n"
+		    "  blocked-path (no answer), as the fleet config says. Exit 0 when all are.\n"
+		    "  Probes leave from this host's inventory addresses (--host).",
+	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_USE(TIMEOUT_MS),
+				 CLI_USE(JSON), CLI_USE(PROMETHEUS), CLI_USE(RESOLVE),
+				 CLI_USE(NO_RESOLVE)),
+	    .rules = CLI_RULES({ CLI_EXCLUDES, CLI_OPT_JSON, CLI_OPT_PROMETHEUS }),
+	    .run = do_verify);

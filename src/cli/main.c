@@ -1,47 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* speebpf: the command table, global options, and errors -> exit status. */
+/* speebpf: the command table, the global options, and errors -> exit status. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
+#include "loader.h"
 
-static int do_help(int argc, char **argv);
+#ifndef SPEEBPF_VERSION
+#define SPEEBPF_VERSION "unknown"
+#endif
 
-static const struct command commands[] = {
-	{ "check", do_check, "validate a fleet config; print this host's allowlists" },
-	{ "explain", do_explain, "the verdict the kernel would give one new connection" },
-	{ "export", do_export, "this policy as an nftables or Windows Firewall ruleset" },
-	{ "apply", do_apply, "load and attach this host's policy, or update it in place" },
-	{ "confirm", do_confirm, "keep the policy applied with --confirm" },
-	{ "run", do_run, "apply, then keep the policy current (the agent)" },
-	{ "stats", do_stats, "per-rule hit counters and drop counters" },
-	{ "status", do_status, "what is attached where, mode, policy generation, last apply" },
-	{ "events", do_events, "drops as they happen: who, where, why" },
-	{ "verify", do_verify, "probe the peers: is the matrix open and closed as configured" },
-	{ "detach", do_detach, "remove every program, link and pin of an instance" },
-	{ "help", do_help, "this list" },
+/* The options before the command. */
+static const struct cli_command global = {
+	.name = "",
+	.options = (const struct cli_use[]){ CLI_USE(VERBOSE), CLI_USE(VERSION), CLI_USE_END },
+	.operands = "COMMAND [OPTIONS]",
 };
 
-#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: speebpf [-v] COMMAND [OPTIONS]\n\ncommands:\n");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'speebpf COMMAND --help' shows a command's options.\n");
-}
-
-static int do_help(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	usage(stdout);
-	return 0;
-}
-
-/* 0 success, 1 runtime failure, 2 usage or config error (CONTRACT.md section 3), 3 flagged. */
+/*
+ * 0 success, 1 runtime failure, 2 usage or config error (CONTRACT.md
+ * section 3), 3 what --exit-code flags (a drop, a difference).
+ */
 static int exit_status(int err)
 {
 	if (err == 0)
@@ -53,33 +34,58 @@ static int exit_status(int err)
 	return 1;
 }
 
+/* Parses argv against cmd's options, opens the instance as its table says, and runs it. */
+static int run(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct instance *inst = NULL;
+	struct cli_args a;
+	int err = cli_parse(cmd, argc, argv, &a);
+
+	if (!err && (cmd->access == CLI_READS || cmd->access == CLI_WRITES))
+		err = cli_open_instance(&a, &inst);
+	if (!err)
+		err = cmd->run(&a, inst);
+	instance_close(inst);
+	cli_args_free(&a);
+	return err == 1 ? 0 : err; /* 1: the help was printed */
+}
+
 int main(int argc, char **argv)
 {
-	int i = 1;
+	const struct cli_command *cmd;
+	struct cli_args a;
+	int err = cli_parse(&global, argc, argv, &a);
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			cli_verbose = 1;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "speebpf: unknown option '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
+	if (err == 1) { /* --help */
+		cli_list_commands(stdout);
+		err = 0;
 	}
-	if (i == argc) {
-		usage(stderr);
+	if (err || cli_flag(&a, CLI_OPT_VERSION)) {
+		if (!err) {
+			uint8_t id[8];
+
+			loader_object_id(id);
+			printf("speebpf %s (BPF object %02x%02x%02x%02x%02x%02x%02x%02x)\n",
+			       SPEEBPF_VERSION, id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7]);
+		}
+		cli_args_free(&a);
+		return exit_status(err);
+	}
+	loader_set_verbose(cli_flag(&a, CLI_OPT_VERBOSE));
+	if (!a.n_operands) {
+		cli_list_commands(stderr);
+		cli_args_free(&a);
 		return 2;
 	}
-	for (size_t c = 0; c < N_COMMANDS; c++) {
-		if (!strcmp(argv[i], commands[c].name)) {
-			/* Handlers see argv[0] = their own name, as getopt expects. */
-			return exit_status(commands[c].handler(argc - i, argv + i));
-		}
+	cmd = cli_find_command(a.operands[0]);
+	if (!cmd) {
+		fprintf(stderr, "speebpf: unknown command '%s'\n", a.operands[0]);
+		cli_list_commands(stderr);
+		cli_args_free(&a);
+		return 2;
 	}
-	fprintf(stderr, "speebpf: unknown command '%s'\n", argv[i]);
-	usage(stderr);
-	return 2;
+	/* The command sees its own name as argv[0], as getopt expects. */
+	err = run(cmd, a.n_operands, a.operands);
+	cli_args_free(&a);
+	return exit_status(err);
 }

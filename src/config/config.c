@@ -8,7 +8,7 @@
  * A problem in the file is reported where it is and parsing goes on, so
  * that one run shows them all; only running out of memory stops it.
  */
-#include "config_schema.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_parser.h"
+#include "config_peers.h"
+#include "config_rules.h"
 #include "labels.h"
 #include "matrix.h"
 
@@ -27,48 +31,6 @@
 #define HOST_NAME_MAX_LEN 63 /* spee_instance.host holds 64 bytes */
 #define SECONDS_MAX 86400
 
-void config_free(struct config *cfg)
-{
-	if (!cfg)
-		return;
-	free(cfg->path);
-	for (size_t i = 0; i < cfg->n_hosts; i++) {
-		free(cfg->hosts[i].name);
-		free(cfg->hosts[i].addrs);
-	}
-	free(cfg->hosts);
-	for (size_t i = 0; i < cfg->n_networks; i++) {
-		free(cfg->networks[i].name);
-		cfg_peers_free(&cfg->networks[i].members);
-	}
-	free(cfg->networks);
-	if (cfg->matrix)
-		for (size_t i = 0; i < matrix_rule_count; i++)
-			cfg_peers_free(&cfg->matrix[i].narrow);
-	free(cfg->matrix);
-	cfg_rules_free(cfg->rules, cfg->n_rules);
-	cfg_rules_free(cfg->failsafe, cfg->n_failsafe);
-	free(cfg->resolvers);
-	free(cfg);
-}
-
-const struct cfg_host *config_find_host(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_hosts; i++)
-		if (cfg->hosts[i].name && !strcmp(cfg->hosts[i].name, name))
-			return &cfg->hosts[i];
-	return NULL;
-}
-
-const struct cfg_network *config_find_network(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_networks; i++)
-		if (cfg->networks[i].name && !strcmp(cfg->networks[i].name, name))
-			return &cfg->networks[i];
-	return NULL;
-}
-
-/* The config before the file says anything: the contract's defaults. */
 static int config_new(const char *path, const char *buf, size_t len, struct config **out)
 {
 	struct sha256_ctx sha;
@@ -721,15 +683,46 @@ int config_parse(const char *path, const char *buf, size_t len, struct config **
 	return err;
 }
 
-static int read_file(const char *path, char **out, size_t *len)
+/* What kind of file st is, for saying why it cannot be a config. */
+static const char *file_kind(const struct stat *st)
+{
+	return S_ISFIFO(st->st_mode) ? "a FIFO" : S_ISSOCK(st->st_mode) ? "a socket" :
+	       S_ISCHR(st->st_mode)  ? "a character device" :
+	       S_ISBLK(st->st_mode)  ? "a block device" : "not a regular file";
+}
+
+/*
+ * Reads a whole config file. Only a regular file is read, and it is opened
+ * without blocking: a FIFO (or a device) at the path would otherwise hold
+ * the caller in open() or read() for as long as nobody writes to it, and
+ * the agent's loop, its signals and status with it.
+ */
+static int read_file(const char *path, char **out, size_t *len, struct diags *d)
 {
 	size_t cap = 0, n = 0;
 	char *buf = NULL;
+	struct stat st;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		diag_add(d, path, 0, 0, "cannot read the config: it is %s, not a file",
+			 file_kind(&st));
+		close(fd);
+		return -EINVAL;
+	}
 	for (;;) {
 		ssize_t r;
 
@@ -760,8 +753,11 @@ static int read_file(const char *path, char **out, size_t *len)
 		n += (size_t)r;
 	}
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (err) {
+		/* The read error is the news; a failure to record it changes nothing. */
+		diag_add(d, path, 0, 0, "cannot read the config: %s", strerror(-err));
 		free(buf);
 		return err;
 	}
@@ -777,12 +773,9 @@ int config_load(const char *path, struct config **out, struct diags *d)
 	int err;
 
 	*out = NULL;
-	err = read_file(path, &buf, &len);
-	if (err) {
-		/* The read error is the news; a failure to record it changes nothing. */
-		diag_add(d, path, 0, 0, "cannot read the config: %s", strerror(-err));
+	err = read_file(path, &buf, &len, d);
+	if (err)
 		return err;
-	}
 	err = config_parse(path, buf, len, out, d);
 	free(buf);
 	/*

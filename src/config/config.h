@@ -1,138 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * config.h - the fleet config (CONTRACT.md section 2): YAML in, a validated
- * struct config out, or every problem as "FILE:LINE:COL: message".
- *
- * The struct is already resolved as far as the file alone allows: roles are
- * bits, network references are indexes, addresses are parsed prefixes, and
- * the defaults the contract names are filled in. DNS names stay names; they
- * are resolved later (resolve.h). Read by host.c and policy.c.
+ * struct config (config_model.h) out, or every problem as
+ * "FILE:LINE:COL: message". Read by host.c, policy.c and the commands.
  */
 #ifndef SPEE_CONFIG_H
 #define SPEE_CONFIG_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-#include "spee_abi.h"
-#include "addr.h"
+#include "config_model.h"
 #include "diag.h"
-
-/* Where something was written in the config; 1-based, 0 for defaults. */
-struct src_loc {
-	int line;
-	int col;
-};
-
-/* One term of a from/to list, of a narrow list, or a member of a network. */
-enum peer_kind {
-	PEER_ROLE, /* every inventory host holding one of `roles` */
-	PEER_ANY, /* 0.0.0.0/0 and ::/0 */
-	PEER_NETWORK, /* config.networks[network] */
-	PEER_PREFIX, /* an address or a CIDR */
-	PEER_NAME, /* a DNS name, resolved at run time */
-};
-
-struct peer {
-	enum peer_kind kind;
-	unsigned roles; /* PEER_ROLE: enum role bits */
-	size_t network; /* PEER_NETWORK */
-	struct prefix prefix; /* PEER_PREFIX */
-	char *name; /* PEER_NAME */
-	struct src_loc loc;
-};
-
-struct peer_list {
-	struct peer *v;
-	size_t n;
-};
-
-struct cfg_host {
-	char *name;
-	unsigned roles; /* at least one */
-	struct prefix *addrs; /* full-length prefixes, at least one */
-	size_t n_addrs;
-	struct src_loc loc;
-};
-
-/*
- * A named set of peers: ADM and CA always exist (ADM empty and CA [any] when
- * the file does not set them), plus any name the file defines. Members are
- * PEER_ANY, PEER_PREFIX or PEER_NAME only.
- */
-struct cfg_network {
-	char *name;
-	struct peer_list members;
-	bool from_file; /* false: the built-in default */
-	struct src_loc loc;
-};
-
-/* A site rule or a failsafe rule: the matrix's shape, written in the file. */
-struct cfg_rule {
-	char *id;
-	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t port_lo;
-	uint16_t port_hi; /* == port_lo for a single port */
-	struct peer_list from;
-	struct peer_list to; /* failsafe rules default to every host (all roles) */
-	char *description; /* may be NULL */
-	struct src_loc loc;
-};
-
-/* What the file changes about one built-in row (ports:, disable:, narrow:). */
-struct cfg_matrix_override {
-	uint16_t port; /* 0: the seed's port */
-	bool disabled;
-	bool narrowed;
-	struct peer_list narrow; /* replaces the row's ANY side when narrowed */
-	struct src_loc loc; /* of the first mention */
-};
-
-#define CONFIG_DEFAULT_DNS_MIN_TTL 10
-#define CONFIG_DEFAULT_DNS_MAX_TTL 3600
-#define CONFIG_DEFAULT_UDP_TIMEOUT 60
-#define CONFIG_DEFAULT_EVENTS_RATE 100 /* drop events a second, per CPU */
-#define CONFIG_DEFAULT_EVENTS_BURST 200
-#define CONFIG_FAILSAFE_SSH_ID "failsafe-ssh"
-
-struct config {
-	char *path;
-	uint8_t sha256[32]; /* of the file's bytes */
-
-	enum spee_mode mode;
-	enum spee_action default_action[SPEE_DIR_MAX];
-
-	struct cfg_host *hosts;
-	size_t n_hosts;
-
-	struct cfg_network *networks; /* [0] is ADM, [1] is CA */
-	size_t n_networks;
-
-	struct cfg_matrix_override *matrix; /* [matrix_rule_count] */
-
-	struct cfg_rule *rules; /* site rules, in file order */
-	size_t n_rules;
-
-	/* failsafe-ssh (tcp/22 from ADM to every host) unless the file has `failsafe:` */
-	struct cfg_rule *failsafe;
-	size_t n_failsafe;
-	bool failsafe_from_file;
-
-	/* DNS servers the host may query; from /etc/resolv.conf when not in the file */
-	struct prefix *resolvers;
-	size_t n_resolvers;
-	bool resolvers_from_file;
-
-	uint32_t dns_min_ttl; /* seconds; re-resolution interval is clamped to these */
-	uint32_t dns_max_ttl;
-	uint32_t udp_timeout; /* seconds a UDP flow's replies are let in */
-	uint32_t events_rate; /* drop events a second and CPU; 0: none */
-	uint32_t events_burst; /* what a CPU may send at once after a quiet time */
-};
-
-#define CONFIG_NETWORK_ADM 0
-#define CONFIG_NETWORK_CA 1
 
 /*
  * Reads and validates a config file. On success *out is set and 0 returned.
@@ -145,13 +23,5 @@ int config_load(const char *path, struct config **out, struct diags *d);
 /* The same for a buffer; `path` is only used in messages. */
 int config_parse(const char *path, const char *buf, size_t len, struct config **out,
 		 struct diags *d);
-
-void config_free(struct config *cfg);
-
-/* The host with this name, or NULL. */
-const struct cfg_host *config_find_host(const struct config *cfg, const char *name);
-
-/* The network with this name, or NULL. */
-const struct cfg_network *config_find_network(const struct config *cfg, const char *name);
 
 #endif

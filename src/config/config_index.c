@@ -4,7 +4,7 @@
  * checks (see config_schema.h). Open addressing with linear probing; the
  * hash of each item is kept so that growing needs no callback.
  */
-#include "config_schema.h"
+#include "config_index.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * narrow lists and of networks: roles, ANY, network names, addresses, CIDRs
  * and DNS names.
  */
-#include "config_schema.h"
+#include "config_peers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,27 +18,6 @@
 static bool is_any(const char *s)
 {
 	return !strcmp(s, "any") || !strcmp(s, "ANY");
-}
-
-void cfg_peers_free(struct peer_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-/* A one-term list: every host of the inventory, whatever its roles. */
-int cfg_every_host(struct peer_list *l)
-{
-	l->v = calloc(1, sizeof(*l->v));
-	if (!l->v)
-		return -ENOMEM;
-	l->v[0].kind = PEER_ROLE;
-	l->v[0].roles = ROLE_ALL;
-	l->n = 1;
-	return 0;
 }
 
 /*
@@ -88,17 +67,6 @@ int cfg_parse_addr(struct cfg_parser *p, const struct ynode *n, struct prefix *a
 	if (strchr(s, '/') && r != PREFIX_NOT_ADDRESS && r != PREFIX_BAD_ADDRESS)
 		return y_error(&p->y, n, "'%s' has a prefix length; write a single address", s);
 	return y_error(&p->y, n, "'%s' is not a valid IP address", s);
-}
-
-bool cfg_network_index(const struct config *cfg, const char *name, size_t *idx)
-{
-	for (size_t i = 0; i < cfg->n_networks; i++) {
-		if (cfg->networks[i].name && !strcmp(cfg->networks[i].name, name)) {
-			*idx = i;
-			return true;
-		}
-	}
-	return false;
 }
 
 static int unknown_term(struct cfg_parser *p, const struct ynode *n, const char *s)

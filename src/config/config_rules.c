@@ -4,7 +4,7 @@
  * `narrow:` change about the built-in matrix, site rules and failsafe rules,
  * and the one namespace their ids share.
  */
-#include "config_schema.h"
+#include "config_rules.h"
 
 #include <netinet/in.h>
 #include <stdint.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_peers.h"
 #include "labels.h"
 #include "matrix.h"
 
@@ -27,17 +28,6 @@ static bool all_digits(const char *s)
 		if (!cfg_is_digit(*s))
 			return false;
 	return true;
-}
-
-void cfg_rules_free(struct cfg_rule *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].id);
-		cfg_peers_free(&v[i].from);
-		cfg_peers_free(&v[i].to);
-		free(v[i].description);
-	}
-	free(v);
 }
 
 /* tcp/22 from ADM to every host: the contract's failsafe when the file has none. */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_schema.h"
+#include "config_index.h"
 
 static int add_diag(struct yctx *y, struct src_loc loc, const char *fmt, va_list ap)
 {
@@ -313,8 +313,17 @@ static int on_start(struct yctx *y, struct ybuild *b, yaml_event_t *e, enum ynod
 	yaml_char_t **anchor = type == Y_SEQUENCE ? &e->data.sequence_start.anchor
 						  : &e->data.mapping_start.anchor;
 	size_t idx;
-	int err = node_new(y, type, e->start_mark, &idx);
+	int err;
 
+	/*
+	 * A fleet config nests a few levels. libyaml's time grows with the square
+	 * of the depth (100,000 levels took over 20 s to refuse), so the document
+	 * is refused at the first level too deep, before libyaml reads on.
+	 */
+	if (b->n_open >= Y_DEPTH_MAX)
+		return y_error_at(y, mark_loc(e->start_mark),
+				  "lists and mappings nested deeper than %d levels", Y_DEPTH_MAX);
+	err = node_new(y, type, e->start_mark, &idx);
 	if (!err)
 		err = grow((void **)&b->open, &b->cap_open, b->n_open + 1, sizeof(*b->open));
 	if (err)

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config_model.h"
 #include "diag.h"
 
 enum ynode_type {
@@ -60,6 +60,9 @@ struct yctx {
 	struct ystr_chunk *text;
 	size_t root; /* after y_load() succeeded */
 };
+
+/* How deep lists and mappings may nest; a config needs a handful of levels. */
+#define Y_DEPTH_MAX 64
 
 static inline bool y_fatal(int err)
 {

@@ -21,7 +21,8 @@
  *    datapath's `fragment`;
  *  - audit mode turns every drop into a counted (and logged) accept.
  */
-#include "export_impl.h"
+#include "export_walk.h"
+#include "formats.h"
 
 #include <errno.h>
 #include <netinet/in.h>

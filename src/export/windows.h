@@ -14,7 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "export_impl.h"
+#include "export_walk.h"
+#include "formats.h"
 
 #define WIN_GROUP "speebpf"
 #define WIN_KEYWORDS_FORMAT "speebpf windows-keywords 1"

@@ -1,50 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* attach.c - the link syscalls (attach.h). */
 #include "attach.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <mntent.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char *const cgroup_pins[LINK_KIND_MAX] = {
-	[LINK_CGROUP_EGRESS] = "cgroup-egress",
-	[LINK_CGROUP_CONNECT4] = "cgroup-connect4",
-	[LINK_CGROUP_CONNECT6] = "cgroup-connect6",
-};
-
-static const enum bpf_attach_type cgroup_types[LINK_KIND_MAX] = {
-	[LINK_CGROUP_EGRESS] = BPF_CGROUP_INET_EGRESS,
-	[LINK_CGROUP_CONNECT4] = BPF_CGROUP_INET4_CONNECT,
-	[LINK_CGROUP_CONNECT6] = BPF_CGROUP_INET6_CONNECT,
-};
-
-const char *attach_cgroup_pin_name(enum link_kind kind)
+static int pin_link(int link_fd, const char *pin)
 {
-	return kind > LINK_XDP && kind < LINK_KIND_MAX ? cgroup_pins[kind] : NULL;
-}
-
-static int pin_link(int link_fd, const char *pin_path)
-{
-	if (bpf_obj_pin(link_fd, pin_path)) {
+	if (bpf_obj_pin(link_fd, pin)) {
 		int err = -errno;
 
-		fprintf(stderr, "speebpf: cannot pin link at %s: %s\n", pin_path, strerror(-err));
+		fprintf(stderr, "speebpf: cannot pin link at %s: %s\n", pin, strerror(-err));
 		return err;
 	}
 	return 0;
 }
 
-int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *generic)
+int attach_iface(int prog_fd, uint32_t attach_type, const char *ifname, const char *pin,
+		 bool *generic)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	bool xdp = attach_type == BPF_XDP;
 	unsigned ifindex = if_nametoindex(ifname);
 	int link_fd, err;
 
@@ -53,8 +37,10 @@ int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *gene
 		fprintf(stderr, "speebpf: no such interface: %s\n", ifname);
 		return -ENODEV;
 	}
-	link_fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &opts);
-	if (link_fd < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
+	if (xdp)
+		opts.flags = XDP_FLAGS_DRV_MODE;
+	link_fd = bpf_link_create(prog_fd, (int)ifindex, (enum bpf_attach_type)attach_type, &opts);
+	if (xdp && link_fd < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
 		/* No native XDP in this driver: generic mode works everywhere, slower. */
 		opts.flags = XDP_FLAGS_SKB_MODE;
 		link_fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &opts);
@@ -67,47 +53,48 @@ int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *gene
 	}
 	if (link_fd < 0) {
 		err = -errno;
-		if (err == -EBUSY || err == -EEXIST)
+		if (xdp && (err == -EBUSY || err == -EEXIST))
 			fprintf(stderr, "speebpf: %s already has an XDP program attached by someone "
 					"else; detach it first\n",
 				ifname);
 		else
-			fprintf(stderr, "speebpf: cannot attach XDP to %s: %s\n", ifname,
-				strerror(-err));
+			fprintf(stderr, "speebpf: cannot attach %s to %s: %s\n",
+				xdp ? "XDP" : "a program", ifname, strerror(-err));
 		return err;
 	}
-	err = pin_link(link_fd, pin_path);
+	err = pin_link(link_fd, pin);
 	close(link_fd); /* the pin keeps the link */
 	return err;
 }
 
-int attach_cgroup(int prog_fd, enum link_kind kind, const char *cgroup_path, const char *pin_path)
+int attach_cgroup(int prog_fd, uint32_t attach_type, const char *what, const char *cgroup_path,
+		  const char *pin)
 {
 	int cg_fd, link_fd, err;
 
-	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY);
+	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0) {
 		err = -errno;
 		fprintf(stderr, "speebpf: cannot open cgroup %s: %s\n", cgroup_path,
 			strerror(-err));
 		return err;
 	}
-	link_fd = bpf_link_create(prog_fd, cg_fd, cgroup_types[kind], NULL);
+	link_fd = bpf_link_create(prog_fd, cg_fd, (enum bpf_attach_type)attach_type, NULL);
 	err = link_fd < 0 ? -errno : 0;
 	close(cg_fd);
 	if (err) {
-		fprintf(stderr, "speebpf: cannot attach %s to cgroup %s: %s\n", cgroup_pins[kind],
-			cgroup_path, strerror(-err));
+		fprintf(stderr, "speebpf: cannot attach %s to cgroup %s: %s\n", what, cgroup_path,
+			strerror(-err));
 		return err;
 	}
-	err = pin_link(link_fd, pin_path);
+	err = pin_link(link_fd, pin);
 	close(link_fd);
 	return err;
 }
 
-int attach_update(const char *pin_path, int new_prog_fd)
+int attach_update(const char *pin, int new_prog_fd)
 {
-	int link_fd = bpf_obj_get(pin_path), err = 0;
+	int link_fd = bpf_obj_get(pin), err = 0;
 
 	if (link_fd < 0)
 		return -errno;
@@ -132,13 +119,14 @@ static void xdp_mode_of(struct link_state *ls)
 		ls->xdp_mode = "offload";
 }
 
-static int read_link(const char *path, struct link_state *ls)
+int attach_read(struct link_state *ls)
 {
 	struct bpf_link_info info;
 	uint32_t len = sizeof(info);
-	int fd = bpf_obj_get(path), err = 0;
+	int fd = bpf_obj_get(ls->pin), err = 0;
 
-	snprintf(ls->pin, sizeof(ls->pin), "%s", path);
+	ls->alive = false;
+	ls->xdp_mode = "none";
 	if (fd < 0)
 		return -errno;
 	memset(&info, 0, sizeof(info));
@@ -149,7 +137,6 @@ static int read_link(const char *path, struct link_state *ls)
 	ls->link_id = info.id;
 	ls->prog_id = info.prog_id;
 	if (info.type == BPF_LINK_TYPE_XDP) {
-		ls->kind = LINK_XDP;
 		ls->ifindex = info.xdp.ifindex;
 		/* A detached XDP link reports ifindex 0. */
 		ls->alive = ls->ifindex != 0;
@@ -159,50 +146,10 @@ static int read_link(const char *path, struct link_state *ls)
 	} else if (info.type == BPF_LINK_TYPE_CGROUP) {
 		ls->cgroup_id = info.cgroup.cgroup_id;
 		ls->alive = ls->cgroup_id != 0;
-		for (int k = LINK_CGROUP_EGRESS; k < LINK_KIND_MAX; k++)
-			if (info.cgroup.attach_type == cgroup_types[k])
-				ls->kind = (enum link_kind)k;
 	}
 out:
 	close(fd);
 	return err;
-}
-
-int attach_list(const char *pin_dir, struct link_state **out, size_t *n)
-{
-	char dir[2048], path[4096];
-	struct link_state *v = NULL;
-	struct dirent *de;
-	size_t count = 0;
-	DIR *d;
-
-	*out = NULL;
-	*n = 0;
-	snprintf(dir, sizeof(dir), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		struct link_state *grown;
-
-		if (de->d_name[0] == '.')
-			continue;
-		grown = realloc(v, (count + 1) * sizeof(*v));
-		if (!grown) {
-			closedir(d);
-			free(v);
-			return -ENOMEM;
-		}
-		v = grown;
-		memset(&v[count], 0, sizeof(v[count]));
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		read_link(path, &v[count]); /* a dead pin is reported, not fatal */
-		count++;
-	}
-	closedir(d);
-	*out = v;
-	*n = count;
-	return 0;
 }
 
 int attach_detach_pinned(const char *pin)
@@ -215,26 +162,6 @@ int attach_detach_pinned(const char *pin)
 		close(fd);
 	}
 	return unlink(pin) ? -errno : 0;
-}
-
-int attach_remove_all(const char *pin_dir)
-{
-	struct link_state *links;
-	size_t n;
-	int err = attach_list(pin_dir, &links, &n), removed = 0;
-
-	if (err)
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		int e = attach_detach_pinned(links[i].pin);
-
-		if (!e)
-			removed++;
-		else if (!err)
-			err = e;
-	}
-	free(links);
-	return err ? err : removed;
 }
 
 int attach_cgroup2_root(char *buf, size_t len)

@@ -1,67 +1,58 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * attach.h - the links that put an instance's programs on the wire: one XDP
- * link per interface (native mode, generic as a fallback) and cgroup links
- * on one cgroup v2 directory, each pinned under PIN_DIR/links/ so that they
- * outlive the process that made them. Reading them back serves status and
- * drift detection.
+ * attach.h - the link syscalls under links.h: attach a program through a
+ * link and pin it (so that it outlives the process that made it), swap the
+ * program of a pinned link, read what a pinned link is attached to, and
+ * detach it. Which links an instance has, and should have, is links.h's.
  */
 #ifndef SPEE_ATTACH_H
 #define SPEE_ATTACH_H
 
+#include <limits.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define ATTACH_LINKS_DIR "links"
-#define ATTACH_XDP_PREFIX "xdp-"
-
-enum link_kind {
-	LINK_XDP,
-	LINK_CGROUP_EGRESS,
-	LINK_CGROUP_CONNECT4,
-	LINK_CGROUP_CONNECT6,
-	LINK_KIND_MAX,
-};
-
-/* The pin file name of a cgroup link kind ("cgroup-egress", ...). */
-const char *attach_cgroup_pin_name(enum link_kind kind);
-
 /*
- * Attaches an XDP program to ifname through a link and pins it at pin_path.
- * Tries native (driver) mode first; *generic is set when it fell back to
- * generic mode. Errors name the interface.
+ * Attaches prog_fd to interface ifname with a link of attach_type, pinned at
+ * pin. XDP tries native (driver) mode first and falls back to generic mode
+ * with a warning (*generic set). Errors name the interface.
  */
-int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *generic);
+int attach_iface(int prog_fd, uint32_t attach_type, const char *ifname, const char *pin,
+		 bool *generic);
 
-/* Attaches a cgroup program (egress or connect hook) to cgroup_path and pins the link. */
-int attach_cgroup(int prog_fd, enum link_kind kind, const char *cgroup_path,
-		  const char *pin_path);
+/* Attaches prog_fd (what: its name in messages) to cgroup_path and pins the link at pin. */
+int attach_cgroup(int prog_fd, uint32_t attach_type, const char *what, const char *cgroup_path,
+		  const char *pin);
 
 /* Replaces the program behind a pinned link atomically (no gap). */
-int attach_update(const char *pin_path, int new_prog_fd);
+int attach_update(const char *pin, int new_prog_fd);
 
 /* What one pinned link is attached to now. */
 struct link_state {
-	char pin[4096];
-	enum link_kind kind;
+	char pin[PATH_MAX];
+	/* From the pin's name (pindir.h): false for a pin no link of ours has. */
+	bool known;
+	int prog; /* enum spee_prog_id, when known */
+	char iface[IF_NAMESIZE]; /* the interface the pin names, for an interface program */
+	/* From the kernel: */
 	bool alive; /* the link still exists and is attached */
 	uint32_t link_id;
 	uint32_t prog_id;
-	uint32_t ifindex; /* LINK_XDP */
-	char ifname[16];
-	const char *xdp_mode; /* "native", "generic", "offload" or "none" */
+	uint32_t ifindex; /* interface links */
+	char ifname[IF_NAMESIZE]; /* what the kernel calls ifindex now */
+	const char *xdp_mode; /* "native", "generic", "offload" or "none" (XDP links) */
 	uint64_t cgroup_id; /* cgroup links */
+	/* links.h: it runs the instance's own program (this build's, around the pinned maps) */
+	bool ours;
 };
 
-/* Every link pinned under pin_dir/links. *out is malloc'd. */
-int attach_list(const char *pin_dir, struct link_state **out, size_t *n);
+/* Reads the link pinned at ls->pin into ls (a pin that opens no more: not alive). */
+int attach_read(struct link_state *ls);
 
 /* Detaches the link pinned at pin and removes the pin. */
 int attach_detach_pinned(const char *pin);
-
-/* Unpins and detaches every link under pin_dir/links; returns how many. */
-int attach_remove_all(const char *pin_dir);
 
 /* The cgroup v2 mount point, from /proc/mounts. */
 int attach_cgroup2_root(char *buf, size_t len);

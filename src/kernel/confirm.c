@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* confirm.c - apply --confirm: the snapshot, the watcher, the revert (confirm.h). */
 #include "confirm.h"
 
 #include <errno.h>
@@ -8,16 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
-#include "instance.h"
-#include "loader.h"
+#include "detach.h"
 #include "maps.h"
+#include "pindir.h"
 
 #define WATCH_STEP_NS 100000000ull /* how often the watcher looks for a confirm */
+
+/* The maps a snapshot reads and a revert writes. */
+#define SNAPSHOT_MAPS ((1u << SPEE_MAP_RT) | (1u << SPEE_MAP_INST) | (1u << SPEE_MAP_RULES))
 
 static uint64_t realtime_ns(void)
 {
@@ -33,26 +38,28 @@ void confirm_snapshot_free(struct confirm_snapshot *snap)
 	snap->rules = NULL;
 }
 
-int confirm_prepare(const char *pin_dir, struct confirm_snapshot *snap, struct diags *d)
+int confirm_prepare(struct instance *inst, struct confirm_snapshot *snap, struct diags *d)
 {
-	struct spee_map_fds m;
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->rules = calloc(SPEE_MAX_RULES, sizeof(*snap->rules));
 	if (!snap->rules)
 		return -ENOMEM;
-	if (!instance_exists(pin_dir))
+	if (!inst->exists)
 		return 0;
-	err = loader_open_pinned(&m, pin_dir, d);
-	if (err)
-		return err;
+	if ((inst->other_layout | inst->missing) & SNAPSHOT_MAPS) {
+		diag_add(d, NULL, 0, 0,
+			 "the instance at %s was made by another build: apply once without "
+			 "--confirm, so that this build takes it over",
+			 inst->pin_dir);
+		return -EPROTO;
+	}
 	snap->existed = true;
-	err = maps_read_runtime(&m, &snap->rt, d);
+	snap->inst = inst->rec;
+	err = maps_read_runtime(&inst->maps, &snap->rt, d);
 	if (!err)
-		err = maps_read_instance(&m, &snap->inst, d);
-	if (!err)
-		err = maps_read_rules(&m, snap->rules, d);
+		err = maps_read_rules(&inst->maps, snap->rules, d);
 	if (!err && snap->inst.confirm_deadline) {
 		diag_add(d, NULL, 0, 0,
 			 "generation %u is still waiting for `speebpf confirm`; confirm it (or let "
@@ -60,7 +67,6 @@ int confirm_prepare(const char *pin_dir, struct confirm_snapshot *snap, struct d
 			 snap->inst.confirm_generation);
 		err = -EBUSY;
 	}
-	loader_close_pinned(&m);
 	return err;
 }
 
@@ -73,71 +79,77 @@ static int restore_rules(const struct spee_map_fds *m, const struct spee_rule_me
 	return 0;
 }
 
-/* The watcher's decision at the deadline. Returns true when it reverted. */
-static bool revert(const char *pin_dir, const struct confirm_snapshot *snap, uint32_t generation,
-		   unsigned secs)
+/* The watcher's decision at the deadline, inst locked. Returns true when it reverted. */
+static bool revert(struct instance *inst, const struct confirm_snapshot *snap,
+		   uint32_t generation, unsigned secs)
 {
-	struct spee_map_fds m;
+	struct spee_instance rec = inst->rec;
 	struct spee_runtime rt;
-	struct spee_instance inst;
-	bool done = false;
 
-	int lock;
-
-	if (!snap->existed) {
-		/* There was no policy before: going back means no instance. */
-		return instance_detach(pin_dir, NULL) == 0;
-	}
-	lock = instance_lock(pin_dir, NULL);
-	if (lock < 0)
+	/* Confirmed, or replaced by a later apply (which ended the wait). */
+	if (!rec.confirm_deadline || rec.confirm_generation != generation)
 		return false;
-	if (loader_open_pinned(&m, pin_dir, NULL)) {
-		instance_unlock(lock);
+	if (maps_read_runtime(&inst->maps, &rt, NULL))
+		return false;
+	if (rt.slot[rt.active & 1].generation != generation) {
+		/* Not the policy that waits: never take back a later one; the wait is over. */
+		rec.confirm_deadline = 0;
+		rec.confirm_generation = 0;
+		inst->rec = rec;
+		instance_save_record(inst, NULL);
 		return false;
 	}
-	if (maps_read_runtime(&m, &rt, NULL) || maps_read_instance(&m, &inst, NULL))
-		goto out;
-	/* Only the policy that waits for confirmation is taken back, never a later one. */
-	if (rt.slot[rt.active & 1].generation != generation || !inst.confirm_deadline)
-		goto out;
-	if (maps_flip(&m, (uint8_t)(snap->rt.active & 1), NULL))
-		goto out;
-	restore_rules(&m, snap->rules);
-	inst = snap->inst;
-	inst.confirm_deadline = 0;
-	inst.confirm_generation = 0;
-	inst.reverted_generation = generation;
-	inst.last_result_ok = 0;
-	snprintf(inst.last_error, sizeof(inst.last_error),
+	if (!snap->existed) /* there was no policy before: going back means no instance */
+		return detach_instance(inst, NULL) == 0;
+	if (maps_flip(&inst->maps, (uint8_t)(snap->rt.active & 1), NULL))
+		return false;
+	restore_rules(&inst->maps, snap->rules);
+	rec = snap->inst;
+	rec.confirm_deadline = 0;
+	rec.confirm_generation = 0;
+	rec.reverted_generation = generation;
+	rec.last_result_ok = 0;
+	snprintf(rec.last_error, sizeof(rec.last_error),
 		 "generation %u was not confirmed within %u s and was reverted to generation %u",
 		 generation, secs, snap->inst.generation);
-	maps_write_instance(&m, &inst, NULL);
-	done = true;
-out:
-	loader_close_pinned(&m);
-	instance_unlock(lock);
-	return done;
+	inst->rec = rec;
+	instance_save_record(inst, NULL);
+	return true;
+}
+
+/* Still waiting for a confirm of generation? Read through the handle's own map fd. */
+static bool pending(struct instance *inst, uint32_t generation)
+{
+	char path[PATH_MAX];
+	struct spee_instance rec;
+	struct stat st;
+
+	/* The pin gone (detach) or replaced (an upgrade took the instance over): look again. */
+	if (pindir_map(path, sizeof(path), inst->pin_dir, SPEE_MAP_INST) || stat(path, &st))
+		return false;
+	if (st.st_ino != inst->map_ino[SPEE_MAP_INST]) {
+		if (instance_relock(inst, NULL))
+			return false;
+		instance_release(inst);
+	}
+	return !maps_read_instance(&inst->maps, &rec, NULL) && rec.confirm_deadline &&
+	       rec.confirm_generation == generation;
 }
 
 /* The detached watcher: waits for a confirm (or a later apply) until the deadline. */
-static void watch(const char *pin_dir, const struct confirm_snapshot *snap, uint32_t generation,
+static void watch(struct instance *inst, const struct confirm_snapshot *snap, uint32_t generation,
 		  unsigned secs, uint64_t deadline)
 {
 	for (;;) {
 		struct timespec step = { 0, WATCH_STEP_NS };
-		struct spee_map_fds m;
-		struct spee_instance inst;
-		bool pending;
 
-		if (loader_open_pinned(&m, pin_dir, NULL))
-			return; /* detached meanwhile */
-		pending = !maps_read_instance(&m, &inst, NULL) && inst.confirm_deadline &&
-			  inst.confirm_generation == generation;
-		loader_close_pinned(&m);
-		if (!pending)
+		if (!pending(inst, generation))
 			return;
 		if (realtime_ns() >= deadline) {
-			revert(pin_dir, snap, generation, secs);
+			if (instance_relock(inst, NULL) == 0) {
+				revert(inst, snap, generation, secs);
+				instance_release(inst);
+			}
 			return;
 		}
 		nanosleep(&step, NULL);
@@ -145,96 +157,78 @@ static void watch(const char *pin_dir, const struct confirm_snapshot *snap, uint
 }
 
 /* Detaches from the terminal and the session so that a closing SSH session does not stop it. */
-static int spawn_watcher(const char *pin_dir, const struct confirm_snapshot *snap,
+static int spawn_watcher(struct instance *inst, const struct confirm_snapshot *snap,
 			 uint32_t generation, unsigned secs, uint64_t deadline)
 {
 	pid_t pid = fork();
+	int null;
 
 	if (pid < 0)
 		return -errno;
-	if (pid > 0)
+	if (pid > 0) {
+		/* the child forks the watcher and exits at once */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		return 0;
+	}
+	/*
+	 * The lock is the apply's until it exits: the watcher's copy of its fd
+	 * goes (closing it releases nothing while the apply holds its own).
+	 */
+	close(inst->lock_fd);
+	inst->lock_fd = -1;
+	inst->mode = INSTANCE_WRITE; /* an instance detached meanwhile is not made again */
 	if (setsid() < 0 || fork() != 0)
 		_exit(0); /* the grandchild is adopted by init and cannot regain a terminal */
-	{
-		int null = open("/dev/null", O_RDWR);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-			if (null > 2)
-				close(null);
-		}
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
 	}
 	signal(SIGHUP, SIG_IGN);
-	watch(pin_dir, snap, generation, secs, deadline);
+	watch(inst, snap, generation, secs, deadline);
 	_exit(0);
 }
 
-int confirm_arm(const char *pin_dir, struct confirm_snapshot *snap, uint32_t generation,
+int confirm_arm(struct instance *inst, const struct confirm_snapshot *snap, uint32_t generation,
 		unsigned secs, struct diags *d)
 {
 	uint64_t deadline = realtime_ns() + (uint64_t)secs * 1000000000ull;
-	struct spee_map_fds m;
-	struct spee_instance inst;
 	int err;
 
-	err = loader_open_pinned(&m, pin_dir, d);
-	if (err)
-		return err;
-	err = maps_read_instance(&m, &inst, d);
-	if (!err) {
-		inst.confirm_deadline = deadline;
-		inst.confirm_generation = generation;
-		err = maps_write_instance(&m, &inst, d);
-	}
-	loader_close_pinned(&m);
+	inst->rec.confirm_deadline = deadline;
+	inst->rec.confirm_generation = generation;
+	err = instance_save_record(inst, d);
 	if (!err)
-		err = spawn_watcher(pin_dir, snap, generation, secs, deadline);
+		err = spawn_watcher(inst, snap, generation, secs, deadline);
 	if (err)
 		diag_add(d, NULL, 0, 0, "cannot arm the confirmation: %s", strerror(-err));
 	return err;
 }
 
-int confirm_commit(const char *pin_dir, uint32_t *generation, struct diags *d)
+int confirm_commit(struct instance *inst, uint32_t *generation, struct diags *d)
 {
-	struct spee_map_fds m;
-	struct spee_instance inst;
-	int err, lock = instance_lock_existing(pin_dir, d);
+	struct spee_instance *rec = &inst->rec;
 
-	if (lock < 0)
-		return lock;
-	err = loader_open_pinned(&m, pin_dir, d);
-	if (err) {
-		instance_unlock(lock);
-		return err;
-	}
-	err = maps_read_instance(&m, &inst, d);
-	if (err)
-		goto out;
-	if (!inst.confirm_deadline) {
-		if (inst.reverted_generation)
-			diag_add(d, NULL, 0, 0, "nothing to confirm: generation %u was already "
-						"reverted",
-				 inst.reverted_generation);
+	if (!rec->confirm_deadline) {
+		if (rec->reverted_generation)
+			diag_add(d, NULL, 0, 0,
+				 "nothing to confirm: generation %u was already reverted",
+				 rec->reverted_generation);
 		else
-			diag_add(d, NULL, 0, 0, "nothing to confirm at %s", pin_dir);
-		err = -ENOENT;
-		goto out;
+			diag_add(d, NULL, 0, 0, "nothing to confirm at %s", inst->pin_dir);
+		return -ENOENT;
 	}
-	if (realtime_ns() >= inst.confirm_deadline) {
+	if (realtime_ns() >= rec->confirm_deadline) {
 		diag_add(d, NULL, 0, 0, "too late: generation %u is being reverted",
-			 inst.confirm_generation);
-		err = -ETIME;
-		goto out;
+			 rec->confirm_generation);
+		return -ETIME;
 	}
-	*generation = inst.confirm_generation;
-	inst.confirm_deadline = 0;
-	inst.confirm_generation = 0;
-	err = maps_write_instance(&m, &inst, d);
-out:
-	loader_close_pinned(&m);
-	instance_unlock(lock);
-	return err;
+	*generation = rec->confirm_generation;
+	rec->confirm_deadline = 0;
+	rec->confirm_generation = 0;
+	return instance_save_record(inst, d);
 }

@@ -8,18 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "maps.h"
-
-void counter_maps_from(const struct spee_map_fds *m, struct counter_maps *c)
-{
-	c->runtime = m->fd[SPEE_MAP_RT];
-	c->instance = m->fd[SPEE_MAP_INST];
-	c->rule_meta = m->fd[SPEE_MAP_RULES];
-	c->rule_ctr = m->fd[SPEE_MAP_RULE_CTR];
-	c->reason_ctr = m->fd[SPEE_MAP_REASON_CTR];
-	c->ev_stats = m->fd[SPEE_MAP_EV_STATS];
-}
-
 /* Sums one per-CPU counter; values of a per-CPU map are laid out one per possible CPU. */
 static int read_percpu(int fd, uint32_t index, struct spee_counter *buf, int ncpu,
 		       struct spee_counter *out)
@@ -34,7 +22,12 @@ static int read_percpu(int fd, uint32_t index, struct spee_counter *buf, int ncp
 	return 0;
 }
 
-int counters_read(const struct counter_maps *m, struct counter_snapshot *s)
+/* The maps of one snapshot. */
+struct counter_maps {
+	int runtime, instance, rule_meta, rule_ctr, reason_ctr, ev_stats;
+};
+
+static int read_maps(const struct counter_maps *m, struct counter_snapshot *s)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct spee_counter *buf;
@@ -82,5 +75,25 @@ int counters_read(const struct counter_maps *m, struct counter_snapshot *s)
 	}
 out:
 	free(buf);
+	return err;
+}
+
+int counters_read(struct instance *inst, struct counter_snapshot *s)
+{
+	struct counter_maps m;
+	int err;
+
+	/* The owner may replace map fds (growth, an upgrade): not while they are read here. */
+	pthread_mutex_lock(&inst->mu);
+	m = (struct counter_maps){
+		.runtime = inst->maps.fd[SPEE_MAP_RT],
+		.instance = inst->maps.fd[SPEE_MAP_INST],
+		.rule_meta = inst->maps.fd[SPEE_MAP_RULES],
+		.rule_ctr = inst->maps.fd[SPEE_MAP_RULE_CTR],
+		.reason_ctr = inst->maps.fd[SPEE_MAP_REASON_CTR],
+		.ev_stats = inst->maps.fd[SPEE_MAP_EV_STATS],
+	};
+	err = read_maps(&m, s);
+	pthread_mutex_unlock(&inst->mu);
 	return err;
 }

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach.h"
-#include "loader.h"
+#include "links.h"
 #include "maps.h"
 
 /* Counts the differences between two key-sorted entry arrays. */
@@ -87,50 +86,23 @@ out:
 	return err;
 }
 
-static int check_links(const char *pin_dir, const struct spee_instance *inst,
-		       const struct spee_map_fds *pinned, struct drift_report *r)
-{
-	bool seen[LINK_KIND_MAX] = { 0 };
-	struct link_state *links;
-	size_t n;
-	int err = attach_list(pin_dir, &links, &n);
-
-	if (err)
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		if (!links[i].alive) {
-			r->links_detached++;
-			continue;
-		}
-		seen[links[i].kind] = true;
-		if (!loader_prog_is_instances(links[i].prog_id, inst->prog_tag[links[i].kind],
-					      pinned))
-			r->programs_foreign++;
-	}
-	for (int k = 0; k < LINK_KIND_MAX; k++)
-		r->links_missing += !seen[k];
-	free(links);
-	return 0;
-}
-
-int drift_check(const char *pin_dir, const struct policy *p, const struct name_table *t,
+int drift_check(struct instance *inst, const struct policy *p, const struct name_table *t,
 		bool audit, struct drift_report *r, struct diags *d)
 {
-	struct spee_map_fds m;
-	struct spee_instance inst;
+	struct links_assessment a;
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	err = loader_open_pinned(&m, pin_dir, d);
+	err = check_maps(&inst->maps, p, t, audit, r, d);
+	if (!err)
+		err = links_assess(inst, NULL, &a);
 	if (err)
 		return err;
-	err = maps_read_instance(&m, &inst, d);
-	if (!err)
-		err = check_maps(&m, p, t, audit, r, d);
-	if (!err)
-		err = check_links(pin_dir, &inst, &m, r);
-	loader_close_pinned(&m);
-	return err;
+	r->links_detached = a.detached;
+	r->links_missing = a.missing;
+	r->programs_foreign = a.foreign;
+	links_assessment_free(&a);
+	return 0;
 }
 
 void drift_describe(const struct drift_report *r, char *buf, size_t len)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "instance.h"
 #include "names.h"
 #include "policy.h"
 
@@ -37,10 +38,10 @@ static inline bool drift_found(const struct drift_report *r)
 }
 
 /*
- * Compares the instance at pin_dir with p (names from t; audit: the policy
+ * Compares the instance (locked) with p (names from t; audit: the policy
  * was applied with --audit). Returns 0 with r filled, or a negative errno.
  */
-int drift_check(const char *pin_dir, const struct policy *p, const struct name_table *t,
+int drift_check(struct instance *inst, const struct policy *p, const struct name_table *t,
 		bool audit, struct drift_report *r, struct diags *d);
 
 /* "3 entries missing, 1 link detached" */

@@ -17,39 +17,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "attach.h"
-#include "instance.h"
-#include "loader.h"
+#include "links.h"
 #include "maps.h"
-
-/* Maps whose state rebuilds itself: another build's layout of them may start empty. */
-#define MAY_START_EMPTY                                                                          \
-	((1u << SPEE_MAP_FLOWS) | (1u << SPEE_MAP_FRAGS) | (1u << SPEE_MAP_RULE_CTR) |            \
-	 (1u << SPEE_MAP_REASON_CTR) | (1u << SPEE_MAP_EVENTS) | (1u << SPEE_MAP_EV_BUCKET) |     \
-	 (1u << SPEE_MAP_EV_STATS))
-
-/* The pinned maps to be replaced, opened whatever their layout (fd -1 for the others). */
-static int open_old(const char *pin_dir, uint32_t mask, struct spee_map_fds *old,
-		    struct bpf_map_info *info, struct diags *d)
-{
-	char path[PATH_MAX];
-
-	spee_map_fds_init(old);
-	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
-		old->fd[i] = bpf_obj_get(path);
-		if (old->fd[i] < 0 || loader_map_info(old->fd[i], &info[i])) {
-			int err = -errno;
-
-			diag_add(d, NULL, 0, 0, "cannot open pinned map %s: %s", path,
-				 strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
+#include "pindir.h"
 
 /* Entries of one map, as many bytes a value as the syscalls move (per-CPU: one a CPU). */
 static size_t value_bytes(const struct bpf_map_info *info)
@@ -69,8 +39,9 @@ static int carry_over(enum spee_map_id i, int old_fd, const struct bpf_map_info 
 {
 	int err;
 
-	if (!loader_same_entries(i, old_info) || old_info->type == BPF_MAP_TYPE_RINGBUF)
-		return 0; /* starts empty; open_old's caller checked that it may */
+	if (old_fd < 0 || !loader_same_entries(i, old_info) ||
+	    old_info->type == BPF_MAP_TYPE_RINGBUF)
+		return 0; /* starts empty; the caller checked that it may */
 	err = maps_copy_entries(old_fd, new_fd, old_info->key_size, value_bytes(old_info));
 	if (err)
 		diag_add(d, NULL, 0, 0, "cannot copy %s into its new map: %s", spee_map_names[i],
@@ -78,90 +49,24 @@ static int carry_over(enum spee_map_id i, int old_fd, const struct bpf_map_info 
 	return err;
 }
 
-/* The links of the instance and, for each live one, its program before the switch. */
-struct switched_links {
-	struct link_state *links;
-	int *old_prog; /* fd, or -1: not live, or not switched */
-	size_t n;
-};
-
-static void links_free(struct switched_links *s)
-{
-	for (size_t i = 0; i < s->n && s->old_prog; i++)
-		if (s->old_prog[i] >= 0)
-			close(s->old_prog[i]);
-	free(s->old_prog);
-	free(s->links);
-	memset(s, 0, sizeof(*s));
-}
-
-/* Puts the programs the links ran before back; best effort, as it is the way out of a failure. */
-static void links_restore(struct switched_links *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->old_prog[i] >= 0)
-			attach_update(s->links[i].pin, s->old_prog[i]);
-}
-
-/* Step 3: every live link runs l's program for its kind. */
-static int links_switch(const char *pin_dir, const struct loader *l, struct switched_links *s,
-			struct diags *d)
-{
-	int err = attach_list(pin_dir, &s->links, &s->n);
-
-	if (err) {
-		diag_add(d, NULL, 0, 0, "cannot list the links of %s: %s", pin_dir, strerror(-err));
-		return err;
-	}
-	s->old_prog = malloc((s->n ? s->n : 1) * sizeof(*s->old_prog));
-	if (!s->old_prog)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n; i++)
-		s->old_prog[i] = -1;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct link_state *ls = &s->links[i];
-		int old;
-
-		if (!ls->alive)
-			continue; /* a detached link is for the next reconcile to attach again */
-		old = bpf_prog_get_fd_by_id(ls->prog_id);
-		if (old < 0) {
-			err = -errno;
-			diag_add(d, NULL, 0, 0, "cannot open the program of %s: %s", ls->pin,
-				 strerror(-err));
-			return err;
-		}
-		err = attach_update(ls->pin, loader_prog_fd(l, instance_link_prog(ls->kind)));
-		if (err) {
-			close(old);
-			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
-				 strerror(-err));
-			return err;
-		}
-		s->old_prog[i] = old;
-	}
-	return 0;
-}
-
 /*
- * Step 4: the new maps of mask pinned at the old maps' paths. Each is
- * pinned beside its path first, then renamed over it, so that the path
- * never goes missing. On failure the old maps are pinned again where they
- * were.
+ * Step 4: the new maps of mask pinned at the maps' paths. Each is pinned
+ * beside its path first, then renamed over it, so that the path never goes
+ * missing. On failure the old maps are pinned again where they were.
  */
 static int pins_replace(const char *pin_dir, uint32_t mask, const struct spee_map_fds *old,
 			const struct spee_map_fds *new, struct diags *d)
 {
-	char path[SPEE_MAP_COUNT][PATH_MAX], tmp[SPEE_MAP_COUNT][PATH_MAX + 8];
+	char path[SPEE_MAP_COUNT][PATH_MAX], tmp[SPEE_MAP_COUNT][PATH_MAX];
 	int order[SPEE_MAP_COUNT], n = 0, pinned = 0, renamed = 0, err = 0;
 
-	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++) {
 		if (!(mask & (1u << i)))
 			continue;
 		order[n] = i;
-		snprintf(path[n], sizeof(path[n]), "%s/maps/%s", pin_dir, spee_map_names[i]);
-		/* bpffs refuses dots in names */
-		snprintf(tmp[n], sizeof(tmp[n]), "%s-new", path[n]);
+		err = pindir_map(path[n], sizeof(path[n]), pin_dir, (enum spee_map_id)i);
+		if (!err)
+			err = pindir_staging(tmp[n], sizeof(tmp[n]), path[n]);
 		unlink(tmp[n]); /* left by a process that died here */
 		n++;
 	}
@@ -177,8 +82,10 @@ static int pins_replace(const char *pin_dir, uint32_t mask, const struct spee_ma
 		 strerror(-err));
 	/* renamed counts the attempt that failed: the ones before it are in place */
 	for (int k = 0; k + 1 < renamed; k++) {
-		/* the old map back at its path, the same way */
-		if (!bpf_obj_pin(old->fd[order[k]], tmp[k]))
+		/* the old map back at its path, the same way (a map that was missing stays so) */
+		if (old->fd[order[k]] < 0)
+			unlink(path[k]);
+		else if (!bpf_obj_pin(old->fd[order[k]], tmp[k]))
 			rename(tmp[k], path[k]);
 	}
 	for (int k = 0; k < n; k++)
@@ -186,66 +93,86 @@ static int pins_replace(const char *pin_dir, uint32_t mask, const struct spee_ma
 	return err;
 }
 
-int grow_replace_maps(const char *pin_dir, const struct loader_sizes *want, struct diags *d)
+/* Step 0: whether each map of mask may be replaced, and the sizes it needs. */
+static int check_replaceable(const struct instance *inst, uint32_t mask, struct loader_sizes *sz,
+			     struct bpf_map_info *info, struct diags *d)
+{
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		bool keeps;
+
+		if (!(mask & (1u << i)))
+			continue;
+		memset(&info[i], 0, sizeof(info[i]));
+		if (inst->maps.fd[i] >= 0 && loader_map_info(inst->maps.fd[i], &info[i])) {
+			diag_add(d, NULL, 0, 0, "cannot inspect pinned map %s", spee_map_names[i]);
+			return -EIO;
+		}
+		keeps = inst->maps.fd[i] >= 0 && loader_same_entries((enum spee_map_id)i, &info[i]);
+		if (!keeps && !(spee_map_flags[i] & SPEE_MAPF_REBUILDS)) {
+			if (inst->maps.fd[i] < 0)
+				diag_add(d, NULL, 0, 0,
+					 "map %s is not pinned at %s: detach the instance and apply "
+					 "again",
+					 spee_map_names[i], inst->pin_dir);
+			else
+				diag_add(d, NULL, 0, 0,
+					 "pinned map %s keeps its entries otherwise than this build "
+					 "(key %u, value %u bytes): detach the instance and apply again",
+					 spee_map_names[i], info[i].key_size, info[i].value_size);
+			return -EPROTO;
+		}
+		if ((spee_map_flags[i] & SPEE_MAPF_SIZED) && sz->max_entries[i] < info[i].max_entries)
+			sz->max_entries[i] = info[i].max_entries; /* never smaller */
+	}
+	return 0;
+}
+
+int grow_replace_maps(struct instance *inst, const struct loader_sizes *want, uint32_t mask,
+		      struct diags *d)
 {
 	struct bpf_map_info info[SPEE_MAP_COUNT];
-	uint32_t *resizable[SPEE_MAP_COUNT] = {0};
-	struct switched_links sw = {};
-	uint32_t mask = want->fresh_maps;
+	struct links_switched sw = {};
 	struct loader_sizes sz = *want;
-	struct spee_map_fds old;
+	struct spee_map_fds reuse = inst->maps;
 	struct loader l = {};
 	bool loaded = false;
 	int err;
 
-	resizable[SPEE_MAP_EXACT] = &sz.exact;
-	resizable[SPEE_MAP_PREFIX] = &sz.prefix;
-	resizable[SPEE_MAP_FLOWS] = &sz.flows;
-	resizable[SPEE_MAP_FRAGS] = &sz.frags;
-	err = open_old(pin_dir, mask, &old, info, d);
-	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		if (!loader_same_entries(i, &info[i]) && !(MAY_START_EMPTY & (1u << i))) {
-			diag_add(d, NULL, 0, 0,
-				 "pinned map %s keeps its entries otherwise than this build (key %u, "
-				 "value %u bytes): detach the instance and apply again",
-				 spee_map_names[i], info[i].key_size, info[i].value_size);
-			err = -EPROTO;
-		}
-		if (resizable[i] && *resizable[i] < info[i].max_entries)
-			*resizable[i] = info[i].max_entries; /* never smaller */
-	}
+	err = check_replaceable(inst, mask, &sz, info, d);
 	/* Step 1: every other map is the pinned one, so counters and state carry on. */
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		if (mask & (1u << i))
+			reuse.fd[i] = -1;
 	if (!err)
-		err = loader_load(&l, &sz, pin_dir, d);
+		err = loader_load(&l, &sz, &reuse, d);
 	loaded = !err;
 	/* Step 2: nothing writes the policy maps meanwhile: the instance is locked. */
 	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++)
 		if (mask & (1u << i))
-			err = carry_over(i, old.fd[i], &info[i], l.maps.fd[i], d);
+			err = carry_over((enum spee_map_id)i, inst->maps.fd[i], &info[i],
+					 l.maps.fd[i], d);
 	if (!err)
-		err = links_switch(pin_dir, &l, &sw, d);
+		err = links_switch(inst, &l, &sw, d);
 	if (!err)
-		err = pins_replace(pin_dir, mask, &old, &l.maps, d);
+		err = pins_replace(inst->pin_dir, mask, &inst->maps, &l.maps, d);
 	if (err && sw.old_prog)
 		links_restore(&sw);
-	links_free(&sw);
+	links_switched_free(&sw);
+	if (!err)
+		err = instance_take_maps(inst, &l.maps, mask, d);
 	/* The links hold the programs they run and the programs their maps. */
 	if (loaded)
 		loader_close(&l);
-	loader_close_pinned(&old);
 	return err;
 }
 
-int grow_policy_maps(const char *pin_dir, size_t exact_needed, size_t prefix_needed,
+int grow_policy_maps(struct instance *inst, size_t exact_needed, size_t prefix_needed,
 		     struct diags *d)
 {
 	struct loader_sizes sz;
 
 	loader_sizes_default(&sz);
-	sz.exact = loader_room_for(exact_needed, LOADER_EXACT_MIN);
-	sz.prefix = loader_room_for(prefix_needed, LOADER_PREFIX_MIN);
-	sz.fresh_maps = (1u << SPEE_MAP_EXACT) | (1u << SPEE_MAP_PREFIX);
-	return grow_replace_maps(pin_dir, &sz, d);
+	sz.max_entries[SPEE_MAP_EXACT] = loader_room_for(exact_needed, LOADER_EXACT_MIN);
+	sz.max_entries[SPEE_MAP_PREFIX] = loader_room_for(prefix_needed, LOADER_PREFIX_MIN);
+	return grow_replace_maps(inst, &sz, (1u << SPEE_MAP_EXACT) | (1u << SPEE_MAP_PREFIX), d);
 }

@@ -1,23 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * loader.h - the BPF object of speebpf: open the embedded skeleton, size
- * its maps for a policy, load it (pinned or not), and open the pinned maps
- * of an instance that is already running. Attaching (XDP and cgroup links)
- * is attach.c's: it takes the programs from loader_prog().
+ * loader.h - the BPF object of speebpf, embedded as a skeleton: size its
+ * maps for a policy, load it (its maps new, or some of them the maps of a
+ * running instance, by fd), and what the object itself says: each map's
+ * shape, each program's attach type, this build's identity. Pinning is the
+ * instance's (instance.h, apply.h); attaching is links.h's.
  *
  * Typical use:
- *   first apply:   loader_sizes_for(p, names, &sz);
- *                  loader_load(&l, &sz, pin_dir, &d);   maps_apply(&l.maps, ...);
- *                  then attach loader_prog(&l, ...)     (attach.c)
- *   later applies, stats, status:
- *                  loader_open_pinned(&m, pin_dir, &d); maps_apply(&m, ...);
- *                  loader_close_pinned(&m);
+ *   tests, benchmarks:  loader_sizes_for(p, names, &sz);
+ *                       loader_load(&l, &sz, NULL, &d);  maps_apply(&l.maps, ...);
+ *   a running instance: loader_load(&l, &sz, &inst->maps, &d) loads the
+ *                       programs around the instance's own maps.
  *
  * Maps must be written (maps_apply) before the programs are attached: a
  * fresh spee_rt says enforce with default drop and an empty policy.
- *
- * Pinned maps live in PIN_DIR/maps/<map name> (spee_map_names). Links and
- * programs are attach.c's to pin, elsewhere under PIN_DIR.
  */
 #ifndef SPEE_LOADER_H
 #define SPEE_LOADER_H
@@ -25,23 +21,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <linux/bpf.h>
+
 #include "diag.h"
 #include "maps.h"
 #include "names.h"
+#include "objects.h"
 #include "policy.h"
 
 struct speebpf; /* the skeleton, build/speebpf.skel.h */
 struct bpf_program;
+struct bpf_map_info;
 
-/* Sizes of the maps whose size depends on the policy or the host's load. */
+/*
+ * max_entries of the maps whose size depends on the policy or the host's
+ * load (SPEE_MAPF_SIZED); 0 leaves the object's own size.
+ */
 struct loader_sizes {
-	uint32_t exact; /* spee_exact max_entries */
-	uint32_t prefix; /* spee_prefix max_entries */
-	uint32_t flows; /* spee_flows max_entries */
-	uint32_t frags; /* spee_frags max_entries */
-	/* Bits 1 << SPEE_MAP_*: maps created anew (and left unpinned) even where
-	 * pinned ones exist; every other map is the pinned one (src/grow.c). */
-	uint32_t fresh_maps;
+	uint32_t max_entries[SPEE_MAP_COUNT];
 };
 
 #define LOADER_EXACT_MIN 32768 /* hash, preallocated: about 96 bytes each */
@@ -53,7 +50,7 @@ struct loader_sizes {
  * Sizes for policy p (names from t, may be NULL): room for both slots and
  * for the policy to double (DNS answers grow, inventories grow), never below
  * the minimums. A pinned instance keeps the sizes it was created with
- * until a policy outgrows them (src/grow.c).
+ * until a policy outgrows them (grow.h).
  */
 void loader_sizes_for(const struct policy *p, const struct name_table *t,
 		      struct loader_sizes *out);
@@ -64,38 +61,28 @@ uint32_t loader_room_for(size_t n, uint32_t min);
 /* The defaults (for tests and for instances loaded before any policy). */
 void loader_sizes_default(struct loader_sizes *out);
 
-enum loader_prog {
-	LOADER_PROG_XDP, /* SEC("xdp"): ingress */
-	LOADER_PROG_EGRESS, /* SEC("cgroup_skb/egress") */
-	LOADER_PROG_CONNECT4, /* SEC("cgroup/connect4") */
-	LOADER_PROG_CONNECT6, /* SEC("cgroup/connect6") */
-	LOADER_PROG_COUNT,
-};
-
 struct loader {
 	struct speebpf *skel;
 	struct spee_map_fds maps; /* the skeleton's map fds (owned by skel) */
-	bool pinned;
 };
 
 /*
- * Opens and loads the object. pin_dir NULL: nothing is pinned (tests).
- * Else the maps are pinned under pin_dir/maps/, and maps already pinned
- * there are reused (keeping their contents and sizes; sz is then ignored
- * for them), except those of sz->fresh_maps. Returns 0 or a negative
- * errno, with the reason in d.
+ * Opens and loads the object. Map i is reuse->fd[i] where reuse is given and
+ * that fd is open (keeping its contents and size; sz is then ignored for
+ * it), else a new map sized by sz. Nothing is pinned. Returns 0 or a
+ * negative errno, with the reason in d.
  */
-int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin_dir,
+int loader_load(struct loader *l, const struct loader_sizes *sz, const struct spee_map_fds *reuse,
 		struct diags *d);
 
-/* The program for attach.c; valid until loader_close. */
-struct bpf_program *loader_prog(const struct loader *l, enum loader_prog which);
+/* The program for attaching; valid until loader_close. */
+struct bpf_program *loader_prog(const struct loader *l, enum spee_prog_id which);
 
 /* The program's fd, or -1. */
-int loader_prog_fd(const struct loader *l, enum loader_prog which);
+int loader_prog_fd(const struct loader *l, enum spee_prog_id which);
 
 /* The tag of a loaded program (what the kernel reports for it). */
-int loader_prog_tag(const struct loader *l, enum loader_prog which, uint8_t tag[8]);
+int loader_prog_tag(const struct loader *l, enum spee_prog_id which, uint8_t tag[SPEE_TAG_SIZE]);
 
 /* The first 8 bytes of the SHA-256 of this build's BPF object: which programs it loads. */
 void loader_object_id(uint8_t out[8]);
@@ -103,41 +90,28 @@ void loader_object_id(uint8_t out[8]);
 /* Unloads what loader_load loaded (pins stay). */
 void loader_close(struct loader *l);
 
-/*
- * Opens the maps pinned under pin_dir/maps/ and checks that each is what
- * this build expects (type, key and value size). Returns 0, -ENOENT when no
- * instance is pinned there, or another negative errno; d says which map.
- */
-int loader_open_pinned(struct spee_map_fds *m, const char *pin_dir, struct diags *d);
+/* The shape of map i in this build's object, read from the skeleton. */
+struct loader_shape {
+	uint32_t type, key_size, value_size;
+	uint32_t flags; /* of LOADER_SHAPE_FLAGS only */
+};
 
-/*
- * True when the program with this id is one of the instance's: it has the
- * tag recorded for its kind, and every map of ours it uses is the one
- * pinned under that name (programs around other maps, left by a growth
- * cut short, are not).
- */
-bool loader_prog_is_instances(uint32_t prog_id, const uint8_t tag[SPEE_TAG_SIZE],
-			      const struct spee_map_fds *pinned);
+/* The creation flags that change how user space may use a map. */
+#define LOADER_SHAPE_FLAGS (BPF_F_NO_PREALLOC | BPF_F_MMAPABLE)
 
-/*
- * Which maps pinned under pin_dir/maps/ this build would make otherwise
- * (type, key or value size, creation flags): bits 1 << SPEE_MAP_*. Returns
- * 0 or a negative errno (-ENOENT: a map is missing).
- */
-int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask);
+const struct loader_shape *loader_shape(enum spee_map_id i);
 
-/* True when a map's entries are those this build keeps in map i (flags aside). */
-struct bpf_map_info;
+/* True when a map is what this build makes as map i: type, key, value, shape flags. */
+bool loader_shape_matches(enum spee_map_id i, const struct bpf_map_info *info);
+
+/* True when a map keeps the entries this build keeps in map i (flags and size aside). */
 bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info);
+
+/* The attach type of a program (BPF_XDP, BPF_CGROUP_INET_EGRESS...), from its section. */
+uint32_t loader_attach_type(enum spee_prog_id which);
 
 /* What the kernel says of the map behind fd. 0 or a negative errno. */
 int loader_map_info(int fd, struct bpf_map_info *info);
-
-/* Closes the fds loader_open_pinned opened. */
-void loader_close_pinned(struct spee_map_fds *m);
-
-/* Removes the map pins of pin_dir/maps/ and that directory. */
-int loader_unpin_maps(const char *pin_dir, struct diags *d);
 
 /* libbpf's own messages are printed (to stderr) only when verbose. */
 void loader_set_verbose(bool verbose);

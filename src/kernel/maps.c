@@ -18,28 +18,6 @@
 
 #include "config.h"
 
-const char *const spee_map_names[SPEE_MAP_COUNT] = {
-	[SPEE_MAP_RT] = "spee_rt",
-	[SPEE_MAP_EXACT] = "spee_exact",
-	[SPEE_MAP_PREFIX] = "spee_prefix",
-	[SPEE_MAP_PORTS] = "spee_ports",
-	[SPEE_MAP_FLOWS] = "spee_flows",
-	[SPEE_MAP_FRAGS] = "spee_frags",
-	[SPEE_MAP_RULE_CTR] = "spee_rule_ctr",
-	[SPEE_MAP_REASON_CTR] = "spee_reason_ctr",
-	[SPEE_MAP_RULES] = "spee_rules",
-	[SPEE_MAP_INST] = "spee_inst",
-	[SPEE_MAP_EVENTS] = "spee_events",
-	[SPEE_MAP_EV_BUCKET] = "spee_ev_bucket",
-	[SPEE_MAP_EV_STATS] = "spee_ev_stats",
-};
-
-void spee_map_fds_init(struct spee_map_fds *m)
-{
-	for (int i = 0; i < SPEE_MAP_COUNT; i++)
-		m->fd[i] = -1;
-}
-
 /* ---- reading maps back ---- */
 
 /* The kernel's own "not supported" (ENOTSUPP), which reaches user space as is. */
@@ -514,26 +492,31 @@ out:
 	return err;
 }
 
-int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d)
+/* The one element of spee_rt or spee_inst: read into `in`, or written from `out`. */
+static int only_element(const struct spee_map_fds *m, enum spee_map_id map, void *in,
+			const void *out, struct diags *d)
 {
 	__u32 zero = 0;
-	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_RT], &zero, rt);
+	int err = out ? bpf_map_update_elem(m->fd[map], &zero, out, BPF_ANY)
+		      : bpf_map_lookup_elem(m->fd[map], &zero, in);
 
 	if (err)
-		diag_add(d, NULL, 0, 0, "cannot read map spee_rt: %s", strerror(-err));
+		diag_add(d, NULL, 0, 0, "cannot %s map %s: %s", out ? "write" : "read",
+			 spee_map_names[map], strerror(-err));
 	return err;
+}
+
+int maps_read_runtime(const struct spee_map_fds *m, struct spee_runtime *rt, struct diags *d)
+{
+	return only_element(m, SPEE_MAP_RT, rt, NULL, d);
 }
 
 static int write_runtime(const struct spee_map_fds *m, const struct spee_runtime *rt,
 			 struct diags *d)
 {
-	__u32 zero = 0;
-	int err = bpf_map_update_elem(m->fd[SPEE_MAP_RT], &zero, rt, BPF_ANY);
-
-	if (err)
-		diag_add(d, NULL, 0, 0, "cannot write map spee_rt: %s", strerror(-err));
-	return err;
+	return only_element(m, SPEE_MAP_RT, NULL, rt, d);
 }
+
 
 /*
  * maps_write_slot, given what the slot and the other slot hold when the
@@ -989,21 +972,11 @@ int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image
 
 int maps_read_instance(const struct spee_map_fds *m, struct spee_instance *inst, struct diags *d)
 {
-	__u32 zero = 0;
-	int err = bpf_map_lookup_elem(m->fd[SPEE_MAP_INST], &zero, inst);
-
-	if (err)
-		diag_add(d, NULL, 0, 0, "cannot read map spee_inst: %s", strerror(-err));
-	return err;
+	return only_element(m, SPEE_MAP_INST, inst, NULL, d);
 }
 
 int maps_write_instance(const struct spee_map_fds *m, const struct spee_instance *inst,
 			struct diags *d)
 {
-	__u32 zero = 0;
-	int err = bpf_map_update_elem(m->fd[SPEE_MAP_INST], &zero, inst, BPF_ANY);
-
-	if (err)
-		diag_add(d, NULL, 0, 0, "cannot write map spee_inst: %s", strerror(-err));
-	return err;
+	return only_element(m, SPEE_MAP_INST, NULL, inst, d);
 }

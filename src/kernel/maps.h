@@ -23,35 +23,8 @@
 #include "spee_abi.h"
 #include "diag.h"
 #include "names.h"
+#include "objects.h"
 #include "policy.h"
-
-enum spee_map_id {
-	SPEE_MAP_RT,
-	SPEE_MAP_EXACT,
-	SPEE_MAP_PREFIX,
-	SPEE_MAP_PORTS,
-	SPEE_MAP_FLOWS,
-	SPEE_MAP_FRAGS,
-	SPEE_MAP_RULE_CTR,
-	SPEE_MAP_REASON_CTR,
-	SPEE_MAP_RULES,
-	SPEE_MAP_INST,
-	SPEE_MAP_EVENTS,
-	SPEE_MAP_EV_BUCKET,
-	SPEE_MAP_EV_STATS,
-	SPEE_MAP_COUNT,
-};
-
-/* The maps' names in the BPF object and under PIN_DIR/maps/: "spee_rt", ... */
-extern const char *const spee_map_names[SPEE_MAP_COUNT];
-
-/* Open map fds, indexed by enum spee_map_id; -1 when not open. */
-struct spee_map_fds {
-	int fd[SPEE_MAP_COUNT];
-};
-
-/* Sets every fd to -1. */
-void spee_map_fds_init(struct spee_map_fds *m);
 
 /* Port infos of one slot: [dir][l4][port], i.e. spee_port_index() minus the slot's base. */
 #define MAPS_SLOT_PORTS (SPEE_DIR_MAX * SPEE_L4_MAX * SPEE_PORTS)

@@ -8,6 +8,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,14 +277,44 @@ static uint8_t spee_family_of(const struct prefix *a)
 	return a->family == AF_INET ? SPEE_FAMILY_V4 : SPEE_FAMILY_V6;
 }
 
-static void masked_addr(const struct prefix *a, uint8_t out[16])
+/*
+ * The key of one entry for one address and port. Host addresses (spee_exact)
+ * and prefixes (spee_prefix) share it: spee_prefix_key is a spee_rule_key
+ * behind the trie's prefix length. The address is masked to its prefix.
+ */
+static void fill_key(struct spee_rule_key *k, uint8_t slot, const struct policy_entry *e,
+		     const struct prefix *a, uint32_t port)
 {
-	memset(out, 0, 16);
+	memset(k, 0, sizeof(*k));
+	k->slot = slot;
+	k->dir = e->dir;
+	k->proto = e->proto;
+	k->family = spee_family_of(a);
+	k->port = htons((uint16_t)port);
 	for (int bit = 0; bit < a->len; bit += 8) {
 		int take = a->len - bit >= 8 ? 8 : a->len - bit;
 
-		out[bit / 8] = a->addr[bit / 8] & (uint8_t)(0xff << (8 - take));
+		k->addr[bit / 8] = a->addr[bit / 8] & (uint8_t)(0xff << (8 - take));
 	}
+}
+
+_Static_assert(offsetof(struct spee_prefix_key, slot) == sizeof(__u32) &&
+		       sizeof(struct spee_prefix_key) == sizeof(__u32) + sizeof(struct spee_rule_key),
+	       "spee_prefix_key is a prefix length, then a spee_rule_key");
+_Static_assert(offsetof(struct spee_prefix_key, port) - sizeof(__u32) ==
+			       offsetof(struct spee_rule_key, port) &&
+		       offsetof(struct spee_prefix_key, addr) - sizeof(__u32) ==
+			       offsetof(struct spee_rule_key, addr),
+	       "spee_prefix_key is a prefix length, then a spee_rule_key");
+
+static void fill_prefix_key(struct spee_prefix_key *pk, uint8_t slot, const struct policy_entry *e,
+			    const struct prefix *a, uint32_t port)
+{
+	struct spee_rule_key k;
+
+	fill_key(&k, slot, e, a, port);
+	pk->prefixlen = SPEE_PREFIX_FIXED_BITS + a->len;
+	memcpy(&pk->slot, &k, sizeof(k));
 }
 
 int maps_build_image(const struct policy *p, const struct name_table *t,
@@ -351,15 +382,9 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 
 				if (host) {
 					struct seq_exact *s = &ex[nex++];
-					struct spee_rule_key key = {
-						.slot = slot,
-						.dir = e->dir,
-						.proto = e->proto,
-						.family = fam,
-						.port = htons((uint16_t)port),
-					};
+					struct spee_rule_key key;
 
-					memcpy(key.addr, a[k].addr, 16);
+					fill_key(&key, slot, e, &a[k], port);
 					s->seq = (uint32_t)seq++;
 					s->v = v;
 					set_order(s, &key);
@@ -380,13 +405,7 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					struct seq_prefix *s = &px[npx++];
 
 					s->seq = seq++;
-					s->e.key.prefixlen = SPEE_PREFIX_FIXED_BITS + a[k].len;
-					s->e.key.slot = slot;
-					s->e.key.dir = e->dir;
-					s->e.key.proto = e->proto;
-					s->e.key.family = fam;
-					s->e.key.port = htons((uint16_t)port);
-					masked_addr(&a[k], s->e.key.addr);
+					fill_prefix_key(&s->e.key, slot, e, &a[k], port);
 					s->e.v = v;
 					pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
 				}

@@ -8,27 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spee_abi.h"
+#include "pindir.h"
 
-#define NAMESTORE_PIN "maps/spee_names"
-
-static void store_path(const char *pin_dir, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", pin_dir, NAMESTORE_PIN);
-}
-
-static int open_store(const char *pin_dir, bool create)
+/* The store, created and pinned when there is none yet. */
+static int open_store(struct instance *inst)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
 	char path[PATH_MAX];
-	int fd, err;
+	struct stat st;
+	int fd, err = pindir_names_store(path, sizeof(path), inst->pin_dir);
 
-	store_path(pin_dir, path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd >= 0 || !create || errno != ENOENT)
-		return fd >= 0 ? fd : -errno;
+	if (inst->names_fd >= 0 || err)
+		return err;
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "spee_names", sizeof(struct spee_name_key),
 			    sizeof(struct spee_name_state), SPEE_NAMES_MAX, &opts);
 	if (fd < 0)
@@ -38,7 +33,9 @@ static int open_store(const char *pin_dir, bool create)
 		close(fd);
 		return err;
 	}
-	return fd;
+	inst->names_fd = fd;
+	inst->names_ino = stat(path, &st) ? 0 : st.st_ino;
+	return 0;
 }
 
 static void to_state(const struct name_addrs *na, struct spee_name_state *st)
@@ -57,16 +54,17 @@ static void to_state(const struct name_addrs *na, struct spee_name_state *st)
 		snprintf(st->last_error, sizeof(st->last_error), "%s", na->last_error);
 }
 
-int namestore_save(const char *pin_dir, const struct name_table *t)
+int namestore_save(struct instance *inst, const struct name_table *t)
 {
 	struct spee_name_key key, next, *stale = NULL;
 	struct spee_name_state st;
-	int fd = open_store(pin_dir, true), err = 0;
+	int fd, err = open_store(inst);
 	size_t n_stale = 0;
 	bool more;
 
-	if (fd < 0)
-		return fd;
+	if (err)
+		return err;
+	fd = inst->names_fd;
 	for (size_t i = 0; i < t->n && !err; i++) {
 		memset(&key, 0, sizeof(key));
 		snprintf(key.name, sizeof(key.name), "%s", t->v[i].name);
@@ -87,21 +85,18 @@ int namestore_save(const char *pin_dir, const struct name_table *t)
 	for (size_t i = 0; i < n_stale; i++)
 		bpf_map_delete_elem(fd, &stale[i]);
 	free(stale);
-	close(fd);
 	return err;
 }
 
-int namestore_load(const char *pin_dir, struct name_table *t)
+int namestore_load(const struct instance *inst, struct name_table *t)
 {
 	struct spee_name_key key, next;
 	struct spee_name_state st;
-	int fd = open_store(pin_dir, false), err = 0;
+	int fd = inst->names_fd, err = 0;
 	bool more;
 
-	if (fd == -ENOENT)
-		return 0;
 	if (fd < 0)
-		return fd;
+		return 0;
 	for (more = !bpf_map_get_next_key(fd, NULL, &next); more && !err;
 	     more = !bpf_map_get_next_key(fd, &key, &next)) {
 		struct prefix addrs[SPEE_NAME_ADDRS];
@@ -130,14 +125,5 @@ int namestore_load(const char *pin_dir, struct name_table *t)
 		if (st.last_error[0] && !(na->last_error = strdup(st.last_error)))
 			err = -ENOMEM;
 	}
-	close(fd);
 	return err;
-}
-
-int namestore_remove(const char *pin_dir)
-{
-	char path[PATH_MAX];
-
-	store_path(pin_dir, path, sizeof(path));
-	return unlink(path) && errno != ENOENT ? -errno : 0;
 }

@@ -4,6 +4,7 @@
 #include <ares.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -251,4 +252,43 @@ int resolver_resolve_all(struct resolver *r, struct name_table *t, char *const *
 		resolver_process(r, &rd, &wr);
 	}
 	return r->pending ? -ETIMEDOUT : 0;
+}
+
+int resolve_policy_names(const struct policy *p, const struct name_table *pinned,
+			 struct name_table *t)
+{
+	struct resolver *r;
+	char **todo;
+	size_t n = 0;
+	int err = 0;
+
+	if (!p->n_names)
+		return 0;
+	todo = calloc(p->n_names, sizeof(*todo));
+	if (!todo)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_names && !err; i++) {
+		const struct name_addrs *pin = names_find(pinned, p->names[i]);
+
+		if (pin)
+			err = names_set(t, pin->name, pin->addrs, pin->n_addrs, 0);
+		else
+			todo[n++] = p->names[i];
+	}
+	if (!err && n)
+		err = resolver_open(&r, 2000);
+	if (!err && n) {
+		resolver_resolve_all(r, t, todo, n);
+		resolver_close(r);
+		for (size_t i = 0; i < n; i++) {
+			const struct name_addrs *na = names_find(t, todo[i]);
+
+			if (!na || !na->n_addrs)
+				fprintf(stderr, "speebpf: warning: %s does not resolve (%s); the rules "
+						"naming it allow nothing until it does\n",
+					todo[i], na && na->last_error ? na->last_error : "no answer");
+		}
+	}
+	free(todo);
+	return err;
 }

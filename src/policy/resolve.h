@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "names.h"
+#include "policy.h"
 
 struct resolver;
 
@@ -50,5 +51,14 @@ void resolver_process(struct resolver *r, fd_set *rd, fd_set *wr);
 
 /* Resolves every name and waits (bounded by the resolver's timeout) for all answers. */
 int resolver_resolve_all(struct resolver *r, struct name_table *t, char *const *names, size_t n);
+
+/*
+ * Fills t with the addresses of p's DNS names, as apply needs them: the
+ * names pinned (--resolve NAME=ADDR) take their addresses from pinned, the
+ * rest are resolved (bounded). Names that do not resolve are reported on
+ * stderr and allow nothing. Returns 0 or a negative errno.
+ */
+int resolve_policy_names(const struct policy *p, const struct name_table *pinned,
+			 struct name_table *t);
 
 #endif

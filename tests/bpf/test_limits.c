@@ -11,8 +11,9 @@
  * is already sized (a pinned instance keeps its sizes; -E2BIG). For the
  * second, the instance grows its maps behind its links (src/kernel/grow.c): the
  * growth itself, its undoing when it fails, and how a growth cut short
- * shows. The object is loaded pinned, as `apply` does, under a bpffs
- * directory of its own; the links are on a veth of the test's namespace.
+ * shows. The object is pinned as `apply` pins it, under a bpffs directory
+ * of its own, and reached through an instance handle (instance.h); the
+ * links are on a veth of the test's namespace.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,8 +37,11 @@
 #include "drift.h"
 #include "fixture.h"
 #include "grow.h"
+#include "instance.h"
+#include "links.h"
 #include "loader.h"
 #include "maps.h"
+#include "pindir.h"
 #include "pkt.h"
 
 #define EXTRA_PEERS 64 /* exact peers added to vip-https by the policy that does not fit */
@@ -239,6 +243,20 @@ struct bed {
 	int xdp;
 };
 
+/* The instance at pin_dir, opened for writing as an apply opens it (released by the caller). */
+static struct instance *open_inst(void)
+{
+	struct instance *inst;
+	struct diags d = {};
+
+	if (instance_open(pin_dir, INSTANCE_WRITE, &inst, &d)) {
+		diags_print(stderr, &d);
+		fail();
+	}
+	diags_free(&d);
+	return inst;
+}
+
 /*
  * The object pinned under pin_dir with spee_exact sized for FX_MAIN but not
  * for EXTRA_PEERS more, FX_MAIN applied, and a few packets counted.
@@ -250,6 +268,7 @@ static void bed_up(struct bed *b)
 	struct diags d = {};
 	struct spee_instance inst = {.generation = 7, .last_result_ok = 1};
 	size_t n_exact, n_prefix;
+	char path[256];
 
 	memset(b, 0, sizeof(*b));
 	b->main_p = fixture_policy(FX_MAIN);
@@ -258,11 +277,18 @@ static void bed_up(struct bed *b)
 	maps_count_entries(b->main_p, &b->t, &n_exact, &n_prefix);
 	loader_sizes_default(&sz);
 	/* room for FX_MAIN in both slots, not for EXTRA_PEERS more in one of them */
-	sz.exact = (uint32_t)(2 * n_exact + EXTRA_PEERS / 2);
-	assert_int_equal(loader_load(&b->l, &sz, pin_dir, &d), 0);
+	sz.max_entries[SPEE_MAP_EXACT] = (uint32_t)(2 * n_exact + EXTRA_PEERS / 2);
+	assert_int_equal(loader_load(&b->l, &sz, NULL, &d), 0);
 	assert_int_equal(maps_apply(&b->l.maps, b->main_p, &b->t, NULL, &res, &d), 0);
 	snprintf(inst.host, sizeof(inst.host), "mgmt1");
 	assert_int_equal(maps_write_instance(&b->l.maps, &inst, &d), 0);
+	/* pinned where apply pins them */
+	assert_int_equal(pindir_maps_dir(path, sizeof(path), pin_dir), 0);
+	assert_int_equal(pindir_mkdir(path), 0);
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		assert_int_equal(pindir_map(path, sizeof(path), pin_dir, (enum spee_map_id)i), 0);
+		assert_int_equal(bpf_obj_pin(b->l.maps.fd[i], path), 0);
+	}
 	b->xdp = loader_prog_fd(&b->l, LOADER_PROG_XDP);
 	assert_int_equal(syn(b->xdp, FX_ADM4, 8470), XDP_PASS);	      /* mgmt-console */
 	assert_int_equal(syn(b->xdp, "198.18.3.120", 443), XDP_PASS); /* lab-https */
@@ -275,7 +301,7 @@ static void bed_down(struct bed *b)
 	struct diags d = {};
 
 	loader_close(&b->l);
-	loader_unpin_maps(pin_dir, &d);
+	pindir_unpin_maps(pin_dir, &d);
 	diags_free(&d);
 	names_free(&b->t);
 	fixture_policy_free(b->main_p);
@@ -287,9 +313,9 @@ static struct loader_sizes sizes_of(const struct spee_map_fds *m)
 	struct bpf_map_info info;
 
 	assert_int_equal(loader_map_info(m->fd[SPEE_MAP_EXACT], &info), 0);
-	sz.exact = info.max_entries;
+	sz.max_entries[SPEE_MAP_EXACT] = info.max_entries;
 	assert_int_equal(loader_map_info(m->fd[SPEE_MAP_PREFIX], &info), 0);
-	sz.prefix = info.max_entries;
+	sz.max_entries[SPEE_MAP_PREFIX] = info.max_entries;
 	return sz;
 }
 
@@ -318,7 +344,7 @@ static uint32_t console_counter(const struct snapshot *s)
 
 static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void **state)
 {
-	struct spee_map_fds m;
+	struct instance *inst;
 	struct maps_apply_result res;
 	struct policy *big;
 	struct linked_bed lb;
@@ -328,22 +354,22 @@ static void a_policy_larger_than_a_sized_map_is_refused_and_changes_nothing(void
 	/* a new rule as well: its id must not stay in the rule table */
 	big = bigger(lb.b.main_p, EXTRA_PEERS, 1);
 	/* the next apply comes from another process: the pinned maps, opened by path */
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
-	take(&m, lb.before);
-	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
-	take(&m, lb.after);
+	inst = open_inst();
+	take(&inst->maps, lb.before);
+	assert_int_equal(maps_apply(&inst->maps, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
+	take(&inst->maps, lb.after);
 	expect_unchanged(lb.before, lb.after);
 	/* the message names the map and says what to do */
 	assert_true(lb.d.n >= 1);
 	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "spee_exact"));
 	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "holds at most"));
 	/* and says what both maps would need, for the instance to grow them */
-	assert_true(res.stats.exact_needed > (size_t)sizes_of(&m).exact);
+	assert_true(res.stats.exact_needed > (size_t)sizes_of(&inst->maps).max_entries[SPEE_MAP_EXACT]);
 	assert_true(res.stats.prefix_needed > 0);
 	/* and the old policy still judges: lab-https, not the refused vip-https peers */
 	assert_int_equal(syn(lb.b.xdp, "198.18.3.120", 443), XDP_PASS);
 	assert_int_equal(syn(lb.b.xdp, FX_OUT4, 8470), XDP_DROP);
-	loader_close_pinned(&m);
+	instance_close(inst);
 	bigger_free(big);
 	linked_down(&lb);
 }
@@ -363,23 +389,32 @@ static uint32_t map_id_of(int fd)
 /* The one link of the bed: XDP on a veth of a namespace of the test's own. */
 static struct link_state xdp_link(void)
 {
-	struct link_state *links, ls;
-	size_t n;
+	struct instance *inst = open_inst();
+	struct links_assessment a;
+	struct link_state ls;
 
-	assert_int_equal(attach_list(pin_dir, &links, &n), 0);
-	assert_int_equal(n, 1);
-	ls = links[0];
-	free(links);
+	assert_int_equal(links_assess(inst, NULL, &a), 0);
+	assert_int_equal(a.n, 1);
+	ls = a.v[0];
+	links_assessment_free(&a);
+	instance_close(inst);
 	assert_true(ls.alive);
 	return ls;
 }
 
+/* Every link pinned under pin_dir, detached and unpinned, and the links directory. */
 static void link_down(void)
 {
 	char path[256];
+	struct instance *inst;
+	struct diags d = {};
 
-	attach_remove_all(pin_dir);
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
+	if (!instance_open(pin_dir, INSTANCE_WRITE, &inst, &d)) {
+		links_remove_all(inst);
+		instance_close(inst);
+	}
+	diags_free(&d);
+	assert_int_equal(pindir_links_dir(path, sizeof(path), pin_dir), 0);
 	rmdir(path);
 }
 
@@ -393,11 +428,12 @@ static void link_up(struct bed *b)
 	/* Down: no neighbour discovery of their own to move the counters the tests compare. */
 	assert_int_equal(bpfenv_ip("link", "set", "spe-grb", "down", NULL), 0);
 	assert_int_equal(bpfenv_ip("link", "set", GROW_IF, "down", NULL), 0);
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, ATTACH_LINKS_DIR);
+	assert_int_equal(pindir_links_dir(path, sizeof(path), pin_dir), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
-	snprintf(path, sizeof(path), "%s/%s/%s%s", pin_dir, ATTACH_LINKS_DIR, ATTACH_XDP_PREFIX,
-		 GROW_IF);
-	assert_int_equal(attach_xdp(b->xdp, GROW_IF, path, &generic), 0);
+	assert_int_equal(pindir_link(path, sizeof(path), pin_dir, SPEE_PROG_XDP, GROW_IF), 0);
+	assert_int_equal(attach_iface(b->xdp, loader_attach_type(SPEE_PROG_XDP), GROW_IF, path,
+				      &generic),
+			 0);
 }
 
 /* The program a link runs now, opened by its id. */
@@ -453,7 +489,7 @@ static void linked_down(struct linked_bed *lb)
 static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **state)
 {
 	struct link_state now;
-	struct spee_map_fds m;
+	struct instance *inst;
 	struct maps_apply_result res;
 	struct spee_counter console0, console1;
 	struct loader_sizes small, grown;
@@ -464,45 +500,49 @@ static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **sta
 	(void)state;
 	linked_up(&lb, true);
 	big = bigger(lb.b.main_p, EXTRA_PEERS, 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
-	small = sizes_of(&m);
-	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
-	take(&m, lb.before);
-	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(lb.before), &console0), 0);
-	loader_close_pinned(&m);
+	inst = open_inst();
+	small = sizes_of(&inst->maps);
+	assert_int_equal(maps_apply(&inst->maps, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
+	take(&inst->maps, lb.before);
+	assert_int_equal(
+		bpfenv_read_counter(&inst->maps, true, console_counter(lb.before), &console0), 0);
 
-	if (grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed, &lb.d)) {
+	if (grow_policy_maps(inst, res.stats.exact_needed, res.stats.prefix_needed, &lb.d)) {
 		diags_print(stderr, &lb.d);
 		fail();
 	}
+	/* the handle holds the new maps: what a reopening finds */
+	instance_release(inst);
+	assert_int_equal(instance_relock(inst, &lb.d), 0);
+	instance_release(inst);
 
 	/* the same link, now running a program of its own around the new maps */
 	now = xdp_link();
 	assert_int_equal(now.link_id, lb.was.link_id);
 	assert_int_not_equal(now.prog_id, lb.was.prog_id);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
-	grown = sizes_of(&m);
-	assert_true(grown.exact >= res.stats.exact_needed);
-	assert_true(grown.exact > small.exact);
-	assert_true(grown.prefix >= small.prefix);
+	grown = sizes_of(&inst->maps);
+	assert_true(grown.max_entries[SPEE_MAP_EXACT] >= res.stats.exact_needed);
+	assert_true(grown.max_entries[SPEE_MAP_EXACT] > small.max_entries[SPEE_MAP_EXACT]);
+	assert_true(grown.max_entries[SPEE_MAP_PREFIX] >= small.max_entries[SPEE_MAP_PREFIX]);
 	prog = link_prog(&now);
-	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EXACT]));
-	assert_true(prog_uses(prog, m.fd[SPEE_MAP_PREFIX]));
-	assert_true(prog_uses(prog, m.fd[SPEE_MAP_RULE_CTR])); /* the pinned one, shared */
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_EXACT]));
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_PREFIX]));
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_RULE_CTR])); /* the pinned one, shared */
 	/* both slots copied; counters, rules, runtime and the instance record untouched */
-	take(&m, lb.after);
+	take(&inst->maps, lb.after);
 	expect_unchanged(lb.before, lb.after);
 
 	/* the policy that did not fit applies now, and the new program judges by it */
-	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), 0);
+	assert_int_equal(maps_apply(&inst->maps, big, &lb.b.t, NULL, &res, &lb.d), 0);
 	assert_int_equal(syn(prog, "198.18.3.100", 443), XDP_PASS); /* a vip-https peer */
 	assert_int_equal(syn(prog, FX_OUT4, 8470), XDP_DROP);
 	assert_int_equal(syn(prog, FX_ADM4, 8470), XDP_PASS); /* mgmt-console, counted on */
-	assert_int_equal(bpfenv_read_counter(&m, true, console_counter(lb.before), &console1), 0);
+	assert_int_equal(
+		bpfenv_read_counter(&inst->maps, true, console_counter(lb.before), &console1), 0);
 	assert_int_equal(console1.packets, console0.packets + 1);
 
 	close(prog);
-	loader_close_pinned(&m);
+	instance_close(inst);
 	linked_down(&lb);
 	bigger_free(big);
 }
@@ -511,7 +551,7 @@ static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **sta
 static void a_failed_growth_puts_the_old_programs_back(void **state)
 {
 	struct link_state now;
-	struct spee_map_fds m;
+	struct instance *inst;
 	struct maps_apply_result res;
 	uint32_t exact_id;
 	char blocker[256];
@@ -521,42 +561,30 @@ static void a_failed_growth_puts_the_old_programs_back(void **state)
 	(void)state;
 	linked_up(&lb, true);
 	big = bigger(lb.b.main_p, EXTRA_PEERS, 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
-	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
-	take(&m, lb.before);
-	exact_id = map_id_of(m.fd[SPEE_MAP_EXACT]);
-	loader_close_pinned(&m);
+	inst = open_inst();
+	assert_int_equal(maps_apply(&inst->maps, big, &lb.b.t, NULL, &res, &lb.d), -E2BIG);
+	take(&inst->maps, lb.before);
+	exact_id = map_id_of(inst->maps.fd[SPEE_MAP_EXACT]);
 	/* a directory where the new spee_exact would be pinned first */
 	snprintf(blocker, sizeof(blocker), "%s/maps/spee_exact-new", pin_dir);
 	assert_int_equal(mkdir(blocker, 0700), 0);
 
-	assert_true(grow_policy_maps(pin_dir, res.stats.exact_needed, res.stats.prefix_needed,
+	assert_true(grow_policy_maps(inst, res.stats.exact_needed, res.stats.prefix_needed,
 				     &lb.d) < 0);
 	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "cannot pin the new maps"));
+	instance_close(inst);
 	now = xdp_link();
 	assert_int_equal(now.link_id, lb.was.link_id);
 	assert_int_equal(now.prog_id, lb.was.prog_id);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
-	assert_int_equal(map_id_of(m.fd[SPEE_MAP_EXACT]), exact_id);
-	take(&m, lb.after);
+	inst = open_inst();
+	assert_int_equal(map_id_of(inst->maps.fd[SPEE_MAP_EXACT]), exact_id);
+	take(&inst->maps, lb.after);
 	expect_unchanged(lb.before, lb.after);
 
 	assert_int_equal(rmdir(blocker), 0);
-	loader_close_pinned(&m);
+	instance_close(inst);
 	linked_down(&lb);
 	bigger_free(big);
-}
-
-/* Opens every pinned map whatever its layout (loader_open_pinned refuses other layouts). */
-static void open_raw(struct spee_map_fds *m)
-{
-	char path[256];
-
-	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
-		m->fd[i] = bpf_obj_get(path);
-		assert_true(m->fd[i] >= 0);
-	}
 }
 
 /* Pins, in place of map i, one made with other flags or value size, holding i's entries when it can. */
@@ -591,8 +619,7 @@ static void an_older_layout_is_taken_over_without_a_gap(void **state)
 			       (1u << SPEE_MAP_EV_BUCKET);
 	struct link_state now;
 	struct loader_sizes sz;
-	struct spee_map_fds m;
-	uint32_t mask;
+	struct instance *inst;
 	struct linked_bed lb;
 	int prog;
 
@@ -601,37 +628,68 @@ static void an_older_layout_is_taken_over_without_a_gap(void **state)
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_EXACT, BPF_F_NO_PREALLOC, 0);
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_PORTS, 0, 0);
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_EV_BUCKET, 0, 16);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), -EPROTO);
-	open_raw(&m);
-	take(&m, lb.before);
-	loader_close_pinned(&m);
-	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
-	assert_int_equal(mask, older);
+	/* a reader refuses them; a writer opens them whatever their layout, and says which */
+	assert_int_equal(instance_open(pin_dir, INSTANCE_READ, &inst, &lb.d), -EPROTO);
+	inst = open_inst();
+	assert_int_equal(inst->other_layout, older);
+	assert_int_equal(inst->missing, 0);
+	take(&inst->maps, lb.before);
 
 	loader_sizes_default(&sz);
-	sz.fresh_maps = mask;
-	if (grow_replace_maps(pin_dir, &sz, &lb.d)) {
+	if (grow_replace_maps(inst, &sz, inst->other_layout, &lb.d)) {
 		diags_print(stderr, &lb.d);
 		fail();
 	}
-	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
-	assert_int_equal(mask, 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
+	assert_int_equal(inst->other_layout, 0);
+	instance_close(inst);
+	inst = open_inst();
+	assert_int_equal(inst->other_layout, 0);
+	instance_release(inst); /* xdp_link() opens the instance of its own */
 	now = xdp_link();
 	assert_int_equal(now.link_id, lb.was.link_id);
 	assert_int_not_equal(now.prog_id, lb.was.prog_id);
 	prog = link_prog(&now);
-	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EXACT]));
-	assert_true(prog_uses(prog, m.fd[SPEE_MAP_PORTS]));
-	assert_true(prog_uses(prog, m.fd[SPEE_MAP_EV_BUCKET]));
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_EXACT]));
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_PORTS]));
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_EV_BUCKET]));
 	/* the policy, the rules, the instance record and the counters, as they were */
-	take(&m, lb.after);
+	take(&inst->maps, lb.after);
 	expect_unchanged(lb.before, lb.after);
 	assert_int_equal(syn(prog, FX_ADM4, 8470), XDP_PASS); /* mgmt-console */
 	assert_int_equal(syn(prog, FX_OUT4, 8470), XDP_DROP);
 
 	close(prog);
-	loader_close_pinned(&m);
+	instance_close(inst);
+	linked_down(&lb);
+}
+
+/* A map of this build that the pin dir lacks (an older build had none) starts empty, if it may. */
+static void a_map_an_older_build_lacked_is_added_without_a_gap(void **state)
+{
+	char path[256];
+	struct link_state now;
+	struct loader_sizes sz;
+	struct instance *inst;
+	struct linked_bed lb;
+
+	(void)state;
+	linked_up(&lb, true);
+	assert_int_equal(pindir_map(path, sizeof(path), pin_dir, SPEE_MAP_EV_STATS), 0);
+	assert_int_equal(unlink(path), 0);
+	inst = open_inst();
+	assert_int_equal(inst->missing, 1u << SPEE_MAP_EV_STATS);
+	loader_sizes_default(&sz);
+	if (grow_replace_maps(inst, &sz, inst->missing, &lb.d)) {
+		diags_print(stderr, &lb.d);
+		fail();
+	}
+	assert_int_equal(inst->missing, 0);
+	assert_int_equal(access(path, F_OK), 0);
+	instance_release(inst);
+	now = xdp_link();
+	assert_int_equal(now.link_id, lb.was.link_id);
+	assert_int_equal(syn(lb.b.xdp, FX_ADM4, 8470), XDP_PASS);
+	instance_close(inst);
 	linked_down(&lb);
 }
 
@@ -640,18 +698,18 @@ static void a_policy_map_of_another_layout_is_refused(void **state)
 {
 	struct link_state now;
 	struct loader_sizes sz;
-	uint32_t mask;
+	struct instance *inst;
 	struct linked_bed lb;
 
 	(void)state;
 	linked_up(&lb, true);
 	pin_other_layout(&lb.b.l.maps, SPEE_MAP_RULES, 0, sizeof(struct spee_rule_meta) + 8);
-	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
-	assert_int_equal(mask, 1u << SPEE_MAP_RULES);
+	inst = open_inst();
+	assert_int_equal(inst->other_layout, 1u << SPEE_MAP_RULES);
 	loader_sizes_default(&sz);
-	sz.fresh_maps = mask;
-	assert_int_equal(grow_replace_maps(pin_dir, &sz, &lb.d), -EPROTO);
+	assert_int_equal(grow_replace_maps(inst, &sz, inst->other_layout, &lb.d), -EPROTO);
 	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "spee_rules keeps its entries otherwise"));
+	instance_close(inst);
 	now = xdp_link();
 	assert_int_equal(now.prog_id, lb.was.prog_id);
 	linked_down(&lb);
@@ -665,9 +723,9 @@ static void a_policy_map_of_another_layout_is_refused(void **state)
 static void a_program_around_unpinned_maps_is_foreign(void **state)
 {
 	struct loader_sizes sz;
-	struct spee_instance inst;
 	struct drift_report r;
-	struct spee_map_fds m;
+	struct instance *inst;
+	struct links_assessment a;
 	struct link_state ls;
 	struct loader other;
 	struct linked_bed lb;
@@ -675,32 +733,38 @@ static void a_program_around_unpinned_maps_is_foreign(void **state)
 	(void)state;
 	linked_up(&lb, true);
 	/* the instance record names this build's XDP program, as apply writes it */
-	assert_int_equal(maps_read_instance(&lb.b.l.maps, &inst, &lb.d), 0);
-	assert_int_equal(loader_prog_tag(&lb.b.l, LOADER_PROG_XDP, inst.prog_tag[LINK_XDP]), 0);
-	assert_int_equal(maps_write_instance(&lb.b.l.maps, &inst, &lb.d), 0);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
-	ls = xdp_link();
-	assert_true(loader_prog_is_instances(ls.prog_id, inst.prog_tag[LINK_XDP], &m));
-	assert_int_equal(drift_check(pin_dir, lb.b.main_p, &lb.b.t, false, &r, &lb.d), 0);
+	inst = open_inst();
+	assert_int_equal(loader_prog_tag(&lb.b.l, LOADER_PROG_XDP, inst->rec.prog_tag[SPEE_PROG_XDP]),
+			 0);
+	assert_int_equal(instance_save_record(inst, &lb.d), 0);
+	assert_int_equal(links_assess(inst, NULL, &a), 0);
+	assert_int_equal(a.n, 1);
+	assert_true(a.v[0].ours);
+	assert_int_equal(a.foreign, 0);
+	ls = a.v[0];
+	links_assessment_free(&a);
+	assert_int_equal(drift_check(inst, lb.b.main_p, &lb.b.t, false, &r, &lb.d), 0);
 	assert_int_equal(r.programs_foreign, 0);
 
 	/* the same build loaded again, unpinned: the same tag, other maps */
 	loader_sizes_default(&sz);
 	assert_int_equal(loader_load(&other, &sz, NULL, &lb.d), 0);
 	assert_int_equal(attach_update(ls.pin, loader_prog_fd(&other, LOADER_PROG_XDP)), 0);
-	ls = xdp_link();
-	assert_false(loader_prog_is_instances(ls.prog_id, inst.prog_tag[LINK_XDP], &m));
-	assert_int_equal(drift_check(pin_dir, lb.b.main_p, &lb.b.t, false, &r, &lb.d), 0);
+	assert_int_equal(links_assess(inst, NULL, &a), 0);
+	assert_false(a.v[0].ours);
+	assert_int_equal(a.foreign, 1);
+	links_assessment_free(&a);
+	assert_int_equal(drift_check(inst, lb.b.main_p, &lb.b.t, false, &r, &lb.d), 0);
 	assert_int_equal(r.programs_foreign, 1);
 
 	loader_close(&other);
-	loader_close_pinned(&m);
+	instance_close(inst);
 	linked_down(&lb);
 }
 
 static void more_rules_than_counter_slots_are_refused_and_change_nothing(void **state)
 {
-	struct spee_map_fds m;
+	struct instance *inst;
 	struct maps_apply_result res;
 	struct policy *big;
 	struct linked_bed lb;
@@ -709,15 +773,15 @@ static void more_rules_than_counter_slots_are_refused_and_change_nothing(void **
 	linked_up(&lb, false);
 	/* with FX_MAIN's own rules, this is more than SPEE_MAX_RULES - 1 */
 	big = bigger(lb.b.main_p, 0, SPEE_MAX_RULES);
-	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
-	take(&m, lb.before);
-	assert_int_equal(maps_apply(&m, big, &lb.b.t, NULL, &res, &lb.d), -ENOSPC);
-	take(&m, lb.after);
+	inst = open_inst();
+	take(&inst->maps, lb.before);
+	assert_int_equal(maps_apply(&inst->maps, big, &lb.b.t, NULL, &res, &lb.d), -ENOSPC);
+	take(&inst->maps, lb.after);
 	expect_unchanged(lb.before, lb.after);
 	assert_true(lb.d.n >= 1);
 	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "too many rules"));
 	assert_int_equal(syn(lb.b.xdp, FX_ADM4, 8470), XDP_PASS);
-	loader_close_pinned(&m);
+	instance_close(inst);
 	bigger_free(big);
 	linked_down(&lb);
 }
@@ -763,8 +827,8 @@ static int group_teardown(void **state)
 
 	(void)state;
 	link_down(); /* what a failed growth test left */
-	loader_unpin_maps(pin_dir, &d);
-	rmdir(pin_dir);
+	pindir_unpin_maps(pin_dir, &d);
+	pindir_remove(pin_dir, &d);
 	diags_free(&d);
 	return 0;
 }
@@ -779,6 +843,7 @@ int main(void)
 	    cmocka_unit_test(a_failed_growth_puts_the_old_programs_back),
 	    cmocka_unit_test(a_program_around_unpinned_maps_is_foreign),
 	    cmocka_unit_test(an_older_layout_is_taken_over_without_a_gap),
+	    cmocka_unit_test(a_map_an_older_build_lacked_is_added_without_a_gap),
 	    cmocka_unit_test(a_policy_map_of_another_layout_is_refused),
 	};
 

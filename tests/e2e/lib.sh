@@ -47,8 +47,9 @@
 #   lab_ip NAME [4|6]; lab_switch_port HOST; lab_switch_exec CMD...
 #   lab_on_cleanup CMD...       run at cleanup first (e.g. a speebpf detach)
 #   lab_sleep S                 a sleep that signals interrupt
-#   expect_connect / expect_refused / expect_blocked / expect_closed HOST TARGET PORT [opts]
-#   expect_udp_reply / expect_udp_blocked / expect_udp_closed HOST TARGET PORT [opts]
+#   expect OUTCOME HOST TARGET PORT [opts]   OUTCOME: connects refused blocked closed
+#                               udp-answers udp-closed udp-blocked (the table _LAB_OUTCOMES);
+#                               expect_connect, expect_refused... are the same by older names
 #   expect_true / expect_false DESC CMD...;  lab_ok / lab_fail DESC
 #   lab_finish                  summary and exit status;  lab_skip REASON (exit 77)
 #   lab_require_speebpf         skip unless $SPEEBPF is built
@@ -734,97 +735,54 @@ _lab_refusal() {	# a word for the way a probe was refused
 	esac
 }
 
-# expect_connect HOST TARGET PORT [connect options]: the connection is made.
-expect_connect() {
-	local host=$1 port=$3
-	_lab_target "$2"
-	shift 3
-	_lab_probe "$host" connect "$_T_ADDR" "$port" --timeout-ms "$LAB_CONNECT_TIMEOUT_MS" "$@"
-	if ((_P_RC == 0)) && [[ $_P_OUT == connected* ]]; then
-		lab_ok "$host -> $_T_LABEL:$port connects"
+# What an expectation of traffic can name, one row an outcome:
+#   probe (speeprobe connect|udp); its timeout (connect: $LAB_CONNECT_TIMEOUT_MS,
+#   block: $LAB_BLOCK_TIMEOUT_MS); the results that meet it, as EXIT:FIRST-WORD of
+#   the probe's output (the probe's exit code and the verdict it printed must
+#   agree); what the line says (%r: how it was refused; a failure drops the
+#   parenthesis).
+declare -gA _LAB_OUTCOMES=(
+	[connects]="connect;connect;0:connected;connects"
+	[refused]="connect;block;1:refused 2:timeout 3:denied;refused (%r)"
+	[blocked]="connect;block;2:timeout 3:denied;blocked (%r)"
+	[closed]="connect;block;1:refused;is closed (RST)"
+	[udp-answers]="udp;connect;0:reply;answers"
+	[udp-closed]="udp;block;1:refused;is closed (ICMP)"
+	[udp-blocked]="udp;block;2:timeout 3:denied;blocked (%r)"
+)
+
+# expect OUTCOME HOST TARGET PORT [probe options]: HOST's probe to TARGET:PORT
+# meets OUTCOME (a row of _LAB_OUTCOMES). A probe that cannot run meets none:
+# it proves nothing.
+expect() {
+	local outcome=$1 host=$2 port=$4 spec probe tmo accepted said a ok="" udp=""
+	spec=${_LAB_OUTCOMES[$outcome]:-}
+	[[ -n $spec ]] || lab_die "expect: no outcome '$outcome' (${!_LAB_OUTCOMES[*]})"
+	IFS=';' read -r probe tmo accepted said <<<"$spec"
+	_lab_target "$3"
+	shift 4
+	if [[ $tmo == connect ]]; then tmo=$LAB_CONNECT_TIMEOUT_MS; else tmo=$LAB_BLOCK_TIMEOUT_MS; fi
+	[[ $probe == udp ]] && udp=/udp
+	_lab_probe "$host" "$probe" "$_T_ADDR" "$port" --timeout-ms "$tmo" "$@"
+	for a in $accepted; do
+		[[ $_P_RC:${_P_OUT%% *} == "$a" ]] && ok=1
+	done
+	if [[ -n $ok ]]; then
+		lab_ok "$host -> $_T_LABEL:$port$udp ${said//%r/$(_lab_refusal "$_P_RC")}"
 	else
-		lab_fail "$host -> $_T_LABEL:$port connects (got: $_P_OUT)"
+		lab_fail "$host -> $_T_LABEL:$port$udp ${said% (*} (got: $_P_OUT)"
 	fi
 }
 
-# expect_refused HOST TARGET PORT [opts]: no connection: a RST, a drop (no
-# answer in $LAB_BLOCK_TIMEOUT_MS) or EPERM all pass; connecting fails, and so
-# does any other error (a probe that cannot run proves nothing). The probe's
-# exit code and the verdict it printed must agree.
-expect_refused() {
-	local host=$1 port=$3
-	_lab_target "$2"
-	shift 3
-	_lab_probe "$host" connect "$_T_ADDR" "$port" --timeout-ms "$LAB_BLOCK_TIMEOUT_MS" "$@"
-	case $_P_RC:${_P_OUT%% *} in
-	1:refused | 2:timeout | 3:denied) lab_ok "$host -> $_T_LABEL:$port refused ($(_lab_refusal "$_P_RC"))" ;;
-	*) lab_fail "$host -> $_T_LABEL:$port refused (got: $_P_OUT)" ;;
-	esac
-}
-
-# expect_blocked HOST TARGET PORT [opts]: dropped or EPERM, but not a RST: the
-# firewall stopped it (a RST means the SYN reached the peer).
-expect_blocked() {
-	local host=$1 port=$3
-	_lab_target "$2"
-	shift 3
-	_lab_probe "$host" connect "$_T_ADDR" "$port" --timeout-ms "$LAB_BLOCK_TIMEOUT_MS" "$@"
-	case $_P_RC:${_P_OUT%% *} in
-	2:timeout | 3:denied) lab_ok "$host -> $_T_LABEL:$port blocked ($(_lab_refusal "$_P_RC"))" ;;
-	*) lab_fail "$host -> $_T_LABEL:$port blocked (got: $_P_OUT)" ;;
-	esac
-}
-
-# expect_closed HOST TARGET PORT: the peer answers with a RST (nothing listens).
-expect_closed() {
-	local host=$1 port=$3
-	_lab_target "$2"
-	shift 3
-	_lab_probe "$host" connect "$_T_ADDR" "$port" --timeout-ms "$LAB_BLOCK_TIMEOUT_MS" "$@"
-	if ((_P_RC == 1)) && [[ $_P_OUT == refused* ]]; then
-		lab_ok "$host -> $_T_LABEL:$port is closed (RST)"
-	else
-		lab_fail "$host -> $_T_LABEL:$port is closed (got: $_P_OUT)"
-	fi
-}
-
-# expect_udp_reply HOST TARGET PORT [udp options]: a datagram is answered.
-expect_udp_reply() {
-	local host=$1 port=$3
-	_lab_target "$2"
-	shift 3
-	_lab_probe "$host" udp "$_T_ADDR" "$port" --timeout-ms "$LAB_CONNECT_TIMEOUT_MS" "$@"
-	if ((_P_RC == 0)) && [[ $_P_OUT == reply* ]]; then
-		lab_ok "$host -> $_T_LABEL:$port/udp answers"
-	else
-		lab_fail "$host -> $_T_LABEL:$port/udp answers (got: $_P_OUT)"
-	fi
-}
-
-# expect_udp_closed HOST TARGET PORT [udp options]: an ICMP port unreachable.
-expect_udp_closed() {
-	local host=$1 port=$3
-	_lab_target "$2"
-	shift 3
-	_lab_probe "$host" udp "$_T_ADDR" "$port" --timeout-ms "$LAB_BLOCK_TIMEOUT_MS" "$@"
-	if ((_P_RC == 1)) && [[ $_P_OUT == refused* ]]; then
-		lab_ok "$host -> $_T_LABEL:$port/udp is closed (ICMP)"
-	else
-		lab_fail "$host -> $_T_LABEL:$port/udp is closed (got: $_P_OUT)"
-	fi
-}
-
-# expect_udp_blocked HOST TARGET PORT [udp options]: no answer, or EPERM.
-expect_udp_blocked() {
-	local host=$1 port=$3
-	_lab_target "$2"
-	shift 3
-	_lab_probe "$host" udp "$_T_ADDR" "$port" --timeout-ms "$LAB_BLOCK_TIMEOUT_MS" "$@"
-	case $_P_RC:${_P_OUT%% *} in
-	2:timeout | 3:denied) lab_ok "$host -> $_T_LABEL:$port/udp blocked ($(_lab_refusal "$_P_RC"))" ;;
-	*) lab_fail "$host -> $_T_LABEL:$port/udp blocked (got: $_P_OUT)" ;;
-	esac
-}
+# The outcomes by their older names: HOST TARGET PORT [probe options].
+expect_connect() { expect connects "$@"; }	# the connection is made
+# no connection: a RST, a drop (no answer in $LAB_BLOCK_TIMEOUT_MS) or EPERM
+expect_refused() { expect refused "$@"; }
+expect_blocked() { expect blocked "$@"; }	# dropped or EPERM, not a RST: the firewall stopped it
+expect_closed() { expect closed "$@"; }		# the peer answers with a RST (nothing listens)
+expect_udp_reply() { expect udp-answers "$@"; }	# a datagram is answered
+expect_udp_closed() { expect udp-closed "$@"; }	# an ICMP port unreachable
+expect_udp_blocked() { expect udp-blocked "$@"; } # no answer, or EPERM
 
 # expect_frame answer|silence HOST DESC SENDER FRAME MATCH...: SENDER sends the
 # hex FRAME out of its eth0; with "answer", HOST must see an inbound frame

@@ -57,15 +57,15 @@ verdict_counters() {
 # expect_denied HOST TARGET PORT: the connect() fails at once with EPERM (the
 # datapath's egress refusal, a cgroup/connect hook).
 expect_denied() {
-	local host=$1 port=$3 out rc=0 t0 t1
+	local host=$1 port=$3 out rc=0
 	_lab_target "$2"
-	t0=$(date +%s%N)
 	out=$(lab_exec "$host" "$SPEEPROBE" connect "$_T_ADDR" "$port" --timeout-ms 5000 2>&1) || rc=$?
-	t1=$(date +%s%N)
-	if ((rc == 3 && (t1 - t0) < 1000000000)); then
+	# "At once" is the probe's own measure of the connect(), not the time it
+	# took to start the probe in the host, which a busy machine stretches.
+	if ((rc == 3)) && [[ $out =~ EPERM\ after\ ([0-9]+)\ ms ]] && ((BASH_REMATCH[1] < 1000)); then
 		lab_ok "$host -> $_T_LABEL:$port is denied at connect() with EPERM"
 	else
-		lab_fail "$host -> $_T_LABEL:$port is denied at connect() with EPERM (exit $rc after $(((t1 - t0) / 1000000)) ms: $out)"
+		lab_fail "$host -> $_T_LABEL:$port is denied at connect() with EPERM (exit $rc: $out)"
 	fi
 }
 

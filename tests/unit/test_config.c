@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "matrix.h"
@@ -819,6 +821,53 @@ static void directory_is_reported_with_its_errno(void **state)
 	diags_free(&d);
 }
 
+/*
+ * A FIFO at the config path: refused at once, never waited on (an open()
+ * without a writer would block the agent's only loop, its signals, and
+ * status). The alarm ends the test, failed, if it waits.
+ */
+static void a_fifo_is_refused_without_waiting(void **state)
+{
+	char path[64], buf[256];
+	struct diags d = {0};
+	struct config *cfg = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/spk-fifo-%d.yaml", getpid());
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(config_load(path, &cfg, &d), -EINVAL);
+	alarm(0);
+	unlink(path);
+	assert_null(cfg);
+	assert_int_equal(d.n, 1);
+	diag_format(&d.v[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "cannot read the config: it is a FIFO, not a file"));
+	diags_free(&d);
+}
+
+/* 100,000 nested lists took libyaml over 20 s to refuse: refused at the first level too deep. */
+static void nesting_deeper_than_the_cap_is_refused_where_it_starts(void **state)
+{
+	size_t n = 100000;
+	char *text = malloc(n + 2), buf[256];
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, '[', n);
+	text[n] = '\n';
+	text[n + 1] = '\0';
+	assert_int_equal(parse_fails(text, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "bad.yaml:1:65: lists and mappings nested deeper than 64 levels");
+	free(text);
+	/* block style too */
+	assert_int_equal(parse_fails("hosts:\n - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - "
+				     "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - x\n",
+				     buf, sizeof(buf)),
+			 1);
+	assert_non_null(strstr(buf, "nested deeper than 64 levels"));
+}
+
 static void messages_hint_at_what_was_meant(void **state)
 {
 	char buf[256];
@@ -946,6 +995,8 @@ int main(void)
 	    cmocka_unit_test(empty_buffer_is_an_empty_config),
 	    cmocka_unit_test(missing_file_is_reported_with_its_errno),
 	    cmocka_unit_test(directory_is_reported_with_its_errno),
+	    cmocka_unit_test(a_fifo_is_refused_without_waiting),
+	    cmocka_unit_test(nesting_deeper_than_the_cap_is_refused_where_it_starts),
 	    cmocka_unit_test(messages_hint_at_what_was_meant),
 	};
 	int failed;

@@ -166,16 +166,16 @@ enum {
 /* What the verifier said of each program: instructions it walked, and the programs' sizes. */
 static void prog_info(const struct loader *l, struct cp_results *cp)
 {
-	for (int i = 0; i < LOADER_PROG_COUNT && cp->n_prog < CP_PROGS; i++) {
+	for (int i = 0; i < SPEE_PROG_COUNT && cp->n_prog < CP_PROGS; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		struct cp_prog *p = &cp->prog[cp->n_prog];
-		int fd = loader_prog_fd(l, (enum loader_prog)i);
+		int fd = loader_prog_fd(l, (enum spee_prog_id)i);
 
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
 		snprintf(p->name, sizeof(p->name), "%s",
-			 bpf_program__name(loader_prog(l, (enum loader_prog)i)));
+			 bpf_program__name(loader_prog(l, (enum spee_prog_id)i)));
 		p->verified_insns = info.verified_insns;
 		p->xlated_bytes = info.xlated_prog_len;
 		p->jited_bytes = info.jited_prog_len;

@@ -1,28 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * export_impl.h - what the exporters share: the writers of each format and
- * the helpers they use to walk a compiled policy. Included only by
- * the files of src/export/.
+ * export_walk.h - what the exporters share to walk a compiled policy: the
+ * kernel's tie order, a rule's entries, DNS names' addresses, the texts
+ * every format prints. Included only by the files of src/export/.
  */
-#ifndef SPEE_EXPORT_IMPL_H
-#define SPEE_EXPORT_IMPL_H
+#ifndef SPEE_EXPORT_WALK_H
+#define SPEE_EXPORT_WALK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include "export.h"
-
-/* The writers (one file per format); each returns what export_write returns. */
-int nft_write_ruleset(const struct policy *p, const struct name_table *names, FILE *out,
-		      struct diags *d);
-int nft_write_names(const struct policy *p, const struct name_table *names, FILE *out,
-		    struct diags *d);
-int win_write_firewall(const struct policy *p, const struct name_table *names, FILE *out,
-		       struct diags *d);
-int win_write_keywords(const struct policy *p, const struct name_table *names, FILE *out,
-		       struct diags *d);
+#include "diag.h"
+#include "names.h"
+#include "policy.h"
 
 /*
  * The rank of an entry in the kernel's tie order: rules by row, the

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * spee_objects.h - the one list of the maps and programs of the BPF object
+ * (bpf/speebpf.bpf.c) that user space handles by name. Every user-space
+ * table of them (enums, names, pin names, what growth may do with a map,
+ * how a program is attached) is generated from these lists; a map's shape
+ * (type, key, value, flags) and a program's attach type are read from the
+ * skeleton, never copied. tests/unit/test_objects.c checks that the lists
+ * and the object agree, map for map and program for program.
+ *
+ * Adding a map or a program is one line here (and its definition in bpf/).
+ * Included by src/kernel/objects.h, never by BPF code.
+ */
+#ifndef SPEE_OBJECTS_H
+#define SPEE_OBJECTS_H
+
+/*
+ * Maps pinned under PIN_DIR/maps/<name>, in this order:
+ *   X(ID, name, flags)   ->  SPEE_MAP_<ID>, "<name>"
+ * Flags:
+ *   SPEE_MAPF_SIZED      max_entries set by the loader (struct loader_sizes)
+ *   SPEE_MAPF_REBUILDS   its state rebuilds itself (connections, fragments,
+ *                        counters, drop events): a map of another build's
+ *                        layout may start empty when this build's replaces it;
+ *                        without it, a map of another layout is refused
+ */
+#define SPEE_MAPS(X)                                                                               \
+	X(RT, spee_rt, 0)                                                                          \
+	X(EXACT, spee_exact, SPEE_MAPF_SIZED)                                                      \
+	X(PREFIX, spee_prefix, SPEE_MAPF_SIZED)                                                    \
+	X(PORTS, spee_ports, 0)                                                                    \
+	X(FLOWS, spee_flows, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                                 \
+	X(FRAGS, spee_frags, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                                 \
+	X(RULE_CTR, spee_rule_ctr, SPEE_MAPF_REBUILDS)                                             \
+	X(REASON_CTR, spee_reason_ctr, SPEE_MAPF_REBUILDS)                                         \
+	X(RULES, spee_rules, 0)                                                                    \
+	X(INST, spee_inst, 0)                                                                      \
+	X(EVENTS, spee_events, SPEE_MAPF_REBUILDS)                                                 \
+	X(EV_BUCKET, spee_ev_bucket, SPEE_MAPF_REBUILDS)                                           \
+	X(EV_STATS, spee_ev_stats, SPEE_MAPF_REBUILDS)
+
+/* Maps private to one loaded object: never pinned, never opened by user space. */
+#define SPEE_SCRATCH_MAPS(X) X(spee_skbcopy)
+
+#define SPEE_MAPF_SIZED 0x1u
+#define SPEE_MAPF_REBUILDS 0x2u
+
+/*
+ * Programs, in this order:
+ *   X(ID, name, where, pin)   ->  SPEE_PROG_<ID>, the skeleton's program <name>
+ * where:
+ *   SPEE_ATTACH_IFACE    one link per interface, pinned as PIN_DIR/links/<pin><ifname>
+ *   SPEE_ATTACH_CGROUP   one link on the instance's cgroup, pinned as PIN_DIR/links/<pin>
+ * The attach type (BPF_XDP, BPF_CGROUP_INET_EGRESS...) is the one the
+ * program's section gives it in the object. A pin name is no prefix of
+ * another's, and none holds a dot (bpffs refuses them).
+ */
+#define SPEE_PROGS(X)                                                                              \
+	X(XDP, spee_xdp, SPEE_ATTACH_IFACE, "xdp-")                                               \
+	X(EGRESS, spee_egress, SPEE_ATTACH_CGROUP, "cgroup-egress")                               \
+	X(CONNECT4, spee_connect4, SPEE_ATTACH_CGROUP, "cgroup-connect4")                         \
+	X(CONNECT6, spee_connect6, SPEE_ATTACH_CGROUP, "cgroup-connect6")
+
+enum spee_attach_where {
+	SPEE_ATTACH_IFACE,
+	SPEE_ATTACH_CGROUP,
+};
+
+#define SPEE_MAP_ENUM(id, name, flags) SPEE_MAP_##id,
+enum spee_map_id { SPEE_MAPS(SPEE_MAP_ENUM) SPEE_MAP_COUNT };
+#undef SPEE_MAP_ENUM
+
+/* LOADER_PROG_<ID>: the same ids by the loader's older name (tools/bench/ uses it). */
+#define SPEE_PROG_ENUM(id, name, where, pin) SPEE_PROG_##id, LOADER_PROG_##id = SPEE_PROG_##id,
+enum spee_prog_id { SPEE_PROGS(SPEE_PROG_ENUM) SPEE_PROG_COUNT };
+#undef SPEE_PROG_ENUM
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * apply.h - makes an instance enforce a compiled policy: creates it (load,
+ * fill, pin, attach) or updates it in place (no detach, no gap), taking
+ * over maps of another build's layout and growing maps a policy outgrows
+ * on the way. Used by the apply command and the agent, on a handle opened
+ * with INSTANCE_CREATE (instance.h).
+ */
+#ifndef SPEE_APPLY_H
+#define SPEE_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "instance.h"
+#include "maps.h"
+#include "names.h"
+#include "policy.h"
+
+struct apply_request {
+	const struct policy *policy; /* compiled for this host */
+	const struct name_table *names; /* addresses of the policy's DNS names; may be NULL */
+	/* Interfaces for XDP. None given: every up, non-loopback interface on a new
+	 * instance; the ones already attached on an existing instance. */
+	char *const *ifaces;
+	size_t n_ifaces;
+	/* cgroup v2 directory for the egress programs. NULL: the cgroup2 root on a
+	 * new instance; the one already attached on an existing instance. */
+	const char *cgroup;
+	bool audit; /* force audit mode */
+	/* What this process last wrote into each slot (the agent keeps one): writing a
+	 * change then needs no read-back of the slot. NULL: read the slot back. */
+	struct maps_cache *cache;
+};
+
+struct apply_outcome {
+	bool created; /* a new instance (else an update in place) */
+	uint32_t generation;
+	size_t added; /* policy entries written */
+	size_t removed; /* stale entries deleted */
+	size_t attached; /* links created by this apply */
+	size_t detached; /* links removed because they were no longer asked for */
+	size_t replaced; /* links given this build's program (upgrade, or a foreign one) */
+	bool grown; /* the policy outgrew the maps, which were replaced by bigger ones */
+	uint32_t migrated; /* maps of another build's layout replaced by this build's (bits) */
+	/* The policy maps after the apply: entries of both slots, and max_entries. */
+	size_t exact_entries, prefix_entries;
+	uint32_t exact_size, prefix_size;
+};
+
+/*
+ * Makes inst (locked, INSTANCE_CREATE) enforce req->policy, and records it
+ * (instance_note_result) with the DNS answers (namestore.h). On a new
+ * instance, a failure removes everything this call created. On an existing
+ * one, the running policy stays in force unless the switch completed.
+ * Returns 0 or a negative errno with the reasons in d.
+ */
+int apply_policy(struct instance *inst, const struct apply_request *req, struct apply_outcome *out,
+		 struct diags *d);
+
+#endif

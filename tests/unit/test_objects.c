@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * include/spee_objects.h against the BPF object it lists: every map and
+ * program of the object is on the list and every one on the list is in the
+ * object; the shapes user space checks pinned maps against are the
+ * object's own; the pin names of links parse back to their program. The
+ * object is opened from the embedded skeleton, not loaded (no root needed).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "objects.h"
+#include "pindir.h"
+#include "speebpf.skel.h"
+
+static struct speebpf *skel;
+
+static int open_object(void **state)
+{
+	(void)state;
+	skel = speebpf__open();
+	return skel ? 0 : -1;
+}
+
+static int close_object(void **state)
+{
+	(void)state;
+	speebpf__destroy(skel);
+	return 0;
+}
+
+static int list_index(const char *name)
+{
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		if (!strcmp(name, spee_map_names[i]))
+			return i;
+	return -1;
+}
+
+static bool scratch(const char *name)
+{
+	for (size_t i = 0; i < spee_scratch_map_count; i++)
+		if (!strcmp(name, spee_scratch_map_names[i]))
+			return true;
+	return false;
+}
+
+static void every_map_of_the_object_is_on_the_list_and_back(void **state)
+{
+	bool seen[SPEE_MAP_COUNT] = { false };
+	size_t scratch_seen = 0;
+	struct bpf_map *m;
+
+	(void)state;
+	bpf_object__for_each_map(m, skel->obj) {
+		const char *name = bpf_map__name(m);
+		int i = list_index(name);
+
+		if (strchr(name, '.'))
+			continue; /* the object's own data (.rodata), made by libbpf */
+		if (scratch(name)) {
+			scratch_seen++;
+			continue;
+		}
+		if (i < 0)
+			fail_msg("map %s of the object is not on the list of spee_objects.h", name);
+		seen[i] = true;
+	}
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		if (!seen[i])
+			fail_msg("map %s of the list is not in the object", spee_map_names[i]);
+	assert_int_equal(scratch_seen, spee_scratch_map_count);
+}
+
+static void every_program_of_the_object_is_on_the_list_and_back(void **state)
+{
+	struct bpf_program *p;
+	int n = 0;
+
+	(void)state;
+	bpf_object__for_each_program(p, skel->obj) {
+		enum bpf_prog_type type = bpf_program__type(p);
+		bool found = false;
+
+		for (int k = 0; k < SPEE_PROG_COUNT; k++) {
+			if (strcmp(bpf_program__name(p), spee_progs[k].name))
+				continue;
+			found = true;
+			/* where the list attaches it is where its type attaches */
+			if (spee_progs[k].where == SPEE_ATTACH_IFACE)
+				assert_true(type == BPF_PROG_TYPE_XDP ||
+					    type == BPF_PROG_TYPE_SCHED_CLS);
+			else
+				assert_true(type == BPF_PROG_TYPE_CGROUP_SKB ||
+					    type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+					    type == BPF_PROG_TYPE_CGROUP_SOCK);
+			assert_int_equal(loader_attach_type((enum spee_prog_id)k),
+					 bpf_program__expected_attach_type(p));
+		}
+		if (!found)
+			fail_msg("program %s of the object is not on the list", bpf_program__name(p));
+		n++;
+	}
+	assert_int_equal(n, SPEE_PROG_COUNT);
+}
+
+static void shapes_are_the_objects_own(void **state)
+{
+	(void)state;
+	for (int i = 0; i < SPEE_MAP_COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, spee_map_names[i]);
+		const struct loader_shape *s = loader_shape((enum spee_map_id)i);
+
+		assert_non_null(m);
+		assert_non_null(s);
+		assert_int_equal(s->type, bpf_map__type(m));
+		assert_int_equal(s->key_size, bpf_map__key_size(m));
+		assert_int_equal(s->value_size, bpf_map__value_size(m));
+		assert_int_equal(s->flags, bpf_map__map_flags(m) & LOADER_SHAPE_FLAGS);
+	}
+	/* the ABI structs are what the maps hold */
+	assert_int_equal(loader_shape(SPEE_MAP_EXACT)->key_size, sizeof(struct spee_rule_key));
+	assert_int_equal(loader_shape(SPEE_MAP_PREFIX)->key_size, sizeof(struct spee_prefix_key));
+	assert_int_equal(loader_shape(SPEE_MAP_INST)->value_size, sizeof(struct spee_instance));
+	assert_int_equal(loader_shape(SPEE_MAP_RT)->value_size, sizeof(struct spee_runtime));
+}
+
+static void sized_maps_are_the_ones_the_loader_sizes(void **state)
+{
+	struct loader_sizes sz;
+
+	(void)state;
+	loader_sizes_default(&sz);
+	for (int i = 0; i < SPEE_MAP_COUNT; i++)
+		assert_int_equal(sz.max_entries[i] != 0, (spee_map_flags[i] & SPEE_MAPF_SIZED) != 0);
+}
+
+static void link_pin_names_are_unique_and_parse_back(void **state)
+{
+	char path[256], ifname[16];
+	enum spee_prog_id prog;
+
+	(void)state;
+	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
+		const char *name;
+
+		assert_null(strchr(spee_progs[p].pin, '.')); /* bpffs refuses dots */
+		for (int k = 0; k < SPEE_PROG_COUNT; k++)
+			if (k != p)
+				assert_false(!strncmp(spee_progs[k].pin, spee_progs[p].pin,
+						      strlen(spee_progs[k].pin)));
+		assert_int_equal(pindir_link(path, sizeof(path), "/pins", (enum spee_prog_id)p,
+					     "eth0"),
+				 0);
+		name = strrchr(path, '/') + 1;
+		assert_true(pindir_parse_link(name, &prog, ifname, sizeof(ifname)));
+		assert_int_equal(prog, p);
+		assert_string_equal(ifname, spee_progs[p].where == SPEE_ATTACH_IFACE ? "eth0" : "");
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_map_of_the_object_is_on_the_list_and_back),
+		cmocka_unit_test(every_program_of_the_object_is_on_the_list_and_back),
+		cmocka_unit_test(shapes_are_the_objects_own),
+		cmocka_unit_test(sized_maps_are_the_ones_the_loader_sizes),
+		cmocka_unit_test(link_pin_names_are_unique_and_parse_back),
+	};
+
+	return cmocka_run_group_tests_name("objects", tests, open_object, close_object);
+}
