@@ -29,6 +29,8 @@ struct explain_opts {
 	int proto;
 	bool json;
 	bool no_resolve;
+	bool mapped; /* --to was an IPv4-mapped IPv6 address, judged as its IPv4 one */
+	bool itself; /* --to is the host itself to connect() (0.0.0.0, ::, loopback) */
 	struct name_table pinned; /* --resolve NAME=ADDR */
 };
 
@@ -154,12 +156,21 @@ static void resolve_relevant(const struct policy *p, const struct explain_query 
 	resolver_close(r);
 }
 
+static const char *peer_text(const struct prefix *a, char *buf)
+{
+	struct prefix host = *a;
+
+	host.len = (uint8_t)prefix_max_len(host.family);
+	prefix_format(&host, buf, ADDR_TEXT_LEN);
+	return buf;
+}
+
 static void print_result(const struct policy *p, const struct explain_opts *o,
 			 const struct explain_query *q, const struct explain_result *res,
 			 const struct name_table *t)
 {
 	const char *verdict = res->pass ? "pass" : "drop";
-	char matched[ADDR_TEXT_LEN + 256] = "";
+	char matched[ADDR_TEXT_LEN + 256] = "", judged[ADDR_TEXT_LEN];
 
 	if (res->entry && res->entry->peer_kind == ENTRY_PEER_NAME)
 		snprintf(matched, sizeof(matched), "%s (DNS)", res->entry->name);
@@ -175,6 +186,9 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 		json_object_object_add(j, "from", json_object_new_string(o->from));
 		json_object_object_add(j, "to", json_object_new_string(o->to));
 		json_object_object_add(j, "port", json_object_new_int(q->port));
+		/* the remote address as the kernel judges it (an IPv4-mapped one as IPv4) */
+		json_object_object_add(j, "peer",
+				       json_object_new_string(peer_text(&q->peer, judged)));
 		json_object_object_add(j, "verdict", json_object_new_string(verdict));
 		json_object_object_add(j, "reason",
 				       json_object_new_string(reason_label(res->reason)));
@@ -208,7 +222,12 @@ static void print_result(const struct policy *p, const struct explain_opts *o,
 		       dir_label(q->dir));
 	else
 		printf(", %s\n", reason_label(res->reason));
-	if (p->mode == SPEE_MODE_AUDIT && res->reason <= SPEE_REASON_LAST_DROP)
+	if (o->itself)
+		printf("note: to connect() and send(), %s is this host itself\n", o->to);
+	else if (o->mapped)
+		printf("note: %s is judged as %s, the IPv4 address it maps\n", o->to,
+		       peer_text(&q->peer, judged));
+	if (p->mode == SPEE_MODE_AUDIT && spee_reason_is_drop(res->reason))
 		printf("audit mode: passed, and counted as a would-drop\n");
 	for (size_t i = 0; t && i < t->n; i++)
 		if (!t->v[i].n_addrs)
@@ -260,6 +279,11 @@ int do_explain(int argc, char **argv)
 	}
 	q.proto = (uint8_t)o.proto;
 	q.port = (uint16_t)o.port;
+	/* A new connection's destination as the connect and sendmsg hooks see it. */
+	if (q.dir == SPEE_DIR_EGRESS) {
+		o.itself = explain_socket_peer(&q.peer);
+		o.mapped = q.peer.family != to.family;
+	}
 	err = cli_policy_env(&env, &resolvers);
 	if (err) {
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
@@ -271,7 +295,14 @@ int do_explain(int argc, char **argv)
 		goto out;
 	}
 	resolve_relevant(p, &q, &o.pinned, o.no_resolve);
-	explain_decide(p, &o.pinned, &q, &res);
+	if (o.itself) {
+		memset(&res, 0, sizeof(res));
+		res.reason = SPEE_REASON_LOOPBACK;
+		res.rule = -1;
+		res.pass = explain_reason_passes(p, q.dir, res.reason);
+	} else {
+		explain_decide(p, &o.pinned, &q, &res);
+	}
 	print_result(p, &o, &q, &res, &o.pinned);
 out:
 	if (err == 1)

@@ -333,13 +333,13 @@ static int epoch(struct run *run, struct gen *g, struct pktmodel *m, int e, size
 		}
 		assert_int_equal(
 		    bpfenv_read_counter(&bc.l.maps, v.reason == SPEE_REASON_RULE, idx, &got), 0);
-		want->packets++;
+		want->packets += v.packets;
 		want->bytes += v.bytes;
 		if (ret != (egress ? (uint32_t)v.pass : (v.pass ? XDP_PASS : XDP_DROP)) ||
 		    got.packets != want->packets || got.bytes != want->bytes) {
 			char model[128], kernel[128];
 
-			want->packets--;
+			want->packets -= v.packets;
 			want->bytes -= v.bytes;
 			bpfcase_describe(p, v.pass, v.reason, v.rule, model, sizeof(model));
 			snprintf(model + strlen(model), sizeof(model) - strlen(model), " (%s)",

@@ -235,15 +235,17 @@ void bpfcase_kernel_answer(const struct bpfenv_counters *t, const struct bpfcase
 		free(now);
 		return;
 	}
+	/* a fragment of a counted datagram moves bytes only */
 	for (uint32_t i = 0; i < BPFENV_RULE_CTRS && found < 2; i++)
-		if (now->rule[i].packets != t->rule[i].packets) {
+		if (now->rule[i].packets != t->rule[i].packets || now->rule[i].bytes != t->rule[i].bytes) {
 			int r = s->rule_of_slot[i / SPEE_DIR_MAX];
 
 			bpfcase_describe(p, pass, SPEE_REASON_RULE, r, out, len);
 			found++;
 		}
 	for (uint32_t i = 0; i < BPFENV_REASON_CTRS && found < 2; i++)
-		if (now->reason[i].packets != t->reason[i].packets) {
+		if (now->reason[i].packets != t->reason[i].packets ||
+		    now->reason[i].bytes != t->reason[i].bytes) {
 			bpfcase_describe(p, pass, (uint8_t)(i / SPEE_DIR_MAX), -1, out, len);
 			found++;
 		}
