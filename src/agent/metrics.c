@@ -154,8 +154,8 @@ bool metrics_attached(const char *pin_dir)
 	if (attach_list(pin_dir, &links, &n))
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (!links[i].alive)
-			all = false;
+		if (!links[i].alive || (links[i].kind == LINK_XDP && !links[i].tc_prog_id))
+			all = false; /* an interface is enforced with its tc egress filter */
 		else
 			seen[links[i].kind] = true;
 	}

@@ -45,7 +45,7 @@ int do_apply(int argc, char **argv)
 	struct apply_opts o;
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
-	struct prefix *resolvers = NULL;
+	struct prefix *resolvers = NULL, *local = NULL;
 	struct name_table names = { 0 };
 	struct policy_env env;
 	const struct cfg_host *host;
@@ -69,8 +69,13 @@ int do_apply(int argc, char **argv)
 		goto out;
 	}
 	err = cli_policy_env(&env, &resolvers);
+	/* only the host's addresses configured here are the host itself */
 	if (!err)
+		err = cli_machine_addrs(&env, &local);
+	if (!err) {
+		cli_warn_missing_addrs(host, &env);
 		err = policy_compile(cfg, host->name, &env, &p, &d);
+	}
 	if (err) {
 		cli_print_diags(&d, false, NULL);
 		goto out;
@@ -138,6 +143,7 @@ out:
 	names_free(&names);
 	policy_free(p);
 	free(resolvers);
+	free(local);
 	config_free(cfg);
 	apply_opts_free(&o);
 	return err;

@@ -240,7 +240,7 @@ int do_explain(int argc, char **argv)
 	struct explain_opts o = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
-	struct prefix *resolvers = NULL, from, to;
+	struct prefix *resolvers = NULL, *local = NULL, from, to;
 	struct policy_env env;
 	const struct cfg_host *host;
 	struct explain_query q = { 0 };
@@ -289,6 +289,9 @@ int do_explain(int argc, char **argv)
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
+	/* as apply compiles it: for this machine's host, only its addresses configured here */
+	if (cli_is_this_machine(cfg, host))
+		cli_machine_addrs(&env, &local);
 	err = policy_compile(cfg, host->name, &env, &p, &d);
 	if (err) {
 		cli_print_diags(&d, o.json, NULL);
@@ -310,6 +313,7 @@ out:
 	diags_free(&d);
 	policy_free(p);
 	free(resolvers);
+	free(local);
 	names_free(&o.pinned);
 	config_free(cfg);
 	return err;

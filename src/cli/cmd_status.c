@@ -28,6 +28,8 @@ static const char *const kind_names[LINK_KIND_MAX] = {
 	[LINK_CGROUP_EGRESS] = "cgroup-egress",
 	[LINK_CGROUP_CONNECT4] = "cgroup-connect4",
 	[LINK_CGROUP_CONNECT6] = "cgroup-connect6",
+	[LINK_CGROUP_SENDMSG4] = "cgroup-sendmsg4",
+	[LINK_CGROUP_SENDMSG6] = "cgroup-sendmsg6",
 };
 
 struct status {
@@ -52,7 +54,7 @@ static void check_drift(const char *pin_dir, struct status *s)
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
 	struct name_table names = { 0 };
-	struct prefix *resolvers = NULL;
+	struct prefix *resolvers = NULL, *local = NULL;
 	struct policy_env env;
 	struct diags d = { 0 };
 	char sha[65];
@@ -70,7 +72,8 @@ static void check_drift(const char *pin_dir, struct status *s)
 			 s->inst.config_path);
 		goto out;
 	}
-	if (cli_policy_env(&env, &resolvers) ||
+	/* as apply compiled it: the host's addresses configured here are itself */
+	if (cli_policy_env(&env, &resolvers) || cli_machine_addrs(&env, &local) ||
 	    policy_compile(cfg, s->inst.host, &env, &p, &d) || namestore_load(pin_dir, &names)) {
 		snprintf(s->drift_note, sizeof(s->drift_note), "cannot compile %s for %s",
 			 s->inst.config_path, s->inst.host);
@@ -84,6 +87,7 @@ out:
 	names_free(&names);
 	policy_free(p);
 	free(resolvers);
+	free(local);
 	config_free(cfg);
 	diags_free(&d);
 }
@@ -100,7 +104,11 @@ static void when_text(uint64_t ns, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
 }
 
-/* Links an instance must have: XDP on at least one interface and the three cgroup hooks. */
+/*
+ * Links an instance must have: XDP on at least one interface, each with its
+ * tc egress filter (an interface judged one way only is not enforced), and
+ * the cgroup hooks.
+ */
 static int count_problems(struct status *s)
 {
 	bool seen[LINK_KIND_MAX] = { 0 };
@@ -111,6 +119,8 @@ static int count_problems(struct status *s)
 			problems++;
 		else
 			seen[s->links[i].kind] = true;
+		if (s->links[i].alive && s->links[i].kind == LINK_XDP && !s->links[i].tc_prog_id)
+			problems++;
 	}
 	for (int k = 0; k < LINK_KIND_MAX; k++)
 		problems += !seen[k];
@@ -143,16 +153,22 @@ static void print_text(const char *pin_dir, const struct status *s)
 			printf("  %-16s DETACHED (pinned at %s)\n", kind_names[l->kind], l->pin);
 			continue;
 		}
-		if (l->kind == LINK_XDP)
-			printf("  %-16s %-10s %-8s prog %u, link %u\n", kind_names[l->kind], l->ifname,
-			       l->xdp_mode, l->prog_id, l->link_id);
-		else
+		if (l->kind == LINK_XDP) {
+			char tc[32] = "MISSING";
+
+			if (l->tc_prog_id)
+				snprintf(tc, sizeof(tc), "prog %u", l->tc_prog_id);
+			printf("  %-16s %-10s %-8s prog %u, link %u; frames from the %s header; "
+			       "tc egress %s\n",
+			       kind_names[l->kind], l->ifname, l->xdp_mode, l->prog_id, l->link_id,
+			       l->frames == IFACE_IP ? "IP" : "Ethernet", tc);
+		} else
 			printf("  %-16s prog %u, link %u\n", kind_names[l->kind], l->prog_id,
 			       l->link_id);
 	}
 	if (s->problems)
-		printf("  PROBLEM: %d link%s missing or detached; run apply again\n", s->problems,
-		       s->problems == 1 ? "" : "s");
+		printf("  PROBLEM: %d link%s or filter%s missing or detached; run apply again\n",
+		       s->problems, s->problems == 1 ? "" : "s", s->problems == 1 ? "" : "s");
 	for (size_t i = 0; i < s->names.n; i++) {
 		const struct name_addrs *na = &s->names.v[i];
 		char addrs[512] = "", one[ADDR_TEXT_LEN], when[64];
@@ -225,6 +241,11 @@ static void print_json(const char *pin_dir, const struct status *s)
 		if (l->kind == LINK_XDP) {
 			json_object_object_add(j, "interface", json_object_new_string(l->ifname));
 			json_object_object_add(j, "xdp_mode", json_object_new_string(l->xdp_mode));
+			json_object_object_add(j, "frames",
+					       json_object_new_string(ifaces_frames_label(l->frames)));
+			json_object_object_add(j, "tc_egress_prog_id",
+					       l->tc_prog_id ? json_object_new_int64(l->tc_prog_id) :
+							       NULL);
 		}
 		json_object_array_add(links, j);
 	}

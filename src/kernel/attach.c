@@ -18,12 +18,16 @@ static const char *const cgroup_pins[LINK_KIND_MAX] = {
 	[LINK_CGROUP_EGRESS] = "cgroup-egress",
 	[LINK_CGROUP_CONNECT4] = "cgroup-connect4",
 	[LINK_CGROUP_CONNECT6] = "cgroup-connect6",
+	[LINK_CGROUP_SENDMSG4] = "cgroup-sendmsg4",
+	[LINK_CGROUP_SENDMSG6] = "cgroup-sendmsg6",
 };
 
 static const enum bpf_attach_type cgroup_types[LINK_KIND_MAX] = {
 	[LINK_CGROUP_EGRESS] = BPF_CGROUP_INET_EGRESS,
 	[LINK_CGROUP_CONNECT4] = BPF_CGROUP_INET4_CONNECT,
 	[LINK_CGROUP_CONNECT6] = BPF_CGROUP_INET6_CONNECT,
+	[LINK_CGROUP_SENDMSG4] = BPF_CGROUP_UDP4_SENDMSG,
+	[LINK_CGROUP_SENDMSG6] = BPF_CGROUP_UDP6_SENDMSG,
 };
 
 const char *attach_cgroup_pin_name(enum link_kind kind)
@@ -42,7 +46,9 @@ static int pin_link(int link_fd, const char *pin_path)
 	return 0;
 }
 
-int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *generic)
+/* generic_only: native mode would not see every packet of this device (ifaces.h). */
+static int attach_xdp_mode(int prog_fd, const char *ifname, const char *pin_path, bool *generic,
+			   bool generic_only)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
 	unsigned ifindex = if_nametoindex(ifname);
@@ -52,6 +58,10 @@ int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *gene
 	if (!ifindex) {
 		fprintf(stderr, "speebpf: no such interface: %s\n", ifname);
 		return -ENODEV;
+	}
+	if (generic_only) {
+		opts.flags = XDP_FLAGS_SKB_MODE;
+		*generic = true;
 	}
 	link_fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &opts);
 	if (link_fd < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
@@ -78,6 +88,68 @@ int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *gene
 	}
 	err = pin_link(link_fd, pin_path);
 	close(link_fd); /* the pin keeps the link */
+	return err;
+}
+
+int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *generic)
+{
+	return attach_xdp_mode(prog_fd, ifname, pin_path, generic, false);
+}
+
+/* Classifies ifname; a device speebpf cannot judge is refused, said on stderr. */
+static int iface_kind_of(const char *ifname, struct iface_kind *k)
+{
+	int err = ifaces_classify(ifname, k);
+
+	if (err) {
+		fprintf(stderr, "speebpf: cannot tell what %s carries: %s\n", ifname,
+			strerror(-err));
+		return err;
+	}
+	if (k->frames == IFACE_REFUSED) {
+		fprintf(stderr, "speebpf: refusing to enforce %s: %s; leave it out of --iface\n",
+			ifname, k->why);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int attach_iface(const struct iface_progs *progs, const char *ifname, const char *pin_path,
+		 bool *generic)
+{
+	struct iface_kind k;
+	bool ip;
+	int err = iface_kind_of(ifname, &k);
+
+	if (err)
+		return err;
+	ip = k.frames == IFACE_IP;
+	/* The egress filter first: the interface is never enforced one way only after this. */
+	err = ifaces_tc_attach(if_nametoindex(ifname), ip ? progs->tc_l3 : progs->tc);
+	if (err) {
+		fprintf(stderr, "speebpf: cannot attach the tc egress filter to %s: %s\n", ifname,
+			strerror(-err));
+		return err;
+	}
+	err = attach_xdp_mode(ip ? progs->xdp_l3 : progs->xdp, ifname, pin_path, generic,
+			      k.generic_only);
+	if (err)
+		ifaces_tc_detach(if_nametoindex(ifname));
+	else if (k.generic_only)
+		fprintf(stderr,
+			"speebpf: %s: XDP in generic mode, the one that sees every packet of this "
+			"device\n",
+			ifname);
+	return err;
+}
+
+int attach_iface_update(const struct iface_progs *progs, const struct link_state *ls)
+{
+	bool ip = ls->frames == IFACE_IP;
+	int err = attach_update(ls->pin, ip ? progs->xdp_l3 : progs->xdp);
+
+	if (!err)
+		err = ifaces_tc_attach(ls->ifindex, ip ? progs->tc_l3 : progs->tc);
 	return err;
 }
 
@@ -149,6 +221,8 @@ static int read_link(const char *path, struct link_state *ls)
 	ls->link_id = info.id;
 	ls->prog_id = info.prog_id;
 	if (info.type == BPF_LINK_TYPE_XDP) {
+		struct iface_kind k;
+
 		ls->kind = LINK_XDP;
 		ls->ifindex = info.xdp.ifindex;
 		/* A detached XDP link reports ifindex 0. */
@@ -156,6 +230,11 @@ static int read_link(const char *path, struct link_state *ls)
 		if (!if_indextoname(ls->ifindex, ls->ifname))
 			ls->ifname[0] = '\0';
 		xdp_mode_of(ls);
+		ls->frames = IFACE_REFUSED;
+		if (ls->ifname[0] && !ifaces_classify(ls->ifname, &k))
+			ls->frames = k.frames;
+		if (ls->alive)
+			ifaces_tc_query(ls->ifindex, &ls->tc_prog_id);
 	} else if (info.type == BPF_LINK_TYPE_CGROUP) {
 		ls->cgroup_id = info.cgroup.cgroup_id;
 		ls->alive = ls->cgroup_id != 0;
@@ -211,6 +290,14 @@ int attach_detach_pinned(const char *pin)
 
 	/* Detach explicitly: another process might still hold the link open. */
 	if (fd >= 0) {
+		struct bpf_link_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		/* an interface's tc egress filter goes with its XDP link */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		    info.xdp.ifindex)
+			ifaces_tc_detach(info.xdp.ifindex);
 		bpf_link_detach(fd);
 		close(fd);
 	}

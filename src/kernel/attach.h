@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * attach.h - the links that put an instance's programs on the wire: one XDP
- * link per interface (native mode, generic as a fallback) and cgroup links
- * on one cgroup v2 directory, each pinned under PIN_DIR/links/ so that they
- * outlive the process that made them. Reading them back serves status and
- * drift detection.
+ * link per interface (native mode, generic as a fallback, generic only where
+ * native would miss packets) with its tc egress filter beside it, and cgroup
+ * links on one cgroup v2 directory, each link pinned under PIN_DIR/links/ so
+ * that it outlives the process that made it (the tc filter stays with its
+ * device). Reading them back serves status and drift detection.
  */
 #ifndef SPEE_ATTACH_H
 #define SPEE_ATTACH_H
@@ -12,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ifaces.h"
 
 #define ATTACH_LINKS_DIR "links"
 #define ATTACH_XDP_PREFIX "xdp-"
@@ -21,6 +24,8 @@ enum link_kind {
 	LINK_CGROUP_EGRESS,
 	LINK_CGROUP_CONNECT4,
 	LINK_CGROUP_CONNECT6,
+	LINK_CGROUP_SENDMSG4,
+	LINK_CGROUP_SENDMSG6,
 	LINK_KIND_MAX,
 };
 
@@ -34,7 +39,28 @@ const char *attach_cgroup_pin_name(enum link_kind kind);
  */
 int attach_xdp(int prog_fd, const char *ifname, const char *pin_path, bool *generic);
 
-/* Attaches a cgroup program (egress or connect hook) to cgroup_path and pins the link. */
+/* The programs an interface gets: chosen by how its frames start (ifaces.h). */
+struct iface_progs {
+	int xdp, xdp_l3; /* ingress */
+	int tc, tc_l3; /* egress, packet sockets' frames */
+};
+
+/*
+ * Attaches ifname: its XDP program through a link pinned at pin_path (in
+ * the mode that sees every packet: native, else generic, with a warning;
+ * generic only where native would miss packets) and its tc egress filter.
+ * An interface whose frames speebpf cannot judge is refused, -EOPNOTSUPP,
+ * with the reason on stderr. Errors name the interface.
+ */
+int attach_iface(const struct iface_progs *progs, const char *ifname, const char *pin_path,
+		 bool *generic);
+
+struct link_state;
+
+/* Gives an attached interface the programs of progs, each replaced atomically (no gap). */
+int attach_iface_update(const struct iface_progs *progs, const struct link_state *ls);
+
+/* Attaches a cgroup program (egress, connect or sendmsg hook) to cgroup_path and pins the link. */
 int attach_cgroup(int prog_fd, enum link_kind kind, const char *cgroup_path,
 		  const char *pin_path);
 
@@ -51,13 +77,15 @@ struct link_state {
 	uint32_t ifindex; /* LINK_XDP */
 	char ifname[16];
 	const char *xdp_mode; /* "native", "generic", "offload" or "none" */
+	enum iface_frames frames; /* LINK_XDP: how the device's frames start */
+	uint32_t tc_prog_id; /* LINK_XDP: the program of its tc egress filter, 0: none */
 	uint64_t cgroup_id; /* cgroup links */
 };
 
 /* Every link pinned under pin_dir/links. *out is malloc'd. */
 int attach_list(const char *pin_dir, struct link_state **out, size_t *n);
 
-/* Detaches the link pinned at pin and removes the pin. */
+/* Detaches the link pinned at pin (an XDP link's tc filter too) and removes the pin. */
 int attach_detach_pinned(const char *pin);
 
 /* Unpins and detaches every link under pin_dir/links; returns how many. */

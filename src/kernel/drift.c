@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "instance.h"
 #include "loader.h"
 #include "maps.h"
 
@@ -87,7 +88,7 @@ out:
 	return err;
 }
 
-static int check_links(const char *pin_dir, const struct spee_instance *inst,
+static int check_links(const char *pin_dir, struct spee_instance *inst,
 		       const struct spee_map_fds *pinned, struct drift_report *r)
 {
 	bool seen[LINK_KIND_MAX] = { 0 };
@@ -103,8 +104,8 @@ static int check_links(const char *pin_dir, const struct spee_instance *inst,
 			continue;
 		}
 		seen[links[i].kind] = true;
-		if (!loader_prog_is_instances(links[i].prog_id, inst->prog_tag[links[i].kind],
-					      pinned))
+		/* an interface's tc egress filter missing or replaced counts here too */
+		if (!instance_link_is_ours(&links[i], inst, pinned))
 			r->programs_foreign++;
 	}
 	for (int k = 0; k < LINK_KIND_MAX; k++)

@@ -129,7 +129,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		json_object_object_add(o, "would_allow", rules[0] ?
 				       json_object_new_string(rules) : NULL);
 		json_object_object_add(o, "audit", json_object_new_boolean(e->audit));
-		json_object_object_add(o, "connect", json_object_new_boolean(e->connect));
+		json_object_object_add(o, "connect",
+				       json_object_new_boolean(e->connect == SPEE_EV_CONNECT));
+		json_object_object_add(o, "sendmsg",
+				       json_object_new_boolean(e->connect == SPEE_EV_SENDMSG));
 		json_object_object_add(o, "bytes", json_object_new_int64(e->len));
 		fprintf(r->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -144,7 +147,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		snprintf(to, sizeof(to), "%s%s%s:%u", v6 ? "[" : "", dst, v6 ? "]" : "",
 			 ntohs(e->dport));
 		fprintf(r->out, "%s %s %s %s %s%s%s%s%s %s%s%s%s\n", when, dir_label(e->dir),
-			e->connect ? "connect()" : ifname, proto, from, to, flags[0] ? " [" : "",
+			e->connect == SPEE_EV_CONNECT   ? "connect()" :
+			e->connect == SPEE_EV_SENDMSG ? "sendmsg()" :
+							ifname,
+			proto, from, to, flags[0] ? " [" : "",
 			flags, flags[0] ? "]" : "", reason_label(e->reason),
 			e->audit ? " (audit: passed)" : "",
 			rules[0] ? "; the port is open to the peers of " : "", rules);

@@ -28,6 +28,27 @@
 	 (1u << SPEE_MAP_REASON_CTR) | (1u << SPEE_MAP_EVENTS) | (1u << SPEE_MAP_EV_BUCKET) |     \
 	 (1u << SPEE_MAP_EV_STATS))
 
+/* An array's entries into a map of the same keys and a longer value, zero-extended. */
+static int copy_extended(int old_fd, const struct bpf_map_info *old, int new_fd)
+{
+	struct bpf_map_info now;
+	uint8_t *buf;
+	int err = loader_map_info(new_fd, &now);
+
+	if (err)
+		return err;
+	buf = calloc(1, now.value_size);
+	if (!buf)
+		return -ENOMEM;
+	for (__u32 k = 0; k < old->max_entries && k < now.max_entries && !err; k++) {
+		memset(buf, 0, now.value_size);
+		if (bpf_map_lookup_elem(old_fd, &k, buf) || bpf_map_update_elem(new_fd, &k, buf, 0))
+			err = -errno;
+	}
+	free(buf);
+	return err;
+}
+
 /* The pinned maps to be replaced, opened whatever their layout (fd -1 for the others). */
 static int open_old(const char *pin_dir, uint32_t mask, struct spee_map_fds *old,
 		    struct bpf_map_info *info, struct diags *d)
@@ -69,28 +90,41 @@ static int carry_over(enum spee_map_id i, int old_fd, const struct bpf_map_info 
 {
 	int err;
 
-	if (!loader_same_entries(i, old_info) || old_info->type == BPF_MAP_TYPE_RINGBUF)
+	if (old_fd < 0)
+		return 0; /* a map this build adds: nothing to carry */
+	if (loader_extends(i, old_info))
+		err = copy_extended(old_fd, old_info, new_fd);
+	else if (!loader_same_entries(i, old_info) || old_info->type == BPF_MAP_TYPE_RINGBUF)
 		return 0; /* starts empty; open_old's caller checked that it may */
-	err = maps_copy_entries(old_fd, new_fd, old_info->key_size, value_bytes(old_info));
+	else
+		err = maps_copy_entries(old_fd, new_fd, old_info->key_size, value_bytes(old_info));
 	if (err)
 		diag_add(d, NULL, 0, 0, "cannot copy %s into its new map: %s", spee_map_names[i],
 			 strerror(-err));
 	return err;
 }
 
-/* The links of the instance and, for each live one, its program before the switch. */
+/*
+ * The links of the instance and, for each live one, its program before the
+ * switch (and an interface's tc egress filter's).
+ */
 struct switched_links {
 	struct link_state *links;
 	int *old_prog; /* fd, or -1: not live, or not switched */
+	int *old_tc; /* fd, or -1 */
 	size_t n;
 };
 
 static void links_free(struct switched_links *s)
 {
-	for (size_t i = 0; i < s->n && s->old_prog; i++)
+	for (size_t i = 0; i < s->n && s->old_prog; i++) {
 		if (s->old_prog[i] >= 0)
 			close(s->old_prog[i]);
+		if (s->old_tc[i] >= 0)
+			close(s->old_tc[i]);
+	}
 	free(s->old_prog);
+	free(s->old_tc);
 	free(s->links);
 	memset(s, 0, sizeof(*s));
 }
@@ -98,15 +132,19 @@ static void links_free(struct switched_links *s)
 /* Puts the programs the links ran before back; best effort, as it is the way out of a failure. */
 static void links_restore(struct switched_links *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		if (s->old_prog[i] >= 0)
 			attach_update(s->links[i].pin, s->old_prog[i]);
+		if (s->old_tc[i] >= 0)
+			ifaces_tc_attach(s->links[i].ifindex, s->old_tc[i]);
+	}
 }
 
 /* Step 3: every live link runs l's program for its kind. */
 static int links_switch(const char *pin_dir, const struct loader *l, struct switched_links *s,
 			struct diags *d)
 {
+	struct iface_progs iprogs;
 	int err = attach_list(pin_dir, &s->links, &s->n);
 
 	if (err) {
@@ -114,10 +152,12 @@ static int links_switch(const char *pin_dir, const struct loader *l, struct swit
 		return err;
 	}
 	s->old_prog = malloc((s->n ? s->n : 1) * sizeof(*s->old_prog));
-	if (!s->old_prog)
+	s->old_tc = malloc((s->n ? s->n : 1) * sizeof(*s->old_tc));
+	if (!s->old_prog || !s->old_tc)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n; i++)
-		s->old_prog[i] = -1;
+		s->old_prog[i] = s->old_tc[i] = -1;
+	instance_iface_progs(l, &iprogs);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct link_state *ls = &s->links[i];
 		int old;
@@ -131,14 +171,20 @@ static int links_switch(const char *pin_dir, const struct loader *l, struct swit
 				 strerror(-err));
 			return err;
 		}
-		err = attach_update(ls->pin, loader_prog_fd(l, instance_link_prog(ls->kind)));
+		/* noted first: an interface's update may fail between its two programs */
+		s->old_prog[i] = old;
+		if (ls->kind == LINK_XDP && ls->tc_prog_id)
+			s->old_tc[i] = bpf_prog_get_fd_by_id(ls->tc_prog_id);
+		if (ls->kind == LINK_XDP)
+			err = attach_iface_update(&iprogs, ls);
+		else
+			err = attach_update(ls->pin,
+					    loader_prog_fd(l, instance_link_prog(ls->kind)));
 		if (err) {
-			close(old);
 			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
 				 strerror(-err));
 			return err;
 		}
-		s->old_prog[i] = old;
 	}
 	return 0;
 }
@@ -206,7 +252,8 @@ int grow_replace_maps(const char *pin_dir, const struct loader_sizes *want, stru
 	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		if (!loader_same_entries(i, &info[i]) && !(MAY_START_EMPTY & (1u << i))) {
+		if (!loader_same_entries(i, &info[i]) && !(MAY_START_EMPTY & (1u << i)) &&
+		    !loader_extends(i, &info[i])) {
 			diag_add(d, NULL, 0, 0,
 				 "pinned map %s keeps its entries otherwise than this build (key %u, "
 				 "value %u bytes): detach the instance and apply again",

@@ -193,9 +193,49 @@ enum loader_prog instance_link_prog(enum link_kind kind)
 		[LINK_CGROUP_EGRESS] = LOADER_PROG_EGRESS,
 		[LINK_CGROUP_CONNECT4] = LOADER_PROG_CONNECT4,
 		[LINK_CGROUP_CONNECT6] = LOADER_PROG_CONNECT6,
+		[LINK_CGROUP_SENDMSG4] = LOADER_PROG_SENDMSG4,
+		[LINK_CGROUP_SENDMSG6] = LOADER_PROG_SENDMSG6,
 	};
 
 	return progs[kind];
+}
+
+void instance_iface_progs(const struct loader *l, struct iface_progs *ip)
+{
+	ip->xdp = loader_prog_fd(l, LOADER_PROG_XDP);
+	ip->xdp_l3 = loader_prog_fd(l, LOADER_PROG_XDP_L3);
+	ip->tc = loader_prog_fd(l, LOADER_PROG_TC_EGRESS);
+	ip->tc_l3 = loader_prog_fd(l, LOADER_PROG_TC_EGRESS_L3);
+}
+
+/* The tags of every program this build loads, into the instance record. */
+static int note_tags(const struct loader *l, struct spee_instance *inst)
+{
+	int err = 0;
+
+	for (int k = 0; k < LOADER_PROG_COUNT && !err; k++)
+		err = loader_prog_tag(l, (enum loader_prog)k,
+				      loader_prog_tag_in(inst, (enum loader_prog)k));
+	return err;
+}
+
+bool instance_link_is_ours(const struct link_state *ls, struct spee_instance *inst,
+			   const struct spee_map_fds *pinned)
+{
+	enum loader_prog prog = instance_link_prog(ls->kind);
+	bool ip = ls->kind == LINK_XDP && ls->frames == IFACE_IP;
+
+	if (ip)
+		prog = LOADER_PROG_XDP_L3;
+	if (!loader_prog_is_instances(ls->prog_id, loader_prog_tag_in(inst, prog), pinned))
+		return false;
+	/* an interface is ours only with its tc egress filter: both ways judged */
+	return ls->kind != LINK_XDP ||
+	       (ls->tc_prog_id &&
+		loader_prog_is_instances(ls->tc_prog_id,
+					 loader_prog_tag_in(inst, ip ? LOADER_PROG_TC_EGRESS_L3 :
+								       LOADER_PROG_TC_EGRESS),
+					 pinned));
 }
 
 static int attach_cgroup_all(const struct loader *l, const char *pin_dir, const char *cgroup,
@@ -225,9 +265,7 @@ static int record_programs(const struct loader *l, const char *cgroup, struct di
 	if (err)
 		return err;
 	set_text(inst.cgroup_path, sizeof(inst.cgroup_path), cgroup);
-	for (int k = 0; k < SPEE_PROG_KINDS && !err; k++)
-		err = loader_prog_tag(l, instance_link_prog((enum link_kind)k),
-				      inst.prog_tag[k]);
+	err = note_tags(l, &inst);
 	loader_object_id(inst.object_id);
 	return err ? err : maps_write_instance(&l->maps, &inst, d);
 }
@@ -252,6 +290,7 @@ static int create(const struct apply_request *req, struct apply_outcome *out, st
 	struct loader_sizes sz;
 	struct maps_apply_opts opts = { .audit = req->audit, .cache = req->cache };
 	struct maps_apply_result res;
+	struct iface_progs iprogs;
 	char **ifaces = NULL, cgroot[PATH_MAX], links[PATH_MAX], pin[PATH_MAX];
 	const char *cgroup = req->cgroup;
 	size_t n_ifaces = 0;
@@ -306,11 +345,12 @@ static int create(const struct apply_request *req, struct apply_outcome *out, st
 	out->generation = res.generation;
 	out->added = res.stats.added;
 	out->removed = res.stats.removed;
+	instance_iface_progs(&l, &iprogs);
 	for (size_t i = 0; i < n_ifaces; i++) {
 		bool generic;
 
 		xdp_pin_path(req->pin_dir, ifaces[i], pin, sizeof(pin));
-		err = attach_xdp(loader_prog_fd(&l, LOADER_PROG_XDP), ifaces[i], pin, &generic);
+		err = attach_iface(&iprogs, ifaces[i], pin, &generic);
 		if (err) {
 			diag_add(d, NULL, 0, 0, "cannot attach XDP to %s: %s", ifaces[i],
 				 strerror(-err));
@@ -387,7 +427,7 @@ static bool requested(const struct apply_request *req, const char *ifname)
 static bool runs_ours(const struct link_state *ls, const struct spee_instance *inst,
 		      const struct spee_map_fds *pinned)
 {
-	return loader_prog_is_instances(ls->prog_id, inst->prog_tag[ls->kind], pinned);
+	return instance_link_is_ours(ls, (struct spee_instance *)inst, pinned);
 }
 
 /* One link brought to what it should be: attached, and running this build's program. */
@@ -397,14 +437,19 @@ static int reconcile_one(const struct loader *l, const struct link_state *ls, en
 			 struct diags *d)
 {
 	enum loader_prog prog = instance_link_prog(kind);
+	struct iface_progs iprogs;
 	bool generic;
 	int err;
 
+	instance_iface_progs(l, &iprogs);
 	if (ls && ls->alive) {
 		if (runs_ours(ls, inst, &l->maps))
 			return 0;
 		/* Replaced behind our back, or an older build's program: swap in place, no gap. */
-		err = attach_update(ls->pin, loader_prog_fd(l, prog));
+		if (kind == LINK_XDP)
+			err = attach_iface_update(&iprogs, ls);
+		else
+			err = attach_update(ls->pin, loader_prog_fd(l, prog));
 		if (err)
 			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
 				 strerror(-err));
@@ -415,7 +460,7 @@ static int reconcile_one(const struct loader *l, const struct link_state *ls, en
 	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
 		attach_detach_pinned(ls->pin);
 	if (kind == LINK_XDP)
-		err = attach_xdp(loader_prog_fd(l, prog), ifname, pin, &generic);
+		err = attach_iface(&iprogs, ifname, pin, &generic);
 	else
 		err = attach_cgroup(loader_prog_fd(l, prog), kind, cgroup, pin);
 	if (err)
@@ -453,12 +498,9 @@ static int reconcile_links(const struct apply_request *req, struct spee_instance
 	err = loader_load(&l, &sz, req->pin_dir, d);
 	if (err)
 		goto out;
-	for (int k = 0; k < SPEE_PROG_KINDS; k++) {
-		err = loader_prog_tag(&l, instance_link_prog((enum link_kind)k),
-				      inst->prog_tag[k]);
-		if (err)
-			goto out;
-	}
+	err = note_tags(&l, inst);
+	if (err)
+		goto out;
 	if (req->n_ifaces) {
 		ifaces = (char **)req->ifaces;
 		n_ifaces = req->n_ifaces;

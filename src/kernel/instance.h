@@ -84,8 +84,19 @@ void instance_unlock(int fd);
 /* instance_lock() of an instance that must exist: -ENOENT, said in d, when none is pinned. */
 int instance_lock_existing(const char *pin_dir, struct diags *d);
 
-/* The program a link of this kind runs. */
+/* The program a link of this kind runs (an XDP link: on an Ethernet device). */
 enum loader_prog instance_link_prog(enum link_kind kind);
+
+/* The programs of l for an interface (attach.h). */
+void instance_iface_progs(const struct loader *l, struct iface_progs *ip);
+
+/*
+ * True when a live link runs one of the instance's programs: the one for
+ * its kind (for an interface, its kind of frames, and its tc egress filter
+ * as well), of the build that inst records, around the pinned maps.
+ */
+bool instance_link_is_ours(const struct link_state *ls, struct spee_instance *inst,
+			   const struct spee_map_fds *pinned);
 
 /* True when an instance is pinned at pin_dir. */
 bool instance_exists(const char *pin_dir);

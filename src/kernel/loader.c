@@ -41,12 +41,19 @@ void loader_set_verbose(bool on)
 /* The creation flags that change how user space may use a map. */
 #define SHAPE_FLAGS (BPF_F_NO_PREALLOC | BPF_F_MMAPABLE)
 
-/* What each map must be; an instance pinned by another build is checked against it. */
+/*
+ * What each map must be; an instance pinned by another build is checked
+ * against it. max_entries: for the maps whose size is the build's rather
+ * than the policy's (0: sized by the loader or the policy); a counter
+ * array of fewer entries (an older build's, before reasons were added) is
+ * one this build makes otherwise, and replaces, carrying its counters over.
+ */
 static const struct {
 	enum bpf_map_type type;
 	__u32 key_size;
 	__u32 value_size;
 	__u32 flags; /* within SHAPE_FLAGS */
+	__u32 max_entries;
 } map_shape[SPEE_MAP_COUNT] = {
 	[SPEE_MAP_RT] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_runtime), 0 },
 	[SPEE_MAP_EXACT] = { BPF_MAP_TYPE_HASH, sizeof(struct spee_rule_key),
@@ -60,7 +67,8 @@ static const struct {
 	[SPEE_MAP_FRAGS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_frag_key),
 			     sizeof(struct spee_frag_state), 0 },
 	[SPEE_MAP_RULE_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0 },
-	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0 },
+	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0,
+				  SPEE_REASON_CTR_ENTRIES },
 	[SPEE_MAP_RULES] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_rule_meta), 0 },
 	[SPEE_MAP_INST] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_instance), 0 },
 	[SPEE_MAP_EVENTS] = { BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
@@ -228,8 +236,12 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin
 					 strerror(-err));
 				goto fail;
 			}
-			/* libbpf reuses a pinned map only if it matches, size included. */
-			if (pinned)
+			/*
+			 * libbpf reuses a pinned map only if it matches, size
+			 * included: the pinned size, but for maps whose size is
+			 * the build's (a smaller one is replaced, as fresh_maps).
+			 */
+			if (pinned && !map_shape[i].max_entries)
 				max = pinned;
 			err = bpf_map__set_pin_path(map, path);
 			if (err) {
@@ -281,9 +293,28 @@ struct bpf_program *loader_prog(const struct loader *l, enum loader_prog which)
 		return l->skel->progs.spee_connect4;
 	case LOADER_PROG_CONNECT6:
 		return l->skel->progs.spee_connect6;
+	case LOADER_PROG_XDP_L3:
+		return l->skel->progs.spee_xdp_l3;
+	case LOADER_PROG_SENDMSG4:
+		return l->skel->progs.spee_sendmsg4;
+	case LOADER_PROG_SENDMSG6:
+		return l->skel->progs.spee_sendmsg6;
+	case LOADER_PROG_TC_EGRESS:
+		return l->skel->progs.spee_tc_egress;
+	case LOADER_PROG_TC_EGRESS_L3:
+		return l->skel->progs.spee_tc_egress_l3;
 	default:
 		return NULL;
 	}
+}
+
+uint8_t *loader_prog_tag_in(struct spee_instance *inst, enum loader_prog which)
+{
+	if (which < SPEE_PROG_KINDS)
+		return inst->prog_tag[which];
+	if (which < LOADER_PROG_COUNT)
+		return inst->prog_tag_more[which - SPEE_PROG_KINDS];
+	return NULL;
 }
 
 int loader_prog_fd(const struct loader *l, enum loader_prog which)
@@ -305,13 +336,21 @@ static bool shape_matches(int i, const struct bpf_map_info *info)
 {
 	return info->type == map_shape[i].type && info->key_size == map_shape[i].key_size &&
 	       info->value_size == map_shape[i].value_size &&
-	       (info->map_flags & SHAPE_FLAGS) == map_shape[i].flags;
+	       (info->map_flags & SHAPE_FLAGS) == map_shape[i].flags &&
+	       (!map_shape[i].max_entries || info->max_entries == map_shape[i].max_entries);
 }
 
 bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info)
 {
 	return info->type == map_shape[i].type && info->key_size == map_shape[i].key_size &&
 	       info->value_size == map_shape[i].value_size;
+}
+
+bool loader_extends(enum spee_map_id i, const struct bpf_map_info *info)
+{
+	return i == SPEE_MAP_INST && info->type == map_shape[i].type &&
+	       info->key_size == map_shape[i].key_size &&
+	       info->value_size < map_shape[i].value_size;
 }
 
 int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask)

@@ -64,13 +64,28 @@ uint32_t loader_room_for(size_t n, uint32_t min);
 /* The defaults (for tests and for instances loaded before any policy). */
 void loader_sizes_default(struct loader_sizes *out);
 
+/*
+ * The programs, in the order of the instance record's program tags
+ * (spee_instance.prog_tag, then prog_tag_more).
+ */
 enum loader_prog {
-	LOADER_PROG_XDP, /* SEC("xdp"): ingress */
+	LOADER_PROG_XDP, /* SEC("xdp") spee_xdp: ingress on Ethernet devices */
 	LOADER_PROG_EGRESS, /* SEC("cgroup_skb/egress") */
 	LOADER_PROG_CONNECT4, /* SEC("cgroup/connect4") */
 	LOADER_PROG_CONNECT6, /* SEC("cgroup/connect6") */
+	LOADER_PROG_XDP_L3, /* SEC("xdp") spee_xdp_l3: ingress on devices without a link header */
+	LOADER_PROG_SENDMSG4, /* SEC("cgroup/sendmsg4") */
+	LOADER_PROG_SENDMSG6, /* SEC("cgroup/sendmsg6") */
+	LOADER_PROG_TC_EGRESS, /* SEC("tc") spee_tc_egress: packet sockets' frames, Ethernet */
+	LOADER_PROG_TC_EGRESS_L3, /* SEC("tc") spee_tc_egress_l3: the same without a link header */
 	LOADER_PROG_COUNT,
 };
+
+_Static_assert(LOADER_PROG_COUNT == SPEE_PROG_KINDS + SPEE_PROG_KINDS_MORE,
+	       "every program has a tag in the instance record");
+
+/* The tag the instance record holds for a program (NULL for none). */
+uint8_t *loader_prog_tag_in(struct spee_instance *inst, enum loader_prog which);
 
 struct loader {
 	struct speebpf *skel;
@@ -129,6 +144,13 @@ int loader_pinned_mismatch(const char *pin_dir, uint32_t *mask);
 /* True when a map's entries are those this build keeps in map i (flags aside). */
 struct bpf_map_info;
 bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info);
+
+/*
+ * True when map i pinned by an older build holds a record this build has
+ * made longer at its end (the instance record): its entries carry over,
+ * the new fields zero.
+ */
+bool loader_extends(enum spee_map_id i, const struct bpf_map_info *info);
 
 /* What the kernel says of the map behind fd. 0 or a negative errno. */
 int loader_map_info(int fd, struct bpf_map_info *info);

@@ -32,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "instance.h"
 #include "bpfenv.h"
 #include "drift.h"
 #include "fixture.h"
@@ -385,6 +386,7 @@ static void link_down(void)
 
 static void link_up(struct bed *b)
 {
+	struct iface_progs progs;
 	char path[256];
 	bool generic;
 
@@ -397,7 +399,10 @@ static void link_up(struct bed *b)
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/%s/%s%s", pin_dir, ATTACH_LINKS_DIR, ATTACH_XDP_PREFIX,
 		 GROW_IF);
-	assert_int_equal(attach_xdp(b->xdp, GROW_IF, path, &generic), 0);
+	/* the interface as apply attaches it: XDP and the tc egress filter */
+	instance_iface_progs(&b->l, &progs);
+	assert_int_equal(progs.xdp, b->xdp);
+	assert_int_equal(attach_iface(&progs, GROW_IF, path, &generic), 0);
 }
 
 /* The program a link runs now, opened by its id. */
@@ -635,6 +640,85 @@ static void an_older_layout_is_taken_over_without_a_gap(void **state)
 	linked_down(&lb);
 }
 
+/*
+ * Pins, in place of map i, an older build's: value_size bytes of each value
+ * (a record that grew since) and max_entries entries (counters of fewer
+ * reasons), holding what fits of i's entries.
+ */
+static void pin_older(const struct spee_map_fds *m, enum spee_map_id i, __u32 value_size,
+		      __u32 max_entries)
+{
+	struct bpf_map_info info;
+	uint8_t *v;
+	char path[256];
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	size_t per;
+
+	assert_int_equal(loader_map_info(m->fd[i], &info), 0);
+	fd = bpf_map_create(info.type, spee_map_names[i], info.key_size, value_size, max_entries,
+			    NULL);
+	assert_true(fd >= 0);
+	per = info.type == BPF_MAP_TYPE_PERCPU_ARRAY ? (size_t)ncpu : 1;
+	v = calloc(per, ((info.value_size + 7) & ~7u));
+	assert_non_null(v);
+	for (__u32 k = 0; k < max_entries; k++) {
+		assert_int_equal(bpf_map_lookup_elem(m->fd[i], &k, v), 0);
+		if (per > 1) /* the same value size: only the entries are fewer */
+			assert_int_equal(value_size, info.value_size);
+		assert_int_equal(bpf_map_update_elem(fd, &k, v, 0), 0);
+	}
+	free(v);
+	snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+}
+
+/*
+ * What the build before the reasons source-route, ethertype and reassembly
+ * and the tags of the programs added with them pinned: a shorter instance
+ * record and fewer reason counters. Both carry over, the new fields zero.
+ */
+static void an_older_record_and_fewer_counters_are_taken_over(void **state)
+{
+	const uint32_t older = (1u << SPEE_MAP_INST) | (1u << SPEE_MAP_REASON_CTR);
+	struct loader_sizes sz;
+	struct spee_map_fds m;
+	struct spee_instance inst;
+	struct linked_bed lb;
+	uint32_t mask;
+
+	(void)state;
+	linked_up(&lb, true);
+	assert_int_equal(syn(lb.b.xdp, FX_OUT4, 8470), XDP_DROP); /* a no-rule to carry over */
+	assert_int_equal(maps_read_instance(&lb.b.l.maps, &inst, &lb.d), 0);
+	snprintf(inst.host, sizeof(inst.host), "mgmt1");
+	assert_int_equal(maps_write_instance(&lb.b.l.maps, &inst, &lb.d), 0);
+	/* (the counters of the new reasons are zero: what the older maps stand for) */
+	take(&lb.b.l.maps, lb.before);
+	pin_older(&lb.b.l.maps, SPEE_MAP_INST, offsetof(struct spee_instance, prog_tag_more), 1);
+	pin_older(&lb.b.l.maps, SPEE_MAP_REASON_CTR, sizeof(struct spee_counter),
+		  (SPEE_REASON_RULE + 1) * SPEE_DIR_MAX);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), -EPROTO);
+	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
+	assert_int_equal(mask, older);
+
+	loader_sizes_default(&sz);
+	sz.fresh_maps = mask;
+	if (grow_replace_maps(pin_dir, &sz, &lb.d)) {
+		diags_print(stderr, &lb.d);
+		fail();
+	}
+	assert_int_equal(loader_pinned_mismatch(pin_dir, &mask), 0);
+	assert_int_equal(mask, 0);
+	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
+	take(&m, lb.after);
+	expect_unchanged(lb.before, lb.after);
+	assert_string_equal(lb.after->inst.host, "mgmt1");
+	loader_close_pinned(&m);
+	linked_down(&lb);
+}
+
 /* A map holding the policy in another layout cannot be carried over: refused, nothing changed. */
 static void a_policy_map_of_another_layout_is_refused(void **state)
 {
@@ -674,9 +758,12 @@ static void a_program_around_unpinned_maps_is_foreign(void **state)
 
 	(void)state;
 	linked_up(&lb, true);
-	/* the instance record names this build's XDP program, as apply writes it */
+	/* the instance record names this build's programs of an interface, as apply writes it */
 	assert_int_equal(maps_read_instance(&lb.b.l.maps, &inst, &lb.d), 0);
 	assert_int_equal(loader_prog_tag(&lb.b.l, LOADER_PROG_XDP, inst.prog_tag[LINK_XDP]), 0);
+	assert_int_equal(loader_prog_tag(&lb.b.l, LOADER_PROG_TC_EGRESS,
+					 loader_prog_tag_in(&inst, LOADER_PROG_TC_EGRESS)),
+			 0);
 	assert_int_equal(maps_write_instance(&lb.b.l.maps, &inst, &lb.d), 0);
 	assert_int_equal(loader_open_pinned(&m, pin_dir, &lb.d), 0);
 	ls = xdp_link();
@@ -779,6 +866,7 @@ int main(void)
 	    cmocka_unit_test(a_failed_growth_puts_the_old_programs_back),
 	    cmocka_unit_test(a_program_around_unpinned_maps_is_foreign),
 	    cmocka_unit_test(an_older_layout_is_taken_over_without_a_gap),
+	    cmocka_unit_test(an_older_record_and_fewer_counters_are_taken_over),
 	    cmocka_unit_test(a_policy_map_of_another_layout_is_refused),
 	};
 

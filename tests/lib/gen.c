@@ -112,7 +112,8 @@ static void add_target(struct gen *g, const struct policy_entry *e, const struct
 {
 	struct gen_target *t;
 
-	if (e->proto == SPEE_PROTO_LOCAL || g->n_targets == GEN_TARGETS_MAX)
+	if (e->proto == SPEE_PROTO_LOCAL || e->proto == SPEE_PROTO_ETHERTYPE ||
+	    g->n_targets == GEN_TARGETS_MAX)
 		return;
 	t = &g->targets[g->n_targets++];
 	t->dir = e->dir;
@@ -138,7 +139,7 @@ void gen_add_policy(struct gen *g, const struct policy *p, const struct name_tab
 				add_target(g, e, &na->addrs[k]);
 			}
 		}
-		if (e->proto == SPEE_PROTO_LOCAL)
+		if (e->proto == SPEE_PROTO_LOCAL || e->proto == SPEE_PROTO_ETHERTYPE)
 			continue;
 		gen_add_port(g, e->port_lo);
 		gen_add_port(g, e->port_hi);
