@@ -137,8 +137,9 @@ int bpfcase_setup(const char *veth_a, const char *veth_b)
 	loader_sizes_default(&sz);
 	if (loader_load(&bc.l, &sz, NULL, &d) || fixture_names(&bc.names))
 		goto fail;
-	bc.prog[0] = loader_prog_fd(&bc.l, LOADER_PROG_XDP);
-	bc.prog[1] = loader_prog_fd(&bc.l, LOADER_PROG_EGRESS);
+	bc.prog[BPFCASE_XDP] = loader_prog_fd(&bc.l, LOADER_PROG_XDP);
+	bc.prog[BPFCASE_EGRESS] = loader_prog_fd(&bc.l, LOADER_PROG_EGRESS);
+	bc.prog[BPFCASE_XDP_IP] = loader_prog_fd(&bc.l, LOADER_PROG_XDP_L3);
 	bc.pol[POL_MAIN] = fixture_policy(FX_MAIN);
 	bc.pol[POL_AUDIT] = fixture_policy(FX_AUDIT);
 	bc.pol[POL_DEFPASS] = fixture_policy(FX_DEFPASS);
@@ -264,21 +265,28 @@ static void both(const struct bpfcase *f, const struct pkt_spec *spec, struct pk
 	struct pm_packet pk = {};
 	uint8_t buf[PKT_MAX];
 	int len = pkt_build(spec, buf, sizeof(buf));
+	bool egress = f->prog == BPFCASE_EGRESS, bare = f->prog != BPFCASE_XDP;
 	uint32_t ret;
 
 	assert_non_null(t);
 	assert_true(len >= PKT_ETH_HLEN);
 	assert_int_equal(bpfenv_read_counters(&bc.l.maps, t), 0);
-	pk.dir = f->prog ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
-	pk.data = f->prog ? buf + PKT_ETH_HLEN : buf;
-	pk.len = f->prog ? (size_t)len - PKT_ETH_HLEN : (size_t)len;
+	pk.dir = egress ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
+	pk.at = f->prog == BPFCASE_XDP_IP ? PM_AT_XDP_IP : PM_AT_DEFAULT;
+	pk.data = bare ? buf + PKT_ETH_HLEN : buf;
+	pk.len = bare ? (size_t)len - PKT_ETH_HLEN : (size_t)len;
 	pk.ethertype = (uint16_t)(buf[12] << 8 | buf[13]);
 	pk.now_ns = bpfcase_now_ns();
-	assert_int_equal(bpfenv_run(bc.prog[f->prog], f->prog ? BPFENV_EGRESS : BPFENV_XDP, buf,
-				    (size_t)len, bc.veth, &ret),
-			 0);
+	if (f->prog == BPFCASE_XDP_IP)
+		assert_int_equal(bpfenv_run(bc.prog[f->prog], BPFENV_XDP, pk.data, pk.len, bc.veth,
+					    &ret),
+				 0);
+	else
+		assert_int_equal(bpfenv_run(bc.prog[f->prog], egress ? BPFENV_EGRESS : BPFENV_XDP,
+					    buf, (size_t)len, bc.veth, &ret),
+				 0);
 	pktmodel_decide(m, &pk, v);
-	*k_pass = f->prog ? ret == 1 : ret == XDP_PASS;
+	*k_pass = egress ? ret == 1 : ret == XDP_PASS;
 	bpfcase_kernel_answer(t, s, p, *k_pass, k_desc, k_len);
 	free(t);
 }
