@@ -316,3 +316,48 @@ void bpfcase_run(void **state)
 		fail_msg("%s: expected %s; the kernel says %s", f->name, want, kernel);
 	free(m);
 }
+
+void bpfcase_step(const char *what, int prog, int pol, struct pktmodel *m,
+		  const struct bpfcase_slots *s, const struct pkt_spec *spec, bool pass,
+		  uint8_t reason, const char *rule, uint64_t packets)
+{
+	const struct bpfcase f = { .name = what, .prog = prog, .pol = pol };
+	const struct policy *p = bc.pol[pol];
+	struct bpfenv_counters *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	struct spee_counter *k0, *k1;
+	char want[128], model[128], kernel[128];
+	struct pm_verdict v;
+	uint32_t idx;
+	bool k_pass;
+	int r = rule ? policy_find_rule(p, rule) : -1;
+
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_int_equal(bpfenv_read_counters(&bc.l.maps, before), 0);
+	both(&f, spec, m, s, &v, &k_pass, kernel, sizeof(kernel));
+	assert_int_equal(bpfenv_read_counters(&bc.l.maps, after), 0);
+	bpfcase_describe(p, pass, reason, r, want, sizeof(want));
+	bpfcase_describe(p, v.pass, v.reason, v.rule, model, sizeof(model));
+	if (strcmp(want, model))
+		fail_msg("%s: expected %s; the model says %s (%s)", what, want, model, v.why);
+	if (strcmp(want, kernel))
+		fail_msg("%s: expected %s; the kernel says %s", what, want, kernel);
+	if (reason == SPEE_REASON_RULE) {
+		idx = spee_rule_ctr_index(s->of_rule[r], f.prog == BPFCASE_EGRESS);
+		k0 = &before->rule[idx];
+		k1 = &after->rule[idx];
+	} else {
+		idx = spee_reason_ctr_index(reason, f.prog == BPFCASE_EGRESS);
+		k0 = &before->reason[idx];
+		k1 = &after->reason[idx];
+	}
+	if (k1->packets - k0->packets != packets || v.packets != packets)
+		fail_msg("%s: counted %llu packets (the model %llu), expected %llu", what,
+			 (unsigned long long)(k1->packets - k0->packets),
+			 (unsigned long long)v.packets, (unsigned long long)packets);
+	if (k1->bytes - k0->bytes != v.bytes)
+		fail_msg("%s: counted %llu bytes, the model %llu", what,
+			 (unsigned long long)(k1->bytes - k0->bytes), (unsigned long long)v.bytes);
+	free(before);
+	free(after);
+}

@@ -107,4 +107,14 @@ struct bpfcase {
 /* cmocka test function: *state is a const struct bpfcase. */
 void bpfcase_run(void **state);
 
+/*
+ * One step of a sequence on m's state (bpfcase_fresh_model() first, with the
+ * policy applied): runs spec through prog and the model, and fails unless
+ * both give pass, reason and rule (an id, or NULL), and moved that counter
+ * by `packets` (1; 0 for a fragment of a counted datagram) and the bytes.
+ */
+void bpfcase_step(const char *what, int prog, int pol, struct pktmodel *m,
+		  const struct bpfcase_slots *s, const struct pkt_spec *spec, bool pass,
+		  uint8_t reason, const char *rule, uint64_t packets);
+
 #endif
