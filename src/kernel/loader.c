@@ -41,19 +41,12 @@ void loader_set_verbose(bool on)
 /* The creation flags that change how user space may use a map. */
 #define SHAPE_FLAGS (BPF_F_NO_PREALLOC | BPF_F_MMAPABLE)
 
-/*
- * What each map must be; an instance pinned by another build is checked
- * against it. max_entries: for the maps whose size is the build's rather
- * than the policy's (0: sized by the loader or the policy); a counter
- * array of fewer entries (an older build's, before reasons were added) is
- * one this build makes otherwise, and replaces, carrying its counters over.
- */
+/* What each map must be; an instance pinned by another build is checked against it. */
 static const struct {
 	enum bpf_map_type type;
 	__u32 key_size;
 	__u32 value_size;
 	__u32 flags; /* within SHAPE_FLAGS */
-	__u32 max_entries;
 } map_shape[SPEE_MAP_COUNT] = {
 	[SPEE_MAP_RT] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_runtime), 0 },
 	[SPEE_MAP_EXACT] = { BPF_MAP_TYPE_HASH, sizeof(struct spee_rule_key),
@@ -67,13 +60,22 @@ static const struct {
 	[SPEE_MAP_FRAGS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct spee_frag_key),
 			     sizeof(struct spee_frag_state), 0 },
 	[SPEE_MAP_RULE_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0 },
-	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0,
-				  SPEE_REASON_CTR_ENTRIES },
+	[SPEE_MAP_REASON_CTR] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_counter), 0 },
 	[SPEE_MAP_RULES] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_rule_meta), 0 },
 	[SPEE_MAP_INST] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct spee_instance), 0 },
 	[SPEE_MAP_EVENTS] = { BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
 	[SPEE_MAP_EV_BUCKET] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct spee_ev_bucket), 0 },
 	[SPEE_MAP_EV_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64), 0 },
+};
+
+/*
+ * The sizes that are the build's rather than the policy's (0: sized by the
+ * loader or the policy). A counter array of fewer entries (an older
+ * build's, from before reasons were added) is one this build makes
+ * otherwise: it is replaced, its counters carried over.
+ */
+static const __u32 map_entries[SPEE_MAP_COUNT] = {
+	[SPEE_MAP_REASON_CTR] = SPEE_REASON_CTR_ENTRIES,
 };
 
 void loader_sizes_default(struct loader_sizes *out)
@@ -241,7 +243,7 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const char *pin
 			 * included: the pinned size, but for maps whose size is
 			 * the build's (a smaller one is replaced, as fresh_maps).
 			 */
-			if (pinned && !map_shape[i].max_entries)
+			if (pinned && !map_entries[i])
 				max = pinned;
 			err = bpf_map__set_pin_path(map, path);
 			if (err) {
@@ -337,7 +339,7 @@ static bool shape_matches(int i, const struct bpf_map_info *info)
 	return info->type == map_shape[i].type && info->key_size == map_shape[i].key_size &&
 	       info->value_size == map_shape[i].value_size &&
 	       (info->map_flags & SHAPE_FLAGS) == map_shape[i].flags &&
-	       (!map_shape[i].max_entries || info->max_entries == map_shape[i].max_entries);
+	       (!map_entries[i] || info->max_entries == map_entries[i]);
 }
 
 bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info)

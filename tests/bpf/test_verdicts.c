@@ -561,6 +561,53 @@ static void put_answered_flow(const struct pkt_spec *p, __u64 age_ns)
 	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
 }
 
+/*
+ * The flow of a datagram the host sent half a second ago: the next one
+ * must move its last_seen to now (replies are let in for exactly
+ * udp-timeout after the last datagram).
+ */
+static void setup_flow_sent_half_a_second_ago(struct pkt_spec *p)
+{
+	struct spee_flow_key k = out_key(p);
+	struct spee_flow_state st = { .last_seen_ns = mono_ns() - 500000000ULL,
+				      .reason = SPEE_REASON_UDP_REPLY };
+
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
+}
+
+static void check_flow_refreshed_now(const struct pkt_spec *p)
+{
+	struct spee_flow_key k = out_key(p);
+	struct spee_flow_state st;
+
+	assert_true(flow_get(&k, &st));
+	if (mono_ns() - st.last_seen_ns > 100000000ULL)
+		fail_msg("the flow was last seen %llu ms ago, not by this datagram",
+			 (unsigned long long)((mono_ns() - st.last_seen_ns) / 1000000));
+	flow_del(&k);
+}
+
+/* The flow of a reply's datagram, sent by the host `age_ms` before the reply. */
+static void put_reply_flow(const struct pkt_spec *p, __u64 age_ms)
+{
+	struct spee_flow_key k = in_key(p);
+	struct spee_flow_state st = { .last_seen_ns = mono_ns() - age_ms * 1000000ULL,
+				      .reason = SPEE_REASON_UDP_REPLY };
+
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
+}
+
+/* 60 s is the fixture's udp-timeout: 300 ms inside it, and 300 ms past it. */
+static void setup_reply_flow_just_inside_the_timeout(struct pkt_spec *p)
+{
+	put_reply_flow(p, 59700);
+}
+
+static void setup_reply_flow_just_past_the_timeout(struct pkt_spec *p)
+{
+	put_reply_flow(p, 60300);
+}
+
 static void setup_fresh_inbound_udp_flow(struct pkt_spec *p)
 {
 	put_answered_flow(p, 0);
@@ -988,6 +1035,16 @@ static const struct row rows[] = {
 	{ "udp_reply_after_the_flow_expired_is_dropped", XDP, FX_MAIN,
 	  { U(FX_OUT4, FX_HOST4, 123, 40022) }, DROP, R_NO_RULE,
 	  .setup = setup_stale_udp_flow },
+	/* replies are let in for exactly udp-timeout after the last datagram sent */
+	{ "every_datagram_refreshes_its_flow_not_once_a_second", EGRESS, FX_MAIN,
+	  { U(FX_HOST4, FX_OUT4, 40023, 123) }, PASS, R_RULE, "ntp-out",
+	  .setup = setup_flow_sent_half_a_second_ago, .check = check_flow_refreshed_now },
+	{ "a_reply_just_inside_the_udp_timeout_passes", XDP, FX_MAIN,
+	  { U(FX_OUT4, FX_HOST4, 123, 40024) }, PASS, SPEE_REASON_UDP_REPLY,
+	  .setup = setup_reply_flow_just_inside_the_timeout },
+	{ "a_reply_just_past_the_udp_timeout_is_dropped", XDP, FX_MAIN,
+	  { U(FX_OUT4, FX_HOST4, 123, 40025) }, DROP, R_NO_RULE,
+	  .setup = setup_reply_flow_just_past_the_timeout },
 	{ "dns_query_to_a_resolver_passes_as_dns", EGRESS, FX_MAIN,
 	  { U(FX_HOST4, FX_RES4, 40030, 53) }, PASS, SPEE_REASON_DNS,
 	  .check = check_out_flow_dns },
@@ -1414,6 +1471,12 @@ static const struct connect_case connect_cases[] = {
 	{ AF_INET6, SOCK_STREAM, "::ffff:198.18.4.1", 80, false },
 	{ AF_INET6, SOCK_STREAM, "::1", 25, false },
 	{ AF_INET6, SOCK_STREAM, "::ffff:127.0.0.1", 25, false },
+	/* the unspecified address connects to the host itself */
+	{ AF_INET, SOCK_STREAM, "0.0.0.0", 25, false },
+	{ AF_INET6, SOCK_STREAM, "::", 25, false },
+	{ AF_INET6, SOCK_STREAM, "::ffff:0.0.0.0", 25, false },
+	/* a mapped address is judged as its IPv4 one: my.mailstore.com's */
+	{ AF_INET6, SOCK_STREAM, "::ffff:198.18.7.7", 443, false },
 };
 
 #define N_CONNECT_CASES (sizeof(connect_cases) / sizeof(connect_cases[0]))
@@ -1491,6 +1554,20 @@ static void run_connect_cases(int fx, bool audit)
 				 res[i] ? strerror(res[i]) : "in progress",
 				 want ? "EPERM" : "not EPERM");
 		refused += want;
+		/* explain gives every TCP connect() the kernel's answer */
+		if (c->type == SOCK_STREAM) {
+			struct explain_query q = { .dir = SPEE_DIR_EGRESS, .proto = IPPROTO_TCP,
+						   .port = c->port };
+			struct explain_result r = { .pass = true };
+
+			assert_true(addr_parse(c->addr, &q.peer));
+			if (!explain_socket_peer(&q.peer))
+				explain_decide(fixture(fx), &env.names, &q, &r);
+			if (r.pass == (res[i] == EPERM))
+				fail_msg("connect to %s port %u: explain says %s, the kernel %s",
+					 c->addr, c->port, r.pass ? "pass" : "drop",
+					 res[i] == EPERM ? "EPERM" : "goes ahead");
+		}
 	}
 	/* each refusal counts as one no-rule packet of zero bytes; nothing else moved */
 	{
