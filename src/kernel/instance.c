@@ -143,10 +143,15 @@ static void cgroup_pin_path(const char *pin_dir, enum link_kind k, char *buf, si
 	snprintf(buf, len, "%s/%s/%s", pin_dir, ATTACH_LINKS_DIR, attach_cgroup_pin_name(k));
 }
 
-/* Every up, non-loopback interface of this network namespace. */
+/*
+ * Every up, non-loopback interface of this network namespace that speebpf
+ * can judge; the others (ifaces.h: tunnels that keep an outer header where
+ * XDP looks...) are left out with a warning, as no --iface asked for them.
+ */
 static int default_ifaces(char ***out, size_t *n)
 {
 	struct ifaddrs *ifa, *i;
+	struct iface_kind kind;
 	char **v = NULL;
 	size_t count = 0;
 
@@ -164,6 +169,16 @@ static int default_ifaces(char ***out, size_t *n)
 			dup = !strcmp(v[k], i->ifa_name);
 		if (dup)
 			continue;
+		if (!ifaces_classify(i->ifa_name, &kind) && kind.frames == IFACE_REFUSED) {
+			bool said = false;
+
+			for (struct ifaddrs *j = ifa; j != i && !said; j = j->ifa_next)
+				said = !strcmp(j->ifa_name, i->ifa_name);
+			if (!said)
+				fprintf(stderr, "speebpf: warning: not enforcing %s: %s\n", i->ifa_name,
+					kind.why);
+			continue;
+		}
 		grown = realloc(v, (count + 1) * sizeof(*v));
 		if (!grown || !(grown[count] = strdup(i->ifa_name))) {
 			free(grown ? grown : v);
