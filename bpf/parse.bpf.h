@@ -275,48 +275,88 @@ static __always_inline int spee_later_fragment(struct spee_pkt *p, __u32 offset_
 }
 
 /*
+ * The options of an IPv4 header, copied out of the packet (zero after their
+ * length). 64 bytes for 40: an index masked to 6 bits stays inside, which
+ * the verifier can see.
+ */
+struct spee_ipv4_opts {
+	__u8 b[64];
+};
+
+/* o->b[i], i < 40 already: the mask is for the verifier, an empty operation here. */
+static __always_inline __u32 spee_opt_byte(const struct spee_ipv4_opts *o, __u64 i)
+{
+	asm volatile("%0 &= 63" : "+r"(i));
+	return o->b[i];
+}
+
+/*
  * IPv4 options: of them only the loose and strict source routes (RFC 791)
  * matter, which hide the packet's final destination behind the one in the
- * header (IP_OPTIONS sets them, unprivileged). A bounded walk over the at
- * most 40 bytes after the fixed header (the cursor stands there); an
- * option that claims less than its own two bytes or runs past the header
- * is malformed, as the kernel's ip_options_compile() finds it too.
+ * header (IP_OPTIONS sets them, unprivileged). A bounded walk over the len
+ * (<= 40) bytes up to the first source route: returns 1 when it finds one,
+ * 0 when there is none, -1 when an option before it claims less than its
+ * own two bytes or runs past the header (malformed: the kernel's
+ * ip_options_compile() refuses them too).
  *
- * The position is clamped to 0..63 at the end of every step (an empty
- * operation: it is at most opt_len <= 40 there), so that the paths of a
- * step (a one-byte option, a longer one) reach the next with the same
- * bounds and the verifier checks one of them instead of a tree of them
- * (without: over its limit of a million instructions).
+ * A global function, over a copy: the verifier checks the walk once, from
+ * one state. Walked in place, inside the parser, it was checked once for
+ * every way of reaching the IPv4 header, ~17k instructions a program. The
+ * position is clamped to 6 bits at the end of each step (an empty
+ * operation: it is at most len there), so that a one-byte and a longer
+ * option reach the next step with the same bounds and the verifier goes
+ * on with one state, not a tree of them.
  */
+__attribute__((noinline)) int spee_ipv4_source_route(const struct spee_ipv4_opts *o, __u32 len)
+{
+	__u64 i = 0;
+
+	if (!o || len > SPEE_IPV4_OPT_MAX)
+		return -1;
+	for (int n = 0; n < SPEE_IPV4_OPT_MAX; n++) {
+		__u32 t, olen = 1;
+
+		if (i >= len)
+			return 0;
+		t = spee_opt_byte(o, i);
+		if (t == SPEE_IPOPT_END)
+			return 0;
+		if (t != SPEE_IPOPT_NOOP) {
+			if (i + 2 > len)
+				return -1;
+			olen = spee_opt_byte(o, i + 1);
+			if (olen < 2 || i + olen > len)
+				return -1;
+			if (t == SPEE_IPOPT_LSRR || t == SPEE_IPOPT_SSRR)
+				return 1;
+		}
+		i += olen;
+		asm volatile("%0 &= 63" : "+r"(i));
+	}
+	return 0;
+}
+
+/* Copies the opt_len (4..40, a multiple of 4) bytes of options at the cursor, and walks them. */
 static __always_inline int spee_ipv4_options(struct spee_cursor *c, __u32 opt_len,
 					     struct spee_pkt *p)
 {
+	struct spee_ipv4_opts o = {};
 	__u8 *opts = c->pos;
-	__u64 i = 0;
+	int r;
 
-	for (int n = 0; n < SPEE_IPV4_OPT_MAX; n++) {
-		__u8 *o;
-		__u32 len = 1;
-
-		if (i >= opt_len)
+#pragma unroll
+	for (int k = 0; k < SPEE_IPV4_OPT_MAX / 4; k++) {
+		if (4u * k >= opt_len)
 			break;
-		o = opts + i;
-		if ((void *)(o + 1) > c->end)
+		if ((void *)(opts + 4 * k + 4) > c->end)
 			return SPEE_PARSE_MALFORMED;
-		if (o[0] == SPEE_IPOPT_END)
-			break;
-		if (o[0] != SPEE_IPOPT_NOOP) {
-			if ((void *)(o + 2) > c->end)
-				return SPEE_PARSE_MALFORMED;
-			len = o[1];
-			if (len < 2 || i + len > opt_len)
-				return SPEE_PARSE_MALFORMED;
-			if (o[0] == SPEE_IPOPT_LSRR || o[0] == SPEE_IPOPT_SSRR)
-				p->flags |= SPEE_PKT_SOURCE_ROUTE;
-		}
-		i += len;
-		asm volatile("%0 &= 63" : "+r"(i));
+		__builtin_memcpy(&o.b[4 * k], opts + 4 * k, 4);
 	}
+	r = spee_ipv4_source_route(&o, opt_len);
+	if (r < 0)
+		return SPEE_PARSE_MALFORMED;
+	if (r)
+		p->flags |= SPEE_PKT_SOURCE_ROUTE;
 	return SPEE_PARSE_OK;
 }
 
@@ -703,18 +743,21 @@ __attribute__((noinline)) int spee_parse_skb_copy(struct __sk_buff *skb, struct 
 	return spee_parse(buf->b, buf->b + len, SPEE_SKB_COPY - 64, false, true, proto, p);
 }
 
+/*
+ * The egress program's parser: -1 where it has no direct access to the
+ * packet (data_end is not set up where test_run lacks direct packet
+ * access for cgroup_skb, on 6.1): the caller then parses the copy. Called
+ * from the entry point rather than from here, so that the call chain stays
+ * within the verifier's 512 bytes of stack for all frames together.
+ */
 __attribute__((noinline)) int spee_parse_skb(struct __sk_buff *skb, struct spee_pkt *p)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 
 	if (!p)
 		return SPEE_PARSE_MALFORMED;
-	/*
-	 * data_end is not set up where test_run lacks direct packet access
-	 * for cgroup_skb (6.1): the copy serves there.
-	 */
 	if (end <= data)
-		return spee_parse_skb_copy(skb, p);
+		return -1;
 	return spee_parse(data, end, SPEE_MAX_HDR_OFF, false, true, (__be16)skb->protocol, p);
 }
 

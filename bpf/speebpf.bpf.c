@@ -90,6 +90,8 @@ int spee_egress(struct __sk_buff *skb)
 		v = spee_verdict_of(SPEE_REASON_LOOPBACK);
 	} else {
 		parsed = spee_parse_skb(skb, &p);
+		if (parsed < 0)
+			parsed = spee_parse_skb_copy(skb, &p);
 		v = spee_judge(skb, SPEE_AT_CGROUP, &run, parsed, &p, &packets);
 	}
 	if (parsed == SPEE_PARSE_NON_IP)

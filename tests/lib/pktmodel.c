@@ -153,8 +153,9 @@ static enum shape read_l4(struct hdrs *h, const uint8_t *b, size_t off, size_t r
 /*
  * IPv4 options (RFC 791 3.1): end of list, no-operation, or type, length,
  * data. A loose or strict source route names where the packet goes after
- * the address in the header. An option whose length is below 2 or runs
- * past the header is malformed (the kernel refuses it too).
+ * the address in the header; the first one settles it. An option before it
+ * whose length is below 2 or runs past the header is malformed (the kernel
+ * refuses it too).
  */
 static enum shape read_ipv4_options(struct hdrs *h, const uint8_t *o, size_t n)
 {
@@ -174,8 +175,10 @@ static enum shape read_ipv4_options(struct hdrs *h, const uint8_t *o, size_t n)
 		olen = o[i + 1];
 		if (olen < 2 || i + olen > n)
 			return fail(h, SHAPE_MALFORMED, "ipv4 option length out of bounds");
-		if (o[i] == 131 || o[i] == 137) /* LSRR, SSRR */
+		if (o[i] == 131 || o[i] == 137) { /* LSRR, SSRR */
 			h->source_route = true;
+			break;
+		}
 		i += olen;
 	}
 	return SHAPE_WHOLE;
