@@ -49,6 +49,23 @@ struct status {
  * that file still holds the bytes that were applied (else it is a pending
  * change, not drift). The DNS names take the addresses the agent stored.
  */
+static int status_local_addrs(const char *pin_dir, struct policy_env *env, struct prefix **local)
+{
+	struct spee_map_fds m;
+	struct diags d = { 0 };
+	int err = loader_open_pinned(&m, pin_dir, &d);
+
+	if (!err)
+		err = maps_read_local_addrs(&m, local, &env->n_local_addrs, &d);
+	if (!err) {
+		env->local_addrs = *local;
+		env->local_known = true;
+	}
+	loader_close_pinned(&m);
+	diags_free(&d);
+	return err;
+}
+
 static void check_drift(const char *pin_dir, struct status *s)
 {
 	struct config *cfg = NULL;
@@ -72,8 +89,12 @@ static void check_drift(const char *pin_dir, struct status *s)
 			 s->inst.config_path);
 		goto out;
 	}
-	/* as apply compiled it: the host's addresses configured here are itself */
-	if (cli_policy_env(&env, &resolvers) || cli_machine_addrs(&env, &local) ||
+	/*
+	 * As apply compiled it: the host's addresses it found on the machine
+	 * are the ones the maps hold as its own (status may run in another
+	 * network namespace than the one apply saw).
+	 */
+	if (cli_policy_env(&env, &resolvers) || status_local_addrs(pin_dir, &env, &local) ||
 	    policy_compile(cfg, s->inst.host, &env, &p, &d) || namestore_load(pin_dir, &names)) {
 		snprintf(s->drift_note, sizeof(s->drift_note), "cannot compile %s for %s",
 			 s->inst.config_path, s->inst.host);
@@ -119,6 +140,7 @@ static int count_problems(struct status *s)
 			problems++;
 		else
 			seen[s->links[i].kind] = true;
+		/* (ATTACH_TC_UNSEEN, in another network namespace, is no problem seen) */
 		if (s->links[i].alive && s->links[i].kind == LINK_XDP && !s->links[i].tc_prog_id)
 			problems++;
 	}
@@ -153,7 +175,10 @@ static void print_text(const char *pin_dir, const struct status *s)
 			printf("  %-16s DETACHED (pinned at %s)\n", kind_names[l->kind], l->pin);
 			continue;
 		}
-		if (l->kind == LINK_XDP) {
+		if (l->kind == LINK_XDP && l->frames == IFACE_UNSEEN) {
+			printf("  %-16s ifindex %u of another network namespace: prog %u, link %u\n",
+			       kind_names[l->kind], l->ifindex, l->prog_id, l->link_id);
+		} else if (l->kind == LINK_XDP) {
 			char tc[32] = "MISSING";
 
 			if (l->tc_prog_id)
@@ -244,8 +269,9 @@ static void print_json(const char *pin_dir, const struct status *s)
 			json_object_object_add(j, "frames",
 					       json_object_new_string(ifaces_frames_label(l->frames)));
 			json_object_object_add(j, "tc_egress_prog_id",
-					       l->tc_prog_id ? json_object_new_int64(l->tc_prog_id) :
-							       NULL);
+					       l->tc_prog_id && l->tc_prog_id != ATTACH_TC_UNSEEN ?
+						       json_object_new_int64(l->tc_prog_id) :
+						       NULL);
 		}
 		json_object_array_add(links, j);
 	}

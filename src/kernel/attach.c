@@ -146,8 +146,17 @@ int attach_iface(const struct iface_progs *progs, const char *ifname, const char
 int attach_iface_update(const struct iface_progs *progs, const struct link_state *ls)
 {
 	bool ip = ls->frames == IFACE_IP;
-	int err = attach_update(ls->pin, ip ? progs->xdp_l3 : progs->xdp);
+	int err;
 
+	if (ls->frames == IFACE_UNSEEN) {
+		/* which device it is, and so which programs, only its namespace can tell */
+		fprintf(stderr,
+			"speebpf: the interface of %s (ifindex %u) is in another network namespace: "
+			"run apply in that one\n",
+			ls->pin, ls->ifindex);
+		return -EXDEV;
+	}
+	err = attach_update(ls->pin, ip ? progs->xdp_l3 : progs->xdp);
 	if (!err)
 		err = ifaces_tc_attach(ls->ifindex, ip ? progs->tc_l3 : progs->tc);
 	return err;
@@ -230,11 +239,15 @@ static int read_link(const char *path, struct link_state *ls)
 		if (!if_indextoname(ls->ifindex, ls->ifname))
 			ls->ifname[0] = '\0';
 		xdp_mode_of(ls);
-		ls->frames = IFACE_REFUSED;
-		if (ls->ifname[0] && !ifaces_classify(ls->ifname, &k))
-			ls->frames = k.frames;
-		if (ls->alive)
+		ls->frames = IFACE_UNSEEN;
+		ls->tc_prog_id = ATTACH_TC_UNSEEN;
+		/* its program on this ifindex: the device is in this network namespace */
+		if (ls->alive && strcmp(ls->xdp_mode, "none")) {
+			ls->frames = IFACE_REFUSED;
+			if (ls->ifname[0] && !ifaces_classify(ls->ifname, &k))
+				ls->frames = k.frames;
 			ifaces_tc_query(ls->ifindex, &ls->tc_prog_id);
+		}
 	} else if (info.type == BPF_LINK_TYPE_CGROUP) {
 		ls->cgroup_id = info.cgroup.cgroup_id;
 		ls->alive = ls->cgroup_id != 0;

@@ -17,6 +17,7 @@
 #include "ifaces.h"
 
 #define ATTACH_LINKS_DIR "links"
+#define ATTACH_TC_UNSEEN UINT32_MAX
 #define ATTACH_XDP_PREFIX "xdp-"
 
 enum link_kind {
@@ -77,8 +78,15 @@ struct link_state {
 	uint32_t ifindex; /* LINK_XDP */
 	char ifname[16];
 	const char *xdp_mode; /* "native", "generic", "offload" or "none" */
-	enum iface_frames frames; /* LINK_XDP: how the device's frames start */
-	uint32_t tc_prog_id; /* LINK_XDP: the program of its tc egress filter, 0: none */
+	/*
+	 * LINK_XDP: how the device's frames start, and the program of its tc
+	 * egress filter (0: none). A link's device is known by its ifindex,
+	 * which means something only in the network namespace of the device:
+	 * where its program is not attached to that ifindex (status run in
+	 * another namespace), both are IFACE_UNSEEN and ATTACH_TC_UNSEEN.
+	 */
+	enum iface_frames frames;
+	uint32_t tc_prog_id;
 	uint64_t cgroup_id; /* cgroup links */
 };
 

@@ -101,7 +101,8 @@ out:
 
 const char *ifaces_frames_label(enum iface_frames f)
 {
-	return f == IFACE_ETHERNET ? "ethernet" : f == IFACE_IP ? "ip" : "refused";
+	return f == IFACE_ETHERNET ? "ethernet" : f == IFACE_IP ? "ip" : f == IFACE_REFUSED ? "refused" :
+														      "unseen";
 }
 
 int ifaces_tc_attach(unsigned ifindex, int prog_fd)

@@ -27,6 +27,7 @@ enum iface_frames {
 	IFACE_ETHERNET, /* frames start with an Ethernet header */
 	IFACE_IP, /* frames start with the IP header */
 	IFACE_REFUSED, /* speebpf cannot judge them: not attached */
+	IFACE_UNSEEN, /* (a link's device) not in this network namespace: unknown here */
 };
 
 struct iface_kind {
@@ -45,7 +46,7 @@ struct iface_kind {
 /* Classifies ifname (in the caller's network namespace). 0, or a negative errno. */
 int ifaces_classify(const char *ifname, struct iface_kind *k);
 
-/* "ethernet", "ip" or "refused", for status. */
+/* "ethernet", "ip", "refused" or "unseen", for status. */
 const char *ifaces_frames_label(enum iface_frames f);
 
 #define IFACES_TC_PRIORITY 1 /* first, so that no earlier filter's verdict skips it */

@@ -242,6 +242,12 @@ bool instance_link_is_ours(const struct link_state *ls, struct spee_instance *in
 
 	if (ip)
 		prog = LOADER_PROG_XDP_L3;
+	if (ls->kind == LINK_XDP && ls->frames == IFACE_UNSEEN)
+		/* its device is in another network namespace: either program may be right */
+		return loader_prog_is_instances(ls->prog_id,
+						loader_prog_tag_in(inst, LOADER_PROG_XDP), pinned) ||
+		       loader_prog_is_instances(ls->prog_id,
+						loader_prog_tag_in(inst, LOADER_PROG_XDP_L3), pinned);
 	if (!loader_prog_is_instances(ls->prog_id, loader_prog_tag_in(inst, prog), pinned))
 		return false;
 	/* an interface is ours only with its tc egress filter: both ways judged */
