@@ -309,29 +309,35 @@ static __always_inline __u32 spee_opt_byte(const struct spee_ipv4_opts *o, __u64
  */
 __attribute__((noinline)) int spee_ipv4_source_route(const struct spee_ipv4_opts *o, __u32 len)
 {
-	__u64 i = 0;
+	__u32 next = 0;
 
 	if (!o || len > SPEE_IPV4_OPT_MAX)
 		return -1;
-	for (int n = 0; n < SPEE_IPV4_OPT_MAX; n++) {
-		__u32 t, olen = 1;
+	/*
+	 * One step per byte position, each at a constant offset: at the
+	 * position where the next option starts, read it and find the one
+	 * after it.
+	 */
+#pragma unroll
+	for (__u32 j = 0; j < SPEE_IPV4_OPT_MAX; j++) {
+		__u32 t = o->b[j], olen;
 
-		if (i >= len)
+		if (j >= len)
 			return 0;
-		t = spee_opt_byte(o, i);
+		if (j != next)
+			continue;
 		if (t == SPEE_IPOPT_END)
 			return 0;
-		if (t != SPEE_IPOPT_NOOP) {
-			if (i + 2 > len)
-				return -1;
-			olen = spee_opt_byte(o, i + 1);
-			if (olen < 2 || i + olen > len)
-				return -1;
-			if (t == SPEE_IPOPT_LSRR || t == SPEE_IPOPT_SSRR)
-				return 1;
+		if (t == SPEE_IPOPT_NOOP) {
+			next = j + 1;
+			continue;
 		}
-		i += olen;
-		asm volatile("%0 &= 63" : "+r"(i));
+		olen = o->b[j + 1];
+		if (j + 2 > len || olen < 2 || j + olen > len)
+			return -1;
+		if (t == SPEE_IPOPT_LSRR || t == SPEE_IPOPT_SSRR)
+			return 1;
+		next = j + olen;
 	}
 	return 0;
 }
@@ -376,7 +382,12 @@ static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, s
 	if (!spee_pull(c, sizeof(*ip)))
 		return SPEE_PARSE_MALFORMED;
 	if (hlen > sizeof(*ip)) {
-		if (spee_ipv4_options(c, hlen - sizeof(*ip), p) != SPEE_PARSE_OK)
+		/*
+		 * Only what leaves has its options read: a source route matters
+		 * there (spee_judge), while arriving ones are the sender's
+		 * business and the kernel forwards none unless told to.
+		 */
+		if (egress && spee_ipv4_options(c, hlen - sizeof(*ip), p) != SPEE_PARSE_OK)
 			return SPEE_PARSE_MALFORMED;
 		if (!spee_pull(c, hlen - sizeof(*ip)))
 			return SPEE_PARSE_MALFORMED;
@@ -770,7 +781,7 @@ __attribute__((noinline)) int spee_parse_skb(struct __sk_buff *skb, struct spee_
  */
 #define SPEE_TC_PULL 256
 
-__attribute__((noinline)) int spee_parse_tc(struct __sk_buff *skb, struct spee_pkt *p, int l2)
+static __always_inline int spee_parse_tc(struct __sk_buff *skb, struct spee_pkt *p, bool l2)
 {
 	__u32 len = skb->len, want = len < SPEE_TC_PULL ? len : SPEE_TC_PULL;
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
@@ -782,7 +793,18 @@ __attribute__((noinline)) int spee_parse_tc(struct __sk_buff *skb, struct spee_p
 		data = (void *)(long)skb->data;
 		end = (void *)(long)skb->data_end;
 	}
-	return spee_parse(data, end, SPEE_MAX_HDR_OFF, l2 != 0, true, 0, p);
+	return spee_parse(data, end, SPEE_MAX_HDR_OFF, l2, true, 0, p);
+}
+
+/* One global function for each start, so that each program verifies only its own. */
+__attribute__((noinline)) int spee_parse_tc_eth(struct __sk_buff *skb, struct spee_pkt *p)
+{
+	return spee_parse_tc(skb, p, true);
+}
+
+__attribute__((noinline)) int spee_parse_tc_ip(struct __sk_buff *skb, struct spee_pkt *p)
+{
+	return spee_parse_tc(skb, p, false);
 }
 
 #endif /* SPEE_PARSE_BPF_H */

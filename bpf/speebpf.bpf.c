@@ -129,7 +129,7 @@ static __always_inline int spee_tc(struct __sk_buff *skb, bool l2)
 		return SPEE_TC_ACT_UNSPEC;
 	if (spee_run_load(&run))
 		return SPEE_TC_ACT_UNSPEC;
-	parsed = spee_parse_tc(skb, &p, l2);
+	parsed = l2 ? spee_parse_tc_eth(skb, &p) : spee_parse_tc_ip(skb, &p);
 	v = spee_judge(skb, SPEE_AT_TC, &run, parsed, &p, &packets);
 	if (parsed == SPEE_PARSE_NON_IP)
 		spee_count_l2(&run, SPEE_DIR_EGRESS, v, p.ethertype, skb->len);
