@@ -581,6 +581,27 @@ enum spee_hook {
 };
 
 /*
+ * A leaving IPv4 packet's options (the parser noted where they are):
+ * copied out and walked by spee_ipv4_source_route(). Outside the parser so
+ * that the verifier checks the copy once a program, not once for every
+ * way of reaching the IPv4 header. 1: a source route, 0: none (or no
+ * options), -1: malformed.
+ */
+static __always_inline int spee_ipv4_options(struct __sk_buff *skb, const struct spee_pkt *p)
+{
+	struct spee_ipv4_opts o = {};
+	__u32 len = p->opt_len;
+
+	if (!len)
+		return 0;
+	if (len > SPEE_IPV4_OPT_MAX)
+		return -1;
+	if (bpf_skb_load_bytes(skb, p->opt_off, o.b, len))
+		return -1;
+	return spee_ipv4_source_route(&o, len);
+}
+
+/*
  * The verdict of a parsed packet, for every program that sees packets.
  * *packets: what it adds to its counter's packet count: 1, or 0 for a
  * fragment of a datagram that is counted already (a rule counts
@@ -599,9 +620,20 @@ static __always_inline struct spee_verdict spee_judge(void *ctx, enum spee_hook 
 		return spee_decide_non_ip(run, dir, p->ethertype);
 	if (parsed == SPEE_PARSE_MALFORMED)
 		return spee_verdict_of(SPEE_REASON_MALFORMED);
-	/* Leaving with a source route, the packet's destination is not where it goes. */
-	if (dir == SPEE_DIR_EGRESS && (p->flags & SPEE_PKT_SOURCE_ROUTE))
-		return spee_verdict_of(SPEE_REASON_SOURCE_ROUTE);
+	/*
+	 * Leaving with a source route, the packet's destination is not where
+	 * it goes. Only what leaves has its IPv4 options read: arriving ones
+	 * are the sender's business, and the kernel forwards none unless
+	 * told to.
+	 */
+	if (dir == SPEE_DIR_EGRESS) {
+		int sr = spee_ipv4_options(ctx, p);
+
+		if (sr < 0)
+			return spee_verdict_of(SPEE_REASON_MALFORMED);
+		if (sr || (p->flags & SPEE_PKT_SOURCE_ROUTE))
+			return spee_verdict_of(SPEE_REASON_SOURCE_ROUTE);
+	}
 	/*
 	 * The host's own traffic, said without relying on lo. Not at tc: a
 	 * packet socket's frame leaves on the wire whatever address it names.

@@ -85,6 +85,9 @@ struct spee_pkt {
 	__u8 daddr[16];
 	__u16 l4_off; /* ICMP: where its header starts, from the start of the parsed buffer */
 	__u16 ethertype; /* a non-IP frame's (host order; an 802.3 length below 0x0600) */
+	__u16 opt_off; /* IPv4 options: where they start (as l4_off), and how many bytes */
+	__u8 opt_len;
+	__u8 pad;
 };
 
 /*
@@ -274,21 +277,10 @@ static __always_inline int spee_later_fragment(struct spee_pkt *p, __u32 offset_
 	return SPEE_PARSE_OK;
 }
 
-/*
- * The options of an IPv4 header, copied out of the packet (zero after their
- * length). 64 bytes for 40: an index masked to 6 bits stays inside, which
- * the verifier can see.
- */
+/* The options of an IPv4 header, copied out of the packet (zero after their length). */
 struct spee_ipv4_opts {
 	__u8 b[64];
 };
-
-/* o->b[i], i < 40 already: the mask is for the verifier, an empty operation here. */
-static __always_inline __u32 spee_opt_byte(const struct spee_ipv4_opts *o, __u64 i)
-{
-	asm volatile("%0 &= 63" : "+r"(i));
-	return o->b[i];
-}
 
 /*
  * IPv4 options: of them only the loose and strict source routes (RFC 791)
@@ -299,9 +291,10 @@ static __always_inline __u32 spee_opt_byte(const struct spee_ipv4_opts *o, __u64
  * own two bytes or runs past the header (malformed: the kernel's
  * ip_options_compile() refuses them too).
  *
- * A global function, over a copy: the verifier checks the walk once, from
- * one state. Walked in place, inside the parser, it was checked once for
- * every way of reaching the IPv4 header, ~17k instructions a program. The
+ * A global function, over a copy (spee_ipv4_options() in decide.bpf.h
+ * makes it): the verifier checks the walk once, from one state. Walked in
+ * place, inside the parser, it was checked once for every way of reaching
+ * the IPv4 header, ~17k instructions a program. The
  * position is clamped to 6 bits at the end of each step (an empty
  * operation: it is at most len there), so that a one-byte and a longer
  * option reach the next step with the same bounds and the verifier goes
@@ -342,30 +335,6 @@ __attribute__((noinline)) int spee_ipv4_source_route(const struct spee_ipv4_opts
 	return 0;
 }
 
-/* Copies the opt_len (4..40, a multiple of 4) bytes of options at the cursor, and walks them. */
-static __always_inline int spee_ipv4_options(struct spee_cursor *c, __u32 opt_len,
-					     struct spee_pkt *p)
-{
-	struct spee_ipv4_opts o = {};
-	__u8 *opts = c->pos;
-	int r;
-
-#pragma unroll
-	for (int k = 0; k < SPEE_IPV4_OPT_MAX / 4; k++) {
-		if (4u * k >= opt_len)
-			break;
-		if ((void *)(opts + 4 * k + 4) > c->end)
-			return SPEE_PARSE_MALFORMED;
-		__builtin_memcpy(&o.b[4 * k], opts + 4 * k, 4);
-	}
-	r = spee_ipv4_source_route(&o, opt_len);
-	if (r < 0)
-		return SPEE_PARSE_MALFORMED;
-	if (r)
-		p->flags |= SPEE_PKT_SOURCE_ROUTE;
-	return SPEE_PARSE_OK;
-}
-
 static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, struct spee_pkt *p)
 {
 	struct spee_left left = {};
@@ -382,13 +351,9 @@ static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, s
 	if (!spee_pull(c, sizeof(*ip)))
 		return SPEE_PARSE_MALFORMED;
 	if (hlen > sizeof(*ip)) {
-		/*
-		 * Only what leaves has its options read: a source route matters
-		 * there (spee_judge), while arriving ones are the sender's
-		 * business and the kernel forwards none unless told to.
-		 */
-		if (egress && spee_ipv4_options(c, hlen - sizeof(*ip), p) != SPEE_PARSE_OK)
-			return SPEE_PARSE_MALFORMED;
+		/* where the options are, for spee_judge: they are read where a packet leaves */
+		p->opt_off = (__u16)spee_offset(c);
+		p->opt_len = (__u8)(hlen - sizeof(*ip));
 		if (!spee_pull(c, hlen - sizeof(*ip)))
 			return SPEE_PARSE_MALFORMED;
 	}
