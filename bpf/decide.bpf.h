@@ -594,8 +594,13 @@ static __always_inline int spee_ipv4_options(struct __sk_buff *skb, const struct
 
 	if (!len)
 		return 0;
-	if (len > SPEE_IPV4_OPT_MAX)
-		return -1;
+	/*
+	 * len is 4..40, a multiple of 4 (the header's length is): this is len
+	 * again, in a form whose bounds (4..64, inside o) the verifier sees
+	 * from the arithmetic, not from a test the compiler may make on
+	 * another register (a 6.1 verifier then rejects a "zero-sized read").
+	 */
+	len = (((len >> 2) - 1) & 15) * 4 + 4;
 	if (bpf_skb_load_bytes(skb, p->opt_off, o.b, len))
 		return -1;
 	return spee_ipv4_source_route(&o, len);
