@@ -121,10 +121,12 @@ static __always_inline int spee_tc(struct __sk_buff *skb, bool l2)
 	__u64 packets;
 	int parsed;
 
-	if (!sk)
-		return SPEE_TC_ACT_UNSPEC;
-	sk = bpf_sk_fullsock(sk);
-	/* not full: a request or time-wait socket of TCP, judged as its listener's */
+	/*
+	 * The family is read from the socket's common part, without
+	 * bpf_sk_fullsock(): a TCP request or time-wait socket (not full) is
+	 * inet too, judged at the cgroup hook as its listener's or its
+	 * connection's. One helper call less on every packet the host sends.
+	 */
 	if (!sk || sk->family == SPEE_AF_INET || sk->family == SPEE_AF_INET6)
 		return SPEE_TC_ACT_UNSPEC;
 	if (spee_run_load(&run))
