@@ -205,7 +205,7 @@ static void contract_example_sets_every_field_it_names(void **state)
 	assert_int_equal(h->n_addrs, 1);
 	assert_prefix(&h->addrs[0], "198.18.0.21");
 
-	assert_int_equal(cfg->n_networks, 2);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS);
 	assert_string_equal(cfg->networks[CONFIG_NETWORK_ADM].name, "ADM");
 	assert_true(cfg->networks[CONFIG_NETWORK_ADM].from_file);
 	assert_loc(cfg->networks[CONFIG_NETWORK_ADM].loc, 13, 3);
@@ -281,7 +281,7 @@ static void minimal_config_gets_the_contract_defaults(void **state)
 	assert_int_equal(cfg->n_hosts, 1);
 	assert_int_equal(cfg->hosts[0].roles, ROLE_ALL);
 
-	assert_int_equal(cfg->n_networks, 2);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS);
 	assert_string_equal(cfg->networks[CONFIG_NETWORK_ADM].name, "ADM");
 	assert_false(cfg->networks[CONFIG_NETWORK_ADM].from_file);
 	assert_int_equal(cfg->networks[CONFIG_NETWORK_ADM].members.n, 0);
@@ -313,12 +313,12 @@ static void every_key_fixture_is_valid(void **state)
 	(void)state;
 	assert_int_equal(cfg->mode, SPEE_MODE_AUDIT);
 	assert_int_equal(cfg->n_hosts, 4);
-	assert_int_equal(cfg->n_networks, 4);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS + 1);
 	assert_int_equal(cfg->n_rules, 3);
 	assert_int_equal(cfg->n_failsafe, 2);
 	assert_int_equal(row_override(cfg, "mgmt-api")->port, 9474);
 	assert_true(row_override(cfg, "ih-kerio")->disabled);
-	assert_peer_network(&row_override(cfg, "ih-smtp")->narrow.v[0], 3);
+	assert_peer_network(&row_override(cfg, "ih-smtp")->narrow.v[0], CONFIG_BUILTIN_NETWORKS);
 	assert_int_equal(cfg->default_action[SPEE_DIR_EGRESS], SPEE_ACTION_PASS);
 	assert_int_equal(cfg->n_resolvers, 2);
 	config_free(cfg);
@@ -409,18 +409,18 @@ static void networks_defined_in_the_file_follow_adm_and_ca(void **state)
 					       "  ADM: [198.18.9.0/24]\n");
 
 	(void)state;
-	assert_int_equal(cfg->n_networks, 4);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS + 1);
 	assert_string_equal(cfg->networks[0].name, "ADM");
 	assert_string_equal(cfg->networks[1].name, "CA");
 	assert_false(cfg->networks[1].from_file);
-	assert_string_equal(cfg->networks[2].name, "MONITORING");
-	assert_true(cfg->networks[2].from_file);
-	assert_loc(cfg->networks[2].loc, 11, 3);
-	assert_string_equal(cfg->networks[3].name, "backup-net");
-	assert_int_equal(cfg->networks[3].members.n, 0);
-	assert_peer_network(&cfg->rules[0].from.v[0], 2);
-	assert_peer_network(&cfg->rules[0].from.v[1], 3);
-	assert_ptr_equal(network(cfg, "MONITORING"), &cfg->networks[2]);
+	assert_string_equal(cfg->networks[CONFIG_NETWORK_MONITORING].name, "MONITORING");
+	assert_true(cfg->networks[CONFIG_NETWORK_MONITORING].from_file);
+	assert_loc(cfg->networks[CONFIG_NETWORK_MONITORING].loc, 11, 3);
+	assert_string_equal(cfg->networks[CONFIG_BUILTIN_NETWORKS].name, "backup-net");
+	assert_int_equal(cfg->networks[CONFIG_BUILTIN_NETWORKS].members.n, 0);
+	assert_peer_network(&cfg->rules[0].from.v[0], CONFIG_NETWORK_MONITORING);
+	assert_peer_network(&cfg->rules[0].from.v[1], CONFIG_BUILTIN_NETWORKS);
+	assert_ptr_equal(network(cfg, "MONITORING"), &cfg->networks[CONFIG_NETWORK_MONITORING]);
 	config_free(cfg);
 }
 
@@ -610,7 +610,7 @@ static void sections_left_empty_change_nothing(void **state)
 					       "dns:\n");
 
 	(void)state;
-	assert_int_equal(cfg->n_networks, 2);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS);
 	assert_int_equal(cfg->networks[CONFIG_NETWORK_CA].members.n, 1);
 	assert_int_equal(row_override(cfg, "mgmt-console")->port, 0);
 	assert_int_equal(cfg->n_rules, 0);
