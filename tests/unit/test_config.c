@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "config.h"
 #include "matrix.h"
 
@@ -475,6 +476,150 @@ static void narrow_replaces_the_any_side_on_either_side(void **state)
 	assert_true(o->narrowed);
 	assert_peer_name(&o->narrow.v[0], "smtp.example.com");
 	assert_false(row_override(cfg, "ih-ews")->narrowed);
+	config_free(cfg);
+}
+
+/* ---- CONTRACT.md section 4: baselines, host names, icmp, icmpv6 and ip ---- */
+
+static void section_4_example_sets_every_field_it_names(void **state)
+{
+	struct config *cfg = load_ok("real-host.yaml");
+	const struct cfg_rule *r;
+
+	(void)state;
+	assert_int_equal(cfg->baselines, BASELINE_LINUX_HOST | BASELINE_KUBERNETES_NODE);
+	assert_int_equal(cfg->metrics_port, CONFIG_DEFAULT_METRICS_PORT);
+	assert_true(network(cfg, "NTP")->from_file);
+	assert_peer_prefix(&network(cfg, "NTP")->members.v[0], "198.18.7.123");
+	assert_peer_prefix(&network(cfg, "K8S_CONTROL")->members.v[0], "198.18.8.0/24");
+	assert_peer_prefix(&network(cfg, "MONITORING")->members.v[0], "198.18.9.50");
+	assert_int_equal(cfg->n_rules, 5);
+
+	r = &cfg->rules[0]; /* backup-agent: to an inventory host by name */
+	assert_int_equal(r->proto, IPPROTO_TCP);
+	assert_int_equal(r->to.v[0].kind, PEER_HOST);
+	assert_int_equal(r->to.v[0].host, 3);
+	assert_loc(r->to.v[0].loc, 16, 63);
+	assert_int_equal(r->from.v[0].host, CFG_NO_HOST); /* not an inventory address */
+
+	r = &cfg->rules[1]; /* icmp by name: the type in port_lo == port_hi */
+	assert_int_equal(r->proto, IPPROTO_ICMP);
+	assert_int_equal(r->port_lo, 8);
+	assert_int_equal(r->port_hi, 8);
+
+	r = &cfg->rules[2]; /* ip by number: the protocol number, no port */
+	assert_int_equal(r->proto, 112);
+	assert_int_equal(r->port_lo, 0);
+	assert_int_equal(r->port_hi, 0);
+	assert_int_equal(r->from.v[0].kind, PEER_HOST);
+	assert_int_equal(r->from.v[0].host, 1);
+	assert_int_equal(r->from.v[1].host, 2);
+
+	r = &cfg->rules[3]; /* icmpv6 by number */
+	assert_int_equal(r->proto, IPPROTO_ICMPV6);
+	assert_int_equal(r->port_lo, 128);
+
+	r = &cfg->rules[4]; /* ip by name; an inventory address stands for its host */
+	assert_int_equal(r->proto, 50);
+	assert_int_equal(r->from.v[0].kind, PEER_PREFIX);
+	assert_int_equal(r->from.v[0].host, 3);
+	config_free(cfg);
+}
+
+static void baseline_networks_have_their_defaults(void **state)
+{
+	struct config *cfg = parse_ok(ONE_HOST "networks:\n"
+					       "  ADM: [198.18.9.0/24, admin.example.com]\n"
+					       "baseline: [linux-host]\n"
+					       "metrics-port: 9700\n");
+	const struct cfg_network *mon = network(cfg, "MONITORING");
+
+	(void)state;
+	assert_int_equal(cfg->baselines, BASELINE_LINUX_HOST);
+	assert_int_equal(cfg->metrics_port, 9700);
+	/* NTP: any; K8S_CONTROL: empty; MONITORING: ADM's members (copies). */
+	assert_int_equal(network(cfg, "NTP")->members.n, 1);
+	assert_int_equal(network(cfg, "NTP")->members.v[0].kind, PEER_ANY);
+	assert_false(network(cfg, "NTP")->from_file);
+	assert_int_equal(network(cfg, "K8S_CONTROL")->members.n, 0);
+	assert_false(mon->from_file);
+	assert_int_equal(mon->members.n, 2);
+	assert_peer_prefix(&mon->members.v[0], "198.18.9.0/24");
+	assert_peer_name(&mon->members.v[1], "admin.example.com");
+	assert_ptr_not_equal(mon->members.v[1].name,
+			     network(cfg, "ADM")->members.v[1].name);
+	config_free(cfg);
+
+	cfg = parse_ok(ONE_HOST "baseline:\n");
+	assert_int_equal(cfg->baselines, 0);
+	assert_int_equal(network(cfg, "MONITORING")->members.n, 0);
+	config_free(cfg);
+}
+
+static void icmp_types_and_ip_protocols_by_name_and_number(void **state)
+{
+	static const struct {
+		const char *rule;
+		uint8_t proto;
+		uint16_t type;
+	} cases[] = {
+		{ "{id: a, proto: icmp, icmp-type: echo-request, from: [ANY], to: [MGMT]}", 1, 8 },
+		{ "{id: a, proto: icmp, icmp-type: 13, from: [ANY], to: [MGMT]}", 1, 13 },
+		{ "{id: a, proto: icmp, icmp-type: '0', from: [ANY], to: [MGMT]}", 1, 0 },
+		{ "{id: a, proto: icmpv6, icmp-type: echo-request, from: [ANY], to: [MGMT]}", 58, 128 },
+		{ "{id: a, proto: icmpv6, icmp-type: router-renumbering, from: [ANY], to: [MGMT]}", 58,
+		  138 },
+		{ "{id: a, proto: ip, ip-proto: vrrp, from: [ANY], to: [MGMT]}", 112, 0 },
+		{ "{id: a, proto: ip, ip-proto: gre, from: [ANY], to: [MGMT]}", 47, 0 },
+		{ "{id: a, proto: ip, ip-proto: 253, from: [ANY], to: [MGMT]}", 253, 0 },
+		{ "{id: a, proto: udp, port: 4789, from: [ANY], to: [MGMT]}", 17, 4789 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		struct config *cfg;
+
+		snprintf(text, sizeof(text), ONE_HOST "rules:\n  - %s\n", cases[i].rule);
+		cfg = parse_ok(text);
+		assert_int_equal(cfg->rules[0].proto, cases[i].proto);
+		assert_int_equal(cfg->rules[0].port_lo, cases[i].type);
+		assert_int_equal(cfg->rules[0].port_hi, cases[i].type);
+		config_free(cfg);
+	}
+}
+
+static void host_names_are_targets_and_only_in_their_case(void **state)
+{
+	struct config *cfg = parse_ok("hosts:\n"
+				      "  - {name: mgmt1, roles: [MGMT], addresses: [198.18.0.10]}\n"
+				      "  - {name: db-1, roles: [IH], addresses: [198.18.0.30]}\n"
+				      "networks:\n"
+				      "  BACKUP: [db-1, 198.18.9.7]\n"
+				      "rules:\n"
+				      "  - {id: a, port: 873, from: [mgmt1], to: [BACKUP, 198.18.0.10]}\n");
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(cfg->rules[0].from.v[0].kind, PEER_HOST);
+	assert_int_equal(cfg->rules[0].from.v[0].host, 0);
+	assert_int_equal(network(cfg, "BACKUP")->members.v[0].kind, PEER_HOST);
+	assert_int_equal(network(cfg, "BACKUP")->members.v[0].host, 1);
+	assert_int_equal(network(cfg, "BACKUP")->members.v[1].host, CFG_NO_HOST);
+	assert_int_equal(cfg->rules[0].to.v[1].kind, PEER_PREFIX);
+	assert_int_equal(cfg->rules[0].to.v[1].host, 0);
+	config_free(cfg);
+
+	/* Host names are case-sensitive, like DNS labels written in the inventory. */
+	parse_fails(ONE_HOST "rules:\n  - {id: a, port: 1, from: [MGMT1], to: [MGMT]}\n", msg,
+		    sizeof(msg));
+	assert_non_null(strstr(msg, "did you mean the host mgmt1?"));
+	/* A DNS-looking host name is the host, not a lookup. */
+	cfg = parse_ok("hosts:\n"
+		       "  - {name: cas.example.com, roles: [CAS], addresses: [198.18.0.11]}\n"
+		       "rules:\n"
+		       "  - {id: a, port: 1, from: [cas.example.com], to: [CAS]}\n");
+	assert_int_equal(cfg->rules[0].from.v[0].kind, PEER_HOST);
 	config_free(cfg);
 }
 
@@ -978,6 +1123,10 @@ int main(void)
 	    cmocka_unit_test(networks_defined_in_the_file_follow_adm_and_ca),
 	    cmocka_unit_test(terms_resolve_to_roles_any_networks_prefixes_and_names),
 	    cmocka_unit_test(narrow_replaces_the_any_side_on_either_side),
+	    cmocka_unit_test(section_4_example_sets_every_field_it_names),
+	    cmocka_unit_test(baseline_networks_have_their_defaults),
+	    cmocka_unit_test(icmp_types_and_ip_protocols_by_name_and_number),
+	    cmocka_unit_test(host_names_are_targets_and_only_in_their_case),
 	    cmocka_unit_test(site_rule_with_port_range_is_parsed),
 	    cmocka_unit_test(port_may_be_written_as_a_string),
 	    cmocka_unit_test(failsafe_list_replaces_the_default),
