@@ -175,7 +175,11 @@ static void print_host_text(const struct policy *p, bool full)
 				       rule->optional ? "(optional) " : "", rule->description);
 		}
 		if (dir == SPEE_DIR_EGRESS) {
-			print_implicit(p, SPEE_REASON_DNS, "(dns)", "to the resolvers");
+			/* Without resolvers: the policy takes this machine's, maybe not the host's. */
+			print_implicit(p, SPEE_REASON_DNS, "(dns)",
+				       p->cfg->resolvers_from_file
+					       ? "to the resolvers"
+					       : "to this machine's resolvers (the config names none)");
 			print_implicit(p, SPEE_REASON_LOOPBACK, "(loopback)",
 				       "to this host's own addresses");
 		}

@@ -102,6 +102,9 @@ printf 'hosts:\n  - {name: m, roles: [MGMT], addresses: [198.18.0.10]}\nfailsafe
 expect 0 "check of a config that cuts SSH off" -- "$BIN" check -c "$tmp/nossh.yaml" --host m
 contains out "warning: failsafe: [] turns the SSH failsafe off" "  warns"
 contains out "lost is enforced on no host" "  and notes a rule enforced nowhere"
+if grep -q '^nameserver' /etc/resolv.conf 2>/dev/null; then
+	contains out "to this machine's resolvers (the config names none)" "  and says whose resolvers it shows"
+fi
 expect 2 "apply of a policy the datapath cannot enforce is refused before anything is loaded" -- "$BIN" apply -c $FIX/config/real-host.yaml --host cas1 --pin-dir "$tmp/none" --iface spee-noif0 --cgroup "$tmp/nocg"
 contains err "rule ping-from-adm (icmp/echo-request) cannot be enforced yet" "  and names the rule"
 [ ! -e "$tmp/none" ] && echo "ok   and creates no pin dir" || { echo "FAIL apply created $tmp/none"; fails=$((fails + 1)); }
