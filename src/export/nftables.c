@@ -642,7 +642,8 @@ static int write_row(const struct nft_plan *pl, const struct nft_row *r, FILE *o
 		fprintf(out, "%s dport %s ", proto_label(r->proto), ports);
 	} else if (proto_is_icmp(r->proto)) {
 		fprintf(out, "%s type %u ", r->proto == IPPROTO_ICMP ? "icmp" : "icmpv6", r->port_lo);
-	} else if (export_proto_known(r->proto)) {
+	} else if (r->e->reason == SPEE_REASON_RULE && export_proto_known(r->proto)) {
+		/* proto: ip; the compiler's own pseudo-protocols (local, ...) are no rule's */
 		fprintf(out, "meta l4proto %u ", r->proto);
 	} else {
 		if (r->e->reason == SPEE_REASON_RULE)
