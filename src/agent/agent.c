@@ -401,7 +401,8 @@ static int apply_policy_now(struct agent *a, struct policy *p, struct config *cf
 /* Reads, validates and compiles the config; on any error the running policy stays. */
 static int reload(struct agent *a, bool forced)
 {
-	struct policy_env env = { a->sys_resolvers, a->n_sys_resolvers };
+	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
+	struct prefix *local = NULL;
 	struct diags d = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
@@ -426,8 +427,14 @@ static int reload(struct agent *a, bool forced)
 	}
 	if (!err)
 		err = host_select(cfg, a->s->host, &host, &d);
+	/* the host's addresses configured here (as this reload finds them) are itself */
+	if (!err && host_local_addresses(&local, &env.n_local_addrs) == 0) {
+		env.local_addrs = local;
+		env.local_known = true;
+	}
 	if (!err)
 		err = policy_compile(cfg, host->name, &env, &p, &d);
+	free(local);
 	if (err) {
 		char text[1024] = "";
 

@@ -27,6 +27,7 @@ struct compiled {
 	struct policy *p;
 	struct name_table names;
 	struct prefix *resolvers;
+	struct prefix *local; /* the machine's addresses */
 };
 
 static void compiled_free(struct compiled *c)
@@ -34,6 +35,7 @@ static void compiled_free(struct compiled *c)
 	names_free(&c->names);
 	policy_free(c->p);
 	free(c->resolvers);
+	free(c->local);
 	config_free(c->cfg);
 }
 
@@ -54,8 +56,13 @@ static int compile(const struct cli_args *a, struct compiled *c)
 		return -CLI_EUSAGE;
 	}
 	err = cli_policy_env(&env, &c->resolvers);
+	/* only the host's addresses configured here are the host itself */
 	if (!err)
+		err = cli_machine_addrs(&env, &c->local);
+	if (!err) {
+		cli_warn_missing_addrs(c->host, &env);
 		err = policy_compile(c->cfg, c->host->name, &env, &c->p, &d);
+	}
 	/* A rule the kernel programs cannot enforce: the config's problem, as exit 2. */
 	if (!err && maps_check_datapath(c->p, &d))
 		err = -CLI_EUSAGE;
@@ -72,7 +79,7 @@ static void print_outcome(const struct instance *inst, const struct compiled *c,
 	       out->created ? "created" : "updated", inst->pin_dir, out->generation, c->host->name,
 	       out->added, out->removed);
 	if (out->attached || out->detached)
-		printf("; %zu link%s attached, %zu removed", out->attached,
+		printf("; %zu hook%s attached, %zu removed", out->attached,
 		       out->attached == 1 ? "" : "s", out->detached);
 	if (out->migrated)
 		printf("; maps of another build's layout replaced, without a gap");

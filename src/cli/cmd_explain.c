@@ -20,6 +20,12 @@
 #include "protocols.h"
 #include "resolve.h"
 
+/* What the connect and sendmsg hooks make of an egress --to. */
+struct socket_peer {
+	bool mapped; /* an IPv4-mapped IPv6 address, judged as the IPv4 one */
+	bool itself; /* the host itself to connect() and send() (0.0.0.0, ::, loopback) */
+};
+
 static bool host_has(const struct cfg_host *h, const struct prefix *a)
 {
 	for (size_t i = 0; i < h->n_addrs; i++)
@@ -145,13 +151,23 @@ static void resolve_relevant(const struct policy *p, const struct explain_query 
 	resolver_close(r);
 }
 
+static const char *peer_text(const struct prefix *a, char *buf)
+{
+	struct prefix host = *a;
+
+	host.len = (uint8_t)prefix_max_len(host.family);
+	prefix_format(&host, buf, ADDR_TEXT_LEN);
+	return buf;
+}
+
 static void print_result(const struct policy *p, const struct cli_args *a,
+			 const struct socket_peer *sp,
 			 const struct explain_query *q, const struct explain_result *res,
 			 const struct name_table *t)
 {
 	const char *verdict = res->pass ? "pass" : "drop";
 	const char *reason = res->transit ? "transit" : reason_label(res->reason);
-	char matched[ADDR_TEXT_LEN + 256] = "", match[48];
+	char matched[ADDR_TEXT_LEN + 256] = "", match[48], judged[ADDR_TEXT_LEN];
 	bool echo_reply = (q->proto == IPPROTO_ICMP && q->port == 0) ||
 			  (q->proto == IPPROTO_ICMPV6 && q->port == 129);
 
@@ -175,6 +191,9 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 			json_object_object_add(j, "icmp_type", json_object_new_int(q->port));
 		else
 			json_object_object_add(j, "ip_proto", json_object_new_int(q->proto));
+		/* the remote address as the kernel judges it (an IPv4-mapped one as IPv4) */
+		json_object_object_add(j, "peer",
+				       json_object_new_string(peer_text(&q->peer, judged)));
 		json_object_object_add(j, "verdict", json_object_new_string(verdict));
 		json_object_object_add(j, "reason", json_object_new_string(reason));
 		json_object_object_add(j, "rule", res->rule >= 0 ?
@@ -223,7 +242,13 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 	if (echo_reply)
 		printf("note: an echo reply is never a new connection: it passes as the reply of an "
 		       "echo request the policy allowed the other way\n");
-	if (p->mode == SPEE_MODE_AUDIT && res->reason <= SPEE_REASON_LAST_DROP)
+	if (sp->itself)
+		printf("note: to connect() and send(), %s is this host itself\n",
+		       cli_text(a, CLI_OPT_TO));
+	else if (sp->mapped)
+		printf("note: %s is judged as %s, the IPv4 address it maps\n",
+		       cli_text(a, CLI_OPT_TO), peer_text(&q->peer, judged));
+	if (p->mode == SPEE_MODE_AUDIT && spee_reason_is_drop(res->reason))
 		printf("audit mode: passed, and counted as a would-drop\n");
 	for (size_t i = 0; t && i < t->n; i++)
 		if (!t->v[i].n_addrs)
@@ -238,9 +263,10 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 	struct name_table names = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
-	struct prefix *resolvers = NULL, from, to;
+	struct prefix *resolvers = NULL, *local = NULL, from, to;
 	struct policy_env env;
 	const struct cfg_host *host;
+	struct socket_peer sp = { false, false };
 	struct explain_query q = { 0 };
 	struct explain_result res;
 	struct diags d = { 0 };
@@ -265,20 +291,9 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 		err = -CLI_EUSAGE;
 		goto out;
 	}
-	if (from.family != to.family) {
-		fprintf(stderr, "speebpf explain: --from and --to must be of one address family\n");
-		err = -CLI_EUSAGE;
-		goto out;
-	}
 	err = parse_match(a, &q);
 	if (err)
 		goto out;
-	if (proto_family(q.proto) && proto_family(q.proto) != from.family) {
-		fprintf(stderr, "speebpf explain: --proto %s is for IPv%s addresses\n",
-			proto_kind_label(q.proto), q.proto == IPPROTO_ICMP ? "4" : "6");
-		err = -CLI_EUSAGE;
-		goto out;
-	}
 	if (host_has(host, &to) || (is_group_addr(&to) && !host_has(host, &from))) {
 		q.dir = SPEE_DIR_INGRESS;
 		q.peer = from;
@@ -291,25 +306,47 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 		q.peer = from;
 		q.transit = true;
 	}
+	/* A new connection's destination as the connect and sendmsg hooks see it. */
+	if (q.dir == SPEE_DIR_EGRESS) {
+		sp.itself = explain_socket_peer(&q.peer);
+		sp.mapped = q.peer.family != to.family;
+	}
+	if (proto_family(q.proto) && proto_family(q.proto) != q.peer.family) {
+		fprintf(stderr, "speebpf explain: --proto %s is for IPv%s addresses\n",
+			proto_kind_label(q.proto), q.proto == IPPROTO_ICMP ? "4" : "6");
+		err = -CLI_EUSAGE;
+		goto out;
+	}
 	err = cli_policy_env(&env, &resolvers);
 	if (err) {
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
+	/* as apply compiles it: for this machine's host, only its addresses configured here */
+	if (cli_is_this_machine(cfg, host) && !cli_machine_addrs(&env, &local))
+		cli_warn_missing_addrs(host, &env);
 	err = policy_compile(cfg, host->name, &env, &p, &d);
 	if (err) {
 		cli_print_diags(&d, json, NULL);
 		goto out;
 	}
 	resolve_relevant(p, &q, &names, cli_flag(a, CLI_OPT_NO_RESOLVE));
-	explain_decide(p, &names, &q, &res);
-	print_result(p, a, &q, &res, &names);
+	if (sp.itself) {
+		memset(&res, 0, sizeof(res));
+		res.reason = SPEE_REASON_LOOPBACK;
+		res.rule = -1;
+		res.pass = explain_reason_passes(p, q.dir, res.reason);
+	} else {
+		explain_decide(p, &names, &q, &res);
+	}
+	print_result(p, a, &sp, &q, &res, &names);
 	if (cli_flag(a, CLI_OPT_EXIT_CODE) && !res.pass)
 		err = -CLI_EFLAGGED;
 out:
 	diags_free(&d);
 	policy_free(p);
 	free(resolvers);
+	free(local);
 	names_free(&names);
 	config_free(cfg);
 	return err;
