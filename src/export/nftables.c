@@ -187,7 +187,9 @@ static int plan_prefixes(struct nft_plan *pl)
 	if (!pl->pfx || !pl->sets)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_entries; i++)
+		/* non-IP ethertypes never reach an inet table: nothing to write */
 		if (p->entries[i].proto != SPEE_PROTO_LOCAL &&
+		    p->entries[i].proto != SPEE_PROTO_ETHERTYPE &&
 		    p->entries[i].peer_kind == ENTRY_PEER_PREFIX)
 			pl->pfx[n++] = &p->entries[i];
 	pl->n_pfx = n;

@@ -85,6 +85,12 @@ expect 0 "export --help" -- "$BIN" export --help
 expect 0 "export of a name left unresolved (--no-resolve)" -- "$BIN" export -c "$EXAMPLE" --host mgmt1 --format nftables --no-resolve
 check "  notes it on stderr" grep -q "my.mailstore.com has no addresses" "$tmp/err"
 check "  and in the ruleset" grep -q "not resolved when exported" "$tmp/out"
+EVERY_KEY=tests/fixtures/config/every-key.yaml
+check "$EVERY_KEY names ethertypes" grep -q '^ethertypes:' "$EVERY_KEY"
+for format in nftables windows-firewall; do
+	expect 0 "export --format $format of a config with ethertypes (an inet table sees no such frame)" \
+		-- "$BIN" export -c "$EVERY_KEY" --host mgmt1 --format "$format" --no-resolve
+done
 
 echo "# golden files: each example host's whole script and ruleset; those of $REAL_HOST"
 for cfg in "$EXAMPLE" "$REAL_HOST"; do
