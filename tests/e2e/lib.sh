@@ -584,6 +584,19 @@ lab_wait_log() {
 	return 1
 }
 
+# lab_until SECONDS CMD...: run CMD every 0.1 s until it succeeds, for at most
+# SECONDS; returns its last status. For what a busy machine may delay (an
+# agent's next drift check, a re-resolution), never to measure how long it took.
+lab_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@" >/dev/null 2>&1
+}
+
 # lab_wait NAME [SECONDS]: wait for NAME to exit and return its status; after
 # SECONDS (default 30) it is killed and the status is 124.
 lab_wait() {
