@@ -8,7 +8,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 BUILD := build
 
-PKGS := libbpf yaml-0.1 json-c libcares nettle libmicrohttpd libsystemd
+PKGS := libbpf yaml-0.1 json-c libcares nettle libmicrohttpd libsystemd libmnl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 BUILD_PACKAGES="
 make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev
+libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev libmnl-dev
 debhelper dpkg-dev
 "
 # lintian checks the package; prometheus brings promtool (the alert rules);
