@@ -559,7 +559,8 @@ CLI_COMMAND(plan, .summary = "what applying a config would change, and what it w
 		    "  their addresses now; and the live connections (the socket table and the flow\n"
 		    "  state) that the new policy would not let in or out, each with the rule that\n"
 		    "  allows it today. Changes nothing. --exit-code: exit 3 when anything differs.",
-	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_USE(PIN_DIR),
+	    .access = CLI_READS_IF_ANY,
+	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_USE(HOST),
 				 { .id = CLI_OPT_AUDIT, .help = "as `apply --audit` would apply it" },
 				 CLI_USE(RESOLVE), CLI_USE(NO_RESOLVE),
 				 CLI_USE(JSON), CLI_USE(EXIT_CODE)),
