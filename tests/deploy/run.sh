@@ -9,7 +9,7 @@
 #    network, and `systemd-analyze security` (the exposure threshold and the
 #    exact list of settings it may still lack, each for a reason);
 #  - the alert rules: promtool check rules and promtool test rules;
-#  - the dashboard: JSON, unique panel ids, its variables, the verify row;
+#  - the dashboard: JSON, unique panel ids, its variables, the verify row and its panels;
 #  - `make install` into a DESTDIR: the example config is an example only.
 # (The package: tests/package/test_deb.sh; dashboard and rules against a real
 # agent: tests/e2e/test_monitoring.sh.)
@@ -131,6 +131,11 @@ expect "every query uses the data source, job and instance variables" \
 		    (.expr | test("instance=~\"\\$instance\"")))' "$D"
 expect "it keeps a row for the verify results" \
 	jq -e '[.panels[] | select(.type == "row" and .title == "Verify results")] | length == 1' "$D"
+expect "... whose panels query the verify results: the verdict, failures, each probe" \
+	jq -e '[.panels[] | select(.type == "row" and .title == "Verify results") | .panels[].targets[].expr] as $q |
+		(["speebpf_verify_ok", "speebpf_verify_failed_probes", "speebpf_verify_probes",
+		  "speebpf_verify_probe{", "speebpf_verify_last_run_timestamp_seconds"] |
+		 all(. as $m | $q | any(contains($m))))' "$D"
 
 echo "# make install"
 if [[ -x build/speebpf ]]; then
