@@ -66,7 +66,14 @@ all: $(BUILD)/speebpf
 deps:
 	@tools/install-deps.sh
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | $(BUILD)/bpf
+# Each stage header of bpf/ compiles on its own: it includes the stage before it.
+$(BUILD)/bpf/headers.ok: $(BPF_HDR) | $(BUILD)/bpf
+	$(call msg,BPF-HDR,'bpf/*.bpf.h')
+	$(Q)for h in $(sort $(wildcard bpf/*.bpf.h)); do \
+		$(CLANG) $(BPF_CFLAGS) -fsyntax-only -x c $$h || exit 1; done
+	@touch $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) $(BUILD)/bpf/headers.ok | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o

@@ -2,10 +2,14 @@
 /*
  * account.bpf.h - the last stage: a verdict -> pass or drop, and the one
  * counter every packet bumps on the way out. Audit mode changes only the
- * pass/drop mapping, never what is counted. Included by bpf/speebpf.bpf.c.
+ * pass/drop mapping, never what is counted. Every program leaves through
+ * spee_account(), the hooks that judge calls before a packet exists
+ * (connect, sendmsg) too, for what they refuse.
  */
 #ifndef SPEE_ACCOUNT_BPF_H
 #define SPEE_ACCOUNT_BPF_H
+
+#include "decide.bpf.h"
 
 /* Counts a verdict under its rule (reason RULE) or its reason. */
 static __always_inline void spee_count(__u32 dir, struct spee_verdict v, __u64 packets,
@@ -93,7 +97,7 @@ static __always_inline bool spee_ev_admit(const struct spee_run *run)
 /* One drop event, as far as the rate limit and the ring let it through. */
 static __always_inline void spee_report(const struct spee_run *run, __u32 dir,
 					struct spee_verdict v, const struct spee_pkt *p,
-					__u32 ifindex, __u32 len, bool connect)
+					__u32 ifindex, __u32 len, __u8 origin)
 {
 	struct spee_event *e;
 
@@ -113,7 +117,7 @@ static __always_inline void spee_report(const struct spee_run *run, __u32 dir,
 	e->proto = p->proto;
 	e->tcp_flags = p->tcp_flags;
 	e->audit = run->cfg.mode == SPEE_MODE_AUDIT;
-	e->connect = connect;
+	e->connect = origin;
 	e->pad = 0;
 	e->pad2 = 0;
 	e->sport = p->sport;
@@ -126,19 +130,37 @@ static __always_inline void spee_report(const struct spee_run *run, __u32 dir,
 
 /*
  * The exit of every packet: count once, report it if it is (or in audit
- * mode would be) dropped, then pass (true) or drop.
+ * mode would be) dropped, then pass (true) or drop. packets: 1, or 0 for a
+ * fragment of a datagram counted already (spee_judge); origin: enum
+ * spee_ev_origin, SPEE_EV_PACKET but for a refused call.
  */
 static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
-					 struct spee_verdict v, __u64 bytes,
-					 const struct spee_pkt *p, __u32 ifindex)
+					 struct spee_verdict v, __u64 packets, __u64 bytes,
+					 const struct spee_pkt *p, __u32 ifindex, __u8 origin)
 {
 	bool pass;
 
-	spee_count(dir, v, 1, bytes);
+	spee_count(dir, v, packets, bytes);
 	pass = spee_allows(run, dir, v);
 	if (!pass)
-		spee_report(run, dir, v, p, ifindex, (__u32)bytes, false);
+		spee_report(run, dir, v, p, ifindex, (__u32)bytes, origin);
 	return pass || run->cfg.mode == SPEE_MODE_AUDIT;
+}
+
+/*
+ * The breakdown of non-IP frames by ethertype class, besides their one
+ * counter (non-ip or ethertype). Only non-IP frames come here.
+ */
+static __always_inline void spee_count_l2(const struct spee_run *run, __u32 dir,
+					  struct spee_verdict v, __u16 ethertype, __u64 bytes)
+{
+	__u32 idx = spee_l2_ctr_index(spee_l2_class_of(ethertype), spee_allows(run, dir, v), dir);
+	struct spee_counter *c = bpf_map_lookup_elem(&spee_reason_ctr, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
 }
 
 #endif /* SPEE_ACCOUNT_BPF_H */

@@ -3,8 +3,7 @@
  * decide.bpf.h - the third stage: a parsed packet (or a connect() call)
  * and the policy slot it is judged by -> a struct spee_verdict {rule,
  * reason}. Nothing here chooses pass or drop; account.bpf.h does, from the
- * verdict, the mode and the defaults. Included by bpf/speebpf.bpf.c after
- * state.bpf.h.
+ * verdict, the mode and the defaults.
  *
  * Cost does not grow with the policy: one array read per rule lookup, then
  * at most one hash and one trie lookup, each only when spee_ports says the
@@ -12,6 +11,8 @@
  */
 #ifndef SPEE_DECIDE_BPF_H
 #define SPEE_DECIDE_BPF_H
+
+#include "state.bpf.h"
 
 /*
  * The loopback device has this ifindex in every network namespace. 0 turns
@@ -60,7 +61,7 @@ static __always_inline bool spee_is_no_rule(struct spee_verdict v)
 static __always_inline bool spee_allows(const struct spee_run *run, __u32 dir,
 					struct spee_verdict v)
 {
-	if (v.reason > SPEE_REASON_LAST_DROP)
+	if (!spee_reason_is_drop(v.reason))
 		return true;
 	return v.reason == SPEE_REASON_NO_RULE &&
 	       run->cfg.default_action[dir & 1] == SPEE_ACTION_PASS;
@@ -149,21 +150,217 @@ static __always_inline bool spee_is_local(const struct spee_run *run, __u8 famil
 	return hit && hit->reason == SPEE_REASON_LOOPBACK;
 }
 
-/* ICMP errors, path-MTU messages, neighbour discovery and MLD; other ICMP has no rule. */
-static __always_inline struct spee_verdict spee_decide_icmp(const struct spee_pkt *p)
+/*
+ * The one ICMP classifier: what an ICMP or ICMPv6 message is to the policy.
+ * Errors (path-MTU messages among them) quote the packet they are about;
+ * neighbour discovery and MLD keep the link working; the rest (echo...)
+ * no rule allows yet.
+ */
+enum spee_icmp_class {
+	SPEE_ICMP_OTHER,
+	SPEE_ICMP_ERROR, /* v4: unreachable, time exceeded, parameter problem; v6: 1-4 */
+	SPEE_ICMP_ND, /* v6: router/neighbour solicitation and advertisement, redirect */
+	SPEE_ICMP_MLD, /* v6: MLD queries, reports and done */
+};
+
+static __always_inline int spee_icmp_class(const struct spee_pkt *p)
 {
 	__u8 t = p->icmp_type;
 
-	if (p->family == SPEE_FAMILY_V4) {
-		if (t == 3 || t == 11 || t == 12)
+	if (p->family == SPEE_FAMILY_V4)
+		return t == 3 || t == 11 || t == 12 ? SPEE_ICMP_ERROR : SPEE_ICMP_OTHER;
+	if (t >= 1 && t <= 4)
+		return SPEE_ICMP_ERROR;
+	if (t >= 133 && t <= 137)
+		return SPEE_ICMP_ND;
+	if ((t >= 130 && t <= 132) || t == 143)
+		return SPEE_ICMP_MLD;
+	return SPEE_ICMP_OTHER;
+}
+
+/* The packet an ICMP error quotes, as far as it names a flow. */
+struct spee_inner {
+	__u8 family;
+	__u8 proto;
+	__be16 sport;
+	__be16 dport;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+static __always_inline int spee_load(void *ctx, bool xdp, __u32 off, void *to, __u32 len)
+{
+	if (xdp)
+		return bpf_xdp_load_bytes(ctx, off, to, len);
+	return bpf_skb_load_bytes(ctx, off, to, len);
+}
+
+/*
+ * The header an ICMP error quotes (RFC 792; RFC 4443 2.4), from off: the
+ * IP header of the packet it is about and the first bytes after it, read
+ * through the load helpers (offsets the verifier need not bound). Only a
+ * TCP or UDP packet, whole or a first fragment, names a flow; in IPv6 a
+ * fragment header may stand before its ports.
+ */
+static __always_inline bool spee_inner(void *ctx, bool xdp, __u32 off, __u8 family,
+				       struct spee_inner *in)
+{
+	__u8 h[40];
+	__be16 ports[2];
+	__u32 l4;
+
+	if (family == SPEE_FAMILY_V4) {
+		if (spee_load(ctx, xdp, off, h, 20) || h[0] >> 4 != 4 || (h[0] & 15) < 5 ||
+		    (h[6] & 0x1f) || h[7])
+			return false;
+		in->proto = h[9];
+		__builtin_memcpy(in->saddr, &h[12], 4);
+		__builtin_memcpy(in->daddr, &h[16], 4);
+		l4 = (__u32)(h[0] & 15) * 4;
+	} else {
+		if (spee_load(ctx, xdp, off, h, 40) || h[0] >> 4 != 6)
+			return false;
+		in->proto = h[6];
+		__builtin_memcpy(in->saddr, &h[8], 16);
+		__builtin_memcpy(in->daddr, &h[24], 16);
+		l4 = 40;
+		if (in->proto == SPEE_NEXTHDR_FRAGMENT) {
+			if (spee_load(ctx, xdp, off + 40, h, 8) || (h[2] << 8 | h[3]) & 0xfff8)
+				return false;
+			in->proto = h[0];
+			l4 = 48;
+		}
+	}
+	if (in->proto != SPEE_IPPROTO_TCP && in->proto != SPEE_IPPROTO_UDP)
+		return false;
+	if (spee_load(ctx, xdp, off + l4, ports, sizeof(ports)))
+		return false;
+	in->family = family;
+	in->sport = ports[0];
+	in->dport = ports[1];
+	return true;
+}
+
+static __always_inline bool spee_addr_eq(const __u8 *a, const __u8 *b)
+{
+	for (int i = 0; i < 16; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/*
+ * Does an ICMP error concern a flow of the host? It goes where the packet
+ * it quotes came from (outer destination = inner source), and that packet
+ * belongs to a flow the host holds: one it received (host_sent false: the
+ * host answers it with the error, egress) or sent (host_sent true: the
+ * error comes back about it, ingress). A flow is an entry of the flow
+ * table (a UDP one within udp-timeout), or for TCP a connection in the
+ * kernel's socket table; a listener alone proves no packet, so it does
+ * not count. Anything else would let a raw socket carry data in the
+ * "quoted packet" to an address no rule allows.
+ */
+static __always_inline bool spee_icmp_relates(void *ctx, const struct spee_run *run,
+					      const struct spee_pkt *p,
+					      const struct spee_inner *in, bool host_sent)
+{
+	const __u8 *laddr = host_sent ? in->saddr : in->daddr;
+	const __u8 *raddr = host_sent ? in->daddr : in->saddr;
+	__be16 lport = host_sent ? in->sport : in->dport;
+	__be16 rport = host_sent ? in->dport : in->sport;
+	struct spee_flow_key k = {};
+	struct spee_flow_state *st;
+	int state;
+
+	if (in->family != p->family || !spee_addr_eq(p->daddr, in->saddr))
+		return false;
+	k.family = in->family;
+	k.proto = in->proto;
+	k.lport = lport;
+	k.rport = rport;
+	__builtin_memcpy(k.laddr, laddr, 16);
+	__builtin_memcpy(k.raddr, raddr, 16);
+	st = bpf_map_lookup_elem(&spee_flows, &k);
+	if (st && (in->proto == SPEE_IPPROTO_TCP ||
+		   spee_flow_fresh(st, bpf_ktime_get_ns(), run->cfg.udp_timeout_ns)))
+		return true;
+	if (in->proto != SPEE_IPPROTO_TCP)
+		return false;
+	state = spee_sock_state_of(ctx, in->family, raddr, laddr, rport, lport);
+	return state != SPEE_SOCK_NONE && state != BPF_TCP_LISTEN;
+}
+
+/*
+ * Neighbour discovery and MLD stay on the link: ND with hop limit 255 and
+ * MLD with 1, as Linux sends them (RFC 4861 7.1, RFC 3810 5), to a
+ * multicast group (solicited-node, all-nodes, all-routers, a reported
+ * group), a link-local address, or an address in the /64 of the source:
+ * the neighbour a unicast NA answers and NUD probes (Linux answers an NS
+ * from a global or ULA source at that address, and its neighbours share
+ * the prefix). Anywhere else a raw ICMPv6 socket could carry data to an
+ * address no rule allows.
+ */
+static __always_inline bool spee_nd_on_link(const struct spee_pkt *p, int cls)
+{
+	if (p->hop_limit != (cls == SPEE_ICMP_ND ? 255 : 1))
+		return false;
+	if (p->daddr[0] == 0xff || (p->daddr[0] == 0xfe && (p->daddr[1] & 0xc0) == 0x80))
+		return true;
+	for (int i = 0; i < 8; i++)
+		if (p->daddr[i] != p->saddr[i])
+			return false;
+	return true;
+}
+
+/*
+ * ICMP in either direction: errors that concern a flow of the host, and
+ * (ingress: any; egress: on the link) neighbour discovery and MLD.
+ * xdp: the packet is an XDP buffer (ingress), else an skb.
+ */
+static __always_inline struct spee_verdict spee_decide_icmp(void *ctx, bool xdp,
+							    const struct spee_run *run,
+							    const struct spee_pkt *p, __u32 dir)
+{
+	int cls = spee_icmp_class(p);
+
+	if (cls == SPEE_ICMP_ERROR) {
+		struct spee_inner in = {};
+
+		if (spee_inner(ctx, xdp, (__u32)p->l4_off + 8, p->family, &in) &&
+		    spee_icmp_relates(ctx, run, p, &in, dir == SPEE_DIR_INGRESS))
 			return spee_verdict_of(SPEE_REASON_ICMP);
 		return spee_verdict_of(SPEE_REASON_NO_RULE);
 	}
-	if (t >= 1 && t <= 4)
-		return spee_verdict_of(SPEE_REASON_ICMP);
-	if ((t >= 133 && t <= 137) || t == 130 || t == 131 || t == 132 || t == 143)
-		return spee_verdict_of(SPEE_REASON_ND);
+	if (cls == SPEE_ICMP_ND || cls == SPEE_ICMP_MLD) {
+		if (dir == SPEE_DIR_INGRESS || spee_nd_on_link(p, cls))
+			return spee_verdict_of(SPEE_REASON_ND);
+	}
 	return spee_verdict_of(SPEE_REASON_NO_RULE);
+}
+
+/*
+ * A frame that is not IP: ARP always passes (no host works without it),
+ * the ethertypes the config lists (spee_exact, proto SPEE_PROTO_ETHERTYPE)
+ * too; everything else is dropped as ethertype. Looked up only here, so
+ * IP pays nothing for it.
+ */
+static __always_inline struct spee_verdict spee_decide_non_ip(const struct spee_run *run,
+							      __u32 dir, __u16 ethertype)
+{
+	struct spee_rule_key k = {
+		.slot = run->slot,
+		.dir = dir,
+		.proto = SPEE_PROTO_ETHERTYPE,
+		.port = bpf_htons((__u16)spee_ethertype_key(ethertype)),
+	};
+
+	if (ethertype == SPEE_ETH_P_ARP || bpf_map_lookup_elem(&spee_exact, &k))
+		return spee_verdict_of(SPEE_REASON_NON_IP);
+	k.port = bpf_htons(SPEE_ETHERTYPE_ANY);
+	if (bpf_map_lookup_elem(&spee_exact, &k))
+		return spee_verdict_of(SPEE_REASON_NON_IP);
+	return spee_verdict_of(SPEE_REASON_ETHERTYPE);
 }
 
 static __always_inline bool spee_syn_only(const struct spee_pkt *p)
@@ -227,13 +424,13 @@ static __always_inline struct spee_verdict spee_ingress_udp(const struct spee_ru
 		return v;
 	}
 	st = spee_flow_find(p, false);
-	if (st && bpf_ktime_get_ns() - st->last_seen_ns <= run->cfg.udp_timeout_ns)
+	if (st && spee_flow_fresh(st, bpf_ktime_get_ns(), run->cfg.udp_timeout_ns))
 		return spee_verdict_of(st->reason);
 	return v;
 }
 
 /* Ingress (XDP) verdict of a packet the parser accepted. */
-static __always_inline struct spee_verdict spee_decide_ingress(void *ctx,
+static __always_inline struct spee_verdict spee_decide_ingress(struct xdp_md *ctx,
 							       const struct spee_run *run,
 							       const struct spee_pkt *p)
 {
@@ -247,9 +444,8 @@ static __always_inline struct spee_verdict spee_decide_ingress(void *ctx,
 	}
 	if (p->proto == SPEE_IPPROTO_UDP)
 		return spee_ingress_udp(run, p);
-	if ((p->proto == SPEE_IPPROTO_ICMP && p->family == SPEE_FAMILY_V4) ||
-	    (p->proto == SPEE_IPPROTO_ICMPV6 && p->family == SPEE_FAMILY_V6))
-		return spee_decide_icmp(p);
+	if (spee_is_icmp(p->family, p->proto))
+		return spee_decide_icmp(ctx, true, run, p, SPEE_DIR_INGRESS);
 	return spee_verdict_of(SPEE_REASON_NO_RULE);
 }
 
@@ -318,7 +514,7 @@ static __always_inline struct spee_verdict spee_egress_udp(const struct spee_run
 		 */
 		struct spee_flow_state *st = spee_flow_find(p, true);
 
-		if (st && bpf_ktime_get_ns() - st->last_seen_ns <= run->cfg.udp_timeout_ns)
+		if (st && spee_flow_fresh(st, bpf_ktime_get_ns(), run->cfg.udp_timeout_ns))
 			return spee_verdict_of(SPEE_REASON_UDP_REPLY);
 	}
 	if (spee_allows(run, SPEE_DIR_EGRESS, v))
@@ -328,7 +524,7 @@ static __always_inline struct spee_verdict spee_egress_udp(const struct spee_run
 	return v;
 }
 
-/* Egress (cgroup_skb) verdict of a packet the parser accepted, not to the host itself. */
+/* Egress (cgroup_skb, tc) verdict of a packet the parser accepted, not to the host itself. */
 static __always_inline struct spee_verdict spee_decide_egress(struct __sk_buff *skb,
 							      const struct spee_run *run,
 							      const struct spee_pkt *p)
@@ -337,36 +533,134 @@ static __always_inline struct spee_verdict spee_decide_egress(struct __sk_buff *
 		return spee_egress_tcp(skb, run, p);
 	if (p->proto == SPEE_IPPROTO_UDP)
 		return spee_egress_udp(run, p);
-	if ((p->proto == SPEE_IPPROTO_ICMP && p->family == SPEE_FAMILY_V4) ||
-	    (p->proto == SPEE_IPPROTO_ICMPV6 && p->family == SPEE_FAMILY_V6))
-		return spee_decide_icmp(p);
+	if (spee_is_icmp(p->family, p->proto))
+		return spee_decide_icmp(skb, false, run, p, SPEE_DIR_EGRESS);
 	return spee_verdict_of(SPEE_REASON_NO_RULE);
 }
 
 /*
- * Maps the parser's result and the fragment state onto a verdict, calling
- * decide for whole packets and first fragments. Shared by both directions.
+ * A later fragment: its first fragment's verdict while that is fresh, and
+ * *follows when that let it through (the datagram is counted already).
+ * Before its first has come (ECMP and LAG reorder), on ingress to one of
+ * the host's addresses it goes on to the kernel's reassembly, counted as
+ * reassembly: the datagram cannot complete there without its first, which
+ * is judged when it comes, and the kernel discards fragments that overlap
+ * (RFC 5722; IPv4 too since Linux 4.19), so no data gets past the policy
+ * while the fragment gets the chance it would get without us. Egress (the
+ * host's stack sends fragments in order; a raw socket's stray ones would
+ * carry data out) and packets for other addresses (forwarded, not
+ * reassembled) drop it. A gateway has no reassembly behind it: there an
+ * unknown later fragment needs an answer of its own, to be given here.
  */
-static __always_inline bool spee_parse_verdict(int parsed, const struct spee_pkt *p,
-					       struct spee_verdict *v)
+static __always_inline struct spee_verdict spee_decide_later(const struct spee_run *run, __u32 dir,
+							     const struct spee_pkt *p,
+							     bool *follows)
 {
-	if (parsed == SPEE_PARSE_NON_IP) {
-		*v = spee_verdict_of(SPEE_REASON_NON_IP);
-		return true;
+	struct spee_verdict v;
+	bool known;
+
+	*follows = false;
+	v = spee_frag_get(p, &known);
+	if (known) {
+		if (v.reason != SPEE_REASON_FRAGMENT && spee_allows(run, dir, v)) {
+			*follows = true;
+			return v;
+		}
+		return spee_verdict_of(SPEE_REASON_FRAGMENT);
 	}
-	if (parsed == SPEE_PARSE_MALFORMED) {
-		*v = spee_verdict_of(SPEE_REASON_MALFORMED);
-		return true;
+	if (dir == SPEE_DIR_INGRESS && spee_is_local(run, p->family, p->daddr))
+		return spee_verdict_of(SPEE_REASON_REASSEMBLY);
+	return spee_verdict_of(SPEE_REASON_FRAGMENT);
+}
+
+/* Where a packet is judged; a constant at each entry point. */
+enum spee_hook {
+	SPEE_AT_XDP, /* ingress: everything a link carries */
+	SPEE_AT_CGROUP, /* egress: the host's sockets (lo included) */
+	SPEE_AT_TC, /* egress: frames of the enforced interfaces that met no cgroup hook */
+};
+
+/*
+ * A leaving IPv4 packet's options (the parser noted where they are):
+ * copied out and walked by spee_ipv4_source_route(). Outside the parser so
+ * that the verifier checks the copy once a program, not once for every
+ * way of reaching the IPv4 header. 1: a source route, 0: none (or no
+ * options), -1: malformed.
+ */
+static __always_inline int spee_ipv4_options(struct __sk_buff *skb, const struct spee_pkt *p)
+{
+	struct spee_ipv4_opts o = {};
+	__u32 len = p->opt_len;
+
+	if (!len)
+		return 0;
+	/*
+	 * len is 4..40, a multiple of 4 (the header's length is): this is len
+	 * again, in a form whose bounds (4..64, inside o) the verifier sees
+	 * from the arithmetic, not from a test the compiler may make on
+	 * another register (a 6.1 verifier then rejects a "zero-sized read").
+	 */
+	len = (((len >> 2) - 1) & 15) * 4 + 4;
+	if (bpf_skb_load_bytes(skb, p->opt_off, o.b, len))
+		return -1;
+	return spee_ipv4_source_route(&o, len);
+}
+
+/*
+ * The verdict of a parsed packet, for every program that sees packets.
+ * *packets: what it adds to its counter's packet count: 1, or 0 for a
+ * fragment of a datagram that is counted already (a rule counts
+ * connections and datagrams; their bytes are all counted).
+ */
+static __always_inline struct spee_verdict spee_judge(void *ctx, enum spee_hook at,
+						      const struct spee_run *run, int parsed,
+						      const struct spee_pkt *p, __u64 *packets)
+{
+	__u32 dir = at == SPEE_AT_XDP ? SPEE_DIR_INGRESS : SPEE_DIR_EGRESS;
+	struct spee_verdict v;
+	bool follows;
+
+	*packets = 1;
+	if (parsed == SPEE_PARSE_NON_IP)
+		return spee_decide_non_ip(run, dir, p->ethertype);
+	if (parsed == SPEE_PARSE_MALFORMED)
+		return spee_verdict_of(SPEE_REASON_MALFORMED);
+	/*
+	 * Leaving with a source route, the packet's destination is not where
+	 * it goes. Only what leaves has its IPv4 options read: arriving ones
+	 * are the sender's business, and the kernel forwards none unless
+	 * told to.
+	 */
+	if (dir == SPEE_DIR_EGRESS) {
+		int sr = spee_ipv4_options(ctx, p);
+
+		if (sr < 0)
+			return spee_verdict_of(SPEE_REASON_MALFORMED);
+		if (sr || (p->flags & SPEE_PKT_SOURCE_ROUTE))
+			return spee_verdict_of(SPEE_REASON_SOURCE_ROUTE);
 	}
-	if (parsed == SPEE_PARSE_FRAGMENT) {
-		*v = spee_verdict_of(SPEE_REASON_FRAGMENT);
-		return true;
-	}
+	/*
+	 * The host's own traffic, said without relying on lo. Not at tc: a
+	 * packet socket's frame leaves on the wire whatever address it names.
+	 */
+	if (at == SPEE_AT_CGROUP &&
+	    (spee_is_loopback(p->family, p->daddr) || spee_is_local(run, p->family, p->daddr)))
+		return spee_verdict_of(SPEE_REASON_LOOPBACK);
+	if (parsed == SPEE_PARSE_FRAGMENT)
+		return spee_verdict_of(SPEE_REASON_FRAGMENT);
 	if (p->frag == SPEE_FRAG_LATER) {
-		*v = spee_frag_get(p);
-		return true;
+		v = spee_decide_later(run, dir, p, &follows);
+		if (follows)
+			*packets = 0;
+		return v;
 	}
-	return false;
+	if (at == SPEE_AT_XDP)
+		v = spee_decide_ingress(ctx, run, p);
+	else
+		v = spee_decide_egress(ctx, run, p);
+	if (p->frag == SPEE_FRAG_FIRST)
+		spee_frag_put(p, v);
+	return v;
 }
 
 #endif /* SPEE_DECIDE_BPF_H */

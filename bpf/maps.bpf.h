@@ -6,10 +6,19 @@
  *
  * The sizes of spee_exact, spee_prefix, spee_flows and spee_frags here are
  * defaults: the loader sets them from the policy before loading.
- * Included once, by bpf/speebpf.bpf.c, before the stages that use the maps.
+ *
+ * The first of the stage headers, each of which includes the one before it
+ * and compiles on its own (the Makefile checks): maps -> parse -> state ->
+ * decide -> account. Included by bpf/speebpf.bpf.c through them.
  */
 #ifndef SPEE_MAPS_BPF_H
 #define SPEE_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "spee_abi.h"
 
 /* The switch between the two policy slots and each slot's settings. */
 struct {
@@ -81,9 +90,10 @@ struct {
 	__type(value, struct spee_counter);
 } spee_rule_ctr SEC(".maps");
 
+/* Reasons (spee_reason_ctr_index), then non-IP frames by class (spee_l2_ctr_index). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SPEE_REASON_MAX * SPEE_DIR_MAX);
+	__uint(max_entries, SPEE_REASON_CTR_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct spee_counter);
 } spee_reason_ctr SEC(".maps");

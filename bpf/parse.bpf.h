@@ -2,18 +2,25 @@
 /*
  * parse.bpf.h - the first stage: one bounds-checked pass over a packet's
  * headers into a struct spee_pkt. The starting layer is a parameter:
- * Ethernet for XDP, the IP header for cgroup_skb (whose data starts there).
+ * Ethernet (XDP and tc on Ethernet devices), or the IP header (cgroup_skb,
+ * whose data starts there, and devices without a link header: tun,
+ * WireGuard, PPP), where the skb's protocol or the version nibble says
+ * which IP.
  *
  * The parser classifies what cannot be judged by ports: non-IP frames,
  * truncated or inconsistent headers (malformed) and fragments that cannot
- * carry or cannot be matched to a port. Everything else is left to
- * decide.bpf.h. Included by bpf/speebpf.bpf.c.
+ * carry or cannot be matched to a port. On the way it notes what the
+ * decision needs besides ports: source routes, the hop limit, where an
+ * ICMP header starts. Everything else is left to decide.bpf.h.
  */
 #ifndef SPEE_PARSE_BPF_H
 #define SPEE_PARSE_BPF_H
 
+#include "maps.bpf.h"
+
 /* vmlinux.h carries no #defines; these are the wire values. */
 #define SPEE_ETH_P_IP 0x0800
+#define SPEE_ETH_P_ARP 0x0806
 #define SPEE_ETH_P_IPV6 0x86DD
 #define SPEE_ETH_P_8021Q 0x8100
 #define SPEE_ETH_P_8021AD 0x88A8
@@ -37,6 +44,12 @@
 #define SPEE_IP_MF 0x2000
 #define SPEE_IP_OFFSET 0x1fff
 
+#define SPEE_IPOPT_END 0
+#define SPEE_IPOPT_NOOP 1
+#define SPEE_IPOPT_LSRR 131
+#define SPEE_IPOPT_SSRR 137
+#define SPEE_IPV4_OPT_MAX 40
+
 enum spee_parse_result {
 	SPEE_PARSE_OK,
 	SPEE_PARSE_NON_IP,
@@ -50,6 +63,9 @@ enum spee_frag_kind {
 	SPEE_FRAG_LATER, /* offset > 0: no L4 header, judged by its first fragment */
 };
 
+/* spee_pkt.flags */
+#define SPEE_PKT_SOURCE_ROUTE 0x1 /* IPv4 LSRR/SSRR, or an IPv6 routing header with segments left */
+
 /* What the later stages know of a packet. Addresses as in the map keys. */
 struct spee_pkt {
 	__u8 family; /* enum spee_family */
@@ -58,7 +74,8 @@ struct spee_pkt {
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 frag; /* enum spee_frag_kind */
-	__u8 pad[2];
+	__u8 hop_limit; /* IPv4 TTL, IPv6 hop limit */
+	__u8 flags; /* SPEE_PKT_* */
 	__be16 sport;
 	__be16 dport;
 	__u32 frag_id;
@@ -66,7 +83,22 @@ struct spee_pkt {
 	__u16 l4_end; /* a first fragment's: fragmentable-part bytes up to the end of ports and flags */
 	__u8 saddr[16];
 	__u8 daddr[16];
+	__u16 l4_off; /* ICMP: where its header starts, from the start of the parsed buffer */
+	__u16 ethertype; /* a non-IP frame's (host order; an 802.3 length below 0x0600) */
+	__u16 opt_off; /* IPv4 options: where they start (as l4_off), and how many bytes */
+	__u8 opt_len;
+	__u8 pad;
 };
+
+/*
+ * ICMP of the packet's own family: ICMPv4 in IPv4, ICMPv6 in IPv6 (the
+ * other pairing is an unknown protocol). The one place that says so.
+ */
+static __always_inline bool spee_is_icmp(__u8 family, __u8 proto)
+{
+	return (proto == SPEE_IPPROTO_ICMP && family == SPEE_FAMILY_V4) ||
+	       (proto == SPEE_IPPROTO_ICMPV6 && family == SPEE_FAMILY_V6);
+}
 
 /*
  * The bytes of the IP packet that follow the current position, as the IP
@@ -219,12 +251,12 @@ static __always_inline int spee_parse_l4(struct spee_cursor *c, struct spee_left
 		p->dport = uh->dest;
 		return SPEE_PARSE_OK;
 	}
-	if ((p->proto == SPEE_IPPROTO_ICMP && p->family == SPEE_FAMILY_V4) ||
-	    (p->proto == SPEE_IPPROTO_ICMPV6 && p->family == SPEE_FAMILY_V6)) {
+	if (spee_is_icmp(p->family, p->proto)) {
 		__u8 *ih;
 
 		if (!spee_take(left, 4))
 			return spee_short(p);
+		p->l4_off = (__u16)spee_offset(c);
 		ih = spee_pull(c, 4);
 		if (!ih)
 			return spee_short(p);
@@ -245,6 +277,64 @@ static __always_inline int spee_later_fragment(struct spee_pkt *p, __u32 offset_
 	return SPEE_PARSE_OK;
 }
 
+/* The options of an IPv4 header, copied out of the packet (zero after their length). */
+struct spee_ipv4_opts {
+	__u8 b[64];
+};
+
+/*
+ * IPv4 options: of them only the loose and strict source routes (RFC 791)
+ * matter, which hide the packet's final destination behind the one in the
+ * header (IP_OPTIONS sets them, unprivileged). A bounded walk over the len
+ * (<= 40) bytes up to the first source route: returns 1 when it finds one,
+ * 0 when there is none, -1 when an option before it claims less than its
+ * own two bytes or runs past the header (malformed: the kernel's
+ * ip_options_compile() refuses them too).
+ *
+ * A global function, over a copy (spee_ipv4_options() in decide.bpf.h
+ * makes it): the verifier checks the walk once, from one state. Walked in
+ * place, inside the parser, it was checked once for every way of reaching
+ * the IPv4 header, ~17k instructions a program. The
+ * position is clamped to 6 bits at the end of each step (an empty
+ * operation: it is at most len there), so that a one-byte and a longer
+ * option reach the next step with the same bounds and the verifier goes
+ * on with one state, not a tree of them.
+ */
+__attribute__((noinline)) int spee_ipv4_source_route(const struct spee_ipv4_opts *o, __u32 len)
+{
+	__u32 next = 0;
+
+	if (!o || len > SPEE_IPV4_OPT_MAX)
+		return -1;
+	/*
+	 * One step per byte position, each at a constant offset: at the
+	 * position where the next option starts, read it and find the one
+	 * after it.
+	 */
+#pragma unroll
+	for (__u32 j = 0; j < SPEE_IPV4_OPT_MAX; j++) {
+		__u32 t = o->b[j], olen;
+
+		if (j >= len)
+			return 0;
+		if (j != next)
+			continue;
+		if (t == SPEE_IPOPT_END)
+			return 0;
+		if (t == SPEE_IPOPT_NOOP) {
+			next = j + 1;
+			continue;
+		}
+		olen = o->b[j + 1];
+		if (j + 2 > len || olen < 2 || j + olen > len)
+			return -1;
+		if (t == SPEE_IPOPT_LSRR || t == SPEE_IPOPT_SSRR)
+			return 1;
+		next = j + olen;
+	}
+	return 0;
+}
+
 static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, struct spee_pkt *p)
 {
 	struct spee_left left = {};
@@ -257,9 +347,16 @@ static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, s
 		return SPEE_PARSE_MALFORMED;
 	if (ip->version != 4 || ip->ihl < 5)
 		return SPEE_PARSE_MALFORMED;
-	hlen = (__u32)ip->ihl * 4; /* 20..60; options are skipped, not read */
-	if (!spee_pull(c, hlen))
+	hlen = (__u32)ip->ihl * 4; /* 20..60 */
+	if (!spee_pull(c, sizeof(*ip)))
 		return SPEE_PARSE_MALFORMED;
+	if (hlen > sizeof(*ip)) {
+		/* where the options are, for spee_judge: they are read where a packet leaves */
+		p->opt_off = (__u16)spee_offset(c);
+		p->opt_len = (__u8)(hlen - sizeof(*ip));
+		if (!spee_pull(c, hlen - sizeof(*ip)))
+			return SPEE_PARSE_MALFORMED;
+	}
 
 	tot = spee_len16(ip->tot_len);
 	if (!(egress && tot == 0)) {
@@ -278,6 +375,7 @@ static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, s
 
 	p->family = SPEE_FAMILY_V4;
 	p->proto = ip->protocol;
+	p->hop_limit = ip->ttl;
 	__builtin_memcpy(p->saddr, &ip->saddr, 4);
 	__builtin_memcpy(p->daddr, &ip->daddr, 4);
 
@@ -321,6 +419,7 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 	}
 
 	p->family = SPEE_FAMILY_V6;
+	p->hop_limit = ip6->hop_limit;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 
@@ -379,6 +478,14 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 			return spee_short(p);
 		if (!spee_pull(c, hlen))
 			return spee_short(p);
+		/*
+		 * A routing header with segments left sends the packet on to
+		 * addresses it lists (RFC 8200 4.4; an SRH, RFC 8754, through
+		 * an unprivileged IPV6_RTHDR): its destination is not the
+		 * final one. (Every routing header is at least 8 bytes.)
+		 */
+		if (nh == SPEE_NEXTHDR_ROUTING && (void *)(opt + 4) <= c->end && opt[3])
+			p->flags |= SPEE_PKT_SOURCE_ROUTE;
 		nh = opt[0];
 		if (!spee_rebase(c))
 			return SPEE_PARSE_MALFORMED;
@@ -399,9 +506,11 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 }
 
 /*
- * Parses one packet. l2: data starts with Ethernet (XDP), else with the IP
- * header whose ethertype is l3_proto (cgroup_skb: skb->protocol). egress:
- * the IP length may exceed the linear buffer (GSO) and may be zero.
+ * Parses one packet. l2: data starts with Ethernet, else with the IP header
+ * whose ethertype is l3_proto (cgroup_skb: skb->protocol), or, with
+ * l3_proto 0, the IP its version nibble says (devices without a link
+ * header: nothing else arrives there, so anything else is malformed).
+ * egress: the IP length may exceed the linear buffer (GSO) and may be zero.
  */
 static __always_inline int spee_parse(void *data, void *data_end, __u32 max_off, bool l2,
 				      bool egress, __be16 l3_proto, struct spee_pkt *p)
@@ -431,11 +540,23 @@ static __always_inline int spee_parse(void *data, void *data_end, __u32 max_off,
 			return SPEE_PARSE_MALFORMED; /* a third tag */
 		if (!spee_rebase(&c))
 			return SPEE_PARSE_MALFORMED;
+	} else if (!proto) {
+		__u8 *v = c.pos;
+
+		if ((void *)(v + 1) > c.end)
+			return SPEE_PARSE_MALFORMED;
+		if (*v >> 4 == 4)
+			proto = bpf_htons(SPEE_ETH_P_IP);
+		else if (*v >> 4 == 6)
+			proto = bpf_htons(SPEE_ETH_P_IPV6);
+		else
+			return SPEE_PARSE_MALFORMED;
 	}
 	if (proto == bpf_htons(SPEE_ETH_P_IP))
 		return spee_parse_ipv4(&c, egress, p);
 	if (proto == bpf_htons(SPEE_ETH_P_IPV6))
 		return spee_parse_ipv6(&c, egress, p);
+	p->ethertype = bpf_ntohs(proto);
 	return SPEE_PARSE_NON_IP;
 }
 
@@ -476,6 +597,7 @@ static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pk
 			return -1;
 		p->family = SPEE_FAMILY_V4;
 		p->proto = ip->protocol;
+		p->hop_limit = ip->ttl;
 		__builtin_memcpy(p->saddr, &ip->saddr, 4);
 		__builtin_memcpy(p->daddr, &ip->daddr, 4);
 		l4 = ip + 1;
@@ -490,6 +612,7 @@ static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pk
 			return -1;
 		p->family = SPEE_FAMILY_V6;
 		p->proto = ip6->nexthdr;
+		p->hop_limit = ip6->hop_limit;
 		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 		l4 = ip6 + 1;
@@ -544,6 +667,20 @@ __attribute__((noinline)) int spee_parse_xdp(struct xdp_md *ctx, struct spee_pkt
 }
 
 /*
+ * XDP on a device without a link header. Such devices have no native XDP
+ * that sees every packet (tun's runs only on tap frames it builds itself),
+ * so user space attaches this in generic mode, where data starts at the
+ * mac header: the IP header, on these devices.
+ */
+__attribute__((noinline)) int spee_parse_xdp_l3(struct xdp_md *ctx, struct spee_pkt *p)
+{
+	if (!p)
+		return SPEE_PARSE_MALFORMED;
+	return spee_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, SPEE_MAX_HDR_OFF,
+			  false, false, 0, p);
+}
+
+/*
  * The same parser over a copy of the packet's first bytes, for when the
  * program has no direct access to them: BPF_PROG_TEST_RUN up to Linux
  * 6.12 at least (seen on 6.1 and 6.12; 6.18 sets it) runs cgroup_skb
@@ -564,8 +701,10 @@ __attribute__((noinline)) int spee_parse_skb_copy(struct __sk_buff *skb, struct 
 
 	if (!p)
 		return SPEE_PARSE_MALFORMED;
-	if (proto != bpf_htons(SPEE_ETH_P_IP) && proto != bpf_htons(SPEE_ETH_P_IPV6))
+	if (proto != bpf_htons(SPEE_ETH_P_IP) && proto != bpf_htons(SPEE_ETH_P_IPV6)) {
+		p->ethertype = bpf_ntohs(proto);
 		return SPEE_PARSE_NON_IP;
+	}
 	buf = bpf_map_lookup_elem(&spee_skbcopy, &zero);
 	if (!buf)
 		return SPEE_PARSE_MALFORMED;
@@ -580,19 +719,57 @@ __attribute__((noinline)) int spee_parse_skb_copy(struct __sk_buff *skb, struct 
 	return spee_parse(buf->b, buf->b + len, SPEE_SKB_COPY - 64, false, true, proto, p);
 }
 
+/*
+ * The egress program's parser: -1 where it has no direct access to the
+ * packet (data_end is not set up where test_run lacks direct packet
+ * access for cgroup_skb, on 6.1): the caller then parses the copy. Called
+ * from the entry point rather than from here, so that the call chain stays
+ * within the verifier's 512 bytes of stack for all frames together.
+ */
 __attribute__((noinline)) int spee_parse_skb(struct __sk_buff *skb, struct spee_pkt *p)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 
 	if (!p)
 		return SPEE_PARSE_MALFORMED;
-	/*
-	 * data_end is not set up where test_run lacks direct packet access
-	 * for cgroup_skb (6.1): the copy serves there.
-	 */
 	if (end <= data)
-		return spee_parse_skb_copy(skb, p);
+		return -1;
 	return spee_parse(data, end, SPEE_MAX_HDR_OFF, false, true, (__be16)skb->protocol, p);
+}
+
+/*
+ * A frame leaving through tc egress (a packet socket's): from the link
+ * header on an Ethernet device, else from the IP header, by its version
+ * nibble (a packet socket sets skb->protocol to what it likes). A packet
+ * socket may leave the frame in pages: the headers are pulled into the
+ * linear part first.
+ */
+#define SPEE_TC_PULL 256
+
+static __always_inline int spee_parse_tc(struct __sk_buff *skb, struct spee_pkt *p, bool l2)
+{
+	__u32 len = skb->len, want = len < SPEE_TC_PULL ? len : SPEE_TC_PULL;
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (!p)
+		return SPEE_PARSE_MALFORMED;
+	if (data + want > end) {
+		bpf_skb_pull_data(skb, want);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	return spee_parse(data, end, SPEE_MAX_HDR_OFF, l2, true, 0, p);
+}
+
+/* One global function for each start, so that each program verifies only its own. */
+__attribute__((noinline)) int spee_parse_tc_eth(struct __sk_buff *skb, struct spee_pkt *p)
+{
+	return spee_parse_tc(skb, p, true);
+}
+
+__attribute__((noinline)) int spee_parse_tc_ip(struct __sk_buff *skb, struct spee_pkt *p)
+{
+	return spee_parse_tc(skb, p, false);
 }
 
 #endif /* SPEE_PARSE_BPF_H */

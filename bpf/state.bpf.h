@@ -3,16 +3,15 @@
  * state.bpf.h - the second stage: what the host remembers between packets.
  * The flow table (connections and UDP flows, keyed from the host's side),
  * the fragment table (first-fragment verdicts) and the kernel's own socket
- * table as the fallback for TCP. Included by bpf/speebpf.bpf.c after
- * parse.bpf.h.
+ * table as the fallback for TCP.
  */
 #ifndef SPEE_STATE_BPF_H
 #define SPEE_STATE_BPF_H
 
+#include "parse.bpf.h"
+
 /* Fixed at load time (the loader may set them before loading). */
 const volatile __u64 spee_frag_timeout_ns = 30ULL * 1000000000ULL;
-/* A UDP flow's last_seen is rewritten at most this often, to spare the LRU. */
-const volatile __u64 spee_flow_refresh_ns = 1000000000ULL;
 
 /*
  * The flow key of a packet from the host's side: on ingress the host is the
@@ -66,47 +65,60 @@ static __always_inline void spee_flow_del(const struct spee_pkt *p, bool egress)
 
 /*
  * Records a UDP datagram's flow (sent by the host on egress, received on
- * ingress) so that the other side's answers are recognised; skips the
- * write when nothing would change.
+ * ingress) so that the other side's answers are recognised for exactly
+ * udp-timeout after it. A known flow is refreshed in place, through the
+ * value the lookup returned: a store instead of an LRU update (the lookup
+ * has already marked the entry as used). Racing CPUs write the same
+ * fields with times a few ns apart; either one is right.
  */
 static __always_inline void spee_flow_touch(const struct spee_pkt *p, bool egress, __u8 reason,
 					    __u64 now)
 {
 	struct spee_flow_state *st = spee_flow_find(p, egress);
 
-	if (st && st->reason == reason && now - st->last_seen_ns < spee_flow_refresh_ns)
+	if (!st) {
+		spee_flow_put(p, egress, reason, now);
 		return;
-	spee_flow_put(p, egress, reason, now);
+	}
+	*(volatile __u64 *)&st->last_seen_ns = now;
+	if (st->reason != reason)
+		st->reason = reason;
+}
+
+/* A UDP flow's answers are let in up to udp_timeout_ns after its last datagram. */
+static __always_inline bool spee_flow_fresh(const struct spee_flow_state *st, __u64 now,
+					    __u64 timeout_ns)
+{
+	/* signed: a CPU may have stored a time a little after this one's now */
+	return (__s64)(now - st->last_seen_ns) <= (__s64)timeout_ns;
 }
 
 #define SPEE_SOCK_NONE -1
 
 /*
- * The state (BPF_TCP_*) of the TCP socket the kernel would deliver the
- * packet to, or SPEE_SOCK_NONE. reversed: look up as if the packet came the
- * other way (an egress packet's own connection). The lookup runs in the
+ * The state (BPF_TCP_*) of the TCP socket the kernel would deliver a packet
+ * from src:sport to dst:dport to, or SPEE_SOCK_NONE. The lookup runs in the
  * netns of the device (XDP) or of the skb.
  */
-static __always_inline int spee_sock_state(void *ctx, const struct spee_pkt *p, bool reversed)
+static __always_inline int spee_sock_state_of(void *ctx, __u8 family, const __u8 *src,
+					      const __u8 *dst, __be16 sport, __be16 dport)
 {
 	struct bpf_sock_tuple t = {};
-	const __u8 *src = reversed ? p->daddr : p->saddr;
-	const __u8 *dst = reversed ? p->saddr : p->daddr;
 	struct bpf_sock *sk;
 	__u32 size;
 	int state;
 
-	if (p->family == SPEE_FAMILY_V4) {
+	if (family == SPEE_FAMILY_V4) {
 		__builtin_memcpy(&t.ipv4.saddr, src, 4);
 		__builtin_memcpy(&t.ipv4.daddr, dst, 4);
-		t.ipv4.sport = reversed ? p->dport : p->sport;
-		t.ipv4.dport = reversed ? p->sport : p->dport;
+		t.ipv4.sport = sport;
+		t.ipv4.dport = dport;
 		size = sizeof(t.ipv4);
 	} else {
 		__builtin_memcpy(t.ipv6.saddr, src, 16);
 		__builtin_memcpy(t.ipv6.daddr, dst, 16);
-		t.ipv6.sport = reversed ? p->dport : p->sport;
-		t.ipv6.dport = reversed ? p->sport : p->dport;
+		t.ipv6.sport = sport;
+		t.ipv6.dport = dport;
 		size = sizeof(t.ipv6);
 	}
 	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
@@ -115,6 +127,17 @@ static __always_inline int spee_sock_state(void *ctx, const struct spee_pkt *p, 
 	state = sk->state;
 	bpf_sk_release(sk);
 	return state;
+}
+
+/*
+ * The same for a packet; reversed: look up as if it came the other way (an
+ * egress packet's own connection).
+ */
+static __always_inline int spee_sock_state(void *ctx, const struct spee_pkt *p, bool reversed)
+{
+	if (reversed)
+		return spee_sock_state_of(ctx, p->family, p->daddr, p->saddr, p->dport, p->sport);
+	return spee_sock_state_of(ctx, p->family, p->saddr, p->daddr, p->sport, p->dport);
 }
 
 static __always_inline void spee_frag_key(const struct spee_pkt *p, struct spee_frag_key *k)
@@ -132,7 +155,11 @@ static __always_inline void spee_frag_key(const struct spee_pkt *p, struct spee_
 	__builtin_memcpy(k->daddr, p->daddr, 16);
 }
 
-/* Remembers a passing first fragment's verdict for the rest of its datagram. */
+/*
+ * Remembers a first fragment's verdict for the rest of its datagram, a
+ * refusal too: the later fragments of a refused datagram are then known to
+ * be refused, rather than ones whose first has not come yet.
+ */
 static __always_inline void spee_frag_put(const struct spee_pkt *p, struct spee_verdict v)
 {
 	struct spee_frag_state st = {
@@ -147,22 +174,26 @@ static __always_inline void spee_frag_put(const struct spee_pkt *p, struct spee_
 }
 
 /*
- * A later fragment gets its first fragment's verdict while that is fresh,
- * unless it starts inside the first's transport header: overlapping, it
- * could rewrite the ports or flags the verdict was given for (RFC 1858,
- * RFC 3128; the stateless check in spee_later_fragment() cannot see
- * extension headers between the fragment header and the transport).
+ * The verdict of a later fragment's first fragment while that is fresh
+ * (*known), else none. One that starts inside the first's transport header
+ * gets SPEE_REASON_FRAGMENT: overlapping, it could rewrite the ports or
+ * flags the verdict was given for (RFC 1858, RFC 3128; the stateless check
+ * in spee_later_fragment() cannot see extension headers between the
+ * fragment header and the transport).
  */
-static __always_inline struct spee_verdict spee_frag_get(const struct spee_pkt *p)
+static __always_inline struct spee_verdict spee_frag_get(const struct spee_pkt *p, bool *known)
 {
 	struct spee_verdict v = { .reason = SPEE_REASON_FRAGMENT };
 	struct spee_frag_state *st;
 	struct spee_frag_key k;
 
+	*known = false;
 	spee_frag_key(p, &k);
 	st = bpf_map_lookup_elem(&spee_frags, &k);
-	if (st && bpf_ktime_get_ns() - st->first_seen_ns < spee_frag_timeout_ns &&
-	    p->frag_off >= st->l4_end)
+	if (!st || bpf_ktime_get_ns() - st->first_seen_ns >= spee_frag_timeout_ns)
+		return v;
+	*known = true;
+	if (p->frag_off >= st->l4_end)
 		v = st->verdict;
 	return v;
 }

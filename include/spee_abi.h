@@ -25,6 +25,12 @@
 #define SPEE_PORTS 65536
 #define SPEE_PREFIX_FIXED_BITS 64 /* slot, dir, proto, family, port, pad */
 #define SPEE_PROTO_LOCAL 0 /* spee_rule_key.proto of the host's own addresses */
+/*
+ * spee_rule_key.proto of a non-IP ethertype the slot passes (its port is
+ * spee_ethertype_key(); family and address are zero). 255 is reserved
+ * (RFC 5237): never a transport a rule names.
+ */
+#define SPEE_PROTO_ETHERTYPE 255
 #define SPEE_IPV6_EXT_MAX 8 /* extension headers the parsers walk */
 #define SPEE_VLAN_MAX 2
 
@@ -50,8 +56,10 @@ enum spee_l4 {
 /*
  * Why a packet got its verdict. Every packet is counted exactly once: under
  * its rule when the reason is SPEE_REASON_RULE, else under its reason.
- * The first three are drops (would-drops in audit mode; no-rule follows the
- * direction's default action).
+ * The drops (would-drops in audit mode) are the reasons in
+ * SPEE_REASON_DROPS; no-rule follows the direction's default action. New
+ * reasons are appended, so that counters pinned by an older build keep
+ * their places (src/kernel/grow.c copies them by index).
  */
 enum spee_reason {
 	SPEE_REASON_NO_RULE,
@@ -60,15 +68,29 @@ enum spee_reason {
 	SPEE_REASON_ESTABLISHED, /* a TCP connection the host already holds */
 	SPEE_REASON_UDP_REPLY, /* UDP reply to a flow the policy allowed */
 	SPEE_REASON_DNS, /* DNS to or from the host's resolvers */
-	SPEE_REASON_ICMP, /* ICMP/ICMPv6 errors and path-MTU messages */
-	SPEE_REASON_ND, /* IPv6 neighbour discovery and MLD */
-	SPEE_REASON_NON_IP, /* ARP and every other non-IP frame */
+	SPEE_REASON_ICMP, /* ICMP/ICMPv6 errors (path MTU too) about a flow of the host */
+	SPEE_REASON_ND, /* IPv6 neighbour discovery and MLD, on the link */
+	SPEE_REASON_NON_IP, /* ARP and the non-IP ethertypes the config passes */
 	SPEE_REASON_LOOPBACK, /* the host talking to itself */
 	SPEE_REASON_RULE, /* allowed by a rule; counted on the rule */
+	/* egress: an IPv4 LSRR/SSRR option or an IPv6 routing header with segments left */
+	SPEE_REASON_SOURCE_ROUTE,
+	SPEE_REASON_ETHERTYPE, /* a non-IP frame of an ethertype the config does not pass */
+	/* ingress: a later fragment ahead of its first, left to the kernel's reassembly */
+	SPEE_REASON_REASSEMBLY,
 	SPEE_REASON_MAX,
 };
 
-#define SPEE_REASON_LAST_DROP SPEE_REASON_MALFORMED
+#define SPEE_REASON_DROPS                                                                        \
+	((1u << SPEE_REASON_NO_RULE) | (1u << SPEE_REASON_FRAGMENT) |                              \
+	 (1u << SPEE_REASON_MALFORMED) | (1u << SPEE_REASON_SOURCE_ROUTE) |                        \
+	 (1u << SPEE_REASON_ETHERTYPE))
+
+/* 1 when a reason is a drop (a would-drop in audit mode), else 0. */
+static inline int spee_reason_is_drop(__u32 reason)
+{
+	return reason < 32 && ((SPEE_REASON_DROPS >> reason) & 1);
+}
 
 enum spee_mode {
 	SPEE_MODE_ENFORCE,
@@ -189,9 +211,80 @@ static inline __u32 spee_rule_ctr_index(__u32 rule, __u32 dir)
 	return rule * SPEE_DIR_MAX + dir;
 }
 
+/* Reason counters leave room for this many reasons before the breakdowns that follow them. */
+#define SPEE_REASON_ROOM 64
+
 static inline __u32 spee_reason_ctr_index(__u32 reason, __u32 dir)
 {
 	return reason * SPEE_DIR_MAX + dir;
+}
+
+/*
+ * Non-IP frames by ethertype class, counted besides their reason (non-ip
+ * or ethertype): a breakdown in spee_reason_ctr after the reasons'
+ * counters, never a packet's one counter. The class follows from the
+ * ethertype alone (spee_l2_class_of), so user space names what the
+ * kernel counted without asking it.
+ */
+enum spee_l2_class {
+	SPEE_L2_ARP, /* 0x0806 */
+	SPEE_L2_LLDP, /* 0x88cc */
+	SPEE_L2_SLOW, /* 0x8809: LACP, marker, OAM */
+	SPEE_L2_EAPOL, /* 0x888e: 802.1X */
+	SPEE_L2_PTP, /* 0x88f7 */
+	SPEE_L2_PPPOE, /* 0x8863, 0x8864 */
+	SPEE_L2_MPLS, /* 0x8847, 0x8848 */
+	SPEE_L2_LLC, /* an 802.3 length (< 0x0600), not an ethertype: STP, CDP... */
+	SPEE_L2_TAG, /* 0x9100, 0x9200, 0x9300: VLAN tags the parser does not walk */
+	SPEE_L2_OTHER,
+	SPEE_L2_MAX,
+};
+
+static inline __u32 spee_l2_class_of(__u32 ethertype)
+{
+	switch (ethertype) {
+	case 0x0806:
+		return SPEE_L2_ARP;
+	case 0x88cc:
+		return SPEE_L2_LLDP;
+	case 0x8809:
+		return SPEE_L2_SLOW;
+	case 0x888e:
+		return SPEE_L2_EAPOL;
+	case 0x88f7:
+		return SPEE_L2_PTP;
+	case 0x8863:
+	case 0x8864:
+		return SPEE_L2_PPPOE;
+	case 0x8847:
+	case 0x8848:
+		return SPEE_L2_MPLS;
+	case 0x9100:
+	case 0x9200:
+	case 0x9300:
+		return SPEE_L2_TAG;
+	}
+	return ethertype < 0x0600 ? SPEE_L2_LLC : SPEE_L2_OTHER;
+}
+
+/* passed: 1 when the frame's verdict lets it through in enforce mode. */
+static inline __u32 spee_l2_ctr_index(__u32 cls, __u32 passed, __u32 dir)
+{
+	return (SPEE_REASON_ROOM + cls * 2 + (passed & 1)) * SPEE_DIR_MAX + dir;
+}
+
+#define SPEE_REASON_CTR_ENTRIES ((SPEE_REASON_ROOM + SPEE_L2_MAX * 2) * SPEE_DIR_MAX)
+
+/*
+ * The port of an ethertype's spee_exact key: the ethertype, or one key for
+ * every 802.3 length frame; SPEE_ETHERTYPE_ANY passes every non-IP frame.
+ */
+#define SPEE_ETHERTYPE_ANY 0
+#define SPEE_ETHERTYPE_LLC 1
+
+static inline __u32 spee_ethertype_key(__u32 ethertype)
+{
+	return ethertype >= 0x0600 ? ethertype : SPEE_ETHERTYPE_LLC;
 }
 
 /* Settings of one policy slot: they switch together with its entries. */
@@ -243,13 +336,20 @@ struct spee_event {
 	__u8 proto; /* IPPROTO_*, 0 when not parsed */
 	__u8 tcp_flags;
 	__u8 audit; /* 1: passed, audit mode */
-	__u8 connect; /* 1: a refused connect(), not a packet */
+	__u8 connect; /* enum spee_ev_origin: a packet, or a refused connect() or sendmsg() */
 	__u8 pad;
 	__be16 sport;
 	__be16 dport;
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u32 pad2;
+};
+
+/* What a drop event is about: the hooks before a packet exists refuse calls. */
+enum spee_ev_origin {
+	SPEE_EV_PACKET,
+	SPEE_EV_CONNECT, /* a refused TCP connect() */
+	SPEE_EV_SENDMSG, /* a refused UDP sendmsg() to an address the socket names */
 };
 
 /* spee_ev_bucket (PERCPU_ARRAY, 1): the rate limit's state on each CPU. */
@@ -268,7 +368,14 @@ enum spee_ev_stat {
 };
 
 #define SPEE_TEXT_LEN 256
+/*
+ * The record's program tags, one a program of include/spee_objects.h's list
+ * in its order: the first SPEE_PROG_KINDS in prog_tag (the record's first
+ * layout), the others in prog_tag_more, which leaves room for programs
+ * still to come without another layout.
+ */
 #define SPEE_PROG_KINDS 4 /* xdp, cgroup egress, connect4, connect6 */
+#define SPEE_PROG_KINDS_MORE 12 /* xdp_l3, sendmsg4/6, tc egress and its _l3, room */
 #define SPEE_TAG_SIZE 8 /* BPF_TAG_SIZE */
 
 /*
@@ -295,6 +402,13 @@ struct spee_instance {
 	__u64 confirm_deadline; /* CLOCK_REALTIME, ns */
 	__u32 confirm_generation; /* the generation waiting for confirmation */
 	__u32 reverted_generation; /* the last generation reverted for want of confirmation */
+	/*
+	 * The tags of the programs after the first SPEE_PROG_KINDS. The record
+	 * grows only at its end, so that an older build's carries over as it
+	 * is (spee_objects.h: SPEE_MAPF_EXTENDS), zero here until an apply of
+	 * this build.
+	 */
+	__u8 prog_tag_more[SPEE_PROG_KINDS_MORE][SPEE_TAG_SIZE];
 };
 
 #define SPEE_NAME_LEN 128

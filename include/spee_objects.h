@@ -23,6 +23,12 @@
  *                        counters, drop events): a map of another build's
  *                        layout may start empty when this build's replaces it;
  *                        without it, a map of another layout is refused
+ *   SPEE_MAPF_EXTENDS    its value only ever grows at its end (the instance
+ *                        record): one of a shorter value, pinned by an older
+ *                        build, is carried over with the new fields zero
+ * A map the loader does not size holds the object's number of entries: a
+ * pinned one of another number is of another layout (counters of fewer
+ * reasons), replaced as above.
  */
 #define SPEE_MAPS(X)                                                                               \
 	X(RT, spee_rt, 0)                                                                          \
@@ -34,7 +40,7 @@
 	X(RULE_CTR, spee_rule_ctr, SPEE_MAPF_REBUILDS)                                             \
 	X(REASON_CTR, spee_reason_ctr, SPEE_MAPF_REBUILDS)                                         \
 	X(RULES, spee_rules, 0)                                                                    \
-	X(INST, spee_inst, 0)                                                                      \
+	X(INST, spee_inst, SPEE_MAPF_EXTENDS)                                                      \
 	X(EVENTS, spee_events, SPEE_MAPF_REBUILDS)                                                 \
 	X(EV_BUCKET, spee_ev_bucket, SPEE_MAPF_REBUILDS)                                           \
 	X(EV_STATS, spee_ev_stats, SPEE_MAPF_REBUILDS)
@@ -44,26 +50,49 @@
 
 #define SPEE_MAPF_SIZED 0x1u
 #define SPEE_MAPF_REBUILDS 0x2u
+#define SPEE_MAPF_EXTENDS 0x4u
 
 /*
- * Programs, in this order:
- *   X(ID, name, where, pin)   ->  SPEE_PROG_<ID>, the skeleton's program <name>
+ * Programs, in this order (the order of the instance record's program tags:
+ * a new program goes at the end):
+ *   X(ID, name, where, frames, pin)  ->  SPEE_PROG_<ID>, the skeleton's program <name>
  * where:
- *   SPEE_ATTACH_IFACE    one link per interface, pinned as PIN_DIR/links/<pin><ifname>
+ *   SPEE_ATTACH_XDP      ingress: one XDP link per interface, pinned as
+ *                        PIN_DIR/links/<pin><ifname>
+ *   SPEE_ATTACH_TC       egress of packet sockets: the tc egress filter of each
+ *                        interface (src/kernel/ifaces.h); no link, no pin (NULL):
+ *                        the filter stays with its device
  *   SPEE_ATTACH_CGROUP   one link on the instance's cgroup, pinned as PIN_DIR/links/<pin>
+ * frames: for interface programs, how the frames they parse start
+ * (SPEE_FRAMES_ETHERNET, or SPEE_FRAMES_IP on devices without a link
+ * header: tun, WireGuard, PPP); an interface gets the one of each hook that
+ * fits its link type, and the two variants of a hook share its pin.
+ * SPEE_FRAMES_NONE for cgroup programs.
  * The attach type (BPF_XDP, BPF_CGROUP_INET_EGRESS...) is the one the
  * program's section gives it in the object. A pin name is no prefix of
- * another's, and none holds a dot (bpffs refuses them).
+ * another hook's, and none holds a dot (bpffs refuses them).
  */
 #define SPEE_PROGS(X)                                                                              \
-	X(XDP, spee_xdp, SPEE_ATTACH_IFACE, "xdp-")                                               \
-	X(EGRESS, spee_egress, SPEE_ATTACH_CGROUP, "cgroup-egress")                               \
-	X(CONNECT4, spee_connect4, SPEE_ATTACH_CGROUP, "cgroup-connect4")                         \
-	X(CONNECT6, spee_connect6, SPEE_ATTACH_CGROUP, "cgroup-connect6")
+	X(XDP, spee_xdp, SPEE_ATTACH_XDP, SPEE_FRAMES_ETHERNET, "xdp-")                           \
+	X(EGRESS, spee_egress, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-egress")             \
+	X(CONNECT4, spee_connect4, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-connect4")       \
+	X(CONNECT6, spee_connect6, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-connect6")       \
+	X(XDP_L3, spee_xdp_l3, SPEE_ATTACH_XDP, SPEE_FRAMES_IP, "xdp-")                           \
+	X(SENDMSG4, spee_sendmsg4, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg4")       \
+	X(SENDMSG6, spee_sendmsg6, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg6")       \
+	X(TC_EGRESS, spee_tc_egress, SPEE_ATTACH_TC, SPEE_FRAMES_ETHERNET, NULL)                  \
+	X(TC_EGRESS_L3, spee_tc_egress_l3, SPEE_ATTACH_TC, SPEE_FRAMES_IP, NULL)
 
 enum spee_attach_where {
-	SPEE_ATTACH_IFACE,
+	SPEE_ATTACH_XDP,
+	SPEE_ATTACH_TC,
 	SPEE_ATTACH_CGROUP,
+};
+
+enum spee_frames {
+	SPEE_FRAMES_NONE, /* not an interface program */
+	SPEE_FRAMES_ETHERNET,
+	SPEE_FRAMES_IP,
 };
 
 #define SPEE_MAP_ENUM(id, name, flags) SPEE_MAP_##id,
@@ -71,7 +100,8 @@ enum spee_map_id { SPEE_MAPS(SPEE_MAP_ENUM) SPEE_MAP_COUNT };
 #undef SPEE_MAP_ENUM
 
 /* LOADER_PROG_<ID>: the same ids by the loader's older name (tools/bench/ uses it). */
-#define SPEE_PROG_ENUM(id, name, where, pin) SPEE_PROG_##id, LOADER_PROG_##id = SPEE_PROG_##id,
+#define SPEE_PROG_ENUM(id, name, where, frames, pin)                                               \
+	SPEE_PROG_##id, LOADER_PROG_##id = SPEE_PROG_##id,
 enum spee_prog_id { SPEE_PROGS(SPEE_PROG_ENUM) SPEE_PROG_COUNT };
 #undef SPEE_PROG_ENUM
 

@@ -406,7 +406,8 @@ static int apply_policy_now(struct agent *a, struct policy *p, struct config *cf
 /* Reads, validates and compiles the config; on any error the running policy stays. */
 static int reload(struct agent *a, bool forced)
 {
-	struct policy_env env = { a->sys_resolvers, a->n_sys_resolvers };
+	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
+	struct prefix *local = NULL;
 	struct diags d = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
@@ -431,8 +432,14 @@ static int reload(struct agent *a, bool forced)
 	}
 	if (!err)
 		err = host_select(cfg, a->s->host, &host, &d);
+	/* the host's addresses configured here (as this reload finds them) are itself */
+	if (!err && host_local_addresses(&local, &env.n_local_addrs) == 0) {
+		env.local_addrs = local;
+		env.local_known = true;
+	}
 	if (!err)
 		err = policy_compile(cfg, host->name, &env, &p, &d);
+	free(local);
 	if (err) {
 		char text[1024] = "";
 
@@ -517,13 +524,14 @@ out:
  */
 static void run_verify(struct agent *a)
 {
+	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
 	struct verify_fleet_opts opts = {
 		.host = a->policy ? a->policy->host->name : NULL,
-		.env = &(struct policy_env){ .resolvers = a->sys_resolvers,
-					     .n_resolvers = a->n_sys_resolvers },
+		.env = &env,
 		.pinned = &a->names, /* the agent's names: --resolve and what it resolved */
 		.timeout_ms = a->s->verify_timeout_ms,
 	};
+	struct prefix *local = NULL;
 	struct verify_fleet v = { 0 };
 	struct diags d = { 0 };
 	char *text = NULL;
@@ -533,6 +541,11 @@ static void run_verify(struct agent *a)
 
 	if (!a->policy || !a->cfg)
 		return; /* nothing applied yet: nothing of ours to verify */
+	/* this host compiled as reload compiles it: its addresses configured here are itself */
+	if (host_local_addresses(&local, &env.n_local_addrs) == 0) {
+		env.local_addrs = local;
+		env.local_known = true;
+	}
 	err = verify_fleet_run(a->cfg, &opts, &v, &d);
 	for (size_t i = 0; i < v.warnings.n; i++)
 		log_event(LOG_WARN, "verify", NULL, "%s", v.warnings.v[i].msg);
@@ -560,6 +573,7 @@ static void run_verify(struct agent *a)
 			  verify_failures(&v.plan), v.plan.n_probes);
 out:
 	verify_fleet_free(&v);
+	free(local);
 	diags_free(&d);
 }
 

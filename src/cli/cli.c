@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "host.h"
 #include "policy.h"
 #include "resolve.h"
 
@@ -105,4 +106,46 @@ int cli_policy_env(struct policy_env *env, struct prefix **storage)
 	env->resolvers = *storage;
 	env->n_resolvers = n;
 	return 0;
+}
+
+int cli_machine_addrs(struct policy_env *env, struct prefix **storage)
+{
+	size_t n;
+	int err = host_local_addresses(storage, &n);
+
+	if (err)
+		return err;
+	env->local_addrs = *storage;
+	env->n_local_addrs = n;
+	env->local_known = true;
+	return 0;
+}
+
+bool cli_is_this_machine(const struct config *cfg, const struct cfg_host *h)
+{
+	const struct cfg_host *mine = NULL;
+	struct diags d = { 0 };
+	bool yes = !host_select(cfg, NULL, &mine, &d) && mine == h;
+
+	diags_free(&d);
+	return yes;
+}
+
+int cli_warn_missing_addrs(const struct cfg_host *h, const struct policy_env *env)
+{
+	char text[ADDR_TEXT_LEN];
+	int missing = 0;
+
+	for (size_t i = 0; i < h->n_addrs; i++) {
+		if (policy_env_has_local(env, &h->addrs[i]))
+			continue;
+		prefix_format(&h->addrs[i], text, sizeof(text));
+		fprintf(stderr,
+			"speebpf: warning: %s, an address of host %s in the inventory, is not "
+			"configured on this machine: it does not count as the host itself, and "
+			"what goes to it is judged as to any peer\n",
+			text, h->name);
+		missing++;
+	}
+	return missing;
 }

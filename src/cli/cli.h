@@ -37,6 +37,24 @@ void cli_print_diags(const struct diags *d, bool json, const char *summary);
 /* The machine's resolvers for policy_env; *storage must be freed by the caller. */
 int cli_policy_env(struct policy_env *env, struct prefix **storage);
 
+struct cfg_host;
+
+/*
+ * The machine's configured addresses into env (local_known), for compiling
+ * the policy of this machine's host; *storage must be freed by the caller.
+ */
+int cli_machine_addrs(struct policy_env *env, struct prefix **storage);
+
+/* True when h is the host this machine selects for itself (by hostname, else address). */
+bool cli_is_this_machine(const struct config *cfg, const struct cfg_host *h);
+
+/*
+ * Warns on stderr about each inventory address of h that is not configured
+ * on the machine env describes (it does not count as the host itself).
+ * Returns how many.
+ */
+int cli_warn_missing_addrs(const struct cfg_host *h, const struct policy_env *env);
+
 /* Prints a JSON document on stdout and releases it. */
 void cli_json_print(struct json_object *o);
 

@@ -29,6 +29,7 @@ struct compiled {
 	struct name_table names;
 	struct policy_env env; /* the machine's resolvers */
 	struct prefix *resolvers;
+	struct prefix *local; /* the machine's addresses */
 };
 
 static void compiled_free(struct compiled *c)
@@ -36,6 +37,7 @@ static void compiled_free(struct compiled *c)
 	names_free(&c->names);
 	policy_free(c->p);
 	free(c->resolvers);
+	free(c->local);
 	config_free(c->cfg);
 }
 
@@ -55,8 +57,13 @@ static int compile(const struct cli_args *a, struct compiled *c)
 		return -CLI_EUSAGE;
 	}
 	err = cli_policy_env(&c->env, &c->resolvers);
+	/* only the host's addresses configured here are the host itself */
 	if (!err)
+		err = cli_machine_addrs(&c->env, &c->local);
+	if (!err) {
+		cli_warn_missing_addrs(c->host, &c->env);
 		err = policy_compile(c->cfg, c->host->name, &c->env, &c->p, &d);
+	}
 	if (err)
 		cli_print_diags(&d, false, NULL);
 	diags_free(&d);
@@ -70,7 +77,7 @@ static void print_outcome(const struct instance *inst, const struct compiled *c,
 	       out->created ? "created" : "updated", inst->pin_dir, out->generation, c->host->name,
 	       out->added, out->removed);
 	if (out->attached || out->detached)
-		printf("; %zu link%s attached, %zu removed", out->attached,
+		printf("; %zu hook%s attached, %zu removed", out->attached,
 		       out->attached == 1 ? "" : "s", out->detached);
 	if (out->migrated)
 		printf("; maps of another build's layout replaced, without a gap");

@@ -117,6 +117,17 @@ static void print_implicit(const struct policy *p, uint8_t reason, const char *l
 		printf("\n");
 }
 
+/* An ethertype key of the config as written: "0x88cc", "llc", "any". */
+static void ethertype_text(uint16_t key, char *buf, size_t len)
+{
+	if (key == SPEE_ETHERTYPE_ANY)
+		snprintf(buf, len, "any");
+	else if (key == SPEE_ETHERTYPE_LLC)
+		snprintf(buf, len, "llc");
+	else
+		snprintf(buf, len, "0x%04x", key);
+}
+
 static void print_host_text(const struct policy *p, bool full)
 {
 	static const char *const heading[SPEE_DIR_MAX] = {
@@ -163,8 +174,17 @@ static void print_host_text(const struct policy *p, bool full)
 				       "to this host's own addresses");
 		}
 	}
+	printf("\n  non-IP frames passed besides ARP (ethertypes): ");
+	if (!p->cfg->n_ethertypes)
+		printf("none; the others are dropped");
+	for (size_t i = 0; i < p->cfg->n_ethertypes; i++) {
+		char et[16];
+
+		ethertype_text(p->cfg->ethertypes[i], et, sizeof(et));
+		printf("%s%s", i ? ", " : "", et);
+	}
 	printf("\n  always allowed: replies of allowed connections, ICMP errors and path-MTU "
-	       "messages,\n  IPv6 neighbour discovery, non-IP frames, loopback\n");
+	       "messages about them,\n  IPv6 neighbour discovery on the link, ARP, loopback\n");
 	if (p->n_notes) {
 		printf("\n  notes:\n");
 		for (size_t i = 0; i < p->n_notes; i++)
@@ -279,6 +299,16 @@ static struct json_object *host_json(const struct policy *p)
 	json_object_object_add(implicit, "dns_resolvers", json_implicit(p, SPEE_REASON_DNS));
 	json_object_object_add(implicit, "local_addresses",
 			       json_implicit(p, SPEE_REASON_LOOPBACK));
+	{
+		struct json_object *ets = json_object_new_array();
+		char et[16];
+
+		for (size_t i = 0; i < p->cfg->n_ethertypes; i++) {
+			ethertype_text(p->cfg->ethertypes[i], et, sizeof(et));
+			json_object_array_add(ets, json_object_new_string(et));
+		}
+		json_object_object_add(implicit, "ethertypes", ets);
+	}
 	json_object_object_add(h, "implicit", implicit);
 	for (size_t i = 0; i < p->n_notes; i++) {
 		struct json_object *n = json_object_new_object();
@@ -319,7 +349,7 @@ static int do_check(const struct cli_args *a, struct instance *inst)
 {
 	bool json = cli_flag(a, CLI_OPT_JSON);
 	struct config *cfg = NULL;
-	struct prefix *resolvers = NULL;
+	struct prefix *resolvers = NULL, *local = NULL;
 	struct policy_env env;
 	const struct cfg_host *one;
 	struct json_object *root = NULL, *hosts = NULL;
@@ -359,6 +389,14 @@ static int do_check(const struct cli_args *a, struct instance *inst)
 
 		if (one && &cfg->hosts[h] != one)
 			continue;
+		/* This machine's host: only its addresses configured here are itself. */
+		env.local_known = false;
+		if (cli_is_this_machine(cfg, &cfg->hosts[h])) {
+			free(local);
+			local = NULL;
+			if (!cli_machine_addrs(&env, &local))
+				cli_warn_missing_addrs(&cfg->hosts[h], &env);
+		}
 		err = policy_compile(cfg, cfg->hosts[h].name, &env, &p, &d);
 		if (err) {
 			cli_print_diags(&d, json, NULL);
@@ -381,6 +419,7 @@ static int do_check(const struct cli_args *a, struct instance *inst)
 out:
 	json_object_put(root);
 	free(resolvers);
+	free(local);
 	config_free(cfg);
 	return err;
 }

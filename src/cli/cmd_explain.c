@@ -19,6 +19,12 @@
 #include "policy.h"
 #include "resolve.h"
 
+/* What the connect and sendmsg hooks make of an egress --to. */
+struct socket_peer {
+	bool mapped; /* an IPv4-mapped IPv6 address, judged as the IPv4 one */
+	bool itself; /* the host itself to connect() and send() (0.0.0.0, ::, loopback) */
+};
+
 static bool host_has(const struct cfg_host *h, const struct prefix *a)
 {
 	for (size_t i = 0; i < h->n_addrs; i++)
@@ -55,12 +61,22 @@ static void resolve_relevant(const struct policy *p, const struct explain_query 
 	resolver_close(r);
 }
 
+static const char *peer_text(const struct prefix *a, char *buf)
+{
+	struct prefix host = *a;
+
+	host.len = (uint8_t)prefix_max_len(host.family);
+	prefix_format(&host, buf, ADDR_TEXT_LEN);
+	return buf;
+}
+
 static void print_result(const struct policy *p, const struct cli_args *a,
+			 const struct socket_peer *sp,
 			 const struct explain_query *q, const struct explain_result *res,
 			 const struct name_table *t)
 {
 	const char *verdict = res->pass ? "pass" : "drop";
-	char matched[ADDR_TEXT_LEN + 256] = "";
+	char matched[ADDR_TEXT_LEN + 256] = "", judged[ADDR_TEXT_LEN];
 
 	if (res->entry && res->entry->peer_kind == ENTRY_PEER_NAME)
 		snprintf(matched, sizeof(matched), "%s (DNS)", res->entry->name);
@@ -76,6 +92,9 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 		json_object_object_add(j, "from", json_object_new_string(cli_text(a, CLI_OPT_FROM)));
 		json_object_object_add(j, "to", json_object_new_string(cli_text(a, CLI_OPT_TO)));
 		json_object_object_add(j, "port", json_object_new_int(q->port));
+		/* the remote address as the kernel judges it (an IPv4-mapped one as IPv4) */
+		json_object_object_add(j, "peer",
+				       json_object_new_string(peer_text(&q->peer, judged)));
 		json_object_object_add(j, "verdict", json_object_new_string(verdict));
 		json_object_object_add(j, "reason",
 				       json_object_new_string(reason_label(res->reason)));
@@ -109,7 +128,13 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 		       dir_label(q->dir));
 	else
 		printf(", %s\n", reason_label(res->reason));
-	if (p->mode == SPEE_MODE_AUDIT && res->reason <= SPEE_REASON_LAST_DROP)
+	if (sp->itself)
+		printf("note: to connect() and send(), %s is this host itself\n",
+		       cli_text(a, CLI_OPT_TO));
+	else if (sp->mapped)
+		printf("note: %s is judged as %s, the IPv4 address it maps\n",
+		       cli_text(a, CLI_OPT_TO), peer_text(&q->peer, judged));
+	if (p->mode == SPEE_MODE_AUDIT && spee_reason_is_drop(res->reason))
 		printf("audit mode: passed, and counted as a would-drop\n");
 	for (size_t i = 0; t && i < t->n; i++)
 		if (!t->v[i].n_addrs)
@@ -124,9 +149,10 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 	struct name_table names = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
-	struct prefix *resolvers = NULL, from, to;
+	struct prefix *resolvers = NULL, *local = NULL, from, to;
 	struct policy_env env;
 	const struct cfg_host *host;
+	struct socket_peer sp = { false, false };
 	struct explain_query q = { 0 };
 	struct explain_result res;
 	struct diags d = { 0 };
@@ -165,25 +191,41 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 	}
 	q.proto = (uint8_t)proto_from_label(cli_text(a, CLI_OPT_PROTO));
 	q.port = (uint16_t)cli_uint(a, CLI_OPT_PORT);
+	/* A new connection's destination as the connect and sendmsg hooks see it. */
+	if (q.dir == SPEE_DIR_EGRESS) {
+		sp.itself = explain_socket_peer(&q.peer);
+		sp.mapped = q.peer.family != to.family;
+	}
 	err = cli_policy_env(&env, &resolvers);
 	if (err) {
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
+	/* as apply compiles it: for this machine's host, only its addresses configured here */
+	if (cli_is_this_machine(cfg, host) && !cli_machine_addrs(&env, &local))
+		cli_warn_missing_addrs(host, &env);
 	err = policy_compile(cfg, host->name, &env, &p, &d);
 	if (err) {
 		cli_print_diags(&d, json, NULL);
 		goto out;
 	}
 	resolve_relevant(p, &q, &names, cli_flag(a, CLI_OPT_NO_RESOLVE));
-	explain_decide(p, &names, &q, &res);
-	print_result(p, a, &q, &res, &names);
+	if (sp.itself) {
+		memset(&res, 0, sizeof(res));
+		res.reason = SPEE_REASON_LOOPBACK;
+		res.rule = -1;
+		res.pass = explain_reason_passes(p, q.dir, res.reason);
+	} else {
+		explain_decide(p, &names, &q, &res);
+	}
+	print_result(p, a, &sp, &q, &res, &names);
 	if (cli_flag(a, CLI_OPT_EXIT_CODE) && !res.pass)
 		err = -CLI_EFLAGGED;
 out:
 	diags_free(&d);
 	policy_free(p);
 	free(resolvers);
+	free(local);
 	names_free(&names);
 	config_free(cfg);
 	return err;

@@ -465,6 +465,7 @@ static int build_new(const struct cli_args *a, const struct config *cfg, struct 
 	struct prefix *resolvers = NULL;
 	const struct cfg_host *host;
 	struct policy *p = NULL;
+	struct prefix *local = NULL;
 	struct policy_env env;
 	struct diags d = { 0 };
 	int err;
@@ -486,6 +487,13 @@ static int build_new(const struct cli_args *a, const struct config *cfg, struct 
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
+	/* as apply compiles it: only the host's addresses configured here are the host itself */
+	err = cli_machine_addrs(&env, &local);
+	if (err) {
+		fprintf(stderr, "speebpf: cannot list this machine's addresses: %s\n", strerror(-err));
+		goto out;
+	}
+	cli_warn_missing_addrs(host, &env);
 	err = policy_compile(cfg, host->name, &env, &p, &d);
 	if (err) {
 		cli_print_diags(&d, json, NULL);
@@ -509,6 +517,7 @@ out:
 	names_free(&names);
 	policy_free(p);
 	free(resolvers);
+	free(local);
 	diags_free(&d);
 	return err;
 }

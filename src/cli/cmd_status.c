@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "drift.h"
+#include "ifaces.h"
 #include "labels.h"
 #include "links.h"
 #include "maps.h"
@@ -32,6 +33,25 @@ struct status {
 };
 
 /*
+ * The host's own addresses as the apply that wrote the maps found them on
+ * the machine: the ones the active slot holds as the host's (status may
+ * run in another network namespace than the one apply saw).
+ */
+static int applied_local_addrs(struct instance *inst, struct policy_env *env,
+			       struct prefix **local)
+{
+	struct diags d = { 0 };
+	int err = maps_read_local_addrs(&inst->maps, local, &env->n_local_addrs, &d);
+
+	if (!err) {
+		env->local_addrs = *local;
+		env->local_known = true;
+	}
+	diags_free(&d);
+	return err;
+}
+
+/*
  * Compares the maps with the policy the recorded config compiles to, when
  * that file still holds the bytes that were applied (else it is a pending
  * change, not drift). The DNS names take the addresses the agent stored.
@@ -41,7 +61,7 @@ static void check_drift(struct instance *inst, struct status *s)
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
 	struct name_table names = { 0 };
-	struct prefix *resolvers = NULL;
+	struct prefix *resolvers = NULL, *local = NULL;
 	struct policy_env env;
 	struct diags d = { 0 };
 	char sha[65];
@@ -59,7 +79,7 @@ static void check_drift(struct instance *inst, struct status *s)
 			 s->inst.config_path);
 		goto out;
 	}
-	if (cli_policy_env(&env, &resolvers) ||
+	if (cli_policy_env(&env, &resolvers) || applied_local_addrs(inst, &env, &local) ||
 	    policy_compile(cfg, s->inst.host, &env, &p, &d) || namestore_load(inst, &names)) {
 		snprintf(s->drift_note, sizeof(s->drift_note), "cannot compile %s for %s",
 			 s->inst.config_path, s->inst.host);
@@ -73,6 +93,7 @@ out:
 	names_free(&names);
 	policy_free(p);
 	free(resolvers);
+	free(local);
 	config_free(cfg);
 	diags_free(&d);
 }
@@ -131,15 +152,27 @@ static void print_text(const char *pin_dir, const struct status *s)
 			printf("  %-16s DETACHED (pinned at %s)\n", kind, l->pin);
 			continue;
 		}
-		if (spee_progs[l->prog].where == SPEE_ATTACH_IFACE)
-			printf("  %-16s %-10s %-8s prog %u, link %u\n", kind, l->ifname, l->xdp_mode,
-			       l->prog_id, l->link_id);
-		else
+		if (spee_progs[l->prog].where != SPEE_ATTACH_XDP) {
 			printf("  %-16s prog %u, link %u\n", kind, l->prog_id, l->link_id);
+		} else if (l->frames == IFACE_UNSEEN) {
+			printf("  %-16s ifindex %u of another network namespace: prog %u, link %u\n",
+			       kind, l->ifindex, l->prog_id, l->link_id);
+		} else {
+			/* an interface is enforced only with its tc egress filter: both ways */
+			char tc[48] = "MISSING: not enforced";
+
+			if (l->tc_prog_id)
+				snprintf(tc, sizeof(tc), "prog %u%s", l->tc_prog_id,
+					 l->tc_ours ? "" : " (not this instance's)");
+			printf("  %-16s %-10s %-8s prog %u, link %u; frames from the %s header; "
+			       "tc egress %s\n",
+			       kind, l->ifname, l->xdp_mode, l->prog_id, l->link_id,
+			       l->frames == IFACE_IP ? "IP" : "Ethernet", tc);
+		}
 	}
 	if (s->problems)
-		printf("  PROBLEM: %d link%s missing or detached; run apply again\n", s->problems,
-		       s->problems == 1 ? "" : "s");
+		printf("  PROBLEM: %d link%s or filter%s missing or detached; run apply again\n",
+		       s->problems, s->problems == 1 ? "" : "s", s->problems == 1 ? "" : "s");
 	for (size_t i = 0; i < s->names.n; i++) {
 		const struct name_addrs *na = &s->names.v[i];
 		char addrs[512] = "", one[ADDR_TEXT_LEN], when[64];
@@ -210,9 +243,16 @@ static void print_json(const char *pin_dir, const struct status *s)
 		json_object_object_add(j, "pin", json_object_new_string(l->pin));
 		json_object_object_add(j, "prog_id", json_object_new_int64(l->prog_id));
 		json_object_object_add(j, "link_id", json_object_new_int64(l->link_id));
-		if (l->known && spee_progs[l->prog].where == SPEE_ATTACH_IFACE) {
+		if (l->known && spee_progs[l->prog].where == SPEE_ATTACH_XDP) {
 			json_object_object_add(j, "interface", json_object_new_string(l->ifname));
 			json_object_object_add(j, "xdp_mode", json_object_new_string(l->xdp_mode));
+			/* where frames start; unseen: the device is in another network namespace */
+			json_object_object_add(j, "frames",
+					       json_object_new_string(ifaces_frames_label(
+						       (enum iface_frames)l->frames)));
+			json_object_object_add(j, "tc_egress_prog_id",
+					       l->tc_prog_id ? json_object_new_int64(l->tc_prog_id) :
+							       NULL);
 		}
 		json_object_array_add(links, j);
 	}

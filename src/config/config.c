@@ -2,7 +2,7 @@
 /*
  * The config file (CONTRACT.md section 2): reading it, the top level of the
  * schema and the sections that stand alone (mode, default, hosts, networks
- * and the extensions resolvers, dns and udp-timeout). The YAML node layer is
+ * and the extensions resolvers, dns, udp-timeout and ethertypes). The YAML node layer is
  * config_yaml.c, peers are config_peers.c, rules are config_rules.c.
  *
  * A problem in the file is reported where it is and parsing goes on, so
@@ -568,6 +568,94 @@ static int parse_events(struct cfg_parser *p, struct ynode *n)
 	return err;
 }
 
+/* ---- ethertypes ---- */
+
+/* "0x88b5" or "34997": a number the YAML layer leaves as text. */
+static bool parse_number(const char *s, long long *out)
+{
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (!s[2])
+			return false;
+		errno = 0;
+		*out = strtoll(s + 2, &end, 16);
+		return !*end && !errno;
+	}
+	return y_parse_int(s, out);
+}
+
+/* One item of `ethertypes:`: its keys into out (up to ETHERTYPE_NAME_MAX), or -EINVAL. */
+static int parse_ethertype(struct cfg_parser *p, const struct ynode *n,
+			   uint16_t out[ETHERTYPE_NAME_MAX], size_t *n_out)
+{
+	const char *s;
+	long long v;
+	int err = y_str(&p->y, n, &s);
+
+	if (err)
+		return err;
+	*n_out = ethertype_by_name(s, out);
+	if (*n_out)
+		return 0;
+	if (!parse_number(s, &v))
+		return y_error(&p->y, n,
+			       "unknown ethertype '%s' (expected a number 0x0600-0xffff or one of "
+			       "%s)",
+			       s, ethertype_names());
+	if (v < 0 || v > 0xffff)
+		return y_error(&p->y, n, "ethertype %s is out of range (0x0600-0xffff)", s);
+	if (v < 0x0600)
+		return y_error(&p->y, n,
+			       "%s is an 802.3 length, not an ethertype: 'llc' passes every 802.3 "
+			       "frame",
+			       s);
+	if (v == 0x0800 || v == 0x86dd)
+		return y_error(&p->y, n, "ethertype %s is IP, which the rules judge", s);
+	if (v == 0x8100 || v == 0x88a8)
+		return y_error(&p->y, n,
+			       "ethertype %s is a VLAN tag, which speebpf walks to judge what it "
+			       "carries",
+			       s);
+	out[0] = (uint16_t)v;
+	*n_out = 1;
+	return 0;
+}
+
+/* ethertypes: [lldp, lacp, 0x88b5]: the non-IP frames passed besides ARP. */
+static int parse_ethertypes(struct cfg_parser *p, struct ynode *n)
+{
+	struct config *cfg = p->cfg;
+	size_t len;
+	int err;
+
+	err = y_seq(&p->y, n, &len);
+	if (err)
+		return err;
+	cfg->ethertypes = calloc(len * ETHERTYPE_NAME_MAX + 1, sizeof(*cfg->ethertypes));
+	if (!cfg->ethertypes)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		const struct ynode *item = y_seq_item(&p->y, n, i);
+		uint16_t keys[ETHERTYPE_NAME_MAX];
+		size_t n_keys = 0;
+		bool dup = false;
+
+		err = parse_ethertype(p, item, keys, &n_keys);
+		if (y_fatal(err))
+			return err;
+		for (size_t k = 0; k < n_keys; k++) {
+			for (size_t j = 0; j < cfg->n_ethertypes; j++)
+				dup |= cfg->ethertypes[j] == keys[k];
+			if (!dup)
+				cfg->ethertypes[cfg->n_ethertypes++] = keys[k];
+		}
+		if (dup)
+			y_error(&p->y, item, "ethertype %s is listed twice", y_text(item));
+	}
+	return 0;
+}
+
 /* ---- the file ---- */
 
 enum {
@@ -584,6 +672,7 @@ enum {
 	K_DNS,
 	K_UDP_TIMEOUT,
 	K_EVENTS,
+	K_ETHERTYPES,
 	K_COUNT,
 };
 
@@ -596,7 +685,7 @@ static int parse_root(struct cfg_parser *p, struct ynode *root)
 	    [K_RULES] = {.name = "rules"},	 [K_FAILSAFE] = {.name = "failsafe"},
 	    [K_DEFAULT] = {.name = "default"},	 [K_RESOLVERS] = {.name = "resolvers"},
 	    [K_DNS] = {.name = "dns"},		 [K_UDP_TIMEOUT] = {.name = "udp-timeout"},
-	    [K_EVENTS] = {.name = "events"},
+	    [K_EVENTS] = {.name = "events"},	 [K_ETHERTYPES] = {.name = "ethertypes"},
 	};
 	/*
 	 * Keys may come in any order, so they are parsed in this one: networks
@@ -620,6 +709,7 @@ static int parse_root(struct cfg_parser *p, struct ynode *root)
 	    {K_DNS, parse_dns},
 	    {K_UDP_TIMEOUT, parse_udp_timeout},
 	    {K_EVENTS, parse_events},
+	    {K_ETHERTYPES, parse_ethertypes},
 	};
 	int err;
 

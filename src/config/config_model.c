@@ -30,6 +30,7 @@ void config_free(struct config *cfg)
 	cfg_rules_free(cfg->rules, cfg->n_rules);
 	cfg_rules_free(cfg->failsafe, cfg->n_failsafe);
 	free(cfg->resolvers);
+	free(cfg->ethertypes);
 	free(cfg);
 }
 

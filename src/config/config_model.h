@@ -129,6 +129,12 @@ struct config {
 	uint32_t dns_min_ttl; /* seconds; re-resolution interval is clamped to these */
 	uint32_t dns_max_ttl;
 	uint32_t udp_timeout; /* seconds a UDP flow's replies are let in */
+	/*
+	 * `ethertypes:` the non-IP frames passed besides ARP, as spee_exact keys
+	 * (spee_ethertype_key(): an ethertype, SPEE_ETHERTYPE_LLC or _ANY).
+	 */
+	uint16_t *ethertypes;
+	size_t n_ethertypes;
 	uint32_t events_rate; /* drop events a second and CPU; 0: none */
 	uint32_t events_burst; /* what a CPU may send at once after a quiet time */
 };

@@ -25,15 +25,21 @@
 
 #include "attach.h"
 #include "grow.h"
+#include "ifaces.h"
 #include "links.h"
 #include "loader.h"
 #include "namestore.h"
 #include "pindir.h"
 
-/* Every up, non-loopback interface of this network namespace. */
+/*
+ * Every up, non-loopback interface of this network namespace that speebpf
+ * can judge; the others (ifaces.h: tunnels that keep an outer header where
+ * XDP looks...) are left out with a warning, as no --iface asked for them.
+ */
 static int default_ifaces(char ***out, size_t *n)
 {
 	struct ifaddrs *ifa, *i;
+	struct iface_kind kind;
 	char **v = NULL;
 	size_t count = 0;
 
@@ -51,6 +57,16 @@ static int default_ifaces(char ***out, size_t *n)
 			dup = !strcmp(v[k], i->ifa_name);
 		if (dup)
 			continue;
+		if (!ifaces_classify(i->ifa_name, &kind) && kind.frames == IFACE_REFUSED) {
+			bool said = false;
+
+			for (struct ifaddrs *j = ifa; j != i && !said; j = j->ifa_next)
+				said = !strcmp(j->ifa_name, i->ifa_name);
+			if (!said)
+				fprintf(stderr, "speebpf: warning: not enforcing %s: %s\n", i->ifa_name,
+					kind.why);
+			continue;
+		}
 		grown = realloc(v, (count + 1) * sizeof(*v));
 		if (!grown || !(grown[count] = strdup(i->ifa_name))) {
 			free(grown ? grown : v);
@@ -136,7 +152,8 @@ static int first_record(const struct loader *l, const char *cgroup,
 
 	instance_set_text(rec.cgroup_path, sizeof(rec.cgroup_path), cgroup);
 	for (int p = 0; p < SPEE_PROG_COUNT && !err; p++)
-		err = loader_prog_tag(l, (enum spee_prog_id)p, rec.prog_tag[p]);
+		err = loader_prog_tag(l, (enum spee_prog_id)p,
+				      spee_instance_prog_tag(&rec, (enum spee_prog_id)p));
 	loader_object_id(rec.object_id);
 	instance_record_result(&rec, req->policy, generation, req->audit, true, NULL);
 	return err ? err : maps_write_instance(&l->maps, &rec, d);
@@ -233,7 +250,7 @@ static int adopt_layout(struct instance *inst, const struct apply_request *req,
 static bool iface_links(const struct links_assessment *a)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].known && spee_progs[a->v[i].prog].where == SPEE_ATTACH_IFACE)
+		if (a->v[i].known && spee_progs[a->v[i].prog].where == SPEE_ATTACH_XDP)
 			return true;
 	return false;
 }

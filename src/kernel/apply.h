@@ -40,7 +40,7 @@ struct apply_outcome {
 	uint32_t generation;
 	size_t added; /* policy entries written */
 	size_t removed; /* stale entries deleted */
-	size_t attached; /* links created by this apply */
+	size_t attached; /* links (and interfaces' tc egress filters) created by this apply */
 	size_t detached; /* links removed because they were no longer asked for */
 	size_t replaced; /* links given this build's program (upgrade, or a foreign one) */
 	bool grown; /* the policy outgrew the maps, which were replaced by bigger ones */

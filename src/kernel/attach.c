@@ -25,7 +25,7 @@ static int pin_link(int link_fd, const char *pin)
 }
 
 int attach_iface(int prog_fd, uint32_t attach_type, const char *ifname, const char *pin,
-		 bool *generic)
+		 bool generic_only, bool *generic)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	bool xdp = attach_type == BPF_XDP;
@@ -38,9 +38,10 @@ int attach_iface(int prog_fd, uint32_t attach_type, const char *ifname, const ch
 		return -ENODEV;
 	}
 	if (xdp)
-		opts.flags = XDP_FLAGS_DRV_MODE;
+		opts.flags = generic_only ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	*generic = xdp && generic_only;
 	link_fd = bpf_link_create(prog_fd, (int)ifindex, (enum bpf_attach_type)attach_type, &opts);
-	if (xdp && link_fd < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
+	if (xdp && !generic_only && link_fd < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
 		/* No native XDP in this driver: generic mode works everywhere, slower. */
 		opts.flags = XDP_FLAGS_SKB_MODE;
 		link_fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &opts);
@@ -62,6 +63,11 @@ int attach_iface(int prog_fd, uint32_t attach_type, const char *ifname, const ch
 				xdp ? "XDP" : "a program", ifname, strerror(-err));
 		return err;
 	}
+	if (xdp && generic_only)
+		fprintf(stderr,
+			"speebpf: %s: XDP in generic mode, the one that sees every packet of this "
+			"device\n",
+			ifname);
 	err = pin_link(link_fd, pin);
 	close(link_fd); /* the pin keeps the link */
 	return err;

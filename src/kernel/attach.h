@@ -17,10 +17,12 @@
 /*
  * Attaches prog_fd to interface ifname with a link of attach_type, pinned at
  * pin. XDP tries native (driver) mode first and falls back to generic mode
- * with a warning (*generic set). Errors name the interface.
+ * with a warning (*generic set); generic_only: straight to generic mode, the
+ * one that sees every packet of a device whose native XDP would miss some
+ * (ifaces.h). Errors name the interface.
  */
 int attach_iface(int prog_fd, uint32_t attach_type, const char *ifname, const char *pin,
-		 bool *generic);
+		 bool generic_only, bool *generic);
 
 /* Attaches prog_fd (what: its name in messages) to cgroup_path and pins the link at pin. */
 int attach_cgroup(int prog_fd, uint32_t attach_type, const char *what, const char *cgroup_path,
@@ -46,6 +48,16 @@ struct link_state {
 	uint64_t cgroup_id; /* cgroup links */
 	/* links.h: it runs the instance's own program (this build's, around the pinned maps) */
 	bool ours;
+	/*
+	 * links.h, XDP links: how the device's frames start (enum iface_frames;
+	 * IFACE_UNSEEN: the device is not in this network namespace, where an
+	 * ifindex means another device or none) and the device's tc egress
+	 * filter: its program (0: none) and whether it is the instance's.
+	 */
+	int frames;
+	bool generic_only; /* ifaces.h: native XDP would miss frames of this device */
+	uint32_t tc_prog_id;
+	bool tc_ours;
 };
 
 /* Reads the link pinned at ls->pin into ls (a pin that opens no more: not alive). */

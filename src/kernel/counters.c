@@ -62,6 +62,11 @@ static int read_maps(const struct counter_maps *m, struct counter_snapshot *s)
 		for (uint32_t dir = 0; dir < SPEE_DIR_MAX && !err; dir++)
 			err = read_percpu(m->reason_ctr, spee_reason_ctr_index(r, dir), buf, ncpu,
 					  &s->reasons[r][dir]);
+	for (uint32_t c = 0; c < SPEE_L2_MAX && !err; c++)
+		for (uint32_t pass = 0; pass < 2 && !err; pass++)
+			for (uint32_t dir = 0; dir < SPEE_DIR_MAX && !err; dir++)
+				err = read_percpu(m->reason_ctr, spee_l2_ctr_index(c, pass, dir), buf,
+						  ncpu, &s->l2[c][pass][dir]);
 	/* One u64 a CPU: read through the counter buffer, which is larger. */
 	for (uint32_t e = 0; e < SPEE_EV_STAT_MAX && !err; e++) {
 		uint64_t *v = (uint64_t *)buf;

@@ -21,6 +21,8 @@ struct counter_snapshot {
 	struct spee_rule_meta meta[SPEE_MAX_RULES];
 	struct spee_counter rules[SPEE_MAX_RULES][SPEE_DIR_MAX];
 	struct spee_counter reasons[SPEE_REASON_MAX][SPEE_DIR_MAX];
+	/* non-IP frames by ethertype class, [passed] 1 when let through (enforce mode) */
+	struct spee_counter l2[SPEE_L2_MAX][2][SPEE_DIR_MAX];
 	uint64_t events[SPEE_EV_STAT_MAX]; /* drop events sent, held back, lost */
 };
 

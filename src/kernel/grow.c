@@ -33,16 +33,40 @@ static size_t value_bytes(const struct bpf_map_info *info)
 		       : info->value_size;
 }
 
-/* Step 2 for map i: the old entries, when the new map keeps the same ones. */
+/* An array's entries into one of a longer value (an older build's record), zero-extended. */
+static int copy_extended(int old_fd, const struct bpf_map_info *old, int new_fd)
+{
+	struct bpf_map_info now;
+	uint8_t *buf;
+	int err = loader_map_info(new_fd, &now);
+
+	if (err)
+		return err;
+	buf = malloc(now.value_size);
+	if (!buf)
+		return -ENOMEM;
+	for (__u32 k = 0; k < old->max_entries && k < now.max_entries && !err; k++) {
+		memset(buf, 0, now.value_size);
+		if (bpf_map_lookup_elem(old_fd, &k, buf) || bpf_map_update_elem(new_fd, &k, buf, 0))
+			err = -errno;
+	}
+	free(buf);
+	return err;
+}
+
+/* Step 2 for map i: the old entries, when the new map keeps the same ones (or longer ones). */
 static int carry_over(enum spee_map_id i, int old_fd, const struct bpf_map_info *old_info,
 		      int new_fd, struct diags *d)
 {
 	int err;
 
-	if (old_fd < 0 || !loader_same_entries(i, old_info) ||
-	    old_info->type == BPF_MAP_TYPE_RINGBUF)
+	if (old_fd >= 0 && loader_extends(i, old_info))
+		err = copy_extended(old_fd, old_info, new_fd);
+	else if (old_fd < 0 || !loader_same_entries(i, old_info) ||
+		 old_info->type == BPF_MAP_TYPE_RINGBUF)
 		return 0; /* starts empty; the caller checked that it may */
-	err = maps_copy_entries(old_fd, new_fd, old_info->key_size, value_bytes(old_info));
+	else
+		err = maps_copy_entries(old_fd, new_fd, old_info->key_size, value_bytes(old_info));
 	if (err)
 		diag_add(d, NULL, 0, 0, "cannot copy %s into its new map: %s", spee_map_names[i],
 			 strerror(-err));
@@ -107,7 +131,8 @@ static int check_replaceable(const struct instance *inst, uint32_t mask, struct 
 			diag_add(d, NULL, 0, 0, "cannot inspect pinned map %s", spee_map_names[i]);
 			return -EIO;
 		}
-		keeps = inst->maps.fd[i] >= 0 && loader_same_entries((enum spee_map_id)i, &info[i]);
+		keeps = inst->maps.fd[i] >= 0 && (loader_same_entries((enum spee_map_id)i, &info[i]) ||
+						  loader_extends((enum spee_map_id)i, &info[i]));
 		if (!keeps && !(spee_map_flags[i] & SPEE_MAPF_REBUILDS)) {
 			if (inst->maps.fd[i] < 0)
 				diag_add(d, NULL, 0, 0,

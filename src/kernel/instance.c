@@ -172,11 +172,11 @@ static int check_usable(const struct instance *inst, struct diags *d)
 			return -EPROTO;
 		diag_add(d, NULL, 0, 0,
 			 "pinned map %s was made by an incompatible speebpf (type %u, key %u, value "
-			 "%u bytes, flags %#x; expected %u, %u, %u, %#x): an apply with this build "
-			 "takes it over",
-			 path, info.type, info.key_size, info.value_size,
+			 "%u bytes, %u entries, flags %#x; expected %u, %u, %u, %u, %#x): an apply "
+			 "with this build takes it over",
+			 path, info.type, info.key_size, info.value_size, info.max_entries,
 			 info.map_flags & LOADER_SHAPE_FLAGS, want->type, want->key_size,
-			 want->value_size, want->flags);
+			 want->value_size, want->max_entries, want->flags);
 		return -EPROTO;
 	}
 	return 0;

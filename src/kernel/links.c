@@ -16,9 +16,11 @@
 
 #include <bpf/bpf.h>
 
+#include "ifaces.h"
+
 /* What links_assess reads of the handle, copied under its lock. */
 struct owner_view {
-	uint8_t prog_tag[SPEE_PROG_KINDS][SPEE_TAG_SIZE];
+	uint8_t prog_tag[SPEE_PROG_COUNT][SPEE_TAG_SIZE];
 	uint8_t object_id[8];
 	char cgroup[SPEE_TEXT_LEN];
 	uint32_t map_id[SPEE_MAP_COUNT];
@@ -27,7 +29,9 @@ struct owner_view {
 static void view_of(struct instance *inst, struct owner_view *v)
 {
 	pthread_mutex_lock(&inst->mu);
-	memcpy(v->prog_tag, inst->rec.prog_tag, sizeof(v->prog_tag));
+	for (int p = 0; p < SPEE_PROG_COUNT; p++)
+		memcpy(v->prog_tag[p], spee_instance_prog_tag(&inst->rec, (enum spee_prog_id)p),
+		       SPEE_TAG_SIZE);
 	memcpy(v->object_id, inst->rec.object_id, sizeof(v->object_id));
 	memcpy(v->cgroup, inst->rec.cgroup_path, sizeof(v->cgroup));
 	memcpy(v->map_id, inst->map_id, sizeof(v->map_id));
@@ -79,6 +83,78 @@ static bool runs(uint32_t prog_id, const uint8_t tag[SPEE_TAG_SIZE],
 	return ours;
 }
 
+/*
+ * Which of our programs of hook `where` the program with this id is, by its
+ * name (whatever build loaded it), or -1.
+ */
+static int program_named(uint32_t prog_id, enum spee_attach_where where)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(prog_id), found = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		for (int p = 0; p < SPEE_PROG_COUNT && found < 0; p++)
+			if (spee_progs[p].where == where &&
+			    !strncmp(info.name, spee_progs[p].name, sizeof(info.name) - 1))
+				found = p;
+	close(fd);
+	return found;
+}
+
+/*
+ * An XDP link's device: how its frames start, its tc egress filter, and so
+ * the variant of the XDP program it needs (ls->prog). A link's ifindex
+ * names its device only in the device's network namespace: where the
+ * link's program is not on that ifindex here, the device is unseen, and
+ * the variant is the one it runs.
+ */
+static void read_iface(struct link_state *ls)
+{
+	struct iface_kind k;
+	int variant;
+
+	ls->frames = IFACE_UNSEEN;
+	if (!ls->alive)
+		return;
+	if (!strcmp(ls->xdp_mode, "none")) {
+		variant = program_named(ls->prog_id, SPEE_ATTACH_XDP);
+		if (variant >= 0)
+			ls->prog = variant;
+		return;
+	}
+	ls->frames = IFACE_REFUSED;
+	if (!ifaces_classify(ls->ifname, &k)) {
+		ls->frames = k.frames;
+		ls->generic_only = k.generic_only;
+	}
+	ifaces_tc_query(ls->ifindex, &ls->tc_prog_id);
+	if (ls->frames == IFACE_IP)
+		ls->prog = spee_prog_for(SPEE_ATTACH_XDP, SPEE_FRAMES_IP);
+}
+
+/* The tc egress filter program that goes with an XDP program (the same frames). */
+static enum spee_prog_id tc_of(int xdp_prog)
+{
+	return (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_TC, spee_progs[xdp_prog].frames);
+}
+
+/* An XDP link whose device is seen from here, so that its tc filter is known. */
+static bool iface_seen(const struct link_state *ls)
+{
+	return ls->known && spee_progs[ls->prog].where == SPEE_ATTACH_XDP && ls->alive &&
+	       ls->frames != IFACE_UNSEEN;
+}
+
+/* Native XDP on a device that runs it on only some frames (ifaces.h) judges too little. */
+static bool misses_frames(const struct link_state *ls)
+{
+	return ls->generic_only && !strcmp(ls->xdp_mode, "native");
+}
+
 /* Every pin under PIN_DIR/links, read. */
 static int list_links(const char *pin_dir, struct link_state **out, size_t *n)
 {
@@ -119,6 +195,8 @@ static int list_links(const char *pin_dir, struct link_state **out, size_t *n)
 		ls->known = pindir_parse_link(de->d_name, &prog, ls->iface, sizeof(ls->iface));
 		ls->prog = ls->known ? (int)prog : -1;
 		attach_read(ls); /* a dead pin is reported, not fatal */
+		if (ls->known && spee_progs[prog].where == SPEE_ATTACH_XDP)
+			read_iface(ls);
 	}
 	closedir(dp);
 	*out = v;
@@ -126,13 +204,20 @@ static int list_links(const char *pin_dir, struct link_state **out, size_t *n)
 	return 0;
 }
 
-/* The link of prog (on iface, for an interface program) among a's, or NULL. */
-static const struct link_state *find(const struct links_assessment *a, enum spee_prog_id prog,
+/* True when a link of program p is one of hook (the variants of an XDP hook are one). */
+static bool of_hook(int p, enum spee_prog_id hook)
+{
+	return p == (int)hook ||
+	       (spee_progs[p].where == SPEE_ATTACH_XDP && spee_progs[hook].where == SPEE_ATTACH_XDP);
+}
+
+/* The link of hook (on iface, for an XDP hook) among a's, or NULL. */
+static const struct link_state *find(const struct links_assessment *a, enum spee_prog_id hook,
 				     const char *iface)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].known && a->v[i].prog == (int)prog &&
-		    (spee_progs[prog].where != SPEE_ATTACH_IFACE || !strcmp(a->v[i].iface, iface)))
+		if (a->v[i].known && of_hook(a->v[i].prog, hook) &&
+		    (spee_progs[hook].where != SPEE_ATTACH_XDP || !strcmp(a->v[i].iface, iface)))
 			return &a->v[i];
 	return NULL;
 }
@@ -150,7 +235,7 @@ static bool requested(const struct links_want *want, const char *iface)
 	return false;
 }
 
-/* Hooks of interface program prog without an attached link. */
+/* Interfaces without an attached link of XDP hook prog. */
 static int iface_missing(const struct links_assessment *a, enum spee_prog_id prog,
 			 const struct links_want *want)
 {
@@ -158,7 +243,7 @@ static int iface_missing(const struct links_assessment *a, enum spee_prog_id pro
 
 	if (!want->n_ifaces) {
 		for (size_t i = 0; i < a->n; i++)
-			if (a->v[i].known && a->v[i].prog == (int)prog && a->v[i].alive)
+			if (a->v[i].known && of_hook(a->v[i].prog, prog) && a->v[i].alive)
 				return 0;
 		return 1; /* an instance judges what comes in on one interface at least */
 	}
@@ -191,15 +276,26 @@ int links_assess(struct instance *inst, const struct links_want *want, struct li
 		if (!ls->alive)
 			a->detached++;
 		else
-			ls->ours = runs(ls->prog_id, v.prog_tag[ls->prog], v.map_id);
+			ls->ours = runs(ls->prog_id, v.prog_tag[ls->prog], v.map_id) &&
+				   !misses_frames(ls);
 		a->foreign += ls->alive && !ls->ours;
-		a->unwanted += want->n_ifaces && spee_progs[ls->prog].where == SPEE_ATTACH_IFACE &&
+		if (iface_seen(ls)) {
+			/* an interface is enforced with its tc egress filter: both ways */
+			ls->tc_ours = ls->tc_prog_id &&
+				      runs(ls->tc_prog_id, v.prog_tag[tc_of(ls->prog)], v.map_id);
+			a->missing += !ls->tc_prog_id;
+			a->foreign += ls->tc_prog_id && !ls->tc_ours;
+		}
+		a->unwanted += want->n_ifaces && spee_progs[ls->prog].where == SPEE_ATTACH_XDP &&
 			       !requested(want, ls->iface);
 	}
-	for (int p = 0; p < SPEE_PROG_COUNT; p++)
-		a->missing += spee_progs[p].where == SPEE_ATTACH_IFACE ?
+	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
+		if (!spee_prog_names_hook((enum spee_prog_id)p))
+			continue; /* a variant, or a tc filter: counted with its XDP link */
+		a->missing += spee_progs[p].where == SPEE_ATTACH_XDP ?
 				      iface_missing(a, (enum spee_prog_id)p, want) :
 				      !alive(find(a, (enum spee_prog_id)p, NULL));
+	}
 	loader_object_id(object_id);
 	a->upgrade = memcmp(object_id, v.object_id, sizeof(object_id)) != 0;
 	a->moving = want->cgroup && v.cgroup[0] && strcmp(want->cgroup, v.cgroup);
@@ -214,14 +310,35 @@ void links_assessment_free(struct links_assessment *a)
 
 /* ---- reconciling ---- */
 
-/* One link brought to what it should be: attached, and running l's program for it. */
+/*
+ * Removes a pinned link; an XDP link's device loses its tc egress filter
+ * with it (found by the link's ifindex, or for a link no longer attached by
+ * the interface its pin names, when the filter there runs one of ours).
+ */
+static int remove_link(const struct link_state *ls)
+{
+	uint32_t tc_prog = 0;
+	unsigned ifindex;
+
+	if (ls->known && spee_progs[ls->prog].where == SPEE_ATTACH_XDP) {
+		if (iface_seen(ls) && ls->tc_prog_id) {
+			ifaces_tc_detach(ls->ifindex);
+		} else if (!ls->alive && (ifindex = if_nametoindex(ls->iface)) &&
+			   !ifaces_tc_query(ifindex, &tc_prog) && tc_prog &&
+			   program_named(tc_prog, SPEE_ATTACH_TC) >= 0) {
+			ifaces_tc_detach(ifindex);
+		}
+	}
+	return attach_detach_pinned(ls->pin);
+}
+
+/* A cgroup program's link brought to what it should be: attached, and running l's program. */
 static int reconcile_one(struct instance *inst, const struct loader *l, const struct link_state *ls,
-			 enum spee_prog_id prog, const char *iface, const char *cgroup,
-			 const char *pin, const uint8_t tag[SPEE_TAG_SIZE],
-			 struct links_changes *c, struct diags *d)
+			 enum spee_prog_id prog, const char *cgroup, const char *pin,
+			 const uint8_t tag[SPEE_TAG_SIZE], struct links_changes *c,
+			 struct diags *d)
 {
 	int fd = loader_prog_fd(l, prog), err;
-	bool generic;
 	char what[32];
 
 	if (alive(ls)) {
@@ -239,17 +356,122 @@ static int reconcile_one(struct instance *inst, const struct loader *l, const st
 	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
 		attach_detach_pinned(ls->pin);
 	spee_prog_kind(prog, what, sizeof(what));
-	if (spee_progs[prog].where == SPEE_ATTACH_IFACE)
-		err = attach_iface(fd, loader_attach_type(prog), iface, pin, &generic);
-	else
-		err = attach_cgroup(fd, loader_attach_type(prog), what, cgroup, pin);
+	err = attach_cgroup(fd, loader_attach_type(prog), what, cgroup, pin);
 	if (err)
-		diag_add(d, NULL, 0, 0, "cannot attach %s to %s: %s", what,
-			 spee_progs[prog].where == SPEE_ATTACH_IFACE ? iface : cgroup,
-			 strerror(-err));
+		diag_add(d, NULL, 0, 0, "cannot attach %s to %s: %s", what, cgroup, strerror(-err));
 	else
 		c->attached++;
 	return err;
+}
+
+/* The tc egress filter of an attached interface: l's program for it, unless it runs already. */
+static int reconcile_tc(struct instance *inst, const struct loader *l, const struct link_state *ls,
+			enum spee_prog_id tc, const uint8_t tag[SPEE_TAG_SIZE],
+			struct links_changes *c, struct diags *d)
+{
+	int err;
+
+	if (ls->tc_prog_id && runs(ls->tc_prog_id, tag, inst->map_id))
+		return 0;
+	/* in place of the filter there (replaced atomically), or the missing one */
+	err = ifaces_tc_attach(ls->ifindex, loader_prog_fd(l, tc));
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot attach the tc egress filter to %s: %s", ls->ifname,
+			 strerror(-err));
+		return err;
+	}
+	if (ls->tc_prog_id)
+		c->replaced++;
+	else
+		c->attached++;
+	return 0;
+}
+
+/*
+ * An interface brought to what it should be: the XDP program and the tc
+ * egress filter for its frames (ifaces.h), attached and l's. A device
+ * speebpf cannot judge is refused: nothing is attached to pass its frames
+ * unjudged.
+ */
+static int reconcile_iface(struct instance *inst, const struct loader *l,
+			   const struct link_state *ls, const char *iface, const char *pin,
+			   uint8_t tag[SPEE_PROG_COUNT][SPEE_TAG_SIZE], struct links_changes *c,
+			   struct diags *d)
+{
+	enum spee_prog_id xdp, tc;
+	struct iface_kind k;
+	unsigned ifindex;
+	bool generic;
+	int err;
+
+	if (alive(ls) && ls->frames == IFACE_UNSEEN) {
+		if (runs(ls->prog_id, tag[ls->prog], inst->map_id))
+			return 0;
+		/* which device it is, and so which programs it needs, only its namespace can tell */
+		diag_add(d, NULL, 0, 0,
+			 "the interface of %s (ifindex %u) is in another network namespace: run "
+			 "apply in that one",
+			 ls->pin, ls->ifindex);
+		return -EXDEV;
+	}
+	err = ifaces_classify(iface, &k);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot tell what %s carries: %s", iface, strerror(-err));
+		return err;
+	}
+	if (k.frames == IFACE_REFUSED) {
+		diag_add(d, NULL, 0, 0, "refusing to enforce %s: %s; leave it out of --iface", iface,
+			 k.why);
+		return -EOPNOTSUPP;
+	}
+	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_XDP, (enum spee_frames)k.frames);
+	tc = tc_of(xdp);
+	if (alive(ls) && misses_frames(ls)) {
+		/*
+		 * Native XDP on this device never sees the frames it should
+		 * judge (an older build attached it so): detaching it to attach
+		 * in generic mode loses nothing that was enforced.
+		 */
+		attach_detach_pinned(ls->pin);
+		c->detached++;
+		ls = NULL;
+	}
+	if (alive(ls)) {
+		if (!runs(ls->prog_id, tag[xdp], inst->map_id)) {
+			/* Replaced behind our back, or an older build's program: swap in place. */
+			err = attach_update(ls->pin, loader_prog_fd(l, xdp));
+			if (err) {
+				diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
+					 strerror(-err));
+				return err;
+			}
+			c->replaced++;
+		}
+		return reconcile_tc(inst, l, ls, tc, tag[tc], c, d);
+	}
+	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
+		attach_detach_pinned(ls->pin);
+	ifindex = if_nametoindex(iface);
+	if (!ifindex) {
+		diag_add(d, NULL, 0, 0, "no such interface: %s", iface);
+		return -ENODEV;
+	}
+	/* The egress filter first: the interface is never judged one way only after this. */
+	err = ifaces_tc_attach(ifindex, loader_prog_fd(l, tc));
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot attach the tc egress filter to %s: %s", iface,
+			 strerror(-err));
+		return err;
+	}
+	err = attach_iface(loader_prog_fd(l, xdp), loader_attach_type(xdp), iface, pin,
+			   k.generic_only, &generic);
+	if (err) {
+		ifaces_tc_detach(ifindex);
+		diag_add(d, NULL, 0, 0, "cannot attach xdp to %s: %s", iface, strerror(-err));
+		return err;
+	}
+	c->attached += 2; /* the XDP link and the tc filter */
+	return 0;
 }
 
 /* The interfaces the interface programs go on: asked for, or those attached now. */
@@ -270,7 +492,7 @@ static int iface_list(const struct links_want *want, const struct links_assessme
 	for (size_t i = 0; i < a->n; i++) {
 		bool dup = false;
 
-		if (!a->v[i].known || spee_progs[a->v[i].prog].where != SPEE_ATTACH_IFACE)
+		if (!a->v[i].known || spee_progs[a->v[i].prog].where != SPEE_ATTACH_XDP)
 			continue;
 		for (size_t k = 0; k < *n && !dup; k++)
 			dup = !strcmp(v[k], a->v[i].iface);
@@ -292,7 +514,7 @@ static int move_one(struct instance *inst, const struct loader *l, const struct 
 	if (err)
 		return err;
 	unlink(staging); /* left by a process that died here */
-	err = reconcile_one(inst, l, NULL, prog, NULL, cgroup, staging, tag, c, d);
+	err = reconcile_one(inst, l, NULL, prog, cgroup, staging, tag, c, d);
 	if (err)
 		return err;
 	if (ls && attach_detach_pinned(ls->pin) == 0)
@@ -307,7 +529,7 @@ static int move_one(struct instance *inst, const struct loader *l, const struct 
 int links_reconcile(struct instance *inst, const struct loader *l, const struct links_want *want,
 		    const struct links_assessment *a, struct links_changes *c, struct diags *d)
 {
-	uint8_t tag[SPEE_PROG_KINDS][SPEE_TAG_SIZE] = { { 0 } };
+	uint8_t tag[SPEE_PROG_COUNT][SPEE_TAG_SIZE] = { { 0 } };
 	const char *cgroup = want->cgroup ? want->cgroup : inst->rec.cgroup_path;
 	char pin[PATH_MAX], **ifaces = NULL;
 	size_t n_ifaces = 0;
@@ -329,12 +551,14 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 	for (int p = 0; p < SPEE_PROG_COUNT && !err; p++) {
 		enum spee_prog_id prog = (enum spee_prog_id)p;
 
-		if (spee_progs[p].where == SPEE_ATTACH_IFACE) {
+		if (!spee_prog_names_hook(prog))
+			continue; /* a variant, or a tc filter: reconciled with its interface */
+		if (spee_progs[p].where == SPEE_ATTACH_XDP) {
 			for (size_t i = 0; i < n_ifaces && !err; i++) {
 				err = pindir_link(pin, sizeof(pin), inst->pin_dir, prog, ifaces[i]);
 				if (!err)
-					err = reconcile_one(inst, l, find(a, prog, ifaces[i]), prog,
-							    ifaces[i], NULL, pin, tag[p], c, d);
+					err = reconcile_iface(inst, l, find(a, prog, ifaces[i]),
+							      ifaces[i], pin, tag, c, d);
 			}
 			continue;
 		}
@@ -342,17 +566,17 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 		if (!err && a->moving)
 			err = move_one(inst, l, find(a, prog, NULL), prog, cgroup, pin, tag[p], c, d);
 		else if (!err)
-			err = reconcile_one(inst, l, find(a, prog, NULL), prog, NULL, cgroup, pin,
-					    tag[p], c, d);
+			err = reconcile_one(inst, l, find(a, prog, NULL), prog, cgroup, pin, tag[p], c,
+					    d);
 	}
 	/* Last, what is no longer asked for: interfaces dropped, and stray pins. */
 	for (size_t i = 0; i < a->n && !err; i++) {
 		const struct link_state *ls = &a->v[i];
 		bool drop = !ls->known || (want->n_ifaces &&
-					   spee_progs[ls->prog].where == SPEE_ATTACH_IFACE &&
+					   spee_progs[ls->prog].where == SPEE_ATTACH_XDP &&
 					   !requested(want, ls->iface));
 
-		if (drop && attach_detach_pinned(ls->pin) == 0)
+		if (drop && remove_link(ls) == 0)
 			c->detached++;
 	}
 	if (ifaces != want->ifaces)
@@ -362,7 +586,9 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 	pthread_mutex_lock(&inst->mu);
 	if (cgroup != inst->rec.cgroup_path)
 		instance_set_text(inst->rec.cgroup_path, sizeof(inst->rec.cgroup_path), cgroup);
-	memcpy(inst->rec.prog_tag, tag, sizeof(tag));
+	for (int p = 0; p < SPEE_PROG_COUNT; p++)
+		memcpy(spee_instance_prog_tag(&inst->rec, (enum spee_prog_id)p), tag[p],
+		       SPEE_TAG_SIZE);
 	loader_object_id(inst->rec.object_id);
 	pthread_mutex_unlock(&inst->mu);
 	return 0;
@@ -375,56 +601,76 @@ int links_switch(struct instance *inst, const struct loader *l, struct links_swi
 {
 	int err = links_assess(inst, NULL, &s->a);
 
-	s->old_prog = NULL;
+	s->old_prog = s->old_tc = NULL;
 	if (err) {
 		diag_add(d, NULL, 0, 0, "cannot list the links of %s: %s", inst->pin_dir,
 			 strerror(-err));
 		return err;
 	}
 	s->old_prog = malloc((s->a.n ? s->a.n : 1) * sizeof(*s->old_prog));
-	if (!s->old_prog)
+	s->old_tc = malloc((s->a.n ? s->a.n : 1) * sizeof(*s->old_tc));
+	if (!s->old_prog || !s->old_tc)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->a.n; i++)
-		s->old_prog[i] = -1;
+		s->old_prog[i] = s->old_tc[i] = -1;
 	for (size_t i = 0; i < s->a.n; i++) {
 		const struct link_state *ls = &s->a.v[i];
-		int old;
+		bool xdp;
 
 		if (!ls->known || !ls->alive)
 			continue; /* for the next reconcile to attach again, or remove */
-		old = bpf_prog_get_fd_by_id(ls->prog_id);
-		if (old < 0) {
+		xdp = spee_progs[ls->prog].where == SPEE_ATTACH_XDP;
+		if (xdp && ls->frames == IFACE_UNSEEN) {
+			/* its tc filter, around the old maps, cannot be switched from here */
+			diag_add(d, NULL, 0, 0,
+				 "the interface of %s (ifindex %u) is in another network namespace: "
+				 "run apply in that one",
+				 ls->pin, ls->ifindex);
+			return -EXDEV;
+		}
+		/* noted first: an interface's switch may fail between its two programs */
+		s->old_prog[i] = bpf_prog_get_fd_by_id(ls->prog_id);
+		if (s->old_prog[i] >= 0 && xdp && ls->tc_prog_id)
+			s->old_tc[i] = bpf_prog_get_fd_by_id(ls->tc_prog_id);
+		if (s->old_prog[i] < 0 || (xdp && ls->tc_prog_id && s->old_tc[i] < 0)) {
 			err = -errno;
-			diag_add(d, NULL, 0, 0, "cannot open the program of %s: %s", ls->pin,
+			diag_add(d, NULL, 0, 0, "cannot open the programs of %s: %s", ls->pin,
 				 strerror(-err));
 			return err;
 		}
 		err = attach_update(ls->pin, loader_prog_fd(l, (enum spee_prog_id)ls->prog));
+		if (!err && xdp && ls->tc_prog_id)
+			err = ifaces_tc_attach(ls->ifindex, loader_prog_fd(l, tc_of(ls->prog)));
 		if (err) {
-			close(old);
-			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
+			diag_add(d, NULL, 0, 0, "cannot update the programs of %s: %s", ls->pin,
 				 strerror(-err));
 			return err;
 		}
-		s->old_prog[i] = old;
 	}
 	return 0;
 }
 
 void links_restore(struct links_switched *s)
 {
-	for (size_t i = 0; s->old_prog && i < s->a.n; i++)
+	for (size_t i = 0; s->old_prog && i < s->a.n; i++) {
 		if (s->old_prog[i] >= 0)
 			attach_update(s->a.v[i].pin, s->old_prog[i]);
+		if (s->old_tc && s->old_tc[i] >= 0)
+			ifaces_tc_attach(s->a.v[i].ifindex, s->old_tc[i]);
+	}
 }
 
 void links_switched_free(struct links_switched *s)
 {
-	for (size_t i = 0; s->old_prog && i < s->a.n; i++)
+	for (size_t i = 0; s->old_prog && i < s->a.n; i++) {
 		if (s->old_prog[i] >= 0)
 			close(s->old_prog[i]);
+		if (s->old_tc && s->old_tc[i] >= 0)
+			close(s->old_tc[i]);
+	}
 	free(s->old_prog);
-	s->old_prog = NULL;
+	free(s->old_tc);
+	s->old_prog = s->old_tc = NULL;
 	links_assessment_free(&s->a);
 }
 
@@ -437,7 +683,7 @@ int links_remove_all(const struct instance *inst)
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
-		int e = attach_detach_pinned(v[i].pin);
+		int e = remove_link(&v[i]);
 
 		if (!e)
 			removed++;

@@ -7,6 +7,13 @@
  * programs at once (links_switch, for growth). Each link is pinned under
  * PIN_DIR/links/ by the name pindir.h gives it, so that it outlives the
  * process that made it.
+ *
+ * An interface has two hooks: its XDP link (ingress) and its tc egress
+ * filter (the frames of packet sockets, which no cgroup hook sees), which
+ * is no link but stays with the device (ifaces.h). Both take the variant
+ * of their program for how the device's frames start; an interface without
+ * its filter counts as missing a hook, one with another program's as
+ * foreign.
  */
 #ifndef SPEE_LINKS_H
 #define SPEE_LINKS_H
@@ -32,8 +39,9 @@ struct links_assessment {
 	struct link_state *v; /* every pin under PIN_DIR/links */
 	size_t n;
 	int detached; /* pinned links no longer attached */
-	int missing; /* hooks without an attached link (XDP: a requested interface, or any) */
-	int foreign; /* attached links running a program that is not the instance's */
+	/* hooks without an attached link (XDP: a requested interface, or any; an interface's tc filter) */
+	int missing;
+	int foreign; /* attached links (or tc filters) running a program that is not the instance's */
 	int stray; /* pins whose name no link of ours has (left by a process that died) */
 	int unwanted; /* interface links on an interface no longer asked for */
 	bool moving; /* the cgroup asked for is not the recorded one */
@@ -64,7 +72,7 @@ static inline bool links_settled(const struct links_assessment *a)
 }
 
 struct links_changes {
-	size_t attached; /* links made */
+	size_t attached; /* links made, and interfaces' tc egress filters */
 	size_t detached; /* links removed: no longer asked for, or stray */
 	size_t replaced; /* links given this build's program (upgrade, or a foreign one) */
 };
@@ -84,9 +92,14 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 struct links_switched {
 	struct links_assessment a;
 	int *old_prog; /* fd, or -1: not live, or not switched */
+	int *old_tc; /* an interface's tc egress filter program: fd, or -1 */
 };
 
-/* Every live link of ours runs l's program for it (atomically each). */
+/*
+ * Every live link of ours runs l's program for it, and every interface's tc
+ * egress filter l's (atomically each). An interface of another network
+ * namespace is refused (-EXDEV): its filter cannot be reached from here.
+ */
 int links_switch(struct instance *inst, const struct loader *l, struct links_switched *s,
 		 struct diags *d);
 

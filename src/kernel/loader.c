@@ -59,6 +59,7 @@ static void read_object(void)
 				.key_size = bpf_map__key_size(m),
 				.value_size = bpf_map__value_size(m),
 				.flags = bpf_map__map_flags(m) & LOADER_SHAPE_FLAGS,
+				.max_entries = bpf_map__max_entries(m),
 			};
 	}
 	for (int p = 0; ok && p < SPEE_PROG_COUNT; p++) {
@@ -89,8 +90,19 @@ bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info)
 
 bool loader_shape_matches(enum spee_map_id i, const struct bpf_map_info *info)
 {
+	/* the object's own number of entries, where the loader does not size the map */
 	return loader_same_entries(i, info) &&
-	       (info->map_flags & LOADER_SHAPE_FLAGS) == loader_shape(i)->flags;
+	       (info->map_flags & LOADER_SHAPE_FLAGS) == loader_shape(i)->flags &&
+	       ((spee_map_flags[i] & SPEE_MAPF_SIZED) ||
+		info->max_entries == loader_shape(i)->max_entries);
+}
+
+bool loader_extends(enum spee_map_id i, const struct bpf_map_info *info)
+{
+	const struct loader_shape *s = loader_shape(i);
+
+	return s && (spee_map_flags[i] & SPEE_MAPF_EXTENDS) && info->type == s->type &&
+	       info->key_size == s->key_size && info->value_size < s->value_size;
 }
 
 uint32_t loader_attach_type(enum spee_prog_id which)

@@ -94,6 +94,7 @@ void loader_close(struct loader *l);
 struct loader_shape {
 	uint32_t type, key_size, value_size;
 	uint32_t flags; /* of LOADER_SHAPE_FLAGS only */
+	uint32_t max_entries; /* the object's; the loader sets it for SPEE_MAPF_SIZED maps */
 };
 
 /* The creation flags that change how user space may use a map. */
@@ -101,11 +102,20 @@ struct loader_shape {
 
 const struct loader_shape *loader_shape(enum spee_map_id i);
 
-/* True when a map is what this build makes as map i: type, key, value, shape flags. */
+/*
+ * True when a map is what this build makes as map i: type, key, value,
+ * shape flags, and the number of entries where the loader does not size it.
+ */
 bool loader_shape_matches(enum spee_map_id i, const struct bpf_map_info *info);
 
 /* True when a map keeps the entries this build keeps in map i (flags and size aside). */
 bool loader_same_entries(enum spee_map_id i, const struct bpf_map_info *info);
+
+/*
+ * True when map i (SPEE_MAPF_EXTENDS) was pinned by an older build with a
+ * shorter value, which this build's carries over, the new fields zero.
+ */
+bool loader_extends(enum spee_map_id i, const struct bpf_map_info *info);
 
 /* The attach type of a program (BPF_XDP, BPF_CGROUP_INET_EGRESS...), from its section. */
 uint32_t loader_attach_type(enum spee_prog_id which);

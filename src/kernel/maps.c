@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -968,6 +969,41 @@ int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image
 	diag_add(d, NULL, 0, 0, "cannot read policy slot %u back: %s", slot, strerror(-err));
 	maps_image_free(img);
 	return err;
+}
+
+int maps_read_local_addrs(const struct spee_map_fds *m, struct prefix **out, size_t *n,
+			  struct diags *d)
+{
+	struct spee_runtime rt;
+	struct maps_image img;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = maps_read_runtime(m, &rt, d);
+	if (!err)
+		err = maps_read_slot(m, (uint8_t)(rt.active & 1), &img, d);
+	if (err)
+		return err;
+	*out = calloc(img.n_exact ? img.n_exact : 1, sizeof(**out));
+	if (!*out) {
+		maps_image_free(&img);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < img.n_exact; i++) {
+		const struct spee_rule_key *k = &img.exact[i].key;
+		struct prefix *a = &(*out)[*n];
+
+		if (k->proto != SPEE_PROTO_LOCAL || k->dir != SPEE_DIR_EGRESS)
+			continue;
+		memset(a, 0, sizeof(*a));
+		a->family = k->family == SPEE_FAMILY_V4 ? AF_INET : AF_INET6;
+		a->len = a->family == AF_INET ? 32 : 128;
+		memcpy(a->addr, k->addr, 16);
+		(*n)++;
+	}
+	maps_image_free(&img);
+	return 0;
 }
 
 int maps_read_instance(const struct spee_map_fds *m, struct spee_instance *inst, struct diags *d)

@@ -342,12 +342,14 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 		const struct policy_entry *e = &p->entries[i];
 		struct spee_verdict v = { .rule = SPEE_RULE_NONE, .reason = e->reason };
 		bool local = e->proto == SPEE_PROTO_LOCAL;
+		/* a non-IP ethertype: one exact key, port the ethertype, no port-table bits */
+		bool ethertype = e->proto == SPEE_PROTO_ETHERTYPE;
 		uint32_t l4 = e->proto == IPPROTO_UDP ? SPEE_L4_UDP : SPEE_L4_TCP;
 		const struct prefix *a;
 		size_t n;
 
 		if (e->dir >= SPEE_DIR_MAX || e->reason >= SPEE_REASON_MAX ||
-		    (!local && e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)) {
+		    (!local && !ethertype && e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)) {
 			diag_add(d, NULL, 0, 0, "policy entry %zu: direction, protocol or reason "
 				 "out of range", i);
 			err = -EINVAL;
@@ -368,10 +370,10 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 			uint8_t fam = spee_family_of(&a[k]);
 			bool host = prefix_is_host(&a[k]);
 
-			if (local && !host) {
+			if ((local || ethertype) && !host) {
 				diag_add(d, NULL, 0, 0,
-					 "policy entry %zu: the host's own addresses must be "
-					 "host addresses, not prefixes", i);
+					 "policy entry %zu: the host's own addresses and ethertypes "
+					 "must be host addresses, not prefixes", i);
 				err = -EINVAL;
 				goto out;
 			}
@@ -388,7 +390,7 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					s->seq = (uint32_t)seq++;
 					s->v = v;
 					set_order(s, &key);
-					if (!local)
+					if (!local && !ethertype)
 						pi->lookup[fam] |= SPEE_LOOKUP_EXACT;
 				} else if (a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
 					/* /0: answered from the port table; the first rule wins */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "spee_abi.h"
 #include "spee_objects.h"
@@ -31,17 +32,32 @@ extern const size_t spee_scratch_map_count;
 struct spee_prog_info {
 	const char *name; /* in the object and the skeleton */
 	enum spee_attach_where where;
-	const char *pin; /* the link's pin name, or its prefix for SPEE_ATTACH_IFACE */
+	enum spee_frames frames;
+	/* the link's pin name, or its prefix for SPEE_ATTACH_XDP; NULL for SPEE_ATTACH_TC */
+	const char *pin;
 };
 
 extern const struct spee_prog_info spee_progs[SPEE_PROG_COUNT];
 
 /*
- * What status and the JSON call a program's links: "xdp" for an interface
- * program (its pin prefix without the dash), the pin name for the others.
- * Writes at most len bytes.
+ * What status and the JSON call a program's links: "xdp" for an XDP
+ * program (its pin prefix without the dash), the pin name for the cgroup
+ * ones, the program's name for a tc filter. Writes at most len bytes.
  */
 void spee_prog_kind(enum spee_prog_id prog, char *buf, size_t len);
+
+/* The program of a hook for an interface whose frames start so (an enum spee_prog_id), or -1. */
+int spee_prog_for(enum spee_attach_where where, enum spee_frames frames);
+
+/*
+ * True for the program that names its hook, the one whose links
+ * pindir_parse_link() reports: a cgroup program, or an XDP program for
+ * Ethernet frames (its variant for IP frames shares the pin).
+ */
+bool spee_prog_names_hook(enum spee_prog_id prog);
+
+/* The record's tag of prog (spee_abi.h: prog_tag, then prog_tag_more). */
+uint8_t *spee_instance_prog_tag(struct spee_instance *rec, enum spee_prog_id prog);
 
 /* Open map fds, indexed by enum spee_map_id; -1 when not open. */
 struct spee_map_fds {

@@ -64,8 +64,10 @@ int pindir_names_store(char *buf, size_t len, const char *pin_dir)
 int pindir_link(char *buf, size_t len, const char *pin_dir, enum spee_prog_id prog,
 		const char *ifname)
 {
-	bool iface = spee_progs[prog].where == SPEE_ATTACH_IFACE;
+	bool iface = spee_progs[prog].where == SPEE_ATTACH_XDP;
 
+	if (!spee_progs[prog].pin)
+		return -EINVAL; /* a tc filter: no link to pin */
 	return path_of(buf, len, "%s/" LINKS_DIR "/%s%s", pin_dir, spee_progs[prog].pin,
 		       iface ? ifname : "");
 }
@@ -80,14 +82,18 @@ bool pindir_parse_link(const char *name, enum spee_prog_id *prog, char *ifname,
 {
 	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
 		const char *pin = spee_progs[p].pin;
-		size_t n = strlen(pin);
+		size_t n;
 
+		/* the hook's own program: a variant shares its pin */
+		if (!spee_prog_names_hook((enum spee_prog_id)p))
+			continue;
+		n = strlen(pin);
 		if (spee_progs[p].where == SPEE_ATTACH_CGROUP ? strcmp(name, pin) :
 		    strncmp(name, pin, n) || !name[n] || strlen(name + n) >= ifname_len)
 			continue;
 		*prog = (enum spee_prog_id)p;
 		snprintf(ifname, ifname_len, "%s",
-			 spee_progs[p].where == SPEE_ATTACH_IFACE ? name + n : "");
+			 spee_progs[p].where == SPEE_ATTACH_XDP ? name + n : "");
 		return true;
 	}
 	return false;

@@ -37,7 +37,7 @@ static int match_len(const struct policy_entry *e, const struct name_table *t,
 
 bool explain_reason_passes(const struct policy *p, uint8_t dir, uint8_t reason)
 {
-	if (reason > SPEE_REASON_LAST_DROP || p->mode == SPEE_MODE_AUDIT)
+	if (!spee_reason_is_drop(reason) || p->mode == SPEE_MODE_AUDIT)
 		return true;
 	return reason == SPEE_REASON_NO_RULE && p->default_action[dir] == SPEE_ACTION_PASS;
 }
@@ -88,4 +88,19 @@ void explain_decide(const struct policy *p, const struct name_table *t,
 	}
 verdict:
 	r->pass = explain_reason_passes(p, q->dir, r->reason);
+}
+
+bool explain_socket_peer(struct prefix *peer)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[16];
+
+	if (peer->family == AF_INET6 && !memcmp(peer->addr, mapped, sizeof(mapped))) {
+		struct prefix v4 = { .family = AF_INET, .len = 32 };
+
+		memcpy(v4.addr, peer->addr + 12, 4);
+		*peer = v4;
+	}
+	peer->len = (uint8_t)prefix_max_len(peer->family);
+	return !memcmp(peer->addr, zero, peer->family == AF_INET ? 4 : 16) || is_loopback(peer);
 }

@@ -35,6 +35,15 @@ struct explain_result {
 void explain_decide(const struct policy *p, const struct name_table *t,
 		    const struct explain_query *q, struct explain_result *r);
 
+/*
+ * The address a connect() or an unconnected send names, as the kernel's
+ * connect and sendmsg hooks judge it: an IPv4-mapped IPv6 address is the
+ * IPv4 address it maps (the call goes over IPv4). Returns true when it is
+ * the host itself, which the hooks never refuse: 127/8, ::1, and the
+ * unspecified 0.0.0.0 and :: (connecting to them reaches this host).
+ */
+bool explain_socket_peer(struct prefix *peer);
+
 /* The verdict for a reason under a policy's mode and defaults. */
 bool explain_reason_passes(const struct policy *p, uint8_t dir, uint8_t reason);
 

@@ -414,11 +414,46 @@ static int implicit_candidates(struct policy *p, const struct policy_env *env,
 			.reason = SPEE_REASON_LOOPBACK,
 		};
 
+		/*
+		 * An inventory address that is not on the machine (a VIP another
+		 * machine holds, a stale inventory) is not the host itself: what
+		 * goes there leaves the machine and is judged like any peer.
+		 */
+		if (env && !policy_env_has_local(env, &p->host->addrs[i]))
+			continue;
 		err = push_prefix(ev, &base, &p->host->addrs[i]);
 		if (err)
 			return err;
 	}
+	for (size_t i = 0; i < p->cfg->n_ethertypes; i++) {
+		struct prefix none = { .family = AF_INET, .len = 32 };
+
+		for (uint8_t dir = 0; dir < SPEE_DIR_MAX; dir++) {
+			struct policy_entry base = {
+				.dir = dir,
+				.proto = SPEE_PROTO_ETHERTYPE,
+				.port_lo = p->cfg->ethertypes[i],
+				.port_hi = p->cfg->ethertypes[i],
+				.reason = SPEE_REASON_NON_IP,
+			};
+
+			err = push_prefix(ev, &base, &none);
+			if (err)
+				return err;
+		}
+	}
 	return 0;
+}
+
+bool policy_env_has_local(const struct policy_env *env, const struct prefix *addr)
+{
+	if (!env->local_known)
+		return true;
+	for (size_t i = 0; i < env->n_local_addrs; i++)
+		if (env->local_addrs[i].family == addr->family &&
+		    !memcmp(env->local_addrs[i].addr, addr->addr, addr->family == AF_INET ? 4 : 16))
+			return true;
+	return false;
 }
 
 /* ---- pass 3: ties ---------------------------------------------------- */

@@ -55,8 +55,11 @@ enum entry_peer {
 /*
  * One allowlist entry. `reason` is SPEE_REASON_RULE for entries of rules;
  * the compiler also emits the implicit entries the host needs: DNS to its
- * resolvers (SPEE_REASON_DNS, udp and tcp port 53) and its own addresses
- * (SPEE_REASON_LOOPBACK, proto SPEE_PROTO_LOCAL, port 0, egress).
+ * resolvers (SPEE_REASON_DNS, udp and tcp port 53), its own addresses
+ * (SPEE_REASON_LOOPBACK, proto SPEE_PROTO_LOCAL, port 0, egress) and the
+ * non-IP ethertypes of `ethertypes:` (SPEE_REASON_NON_IP, proto
+ * SPEE_PROTO_ETHERTYPE, port = spee_ethertype_key(), peer 0.0.0.0/32, both
+ * directions).
  */
 struct policy_entry {
 	uint8_t dir; /* enum spee_dir */
@@ -89,7 +92,20 @@ struct policy_note {
 struct policy_env {
 	const struct prefix *resolvers; /* used when the config names none */
 	size_t n_resolvers;
+	/*
+	 * The addresses configured on this machine, when the host compiled is
+	 * the machine's own (apply, run, and check/explain/status of it): only
+	 * its inventory addresses that are among them are the host itself.
+	 * !local_known: every inventory address of the host counts (a host
+	 * compiled elsewhere, whose interfaces this machine cannot see).
+	 */
+	const struct prefix *local_addrs;
+	size_t n_local_addrs;
+	bool local_known;
 };
+
+/* True when addr is configured on the machine env describes (always when it is not known). */
+bool policy_env_has_local(const struct policy_env *env, const struct prefix *addr);
 
 struct policy {
 	const struct config *cfg; /* borrowed; must outlive the policy */

@@ -13,12 +13,23 @@
 
 #define VERIFY_RESOLVE_TIMEOUT_MS 2000
 
-/* Compiles every host's policy into all[] (inventory order). */
-static int compile_all(const struct config *cfg, const struct policy_env *env, struct policy **all,
-		       struct diags *d)
+/*
+ * Compiles every host's policy into all[] (inventory order): this host's
+ * with env as given (with the machine's addresses, as apply compiles it),
+ * the peers' without them - the machine's addresses say which of this
+ * host's inventory addresses are itself, and nothing of another host's.
+ */
+static int compile_all(const struct config *cfg, const struct cfg_host *self,
+		       const struct policy_env *env, struct policy **all, struct diags *d)
 {
+	struct policy_env peer_env = *env;
+
+	peer_env.local_addrs = NULL;
+	peer_env.n_local_addrs = 0;
+	peer_env.local_known = false;
 	for (size_t h = 0; h < cfg->n_hosts; h++) {
-		int err = policy_compile(cfg, cfg->hosts[h].name, env, &all[h], d);
+		int err = policy_compile(cfg, cfg->hosts[h].name,
+					 &cfg->hosts[h] == self ? env : &peer_env, &all[h], d);
 
 		if (err)
 			return err;
@@ -139,7 +150,7 @@ int verify_fleet_run(const struct config *cfg, const struct verify_fleet_opts *o
 	}
 	err = pick_sources(host, out, d);
 	if (!err)
-		err = compile_all(cfg, opts->env, all, d) ? -EINVAL : 0;
+		err = compile_all(cfg, host, opts->env, all, d) ? -EINVAL : 0;
 	if (!err && opts->pinned)
 		err = names_copy(&names, opts->pinned);
 	if (err)

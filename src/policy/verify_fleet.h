@@ -21,7 +21,7 @@
 
 struct verify_fleet_opts {
 	const char *host;	      /* this host's inventory name; NULL: by hostname or address */
-	const struct policy_env *env; /* the machine's resolvers */
+	const struct policy_env *env; /* the machine's resolvers (and addresses: this host's only) */
 	const struct name_table
 	    *pinned;	     /* names' addresses known already (--resolve); may be NULL */
 	bool no_resolve;     /* resolve nothing more: names not in pinned allow nothing */

@@ -89,7 +89,10 @@ void event_print(FILE *out, bool json, const struct spee_event *e,
 		json_object_object_add(o, "would_allow", allow[0] ?
 				       json_object_new_string(allow) : NULL);
 		json_object_object_add(o, "audit", json_object_new_boolean(e->audit));
-		json_object_object_add(o, "connect", json_object_new_boolean(e->connect));
+		json_object_object_add(o, "connect",
+				       json_object_new_boolean(e->connect == SPEE_EV_CONNECT));
+		json_object_object_add(o, "sendmsg",
+				       json_object_new_boolean(e->connect == SPEE_EV_SENDMSG));
 		json_object_object_add(o, "bytes", json_object_new_int64(e->len));
 		fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -104,8 +107,10 @@ void event_print(FILE *out, bool json, const struct spee_event *e,
 		snprintf(to, sizeof(to), "%s%s%s:%u", v6 ? "[" : "", dst, v6 ? "]" : "",
 			 ntohs(e->dport));
 		fprintf(out, "%s %s %s %s %s%s%s%s%s %s%s%s%s\n", when, dir_label(e->dir),
-			e->connect ? "connect()" : ifname, proto, from, to, flags[0] ? " [" : "",
-			flags, flags[0] ? "]" : "", reason_label(e->reason),
+			e->connect == SPEE_EV_CONNECT   ? "connect()" :
+			e->connect == SPEE_EV_SENDMSG ? "sendmsg()" :
+							ifname,
+			proto, from, to, flags[0] ? " [" : "", flags, flags[0] ? "]" : "", reason_label(e->reason),
 			e->audit ? " (audit: passed)" : "",
 			allow[0] ? "; the port is open to the peers of " : "", allow);
 	}

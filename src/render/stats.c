@@ -3,6 +3,7 @@
 
 #include <json-c/json.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,6 +70,30 @@ static void header(FILE *out, const struct counter_snapshot *s)
 		when);
 }
 
+/* Non-IP frames by ethertype class, the classes that saw any (a breakdown of non-ip/ethertype). */
+static void l2_text(FILE *out, const struct counter_snapshot *s)
+{
+	bool any = false;
+
+	for (unsigned c = 0; c < SPEE_L2_MAX; c++) {
+		for (unsigned pass = 0; pass < 2; pass++) {
+			for (unsigned dir = 0; dir < SPEE_DIR_MAX; dir++) {
+				const struct spee_counter *k = &s->l2[c][pass][dir];
+
+				if (!k->packets)
+					continue;
+				if (!any)
+					fprintf(out, "\n%-18s %-8s %-14s %12s %14s\n",
+						"NON-IP BY CLASS", "DIR", "VERDICT", "PACKETS", "BYTES");
+				any = true;
+				fprintf(out, "%-18s %-8s %-14s %12llu %14llu\n", l2_class_label(c),
+					dir_label(dir), pass ? "passed" : "dropped",
+					(unsigned long long)k->packets, (unsigned long long)k->bytes);
+			}
+		}
+	}
+}
+
 void stats_render_text(FILE *out, const struct counter_snapshot *s,
 		       const struct counter_snapshot *prev)
 {
@@ -124,6 +149,7 @@ void stats_render_text(FILE *out, const struct counter_snapshot *s,
 			}
 		}
 	}
+	l2_text(out, s);
 	fprintf(out, "\ndrop events: %llu sent, %llu held back by the rate limit (%u/s, burst %u "
 		     "a CPU), %llu lost\n",
 		(unsigned long long)s->events[SPEE_EV_SENT],
@@ -161,6 +187,23 @@ struct json_object *stats_json(const struct counter_snapshot *s)
 	json_object_object_add(root, "rules", rules);
 	json_object_object_add(root, "drops", drops);
 	json_object_object_add(root, "passes", passes);
+	{
+		/* non-IP frames by ethertype class: a breakdown of non-ip and ethertype */
+		struct json_object *l2 = json_object_new_array();
+
+		for (unsigned c = 0; c < SPEE_L2_MAX; c++)
+			for (unsigned pass = 0; pass < 2; pass++)
+				for (unsigned dir = 0; dir < SPEE_DIR_MAX; dir++) {
+					struct json_object *o =
+						counter_obj(dir_label(dir), &s->l2[c][pass][dir]);
+
+					json_object_object_add(o, "class",
+							       json_object_new_string(l2_class_label(c)));
+					json_object_object_add(o, "passed", json_object_new_boolean(pass));
+					json_object_array_add(l2, o);
+				}
+		json_object_object_add(root, "non_ip", l2);
+	}
 	json_object_object_add(root, "generation", json_object_new_int64(cfg->generation));
 	json_object_object_add(root, "host", json_object_new_string(s->inst.host));
 	for (unsigned dir = 0; dir < SPEE_DIR_MAX; dir++)
@@ -269,6 +312,16 @@ void stats_render_prometheus(FILE *out, const struct counter_snapshot *s)
 			}
 		}
 	}
+	fprintf(out, "# HELP speebpf_non_ip_packets_total Non-IP frames by ethertype class, passed "
+		     "or dropped.\n# TYPE speebpf_non_ip_packets_total counter\n");
+	for (unsigned c = 0; c < SPEE_L2_MAX; c++)
+		for (unsigned pass = 0; pass < 2; pass++)
+			for (unsigned dir = 0; dir < SPEE_DIR_MAX; dir++)
+				fprintf(out,
+					"speebpf_non_ip_packets_total{direction=\"%s\",class=\"%s\","
+					"verdict=\"%s\"} %llu\n",
+					dir_label(dir), l2_class_label(c), pass ? "pass" : "drop",
+					(unsigned long long)s->l2[c][pass][dir].packets);
 	fprintf(out, "# HELP speebpf_policy_generation Generation of the policy the kernel "
 		     "enforces.\n# TYPE speebpf_policy_generation gauge\n"
 		     "speebpf_policy_generation %u\n",

@@ -243,6 +243,8 @@ struct run {
 	uint64_t seed;
 	int trace_epoch; /* SPEE_DIFF_TRACE: print every packet of this epoch */
 	size_t packets[2], skipped, refused, failures, epochs;
+	size_t ip_dev; /* packets through XDP for a device without a link header */
+	size_t packets_0; /* fragments of a counted datagram (bytes, not a packet) */
 	size_t by_reason[2][SPEE_REASON_MAX]; /* what the packets were judged, for coverage */
 };
 
@@ -255,7 +257,8 @@ static void report(const struct run *run, int epoch, size_t i, int prog, const u
 	fprintf(stderr,
 		"DISAGREEMENT seed=%" PRIu64 " epoch=%d packet=%zu %s%s (%s%s%s)\n"
 		"  model:  %s\n  kernel: %s\n  frame (%d bytes): %s\n",
-		run->seed, epoch, i, prog ? "egress" : "xdp", info->ifindex_lo ? " on lo" : "",
+		run->seed, epoch, i, prog == 2 ? "xdp on a device without a link header" : prog ?
+		"egress" : "xdp", info->ifindex_lo ? " on lo" : "",
 		info->kind, info->mutation ? ", mutated: " : "",
 		info->mutation ? info->mutation : "", model, kernel, len, hex);
 }
@@ -282,21 +285,30 @@ static int epoch(struct run *run, struct gen *g, struct pktmodel *m, int e, size
 		struct pm_packet pk = {};
 		struct spee_counter got, *want;
 		bool egress = gen_below(g, 2);
+		/* a sixth of ingress: a device without a link header (tun), the frame's IP part */
+		bool ip_dev = !egress && gen_below(g, 6) == 0;
+		int prog = egress ? BPFCASE_EGRESS : ip_dev ? BPFCASE_XDP_IP : BPFCASE_XDP;
 		uint32_t ret, idx;
-		int len = gen_next(g, egress, buf, &info), err;
+		int len, err;
 
-		if (len < 0) {
+		g->ip_only = ip_dev;
+		len = gen_next(g, egress, buf, &info);
+		if (len < 0 || (ip_dev && len <= PKT_ETH_HLEN)) {
 			run->skipped++;
 			continue;
 		}
 		pk.dir = egress ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
-		pk.data = egress ? buf + PKT_ETH_HLEN : buf;
-		pk.len = egress ? (size_t)len - PKT_ETH_HLEN : (size_t)len;
+		pk.at = ip_dev ? PM_AT_XDP_IP : PM_AT_DEFAULT;
+		pk.data = egress || ip_dev ? buf + PKT_ETH_HLEN : buf;
+		pk.len = egress || ip_dev ? (size_t)len - PKT_ETH_HLEN : (size_t)len;
 		pk.ethertype = (uint16_t)(buf[12] << 8 | buf[13]);
 		pk.on_loopback = info.ifindex_lo;
 		pk.now_ns = bpfcase_now_ns();
-		err = bpfenv_run(bc.prog[egress], egress ? BPFENV_EGRESS : BPFENV_XDP, buf,
-				 (size_t)len, info.ifindex_lo ? 1 : bc.veth, &ret);
+		if (ip_dev)
+			err = bpfenv_run(bc.prog[prog], BPFENV_XDP, pk.data, pk.len, bc.veth, &ret);
+		else
+			err = bpfenv_run(bc.prog[prog], egress ? BPFENV_EGRESS : BPFENV_XDP, buf,
+					 (size_t)len, info.ifindex_lo ? 1 : bc.veth, &ret);
 		if (err == -EINVAL && pk.len < 40) {
 			/*
 			 * test_run refuses IP packets shorter than their family's
@@ -318,11 +330,21 @@ static int epoch(struct run *run, struct gen *g, struct pktmodel *m, int e, size
 
 			bpfenv_hex(buf, (size_t)len, hex);
 			fprintf(stderr, "trace %zu %s %s (%s) %s: %s\n", i,
-				egress ? "egress" : "xdp", reason_label(v.reason), v.why, info.kind,
-				hex);
+				egress ? "egress" : ip_dev ? "xdp-ip" : "xdp", reason_label(v.reason),
+				v.why, info.kind, hex);
 		}
 		run->packets[egress]++;
 		run->by_reason[egress][v.reason]++;
+		run->ip_dev += ip_dev;
+		run->packets_0 += v.packets == 0;
+		/* non-IP frames by class: a breakdown the model predicts as well */
+		if (v.l2_class >= 0) {
+			struct spee_counter *l2 =
+				&t->l2[bpfenv_l2_index((uint32_t)v.l2_class, v.l2_passed, pk.dir)];
+
+			l2->packets++;
+			l2->bytes += v.bytes;
+		}
 
 		if (v.reason == SPEE_REASON_RULE) {
 			idx = spee_rule_ctr_index(s.of_rule[v.rule], pk.dir);
@@ -333,13 +355,13 @@ static int epoch(struct run *run, struct gen *g, struct pktmodel *m, int e, size
 		}
 		assert_int_equal(
 		    bpfenv_read_counter(&bc.l.maps, v.reason == SPEE_REASON_RULE, idx, &got), 0);
-		want->packets++;
+		want->packets += v.packets;
 		want->bytes += v.bytes;
 		if (ret != (egress ? (uint32_t)v.pass : (v.pass ? XDP_PASS : XDP_DROP)) ||
 		    got.packets != want->packets || got.bytes != want->bytes) {
 			char model[128], kernel[128];
 
-			want->packets--;
+			want->packets -= v.packets;
 			want->bytes -= v.bytes;
 			bpfcase_describe(p, v.pass, v.reason, v.rule, model, sizeof(model));
 			snprintf(model + strlen(model), sizeof(model) - strlen(model), " (%s)",
@@ -347,7 +369,7 @@ static int epoch(struct run *run, struct gen *g, struct pktmodel *m, int e, size
 			bpfcase_kernel_answer(t, &s, p, egress ? ret == 1 : ret == XDP_PASS, kernel,
 					      sizeof(kernel));
 			if (run->failures < REPORT_MAX)
-				report(run, e, i, egress, buf, len, &info, model, kernel);
+				report(run, e, i, ip_dev ? 2 : egress, buf, len, &info, model, kernel);
 			bad++;
 		}
 	}
@@ -412,10 +434,11 @@ static void kernel_and_model_agree_on_generated_packets(void **state)
 			break;
 	}
 	fprintf(stderr,
-		"diff: %zu xdp and %zu egress packets in %zu epochs, %zu skipped, "
-		"%zu refused by test_run, %zu disagreements, %lds\n",
-		run.packets[0], run.packets[1], run.epochs, run.skipped, run.refused, run.failures,
-		(long)(time(NULL) - t0));
+		"diff: %zu xdp (%zu of them without a link header) and %zu egress packets in %zu "
+		"epochs, %zu fragments of counted datagrams, %zu skipped, %zu refused by test_run, "
+		"%zu disagreements, %lds\n",
+		run.packets[0], run.ip_dev, run.packets[1], run.epochs, run.packets_0, run.skipped,
+		run.refused, run.failures, (long)(time(NULL) - t0));
 	for (int d = 0; d < 2; d++) {
 		fprintf(stderr, "diff: %s:", d ? "egress" : "xdp");
 		for (int r = 0; r < SPEE_REASON_MAX; r++)

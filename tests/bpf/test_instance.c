@@ -33,6 +33,7 @@
 #include "detach.h"
 #include "fixture.h"
 #include "grow.h"
+#include "ifaces.h"
 #include "instance.h"
 #include "links.h"
 #include "loader.h"
@@ -158,6 +159,19 @@ static const char *pin_of(const struct links_assessment *a, enum spee_prog_id pr
 	return NULL;
 }
 
+/* The hooks on a cgroup: one program each. */
+static int cgroup_hooks(void)
+{
+	int n = 0;
+
+	for (int p = 0; p < SPEE_PROG_COUNT; p++)
+		n += spee_progs[p].where == SPEE_ATTACH_CGROUP;
+	return n;
+}
+
+/* An interface has two hooks: its XDP link and its tc egress filter. */
+#define IFACE_HOOKS 2
+
 /* How many programs are attached to the test's cgroup, of any attach type we use. */
 static unsigned cgroup_programs(void)
 {
@@ -191,7 +205,7 @@ static void a_new_instance_is_pinned_whole_and_every_hook_attached(void **state)
 	out = apply(inst, FX_MAIN);
 	assert_true(out.created);
 	assert_int_equal(out.generation, 1);
-	assert_int_equal(out.attached, SPEE_PROG_COUNT);
+	assert_int_equal(out.attached, cgroup_hooks() + IFACE_HOOKS);
 	assert_true(inst->exists);
 	assert_int_equal(inst->missing | inst->other_layout, 0);
 	/* the record names what runs, and maps-new is gone */
@@ -202,9 +216,17 @@ static void a_new_instance_is_pinned_whole_and_every_hook_attached(void **state)
 	assert_int_not_equal(access(path, F_OK), 0);
 	a = assess(inst);
 	assert_true(links_settled(&a));
-	assert_int_equal(a.n, SPEE_PROG_COUNT);
+	assert_int_equal(a.n, cgroup_hooks() + 1); /* the tc filter is no link */
+	for (size_t i = 0; i < a.n; i++)
+		if (spee_progs[a.v[i].prog].where == SPEE_ATTACH_XDP) {
+			/* a veth: Ethernet frames, and its tc egress filter, the instance's */
+			assert_int_equal(a.v[i].prog, SPEE_PROG_XDP);
+			assert_int_equal(a.v[i].frames, IFACE_ETHERNET);
+			assert_int_not_equal(a.v[i].tc_prog_id, 0);
+			assert_true(a.v[i].tc_ours);
+		}
 	links_assessment_free(&a);
-	assert_int_equal(cgroup_programs(), SPEE_PROG_COUNT - 1);
+	assert_int_equal(cgroup_programs(), cgroup_hooks());
 	close_inst(inst);
 }
 
@@ -260,7 +282,7 @@ static void reconcile_attaches_what_is_detached_and_replaces_what_is_foreign(voi
 				       loader_attach_type(SPEE_PROG_CONNECT4), "connect4", cgroup, stray),
 			 0);
 	loader_close(&other);
-	assert_int_equal(cgroup_programs(), SPEE_PROG_COUNT - 1); /* egress gone, the stray one */
+	assert_int_equal(cgroup_programs(), cgroup_hooks()); /* egress gone, the stray one */
 	links_assessment_free(&a);
 	a = assess(inst);
 	assert_int_equal(a.detached, 1);
@@ -277,8 +299,43 @@ static void reconcile_attaches_what_is_detached_and_replaces_what_is_foreign(voi
 	assert_true(links_settled(&a));
 	assert_int_equal(a.stray, 0);
 	links_assessment_free(&a);
-	assert_int_equal(cgroup_programs(), SPEE_PROG_COUNT - 1);
+	assert_int_equal(cgroup_programs(), cgroup_hooks());
 	diags_free(&d);
+	close_inst(inst);
+}
+
+/*
+ * An interface judged one way only is not enforced: without its tc egress
+ * filter (removed behind the instance's back), the instance is not whole,
+ * and the next apply puts the filter back beside the link it leaves alone.
+ */
+static void an_interface_without_its_tc_filter_is_missing_a_hook(void **state)
+{
+	struct instance *inst = open_as(INSTANCE_CREATE);
+	struct links_assessment a;
+	struct apply_outcome out;
+	uint32_t xdp_link, tc_prog = 0;
+
+	(void)state;
+	a = assess(inst);
+	assert_true(links_whole(&a));
+	xdp_link = link_id_of(&a, SPEE_PROG_XDP);
+	links_assessment_free(&a);
+	assert_int_equal(ifaces_tc_detach(if_nametoindex(IFACE)), 0);
+	a = assess(inst);
+	assert_int_equal(a.missing, 1);
+	assert_false(links_whole(&a));
+	links_assessment_free(&a);
+
+	out = apply(inst, FX_MAIN);
+	assert_int_equal(out.attached, 1);
+	assert_int_equal(out.replaced + out.detached, 0);
+	a = assess(inst);
+	assert_true(links_settled(&a));
+	assert_int_equal(link_id_of(&a, SPEE_PROG_XDP), xdp_link);
+	links_assessment_free(&a);
+	assert_int_equal(ifaces_tc_query(if_nametoindex(IFACE), &tc_prog), 0);
+	assert_int_not_equal(tc_prog, 0);
 	close_inst(inst);
 }
 
@@ -318,15 +375,15 @@ static void a_create_that_died_halfway_is_repaired_by_the_next_apply(void **stat
 
 	(void)state;
 	/* what a create killed after pinning its maps, before any link, leaves */
-	assert_int_equal(links_remove_all(inst), SPEE_PROG_COUNT);
+	assert_int_equal(links_remove_all(inst), cgroup_hooks() + 1);
 	close_inst(inst);
 	assert_int_equal(cgroup_programs(), 0);
 	inst = open_as(INSTANCE_CREATE);
 	assert_true(inst->exists);
 	out = apply_on(inst, FX_MAIN, false); /* no --iface: every up interface, as for a new one */
 	assert_false(out.created);
-	/* the cgroup hooks, and XDP on both ends of the test's veth */
-	assert_int_equal(out.attached, SPEE_PROG_COUNT - 1 + 2);
+	/* the cgroup hooks, and XDP and the tc filter on both ends of the test's veth */
+	assert_int_equal(out.attached, cgroup_hooks() + 2 * IFACE_HOOKS);
 	a = assess(inst);
 	assert_true(links_settled(&a));
 	assert_int_not_equal(link_id_of(&a, SPEE_PROG_XDP), 0);
@@ -355,12 +412,16 @@ static void detach_leaves_nothing(void **state)
 {
 	struct instance *inst = open_as(INSTANCE_WRITE);
 	struct diags d = {};
+	uint32_t tc_prog = 1;
 
 	(void)state;
 	assert_int_equal(detach_instance(inst, &d), 0);
 	close_inst(inst);
 	assert_int_not_equal(access(pin_dir, F_OK), 0);
 	assert_int_equal(cgroup_programs(), 0);
+	/* the interfaces' tc egress filters went with their links */
+	assert_int_equal(ifaces_tc_query(if_nametoindex(IFACE), &tc_prog), 0);
+	assert_int_equal(tc_prog, 0);
 	assert_int_equal(instance_open(pin_dir, INSTANCE_READ, &inst, &d), -ENOENT);
 	assert_non_null(strstr(d.v[d.n - 1].msg, "no instance is pinned at"));
 	diags_free(&d);
@@ -403,6 +464,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_new_instance_is_pinned_whole_and_every_hook_attached, close_handles),
 		cmocka_unit_test_teardown(an_update_writes_in_place_and_touches_no_link, close_handles),
 		cmocka_unit_test_teardown(reconcile_attaches_what_is_detached_and_replaces_what_is_foreign, close_handles),
+		cmocka_unit_test_teardown(an_interface_without_its_tc_filter_is_missing_a_hook, close_handles),
 		cmocka_unit_test_teardown(a_handle_kept_reopens_only_the_maps_another_process_replaced, close_handles),
 		cmocka_unit_test_teardown(a_create_that_died_halfway_is_repaired_by_the_next_apply, close_handles),
 		cmocka_unit_test_teardown(detach_leaves_nothing, close_handles),

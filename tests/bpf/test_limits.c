@@ -33,10 +33,12 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "instance.h"
 #include "bpfenv.h"
 #include "drift.h"
 #include "fixture.h"
 #include "grow.h"
+#include "ifaces.h"
 #include "instance.h"
 #include "links.h"
 #include "loader.h"
@@ -430,9 +432,13 @@ static void link_up(struct bed *b)
 	assert_int_equal(bpfenv_ip("link", "set", GROW_IF, "down", NULL), 0);
 	assert_int_equal(pindir_links_dir(path, sizeof(path), pin_dir), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
+	/* the interface as apply attaches it: its tc egress filter, then XDP */
+	assert_int_equal(ifaces_tc_attach(if_nametoindex(GROW_IF),
+					  loader_prog_fd(&b->l, SPEE_PROG_TC_EGRESS)),
+			 0);
 	assert_int_equal(pindir_link(path, sizeof(path), pin_dir, SPEE_PROG_XDP, GROW_IF), 0);
 	assert_int_equal(attach_iface(b->xdp, loader_attach_type(SPEE_PROG_XDP), GROW_IF, path,
-				      &generic),
+				      false, &generic),
 			 0);
 }
 
@@ -441,6 +447,19 @@ static int link_prog(const struct link_state *ls)
 {
 	int fd = bpf_prog_get_fd_by_id(ls->prog_id);
 
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The program of the tc egress filter of GROW_IF, opened by its id. */
+static int tc_prog(void)
+{
+	uint32_t id = 0;
+	int fd;
+
+	assert_int_equal(ifaces_tc_query(if_nametoindex(GROW_IF), &id), 0);
+	assert_int_not_equal(id, 0);
+	fd = bpf_prog_get_fd_by_id(id);
 	assert_true(fd >= 0);
 	return fd;
 }
@@ -528,6 +547,12 @@ static void a_policy_larger_than_the_maps_grows_them_behind_the_links(void **sta
 	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_EXACT]));
 	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_PREFIX]));
 	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_RULE_CTR])); /* the pinned one, shared */
+	/* the interface's tc egress filter was switched with it */
+	close(prog);
+	prog = tc_prog();
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_EXACT]));
+	close(prog);
+	prog = link_prog(&now);
 	/* both slots copied; counters, rules, runtime and the instance record untouched */
 	take(&inst->maps, lb.after);
 	expect_unchanged(lb.before, lb.after);
@@ -576,6 +601,7 @@ static void a_failed_growth_puts_the_old_programs_back(void **state)
 	now = xdp_link();
 	assert_int_equal(now.link_id, lb.was.link_id);
 	assert_int_equal(now.prog_id, lb.was.prog_id);
+	assert_int_equal(now.tc_prog_id, lb.was.tc_prog_id); /* its tc filter's, put back too */
 	inst = open_inst();
 	assert_int_equal(map_id_of(inst->maps.fd[SPEE_MAP_EXACT]), exact_id);
 	take(&inst->maps, lb.after);
@@ -693,6 +719,112 @@ static void a_map_an_older_build_lacked_is_added_without_a_gap(void **state)
 	linked_down(&lb);
 }
 
+/*
+ * Pins, in place of map i, an older build's: value_size bytes of each value
+ * (a record that grew since) and max_entries entries (counters of fewer
+ * reasons), holding what fits of i's entries.
+ */
+static void pin_older(const struct spee_map_fds *m, enum spee_map_id i, __u32 value_size,
+		      __u32 max_entries)
+{
+	struct bpf_map_info info;
+	uint8_t *v;
+	char path[256];
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	size_t per;
+
+	assert_int_equal(loader_map_info(m->fd[i], &info), 0);
+	fd = bpf_map_create(info.type, spee_map_names[i], info.key_size, value_size, max_entries,
+			    NULL);
+	assert_true(fd >= 0);
+	per = info.type == BPF_MAP_TYPE_PERCPU_ARRAY ? (size_t)ncpu : 1;
+	v = calloc(per, ((info.value_size + 7) & ~7u));
+	assert_non_null(v);
+	for (__u32 k = 0; k < max_entries; k++) {
+		assert_int_equal(bpf_map_lookup_elem(m->fd[i], &k, v), 0);
+		if (per > 1) /* the same value size: only the entries are fewer */
+			assert_int_equal(value_size, info.value_size);
+		assert_int_equal(bpf_map_update_elem(fd, &k, v, 0), 0);
+	}
+	free(v);
+	snprintf(path, sizeof(path), "%s/maps/%s", pin_dir, spee_map_names[i]);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+}
+
+/*
+ * What the build before the reasons source-route, ethertype and reassembly
+ * and the programs added with them pinned (main before issue 11): an
+ * instance record that ends before prog_tag_more, and counters of 11
+ * reasons. Both are taken over behind the link, their entries carried
+ * over, the new fields and counters zero; a reader refuses them until then.
+ */
+static void an_older_record_and_fewer_counters_are_taken_over(void **state)
+{
+	const uint32_t older = (1u << SPEE_MAP_INST) | (1u << SPEE_MAP_REASON_CTR);
+	struct link_state now;
+	struct loader_sizes sz;
+	struct instance *inst;
+	struct linked_bed lb;
+	int prog;
+
+	(void)state;
+	linked_up(&lb, true);
+	assert_int_equal(syn(lb.b.xdp, FX_OUT4, 8470), XDP_DROP); /* a no-rule to carry over */
+	inst = open_inst();
+	/* (the tags and counters this build adds are zero: what the older maps stand for) */
+	take(&inst->maps, lb.before);
+	assert_string_equal(lb.before->inst.host, "mgmt1");
+	pin_older(&inst->maps, SPEE_MAP_INST, offsetof(struct spee_instance, prog_tag_more), 1);
+	pin_older(&inst->maps, SPEE_MAP_REASON_CTR, sizeof(struct spee_counter),
+		  (SPEE_REASON_RULE + 1) * SPEE_DIR_MAX);
+	instance_close(inst);
+	assert_int_equal(instance_open(pin_dir, INSTANCE_READ, &inst, &lb.d), -EPROTO);
+	assert_non_null(strstr(lb.d.v[lb.d.n - 1].msg, "an apply with this build takes it over"));
+	inst = open_inst();
+	assert_int_equal(inst->other_layout, older);
+
+	loader_sizes_default(&sz);
+	if (grow_replace_maps(inst, &sz, inst->other_layout, &lb.d)) {
+		diags_print(stderr, &lb.d);
+		fail();
+	}
+	assert_int_equal(inst->other_layout, 0);
+	assert_string_equal(inst->rec.host, "mgmt1"); /* the record, read again */
+	instance_close(inst);
+	inst = open_inst();
+	assert_int_equal(inst->other_layout, 0);
+	take(&inst->maps, lb.after);
+	expect_unchanged(lb.before, lb.after);
+	instance_release(inst); /* xdp_link() opens the instance of its own */
+	now = xdp_link();
+	assert_int_equal(now.link_id, lb.was.link_id);
+	prog = link_prog(&now);
+	assert_true(prog_uses(prog, inst->maps.fd[SPEE_MAP_REASON_CTR]));
+	/* a reason the older counters had no room for counts now: a PPPoE frame */
+	{
+		struct pkt_spec f = { .ethertype = 0x8863, .payload = 40 };
+		uint32_t idx = spee_reason_ctr_index(SPEE_REASON_ETHERTYPE, SPEE_DIR_INGRESS);
+		struct spee_counter c0, c1;
+		uint8_t buf[PKT_MAX];
+		uint32_t ret;
+		int len = pkt_build(&f, buf, sizeof(buf));
+
+		assert_true(len > 0);
+		assert_true(idx >= (SPEE_REASON_RULE + 1) * SPEE_DIR_MAX);
+		assert_int_equal(bpfenv_read_counter(&inst->maps, false, idx, &c0), 0);
+		assert_int_equal(bpfenv_run(prog, BPFENV_XDP, buf, (size_t)len, 0, &ret), 0);
+		assert_int_equal(ret, XDP_DROP);
+		assert_int_equal(bpfenv_read_counter(&inst->maps, false, idx, &c1), 0);
+		assert_int_equal(c1.packets, c0.packets + 1);
+	}
+
+	close(prog);
+	instance_close(inst);
+	linked_down(&lb);
+}
+
 /* A map holding the policy in another layout cannot be carried over: refused, nothing changed. */
 static void a_policy_map_of_another_layout_is_refused(void **state)
 {
@@ -732,15 +864,21 @@ static void a_program_around_unpinned_maps_is_foreign(void **state)
 
 	(void)state;
 	linked_up(&lb, true);
-	/* the instance record names this build's XDP program, as apply writes it */
+	/* the instance record names this build's programs of an interface, as apply writes it */
 	inst = open_inst();
-	assert_int_equal(loader_prog_tag(&lb.b.l, LOADER_PROG_XDP, inst->rec.prog_tag[SPEE_PROG_XDP]),
+	assert_int_equal(loader_prog_tag(&lb.b.l, SPEE_PROG_XDP,
+					 spee_instance_prog_tag(&inst->rec, SPEE_PROG_XDP)),
+			 0);
+	assert_int_equal(loader_prog_tag(&lb.b.l, SPEE_PROG_TC_EGRESS,
+					 spee_instance_prog_tag(&inst->rec, SPEE_PROG_TC_EGRESS)),
 			 0);
 	assert_int_equal(instance_save_record(inst, &lb.d), 0);
 	assert_int_equal(links_assess(inst, NULL, &a), 0);
 	assert_int_equal(a.n, 1);
 	assert_true(a.v[0].ours);
+	assert_true(a.v[0].tc_ours); /* the tc egress filter beside it */
 	assert_int_equal(a.foreign, 0);
+	assert_int_not_equal(a.v[0].tc_prog_id, 0); /* not missing; the bed links no cgroup hook */
 	ls = a.v[0];
 	links_assessment_free(&a);
 	assert_int_equal(drift_check(inst, lb.b.main_p, &lb.b.t, false, &r, &lb.d), 0);
@@ -844,6 +982,7 @@ int main(void)
 	    cmocka_unit_test(a_program_around_unpinned_maps_is_foreign),
 	    cmocka_unit_test(an_older_layout_is_taken_over_without_a_gap),
 	    cmocka_unit_test(a_map_an_older_build_lacked_is_added_without_a_gap),
+	    cmocka_unit_test(an_older_record_and_fewer_counters_are_taken_over),
 	    cmocka_unit_test(a_policy_map_of_another_layout_is_refused),
 	};
 

@@ -105,6 +105,7 @@ struct row {
 	int ifindex; /* egress: 0 is the veth device */
 	setup_fn setup;
 	check_fn check;
+	bool counted_already; /* a fragment of a counted datagram: bytes, not a packet */
 };
 
 /* ---- the environment ---- */
@@ -294,9 +295,9 @@ static uint16_t rule_slot(const char *id)
 	return s;
 }
 
-/* Exactly one counter moved, by one packet of `bytes`, and it is the expected one. */
+/* Exactly one counter moved, by `packets` (1, or 0) of `bytes`, and it is the expected one. */
 static void expect_one_count(const struct counters *a, const struct counters *b, bool is_rule,
-			     __u32 idx, __u64 bytes)
+			     __u32 idx, __u64 packets, __u64 bytes)
 {
 	int moved = 0;
 
@@ -318,10 +319,10 @@ static void expect_one_count(const struct counters *a, const struct counters *b,
 	}
 	assert_int_equal(moved, 1);
 	if (is_rule) {
-		assert_int_equal(b->rule[idx].packets - a->rule[idx].packets, 1);
+		assert_int_equal(b->rule[idx].packets - a->rule[idx].packets, packets);
 		assert_int_equal(b->rule[idx].bytes - a->rule[idx].bytes, bytes);
 	} else {
-		assert_int_equal(b->reason[idx].packets - a->reason[idx].packets, 1);
+		assert_int_equal(b->reason[idx].packets - a->reason[idx].packets, packets);
 		assert_int_equal(b->reason[idx].bytes - a->reason[idx].bytes, bytes);
 	}
 }
@@ -422,7 +423,8 @@ static void run_row(void **state)
 		idx = spee_rule_ctr_index(rule_slot(r->rule), dir);
 	else
 		idx = spee_reason_ctr_index(r->reason, dir);
-	expect_one_count(before, after, r->reason == SPEE_REASON_RULE, idx, bytes);
+	expect_one_count(before, after, r->reason == SPEE_REASON_RULE, idx,
+			 r->counted_already ? 0 : 1, bytes);
 	if (r->check)
 		r->check(&pkt);
 	if (opens_connection(&pkt, dir, r->reason, r->ifindex))
@@ -559,6 +561,53 @@ static void put_answered_flow(const struct pkt_spec *p, __u64 age_ns)
 	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
 }
 
+/*
+ * The flow of a datagram the host sent half a second ago: the next one
+ * must move its last_seen to now (replies are let in for exactly
+ * udp-timeout after the last datagram).
+ */
+static void setup_flow_sent_half_a_second_ago(struct pkt_spec *p)
+{
+	struct spee_flow_key k = out_key(p);
+	struct spee_flow_state st = { .last_seen_ns = mono_ns() - 500000000ULL,
+				      .reason = SPEE_REASON_UDP_REPLY };
+
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
+}
+
+static void check_flow_refreshed_now(const struct pkt_spec *p)
+{
+	struct spee_flow_key k = out_key(p);
+	struct spee_flow_state st;
+
+	assert_true(flow_get(&k, &st));
+	if (mono_ns() - st.last_seen_ns > 100000000ULL)
+		fail_msg("the flow was last seen %llu ms ago, not by this datagram",
+			 (unsigned long long)((mono_ns() - st.last_seen_ns) / 1000000));
+	flow_del(&k);
+}
+
+/* The flow of a reply's datagram, sent by the host `age_ms` before the reply. */
+static void put_reply_flow(const struct pkt_spec *p, __u64 age_ms)
+{
+	struct spee_flow_key k = in_key(p);
+	struct spee_flow_state st = { .last_seen_ns = mono_ns() - age_ms * 1000000ULL,
+				      .reason = SPEE_REASON_UDP_REPLY };
+
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
+}
+
+/* 60 s is the fixture's udp-timeout: 300 ms inside it, and 300 ms past it. */
+static void setup_reply_flow_just_inside_the_timeout(struct pkt_spec *p)
+{
+	put_reply_flow(p, 59700);
+}
+
+static void setup_reply_flow_just_past_the_timeout(struct pkt_spec *p)
+{
+	put_reply_flow(p, 60300);
+}
+
 static void setup_fresh_inbound_udp_flow(struct pkt_spec *p)
 {
 	put_answered_flow(p, 0);
@@ -621,6 +670,54 @@ static void setup_conn4_from_server(struct pkt_spec *p)
 	flow_del(&k);
 }
 
+/*
+ * The flow an ICMP error's quoted packet belongs to, as the host holds it:
+ * sent by the host (q_src is the host's) or received (q_dst is).
+ */
+static void put_quoted_flow(const struct pkt_spec *p, bool host_sent, __u64 age_ns)
+{
+	struct spee_flow_key k = {};
+	struct spee_flow_state st = { .last_seen_ns = mono_ns() - age_ns };
+
+	addr_bytes(host_sent ? p->q_src : p->q_dst, &k.family, k.laddr);
+	addr_bytes(host_sent ? p->q_dst : p->q_src, &k.family, k.raddr);
+	k.proto = p->q_proto;
+	k.lport = htons(host_sent ? p->q_sport : p->q_dport);
+	k.rport = htons(host_sent ? p->q_dport : p->q_sport);
+	st.reason = p->q_proto == IPPROTO_TCP ? SPEE_REASON_ESTABLISHED : SPEE_REASON_UDP_REPLY;
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
+}
+
+static void setup_flow_the_host_sent(struct pkt_spec *p)
+{
+	put_quoted_flow(p, true, 0);
+}
+
+static void setup_flow_the_host_received(struct pkt_spec *p)
+{
+	put_quoted_flow(p, false, 0);
+}
+
+/* A UDP flow older than the 60 s timeout: its errors are late too. */
+static void setup_stale_flow_the_host_sent(struct pkt_spec *p)
+{
+	put_quoted_flow(p, true, 61ULL * 1000000000ULL);
+}
+
+/* The quoted packet is one of the real connection's, client to server (sent by the client). */
+static void setup_quote_conn4(struct pkt_spec *p)
+{
+	p->q_sport = env.cli_port[0];
+	p->q_dport = env.srv_port[0];
+}
+
+/* An error the host sends about a packet it received on the real IPv6 connection. */
+static void setup_quote_conn6(struct pkt_spec *p)
+{
+	p->q_sport = env.cli_port[1];
+	p->q_dport = env.srv_port[1];
+}
+
 /* ---- the table ---- */
 
 #define T(s, d, sp, dp, fl)                                                                    \
@@ -628,6 +725,8 @@ static void setup_conn4_from_server(struct pkt_spec *p)
 #define U(s, d, sp, dp) .src = s, .dst = d, .proto = IPPROTO_UDP, .sport = sp, .dport = dp
 #define I4(s, d, t) .src = s, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = t
 #define I6(s, d, t) .src = s, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = t
+/* quoting a packet (src, dst, proto, sport, dport) */
+#define Q(s, d, pr, sp, dp) .q_src = s, .q_dst = d, .q_proto = pr, .q_sport = sp, .q_dport = dp
 #define SYN PKT_SYN
 #define ACK PKT_ACK
 #define PASS true
@@ -768,20 +867,42 @@ static const struct row rows[] = {
 	{ "udp_to_a_port_without_rule_or_flow_is_dropped", XDP, FX_MAIN,
 	  { U(FX_OUT4, FX_HOST4, 5000, 9999) }, DROP, R_NO_RULE },
 
-	/* ---- ingress: ICMP ---- */
-	{ "icmp_unreachable_passes_as_icmp", XDP, FX_MAIN, { I4(FX_OUT4, FX_HOST4, 3) }, PASS,
-	  SPEE_REASON_ICMP },
-	{ "icmp_time_exceeded_passes_as_icmp", XDP, FX_MAIN, { I4(FX_OUT4, FX_HOST4, 11) }, PASS,
-	  SPEE_REASON_ICMP },
-	{ "icmp_parameter_problem_passes_as_icmp", XDP, FX_MAIN, { I4(FX_OUT4, FX_HOST4, 12) },
-	  PASS, SPEE_REASON_ICMP },
-	{ "icmp_echo_has_no_rule", XDP, FX_MAIN, { I4(FX_OUT4, FX_HOST4, 8) }, DROP, R_NO_RULE },
-	{ "truncated_icmp_is_malformed", XDP, FX_MAIN,
+	/* ---- ingress: ICMP errors pass about flows of the host ---- */
+	{ "icmp_unreachable_about_a_flow_of_the_host_passes_as_icmp", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 3), Q(FX_HOST4, FX_OUT4, IPPROTO_TCP, 40500, 443) }, PASS,
+	  SPEE_REASON_ICMP, .setup = setup_flow_the_host_sent },
+	{ "icmp_unreachable_about_no_flow_of_the_host_is_dropped", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 3), Q(FX_HOST4, FX_OUT4, IPPROTO_TCP, 40501, 443) }, DROP,
+	  R_NO_RULE },
+	{ "icmp_unreachable_quoting_nothing_is_dropped", XDP, FX_MAIN, { I4(FX_OUT4, FX_HOST4, 3) },
+	  DROP, R_NO_RULE },
+	{ "icmp_error_about_a_packet_from_another_source_is_dropped", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 3), Q(FX_CAS4, FX_OUT4, IPPROTO_TCP, 40500, 443) }, DROP,
+	  R_NO_RULE, .setup = setup_flow_the_host_sent },
+	{ "icmp_time_exceeded_about_a_real_connection_passes_as_icmp", XDP, FX_MAIN,
+	  { I4(FX_OUT4, SOCK4, 11), Q(SOCK4, SOCK4, IPPROTO_TCP, 0, 0) }, PASS, SPEE_REASON_ICMP,
+	  .setup = setup_quote_conn4 },
+	{ "icmp_parameter_problem_about_a_udp_flow_passes_as_icmp", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 12), Q(FX_HOST4, FX_OUT4, IPPROTO_UDP, 40502, 123) }, PASS,
+	  SPEE_REASON_ICMP, .setup = setup_flow_the_host_sent },
+	{ "icmp_error_about_an_expired_udp_flow_is_dropped", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 12), Q(FX_HOST4, FX_OUT4, IPPROTO_UDP, 40503, 123) }, DROP,
+	  R_NO_RULE, .setup = setup_stale_flow_the_host_sent },
+	{ "icmp_frag_needed_about_a_flow_passes_as_icmp", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 3), .icmp_code = 4, Q(FX_HOST4, FX_OUT4, IPPROTO_TCP, 40504, 80) },
+	  PASS, SPEE_REASON_ICMP, .setup = setup_flow_the_host_sent },
+	{ "icmpv6_packet_too_big_about_a_flow_passes_as_icmp", XDP, FX_MAIN,
+	  { I6(FX_OUT6, FX_HOST6, 2), Q(FX_HOST6, FX_OUT6, IPPROTO_TCP, 40505, 443) }, PASS,
+	  SPEE_REASON_ICMP, .setup = setup_flow_the_host_sent },
+	{ "icmpv6_error_quoting_a_first_fragment_passes_as_icmp", XDP, FX_MAIN,
+	  { I6(FX_OUT6, FX_HOST6, 1), Q(FX_HOST6, FX_OUT6, IPPROTO_UDP, 40506, 123),
+	    .q_frag = true },
+	  PASS, SPEE_REASON_ICMP, .setup = setup_flow_the_host_sent },
+	{ "icmpv6_unreachable_about_no_flow_is_dropped", XDP, FX_MAIN,
+	  { I6(FX_OUT6, FX_HOST6, 1), Q(FX_HOST6, FX_OUT6, IPPROTO_UDP, 40507, 123) }, DROP,
+	  R_NO_RULE },
+	{ "icmp_is_malformed_when_its_header_is_cut", XDP, FX_MAIN,
 	  { I4(FX_OUT4, FX_HOST4, 3), .l4_keep = 3 }, DROP, R_MALFORMED },
-	{ "icmpv6_packet_too_big_passes_as_icmp", XDP, FX_MAIN, { I6(FX_OUT6, FX_HOST6, 2) },
-	  PASS, SPEE_REASON_ICMP },
-	{ "icmpv6_unreachable_passes_as_icmp", XDP, FX_MAIN, { I6(FX_OUT6, FX_HOST6, 1) }, PASS,
-	  SPEE_REASON_ICMP },
 	{ "neighbour_solicitation_passes_as_nd", XDP, FX_MAIN, { I6(FX_OUT6, FX_HOST6, 135) },
 	  PASS, SPEE_REASON_ND },
 	{ "router_advertisement_passes_as_nd", XDP, FX_MAIN, { I6(FX_OUT6, FX_HOST6, 134) },
@@ -790,6 +911,7 @@ static const struct row rows[] = {
 	  SPEE_REASON_ND },
 	{ "mldv2_report_passes_as_nd", XDP, FX_MAIN, { I6(FX_OUT6, FX_HOST6, 143) }, PASS,
 	  SPEE_REASON_ND },
+	{ "icmp_echo_has_no_rule", XDP, FX_MAIN, { I4(FX_OUT4, FX_HOST4, 8) }, DROP, R_NO_RULE },
 	{ "icmpv6_echo_has_no_rule", XDP, FX_MAIN, { I6(FX_OUT6, FX_HOST6, 128) }, DROP,
 	  R_NO_RULE },
 	{ "gre_has_no_rule", XDP, FX_MAIN, { .src = FX_OUT4, .dst = FX_HOST4, .proto = 47 },
@@ -800,18 +922,23 @@ static const struct row rows[] = {
 	  { U(FX_ADM4, FX_HOST4, 5000, 514), .frag = true, .more_frags = true, .ip_id = 77,
 	    .payload = 96 },
 	  PASS, R_RULE, "syslog" },
-	{ "later_fragment_follows_its_first_fragment", XDP, FX_MAIN,
+	{ "later_fragment_follows_its_first_fragment_and_adds_bytes_not_a_datagram", XDP,
+	  FX_MAIN,
 	  { .src = FX_ADM4, .dst = FX_HOST4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 77, .payload = 40 },
-	  PASS, R_RULE, "syslog" },
-	{ "later_fragment_without_its_first_is_dropped_as_fragment", XDP, FX_MAIN,
+	  PASS, R_RULE, "syslog", .counted_already = true },
+	{ "later_fragment_ahead_of_its_first_goes_to_the_kernel_reassembly", XDP, FX_MAIN,
 	  { .src = FX_ADM4, .dst = FX_HOST4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 78, .payload = 40 },
+	  PASS, SPEE_REASON_REASSEMBLY },
+	{ "later_fragment_for_another_address_without_its_first_is_dropped", XDP, FX_MAIN,
+	  { .src = FX_ADM4, .dst = FX_OUT4, .proto = IPPROTO_UDP, .frag = true,
+	    .frag_offset = 104, .ip_id = 78, .payload = 40 },
 	  DROP, R_FRAGMENT },
-	{ "later_fragment_of_a_stale_first_fragment_is_dropped", XDP, FX_MAIN,
+	{ "later_fragment_of_a_stale_first_fragment_is_as_good_as_unknown", XDP, FX_MAIN,
 	  { .src = FX_ADM4, .dst = FX_HOST4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 79, .payload = 40 },
-	  DROP, R_FRAGMENT, .setup = setup_stale_fragment },
+	  PASS, SPEE_REASON_REASSEMBLY, .setup = setup_stale_fragment },
 	{ "first_fragment_without_rule_is_dropped_as_no_rule", XDP, FX_MAIN,
 	  { U(FX_OUT4, FX_HOST4, 5000, 9999), .frag = true, .more_frags = true, .ip_id = 80,
 	    .payload = 96 },
@@ -835,11 +962,11 @@ static const struct row rows[] = {
 	{ "ipv6_later_fragment_follows_its_first_fragment", XDP, FX_MAIN,
 	  { .src = FX_ADM6, .dst = FX_HOST6, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .frag_id = 0x1234, .payload = 40 },
-	  PASS, R_RULE, "syslog" },
-	{ "ipv6_later_fragment_without_its_first_is_dropped", XDP, FX_MAIN,
+	  PASS, R_RULE, "syslog", .counted_already = true },
+	{ "ipv6_later_fragment_ahead_of_its_first_goes_to_the_kernel_reassembly", XDP, FX_MAIN,
 	  { .src = FX_ADM6, .dst = FX_HOST6, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .frag_id = 0x1235, .payload = 40 },
-	  DROP, R_FRAGMENT },
+	  PASS, SPEE_REASON_REASSEMBLY },
 	{ "ipv6_tcp_fragment_overlapping_the_header_is_dropped", XDP, FX_MAIN,
 	  { .src = FX_ADM6, .dst = FX_HOST6, .proto = IPPROTO_TCP, .frag = true,
 	    .frag_offset = 16, .frag_id = 0x1236, .payload = 40 },
@@ -908,6 +1035,16 @@ static const struct row rows[] = {
 	{ "udp_reply_after_the_flow_expired_is_dropped", XDP, FX_MAIN,
 	  { U(FX_OUT4, FX_HOST4, 123, 40022) }, DROP, R_NO_RULE,
 	  .setup = setup_stale_udp_flow },
+	/* replies are let in for exactly udp-timeout after the last datagram sent */
+	{ "every_datagram_refreshes_its_flow_not_once_a_second", EGRESS, FX_MAIN,
+	  { U(FX_HOST4, FX_OUT4, 40023, 123) }, PASS, R_RULE, "ntp-out",
+	  .setup = setup_flow_sent_half_a_second_ago, .check = check_flow_refreshed_now },
+	{ "a_reply_just_inside_the_udp_timeout_passes", XDP, FX_MAIN,
+	  { U(FX_OUT4, FX_HOST4, 123, 40024) }, PASS, SPEE_REASON_UDP_REPLY,
+	  .setup = setup_reply_flow_just_inside_the_timeout },
+	{ "a_reply_just_past_the_udp_timeout_is_dropped", XDP, FX_MAIN,
+	  { U(FX_OUT4, FX_HOST4, 123, 40025) }, DROP, R_NO_RULE,
+	  .setup = setup_reply_flow_just_past_the_timeout },
 	{ "dns_query_to_a_resolver_passes_as_dns", EGRESS, FX_MAIN,
 	  { U(FX_HOST4, FX_RES4, 40030, 53) }, PASS, SPEE_REASON_DNS,
 	  .check = check_out_flow_dns },
@@ -960,10 +1097,41 @@ static const struct row rows[] = {
 	  { T(FX_HOST4, FX_OUT4, 40052, 8443, SYN) }, DROP, R_NO_RULE },
 	{ "outbound_smtp_is_dropped", EGRESS, FX_MAIN, { T(FX_HOST4, FX_OUT4, 40053, 25, SYN) },
 	  DROP, R_NO_RULE },
-	{ "outbound_icmp_unreachable_passes_as_icmp", EGRESS, FX_MAIN,
-	  { I4(FX_HOST4, FX_OUT4, 3) }, PASS, SPEE_REASON_ICMP },
-	{ "outbound_neighbour_advertisement_passes_as_nd", EGRESS, FX_MAIN,
-	  { I6(FX_HOST6, FX_OUT6, 136) }, PASS, SPEE_REASON_ND },
+	/* an ICMP error leaving must quote a packet the host received, of a flow it holds */
+	{ "outbound_port_unreachable_about_a_datagram_let_in_passes_as_icmp", EGRESS, FX_MAIN,
+	  { I4(FX_HOST4, FX_ADM4, 3), .icmp_code = 3,
+	    Q(FX_ADM4, FX_HOST4, IPPROTO_UDP, 5000, 514) },
+	  PASS, SPEE_REASON_ICMP, .setup = setup_flow_the_host_received },
+	{ "outbound_icmp_unreachable_carrying_made_up_data_is_dropped", EGRESS, FX_MAIN,
+	  { I4(FX_HOST4, FX_OUT4, 3), .payload = 64 }, DROP, R_NO_RULE },
+	{ "outbound_icmp_error_quoting_a_packet_never_received_is_dropped", EGRESS, FX_MAIN,
+	  { I4(FX_HOST4, FX_OUT4, 11), Q(FX_OUT4, FX_HOST4, IPPROTO_UDP, 5000, 514) }, DROP,
+	  R_NO_RULE },
+	{ "outbound_icmp_error_sent_elsewhere_than_the_quoted_source_is_dropped", EGRESS,
+	  FX_MAIN, { I4(FX_HOST4, FX_OUT4, 3), Q(FX_ADM4, FX_HOST4, IPPROTO_UDP, 5000, 514) },
+	  DROP, R_NO_RULE, .setup = setup_flow_the_host_received },
+	{ "outbound_icmp_error_naming_a_listener_but_no_connection_is_dropped", EGRESS, FX_MAIN,
+	  { I4(FX_HOST4, FX_OUT4, 3), Q(FX_OUT4, FX_HOST4, IPPROTO_TCP, 50000, LISTEN_PORT) },
+	  DROP, R_NO_RULE },
+	{ "outbound_icmpv6_error_about_a_real_connection_passes_as_icmp", EGRESS, FX_MAIN,
+	  { I6(SOCK6, SOCK6, 1), Q(SOCK6, SOCK6, IPPROTO_TCP, 0, 0) }, PASS, SPEE_REASON_ICMP,
+	  .setup = setup_quote_conn6 },
+	/* neighbour discovery and MLD leave only onto the link */
+	{ "outbound_neighbour_advertisement_to_the_own_prefix_passes_as_nd", EGRESS, FX_MAIN,
+	  { I6(FX_HOST6, FX_OUT6, 136), .ttl = 255 }, PASS, SPEE_REASON_ND },
+	{ "outbound_neighbour_solicitation_to_a_solicited_node_group_passes_as_nd", EGRESS,
+	  FX_MAIN, { I6(FX_HOST6, "ff02::1:ff04:1", 135), .ttl = 255 }, PASS, SPEE_REASON_ND },
+	{ "outbound_neighbour_solicitation_to_a_link_local_address_passes_as_nd", EGRESS,
+	  FX_MAIN, { I6("fe80::10", "fe80::4:1", 135), .ttl = 255 }, PASS, SPEE_REASON_ND },
+	{ "outbound_mld_report_with_hop_limit_1_passes_as_nd", EGRESS, FX_MAIN,
+	  { I6("fe80::10", "ff02::16", 143), .ttl = 1, .ext = { 0 }, .n_ext = 1 }, PASS,
+	  SPEE_REASON_ND },
+	{ "outbound_neighbour_advertisement_beyond_the_link_is_dropped", EGRESS, FX_MAIN,
+	  { I6(FX_HOST6, "fd00:5f::4:1", 136), .ttl = 255 }, DROP, R_NO_RULE },
+	{ "outbound_neighbour_solicitation_with_a_routable_hop_limit_is_dropped", EGRESS, FX_MAIN,
+	  { I6(FX_HOST6, FX_OUT6, 135), .ttl = 64 }, DROP, R_NO_RULE },
+	{ "outbound_mld_report_with_a_routable_hop_limit_is_dropped", EGRESS, FX_MAIN,
+	  { I6("fe80::10", "ff02::16", 143), .ttl = 64 }, DROP, R_NO_RULE },
 	{ "outbound_echo_has_no_rule", EGRESS, FX_MAIN, { I4(FX_HOST4, FX_OUT4, 8) }, DROP,
 	  R_NO_RULE },
 	{ "outbound_gre_has_no_rule", EGRESS, FX_MAIN,
@@ -988,7 +1156,7 @@ static const struct row rows[] = {
 	{ "outbound_later_fragment_follows_its_first_fragment", EGRESS, FX_MAIN,
 	  { .src = FX_HOST4, .dst = FX_OUT4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 90, .payload = 40 },
-	  PASS, R_RULE, "ntp-out" },
+	  PASS, R_RULE, "ntp-out", .counted_already = true },
 	{ "outbound_later_fragment_without_its_first_is_dropped", EGRESS, FX_MAIN,
 	  { .src = FX_HOST4, .dst = FX_OUT4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 91, .payload = 40 },
@@ -1303,6 +1471,12 @@ static const struct connect_case connect_cases[] = {
 	{ AF_INET6, SOCK_STREAM, "::ffff:198.18.4.1", 80, false },
 	{ AF_INET6, SOCK_STREAM, "::1", 25, false },
 	{ AF_INET6, SOCK_STREAM, "::ffff:127.0.0.1", 25, false },
+	/* the unspecified address connects to the host itself */
+	{ AF_INET, SOCK_STREAM, "0.0.0.0", 25, false },
+	{ AF_INET6, SOCK_STREAM, "::", 25, false },
+	{ AF_INET6, SOCK_STREAM, "::ffff:0.0.0.0", 25, false },
+	/* a mapped address is judged as its IPv4 one: my.mailstore.com's */
+	{ AF_INET6, SOCK_STREAM, "::ffff:198.18.7.7", 443, false },
 };
 
 #define N_CONNECT_CASES (sizeof(connect_cases) / sizeof(connect_cases[0]))
@@ -1380,6 +1554,20 @@ static void run_connect_cases(int fx, bool audit)
 				 res[i] ? strerror(res[i]) : "in progress",
 				 want ? "EPERM" : "not EPERM");
 		refused += want;
+		/* explain gives every TCP connect() the kernel's answer */
+		if (c->type == SOCK_STREAM) {
+			struct explain_query q = { .dir = SPEE_DIR_EGRESS, .proto = IPPROTO_TCP,
+						   .port = c->port };
+			struct explain_result r = { .pass = true };
+
+			assert_true(addr_parse(c->addr, &q.peer));
+			if (!explain_socket_peer(&q.peer))
+				explain_decide(fixture(fx), &env.names, &q, &r);
+			if (r.pass == (res[i] == EPERM))
+				fail_msg("connect to %s port %u: explain says %s, the kernel %s",
+					 c->addr, c->port, r.pass ? "pass" : "drop",
+					 res[i] == EPERM ? "EPERM" : "goes ahead");
+		}
 	}
 	/* each refusal counts as one no-rule packet of zero bytes; nothing else moved */
 	{

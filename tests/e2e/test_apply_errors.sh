@@ -122,11 +122,11 @@ cgroup_progs() { bpftool cgroup show "$1" 2>/dev/null | sed 1d | wc -l; }
 run_apply mgmt1 --cgroup "$moved"
 expect_true "an apply naming another cgroup succeeds ($(tail -c 200 <<<"$OUT" | tr '\n' ' '))" test "$RC" = 0
 expect_true "  and status names it" test "$(lab_speebpf mgmt1 status --json | jq -r .cgroup)" = "$moved"
-expect_true "  which holds the three programs" test "$(cgroup_progs "$moved")" = 3
+expect_true "  which holds the five programs (egress, connect4/6, sendmsg4/6)" test "$(cgroup_progs "$moved")" = 5
 expect_true "  and the old cgroup none" test "$(cgroup_progs "$(lab_cgroup mgmt1)")" = 0
 run_apply mgmt1
 expect_true "moving back succeeds" test "$RC" = 0
-expect_true "  and the old cgroup holds them again" test "$(cgroup_progs "$(lab_cgroup mgmt1)")" = 3
+expect_true "  and the old cgroup holds them again" test "$(cgroup_progs "$(lab_cgroup mgmt1)")" = 5
 expect_true "  and the other none" test "$(cgroup_progs "$moved")" = 0
 expect_connect cas1 mgmt1 8471
 expect_true "detach" lab_speebpf mgmt1 detach

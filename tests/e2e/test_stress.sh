@@ -124,12 +124,14 @@ want=$(printf '%s\n' spee_ev_bucket spee_ev_stats spee_events spee_exact spee_fl
 expect_true "no map pin left over ($maps)" test "$maps" = "$want"
 links=$(cd "$PIN/links" && ls | sort | tr '\n' ' ')
 expect_true "no link pin left over ($links)" \
-	test "$links" = "cgroup-connect4 cgroup-connect6 cgroup-egress xdp-eth0 "
+	test "$links" = "cgroup-connect4 cgroup-connect6 cgroup-egress cgroup-sendmsg4 cgroup-sendmsg6 xdp-eth0 "
 expect_true "  and nothing else in the pin dir" test "$(ls "$PIN" | tr '\n' ' ')" = "links maps "
 progs=$(bpftool cgroup show "$(lab_cgroup mgmt1)" | sed 1d | wc -l)
-expect_true "3 programs on the cgroup ($progs)" test "$progs" = 3
+expect_true "5 programs on the cgroup ($progs)" test "$progs" = 5
 xdp=$(lab_exec mgmt1 ip -d link show eth0 2>/dev/null | grep -c 'prog/xdp' || true)
 expect_true "1 XDP program on eth0 ($xdp)" test "$xdp" = 1
+tcf=$(lab_exec mgmt1 tc filter show dev eth0 egress 2>/dev/null | grep -c 'spee_tc_egress' || true)
+expect_true "1 tc egress filter on eth0 ($tcf)" test "$tcf" = 1
 expect_spawned_ok stream "the stream both configs allow lost no byte" 60
 # what is left of this run's speebpf processes (a confirm watcher outlives its apply)
 left_running() {

@@ -2,12 +2,17 @@
 /*
  * libFuzzer target: the user-space packet model (tests/lib/pktmodel.c) on any
  * bytes. Input: one control byte (bit 0: egress; bit 1: on lo; bits 2-3:
- * the fixture policy, enforce, audit or default pass), then the packet (a
- * frame on ingress, an IP packet with the ethertype in its first two bytes
- * on egress). Checks that the model reads nothing past the packet (ASan),
- * answers with a reason of the contract and a rule only for "rule", that
- * its pass/drop follows the reason, mode and defaults, and that it is
- * deterministic. Built and run by `make fuzz` / `make fuzz-short`.
+ * the fixture policy, enforce, audit or default pass; bits 4-5: where,
+ * enum pm_at: the default place, XDP on a device without a link header, tc
+ * egress on an Ethernet or an IP device), then the packet (a frame on
+ * ingress and at tc, an IP packet with the ethertype in its first two bytes
+ * at the cgroup hook, an IP packet on a device without a link header).
+ * Checks that the model reads nothing past the packet (ASan; ICMP errors'
+ * quoted headers included), answers with a reason of the contract and a
+ * rule only for "rule", a class only for non-IP frames, a packet count of 1
+ * but for fragments of a counted datagram, that its pass/drop follows the
+ * reason, mode and defaults, and that it is deterministic. Built and run by
+ * `make fuzz` / `make fuzz-short`.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -61,9 +66,14 @@ static void decide(const uint8_t *data, size_t size, struct pm_verdict *v)
 	seed(m, p);
 	pk.dir = data[0] & 1 ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
 	pk.on_loopback = data[0] & 2;
+	pk.at = (data[0] >> 4) & 3;
+	if (pk.at == PM_AT_TC || pk.at == PM_AT_TC_IP)
+		pk.dir = SPEE_DIR_EGRESS; /* tc is egress only */
+	if (pk.at == PM_AT_XDP_IP)
+		pk.dir = SPEE_DIR_INGRESS;
 	data++;
 	size--;
-	if (pk.dir == SPEE_DIR_EGRESS) {
+	if (pk.dir == SPEE_DIR_EGRESS && pk.at == PM_AT_DEFAULT) {
 		if (size < 2)
 			return;
 		pk.ethertype = (uint16_t)(data[0] << 8 | data[1]);
@@ -87,6 +97,11 @@ static void decide(const uint8_t *data, size_t size, struct pm_verdict *v)
 		abort();
 	if (v->pass != explain_reason_passes(p, pk.dir, v->reason))
 		abort();
+	if (v->packets > 1 || (!v->packets && spee_reason_is_drop(v->reason)))
+		abort();
+	if (v->l2_class >= SPEE_L2_MAX || (v->l2_class >= 0) != (v->reason == SPEE_REASON_NON_IP ||
+								   v->reason == SPEE_REASON_ETHERTYPE))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -98,7 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_once();
 	decide(data, size, &a);
 	decide(data, size, &b);
-	if (a.pass != b.pass || a.reason != b.reason || a.rule != b.rule)
+	if (a.pass != b.pass || a.reason != b.reason || a.rule != b.rule ||
+	    a.packets != b.packets || a.l2_class != b.l2_class)
 		abort();
 	return 0;
 }

@@ -137,8 +137,9 @@ int bpfcase_setup(const char *veth_a, const char *veth_b)
 	loader_sizes_default(&sz);
 	if (loader_load(&bc.l, &sz, NULL, &d) || fixture_names(&bc.names))
 		goto fail;
-	bc.prog[0] = loader_prog_fd(&bc.l, LOADER_PROG_XDP);
-	bc.prog[1] = loader_prog_fd(&bc.l, LOADER_PROG_EGRESS);
+	bc.prog[BPFCASE_XDP] = loader_prog_fd(&bc.l, LOADER_PROG_XDP);
+	bc.prog[BPFCASE_EGRESS] = loader_prog_fd(&bc.l, LOADER_PROG_EGRESS);
+	bc.prog[BPFCASE_XDP_IP] = loader_prog_fd(&bc.l, LOADER_PROG_XDP_L3);
 	bc.pol[POL_MAIN] = fixture_policy(FX_MAIN);
 	bc.pol[POL_AUDIT] = fixture_policy(FX_AUDIT);
 	bc.pol[POL_DEFPASS] = fixture_policy(FX_DEFPASS);
@@ -235,15 +236,17 @@ void bpfcase_kernel_answer(const struct bpfenv_counters *t, const struct bpfcase
 		free(now);
 		return;
 	}
+	/* a fragment of a counted datagram moves bytes only */
 	for (uint32_t i = 0; i < BPFENV_RULE_CTRS && found < 2; i++)
-		if (now->rule[i].packets != t->rule[i].packets) {
+		if (now->rule[i].packets != t->rule[i].packets || now->rule[i].bytes != t->rule[i].bytes) {
 			int r = s->rule_of_slot[i / SPEE_DIR_MAX];
 
 			bpfcase_describe(p, pass, SPEE_REASON_RULE, r, out, len);
 			found++;
 		}
 	for (uint32_t i = 0; i < BPFENV_REASON_CTRS && found < 2; i++)
-		if (now->reason[i].packets != t->reason[i].packets) {
+		if (now->reason[i].packets != t->reason[i].packets ||
+		    now->reason[i].bytes != t->reason[i].bytes) {
 			bpfcase_describe(p, pass, (uint8_t)(i / SPEE_DIR_MAX), -1, out, len);
 			found++;
 		}
@@ -262,21 +265,28 @@ static void both(const struct bpfcase *f, const struct pkt_spec *spec, struct pk
 	struct pm_packet pk = {};
 	uint8_t buf[PKT_MAX];
 	int len = pkt_build(spec, buf, sizeof(buf));
+	bool egress = f->prog == BPFCASE_EGRESS, bare = f->prog != BPFCASE_XDP;
 	uint32_t ret;
 
 	assert_non_null(t);
 	assert_true(len >= PKT_ETH_HLEN);
 	assert_int_equal(bpfenv_read_counters(&bc.l.maps, t), 0);
-	pk.dir = f->prog ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
-	pk.data = f->prog ? buf + PKT_ETH_HLEN : buf;
-	pk.len = f->prog ? (size_t)len - PKT_ETH_HLEN : (size_t)len;
+	pk.dir = egress ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
+	pk.at = f->prog == BPFCASE_XDP_IP ? PM_AT_XDP_IP : PM_AT_DEFAULT;
+	pk.data = bare ? buf + PKT_ETH_HLEN : buf;
+	pk.len = bare ? (size_t)len - PKT_ETH_HLEN : (size_t)len;
 	pk.ethertype = (uint16_t)(buf[12] << 8 | buf[13]);
 	pk.now_ns = bpfcase_now_ns();
-	assert_int_equal(bpfenv_run(bc.prog[f->prog], f->prog ? BPFENV_EGRESS : BPFENV_XDP, buf,
-				    (size_t)len, bc.veth, &ret),
-			 0);
+	if (f->prog == BPFCASE_XDP_IP)
+		assert_int_equal(bpfenv_run(bc.prog[f->prog], BPFENV_XDP, pk.data, pk.len, bc.veth,
+					    &ret),
+				 0);
+	else
+		assert_int_equal(bpfenv_run(bc.prog[f->prog], egress ? BPFENV_EGRESS : BPFENV_XDP,
+					    buf, (size_t)len, bc.veth, &ret),
+				 0);
 	pktmodel_decide(m, &pk, v);
-	*k_pass = f->prog ? ret == 1 : ret == XDP_PASS;
+	*k_pass = egress ? ret == 1 : ret == XDP_PASS;
 	bpfcase_kernel_answer(t, s, p, *k_pass, k_desc, k_len);
 	free(t);
 }
@@ -305,4 +315,49 @@ void bpfcase_run(void **state)
 	if (strcmp(want, kernel))
 		fail_msg("%s: expected %s; the kernel says %s", f->name, want, kernel);
 	free(m);
+}
+
+void bpfcase_step(const char *what, int prog, int pol, struct pktmodel *m,
+		  const struct bpfcase_slots *s, const struct pkt_spec *spec, bool pass,
+		  uint8_t reason, const char *rule, uint64_t packets)
+{
+	const struct bpfcase f = { .name = what, .prog = prog, .pol = pol };
+	const struct policy *p = bc.pol[pol];
+	struct bpfenv_counters *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+	struct spee_counter *k0, *k1;
+	char want[128], model[128], kernel[128];
+	struct pm_verdict v;
+	uint32_t idx;
+	bool k_pass;
+	int r = rule ? policy_find_rule(p, rule) : -1;
+
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_int_equal(bpfenv_read_counters(&bc.l.maps, before), 0);
+	both(&f, spec, m, s, &v, &k_pass, kernel, sizeof(kernel));
+	assert_int_equal(bpfenv_read_counters(&bc.l.maps, after), 0);
+	bpfcase_describe(p, pass, reason, r, want, sizeof(want));
+	bpfcase_describe(p, v.pass, v.reason, v.rule, model, sizeof(model));
+	if (strcmp(want, model))
+		fail_msg("%s: expected %s; the model says %s (%s)", what, want, model, v.why);
+	if (strcmp(want, kernel))
+		fail_msg("%s: expected %s; the kernel says %s", what, want, kernel);
+	if (reason == SPEE_REASON_RULE) {
+		idx = spee_rule_ctr_index(s->of_rule[r], f.prog == BPFCASE_EGRESS);
+		k0 = &before->rule[idx];
+		k1 = &after->rule[idx];
+	} else {
+		idx = spee_reason_ctr_index(reason, f.prog == BPFCASE_EGRESS);
+		k0 = &before->reason[idx];
+		k1 = &after->reason[idx];
+	}
+	if (k1->packets - k0->packets != packets || v.packets != packets)
+		fail_msg("%s: counted %llu packets (the model %llu), expected %llu", what,
+			 (unsigned long long)(k1->packets - k0->packets),
+			 (unsigned long long)v.packets, (unsigned long long)packets);
+	if (k1->bytes - k0->bytes != v.bytes)
+		fail_msg("%s: counted %llu bytes, the model %llu", what,
+			 (unsigned long long)(k1->bytes - k0->bytes), (unsigned long long)v.bytes);
+	free(before);
+	free(after);
 }

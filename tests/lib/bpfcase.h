@@ -44,7 +44,7 @@ struct bpfcase_env {
 	struct policy *pol[POL_COUNT];
 	struct config *cfg;
 	int veth;
-	int prog[2];		 /* XDP, egress */
+	int prog[3];		 /* enum bpfcase_prog */
 	struct pm_sock socks[8]; /* the real sockets, as the model sees them */
 	size_t n_socks;
 	int fds[8];
@@ -85,10 +85,17 @@ void bpfcase_describe(const struct policy *p, bool pass, uint8_t reason, int rul
 void bpfcase_kernel_answer(const struct bpfenv_counters *before, const struct bpfcase_slots *s,
 			   const struct policy *p, bool pass, char *out, size_t len);
 
+/* The programs a case runs through. */
+enum bpfcase_prog {
+	BPFCASE_XDP, /* XDP on an Ethernet device: the frame as built */
+	BPFCASE_EGRESS, /* cgroup_skb egress: the packet after its Ethernet header */
+	BPFCASE_XDP_IP, /* XDP on a device without a link header (tun): the frame minus Ethernet */
+};
+
 /* A named case. */
 struct bpfcase {
 	const char *name;
-	int prog; /* 0 XDP, 1 egress */
+	int prog; /* enum bpfcase_prog */
 	int pol;
 	struct pkt_spec before; /* sent first through the same program when src is set */
 	struct pkt_spec pkt;
@@ -99,5 +106,15 @@ struct bpfcase {
 
 /* cmocka test function: *state is a const struct bpfcase. */
 void bpfcase_run(void **state);
+
+/*
+ * One step of a sequence on m's state (bpfcase_fresh_model() first, with the
+ * policy applied): runs spec through prog and the model, and fails unless
+ * both give pass, reason and rule (an id, or NULL), and moved that counter
+ * by `packets` (1; 0 for a fragment of a counted datagram) and the bytes.
+ */
+void bpfcase_step(const char *what, int prog, int pol, struct pktmodel *m,
+		  const struct bpfcase_slots *s, const struct pkt_spec *spec, bool pass,
+		  uint8_t reason, const char *rule, uint64_t packets);
 
 #endif

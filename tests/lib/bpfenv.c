@@ -147,6 +147,11 @@ int bpfenv_read_counters(const struct spee_map_fds *m, struct bpfenv_counters *c
 		err = bpfenv_read_counter(m, true, i, &c->rule[i]);
 	for (uint32_t i = 0; !err && i < BPFENV_REASON_CTRS; i++)
 		err = bpfenv_read_counter(m, false, i, &c->reason[i]);
+	for (uint32_t k = 0; !err && k < BPFENV_L2_CTRS; k++)
+		err = bpfenv_read_counter(m, false,
+					  spee_l2_ctr_index(k / (2 * SPEE_DIR_MAX),
+							    (k / SPEE_DIR_MAX) & 1, k % SPEE_DIR_MAX),
+					  &c->l2[k]);
 	return err;
 }
 

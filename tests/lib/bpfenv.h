@@ -46,11 +46,19 @@ int bpfenv_run(int prog_fd, enum bpfenv_prog kind, const uint8_t *frame, size_t 
 /* All counters, summed over the CPUs. */
 #define BPFENV_RULE_CTRS (SPEE_MAX_RULES * SPEE_DIR_MAX)
 #define BPFENV_REASON_CTRS (SPEE_REASON_MAX * SPEE_DIR_MAX)
+/* non-IP frames by ethertype class: [(class * 2 + passed) * SPEE_DIR_MAX + dir] */
+#define BPFENV_L2_CTRS (SPEE_L2_MAX * 2 * SPEE_DIR_MAX)
 
 struct bpfenv_counters {
 	struct spee_counter rule[BPFENV_RULE_CTRS];
 	struct spee_counter reason[BPFENV_REASON_CTRS];
+	struct spee_counter l2[BPFENV_L2_CTRS];
 };
+
+static inline uint32_t bpfenv_l2_index(uint32_t cls, uint32_t passed, uint32_t dir)
+{
+	return (cls * 2 + passed) * SPEE_DIR_MAX + dir;
+}
 
 int bpfenv_read_counters(const struct spee_map_fds *m, struct bpfenv_counters *c);
 

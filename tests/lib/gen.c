@@ -112,7 +112,8 @@ static void add_target(struct gen *g, const struct policy_entry *e, const struct
 {
 	struct gen_target *t;
 
-	if (e->proto == SPEE_PROTO_LOCAL || g->n_targets == GEN_TARGETS_MAX)
+	if (e->proto == SPEE_PROTO_LOCAL || e->proto == SPEE_PROTO_ETHERTYPE ||
+	    g->n_targets == GEN_TARGETS_MAX)
 		return;
 	t = &g->targets[g->n_targets++];
 	t->dir = e->dir;
@@ -138,7 +139,7 @@ void gen_add_policy(struct gen *g, const struct policy *p, const struct name_tab
 				add_target(g, e, &na->addrs[k]);
 			}
 		}
-		if (e->proto == SPEE_PROTO_LOCAL)
+		if (e->proto == SPEE_PROTO_LOCAL || e->proto == SPEE_PROTO_ETHERTYPE)
 			continue;
 		gen_add_port(g, e->port_lo);
 		gen_add_port(g, e->port_hi);
@@ -346,8 +347,30 @@ static void spec_random(struct gen *g, bool egress, struct pkt_spec *s, char *a,
 		    chance(g, 60) ? types[gen_below(g, sizeof(types))] : (uint8_t)gen_below(g, 256);
 	}
 	s->payload = (uint16_t)(chance(g, 50) ? 0 : gen_below(g, 200));
+	if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
+		/* neighbour discovery's and MLD's hop limits, or a routable one */
+		static const uint8_t ttls[] = {255, 255, 1, 64};
+
+		s->ttl = ttls[gen_below(g, sizeof(ttls))];
+		if (family == AF_INET6 && chance(g, 30)) {
+			/* on the link, or just off it */
+			static const char *const nd_dst[] = {"ff02::1", "ff02::1:ff00:10", "ff02::16",
+							     "fe80::4:1", "fd00:5e::4:1", "fd00:5f::1"};
+			const char *d = nd_dst[gen_below(g, 6)];
+
+			if (egress)
+				s->dst = d;
+			else
+				s->src = d;
+		}
+	}
 	if (chance(g, 10))
 		s->ip_opt_len = (uint8_t)(4 * gen_below(g, 11)); /* up to 40 bytes */
+	if (family == AF_INET && chance(g, 5)) {
+		/* a source route (RFC 791): loose or strict */
+		s->ip_opt_len = (uint8_t)(8 + 4 * gen_below(g, 8));
+		s->ip_opt_route = chance(g, 50) ? 131 : 137;
+	}
 	if (chance(g, 10))
 		s->tcp_opt_len = (uint8_t)(4 * gen_below(g, 11));
 	if (!egress && chance(g, 15)) {
@@ -359,7 +382,12 @@ static void spec_random(struct gen *g, bool egress, struct pkt_spec *s, char *a,
 		s->n_ext = (uint8_t)(1 + gen_below(g, chance(g, 80) ? 4 : 10));
 		for (int i = 0; i < s->n_ext; i++)
 			s->ext[i] = pick_ext(g);
+		/* routing headers with segments left: a destination that is not the last */
+		if (chance(g, 40))
+			s->rh_segments_left = (uint8_t)(1 + gen_below(g, 3));
 	}
+	if (!egress && g->ip_only)
+		s->n_vlan = 0;
 	if (chance(g, 12)) {
 		uint32_t k = gen_below(g, 10);
 
@@ -380,15 +408,73 @@ static void spec_random(struct gen *g, bool egress, struct pkt_spec *s, char *a,
 	}
 }
 
+/*
+ * An ICMP error about r's flow: ingress, about a packet the host sent;
+ * egress, about one it received. Mostly sent to where the quoted packet came
+ * from, as errors are; sometimes elsewhere.
+ */
+static void spec_icmp_error(struct gen *g, bool egress, const struct gen_related *r,
+			    struct pkt_spec *s, struct gen_text *t, struct gen_info *info)
+{
+	/* the quoted packet, host side first when the host sent it */
+	const struct prefix *host = r->egress ? &r->src : &r->dst;
+	const struct prefix *peer = r->egress ? &r->dst : &r->src;
+	uint16_t hport = r->egress ? r->sport : r->dport, pport = r->egress ? r->dport : r->sport;
+	bool v6 = r->src.family == AF_INET6;
+	static const uint8_t types4[] = {3, 11, 12}, types6[] = {1, 2, 3, 4};
+
+	info->kind = "icmp-error";
+	s->proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	s->icmp_type = v6 ? types6[gen_below(g, 4)] : types4[gen_below(g, 3)];
+	s->icmp_code = (uint8_t)gen_below(g, 5);
+	s->q_proto = r->proto;
+	s->q_frag = v6 && chance(g, 20);
+	if (!egress) {
+		s->q_src = text(host, t->qa);
+		s->q_dst = text(peer, t->qb);
+		s->q_sport = hport;
+		s->q_dport = pport;
+		s->src = chance(g, 50) ? text(peer, t->a) : text(&g->peers4[0], t->a);
+		if (v6 || !g->n_peers4)
+			s->src = text(peer, t->a);
+		s->dst = chance(g, 90) ? text(host, t->b) : text(peer, t->b);
+	} else {
+		s->q_src = text(peer, t->qa);
+		s->q_dst = text(host, t->qb);
+		s->q_sport = pport;
+		s->q_dport = hport;
+		s->src = text(host, t->a);
+		s->dst = chance(g, 90) ? text(peer, t->b) : text(host, t->b);
+	}
+	if (chance(g, 10))
+		s->q_sport++; /* a port the flow does not have */
+}
+
 /* A packet that continues or answers an earlier one. */
-static bool spec_related(struct gen *g, bool egress, struct pkt_spec *s, char *a, char *b,
+static bool spec_related(struct gen *g, bool egress, struct pkt_spec *s, struct gen_text *t,
 			 struct gen_info *info)
 {
-	const struct gen_related *r;
+	char *a = t->a, *b = t->b;
+	struct gen_related *r;
 
 	if (!g->n_related)
 		return false;
 	r = &g->related[gen_below(g, (uint32_t)g->n_related)];
+	if (r->first_pending) {
+		/* the first fragment of a datagram whose later fragment went ahead */
+		if (r->egress != egress)
+			return false;
+		*s = r->pending;
+		s->src = strcpy(a, r->pending_src);
+		s->dst = strcpy(b, r->pending_dst);
+		r->first_pending = false;
+		info->kind = "first-fragment-after-a-later-one";
+		return true;
+	}
+	if (!r->first_frag && r->proto != 0 && chance(g, 15)) {
+		spec_icmp_error(g, egress, r, s, t, info);
+		return true;
+	}
 	if (r->first_frag) {
 		/* a later fragment of it, in the same direction */
 		if (r->egress != egress)
@@ -554,9 +640,30 @@ static const char *mutate(struct gen *g, const struct pkt_spec *s, uint8_t *buf,
 	}
 }
 
+/*
+ * Reorders a first fragment (s) behind one of its later fragments: s becomes
+ * that later fragment, and the first is remembered, for a later packet.
+ */
+static void send_later_first(struct gen *g, bool egress, struct pkt_spec *s, struct gen_info *info)
+{
+	struct gen_related r = {.egress = egress, .first_pending = true, .pending = *s};
+
+	snprintf(r.pending_src, sizeof(r.pending_src), "%s", s->src);
+	snprintf(r.pending_dst, sizeof(r.pending_dst), "%s", s->dst);
+	addr_parse(s->src, &r.src);
+	addr_parse(s->dst, &r.dst);
+	r.proto = s->proto;
+	gen_remember(g, &r);
+	info->kind = "later-fragment-ahead-of-its-first";
+	s->frag_offset = (uint16_t)(8 * (1 + gen_below(g, chance(g, 70) ? 16 : 3)));
+	s->more_frags = chance(g, 50);
+	s->payload = (uint16_t)(8 + gen_below(g, 64));
+}
+
 int gen_next(struct gen *g, bool egress, uint8_t *buf, struct gen_info *info)
 {
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	struct gen_text t;
+	char *a = t.a, *b = t.b;
 	struct pkt_spec s = {};
 	int len;
 
@@ -566,16 +673,18 @@ int gen_next(struct gen *g, bool egress, uint8_t *buf, struct gen_info *info)
 		info->kind = "non-ip";
 		s.ethertype = chance(g, 50) ? 0x0806 : (uint16_t)gen_below(g, 65536);
 		s.payload = (uint16_t)gen_below(g, 64);
-	} else if (!(chance(g, 30) && spec_related(g, egress, &s, a, b, info))) {
+	} else if (!(chance(g, 30) && spec_related(g, egress, &s, &t, info))) {
 		memset(&s, 0, sizeof(s));
 		spec_random(g, egress, &s, a, b, info);
+		if (s.frag && !s.frag_offset && s.more_frags && chance(g, 30))
+			send_later_first(g, egress, &s, info);
 	}
 	len = pkt_build(&s, buf, PKT_MAX);
 	if (len < 0)
 		return -1;
 	if (egress && chance(g, 3))
 		info->ifindex_lo = 1;
-	if (chance(g, 22))
+	if (chance(g, 22) && !(g->ip_only && !egress))
 		info->mutation = mutate(g, &s, buf, &len);
 	if (len < PKT_ETH_HLEN)
 		len = PKT_ETH_HLEN;

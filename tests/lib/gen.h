@@ -10,10 +10,13 @@
  * port the policy names and its neighbours. Frames are IPv4 or IPv6, with
  * every TCP flag combination, VLAN tags (up to three), IPv4 and TCP
  * options, IPv6 extension-header chains (past the parsers' bound too),
- * fragments (first, later, overlapping, atomic), and are then mutated:
- * truncated at and around every header boundary, header fields rewritten.
- * Some packets are related to earlier ones or to seeded state: replies,
- * later fragments of a first fragment, SYN-ACKs of accepted SYNs.
+ * fragments (first, later, overlapping, atomic; later ones ahead of their
+ * first too), routing headers with segments left, IPv4 source routes, ICMP
+ * errors quoting flows, neighbour discovery on and off the link, and are
+ * then mutated: truncated at and around every header boundary, header
+ * fields rewritten. Some packets are related to earlier ones or to seeded
+ * state: replies, later fragments of a first fragment, SYN-ACKs of
+ * accepted SYNs, ICMP errors about them.
  *
  * Used by tests/bpf/test_diff.c.
  */
@@ -33,6 +36,12 @@
 #define GEN_PORTS_MAX 256
 #define GEN_RELATED_MAX 64
 
+/* Address texts a spec points into while it is built. */
+struct gen_text {
+	char a[48], b[48]; /* src, dst */
+	char qa[48], qb[48]; /* an ICMP error's quoted src, dst */
+};
+
 /* An earlier packet, or a seeded flow, that later packets may relate to. */
 struct gen_related {
 	bool egress; /* the packet went out (src is the host's side) */
@@ -44,6 +53,10 @@ struct gen_related {
 	uint8_t frag_nh; /* IPv6: the fragment header's next header */
 	uint8_t ext[PKT_EXT_MAX];
 	uint8_t n_ext;
+	/* A first fragment not sent yet: a later fragment of it went first (reordered). */
+	bool first_pending;
+	struct pkt_spec pending;
+	char pending_src[48], pending_dst[48];
 };
 
 /* A policy entry: packets aimed at it are likely to hit a rule. */
@@ -68,6 +81,7 @@ struct gen {
 	size_t n_ports;
 	struct gen_related related[GEN_RELATED_MAX];
 	size_t n_related, next_related;
+	bool ip_only; /* the next frames are for a device without a link header: no tags */
 };
 
 /* What the generator made, besides the bytes. */

@@ -36,6 +36,49 @@ static bool is_later_fragment(const struct pkt_spec *s)
 	return s->frag && s->frag_offset > 0;
 }
 
+/* An ICMP error's quoted packet: IP header and 8 bytes of its transport. Its length, or -1. */
+static int build_quote(const struct pkt_spec *s, uint8_t *q, size_t cap)
+{
+	uint8_t src[16] = {}, dst[16] = {};
+	size_t hlen;
+
+	if (inet_pton(AF_INET, s->q_src, src) == 1 && inet_pton(AF_INET, s->q_dst, dst) == 1) {
+		hlen = 20;
+		if (hlen + 8 > cap)
+			return -1;
+		memset(q, 0, hlen + 8);
+		q[0] = 0x45;
+		put16(q + 2, 20 + 40);
+		q[8] = 64;
+		q[9] = s->q_proto;
+		memcpy(q + 12, src, 4);
+		memcpy(q + 16, dst, 4);
+		put16(q + 10, csum(q, 20));
+	} else if (inet_pton(AF_INET6, s->q_src, src) == 1 &&
+		   inet_pton(AF_INET6, s->q_dst, dst) == 1) {
+		hlen = s->q_frag ? 48 : 40;
+		if (hlen + 8 > cap)
+			return -1;
+		memset(q, 0, hlen + 8);
+		q[0] = 0x60;
+		put16(q + 4, 40);
+		q[6] = s->q_frag ? 44 : s->q_proto;
+		q[7] = 64;
+		memcpy(q + 8, src, 16);
+		memcpy(q + 24, dst, 16);
+		if (s->q_frag) {
+			q[40] = s->q_proto;
+			put16(q + 42, 1); /* offset 0, more fragments */
+			put32(q + 44, 0x5e);
+		}
+	} else {
+		return -1;
+	}
+	put16(q + hlen, s->q_sport);
+	put16(q + hlen + 2, s->q_dport);
+	return (int)hlen + 8;
+}
+
 /* The transport part: header and payload, or only payload for a later fragment. */
 static int build_l4(const struct pkt_spec *s, uint8_t *l4, size_t cap)
 {
@@ -49,10 +92,20 @@ static int build_l4(const struct pkt_spec *s, uint8_t *l4, size_t cap)
 		else if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6)
 			hlen = 8;
 	}
+	if (s->q_src && hlen == 8 && (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6)) {
+		int q = build_quote(s, l4 + 8, cap > 8 ? cap - 8 : 0);
+
+		if (q < 0)
+			return -1;
+		hlen += (size_t)q;
+	}
 	len = hlen + s->payload;
 	if (len > cap)
 		return -1;
-	memset(l4, 0, len);
+	if (!s->q_src)
+		memset(l4, 0, hlen);
+	else
+		memset(l4, 0, 8);
 	for (size_t i = hlen; i < len; i++)
 		l4[i] = (uint8_t)i;
 	if (!is_later_fragment(s)) {
@@ -105,6 +158,15 @@ static int build_ipv4(const struct pkt_spec *s, const uint8_t *src, const uint8_
 	memcpy(ip + 16, dst, 4);
 	for (size_t i = 20; i < hlen; i++)
 		ip[i] = 1; /* NOP options */
+	if (s->ip_opt_route && hlen >= 28) {
+		/* type, length, pointer, one address per 4 bytes, then end of list */
+		ip[20] = s->ip_opt_route;
+		ip[21] = (uint8_t)(hlen - 20 - 1);
+		ip[22] = 4;
+		for (size_t i = 23; i < hlen - 1; i++)
+			ip[i] = (uint8_t)(198 + (i & 3));
+		ip[hlen - 1] = 0;
+	}
 	put16(ip + 10, csum(ip, hlen));
 	return (int)hlen + l4;
 }
@@ -151,7 +213,8 @@ static int build_ipv6(const struct pkt_spec *s, const uint8_t *src, const uint8_
 			h[1] = 1;
 			put32(h + 4, 0x100); /* SPI */
 		} else if (chain[i] == 43) {
-			h[2] = 4; /* segment routing type, no segments left */
+			h[2] = 4; /* segment routing type */
+			h[3] = s->rh_segments_left;
 		} else {
 			h[2] = 1; /* PadN covering the rest */
 			h[3] = 4;

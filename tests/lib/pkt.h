@@ -42,6 +42,8 @@ struct pkt_spec {
 
 	/* IPv4 only */
 	uint8_t ip_opt_len; /* bytes of options (NOPs), a multiple of 4 */
+	/* 131 (LSRR) or 137 (SSRR): the options hold that route (ip_opt_len >= 8) */
+	uint8_t ip_opt_route;
 	int ihl; /* 0: computed; else written as is (corruption) */
 	int tot_len_delta; /* added to the correct total length */
 	uint16_t ip_id;
@@ -55,6 +57,7 @@ struct pkt_spec {
 	/* IPv6 extension headers, in order, before the upper layer (44 = fragment). */
 	uint8_t ext[PKT_EXT_MAX];
 	uint8_t n_ext;
+	uint8_t rh_segments_left; /* of every routing header (43): an SRH of one segment */
 	int payload_len_delta; /* added to the correct IPv6 payload length */
 
 	/* Transport */
@@ -66,6 +69,18 @@ struct pkt_spec {
 	int udp_len_delta; /* added to the correct UDP length */
 	uint8_t icmp_type;
 	uint8_t icmp_code;
+	/*
+	 * An ICMP error's quoted packet (after its 8-byte header): an IP header
+	 * of q_src's family from q_src to q_dst (an IPv6 one followed by a
+	 * fragment header of offset 0 with q_frag) and the first 8 bytes of a
+	 * q_proto header with the ports q_sport, q_dport.
+	 */
+	const char *q_src;
+	const char *q_dst;
+	uint8_t q_proto;
+	bool q_frag;
+	uint16_t q_sport;
+	uint16_t q_dport;
 
 	uint16_t payload; /* bytes of data after the transport header */
 	/* Bytes of the L4 part kept (0: all); IP lengths are made to match. */

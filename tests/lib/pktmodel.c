@@ -64,6 +64,11 @@ struct hdrs {
 	uint16_t sport, dport;
 	uint8_t flags; /* TCP */
 	uint8_t icmp_type;
+	uint8_t hop_limit;   /* IPv4 TTL, IPv6 hop limit */
+	bool source_route;   /* an IPv4 LSRR/SSRR option, an IPv6 routing header with segments left */
+	uint16_t ethertype;  /* a non-IP frame's */
+	const uint8_t *icmp; /* the ICMP header, and the bytes of the buffer from there */
+	size_t icmp_avail;
 };
 
 /* The smallest transport header a later fragment must not overlap (RFC 1858): ports and flags. */
@@ -137,9 +142,46 @@ static enum shape read_l4(struct hdrs *h, const uint8_t *b, size_t off, size_t r
 		if (have < 4) /* type, code, checksum */
 			return cut(h, "icmp header cut");
 		h->icmp_type = b[off];
+		/* an error quotes a packet; what of it is read, is read from the buffer */
+		h->icmp = b + off;
+		h->icmp_avail = avail;
 		return fail(h, SHAPE_WHOLE, "icmp");
 	}
 	return fail(h, SHAPE_WHOLE, "another protocol");
+}
+
+/*
+ * IPv4 options (RFC 791 3.1): end of list, no-operation, or type, length,
+ * data. A loose or strict source route names where the packet goes after
+ * the address in the header; the first one settles it. An option before it
+ * whose length is below 2 or runs past the header is malformed (the kernel
+ * refuses it too).
+ */
+static enum shape read_ipv4_options(struct hdrs *h, const uint8_t *o, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t olen;
+
+		if (o[i] == 0)
+			break;
+		if (o[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 2 > n)
+			return fail(h, SHAPE_MALFORMED, "ipv4 option length past the header");
+		olen = o[i + 1];
+		if (olen < 2 || i + olen > n)
+			return fail(h, SHAPE_MALFORMED, "ipv4 option length out of bounds");
+		if (o[i] == 131 || o[i] == 137) { /* LSRR, SSRR */
+			h->source_route = true;
+			break;
+		}
+		i += olen;
+	}
+	return SHAPE_WHOLE;
 }
 
 static enum shape read_ipv4(struct hdrs *h, const uint8_t *b, size_t len, bool egress)
@@ -157,6 +199,9 @@ static enum shape read_ipv4(struct hdrs *h, const uint8_t *b, size_t len, bool e
 		return fail(h, SHAPE_MALFORMED, "ipv4 ihl below 5");
 	if (ihl > len)
 		return fail(h, SHAPE_MALFORMED, "ipv4 options cut");
+	/* what leaves has its options read: a source route there hides where it goes */
+	if (egress && read_ipv4_options(h, b + 20, ihl - 20) == SHAPE_MALFORMED)
+		return SHAPE_MALFORMED;
 	tot = be16(b + 2);
 	if (egress && tot == 0) {
 		room = SIZE_MAX; /* big TCP: the length lives elsewhere */
@@ -171,6 +216,7 @@ static enum shape read_ipv4(struct hdrs *h, const uint8_t *b, size_t len, bool e
 	memcpy(h->src, b + 12, 4);
 	memcpy(h->dst, b + 16, 4);
 	h->proto = b[9];
+	h->hop_limit = b[8];
 	frag = be16(b + 6);
 	if (frag & 0x3fff) {
 		h->frag_id = be16(b + 4);
@@ -210,6 +256,7 @@ static enum shape read_ipv6(struct hdrs *h, const uint8_t *b, size_t len, bool e
 	}
 	memcpy(h->src, b + 8, 16);
 	memcpy(h->dst, b + 24, 16);
+	h->hop_limit = b[7];
 	nh = b[6];
 	for (int n = 0; v6_ext(nh); n++) {
 		size_t have = len - off, hlen;
@@ -250,6 +297,9 @@ static enum shape read_ipv6(struct hdrs *h, const uint8_t *b, size_t len, bool e
 		hlen = nh == 51 ? ((size_t)b[off + 1] + 2) * 4 : ((size_t)b[off + 1] + 1) * 8;
 		if (have < hlen)
 			return cut(h, "extension header cut");
+		/* RFC 8200 4.4: segments left, the addresses still to visit after this one */
+		if (nh == 43 && b[off + 3])
+			h->source_route = true;
 		nh = b[off];
 		off += hlen;
 		if (room != SIZE_MAX)
@@ -261,8 +311,8 @@ static enum shape read_ipv6(struct hdrs *h, const uint8_t *b, size_t len, bool e
 	return read_l4(h, b, off, room, len - off);
 }
 
-/* Ingress: the frame from Ethernet on. */
-static enum shape read_frame(struct hdrs *h, const uint8_t *b, size_t len)
+/* The frame from Ethernet on (ingress; egress at tc, where lengths are as on egress). */
+static enum shape read_frame(struct hdrs *h, const uint8_t *b, size_t len, bool egress)
 {
 	size_t off = ETH_HLEN;
 	uint16_t et;
@@ -279,10 +329,23 @@ static enum shape read_frame(struct hdrs *h, const uint8_t *b, size_t len)
 		off += 4;
 	}
 	if (et == ET_IPV4)
-		return read_ipv4(h, b + off, len - off, false);
+		return read_ipv4(h, b + off, len - off, egress);
 	if (et == ET_IPV6)
-		return read_ipv6(h, b + off, len - off, false);
+		return read_ipv6(h, b + off, len - off, egress);
+	h->ethertype = et;
 	return fail(h, SHAPE_NON_IP, "not ip");
+}
+
+/* A device without a link header carries IP only: the version nibble says which. */
+static enum shape read_ip(struct hdrs *h, const uint8_t *b, size_t len, bool egress)
+{
+	if (len < 1)
+		return fail(h, SHAPE_MALFORMED, "empty");
+	if (b[0] >> 4 == 4)
+		return read_ipv4(h, b, len, egress);
+	if (b[0] >> 4 == 6)
+		return read_ipv6(h, b, len, egress);
+	return fail(h, SHAPE_MALFORMED, "neither ipv4 nor ipv6 on an ip device");
 }
 
 /* ---- state ---- */
@@ -386,25 +449,9 @@ static void by_policy(const struct pktmodel *m, uint8_t dir, uint8_t proto, uint
 /* Would the policy let this through in enforce mode? (Audit passes all; state follows enforce.) */
 static bool allowed(const struct pktmodel *m, uint8_t dir, const struct pm_verdict *v)
 {
-	if (v->reason > SPEE_REASON_LAST_DROP)
+	if (!spee_reason_is_drop(v->reason))
 		return true;
 	return v->reason == SPEE_REASON_NO_RULE && m->pol->default_action[dir] == SPEE_ACTION_PASS;
-}
-
-/* "ICMP/ICMPv6 errors, path-MTU messages and IPv6 neighbour discovery" are allowed. */
-static uint8_t icmp_reason(const struct hdrs *h)
-{
-	uint8_t t = h->icmp_type;
-
-	if (h->family ==
-	    AF_INET) /* unreachable (incl. frag needed), time exceeded, parameter problem */
-		return t == 3 || t == 11 || t == 12 ? SPEE_REASON_ICMP : SPEE_REASON_NO_RULE;
-	if (t >= 1 && t <= 4) /* unreachable, packet too big, time exceeded, parameter problem */
-		return SPEE_REASON_ICMP;
-	/* router/neighbour solicitation and advertisement, redirect; MLD queries and reports */
-	if ((t >= 133 && t <= 137) || (t >= 130 && t <= 132) || t == 143)
-		return SPEE_REASON_ND;
-	return SPEE_REASON_NO_RULE;
 }
 
 static struct pm_conn conn_of(const struct hdrs *h, bool egress)
@@ -439,6 +486,153 @@ static int sock_state(const struct pktmodel *m, const struct pm_conn *c)
 			return PM_SOCK_LISTEN;
 	}
 	return -1;
+}
+
+/* ---- ICMP ---- */
+
+enum icmp_kind { ICMP_OTHER, ICMP_ERROR, ICMP_ND, ICMP_MLD };
+
+/*
+ * "ICMP/ICMPv6 errors, path-MTU messages and IPv6 neighbour discovery": the
+ * errors (v4: unreachable incl. frag needed, time exceeded, parameter
+ * problem; v6: unreachable, packet too big, time exceeded, parameter
+ * problem), ND (router and neighbour solicitation and advertisement,
+ * redirect) and MLD (queries, reports, done).
+ */
+static enum icmp_kind icmp_kind(const struct hdrs *h)
+{
+	uint8_t t = h->icmp_type;
+
+	if (h->family == AF_INET)
+		return t == 3 || t == 11 || t == 12 ? ICMP_ERROR : ICMP_OTHER;
+	if (t >= 1 && t <= 4)
+		return ICMP_ERROR;
+	if (t >= 133 && t <= 137)
+		return ICMP_ND;
+	if (t == 130 || t == 131 || t == 132 || t == 143)
+		return ICMP_MLD;
+	return ICMP_OTHER;
+}
+
+/*
+ * What an error quotes after its 8 bytes (RFC 792; RFC 4443 2.4): an IP
+ * header and the ports after it, of TCP or UDP, not of a later fragment
+ * (an IPv6 fragment header may come first). The connection it names, from
+ * the host's side: the host sent the quoted packet (sent) or received it.
+ */
+static bool icmp_quotes(const struct hdrs *h, bool sent, struct pm_conn *c, uint8_t src[16])
+{
+	const uint8_t *q = h->icmp + 8;
+	size_t n = h->icmp_avail >= 8 ? h->icmp_avail - 8 : 0, l4;
+	uint8_t a[16] = {}, b[16] = {};
+	uint8_t proto;
+
+	if (h->family == AF_INET) {
+		if (n < 20 || q[0] >> 4 != 4 || (q[0] & 15) < 5 || (be16(q + 6) & 0x1fff))
+			return false;
+		proto = q[9];
+		memcpy(a, q + 12, 4);
+		memcpy(b, q + 16, 4);
+		l4 = (size_t)(q[0] & 15) * 4;
+	} else {
+		if (n < 40 || q[0] >> 4 != 6)
+			return false;
+		proto = q[6];
+		memcpy(a, q + 8, 16);
+		memcpy(b, q + 24, 16);
+		l4 = 40;
+		if (proto == 44) {
+			if (n < 48 || (be16(q + 42) & 0xfff8))
+				return false;
+			proto = q[40];
+			l4 = 48;
+		}
+	}
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || n < l4 + 4)
+		return false;
+	c->family = (uint8_t)h->family;
+	c->proto = proto;
+	memcpy(c->laddr, sent ? a : b, 16);
+	memcpy(c->raddr, sent ? b : a, 16);
+	c->lport = sent ? be16(q + l4) : be16(q + l4 + 2);
+	c->rport = sent ? be16(q + l4 + 2) : be16(q + l4);
+	memcpy(src, a, 16);
+	return true;
+}
+
+/*
+ * "ICMP/ICMPv6 errors" pass when they concern traffic of the host: sent to
+ * where the quoted packet came from, about a connection the host holds (a
+ * flow; a UDP one within udp-timeout; or a TCP connection of the socket
+ * table: a listener alone is no connection).
+ */
+static bool icmp_about_a_flow(const struct pktmodel *m, const struct hdrs *h, bool egress,
+			      uint64_t now)
+{
+	struct pm_conn c;
+	uint8_t quoted_src[16];
+	const struct pm_flow *f;
+	int st;
+
+	if (!icmp_quotes(h, !egress, &c, quoted_src) || memcmp(h->dst, quoted_src, 16))
+		return false;
+	f = pktmodel_find_flow(m, &c);
+	if (f && (c.proto == IPPROTO_TCP || (int64_t)(now - f->last_seen_ns) <=
+						(int64_t)m->udp_timeout_ns))
+		return true;
+	if (c.proto != IPPROTO_TCP)
+		return false;
+	st = sock_state(m, &c);
+	return st >= 0 && st != PM_SOCK_LISTEN;
+}
+
+/*
+ * Outbound ND and MLD stay on the link: ND with hop limit 255, MLD with 1,
+ * to multicast, link-local, or the source's own /64 (its neighbours).
+ */
+static bool stays_on_link(const struct hdrs *h, enum icmp_kind k)
+{
+	if (h->hop_limit != (k == ICMP_ND ? 255 : 1))
+		return false;
+	if (h->dst[0] == 0xff || (h->dst[0] == 0xfe && (h->dst[1] & 0xc0) == 0x80))
+		return true;
+	return !memcmp(h->dst, h->src, 8);
+}
+
+static void icmp(const struct pktmodel *m, const struct hdrs *h, bool egress, uint64_t now,
+		 struct pm_verdict *v)
+{
+	enum icmp_kind k = icmp_kind(h);
+
+	if (k == ICMP_ERROR) {
+		if (icmp_about_a_flow(m, h, egress, now))
+			return verdict(v, SPEE_REASON_ICMP, -1, "an error about a flow of the host");
+		return verdict(v, SPEE_REASON_NO_RULE, -1, "an error about no flow of the host");
+	}
+	if ((k == ICMP_ND || k == ICMP_MLD) && (!egress || stays_on_link(h, k)))
+		return verdict(v, SPEE_REASON_ND, -1, "neighbour discovery");
+	verdict(v, SPEE_REASON_NO_RULE, -1,
+		k == ICMP_OTHER ? "no rule for this icmp type" : "nd beyond the link");
+}
+
+/* ---- non-IP frames ---- */
+
+/* "non-IP frames (ARP)", and the ethertypes the config's `ethertypes:` lists. */
+static void non_ip(const struct pktmodel *m, uint8_t dir, uint16_t et, struct pm_verdict *v)
+{
+	uint16_t key = et >= 0x0600 ? et : SPEE_ETHERTYPE_LLC;
+
+	v->l2_class = (int)spee_l2_class_of(et);
+	if (et == 0x0806)
+		return verdict(v, SPEE_REASON_NON_IP, -1, "arp");
+	for (size_t i = 0; i < m->pol->n_entries; i++) {
+		const struct policy_entry *e = &m->pol->entries[i];
+
+		if (e->proto == SPEE_PROTO_ETHERTYPE && e->dir == dir &&
+		    (e->port_lo == key || e->port_lo == SPEE_ETHERTYPE_ANY))
+			return verdict(v, SPEE_REASON_NON_IP, -1, "an ethertype the config passes");
+	}
+	verdict(v, SPEE_REASON_ETHERTYPE, -1, "an ethertype the config does not pass");
 }
 
 /* TCP: SYN with FIN or RST is no packet a connection sends. */
@@ -497,13 +691,13 @@ static void ingress(struct pktmodel *m, const struct hdrs *h, uint64_t now, stru
 		f = pktmodel_find_flow(m, &c);
 		/* "udp-timeout: seconds after its last outbound datagram a UDP flow's replies are
 		 * accepted" */
-		if (f && now - f->last_seen_ns <= m->udp_timeout_ns)
+		if (f && (int64_t)(now - f->last_seen_ns) <= (int64_t)m->udp_timeout_ns)
 			return verdict(v, f->reason, -1, "reply of a udp flow");
 		return;
 	}
 	if ((h->proto == IPPROTO_ICMP && h->family == AF_INET) ||
 	    (h->proto == IPPROTO_ICMPV6 && h->family == AF_INET6))
-		return verdict(v, icmp_reason(h), -1, "icmp");
+		return icmp(m, h, false, now, v);
 	verdict(v, SPEE_REASON_NO_RULE, -1, "no rule for this protocol");
 }
 
@@ -549,7 +743,7 @@ static void egress(struct pktmodel *m, const struct pm_packet *pkt, const struct
 			 * (real state ...)": an answer to a datagram the peer sent within
 			 * udp-timeout and the policy let in.
 			 */
-			if (f && pkt->now_ns - f->last_seen_ns <= m->udp_timeout_ns)
+			if (f && (int64_t)(pkt->now_ns - f->last_seen_ns) <= (int64_t)m->udp_timeout_ns)
 				return verdict(v, SPEE_REASON_UDP_REPLY, -1,
 					       "answer to a datagram let in");
 		}
@@ -562,7 +756,7 @@ static void egress(struct pktmodel *m, const struct pm_packet *pkt, const struct
 	}
 	if ((h->proto == IPPROTO_ICMP && h->family == AF_INET) ||
 	    (h->proto == IPPROTO_ICMPV6 && h->family == AF_INET6))
-		return verdict(v, icmp_reason(h), -1, "icmp");
+		return icmp(m, h, true, pkt->now_ns, v);
 	verdict(v, SPEE_REASON_NO_RULE, -1, "no rule for this protocol");
 }
 
@@ -577,66 +771,110 @@ static bool to_itself(const struct pktmodel *m, const struct hdrs *h)
 	return v.reason == SPEE_REASON_LOOPBACK;
 }
 
+/* One of the host's own addresses: a local entry of the policy. */
+static bool is_local(const struct pktmodel *m, const struct hdrs *h)
+{
+	struct pm_verdict v;
+
+	by_policy(m, SPEE_DIR_EGRESS, IPPROTO_TCP, 0, h->family, h->dst, &v);
+	return v.reason == SPEE_REASON_LOOPBACK && !(h->family == AF_INET && h->dst[0] == 127) &&
+	       !(h->family == AF_INET6 && h->dst[15] == 1 && !memcmp(h->dst, (uint8_t[15]){0}, 15));
+}
+
+/*
+ * "IP fragments that cannot be matched to a port are dropped (fragment)":
+ * a later fragment takes the verdict its first fragment got, if that came
+ * within 30 s, unless it overlaps the first's ports and flags. Refused
+ * datagrams stay refused. One whose first has not come yet may be waiting
+ * for it (reordered): arriving at the host's own address, it goes on to
+ * the kernel's reassembly, which needs the first to deliver anything
+ * (README, "Fragments"). A rule counts datagrams: a fragment that follows
+ * its first adds bytes, not a packet.
+ */
+static void later_fragment(const struct pktmodel *m, const struct pm_packet *pkt,
+			   const struct hdrs *h, struct pm_verdict *v)
+{
+	struct pm_frag *f = frag_find((struct pktmodel *)m, h);
+
+	if (h->frag_offset < l4_fixed(h->proto))
+		return verdict(v, SPEE_REASON_FRAGMENT, -1, "overlaps the transport header");
+	if (!f || pkt->now_ns - f->first_seen_ns >= m->frag_timeout_ns) {
+		if (pkt->dir == SPEE_DIR_INGRESS && is_local(m, h))
+			return verdict(v, SPEE_REASON_REASSEMBLY, -1,
+				       "ahead of its first, to the kernel's reassembly");
+		return verdict(v, SPEE_REASON_FRAGMENT, -1, "no first fragment");
+	}
+	if (h->frag_offset < f->l4_end)
+		return verdict(v, SPEE_REASON_FRAGMENT, -1, "overlaps its first's transport header");
+	verdict(v, f->reason, f->rule, "follows its first fragment");
+	if (!allowed(m, pkt->dir, v))
+		return verdict(v, SPEE_REASON_FRAGMENT, -1, "of a refused datagram");
+	v->packets = 0;
+}
+
 void pktmodel_decide(struct pktmodel *m, const struct pm_packet *pkt, struct pm_verdict *v)
 {
 	bool eg = pkt->dir == SPEE_DIR_EGRESS;
+	bool tc = eg && (pkt->at == PM_AT_TC || pkt->at == PM_AT_TC_IP);
 	struct hdrs h = {};
 
 	memset(v, 0, sizeof(*v));
 	v->rule = -1;
+	v->packets = 1;
 	v->bytes = pkt->len;
+	v->l2_class = -1;
 
-	if (eg && pkt->on_loopback) {
+	if (eg && !tc && pkt->on_loopback) {
 		verdict(v, SPEE_REASON_LOOPBACK, -1, "on the loopback device");
 		goto out;
 	}
-	if (!eg)
-		read_frame(&h, pkt->data, pkt->len);
+	if (pkt->at == PM_AT_XDP_IP || pkt->at == PM_AT_TC_IP)
+		read_ip(&h, pkt->data, pkt->len, eg);
+	else if (!eg || tc)
+		read_frame(&h, pkt->data, pkt->len, eg);
 	else if (pkt->ethertype == ET_IPV4)
 		read_ipv4(&h, pkt->data, pkt->len, true);
 	else if (pkt->ethertype == ET_IPV6)
 		read_ipv6(&h, pkt->data, pkt->len, true);
-	else
+	else {
+		h.ethertype = pkt->ethertype; /* the skb's protocol */
 		fail(&h, SHAPE_NON_IP, "not ip");
+	}
 
 	/* "non-IP frames (ARP)" pass; "truncated or malformed headers are dropped" */
 	if (h.shape == SHAPE_NON_IP) {
-		verdict(v, SPEE_REASON_NON_IP, -1, h.why);
+		non_ip(m, pkt->dir, h.ethertype, v);
+		v->l2_passed = allowed(m, pkt->dir, v);
 		goto out;
 	}
 	if (h.shape == SHAPE_MALFORMED) {
 		verdict(v, SPEE_REASON_MALFORMED, -1, h.why);
 		goto out;
 	}
-	if (eg && to_itself(m, &h)) {
+	/* a source route leaving: the destination judged would not be the last one */
+	if (eg && h.source_route) {
+		verdict(v, SPEE_REASON_SOURCE_ROUTE, -1, "leaves with a source route");
+		goto out;
+	}
+	/* the host to itself; a packet socket's frame leaves on the wire whatever it names */
+	if (eg && !tc && to_itself(m, &h)) {
 		verdict(v, SPEE_REASON_LOOPBACK, -1, "to the host itself");
 		goto out;
 	}
-	/* "IP fragments that cannot be matched to a port are dropped (fragment)" */
 	if (h.shape == SHAPE_FRAGMENT) {
 		verdict(v, SPEE_REASON_FRAGMENT, -1, h.why);
 		goto out;
 	}
 	if (h.shape == SHAPE_LATER) {
-		const struct pm_frag *f = frag_find(m, &h);
-
-		if (h.frag_offset < l4_fixed(h.proto))
-			verdict(v, SPEE_REASON_FRAGMENT, -1, "overlaps the transport header");
-		else if (!f || pkt->now_ns - f->first_seen_ns >= m->frag_timeout_ns)
-			verdict(v, SPEE_REASON_FRAGMENT, -1, "no first fragment");
-		else if (h.frag_offset < f->l4_end)
-			verdict(v, SPEE_REASON_FRAGMENT, -1,
-				"overlaps its first's transport header");
-		else
-			verdict(v, f->reason, f->rule, "follows its first fragment");
+		later_fragment(m, pkt, &h, v);
 		goto out;
 	}
 	if (eg)
 		egress(m, pkt, &h, v);
 	else
 		ingress(m, &h, pkt->now_ns, v);
-	/* later fragments follow the verdict of a first fragment that passed */
-	if (h.first_frag && allowed(m, pkt->dir, v))
+	/* later fragments follow the verdict their first fragment got */
+	if (h.first_frag)
 		frag_record(m, &h, v, pkt->now_ns);
 out:
 	v->pass = explain_reason_passes(m->pol, pkt->dir, v->reason);

@@ -88,12 +88,24 @@ struct pktmodel {
 	size_t n_socks;
 };
 
+/* Where a packet meets the firewall, besides the defaults of its direction. */
+enum pm_at {
+	PM_AT_DEFAULT, /* ingress: XDP on an Ethernet device; egress: the cgroup hook */
+	PM_AT_XDP_IP,  /* ingress: XDP on a device whose frames start at the IP header */
+	PM_AT_TC,      /* egress: tc on an Ethernet device, a packet socket's frame */
+	PM_AT_TC_IP,   /* egress: tc on a device without a link header, a packet socket's */
+};
+
 struct pm_packet {
 	uint8_t dir; /* enum spee_dir */
-	/* ingress: the frame from its Ethernet header; egress: the packet from its IP header */
+	uint8_t at;  /* enum pm_at */
+	/*
+	 * From the Ethernet header (ingress, tc) or the IP header (egress at
+	 * the cgroup hook, and the _IP places).
+	 */
 	const uint8_t *data;
 	size_t len;
-	uint16_t ethertype; /* egress: the skb's protocol, host order */
+	uint16_t ethertype; /* egress at the cgroup hook: the skb's protocol, host order */
 	bool on_loopback;   /* egress: leaves through lo */
 	bool tcp_socket;    /* egress: sent by a TCP socket of the kernel (not a raw one) */
 	uint64_t now_ns;    /* CLOCK_MONOTONIC, as the kernel's timestamps */
@@ -101,15 +113,19 @@ struct pm_packet {
 
 struct pm_verdict {
 	bool pass;
-	uint8_t reason;	 /* enum spee_reason */
-	int rule;	 /* policy rule index when reason is SPEE_REASON_RULE, else -1 */
-	uint64_t bytes;	 /* what the packet adds to its counter */
-	const char *why; /* one phrase, for failure messages */
+	uint8_t reason;	  /* enum spee_reason */
+	int rule;	  /* policy rule index when reason is SPEE_REASON_RULE, else -1 */
+	uint64_t packets; /* what the packet adds to its counter: 1, 0 for a counted datagram's */
+	uint64_t bytes;	  /* what the packet adds to its counter */
+	int l2_class;	  /* a non-IP frame's enum spee_l2_class, else -1 */
+	bool l2_passed;	  /* and whether its class counts it as let through */
+	const char *why;  /* one phrase, for failure messages */
 };
 
 /*
  * A model of host p (names from t, may be NULL) with no state. The UDP
  * timeout is the config's; later fragments follow their first for 30 s.
+ * The host's own addresses are the policy's local entries.
  */
 void pktmodel_init(struct pktmodel *m, const struct policy *p, const struct name_table *t);
 

@@ -15,9 +15,12 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -57,7 +60,19 @@ static const char usage_text[] =
     "      Non-blocking connect, bounded by --timeout-ms (default 1000). --send sends\n"
     "      BYTES bytes of a counted pattern; --expect-echo checks they come back.\n"
     "  udp ADDR PORT [--timeout-ms N] [--send-hex HEX] [-4|-6] [--from ADDR] [--sport N]\n"
-    "      Send one datagram (default 'speeprobe') and wait for any reply.\n"
+    "      [--unconnected] [--via ADDR]\n"
+    "      Send one datagram (default 'speeprobe') and wait for any reply. The socket\n"
+    "      is connected first, unless --unconnected (sendto names the address).\n"
+    "      --via ADDR: a source route through ADDR to ADDR PORT (IPv6: a segment\n"
+    "      routing header, IPV6_RTHDR; IPv4: a loose source route, IP_OPTIONS).\n"
+    "  icmp ADDR --type N [--code N] [--hop-limit N] [--data-hex HEX]\n"
+    "      Send one ICMP (IPv4 ADDR) or ICMPv6 message of that type and code from a raw\n"
+    "      socket: 8 bytes of header (checksummed), then the data.\n"
+    "  tun IFACE --send HEX [--expect HEX@OFFSET]... [--timeout-ms N]\n"
+    "      Attach to the existing tun device IFACE (tun mode, no packet information),\n"
+    "      write one IP packet into it (as if it came in through the device), then\n"
+    "      read what the host sends back through it for N ms (default 1000); exit 0\n"
+    "      when a packet matches every --expect (OFFSET from the IP header), else 1.\n"
     "  stream ADDR PORT --seconds N [--rate-kbps N] [--stall-ms N] [--max-retrans N]\n"
     "         [--timeout-ms N] [-4|-6] [--from ADDR]\n"
     "      Send a counted byte stream (default 800 kbit/s) to an echo listener for N\n"
@@ -483,6 +498,37 @@ static int cmd_connect(int argc, char **argv)
 
 static int hex_decode(const char *s, uint8_t *out, size_t cap, bool *wild, size_t *len);
 
+/*
+ * A source route through `via` for the socket's sends: IPv6, a segment
+ * routing header (RFC 8754) of two segments, via first, then the address
+ * the send names (which the kernel writes into the last one); IPv4, a loose
+ * source route (IP_OPTIONS; the kernel adds the final hop).
+ */
+static int source_route(int fd, int family, const char *via)
+{
+	uint8_t srh[40] = {0}, lsrr[8] = {1, 131, 7, 4};
+	int err;
+
+	if (family == AF_INET6) {
+		srh[1] = 4; /* (40 - 8) / 8 */
+		srh[2] = 4; /* segment routing */
+		srh[3] = 1; /* segments left */
+		srh[4] = 1; /* last entry */
+		if (inet_pton(AF_INET6, via, srh + 24) != 1)
+			return usage_error("udp: --via %s is not an IPv6 address", via);
+		err = setsockopt(fd, IPPROTO_IPV6, IPV6_RTHDR, srh, sizeof(srh));
+	} else {
+		if (inet_pton(AF_INET, via, lsrr + 4) != 1)
+			return usage_error("udp: --via %s is not an IPv4 address", via);
+		err = setsockopt(fd, IPPROTO_IP, IP_OPTIONS, lsrr, sizeof(lsrr));
+	}
+	if (err) {
+		fprintf(stderr, "speeprobe: source route via %s: %s\n", via, errname(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_udp(int argc, char **argv)
 {
 	struct client_opts o = {.timeout_ms = 1000, .family = AF_UNSPEC};
@@ -490,9 +536,10 @@ static int cmd_udp(int argc, char **argv)
 	size_t plen = 9;
 	struct target t;
 	char where[80];
-	const char *word;
+	const char *word, *via = NULL;
+	bool unconnected = false;
 	int64_t t0, deadline;
-	int npos = 0, fd, code;
+	int npos = 0, fd, code, sent;
 	ssize_t r;
 
 	for (int i = 1; i < argc; i++) {
@@ -507,6 +554,12 @@ static int cmd_udp(int argc, char **argv)
 
 			if (!h || hex_decode(h, payload, sizeof(payload), NULL, &plen))
 				return usage_error("udp: bad hex for %s", "--send-hex");
+		} else if (!strcmp(argv[i], "--unconnected")) {
+			unconnected = true;
+		} else if (!strcmp(argv[i], "--via")) {
+			via = optval(argc, argv, &i);
+			if (!via)
+				return usage_error("udp: bad value for %s", "--via");
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return usage_error("udp: unknown option %s", argv[i]);
 		} else if (client_positional(&o, argv[i], &npos)) {
@@ -527,10 +580,18 @@ static int cmd_udp(int argc, char **argv)
 	}
 	if ((o.from || o.sport) && bind_source(fd, o.from, o.sport, t.ss.ss_family))
 		return EXIT_ERROR;
+	if (via && source_route(fd, t.ss.ss_family, via))
+		return EXIT_ERROR;
 	t0 = now_ms();
 	deadline = t0 + o.timeout_ms;
 	/* A connected socket, so that an ICMP port unreachable reports ECONNREFUSED. */
-	if (connect(fd, (struct sockaddr *)&t.ss, t.len) || send(fd, payload, plen, 0) < 0) {
+	if (unconnected)
+		sent = (int)sendto(fd, payload, plen, 0, (struct sockaddr *)&t.ss, t.len);
+	else if (!connect(fd, (struct sockaddr *)&t.ss, t.len))
+		sent = (int)send(fd, payload, plen, 0);
+	else
+		sent = -1;
+	if (sent < 0) {
 		int err = errno;
 
 		code = classify(err, &word);
@@ -1304,6 +1365,182 @@ static int cmd_watch(int argc, char **argv)
 	return matched ? 0 : 1;
 }
 
+/* ---- icmp: one message from a raw socket --------------------------------- */
+
+static int cmd_icmp(int argc, char **argv)
+{
+	const char *addr = NULL;
+	long type = -1, code = 0, hops = -1;
+	uint8_t msg[2048] = {0};
+	size_t dlen = 0;
+	struct sockaddr_storage ss = {0};
+	socklen_t slen;
+	const char *word;
+	int fd, npos = 0, family;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--type")) {
+			if (!parse_long(optval(argc, argv, &i), 0, 255, &type))
+				return usage_error("icmp: bad value for %s", "--type");
+		} else if (!strcmp(argv[i], "--code")) {
+			if (!parse_long(optval(argc, argv, &i), 0, 255, &code))
+				return usage_error("icmp: bad value for %s", "--code");
+		} else if (!strcmp(argv[i], "--hop-limit")) {
+			if (!parse_long(optval(argc, argv, &i), 0, 255, &hops))
+				return usage_error("icmp: bad value for %s", "--hop-limit");
+		} else if (!strcmp(argv[i], "--data-hex")) {
+			const char *h = optval(argc, argv, &i);
+
+			if (!h || hex_decode(h, msg + 8, sizeof(msg) - 8, NULL, &dlen))
+				return usage_error("icmp: bad hex for %s", "--data-hex");
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return usage_error("icmp: unknown option %s", argv[i]);
+		} else if (npos++ == 0) {
+			addr = argv[i];
+		} else {
+			return usage_error("icmp: bad argument %s", argv[i]);
+		}
+	}
+	if (!addr || type < 0)
+		return usage_error("icmp: needs ADDR --type N%s", "");
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		family = AF_INET;
+		slen = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		family = AF_INET6;
+		slen = sizeof(struct sockaddr_in6);
+	} else {
+		return usage_error("icmp: %s is not an address", addr);
+	}
+	ss.ss_family = (sa_family_t)family;
+	fd = socket(family, SOCK_RAW | SOCK_CLOEXEC,
+		    family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	if (fd < 0) {
+		fprintf(stderr, "speeprobe: raw socket: %s\n", errname(errno));
+		return EXIT_ERROR;
+	}
+	if (hops >= 0) {
+		int h = (int)hops;
+
+		if (family == AF_INET6) {
+			setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &h, sizeof(h));
+			setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &h, sizeof(h));
+		} else {
+			setsockopt(fd, IPPROTO_IP, IP_TTL, &h, sizeof(h));
+		}
+	}
+	msg[0] = (uint8_t)type;
+	msg[1] = (uint8_t)code;
+	if (family == AF_INET) {
+		/* ICMPv6's checksum the kernel computes; ICMP's is ours */
+		uint32_t sum = 0;
+
+		for (size_t i = 0; i < 8 + dlen; i += 2)
+			sum += (uint32_t)(msg[i] << 8 | (i + 1 < 8 + dlen ? msg[i + 1] : 0));
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		msg[2] = (uint8_t)(~sum >> 8);
+		msg[3] = (uint8_t)~sum;
+	}
+	if (sendto(fd, msg, 8 + dlen, 0, (struct sockaddr *)&ss, slen) < 0) {
+		int e = errno, rc = classify(e, &word);
+
+		printf("%s icmp type %ld to %s: %s\n", word, type, addr, errname(e));
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	printf("sent icmp type %ld code %ld to %s with %zu bytes of data\n", type, code, addr, dlen);
+	return 0;
+}
+
+/* ---- tun: a packet into a tun device, and what comes back ---------------- */
+
+static int cmd_tun(int argc, char **argv)
+{
+	struct match m[MAX_MATCHES];
+	struct ifreq ifr = {0};
+	const char *ifname = NULL, *hex = NULL;
+	long timeout_ms = 1000;
+	uint8_t pkt[65536];
+	size_t len;
+	int nm = 0, npos = 0, fd, matched = 0;
+	int64_t deadline;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--send")) {
+			hex = optval(argc, argv, &i);
+		} else if (!strcmp(argv[i], "--timeout-ms")) {
+			if (!parse_long(optval(argc, argv, &i), 1, 3600000, &timeout_ms))
+				return usage_error("tun: bad value for %s", "--timeout-ms");
+		} else if (!strcmp(argv[i], "--expect")) {
+			const char *spec = optval(argc, argv, &i);
+			const char *at = spec ? strrchr(spec, '@') : NULL;
+			char h[600];
+			long off = 0;
+
+			if (!spec || nm == MAX_MATCHES)
+				return usage_error("tun: bad or too many %s", "--expect");
+			if (at && !parse_long(at + 1, 0, 65535, &off))
+				return usage_error("tun: bad offset in %s", spec);
+			snprintf(h, sizeof(h), "%.*s", at ? (int)(at - spec) : (int)strlen(spec), spec);
+			if (hex_decode(h, m[nm].bytes, sizeof(m[nm].bytes), m[nm].wild, &m[nm].len))
+				return usage_error("tun: bad hex pattern %s", spec);
+			m[nm++].off = (size_t)off;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return usage_error("tun: unknown option %s", argv[i]);
+		} else if (npos++ == 0) {
+			ifname = argv[i];
+		} else {
+			return usage_error("tun: bad argument %s", argv[i]);
+		}
+	}
+	if (!ifname || !hex || hex_decode(hex, pkt, sizeof(pkt), NULL, &len) || len < 20)
+		return usage_error("tun: needs IFACE --send HEX (an IP packet)%s", "");
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "speeprobe: /dev/net/tun: %s\n", errname(errno));
+		return EXIT_ERROR;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		fprintf(stderr, "speeprobe: attach to %s: %s\n", ifname, errname(errno));
+		close(fd);
+		return EXIT_ERROR;
+	}
+	if (write(fd, pkt, len) != (ssize_t)len) {
+		fprintf(stderr, "speeprobe: write into %s: %s\n", ifname, errname(errno));
+		close(fd);
+		return EXIT_ERROR;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("wrote %zu bytes into %s\n", len, ifname);
+	deadline = now_ms() + timeout_ms;
+	while (!matched) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - now_ms();
+		bool ok = true;
+		ssize_t n;
+
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		n = read(fd, pkt, sizeof(pkt));
+		if (n <= 0)
+			continue;
+		for (int i = 0; i < nm && ok; i++)
+			for (size_t k = 0; k < m[i].len && ok; k++)
+				ok = m[i].off + m[i].len <= (size_t)n &&
+				     (m[i].wild[k] || pkt[m[i].off + k] == m[i].bytes[k]);
+		printf("read %zd bytes from %s%s\n", n, ifname, ok ? ": matches" : "");
+		matched = ok;
+	}
+	close(fd);
+	return matched ? 0 : 1;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct {
@@ -1312,6 +1549,7 @@ static const struct {
 } commands[] = {
     {"listen", cmd_listen}, {"connect", cmd_connect},	    {"udp", cmd_udp},
     {"stream", cmd_stream}, {"send-frame", cmd_send_frame}, {"watch", cmd_watch},
+    {"icmp", cmd_icmp},	    {"tun", cmd_tun},
 };
 
 int main(int argc, char **argv)

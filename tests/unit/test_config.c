@@ -321,6 +321,9 @@ static void every_key_fixture_is_valid(void **state)
 	assert_peer_network(&row_override(cfg, "ih-smtp")->narrow.v[0], 3);
 	assert_int_equal(cfg->default_action[SPEE_DIR_EGRESS], SPEE_ACTION_PASS);
 	assert_int_equal(cfg->n_resolvers, 2);
+	assert_int_equal(cfg->n_ethertypes, 4);
+	assert_int_equal(cfg->ethertypes[0], 0x88cc);
+	assert_int_equal(cfg->ethertypes[3], 0x88b5);
 	config_free(cfg);
 }
 

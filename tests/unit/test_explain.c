@@ -244,9 +244,45 @@ static void reason_labels_round_trip(void **state)
 	assert_int_equal(reason_from_label("bogus"), -1);
 }
 
+/* What connect() and sendmsg() name, as the kernel's hooks judge it. */
+static void socket_peers_are_judged_as_the_hooks_do(void **state)
+{
+	static const struct {
+		const char *addr, *judged;
+		bool itself;
+	} cases[] = {
+		{ "::ffff:198.18.0.11", "198.18.0.11", false },
+		{ "::ffff:127.0.0.1", "127.0.0.1", true },
+		{ "::ffff:0.0.0.0", "0.0.0.0", true },
+		{ "0.0.0.0", "0.0.0.0", true },
+		{ "::", "::", true },
+		{ "::1", "::1", true },
+		{ "127.3.4.5", "127.3.4.5", true },
+		{ "fd00:5e::11", "fd00:5e::11", false },
+		{ "198.18.0.11", "198.18.0.11", false },
+	};
+	char text[ADDR_TEXT_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prefix a;
+
+		assert_true(addr_parse(cases[i].addr, &a));
+		assert_int_equal(explain_socket_peer(&a), cases[i].itself);
+		prefix_format(&a, text, sizeof(text));
+		assert_string_equal(text, cases[i].judged);
+	}
+	assert_string_equal(reason_label(SPEE_REASON_SOURCE_ROUTE), "source-route");
+	assert_string_equal(reason_label(SPEE_REASON_ETHERTYPE), "ethertype");
+	assert_string_equal(reason_label(SPEE_REASON_REASSEMBLY), "reassembly");
+	assert_true(reason_is_drop(SPEE_REASON_SOURCE_ROUTE) && reason_is_drop(SPEE_REASON_ETHERTYPE));
+	assert_false(reason_is_drop(SPEE_REASON_REASSEMBLY) || reason_is_drop(SPEE_REASON_RULE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(socket_peers_are_judged_as_the_hooks_do),
 		cmocka_unit_test(every_row_gets_its_verdict),
 		cmocka_unit_test(every_matrix_rule_has_an_allowed_row),
 		cmocka_unit_test(an_unresolved_name_allows_nothing),

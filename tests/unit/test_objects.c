@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,13 +97,17 @@ static void every_program_of_the_object_is_on_the_list_and_back(void **state)
 				continue;
 			found = true;
 			/* where the list attaches it is where its type attaches */
-			if (spee_progs[k].where == SPEE_ATTACH_IFACE)
-				assert_true(type == BPF_PROG_TYPE_XDP ||
-					    type == BPF_PROG_TYPE_SCHED_CLS);
+			if (spee_progs[k].where == SPEE_ATTACH_XDP)
+				assert_int_equal(type, BPF_PROG_TYPE_XDP);
+			else if (spee_progs[k].where == SPEE_ATTACH_TC)
+				assert_int_equal(type, BPF_PROG_TYPE_SCHED_CLS);
 			else
 				assert_true(type == BPF_PROG_TYPE_CGROUP_SKB ||
 					    type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
 					    type == BPF_PROG_TYPE_CGROUP_SOCK);
+			/* an interface program says which frames it parses; a cgroup one none */
+			assert_int_equal(spee_progs[k].where == SPEE_ATTACH_CGROUP,
+					 spee_progs[k].frames == SPEE_FRAMES_NONE);
 			assert_int_equal(loader_attach_type((enum spee_prog_id)k),
 					 bpf_program__expected_attach_type(p));
 		}
@@ -152,20 +157,82 @@ static void link_pin_names_are_unique_and_parse_back(void **state)
 	(void)state;
 	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
 		const char *name;
+		int hook;
 
+		if (spee_progs[p].where == SPEE_ATTACH_TC) {
+			/* a tc filter is no link: nothing pinned */
+			assert_null(spee_progs[p].pin);
+			assert_false(spee_prog_names_hook((enum spee_prog_id)p));
+			assert_int_equal(pindir_link(path, sizeof(path), "/pins",
+						     (enum spee_prog_id)p, "eth0"),
+					 -EINVAL);
+			continue;
+		}
+		assert_non_null(spee_progs[p].pin);
 		assert_null(strchr(spee_progs[p].pin, '.')); /* bpffs refuses dots */
-		for (int k = 0; k < SPEE_PROG_COUNT; k++)
-			if (k != p)
+		/* the program whose links the pin names: itself, or its hook's Ethernet variant */
+		hook = spee_progs[p].where == SPEE_ATTACH_XDP ?
+			       spee_prog_for(SPEE_ATTACH_XDP, SPEE_FRAMES_ETHERNET) :
+			       p;
+		assert_int_equal(spee_prog_names_hook((enum spee_prog_id)p), hook == p);
+		for (int k = 0; k < SPEE_PROG_COUNT; k++) {
+			bool same_hook = spee_progs[k].where == SPEE_ATTACH_XDP &&
+					 spee_progs[p].where == SPEE_ATTACH_XDP;
+
+			if (k == p || !spee_progs[k].pin)
+				continue;
+			if (same_hook) /* the variants of a hook share its pin */
+				assert_string_equal(spee_progs[k].pin, spee_progs[p].pin);
+			else /* and no other hook's pin is a prefix of it */
 				assert_false(!strncmp(spee_progs[k].pin, spee_progs[p].pin,
 						      strlen(spee_progs[k].pin)));
+		}
 		assert_int_equal(pindir_link(path, sizeof(path), "/pins", (enum spee_prog_id)p,
 					     "eth0"),
 				 0);
 		name = strrchr(path, '/') + 1;
 		assert_true(pindir_parse_link(name, &prog, ifname, sizeof(ifname)));
-		assert_int_equal(prog, p);
-		assert_string_equal(ifname, spee_progs[p].where == SPEE_ATTACH_IFACE ? "eth0" : "");
+		assert_int_equal(prog, hook);
+		assert_string_equal(ifname, spee_progs[p].where == SPEE_ATTACH_XDP ? "eth0" : "");
 	}
+}
+
+/* An interface hook has a program for either start of frames. */
+static void every_interface_hook_has_a_program_for_each_kind_of_frames(void **state)
+{
+	(void)state;
+	for (int w = SPEE_ATTACH_XDP; w <= SPEE_ATTACH_TC; w++) {
+		int eth = spee_prog_for((enum spee_attach_where)w, SPEE_FRAMES_ETHERNET);
+		int ip = spee_prog_for((enum spee_attach_where)w, SPEE_FRAMES_IP);
+
+		assert_true(eth >= 0);
+		assert_true(ip >= 0);
+		assert_int_not_equal(eth, ip);
+	}
+	assert_int_equal(spee_prog_for(SPEE_ATTACH_CGROUP, SPEE_FRAMES_IP), -1);
+}
+
+/*
+ * The record has a tag of its own for every program, the first four where
+ * the record's first layout had them (an older record carries over as it is).
+ */
+static void every_program_has_a_tag_of_its_own_in_the_record(void **state)
+{
+	struct spee_instance rec;
+	uint8_t *seen[SPEE_PROG_COUNT];
+
+	(void)state;
+	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
+		seen[p] = spee_instance_prog_tag(&rec, (enum spee_prog_id)p);
+		assert_true(seen[p] >= (uint8_t *)&rec);
+		assert_true(seen[p] + SPEE_TAG_SIZE <= (uint8_t *)(&rec + 1));
+		for (int k = 0; k < p; k++)
+			assert_true(seen[k] + SPEE_TAG_SIZE <= seen[p] ||
+				    seen[p] + SPEE_TAG_SIZE <= seen[k]);
+	}
+	assert_ptr_equal(seen[SPEE_PROG_XDP], rec.prog_tag[0]);
+	assert_ptr_equal(seen[SPEE_PROG_CONNECT6], rec.prog_tag[3]);
+	assert_true(seen[SPEE_PROG_COUNT - 1] >= rec.prog_tag_more[0]);
 }
 
 int main(void)
@@ -176,6 +243,8 @@ int main(void)
 		cmocka_unit_test(shapes_are_the_objects_own),
 		cmocka_unit_test(sized_maps_are_the_ones_the_loader_sizes),
 		cmocka_unit_test(link_pin_names_are_unique_and_parse_back),
+		cmocka_unit_test(every_interface_hook_has_a_program_for_each_kind_of_frames),
+		cmocka_unit_test(every_program_has_a_tag_of_its_own_in_the_record),
 	};
 
 	return cmocka_run_group_tests_name("objects", tests, open_object, close_object);

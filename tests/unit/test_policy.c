@@ -450,6 +450,81 @@ static void system_resolvers_are_used_when_the_config_names_none(void **state)
 	diags_free(&d);
 }
 
+/*
+ * Only the inventory addresses configured on the machine are the host
+ * itself: a VIP another machine holds, or a stale address, is a peer.
+ */
+static void only_addresses_on_the_machine_are_local(void **state)
+{
+	struct prefix here[2];
+	struct policy_env env = { .local_addrs = here, .n_local_addrs = 2, .local_known = true };
+	struct diags d = { 0 };
+	struct config *cfg;
+	struct policy *p;
+	size_t local = 0;
+
+	(void)state;
+	assert_true(addr_parse("fd00:5e::10", &here[0]));
+	assert_true(addr_parse("198.18.77.1", &here[1])); /* the machine's, not the inventory's */
+	assert_int_equal(config_load(FIXTURES "fleet.yaml", &cfg, &d), 0);
+	assert_int_equal(policy_compile(cfg, "mgmt1", &env, &p, &d), 0);
+	for (size_t i = 0; i < p->n_entries; i++) {
+		if (p->entries[i].proto != SPEE_PROTO_LOCAL)
+			continue;
+		assert_int_equal(prefix_cmp(&p->entries[i].prefix, &here[0]), 0);
+		local++;
+	}
+	assert_int_equal(local, 1); /* 198.18.0.10 is not on the machine */
+	assert_false(policy_env_has_local(&env, &cfg->hosts[0].addrs[0]));
+	assert_true(policy_env_has_local(&env, &cfg->hosts[0].addrs[1]));
+	policy_free(p);
+	/* compiled for a host elsewhere, every inventory address counts */
+	env.local_known = false;
+	assert_int_equal(policy_compile(cfg, "mgmt1", &env, &p, &d), 0);
+	local = 0;
+	for (size_t i = 0; i < p->n_entries; i++)
+		local += p->entries[i].proto == SPEE_PROTO_LOCAL;
+	assert_int_equal(local, 2);
+	policy_free(p);
+	config_free(cfg);
+	diags_free(&d);
+}
+
+/* ethertypes: the non-IP frames passed besides ARP, one entry each way. */
+static void listed_ethertypes_become_entries_both_ways(void **state)
+{
+	static const char yaml[] = "hosts:\n"
+				   "  - {name: m, roles: [MGMT], addresses: [198.18.0.10]}\n"
+				   "resolvers: [198.18.0.53]\n"
+				   "ethertypes: [lldp, pppoe, llc, 0x88b5]\n";
+	static const uint16_t want[] = { 0x88cc, 0x8863, 0x8864, SPEE_ETHERTYPE_LLC, 0x88b5 };
+	struct diags d = { 0 };
+	struct config *cfg;
+	struct policy *p;
+	size_t found[SPEE_DIR_MAX] = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse("mem.yaml", yaml, sizeof(yaml) - 1, &cfg, &d), 0);
+	assert_int_equal(policy_compile(cfg, "m", NULL, &p, &d), 0);
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+		bool listed = false;
+
+		if (e->proto != SPEE_PROTO_ETHERTYPE)
+			continue;
+		assert_int_equal(e->reason, SPEE_REASON_NON_IP);
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			listed |= e->port_lo == want[k] && e->port_hi == want[k];
+		assert_true(listed);
+		found[e->dir]++;
+	}
+	assert_int_equal(found[SPEE_DIR_INGRESS], 5);
+	assert_int_equal(found[SPEE_DIR_EGRESS], 5);
+	policy_free(p);
+	config_free(cfg);
+	diags_free(&d);
+}
+
 static void compiling_twice_gives_the_same_entries(void **state)
 {
 	struct compiled a, b;
@@ -478,6 +553,8 @@ int main(void)
 		cmocka_unit_test(unknown_host_is_an_error),
 		cmocka_unit_test(system_resolvers_are_used_when_the_config_names_none),
 		cmocka_unit_test(compiling_twice_gives_the_same_entries),
+		cmocka_unit_test(only_addresses_on_the_machine_are_local),
+		cmocka_unit_test(listed_ethertypes_become_entries_both_ways),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,10 @@ static struct counter_snapshot *snapshot(void)
 	s->meta[7].port_hi = 520;
 	s->rules[3][SPEE_DIR_INGRESS] = (struct spee_counter){ 12, 1480 };
 	s->reasons[SPEE_REASON_NO_RULE][SPEE_DIR_INGRESS] = (struct spee_counter){ 3, 180 };
+	/* non-IP frames: PPPoE dropped coming in, LLDP passed going out */
+	s->reasons[SPEE_REASON_ETHERTYPE][SPEE_DIR_INGRESS] = (struct spee_counter){ 5, 300 };
+	s->l2[SPEE_L2_PPPOE][0][SPEE_DIR_INGRESS] = (struct spee_counter){ 5, 300 };
+	s->l2[SPEE_L2_LLDP][1][SPEE_DIR_EGRESS] = (struct spee_counter){ 2, 120 };
 	return s;
 }
 
@@ -90,8 +94,64 @@ static void stats_json_has_every_rule_once_per_direction(void **state)
 	assert_int_equal(field(r, "port_end"), 520);
 	assert_true(json_object_object_get_ex(root, "drops", &drops));
 	/* every drop reason, both directions */
-	assert_int_equal(json_object_array_length(drops), (SPEE_REASON_LAST_DROP + 1) * SPEE_DIR_MAX);
+	assert_int_equal(json_object_array_length(drops),
+			 __builtin_popcount(SPEE_REASON_DROPS) * SPEE_DIR_MAX);
 	json_object_put(root);
+	free(s);
+}
+
+/* Non-IP frames by ethertype class: every class, verdict and direction, zeros included. */
+static void stats_json_breaks_non_ip_frames_down_by_class(void **state)
+{
+	struct counter_snapshot *s = snapshot();
+	struct json_object *root = stats_json(s), *l2, *v;
+	int found = 0;
+
+	(void)state;
+	assert_true(json_object_object_get_ex(root, "non_ip", &l2));
+	assert_int_equal(json_object_array_length(l2), SPEE_L2_MAX * 2 * SPEE_DIR_MAX);
+	for (size_t i = 0; i < json_object_array_length(l2); i++) {
+		struct json_object *o = json_object_array_get_idx(l2, i);
+		const char *cls, *dir;
+		bool passed;
+
+		assert_true(json_object_object_get_ex(o, "class", &v));
+		cls = json_object_get_string(v);
+		assert_true(json_object_object_get_ex(o, "direction", &v));
+		dir = json_object_get_string(v);
+		assert_true(json_object_object_get_ex(o, "passed", &v));
+		passed = json_object_get_boolean(v);
+		if (!strcmp(cls, "pppoe") && !passed && !strcmp(dir, "ingress")) {
+			assert_int_equal(field(o, "packets"), 5);
+			assert_int_equal(field(o, "bytes"), 300);
+			found++;
+		} else if (!strcmp(cls, "lldp") && passed && !strcmp(dir, "egress")) {
+			assert_int_equal(field(o, "packets"), 2);
+			found++;
+		} else {
+			assert_int_equal(field(o, "packets"), 0);
+		}
+	}
+	assert_int_equal(found, 2);
+	json_object_put(root);
+	free(s);
+}
+
+static void stats_text_lists_the_classes_that_saw_frames(void **state)
+{
+	struct counter_snapshot *s = snapshot();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	stats_render_text(out, s, NULL);
+	fclose(out);
+	assert_non_null(strstr(text, "NON-IP BY CLASS"));
+	assert_non_null(strstr(text, "pppoe"));
+	assert_non_null(strstr(text, "lldp"));
+	assert_null(strstr(text, "mpls")); /* a class that saw nothing is left out */
+	free(text);
 	free(s);
 }
 
@@ -110,6 +170,10 @@ static void prometheus_uses_the_agents_names(void **state)
 	assert_non_null(strstr(text, "speebpf_drop_packets_total{direction=\"ingress\",reason="
 				     "\"no-rule\"} 3\n"));
 	assert_non_null(strstr(text, "speebpf_policy_generation 4\n"));
+	assert_non_null(strstr(text, "speebpf_non_ip_packets_total{direction=\"ingress\","
+				     "class=\"pppoe\",verdict=\"drop\"} 5\n"));
+	assert_non_null(strstr(text, "speebpf_non_ip_packets_total{direction=\"egress\","
+				     "class=\"lldp\",verdict=\"pass\"} 2\n"));
 	free(text);
 	free(s);
 }
@@ -141,6 +205,12 @@ static void an_event_line_names_the_flow_the_reason_and_the_open_rule(void **sta
 	e.dir = SPEE_DIR_EGRESS;
 	e.dport = htons(993);
 	event_print(out, true, &e, s->meta, 1795904296525000000ll);
+	/* an unconnected UDP send refused where the socket names its destination */
+	e.connect = SPEE_EV_SENDMSG;
+	e.proto = IPPROTO_UDP;
+	e.dport = htons(53);
+	event_print(out, false, &e, s->meta, 1795904296525000000ll);
+	event_print(out, true, &e, s->meta, 1795904296525000000ll);
 	fclose(out);
 	assert_non_null(strstr(text, "2026-11-28T22:18:17.525Z ingress - tcp 198.19.1.1:40280 -> "
 				     "198.18.0.11:443 [S] no-rule; the port is open to the peers "
@@ -148,6 +218,8 @@ static void an_event_line_names_the_flow_the_reason_and_the_open_rule(void **sta
 	assert_non_null(strstr(text, "\"direction\":\"egress\""));
 	assert_non_null(strstr(text, "\"src\":null"));
 	assert_non_null(strstr(text, "\"connect\":true"));
+	assert_non_null(strstr(text, " egress sendmsg() udp 198.18.0.11:53 no-rule\n"));
+	assert_non_null(strstr(text, "\"connect\":false,\"sendmsg\":true"));
 	assert_non_null(strstr(text, "\"would_allow\":null"));
 	free(text);
 	free(s);
@@ -157,6 +229,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stats_json_has_every_rule_once_per_direction),
+		cmocka_unit_test(stats_json_breaks_non_ip_frames_down_by_class),
+		cmocka_unit_test(stats_text_lists_the_classes_that_saw_frames),
 		cmocka_unit_test(prometheus_uses_the_agents_names),
 		cmocka_unit_test(an_event_line_names_the_flow_the_reason_and_the_open_rule),
 	};
