@@ -15,6 +15,7 @@
 #include "config.h"
 #include "confirm.h"
 #include "host.h"
+#include "maps.h"
 #include "names.h"
 #include "policy.h"
 #include "resolve.h"
@@ -64,6 +65,9 @@ static int compile(const struct cli_args *a, struct compiled *c)
 		cli_warn_missing_addrs(c->host, &c->env);
 		err = policy_compile(c->cfg, c->host->name, &c->env, &c->p, &d);
 	}
+	/* A rule the kernel programs cannot enforce: the config's problem, as exit 2. */
+	if (!err && maps_check_datapath(c->p, &d))
+		err = -CLI_EUSAGE;
 	if (err)
 		cli_print_diags(&d, false, NULL);
 	diags_free(&d);

@@ -17,13 +17,17 @@
 #include "labels.h"
 #include "matrix.h"
 #include "policy.h"
+#include "protocols.h"
 
 #define PEERS_SHOWN 12 /* per rule in text output, unless --full */
 
 
 static const char *origin_label(enum rule_origin o)
 {
-	return o == RULE_MATRIX ? "matrix" : o == RULE_SITE ? "site" : "failsafe";
+	return o == RULE_MATRIX	  ? "matrix" :
+	       o == RULE_SITE	  ? "site" :
+	       o == RULE_BASELINE ? "baseline" :
+				    "failsafe";
 }
 
 static void entry_peer_text(const struct policy_entry *e, char *buf, size_t len)
@@ -117,6 +121,18 @@ static void print_implicit(const struct policy *p, uint8_t reason, const char *l
 		printf("\n");
 }
 
+/* Warnings first: they are what would break the host. */
+static void print_notes(const struct policy_note *v, size_t n, const char *indent)
+{
+	if (!n)
+		return;
+	printf("\n%snotes:\n", indent);
+	for (int warnings = 1; warnings >= 0; warnings--)
+		for (size_t i = 0; i < n; i++)
+			if (v[i].warning == (bool)warnings)
+				printf("%s  - %s%s\n", indent, warnings ? "warning: " : "", v[i].text);
+}
+
 /* An ethertype key of the config as written: "0x88cc", "llc", "any". */
 static void ethertype_text(uint16_t key, char *buf, size_t len)
 {
@@ -134,7 +150,7 @@ static void print_host_text(const struct policy *p, bool full)
 		[SPEE_DIR_INGRESS] = "ingress (XDP): new connections this host accepts",
 		[SPEE_DIR_EGRESS] = "egress (cgroup): new connections this host opens",
 	};
-	char roles[32], addr[ADDR_TEXT_LEN], ports[24];
+	char roles[32], addr[ADDR_TEXT_LEN], match[40];
 
 	roles_format(p->roles, roles, sizeof(roles));
 	printf("host %s (%s):", p->host->name, roles);
@@ -154,8 +170,9 @@ static void print_host_text(const struct policy *p, bool full)
 			if (!(rule->dirs & (1u << dir)))
 				continue;
 			rule_entries(p, dir, r, &first, &end);
-			port_text(rule->port_lo, rule->port_hi, ports, sizeof(ports));
-			printf("    %-16s %s/%-8s %s %s", rule->id, proto_label(rule->proto), ports,
+			proto_match_text(rule->proto, rule->port_lo, rule->port_hi, match,
+					 sizeof(match));
+			printf("    %-16s %-12s %s %s", rule->id, match,
 			       dir == SPEE_DIR_INGRESS ? "from" : "to", rule->peers_text[dir]);
 			/* Show the expansion unless the side was written as exactly that. */
 			if (!(end == first + 1 && p->entries[first].peer_kind == ENTRY_PEER_PREFIX &&
@@ -169,7 +186,11 @@ static void print_host_text(const struct policy *p, bool full)
 				       rule->optional ? "(optional) " : "", rule->description);
 		}
 		if (dir == SPEE_DIR_EGRESS) {
-			print_implicit(p, SPEE_REASON_DNS, "(dns)", "to the resolvers");
+			/* Without resolvers: the policy takes this machine's, maybe not the host's. */
+			print_implicit(p, SPEE_REASON_DNS, "(dns)",
+				       p->cfg->resolvers_from_file
+					       ? "to the resolvers"
+					       : "to this machine's resolvers (the config names none)");
 			print_implicit(p, SPEE_REASON_LOOPBACK, "(loopback)",
 				       "to this host's own addresses");
 		}
@@ -183,13 +204,10 @@ static void print_host_text(const struct policy *p, bool full)
 		ethertype_text(p->cfg->ethertypes[i], et, sizeof(et));
 		printf("%s%s", i ? ", " : "", et);
 	}
-	printf("\n  always allowed: replies of allowed connections, ICMP errors and path-MTU "
-	       "messages about them,\n  IPv6 neighbour discovery on the link, ARP, loopback\n");
-	if (p->n_notes) {
-		printf("\n  notes:\n");
-		for (size_t i = 0; i < p->n_notes; i++)
-			printf("    - %s\n", p->notes[i].text);
-	}
+	printf("\n  always allowed: replies of allowed connections (echo replies of allowed "
+	       "pings too),\n  ICMP errors and path-MTU messages about them, IPv6 neighbour "
+	       "discovery on the link, ARP, loopback\n");
+	print_notes(p->notes, p->n_notes, "  ");
 }
 
 static struct json_object *json_entries(const struct policy *p, size_t first, size_t end,
@@ -235,18 +253,55 @@ static struct json_object *json_implicit(const struct policy *p, uint8_t reason)
 	return arr;
 }
 
+/* "proto" and what goes with it: port (and port_end), icmp_type, or ip_proto. */
+static void json_match(struct json_object *o, const struct policy_rule *rule)
+{
+	const char *name = NULL;
+
+	json_object_object_add(o, "proto", json_object_new_string(proto_kind_label(rule->proto)));
+	if (proto_has_ports(rule->proto)) {
+		json_object_object_add(o, "port", json_object_new_int(rule->port_lo));
+		if (rule->port_hi != rule->port_lo)
+			json_object_object_add(o, "port_end", json_object_new_int(rule->port_hi));
+		return;
+	}
+	if (proto_is_icmp(rule->proto)) {
+		json_object_object_add(o, "icmp_type", json_object_new_int(rule->port_lo));
+		name = icmp_type_name(rule->proto, rule->port_lo);
+		if (name)
+			json_object_object_add(o, "icmp_type_name", json_object_new_string(name));
+		return;
+	}
+	json_object_object_add(o, "ip_proto", json_object_new_int(rule->proto));
+	name = ip_proto_name(rule->proto);
+	if (name)
+		json_object_object_add(o, "ip_proto_name", json_object_new_string(name));
+}
+
+static struct json_object *json_notes(const struct policy_note *v, size_t n_notes)
+{
+	struct json_object *notes = json_object_new_array();
+
+	for (size_t i = 0; i < n_notes; i++) {
+		struct json_object *n = json_object_new_object();
+
+		json_object_object_add(n, "kind", json_object_new_string(note_kind_label(v[i].kind)));
+		json_object_object_add(n, "warning", json_object_new_boolean(v[i].warning));
+		if (v[i].rule)
+			json_object_object_add(n, "rule", json_object_new_string(v[i].rule));
+		if (v[i].other)
+			json_object_object_add(n, "other", json_object_new_string(v[i].other));
+		json_object_object_add(n, "text", json_object_new_string(v[i].text));
+		json_object_array_add(notes, n);
+	}
+	return notes;
+}
+
 static struct json_object *host_json(const struct policy *p)
 {
-	static const char *const note_kinds[] = {
-		[NOTE_INDISTINGUISHABLE] = "indistinguishable",
-		[NOTE_SHADOWED] = "shadowed",
-		[NOTE_ROLE_UNUSED] = "role-unused",
-		[NOTE_EMPTY] = "empty",
-		[NOTE_NAME] = "dns-name",
-	};
 	struct json_object *h = json_object_new_object(), *roles = json_object_new_array();
 	struct json_object *addrs = json_object_new_array(), *def = json_object_new_object();
-	struct json_object *notes = json_object_new_array(), *implicit = json_object_new_object();
+	struct json_object *implicit = json_object_new_object();
 	char text[ADDR_TEXT_LEN];
 
 	for (unsigned bit = ROLE_MGMT; bit <= ROLE_IH; bit <<= 1)
@@ -277,12 +332,7 @@ static struct json_object *host_json(const struct policy *p)
 			rule_entries(p, dir, r, &first, &end);
 			o = json_object_new_object();
 			json_object_object_add(o, "id", json_object_new_string(rule->id));
-			json_object_object_add(o, "proto",
-					       json_object_new_string(proto_label(rule->proto)));
-			json_object_object_add(o, "port", json_object_new_int(rule->port_lo));
-			if (rule->port_hi != rule->port_lo)
-				json_object_object_add(o, "port_end",
-						       json_object_new_int(rule->port_hi));
+			json_match(o, rule);
 			json_object_object_add(o, "peers",
 					       json_object_new_string(rule->peers_text[dir]));
 			json_object_object_add(o, "entries", json_entries(p, first, end, rule));
@@ -310,18 +360,7 @@ static struct json_object *host_json(const struct policy *p)
 		json_object_object_add(implicit, "ethertypes", ets);
 	}
 	json_object_object_add(h, "implicit", implicit);
-	for (size_t i = 0; i < p->n_notes; i++) {
-		struct json_object *n = json_object_new_object();
-
-		json_object_object_add(n, "kind", json_object_new_string(note_kinds[p->notes[i].kind]));
-		if (p->notes[i].rule)
-			json_object_object_add(n, "rule", json_object_new_string(p->notes[i].rule));
-		if (p->notes[i].other)
-			json_object_object_add(n, "other", json_object_new_string(p->notes[i].other));
-		json_object_object_add(n, "text", json_object_new_string(p->notes[i].text));
-		json_object_array_add(notes, n);
-	}
-	json_object_object_add(h, "notes", notes);
+	json_object_object_add(h, "notes", json_notes(p->notes, p->n_notes));
 	return h;
 }
 
@@ -353,6 +392,8 @@ static int do_check(const struct cli_args *a, struct instance *inst)
 	struct policy_env env;
 	const struct cfg_host *one;
 	struct json_object *root = NULL, *hosts = NULL;
+	struct policy_note *fleet = NULL;
+	size_t n_fleet = 0;
 	char sha[65];
 	int err;
 
@@ -369,6 +410,11 @@ static int do_check(const struct cli_args *a, struct instance *inst)
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
+	err = policy_fleet_notes(cfg, &fleet, &n_fleet);
+	if (err) {
+		fprintf(stderr, "speebpf check: %s\n", strerror(-err));
+		goto out;
+	}
 	for (size_t i = 0; i < 32; i++)
 		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
 	if (json) {
@@ -378,8 +424,11 @@ static int do_check(const struct cli_args *a, struct instance *inst)
 		json_object_object_add(root, "sha256", json_object_new_string(sha));
 		json_object_object_add(root, "valid", json_object_new_boolean(1));
 		json_object_object_add(root, "hosts", hosts);
+		json_object_object_add(root, "notes", json_notes(fleet, n_fleet));
 	} else {
 		printf("%s: valid (sha256 %s)\n", cfg->path, sha);
+		/* What concerns no single host comes before the hosts. */
+		print_notes(fleet, n_fleet, "");
 		if (!one && !cli_flag(a, CLI_OPT_ALL))
 			printf("this machine is not in the inventory: showing every host\n");
 	}
@@ -418,6 +467,7 @@ static int do_check(const struct cli_args *a, struct instance *inst)
 	}
 out:
 	json_object_put(root);
+	policy_notes_free(fleet, n_fleet);
 	free(resolvers);
 	free(local);
 	config_free(cfg);

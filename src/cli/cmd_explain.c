@@ -17,6 +17,7 @@
 #include "labels.h"
 #include "names.h"
 #include "policy.h"
+#include "protocols.h"
 #include "resolve.h"
 
 /* What the connect and sendmsg hooks make of an egress --to. */
@@ -31,6 +32,95 @@ static bool host_has(const struct cfg_host *h, const struct prefix *a)
 		if (!prefix_cmp(&h->addrs[i], a))
 			return true;
 	return false;
+}
+
+/* Broadcast and multicast are addressed to every host of the link, this one too. */
+static bool is_group_addr(const struct prefix *a)
+{
+	static const uint8_t bcast[4] = { 255, 255, 255, 255 };
+
+	if (a->family == AF_INET)
+		return (a->addr[0] & 0xf0) == 224 || !memcmp(a->addr, bcast, 4);
+	return a->addr[0] == 0xff;
+}
+
+/* A name or a number 0-255 of --icmp-type or --ip-proto: the number, or -1. */
+static int number_or_name(const char *s, int (*by_name)(uint8_t proto, const char *name),
+			  uint8_t proto)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s >= '0' && *s <= '9') {
+		v = strtoul(s, &end, 10);
+		return *end || v > 255 ? -1 : (int)v;
+	}
+	return by_name(proto, s);
+}
+
+static int ip_proto_by_name(uint8_t unused, const char *name)
+{
+	(void)unused;
+	return ip_proto_from_name(name);
+}
+
+/*
+ * --proto and what goes with it: --port for tcp and udp, --icmp-type for
+ * icmp and icmpv6, --ip-proto for ip. Sets q->proto and q->port.
+ */
+static int parse_match(const struct cli_args *a, struct explain_query *q)
+{
+	const char *proto = cli_text(a, CLI_OPT_PROTO), *icmp = cli_text(a, CLI_OPT_ICMP_TYPE);
+	const char *ip = cli_text(a, CLI_OPT_IP_PROTO);
+	bool has_port = a->given[CLI_OPT_PORT];
+	int v;
+
+	if (!strcmp(proto, "tcp") || !strcmp(proto, "udp")) {
+		q->proto = (uint8_t)proto_from_label(proto);
+		if (!has_port || icmp || ip) {
+			fprintf(stderr, "speebpf explain: --proto %s takes --port (and no --icmp-type "
+					"or --ip-proto)\n", proto);
+			return -CLI_EUSAGE;
+		}
+		q->port = (uint16_t)cli_uint(a, CLI_OPT_PORT);
+		return 0;
+	}
+	if (!strcmp(proto, "icmp") || !strcmp(proto, "icmpv6")) {
+		q->proto = !strcmp(proto, "icmp") ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+		if (!icmp || has_port || ip) {
+			fprintf(stderr, "speebpf explain: --proto %s takes --icmp-type (and no --port "
+					"or --ip-proto)\n", proto);
+			return -CLI_EUSAGE;
+		}
+		v = number_or_name(icmp, icmp_type_from_name, q->proto);
+		if (v < 0) {
+			char names[512];
+
+			icmp_type_names(q->proto, names, sizeof(names));
+			fprintf(stderr, "speebpf explain: --icmp-type %s: expected a number 0-255 or "
+					"one of: %s\n", icmp, names);
+			return -CLI_EUSAGE;
+		}
+		q->port = (uint16_t)v;
+		return 0;
+	}
+	if (!ip || has_port || icmp) {
+		fprintf(stderr, "speebpf explain: --proto ip takes --ip-proto (and no --port or "
+				"--icmp-type)\n");
+		return -CLI_EUSAGE;
+	}
+	v = number_or_name(ip, ip_proto_by_name, 0);
+	if (v < 0 || ip_proto_refusal((unsigned)v)) {
+		char names[256];
+
+		ip_proto_names(names, sizeof(names));
+		fprintf(stderr, "speebpf explain: --ip-proto %s: expected a number or one of: %s "
+				"(tcp, udp, icmp and icmpv6 have --proto of their own)\n", ip, names);
+		return -CLI_EUSAGE;
+	}
+	q->proto = (uint8_t)v;
+	q->port = 0;
+	return 0;
 }
 
 /* Resolves the names of the entries that could decide this query, unless pinned. */
@@ -76,7 +166,10 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 			 const struct name_table *t)
 {
 	const char *verdict = res->pass ? "pass" : "drop";
-	char matched[ADDR_TEXT_LEN + 256] = "", judged[ADDR_TEXT_LEN];
+	const char *reason = res->transit ? "transit" : reason_label(res->reason);
+	char matched[ADDR_TEXT_LEN + 256] = "", match[48], judged[ADDR_TEXT_LEN];
+	bool echo_reply = (q->proto == IPPROTO_ICMP && q->port == 0) ||
+			  (q->proto == IPPROTO_ICMPV6 && q->port == 129);
 
 	if (res->entry && res->entry->peer_kind == ENTRY_PEER_NAME)
 		snprintf(matched, sizeof(matched), "%s (DNS)", res->entry->name);
@@ -88,16 +181,21 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 
 		json_object_object_add(j, "host", json_object_new_string(p->host->name));
 		json_object_object_add(j, "direction", json_object_new_string(dir_label(q->dir)));
-		json_object_object_add(j, "proto", json_object_new_string(proto_label(q->proto)));
+		json_object_object_add(j, "proto",
+				       json_object_new_string(proto_kind_label(q->proto)));
 		json_object_object_add(j, "from", json_object_new_string(cli_text(a, CLI_OPT_FROM)));
 		json_object_object_add(j, "to", json_object_new_string(cli_text(a, CLI_OPT_TO)));
-		json_object_object_add(j, "port", json_object_new_int(q->port));
+		if (proto_has_ports(q->proto))
+			json_object_object_add(j, "port", json_object_new_int(q->port));
+		else if (proto_is_icmp(q->proto))
+			json_object_object_add(j, "icmp_type", json_object_new_int(q->port));
+		else
+			json_object_object_add(j, "ip_proto", json_object_new_int(q->proto));
 		/* the remote address as the kernel judges it (an IPv4-mapped one as IPv4) */
 		json_object_object_add(j, "peer",
 				       json_object_new_string(peer_text(&q->peer, judged)));
 		json_object_object_add(j, "verdict", json_object_new_string(verdict));
-		json_object_object_add(j, "reason",
-				       json_object_new_string(reason_label(res->reason)));
+		json_object_object_add(j, "reason", json_object_new_string(reason));
 		json_object_object_add(j, "rule", res->rule >= 0 ?
 				       json_object_new_string(p->rules[res->rule].id) : NULL);
 		json_object_object_add(j, "matched", res->entry ?
@@ -118,16 +216,32 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 		cli_json_print(j);
 		return;
 	}
-	printf("%s %s %s -> %s port %u on %s: %s", dir_label(q->dir), proto_label(q->proto),
-	       cli_text(a, CLI_OPT_FROM), cli_text(a, CLI_OPT_TO), q->port, p->host->name, verdict);
+	proto_match_text(q->proto, q->port, q->port, match, sizeof(match));
+	if (res->transit) {
+		printf("%s %s -> %s on %s: pass, transit: %s is not an address of %s (a forwarded "
+		       "packet, or one for a container or VM behind it): ingress does not judge it\n",
+		       match, cli_text(a, CLI_OPT_FROM), cli_text(a, CLI_OPT_TO), p->host->name,
+		       cli_text(a, CLI_OPT_TO), p->host->name);
+		return;
+	}
+	printf("%s %s %s -> %s on %s: %s", dir_label(q->dir), match, cli_text(a, CLI_OPT_FROM),
+	       cli_text(a, CLI_OPT_TO), p->host->name, verdict);
 	if (res->rule >= 0)
 		printf(", rule %s (matched %s)\n", p->rules[res->rule].id, matched);
 	else if (res->reason == SPEE_REASON_NO_RULE)
 		printf(", %s: no rule allows it (what no rule allows is %s on %s)\n",
 		       reason_label(res->reason), action_label(p->default_action[q->dir]),
 		       dir_label(q->dir));
+	else if (res->reason == SPEE_REASON_ICMP)
+		printf(", icmp: an error message, which passes when it concerns a connection of "
+		       "the host\n");
+	else if (res->reason == SPEE_REASON_ND)
+		printf(", nd: neighbour discovery and MLD pass on the link\n");
 	else
 		printf(", %s\n", reason_label(res->reason));
+	if (echo_reply)
+		printf("note: an echo reply is never a new connection: it passes as the reply of an "
+		       "echo request the policy allowed the other way\n");
 	if (sp->itself)
 		printf("note: to connect() and send(), %s is this host itself\n",
 		       cli_text(a, CLI_OPT_TO));
@@ -177,24 +291,31 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 		err = -CLI_EUSAGE;
 		goto out;
 	}
-	if (host_has(host, &to)) {
+	err = parse_match(a, &q);
+	if (err)
+		goto out;
+	if (host_has(host, &to) || (is_group_addr(&to) && !host_has(host, &from))) {
 		q.dir = SPEE_DIR_INGRESS;
 		q.peer = from;
 	} else if (host_has(host, &from)) {
 		q.dir = SPEE_DIR_EGRESS;
 		q.peer = to;
 	} else {
-		fprintf(stderr, "speebpf explain: neither %s nor %s is an address of host %s\n",
-			from_text, to_text, host->name);
-		err = -CLI_EUSAGE;
-		goto out;
+		/* Neither end is the host: a packet through it, which ingress lets pass. */
+		q.dir = SPEE_DIR_INGRESS;
+		q.peer = from;
+		q.transit = true;
 	}
-	q.proto = (uint8_t)proto_from_label(cli_text(a, CLI_OPT_PROTO));
-	q.port = (uint16_t)cli_uint(a, CLI_OPT_PORT);
 	/* A new connection's destination as the connect and sendmsg hooks see it. */
 	if (q.dir == SPEE_DIR_EGRESS) {
 		sp.itself = explain_socket_peer(&q.peer);
 		sp.mapped = q.peer.family != to.family;
+	}
+	if (proto_family(q.proto) && proto_family(q.proto) != q.peer.family) {
+		fprintf(stderr, "speebpf explain: --proto %s is for IPv%s addresses\n",
+			proto_kind_label(q.proto), q.proto == IPPROTO_ICMP ? "4" : "6");
+		err = -CLI_EUSAGE;
+		goto out;
 	}
 	err = cli_policy_env(&env, &resolvers);
 	if (err) {
@@ -234,11 +355,14 @@ out:
 CLI_COMMAND(explain, .summary = "the verdict the kernel would give one new connection",
 	    .description =
 		    "  The direction follows from the addresses: --to one of the host's addresses\n"
-		    "  is ingress, --from one of them is egress. DNS names the decision depends on\n"
+		    "  (or a broadcast or multicast address) is ingress, --from one of them is\n"
+		    "  egress, and a packet between two other addresses is transit: not the\n"
+		    "  host's to judge, it passes. DNS names the decision depends on\n"
 		    "  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.\n"
 		    "  --exit-code: exit 0 when the verdict is pass, 3 when it is drop (in audit\n"
 		    "  mode a would-drop passes).",
 	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_REQUIRE(FROM), CLI_REQUIRE(TO),
-				 CLI_REQUIRE(PORT), CLI_USE(PROTO), CLI_USE(RESOLVE),
+				 CLI_USE(PORT), CLI_USE(PROTO), CLI_USE(ICMP_TYPE), CLI_USE(IP_PROTO),
+				 CLI_USE(RESOLVE),
 				 CLI_USE(NO_RESOLVE), CLI_USE(JSON), CLI_USE(EXIT_CODE)),
 	    .run = do_explain);

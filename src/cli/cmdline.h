@@ -72,7 +72,12 @@ enum cli_kind {
 	X(FROM, "from", 0, "ADDR", CLI_TEXT, 0, 0, NULL, "the connection's source address")        \
 	X(TO, "to", 0, "ADDR", CLI_TEXT, 0, 0, NULL, "the connection's destination address")       \
 	X(PORT, "port", 0, "N", CLI_UINT, 1, 65535, NULL, "the destination port")                  \
-	X(PROTO, "proto", 0, "tcp|udp", CLI_CHOICE, 0, 0, "tcp", "the transport protocol")         \
+	X(PROTO, "proto", 0, "tcp|udp|icmp|icmpv6|ip", CLI_CHOICE, 0, 0, "tcp",                   \
+	  "the protocol (icmp, icmpv6: with --icmp-type; ip: with --ip-proto)")                   \
+	X(ICMP_TYPE, "icmp-type", 0, "TYPE", CLI_TEXT, 0, 0, NULL,                                 \
+	  "the ICMP or ICMPv6 message: a name (echo-request) or a number")                       \
+	X(IP_PROTO, "ip-proto", 0, "PROTO", CLI_TEXT, 0, 0, NULL,                                  \
+	  "the IP protocol: a name (vrrp, esp, gre...) or a number")                              \
 	X(NO_RESOLVE, "no-resolve", 0, NULL, CLI_FLAG, 0, 0, NULL,                                 \
 	  "resolve no DNS name: names not pinned with --resolve allow nothing")                  \
 	X(PROMETHEUS, "prometheus", 0, NULL, CLI_FLAG, 0, 0, NULL,                                 \

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "config_parser.h"
 #include "config_peers.h"
 #include "config_rules.h"
@@ -30,6 +31,19 @@
 #define CONFIG_MAX_BYTES (16u << 20)
 #define HOST_NAME_MAX_LEN 63 /* spee_instance.host holds 64 bytes */
 #define SECONDS_MAX 86400
+
+/* The built-in networks, at their CONFIG_NETWORK_* index; `any`: [any] by default, else empty. */
+static const struct {
+	const char *name;
+	bool any;
+} builtin_networks[CONFIG_BUILTIN_NETWORKS] = {
+	[CONFIG_NETWORK_ADM] = { "ADM", false },
+	[CONFIG_NETWORK_CA] = { "CA", true },
+	[CONFIG_NETWORK_NTP] = { "NTP", true },
+	[CONFIG_NETWORK_K8S_CONTROL] = { "K8S_CONTROL", false },
+	/* ADM's members, once the file has said what they are (monitoring_default) */
+	[CONFIG_NETWORK_MONITORING] = { "MONITORING", false },
+};
 
 static int config_new(const char *path, const char *buf, size_t len, struct config **out)
 {
@@ -42,18 +56,25 @@ static int config_new(const char *path, const char *buf, size_t len, struct conf
 		return -ENOMEM;
 	cfg->path = strdup(path);
 	cfg->matrix = calloc(matrix_rule_count, sizeof(*cfg->matrix));
-	cfg->networks = calloc(2, sizeof(*cfg->networks));
+	cfg->networks = calloc(CONFIG_BUILTIN_NETWORKS, sizeof(*cfg->networks));
 	if (!cfg->path || !cfg->matrix || !cfg->networks)
 		goto out;
-	cfg->n_networks = 2;
-	cfg->networks[CONFIG_NETWORK_ADM].name = strdup("ADM");
-	cfg->networks[CONFIG_NETWORK_CA].name = strdup("CA");
-	cfg->networks[CONFIG_NETWORK_CA].members.v = calloc(1, sizeof(struct peer));
-	if (!cfg->networks[CONFIG_NETWORK_ADM].name || !cfg->networks[CONFIG_NETWORK_CA].name ||
-	    !cfg->networks[CONFIG_NETWORK_CA].members.v)
-		goto out;
-	cfg->networks[CONFIG_NETWORK_CA].members.v[0].kind = PEER_ANY;
-	cfg->networks[CONFIG_NETWORK_CA].members.n = 1;
+	cfg->n_networks = CONFIG_BUILTIN_NETWORKS;
+	for (size_t i = 0; i < CONFIG_BUILTIN_NETWORKS; i++) {
+		struct cfg_network *net = &cfg->networks[i];
+
+		net->name = strdup(builtin_networks[i].name);
+		if (!net->name)
+			goto out;
+		if (!builtin_networks[i].any)
+			continue;
+		net->members.v = calloc(1, sizeof(struct peer));
+		if (!net->members.v)
+			goto out;
+		net->members.v[0].kind = PEER_ANY;
+		net->members.n = 1;
+	}
+	cfg->metrics_port = CONFIG_DEFAULT_METRICS_PORT;
 
 	cfg->mode = SPEE_MODE_ENFORCE;
 	cfg->default_action[SPEE_DIR_INGRESS] = SPEE_ACTION_DROP;
@@ -150,6 +171,13 @@ static bool name_eq(const void *ctx, size_t item)
 	return !strcmp(k->hosts[item].name, k->name);
 }
 
+size_t cfg_host_by_name(const struct cfg_parser *p, const char *name)
+{
+	struct name_key key = { .hosts = p->cfg->hosts, .name = name };
+
+	return cfg_index_find(&p->name_index, cfg_hash(name, strlen(name)), name_eq, &key);
+}
+
 static int parse_host_name(struct cfg_parser *p, const struct ynode *n, size_t idx)
 {
 	struct cfg_host *hosts = p->cfg->hosts;
@@ -173,6 +201,15 @@ static int parse_host_name(struct cfg_parser *p, const struct ynode *n, size_t i
 	if (strlen(s) > HOST_NAME_MAX_LEN)
 		return y_error(&p->y, n, "host name '%s' is too long (at most %d characters)", s,
 			       HOST_NAME_MAX_LEN);
+	/* Rules name roles, ANY, networks and hosts alike, so the names must not overlap. */
+	if (role_parse(s))
+		return y_error(&p->y, n, "host name '%s' is taken by the role %s", s, s);
+	if (!strcmp(s, "any") || !strcmp(s, "ANY"))
+		return y_error(&p->y, n, "host name '%s' is reserved: ANY is every address", s);
+	for (size_t i = 0; i < CONFIG_BUILTIN_NETWORKS; i++)
+		if (!strcmp(s, builtin_networks[i].name))
+			return y_error(&p->y, n, "host name '%s' is taken by the built-in network %s",
+				       s, s);
 	/*
 	 * Only names that pass the checks above are indexed: equal names
 	 * pass or fail them alike, so the first equal name is still found.
@@ -235,6 +272,17 @@ static uint64_t addr_hash(const struct prefix *a)
 	key[1] = a->len;
 	memcpy(key + 2, a->addr, sizeof(a->addr));
 	return cfg_hash(key, sizeof(key));
+}
+
+size_t cfg_host_by_addr(const struct cfg_parser *p, const struct prefix *a)
+{
+	struct addr_key key = { .seen = p->seen, .addr = a };
+	size_t i;
+
+	if (a->len != prefix_max_len(a->family))
+		return CFG_NO_HOST;
+	i = cfg_index_find(&p->seen_index, addr_hash(a), addr_eq, &key);
+	return i == SIZE_MAX ? CFG_NO_HOST : p->seen[i].host;
 }
 
 /* Notes a host address, or reports that an earlier host (or this one) has it. */
@@ -350,6 +398,7 @@ static int parse_hosts(struct cfg_parser *p, struct ynode *n)
 static int check_network_name(struct cfg_parser *p, const struct ynode *k, const char *s)
 {
 	bool ok = cfg_is_alpha(*s);
+	size_t host;
 
 	for (const char *c = s; *c && ok; c++)
 		ok = cfg_is_alpha(*c) || cfg_is_digit(*c) || *c == '_' || *c == '-';
@@ -365,6 +414,10 @@ static int check_network_name(struct cfg_parser *p, const struct ynode *k, const
 				       role_name(bit));
 	if (!strcasecmp(s, "ANY"))
 		return y_error(&p->y, k, "network name '%s' is reserved: ANY is every address", s);
+	host = cfg_host_by_name(p, s);
+	if (host != SIZE_MAX)
+		return y_error(&p->y, k, "network name '%s' is taken by the host %s (line %d)", s,
+			       s, p->cfg->hosts[host].loc.line);
 	return 0;
 }
 
@@ -568,6 +621,83 @@ static int parse_events(struct cfg_parser *p, struct ynode *n)
 	return err;
 }
 
+/* ---- baseline, metrics-port ---- */
+
+/* baseline: [linux-host, kubernetes-node]: the built-in rule sets of baseline.h. */
+static int parse_baseline(struct cfg_parser *p, struct ynode *n)
+{
+	struct config *cfg = p->cfg;
+	size_t len = 0;
+	int err;
+
+	if (y_is_null(n))
+		return 0;
+	err = y_seq(&p->y, n, &len);
+	for (size_t i = 0; i < len && !y_fatal(err); i++) {
+		const struct ynode *item = y_seq_item(&p->y, n, i);
+		const struct cfg_network *k8s = &cfg->networks[CONFIG_NETWORK_K8S_CONTROL];
+		const char *s, *hint;
+		unsigned set;
+
+		err = y_str(&p->y, item, &s);
+		if (err)
+			continue;
+		set = baseline_parse(s);
+		hint = set ? NULL : baseline_suggest(s);
+		if (!set && hint)
+			err = y_error(&p->y, item, "unknown baseline '%s' (did you mean '%s'?)", s,
+				      hint);
+		else if (!set)
+			err = y_error(&p->y, item,
+				      "unknown baseline '%s' (expected linux-host or kubernetes-node)",
+				      s);
+		else if (cfg->baselines & set)
+			err = y_error(&p->y, item, "duplicate baseline '%s'", s);
+		else if (set == BASELINE_KUBERNETES_NODE && !k8s->members.n)
+			/* An empty control plane would cut every node off from its API server. */
+			err = y_error(&p->y, item,
+				      "baseline kubernetes-node needs networks: K8S_CONTROL, the "
+				      "control plane's addresses (the API servers, and what calls "
+				      "the kubelet)");
+		cfg->baselines |= set;
+	}
+	return err;
+}
+
+static int parse_metrics_port(struct cfg_parser *p, struct ynode *n)
+{
+	long long v;
+	int err = y_int(&p->y, n, &v);
+
+	if (err)
+		return err;
+	if (v < 1 || v > 65535)
+		return y_error(&p->y, n, "metrics-port %s is out of range (1-65535)", y_text(n));
+	p->cfg->metrics_port = (uint16_t)v;
+	return 0;
+}
+
+/* MONITORING not in the file: ADM's members (the administrators may scrape the agent). */
+static int monitoring_default(struct config *cfg)
+{
+	const struct peer_list *adm = &cfg->networks[CONFIG_NETWORK_ADM].members;
+	struct peer_list *mon = &cfg->networks[CONFIG_NETWORK_MONITORING].members;
+
+	if (cfg->networks[CONFIG_NETWORK_MONITORING].from_file || !adm->n)
+		return 0;
+	mon->v = calloc(adm->n, sizeof(*mon->v));
+	if (!mon->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < adm->n; i++) {
+		mon->v[i] = adm->v[i];
+		mon->v[i].name = NULL;
+		mon->n++;
+		if (adm->v[i].name && !(mon->v[i].name = strdup(adm->v[i].name)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- ethertypes ---- */
 
 /* "0x88b5" or "34997": a number the YAML layer leaves as text. */
@@ -672,6 +802,8 @@ enum {
 	K_DNS,
 	K_UDP_TIMEOUT,
 	K_EVENTS,
+	K_BASELINE,
+	K_METRICS_PORT,
 	K_ETHERTYPES,
 	K_COUNT,
 };
@@ -685,21 +817,25 @@ static int parse_root(struct cfg_parser *p, struct ynode *root)
 	    [K_RULES] = {.name = "rules"},	 [K_FAILSAFE] = {.name = "failsafe"},
 	    [K_DEFAULT] = {.name = "default"},	 [K_RESOLVERS] = {.name = "resolvers"},
 	    [K_DNS] = {.name = "dns"},		 [K_UDP_TIMEOUT] = {.name = "udp-timeout"},
-	    [K_EVENTS] = {.name = "events"},	 [K_ETHERTYPES] = {.name = "ethertypes"},
+	    [K_EVENTS] = {.name = "events"},	 [K_BASELINE] = {.name = "baseline"},
+	    [K_METRICS_PORT] = {.name = "metrics-port"}, [K_ETHERTYPES] = {.name = "ethertypes"},
 	};
 	/*
-	 * Keys may come in any order, so they are parsed in this one: networks
-	 * before anything that names them, hosts before the rules (a rule naming
-	 * a host gets a hint), site rules before failsafe rules.
+	 * Keys may come in any order, so they are parsed in this one: hosts
+	 * before anything that names them or their addresses (networks, rules),
+	 * networks before anything that names them, site rules before failsafe
+	 * rules.
 	 */
 	static const struct {
 		int key;
 		int (*parse)(struct cfg_parser *p, struct ynode *n);
 	} stages[] = {
+	    {K_HOSTS, parse_hosts},
 	    {K_NETWORKS, parse_networks},
+	    {K_BASELINE, parse_baseline},
+	    {K_METRICS_PORT, parse_metrics_port},
 	    {K_MODE, parse_mode},
 	    {K_DEFAULT, parse_default},
-	    {K_HOSTS, parse_hosts},
 	    {K_PORTS, cfg_parse_ports},
 	    {K_DISABLE, cfg_parse_disable},
 	    {K_NARROW, cfg_parse_narrow},
@@ -722,6 +858,8 @@ static int parse_root(struct cfg_parser *p, struct ynode *root)
 			err = stages[i].parse(p, f[stages[i].key].value);
 	if (!y_fatal(err) && !f[K_FAILSAFE].value)
 		err = cfg_default_failsafe(p->cfg);
+	if (!y_fatal(err))
+		err = monitoring_default(p->cfg);
 	if (!y_fatal(err))
 		err = cfg_check_rule_ids(p);
 	return err;

@@ -34,7 +34,11 @@ enum peer_kind {
 	PEER_NETWORK, /* config.networks[network] */
 	PEER_PREFIX, /* an address or a CIDR */
 	PEER_NAME, /* a DNS name, resolved at run time */
+	PEER_HOST, /* an inventory host by name: its addresses */
 };
+
+/* peer.host of an address that no inventory host holds. */
+#define CFG_NO_HOST SIZE_MAX
 
 struct peer {
 	enum peer_kind kind;
@@ -42,6 +46,13 @@ struct peer {
 	size_t network; /* PEER_NETWORK */
 	struct prefix prefix; /* PEER_PREFIX */
 	char *name; /* PEER_NAME */
+	/*
+	 * PEER_HOST: index into config.hosts. PEER_PREFIX: the host that holds
+	 * exactly this address (a full-length prefix of the inventory), or
+	 * CFG_NO_HOST; such a term stands for that host where a rule is
+	 * enforced, as its name would (CONTRACT.md section 4).
+	 */
+	size_t host;
 	struct src_loc loc;
 };
 
@@ -59,9 +70,10 @@ struct cfg_host {
 };
 
 /*
- * A named set of peers: ADM and CA always exist (ADM empty and CA [any] when
- * the file does not set them), plus any name the file defines. Members are
- * PEER_ANY, PEER_PREFIX or PEER_NAME only.
+ * A named set of peers: the built-in networks always exist (ADM empty, CA
+ * [any], NTP [any], K8S_CONTROL empty, MONITORING ADM's members when the
+ * file does not set them), plus any name the file defines. Members are
+ * PEER_ANY, PEER_PREFIX, PEER_NAME or PEER_HOST only.
  */
 struct cfg_network {
 	char *name;
@@ -70,10 +82,15 @@ struct cfg_network {
 	struct src_loc loc;
 };
 
-/* A site rule or a failsafe rule: the matrix's shape, written in the file. */
+/*
+ * A site rule or a failsafe rule: the matrix's shape, written in the file.
+ * What it matches is (proto, port_lo, port_hi) as protocols.h says: the IP
+ * protocol number; tcp and udp with a port range, icmp and icmpv6 with the
+ * message type in port_lo == port_hi, any other protocol (proto: ip) with 0.
+ */
 struct cfg_rule {
 	char *id;
-	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto; /* IPPROTO_TCP (the default), IPPROTO_UDP, IPPROTO_ICMP, ICMPV6, or other */
 	uint16_t port_lo;
 	uint16_t port_hi; /* == port_lo for a single port */
 	struct peer_list from;
@@ -97,6 +114,7 @@ struct cfg_matrix_override {
 #define CONFIG_DEFAULT_EVENTS_RATE 100 /* drop events a second, per CPU */
 #define CONFIG_DEFAULT_EVENTS_BURST 200
 #define CONFIG_FAILSAFE_SSH_ID "failsafe-ssh"
+#define CONFIG_DEFAULT_METRICS_PORT 9600 /* the DaemonSet's --metrics :9600 */
 
 struct config {
 	char *path;
@@ -108,8 +126,12 @@ struct config {
 	struct cfg_host *hosts;
 	size_t n_hosts;
 
-	struct cfg_network *networks; /* [0] is ADM, [1] is CA */
+	struct cfg_network *networks; /* the built-in ones first (CONFIG_NETWORK_*) */
 	size_t n_networks;
+
+	unsigned baselines; /* enum baseline_set bits (baseline.h) */
+	/* the agent's metrics port, which the kubernetes-node baseline opens to MONITORING */
+	uint16_t metrics_port;
 
 	struct cfg_matrix_override *matrix; /* [matrix_rule_count] */
 
@@ -141,6 +163,10 @@ struct config {
 
 #define CONFIG_NETWORK_ADM 0
 #define CONFIG_NETWORK_CA 1
+#define CONFIG_NETWORK_NTP 2 /* used by the linux-host baseline */
+#define CONFIG_NETWORK_K8S_CONTROL 3 /* used by the kubernetes-node baseline */
+#define CONFIG_NETWORK_MONITORING 4 /* may scrape the agent's metrics port */
+#define CONFIG_BUILTIN_NETWORKS 5
 
 void config_free(struct config *cfg);
 

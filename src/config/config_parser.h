@@ -36,6 +36,12 @@ struct cfg_parser {
 	struct cfg_index name_index; /* of cfg->hosts[], by name (valid names only) */
 };
 
+/* The inventory host with this (valid) name, or SIZE_MAX; hosts are parsed first. */
+size_t cfg_host_by_name(const struct cfg_parser *p, const char *name);
+
+/* The inventory host holding exactly address a (a full-length prefix), or CFG_NO_HOST. */
+size_t cfg_host_by_addr(const struct cfg_parser *p, const struct prefix *a);
+
 /* Names are ASCII whatever the locale. */
 static inline bool cfg_is_alpha(char c)
 {

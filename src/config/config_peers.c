@@ -73,11 +73,6 @@ static int unknown_term(struct cfg_parser *p, const struct ynode *n, const char 
 {
 	const struct config *cfg = p->cfg;
 
-	if (config_find_host(cfg, s))
-		return y_error(
-		    &p->y, n,
-		    "unknown role or network '%s' (it is a host; name its role or its addresses)",
-		    s);
 	for (unsigned bit = 1; bit & ROLE_ALL; bit <<= 1)
 		if (!strcasecmp(s, role_name(bit)))
 			return y_error(&p->y, n, "unknown role or network '%s' (did you mean %s?)",
@@ -86,12 +81,18 @@ static int unknown_term(struct cfg_parser *p, const struct ynode *n, const char 
 		if (cfg->networks[i].name && !strcasecmp(s, cfg->networks[i].name))
 			return y_error(&p->y, n, "unknown role or network '%s' (did you mean %s?)",
 				       s, cfg->networks[i].name);
-	return y_error(&p->y, n, "unknown role or network '%s'", s);
+	for (size_t i = 0; i < cfg->n_hosts; i++)
+		if (cfg->hosts[i].name && !strcasecmp(s, cfg->hosts[i].name))
+			return y_error(&p->y, n, "unknown role, network or host '%s' (did you mean "
+				       "the host %s?)", s, cfg->hosts[i].name);
+	return y_error(&p->y, n, "unknown role, network or host '%s'", s);
 }
 
 /*
  * One term of a from/to/narrow list or, with member set, one member of a
- * network, which may be only an address, a CIDR, a DNS name or any.
+ * network, which may be only an address, a CIDR, a DNS name, an inventory
+ * host or any. A host's name means its inventory addresses, not a DNS
+ * lookup; an address of the inventory is noted with its host (peer.host).
  */
 static int parse_peer(struct cfg_parser *p, const struct ynode *n, bool member, struct peer *out)
 {
@@ -101,6 +102,7 @@ static int parse_peer(struct cfg_parser *p, const struct ynode *n, bool member, 
 	int err;
 
 	out->loc = y_loc(n);
+	out->host = CFG_NO_HOST;
 	err = y_str(&p->y, n, &s);
 	if (err)
 		return err;
@@ -126,10 +128,18 @@ static int parse_peer(struct cfg_parser *p, const struct ynode *n, bool member, 
 		out->network = idx;
 		return 0;
 	}
+	idx = cfg_host_by_name(p, s);
+	if (idx != SIZE_MAX) {
+		out->kind = PEER_HOST;
+		out->host = idx;
+		return 0;
+	}
 	err = parse_prefix(p, n, s, &out->prefix);
 	if (err <= 0) {
-		if (!err)
+		if (!err) {
 			out->kind = PEER_PREFIX;
+			out->host = cfg_host_by_addr(p, &out->prefix);
+		}
 		return err;
 	}
 	if (dns_name_valid(s)) {
@@ -138,7 +148,7 @@ static int parse_peer(struct cfg_parser *p, const struct ynode *n, bool member, 
 		return out->name ? 0 : -ENOMEM;
 	}
 	if (member)
-		return y_error(&p->y, n, "'%s' is not an address, CIDR, DNS name or any", s);
+		return y_error(&p->y, n, "'%s' is not an address, CIDR, DNS name, host or any", s);
 	return unknown_term(p, n, s);
 }
 

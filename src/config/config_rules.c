@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "config_peers.h"
 #include "labels.h"
 #include "matrix.h"
+#include "protocols.h"
 
 #define PORT_MAX 65535
 #define FAILSAFE_SSH_PORT 22
@@ -245,21 +247,157 @@ static int parse_rule_id(struct cfg_parser *p, const struct ynode *n, struct cfg
 			       SPEE_RULE_ID_LEN - 1);
 	if (matrix_find(s) >= 0)
 		return y_error(&p->y, n, "rule id '%s' collides with a built-in rule", s);
+	if (!strncmp(s, BASELINE_ID_PREFIX, strlen(BASELINE_ID_PREFIX)))
+		return y_error(&p->y, n,
+			       "rule id '%s' starts with '" BASELINE_ID_PREFIX "', which is kept "
+			       "for the baselines",
+			       s);
 	return 0;
 }
 
-static int parse_proto(struct cfg_parser *p, const struct ynode *n, uint8_t *proto)
+/* What `proto:` says; `ip` becomes a protocol number only with ip-proto. */
+enum rule_kind { KIND_TCP, KIND_UDP, KIND_ICMP, KIND_ICMPV6, KIND_IP };
+
+static const char *const kind_names[] = {
+	[KIND_TCP] = "tcp", [KIND_UDP] = "udp", [KIND_ICMP] = "icmp", [KIND_ICMPV6] = "icmpv6",
+	[KIND_IP] = "ip",
+};
+
+static int parse_kind(struct cfg_parser *p, const struct ynode *n, enum rule_kind *kind)
 {
 	const char *s;
-	int err, v;
+	int err;
 
 	err = y_str(&p->y, n, &s);
 	if (err)
 		return err;
-	v = proto_from_label(s);
-	if (v < 0)
-		return y_error(&p->y, n, "unknown protocol '%s' (expected tcp or udp)", s);
-	*proto = (uint8_t)v;
+	for (int k = KIND_TCP; k <= KIND_IP; k++) {
+		if (!strcmp(s, kind_names[k])) {
+			*kind = (enum rule_kind)k;
+			return 0;
+		}
+	}
+	if (ip_proto_from_name(s) >= 0)
+		return y_error(&p->y, n,
+			       "unknown protocol '%s' (expected tcp, udp, icmp, icmpv6 or ip; for %s "
+			       "write proto: ip with ip-proto: %s)",
+			       s, s, s);
+	return y_error(&p->y, n, "unknown protocol '%s' (expected tcp, udp, icmp, icmpv6 or ip)",
+		       s);
+}
+
+static uint8_t kind_proto(enum rule_kind kind)
+{
+	return kind == KIND_TCP	   ? IPPROTO_TCP :
+	       kind == KIND_UDP	   ? IPPROTO_UDP :
+	       kind == KIND_ICMP   ? IPPROTO_ICMP :
+	       kind == KIND_ICMPV6 ? IPPROTO_ICMPV6 :
+				     0;
+}
+
+/* A number 0-255 written plainly or quoted, or else a name: 1 for a name, 0 for a number. */
+static int number_or_name(struct cfg_parser *p, const struct ynode *n, const char *what,
+			  const char **s, long long *v)
+{
+	int err = y_str(&p->y, n, s);
+
+	if (err)
+		return err;
+	if (!y_parse_int(*s, v))
+		return 1;
+	if (*v < 0 || *v > 255)
+		return y_error(&p->y, n, "%s %s is out of range (0-255)", what, *s);
+	return 0;
+}
+
+/* icmp-type: a name of the rule's family or a number; never an error or ND message. */
+static int parse_icmp_type(struct cfg_parser *p, const struct ynode *n, uint8_t proto,
+			   struct cfg_rule *r)
+{
+	uint8_t other = proto == IPPROTO_ICMP ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	const char *fam = proto == IPPROTO_ICMP ? "icmp" : "icmpv6";
+	const char *s, *name, *hint;
+	long long v;
+	int err;
+
+	err = number_or_name(p, n, "icmp-type", &s, &v);
+	if (err < 0)
+		return err;
+	if (err == 1) {
+		v = icmp_type_from_name(proto, s);
+		if (v < 0 && icmp_type_from_name(other, s) >= 0)
+			return y_error(&p->y, n, "icmp-type '%s' is an %s type: write proto: %s", s,
+				       proto == IPPROTO_ICMP ? "ICMPv6" : "ICMP (IPv4)",
+				       proto == IPPROTO_ICMP ? "icmpv6" : "icmp");
+		if (v < 0) {
+			char names[512];
+
+			hint = icmp_type_suggest(proto, s);
+			if (hint)
+				return y_error(&p->y, n,
+					       "unknown icmp-type '%s' for proto %s (did you mean "
+					       "'%s'?)",
+					       s, fam, hint);
+			icmp_type_names(proto, names, sizeof(names));
+			return y_error(&p->y, n,
+				       "unknown icmp-type '%s' for proto %s (a number 0-255 or one "
+				       "of: %s)",
+				       s, fam, names);
+		}
+	}
+	name = icmp_type_name(proto, (unsigned)v);
+	switch (icmp_type_class(proto, (unsigned)v)) {
+	case ICMP_CLASS_ERROR:
+		return y_error(&p->y, n,
+			       "icmp-type %s is an error message, which passes whenever it concerns "
+			       "a connection of the host: a rule cannot allow it",
+			       name ? name : s);
+	case ICMP_CLASS_ND:
+		return y_error(&p->y, n,
+			       "icmp-type %s is neighbour discovery or MLD, which always passes on "
+			       "the link: a rule cannot allow it",
+			       name ? name : s);
+	case ICMP_CLASS_OTHER:
+		break;
+	}
+	r->port_lo = r->port_hi = (uint16_t)v;
+	return 0;
+}
+
+/* ip-proto: a protocol number or name that only proto: ip can name. */
+static int parse_ip_proto(struct cfg_parser *p, const struct ynode *n, struct cfg_rule *r)
+{
+	const char *s, *hint, *why;
+	long long v;
+	int err;
+
+	err = number_or_name(p, n, "ip-proto", &s, &v);
+	if (err < 0)
+		return err;
+	if (err == 1) {
+		if (!strcmp(s, "tcp") || !strcmp(s, "udp") || !strcmp(s, "icmp") ||
+		    !strcmp(s, "icmpv6"))
+			return y_error(&p->y, n, "ip-proto %s is a protocol of its own: write "
+				       "proto: %s", s, s);
+		v = ip_proto_from_name(s);
+		if (v < 0) {
+			char names[256];
+
+			hint = ip_proto_suggest(s);
+			if (hint)
+				return y_error(&p->y, n,
+					       "unknown ip-proto '%s' (did you mean '%s'?)", s, hint);
+			ip_proto_names(names, sizeof(names));
+			return y_error(&p->y, n,
+				       "unknown ip-proto '%s' (a number 0-255 or one of: %s)", s,
+				       names);
+		}
+	}
+	why = ip_proto_refusal((unsigned)v);
+	if (why)
+		return y_error(&p->y, n, "ip-proto %s %s", s, why);
+	r->proto = (uint8_t)v;
+	r->port_lo = r->port_hi = 0;
 	return 0;
 }
 
@@ -324,7 +462,72 @@ static int parse_description(struct cfg_parser *p, const struct ynode *n, char *
 	return *out ? 0 : -ENOMEM;
 }
 
-enum { R_ID, R_PROTO, R_PORT, R_FROM, R_TO, R_DESCRIPTION, R_COUNT };
+enum {
+	R_ID,
+	R_PROTO,
+	R_PORT,
+	R_ICMP_TYPE,
+	R_IP_PROTO,
+	R_FROM,
+	R_TO,
+	R_DESCRIPTION,
+	R_COUNT,
+};
+
+/*
+ * What the rule matches: proto, and the one key that goes with it (port,
+ * icmp-type or ip-proto); a key that does not go with the protocol is an
+ * error where it is written.
+ */
+static int parse_match(struct cfg_parser *p, const struct ynode *rule, struct y_field *f,
+		       struct cfg_rule *r)
+{
+	enum rule_kind kind = KIND_TCP;
+	const char *written = f[R_PROTO].value ? "" : " (the default)";
+	int err = 0, kerr = 0;
+
+	if (f[R_PROTO].value) {
+		kerr = parse_kind(p, f[R_PROTO].value, &kind);
+		if (kerr)
+			return kerr; /* which keys belong is unknown: say nothing of them */
+	}
+	r->proto = kind_proto(kind);
+	if (f[R_PORT].key && !proto_has_ports(r->proto))
+		err = y_error(&p->y, f[R_PORT].key, "proto %s has no ports (%s)", kind_names[kind],
+			      kind == KIND_IP ? "name the protocol with ip-proto"
+					      : "name the message with icmp-type");
+	if (!y_fatal(err) && f[R_ICMP_TYPE].key && !proto_is_icmp(r->proto))
+		err = y_error(&p->y, f[R_ICMP_TYPE].key,
+			      "icmp-type is for proto icmp or icmpv6, not %s%s", kind_names[kind],
+			      written);
+	if (!y_fatal(err) && f[R_IP_PROTO].key && kind != KIND_IP)
+		err = y_error(&p->y, f[R_IP_PROTO].key, "ip-proto is for proto ip, not %s%s",
+			      kind_names[kind], written);
+	if (y_fatal(err))
+		return err;
+	switch (kind) {
+	case KIND_TCP:
+	case KIND_UDP:
+		if (!f[R_PORT].value)
+			return y_error(&p->y, rule, "missing key 'port'");
+		return parse_port_range(p, f[R_PORT].value, r) ?: err;
+	case KIND_ICMP:
+	case KIND_ICMPV6:
+		if (!f[R_ICMP_TYPE].value)
+			return y_error(&p->y, f[R_PROTO].value,
+				       "proto %s needs icmp-type: the message, a name such as "
+				       "echo-request or a number 0-255",
+				       kind_names[kind]);
+		return parse_icmp_type(p, f[R_ICMP_TYPE].value, r->proto, r) ?: err;
+	case KIND_IP:
+		if (!f[R_IP_PROTO].value)
+			return y_error(&p->y, f[R_PROTO].value,
+				       "proto ip needs ip-proto: the protocol, a number 0-255 or a "
+				       "name such as vrrp, esp or gre");
+		return parse_ip_proto(p, f[R_IP_PROTO].value, r) ?: err;
+	}
+	return err;
+}
 
 static int parse_rule(struct cfg_parser *p, const struct ynode *n, bool failsafe, struct cfg_rule *r)
 {
@@ -332,7 +535,9 @@ static int parse_rule(struct cfg_parser *p, const struct ynode *n, bool failsafe
 	struct y_field f[R_COUNT] = {
 	    [R_ID] = {.name = "id", .required = true},
 	    [R_PROTO] = {.name = "proto"},
-	    [R_PORT] = {.name = "port", .required = true},
+	    [R_PORT] = {.name = "port"}, /* required with tcp and udp (parse_match) */
+	    [R_ICMP_TYPE] = {.name = "icmp-type"},
+	    [R_IP_PROTO] = {.name = "ip-proto"},
 	    [R_FROM] = {.name = "from", .required = true},
 	    [R_TO] = {.name = "to", .required = !failsafe},
 	    [R_DESCRIPTION] = {.name = "description"},
@@ -347,10 +552,10 @@ static int parse_rule(struct cfg_parser *p, const struct ynode *n, bool failsafe
 	err = y_fields(&p->y, n, f, R_COUNT);
 	if (!y_fatal(err) && f[R_ID].value)
 		err = parse_rule_id(p, f[R_ID].value, r);
-	if (!y_fatal(err) && f[R_PROTO].value)
-		err = parse_proto(p, f[R_PROTO].value, &r->proto);
-	if (!y_fatal(err) && f[R_PORT].value)
-		err = parse_port_range(p, f[R_PORT].value, r);
+	/* A misspelled key of the match is reported as such (y_fields), not also as missing. */
+	if (!y_fatal(err) && !f[R_PROTO].hinted && !f[R_PORT].hinted && !f[R_ICMP_TYPE].hinted &&
+	    !f[R_IP_PROTO].hinted)
+		err = parse_match(p, n, f, r);
 	if (!y_fatal(err) && f[R_FROM].value)
 		err = cfg_parse_peers(p, f[R_FROM].value, false, &r->from);
 	if (!y_fatal(err) && f[R_TO].value)

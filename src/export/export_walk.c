@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "protocols.h"
+
 unsigned export_entry_order(const struct policy *p, const struct policy_entry *e)
 {
 	return e->reason == SPEE_REASON_RULE ? e->rule : (unsigned)p->n_rules + e->reason;
@@ -55,12 +57,17 @@ void export_sha256_hex(const struct policy *p, char hex[65])
 		sprintf(hex + 2 * i, "%02x", p->cfg->sha256[i]);
 }
 
+bool export_proto_known(uint8_t proto)
+{
+	return proto_has_ports(proto) || proto_is_icmp(proto) || !ip_proto_refusal(proto);
+}
+
 int export_unknown_proto(const struct policy *p, const struct policy_rule *r, const char *format,
 			 struct diags *d)
 {
 	diag_add(d, p->cfg->path, 0, 0,
-		 "rule %s: protocol %u cannot be exported to %s (this speebpf knows tcp and udp "
-		 "there)",
+		 "rule %s: protocol %u cannot be exported to %s (this speebpf knows tcp, udp, "
+		 "icmp, icmpv6 and the protocols of proto: ip there)",
 		 r->id, r->proto, format);
 	return -EPROTONOSUPPORT;
 }

@@ -38,6 +38,9 @@ const char *export_config_name(const struct policy *p);
 /* The config's sha256 in hex. */
 void export_sha256_hex(const struct policy *p, char hex[65]);
 
+/* True for what a rule may match (protocols.h): tcp, udp, icmp, icmpv6, and proto ip's numbers. */
+bool export_proto_known(uint8_t proto);
+
 /*
  * Adds "FORMAT: rule ID: protocol N cannot be exported (...)" to d and
  * returns -EPROTONOSUPPORT: the exporters' answer to a protocol their switch

@@ -33,6 +33,7 @@
 #include "explain.h"
 #include "labels.h"
 #include "matrix.h"
+#include "protocols.h"
 
 #define NFT_NAME_MAX 255 /* NFT_NAME_MAXLEN, less its NUL */
 #define NFT_COMMENT_MAX 127 /* nft's comment limit, less its NUL */
@@ -186,7 +187,9 @@ static int plan_prefixes(struct nft_plan *pl)
 	if (!pl->pfx || !pl->sets)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_entries; i++)
+		/* non-IP ethertypes never reach an inet table: nothing to write */
 		if (p->entries[i].proto != SPEE_PROTO_LOCAL &&
+		    p->entries[i].proto != SPEE_PROTO_ETHERTYPE &&
 		    p->entries[i].peer_kind == ENTRY_PEER_PREFIX)
 			pl->pfx[n++] = &p->entries[i];
 	pl->n_pfx = n;
@@ -385,7 +388,7 @@ static const uint8_t reasons_out[] = {
 
 static int write_counters(const struct policy *p, FILE *out)
 {
-	char name[SPEE_RULE_ID_LEN + 16], ports[16];
+	char name[SPEE_RULE_ID_LEN + 16], match[48];
 
 	fprintf(out, "\t# ---- counters: each rule enforced here, per direction; each reason ----\n");
 	for (uint8_t dir = 0; dir < SPEE_DIR_MAX; dir++) {
@@ -396,9 +399,9 @@ static int write_counters(const struct policy *p, FILE *out)
 			if (!(rule->dirs & (1u << dir)))
 				continue;
 			snprintf(name, sizeof(name), "rule.%s.%s", dir_tag(dir), rule->id);
-			export_port_text(rule->port_lo, rule->port_hi, ports, sizeof(ports));
-			if (asprintf(&comment, "%s/%s %s %s", proto_label(rule->proto), ports,
-				     dir == SPEE_DIR_INGRESS ? "from" : "to",
+			proto_match_text(rule->proto, rule->port_lo, rule->port_hi, match,
+					 sizeof(match));
+			if (asprintf(&comment, "%s %s %s", match, dir == SPEE_DIR_INGRESS ? "from" : "to",
 				     rule->peers_text[dir]) < 0)
 				return -ENOMEM;
 			write_counter(out, name, comment);
@@ -636,14 +639,15 @@ static int write_row(const struct nft_plan *pl, const struct nft_row *r, FILE *o
 		fprintf(out, "%s %s @%s ", l3, side, set);
 	}
 	export_port_text(r->port_lo, r->port_hi, ports, sizeof(ports));
-	switch (r->proto) {
-	case IPPROTO_TCP:
-		fprintf(out, "tcp dport %s ", ports);
-		break;
-	case IPPROTO_UDP:
-		fprintf(out, "udp dport %s ", ports);
-		break;
-	default:
+	/* The match as nft says it; icmp and ip by number, which every nft version reads alike. */
+	if (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) {
+		fprintf(out, "%s dport %s ", proto_label(r->proto), ports);
+	} else if (proto_is_icmp(r->proto)) {
+		fprintf(out, "%s type %u ", r->proto == IPPROTO_ICMP ? "icmp" : "icmpv6", r->port_lo);
+	} else if (r->e->reason == SPEE_REASON_RULE && export_proto_known(r->proto)) {
+		/* proto: ip; the compiler's own pseudo-protocols (local, ...) are no rule's */
+		fprintf(out, "meta l4proto %u ", r->proto);
+	} else {
 		if (r->e->reason == SPEE_REASON_RULE)
 			return export_unknown_proto(p, &p->rules[r->e->rule], "nftables", d);
 		diag_add(d, NULL, 0, 0, "nftables: cannot export the %s entries' protocol %u",
@@ -680,15 +684,9 @@ static int write_row_chains(const struct nft_plan *pl, FILE *out, struct diags *
 /* Every rule's protocol, checked before anything is written. */
 static int check_protocols(const struct policy *p, struct diags *d)
 {
-	for (size_t r = 0; r < p->n_rules; r++) {
-		switch (p->rules[r].proto) {
-		case IPPROTO_TCP:
-		case IPPROTO_UDP:
-			break;
-		default:
+	for (size_t r = 0; r < p->n_rules; r++)
+		if (!export_proto_known(p->rules[r].proto))
 			return export_unknown_proto(p, &p->rules[r], "nftables", d);
-		}
-	}
 	return 0;
 }
 

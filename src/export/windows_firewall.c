@@ -29,6 +29,7 @@
 
 #include "labels.h"
 #include "matrix.h"
+#include "protocols.h"
 
 #define INDENT "    "
 
@@ -44,19 +45,43 @@ static const char *dir_tag(uint8_t dir)
 
 static const char *origin_word(enum rule_origin o)
 {
-	return o == RULE_MATRIX ? "matrix" : o == RULE_SITE ? "site" : "failsafe";
+	return o == RULE_MATRIX	  ? "matrix" :
+	       o == RULE_SITE	  ? "site" :
+	       o == RULE_BASELINE ? "baseline" :
+				    "failsafe";
 }
 
-/* Windows' protocol keyword for a rule's protocol, or NULL when this exporter does not know it. */
-static const char *win_protocol(uint8_t proto)
+/*
+ * Windows' -Protocol for a rule's protocol: TCP, UDP, ICMPv4, ICMPv6, or
+ * the number (New-NetFirewallRule takes 0-255). buf holds the number.
+ */
+static const char *win_protocol(uint8_t proto, char buf[4])
 {
 	switch (proto) {
 	case IPPROTO_TCP:
 		return "TCP";
 	case IPPROTO_UDP:
 		return "UDP";
-	default:
-		return NULL;
+	case IPPROTO_ICMP:
+		return "ICMPv4";
+	case IPPROTO_ICMPV6:
+		return "ICMPv6";
+	}
+	snprintf(buf, 4, "%u", proto);
+	return buf;
+}
+
+/* "; LocalPort = '443'", "; IcmpType = '8'" or nothing (proto ip): what -Protocol leaves open. */
+static void put_rule_match(FILE *out, const struct policy_rule *rule, uint8_t dir)
+{
+	char ports[16];
+
+	if (proto_is_icmp(rule->proto)) {
+		fprintf(out, "; IcmpType = '%u'", rule->port_lo);
+	} else if (proto_has_ports(rule->proto)) {
+		export_port_text(rule->port_lo, rule->port_hi, ports, sizeof(ports));
+		fprintf(out, "; %s = '%s'", dir == SPEE_DIR_INGRESS ? "LocalPort" : "RemotePort",
+			ports);
 	}
 }
 
@@ -133,9 +158,9 @@ static void put_rule_head(FILE *out, const char *indent, const struct policy *p,
 			  uint8_t dir, bool names_part)
 {
 	const struct policy_rule *rule = &p->rules[r];
-	char ports[16], *display = NULL, *desc = NULL;
+	char match[48], proto[4], *display = NULL, *desc = NULL;
 
-	export_port_text(rule->port_lo, rule->port_hi, ports, sizeof(ports));
+	proto_match_text(rule->proto, rule->port_lo, rule->port_hi, match, sizeof(match));
 	fprintf(out, "%s@{ Name = '" WIN_GROUP ".rule.%s.%s%s'; DisplayName = ", indent, rule->id,
 		dir_tag(dir), names_part ? ".dns" : "");
 	if (asprintf(&display, WIN_GROUP " %s (%s%s)", rule->id,
@@ -143,12 +168,13 @@ static void put_rule_head(FILE *out, const char *indent, const struct policy *p,
 		     names_part ? ", DNS names" : "") < 0)
 		display = NULL;
 	win_put_string(out, display ? display : rule->id);
-	fprintf(out, "\n%s   Rule = '%s'; Direction = '%s'; Protocol = '%s'; %s = '%s'\n", indent,
-		rule->id, direction_word(dir), win_protocol(rule->proto),
-		dir == SPEE_DIR_INGRESS ? "LocalPort" : "RemotePort", ports);
-	if (asprintf(&desc, "%s%s(speebpf %s, %s rule: %s/%s %s %s)",
+	fprintf(out, "\n%s   Rule = '%s'; Direction = '%s'; Protocol = '%s'", indent, rule->id,
+		direction_word(dir), win_protocol(rule->proto, proto));
+	put_rule_match(out, rule, dir);
+	fprintf(out, "\n");
+	if (asprintf(&desc, "%s%s(speebpf %s, %s rule: %s %s %s)",
 		     rule->description ? rule->description : "", rule->description ? " " : "",
-		     rule->id, origin_word(rule->origin), proto_label(rule->proto), ports,
+		     rule->id, origin_word(rule->origin), match,
 		     dir == SPEE_DIR_INGRESS ? "from" : "to", rule->peers_text[dir]) < 0)
 		desc = NULL;
 	fprintf(out, "%s   Description = ", indent);
@@ -162,13 +188,13 @@ static void put_rule_comment(FILE *out, const char *indent, const struct policy 
 			     uint8_t dir)
 {
 	const struct policy_rule *rule = &p->rules[r];
-	char ports[16];
+	char match[48];
 
-	export_port_text(rule->port_lo, rule->port_hi, ports, sizeof(ports));
+	proto_match_text(rule->proto, rule->port_lo, rule->port_hi, match, sizeof(match));
 	fprintf(out, "%s# ", indent);
 	win_put_comment(out, rule->id);
-	fprintf(out, " (%s%s): %s/%s %s ", origin_word(rule->origin),
-		rule->optional ? ", optional" : "", proto_label(rule->proto), ports,
+	fprintf(out, " (%s%s): %s %s ", origin_word(rule->origin),
+		rule->optional ? ", optional" : "", match,
 		dir == SPEE_DIR_INGRESS ? "from" : "to");
 	win_put_comment(out, rule->peers_text[dir]);
 	fprintf(out, "\n");
@@ -755,7 +781,7 @@ static const char ps_main[] =
 static int check_protocols(const struct policy *p, struct diags *d)
 {
 	for (size_t r = 0; r < p->n_rules; r++)
-		if (!win_protocol(p->rules[r].proto))
+		if (!export_proto_known(p->rules[r].proto))
 			return export_unknown_proto(p, &p->rules[r], "windows-firewall", d);
 	return 0;
 }

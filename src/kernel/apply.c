@@ -28,6 +28,7 @@
 #include "ifaces.h"
 #include "links.h"
 #include "loader.h"
+#include "maps.h"
 #include "namestore.h"
 #include "pindir.h"
 
@@ -344,6 +345,10 @@ int apply_policy(struct instance *inst, const struct apply_request *req, struct 
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	/* Refused before anything is loaded or written: the running policy stays. */
+	err = maps_check_datapath(req->policy, d);
+	if (err)
+		return err;
 	err = inst->exists ? update(inst, req, out, d) : create(inst, req, out, d);
 	if (!err && !out->created)
 		err = instance_note_result(inst, req->policy, out->generation, req->audit, true,

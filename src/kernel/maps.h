@@ -74,6 +74,14 @@ void maps_release_slots(struct spee_rule_meta *table, const struct policy *p,
  * one key the earlier entry of the policy wins. Returns 0, -ENOMEM, or
  * -EINVAL (message in d) for an entry the maps cannot express.
  */
+/*
+ * Whether the datapath can enforce every rule of p: today tcp and udp only.
+ * A rule of another protocol (icmp, icmpv6, ip) enforced on this host is
+ * refused by name, rather than dropped or widened on its way to the maps.
+ * Returns 0, or -EOPNOTSUPP with one message per such rule in d.
+ */
+int maps_check_datapath(const struct policy *p, struct diags *d);
+
 int maps_build_image(const struct policy *p, const struct name_table *t,
 		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
 		     struct diags *d);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "protocols.h"
+
 /* ---- step 1: counter slots ---- */
 
 static bool meta_has_id(const struct spee_rule_meta *m, const char *id)
@@ -317,6 +319,29 @@ static void fill_prefix_key(struct spee_prefix_key *pk, uint8_t slot, const stru
 	memcpy(&pk->slot, &k, sizeof(k));
 }
 
+int maps_check_datapath(const struct policy *p, struct diags *d)
+{
+	int err = 0;
+
+	for (size_t r = 0; r < p->n_rules; r++) {
+		const struct policy_rule *rule = &p->rules[r];
+		char match[48];
+
+		if (!rule->dirs || rule->proto == IPPROTO_TCP || rule->proto == IPPROTO_UDP)
+			continue;
+		proto_match_text(rule->proto, rule->port_lo, rule->port_hi, match, sizeof(match));
+		diag_add(d, NULL, 0, 0,
+			 "rule %s (%s) cannot be enforced yet: the kernel programs judge tcp and "
+			 "udp rules only, and the policy is refused rather than applied without it "
+			 "(%s to apply this config; check, explain and export show it)",
+			 rule->id, match,
+			 rule->origin == RULE_BASELINE ? "it comes with a baseline: leave that baseline out"
+						       : "remove the rule");
+		err = -EOPNOTSUPP;
+	}
+	return err;
+}
+
 int maps_build_image(const struct policy *p, const struct name_table *t,
 		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
 		     struct diags *d)
@@ -328,6 +353,9 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 
 	memset(img, 0, sizeof(*img));
 	img->slot = slot;
+	err = maps_check_datapath(p, d);
+	if (err)
+		return err;
 	maps_count_entries(p, t, &cap_ex, &cap_px);
 	img->ports = calloc(MAPS_SLOT_PORTS, sizeof(*img->ports));
 	/* Each entry is written whole below (its key zeroed first): no zeroing here. */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "protocols.h"
+
 static bool is_loopback(const struct prefix *a)
 {
 	static const uint8_t v6_loop[16] = { [15] = 1 };
@@ -53,9 +55,23 @@ void explain_decide(const struct policy *p, const struct name_table *t,
 	r->reason = SPEE_REASON_NO_RULE;
 	host.len = (uint8_t)prefix_max_len(host.family);
 
+	if (q->dir == SPEE_DIR_INGRESS && q->transit) {
+		r->transit = true;
+		r->pass = true;
+		return;
+	}
 	if (q->dir == SPEE_DIR_EGRESS && is_loopback(&host)) {
 		r->reason = SPEE_REASON_LOOPBACK;
 		goto verdict;
+	}
+	/* Errors and neighbour discovery pass by their own reasons; no rule names them. */
+	if (proto_is_icmp(q->proto) && q->port <= UINT8_MAX) {
+		enum icmp_class c = icmp_type_class(q->proto, q->port);
+
+		if (c != ICMP_CLASS_OTHER) {
+			r->reason = c == ICMP_CLASS_ERROR ? SPEE_REASON_ICMP : SPEE_REASON_ND;
+			goto verdict;
+		}
 	}
 	/* Entries are in rule order, so the first of the longest matches is the earliest rule. */
 	for (size_t i = 0; i < p->n_entries; i++) {

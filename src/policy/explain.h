@@ -19,13 +19,22 @@
 
 struct explain_query {
 	uint8_t dir; /* enum spee_dir */
-	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t port; /* the destination port */
+	uint8_t proto; /* the IP protocol number */
+	/* tcp, udp: the destination port; icmp, icmpv6: the message type; else 0 (protocols.h) */
+	uint16_t port;
 	struct prefix peer; /* the remote address: source on ingress, destination on egress */
+	/*
+	 * Ingress only: the packet is addressed to none of the host's addresses
+	 * (nor to a broadcast or multicast address): forwarded, or for a
+	 * container or VM behind the host. It is not the host's to judge
+	 * (CONTRACT.md section 4).
+	 */
+	bool transit;
 };
 
 struct explain_result {
 	bool pass; /* the verdict, after mode and default */
+	bool transit; /* passed as not the host's (query.transit); reason is then meaningless */
 	uint8_t reason; /* enum spee_reason */
 	int rule; /* index into policy.rules when reason == SPEE_REASON_RULE, else -1 */
 	const struct policy_entry *entry; /* the entry that matched, or NULL */

@@ -2,8 +2,9 @@
 /*
  * The policy compiler. Three passes:
  *   1. rules: the matrix rows that are not disabled, the site rules, the
- *      failsafe rules, in that (row) order, with ports and narrowing applied
- *      and the directions this host enforces them in;
+ *      failsafe rules, the rows of the baselines the config names, in that
+ *      (row) order, with ports and narrowing applied and the directions this
+ *      host enforces them in;
  *   2. candidates: every rule's peers expanded to prefixes and names, plus
  *      the host's implicit entries (its resolvers, its own addresses);
  *   3. ties: entries with the same direction, protocol and peer whose ports
@@ -22,8 +23,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "baseline.h"
 #include "labels.h"
 #include "matrix.h"
+#include "policy_work.h"
+#include "protocols.h"
 
 #define DNS_PORT 53
 
@@ -49,90 +53,94 @@ static int entry_push(struct entry_vec *ev, const struct policy_entry *e)
 	return 0;
 }
 
-static int note_add(struct policy *p, enum note_kind kind, const char *rule, const char *other,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int note_add(struct policy *p, enum note_kind kind, const char *rule, const char *other,
-		    const char *fmt, ...)
-{
-	struct policy_note *v = realloc(p->notes, (p->n_notes + 1) * sizeof(*v));
-	struct policy_note *n;
-	va_list ap;
-	int len;
-
-	if (!v)
-		return -ENOMEM;
-	p->notes = v;
-	n = &p->notes[p->n_notes];
-	memset(n, 0, sizeof(*n));
-	n->kind = kind;
-	va_start(ap, fmt);
-	len = vasprintf(&n->text, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return -ENOMEM;
-	if ((rule && !(n->rule = strdup(rule))) || (other && !(n->other = strdup(other)))) {
-		free(n->text);
-		free(n->rule);
-		return -ENOMEM;
-	}
-	p->n_notes++;
-	return 0;
-}
-
 /* ---- pass 1: rules --------------------------------------------------- */
 
-/* A rule's two sides as peer lists, whatever it was written as. */
-struct rule_sides {
-	struct peer_list from;
-	struct peer_list to;
-	struct peer matrix_terms[2][MATRIX_SIDE_MAX]; /* storage for a matrix row's sides */
-};
-
+/*
+ * A term of a built-in row (the matrix, a baseline): a role, every host,
+ * ANY, a built-in network, an address or CIDR, or else a DNS name.
+ */
 static struct peer term_to_peer(const struct config *cfg, const char *term)
 {
-	struct peer pr = { .kind = PEER_ANY };
+	struct peer pr = { .kind = PEER_ANY, .host = CFG_NO_HOST };
 	unsigned role = role_parse(term);
+	size_t net;
 
 	if (role) {
 		pr.kind = PEER_ROLE;
 		pr.roles = role;
+	} else if (!strcmp(term, BASELINE_EVERY_HOST)) {
+		pr.kind = PEER_ROLE;
+		pr.roles = ROLE_ALL;
 	} else if (!strcmp(term, "ANY")) {
 		pr.kind = PEER_ANY;
-	} else if (!strcmp(term, "ADM") || !strcmp(term, "CA")) {
+	} else if (cfg_network_index(cfg, term, &net) && net < CONFIG_BUILTIN_NETWORKS) {
 		pr.kind = PEER_NETWORK;
-		pr.network = !strcmp(term, "ADM") ? CONFIG_NETWORK_ADM : CONFIG_NETWORK_CA;
+		pr.network = net;
+	} else if (prefix_parse(term, &pr.prefix) == PREFIX_OK) {
+		pr.kind = PEER_PREFIX;
 	} else {
 		pr.kind = PEER_NAME;
-		pr.name = (char *)term; /* borrowed from the matrix table; never freed */
+		pr.name = (char *)term; /* borrowed from the built-in table; never freed */
 	}
-	(void)cfg;
 	return pr;
+}
+
+static void builtin_sides(const struct config *cfg, const char *const *const terms[2],
+			  size_t max, struct rule_sides *s)
+{
+	struct peer_list *lists[2] = { &s->from, &s->to };
+
+	for (int side = 0; side < 2; side++) {
+		size_t n = 0;
+
+		for (; n < max && terms[side][n]; n++)
+			s->terms[side][n] = term_to_peer(cfg, terms[side][n]);
+		lists[side]->v = s->terms[side];
+		lists[side]->n = n;
+	}
 }
 
 static void matrix_sides(const struct config *cfg, size_t row, struct rule_sides *s)
 {
 	const struct matrix_rule *m = &matrix_rules[row];
 	const struct cfg_matrix_override *o = &cfg->matrix[row];
-	const char *const *terms[2] = { m->from, m->to };
-	struct peer_list *lists[2] = { &s->from, &s->to };
+	const char *const *const terms[2] = { m->from, m->to };
 
-	for (int side = 0; side < 2; side++) {
-		size_t n = 0;
-
-		for (; n < MATRIX_SIDE_MAX && terms[side][n]; n++)
-			s->matrix_terms[side][n] = term_to_peer(cfg, terms[side][n]);
-		lists[side]->v = s->matrix_terms[side];
-		lists[side]->n = n;
-		if (o->narrowed && matrix_side_is_any(m, side == 0))
-			*lists[side] = o->narrow;
-	}
+	builtin_sides(cfg, terms, MATRIX_SIDE_MAX, s);
+	if (o->narrowed && matrix_side_is_any(m, true))
+		s->from = o->narrow;
+	if (o->narrowed && matrix_side_is_any(m, false))
+		s->to = o->narrow;
 }
 
-static bool side_has_host(const struct peer_list *side, unsigned host_roles)
+static bool term_names_host(const struct config *cfg, const struct peer *pr, size_t h)
+{
+	const struct peer_list *members;
+
+	switch (pr->kind) {
+	case PEER_ROLE:
+		return (pr->roles & cfg->hosts[h].roles) != 0;
+	case PEER_HOST:
+	case PEER_PREFIX:
+		return pr->host == h;
+	case PEER_NETWORK:
+		/* Its members are addresses, CIDRs, names, hosts and any: no recursion. */
+		members = &cfg->networks[pr->network].members;
+		for (size_t i = 0; i < members->n; i++)
+			if (members->v[i].kind != PEER_NETWORK && term_names_host(cfg, &members->v[i], h))
+				return true;
+		return false;
+	case PEER_ANY:
+	case PEER_NAME:
+		return false;
+	}
+	return false;
+}
+
+bool policy_side_names_host(const struct config *cfg, const struct peer_list *side, size_t h)
 {
 	for (size_t i = 0; i < side->n; i++)
-		if (side->v[i].kind == PEER_ROLE && (side->v[i].roles & host_roles))
+		if (term_names_host(cfg, &side->v[i], h))
 			return true;
 	return false;
 }
@@ -157,6 +165,9 @@ static void peer_text(const struct config *cfg, const struct peer *pr, char *buf
 		break;
 	case PEER_NAME:
 		snprintf(buf, len, "%s", pr->name);
+		break;
+	case PEER_HOST:
+		snprintf(buf, len, "%s", cfg->hosts[pr->host].name);
 		break;
 	}
 }
@@ -191,15 +202,6 @@ static char *side_text(const struct config *cfg, const struct peer_list *side)
 	return s;
 }
 
-/* Everything pass 2 needs about one rule, kept beside the public policy_rule. */
-struct rule_work {
-	struct rule_sides sides;
-	const struct peer_list *peers[SPEE_DIR_MAX]; /* the side expanded per direction */
-	size_t candidates[SPEE_DIR_MAX];
-	size_t kept[SPEE_DIR_MAX];
-	int lost_to; /* the only rule it lost entries to, -1 none, -2 several */
-};
-
 static int add_rule(struct policy *p, struct rule_work *w, const char *id, const char *description,
 		    enum rule_origin origin, int matrix_index, uint8_t proto, uint16_t lo,
 		    uint16_t hi)
@@ -216,14 +218,14 @@ static int add_rule(struct policy *p, struct rule_work *w, const char *id, const
 	r->port_hi = hi;
 	r->optional = matrix_index >= 0 && matrix_rules[matrix_index].optional;
 	w->lost_to = -1;
-	if (side_has_host(&w->sides.to, p->roles)) {
+	if (policy_side_names_host(p->cfg, &w->sides.to, p->host_index)) {
 		r->dirs |= 1u << SPEE_DIR_INGRESS;
 		w->peers[SPEE_DIR_INGRESS] = &w->sides.from;
 		r->peers_text[SPEE_DIR_INGRESS] = side_text(p->cfg, &w->sides.from);
 		if (!r->peers_text[SPEE_DIR_INGRESS])
 			return -ENOMEM;
 	}
-	if (side_has_host(&w->sides.from, p->roles)) {
+	if (policy_side_names_host(p->cfg, &w->sides.from, p->host_index)) {
 		r->dirs |= 1u << SPEE_DIR_EGRESS;
 		w->peers[SPEE_DIR_EGRESS] = &w->sides.to;
 		r->peers_text[SPEE_DIR_EGRESS] = side_text(p->cfg, &w->sides.to);
@@ -268,28 +270,67 @@ static int build_rules(struct policy *p, struct rule_work *work)
 				return err;
 		}
 	}
+	for (size_t i = 0; i < baseline_rule_count; i++) {
+		const struct baseline_rule *b = &baseline_rules[i];
+		const char *const *const terms[2] = { b->from, b->to };
+		struct rule_work *w = &work[p->n_rules];
+		uint16_t port = b->port;
+
+		if (!(cfg->baselines & b->set))
+			continue;
+		if (b->proto == IPPROTO_TCP && port == BASELINE_PORT_METRICS)
+			port = cfg->metrics_port;
+		builtin_sides(cfg, terms, BASELINE_SIDE_MAX, &w->sides);
+		err = add_rule(p, w, b->id, b->description, RULE_BASELINE, -1, b->proto, port,
+			       port);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
 /* ---- pass 2: candidates ---------------------------------------------- */
 
+/*
+ * One prefix entry. w, the rule being expanded (NULL for implicit entries),
+ * learns what its protocol's family left out and whether it is open to ANY.
+ */
 static int push_prefix(struct entry_vec *ev, const struct policy_entry *base,
-		       const struct prefix *pfx)
+		       const struct prefix *pfx, struct rule_work *w)
 {
 	struct policy_entry e = *base;
+	int family = proto_family(base->proto);
 
+	/* icmp is IPv4's and icmpv6 IPv6's: a peer of the other family matches nothing. */
+	if (family && pfx->family != family) {
+		if (w)
+			w->other_family[base->dir]++;
+		return 0;
+	}
+	if (w && pfx->len == 0)
+		w->any[base->dir] = true;
 	e.peer_kind = ENTRY_PEER_PREFIX;
 	e.prefix = *pfx;
 	e.name = NULL;
 	return entry_push(ev, &e);
 }
 
-static int push_any(struct entry_vec *ev, const struct policy_entry *base)
+static int push_any(struct entry_vec *ev, const struct policy_entry *base, struct rule_work *w)
 {
 	struct prefix v4 = prefix_any(AF_INET), v6 = prefix_any(AF_INET6);
-	int err = push_prefix(ev, base, &v4);
+	int err = push_prefix(ev, base, &v4, w);
 
-	return err ? err : push_prefix(ev, base, &v6);
+	return err ? err : push_prefix(ev, base, &v6, w);
+}
+
+static int push_host(struct entry_vec *ev, const struct policy_entry *base,
+		     const struct cfg_host *h, struct rule_work *w)
+{
+	int err = 0;
+
+	for (size_t a = 0; a < h->n_addrs && !err; a++)
+		err = push_prefix(ev, base, &h->addrs[a], w);
+	return err;
 }
 
 /* Names are stored once in policy.names; entries point at those copies. */
@@ -324,7 +365,7 @@ static int push_name(struct policy *p, struct entry_vec *ev, const struct policy
 }
 
 static int expand_peer(struct policy *p, struct entry_vec *ev, const struct policy_entry *base,
-		       const struct peer *pr)
+		       const struct peer *pr, struct rule_work *w)
 {
 	const struct config *cfg = p->cfg;
 	int err = 0;
@@ -333,22 +374,23 @@ static int expand_peer(struct policy *p, struct entry_vec *ev, const struct poli
 	case PEER_ROLE:
 		for (size_t h = 0; h < cfg->n_hosts && !err; h++)
 			if (cfg->hosts[h].roles & pr->roles)
-				for (size_t a = 0; a < cfg->hosts[h].n_addrs && !err; a++)
-					err = push_prefix(ev, base, &cfg->hosts[h].addrs[a]);
+				err = push_host(ev, base, &cfg->hosts[h], w);
 		return err;
 	case PEER_ANY:
-		return push_any(ev, base);
+		return push_any(ev, base, w);
 	case PEER_NETWORK: {
 		const struct cfg_network *net = &cfg->networks[pr->network];
 
 		for (size_t i = 0; i < net->members.n && !err; i++)
-			err = expand_peer(p, ev, base, &net->members.v[i]);
+			err = expand_peer(p, ev, base, &net->members.v[i], w);
 		return err;
 	}
 	case PEER_PREFIX:
-		return push_prefix(ev, base, &pr->prefix);
+		return push_prefix(ev, base, &pr->prefix, w);
 	case PEER_NAME:
 		return push_name(p, ev, base, pr->name);
+	case PEER_HOST:
+		return push_host(ev, base, &cfg->hosts[pr->host], w);
 	}
 	return -EINVAL;
 }
@@ -373,7 +415,8 @@ static int rule_candidates(struct policy *p, struct rule_work *work, struct entr
 			if (!(rule->dirs & (1u << dir)))
 				continue;
 			for (size_t i = 0; i < work[r].peers[dir]->n; i++) {
-				err = expand_peer(p, ev, &base, &work[r].peers[dir]->v[i]);
+				err = expand_peer(p, ev, &base, &work[r].peers[dir]->v[i],
+						  &work[r]);
 				if (err)
 					return err;
 			}
@@ -402,7 +445,7 @@ static int implicit_candidates(struct policy *p, const struct policy_env *env,
 				.reason = SPEE_REASON_DNS,
 			};
 
-			err = push_prefix(ev, &base, &res[i]);
+			err = push_prefix(ev, &base, &res[i], NULL);
 			if (err)
 				return err;
 		}
@@ -421,7 +464,7 @@ static int implicit_candidates(struct policy *p, const struct policy_env *env,
 		 */
 		if (env && !policy_env_has_local(env, &p->host->addrs[i]))
 			continue;
-		err = push_prefix(ev, &base, &p->host->addrs[i]);
+		err = push_prefix(ev, &base, &p->host->addrs[i], NULL);
 		if (err)
 			return err;
 	}
@@ -437,7 +480,7 @@ static int implicit_candidates(struct policy *p, const struct policy_env *env,
 				.reason = SPEE_REASON_NON_IP,
 			};
 
-			err = push_prefix(ev, &base, &none);
+			err = push_prefix(ev, &base, &none, NULL);
 			if (err)
 				return err;
 		}
@@ -696,93 +739,6 @@ static int resolve_ties(struct policy *p, struct rule_work *work, struct entry_v
 	return err;
 }
 
-/* ---- notes ----------------------------------------------------------- */
-
-static int held_roles(const struct config *cfg)
-{
-	unsigned held = 0;
-
-	for (size_t h = 0; h < cfg->n_hosts; h++)
-		held |= cfg->hosts[h].roles;
-	return (int)held;
-}
-
-static int rule_notes(struct policy *p, struct rule_work *work)
-{
-	unsigned held = (unsigned)held_roles(p->cfg);
-	int err = 0;
-
-	for (size_t r = 0; r < p->n_rules && !err; r++) {
-		const struct policy_rule *rule = &p->rules[r];
-
-		for (uint8_t dir = 0; dir < SPEE_DIR_MAX && !err; dir++) {
-			const struct peer_list *side = work[r].peers[dir];
-			const char *dname = dir == SPEE_DIR_INGRESS ? "from" : "to";
-
-			if (!(rule->dirs & (1u << dir)))
-				continue;
-			for (size_t i = 0; i < side->n && !err; i++) {
-				const struct peer *pr = &side->v[i];
-
-				if (pr->kind == PEER_ROLE && !(pr->roles & held)) {
-					char roles[32];
-
-					roles_format(pr->roles, roles, sizeof(roles));
-					err = note_add(p, NOTE_ROLE_UNUSED, rule->id, NULL,
-						       "%s: no host of the inventory holds %s, so it "
-						       "allows nothing %s it",
-						       rule->id, roles, dname);
-				} else if (pr->kind == PEER_NETWORK &&
-					   p->cfg->networks[pr->network].members.n == 0) {
-					err = note_add(p, NOTE_EMPTY, rule->id, NULL,
-						       "%s: network %s is empty, so it allows nothing "
-						       "%s it",
-						       rule->id, p->cfg->networks[pr->network].name,
-						       dname);
-				}
-			}
-			if (err || work[r].candidates[dir] == 0 || work[r].kept[dir] > 0)
-				continue;
-			if (work[r].lost_to >= 0) {
-				const struct policy_rule *o = &p->rules[work[r].lost_to];
-				bool same = o->port_lo == rule->port_lo && o->port_hi == rule->port_hi &&
-					    work[o - p->rules].candidates[dir] ==
-						    work[r].candidates[dir];
-
-				err = note_add(p, same ? NOTE_INDISTINGUISHABLE : NOTE_SHADOWED,
-					       rule->id, o->id,
-					       same ? "%s (%s) cannot be told apart from %s on the wire: "
-						      "its traffic counts under %s"
-						    : "%s (%s) is shadowed by %s: every entry it has "
-						      "belongs to %s, an earlier rule",
-					       rule->id, dir_label(dir), o->id, o->id);
-			} else {
-				err = note_add(p, NOTE_SHADOWED, rule->id, NULL,
-					       "%s (%s) is shadowed by several earlier rules",
-					       rule->id, dir_label(dir));
-			}
-		}
-	}
-	for (size_t i = 0; i < p->n_entries && !err; i++) {
-		const struct policy_entry *e = &p->entries[i];
-
-		bool seen = false;
-
-		if (e->peer_kind != ENTRY_PEER_NAME || e->reason != SPEE_REASON_RULE)
-			continue;
-		for (size_t k = 0; k < p->n_notes && !seen; k++)
-			seen = p->notes[k].kind == NOTE_NAME &&
-			       !strcmp(p->notes[k].rule, p->rules[e->rule].id) &&
-			       strstr(p->notes[k].text, e->name);
-		if (!seen)
-			err = note_add(p, NOTE_NAME, p->rules[e->rule].id, NULL,
-				       "%s follows the DNS name %s: it allows that name's current "
-				       "addresses, re-resolved when their TTL runs out",
-				       p->rules[e->rule].id, e->name);
-	}
-	return err;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -794,7 +750,7 @@ int policy_compile(const struct config *cfg, const char *host_name, const struct
 		   struct policy **out, struct diags *d)
 {
 	static const struct policy_env no_env;
-	size_t max_rules = matrix_rule_count + cfg->n_rules + cfg->n_failsafe;
+	size_t max_rules = matrix_rule_count + cfg->n_rules + cfg->n_failsafe + baseline_rule_count;
 	struct entry_vec cand = { 0 }, final = { 0 };
 	struct rule_work *work = NULL;
 	struct policy *p;
@@ -813,6 +769,7 @@ int policy_compile(const struct config *cfg, const char *host_name, const struct
 		err = -ENOENT;
 		goto out;
 	}
+	p->host_index = (size_t)(p->host - cfg->hosts);
 	p->roles = p->host->roles;
 	p->mode = cfg->mode;
 	memcpy(p->default_action, cfg->default_action, sizeof(p->default_action));
@@ -840,7 +797,11 @@ int policy_compile(const struct config *cfg, const char *host_name, const struct
 	p->entries = final.v;
 	p->n_entries = final.n;
 	final.v = NULL;
-	err = rule_notes(p, work);
+	err = policy_rule_notes(p, work);
+	if (!err)
+		err = policy_host_warnings(p,
+					   cfg->resolvers_from_file ? cfg->resolvers : env->resolvers,
+					   cfg->resolvers_from_file ? cfg->n_resolvers : env->n_resolvers);
 	if (!err && p->n_names)
 		qsort(p->names, p->n_names, sizeof(*p->names), cmp_names);
 out:
@@ -864,16 +825,11 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->n_rules; i++)
 		for (int d = 0; d < SPEE_DIR_MAX; d++)
 			free(p->rules[i].peers_text[d]);
-	for (size_t i = 0; i < p->n_notes; i++) {
-		free(p->notes[i].rule);
-		free(p->notes[i].other);
-		free(p->notes[i].text);
-	}
+	policy_notes_free(p->notes, p->n_notes);
 	for (size_t i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->rules);
 	free(p->entries);
-	free(p->notes);
 	free(p->names);
 	free(p);
 }

@@ -31,14 +31,29 @@ enum rule_origin {
 	RULE_MATRIX, /* a row of the seed table */
 	RULE_SITE, /* `rules:` in the config */
 	RULE_FAILSAFE, /* `failsafe:` in the config, or the default failsafe-ssh */
+	RULE_BASELINE, /* a row of a `baseline:` set (baseline.h); ids start "base-" */
 };
 
+/*
+ * What a rule (and each of its entries) matches, as protocols.h says:
+ *   proto             the IP protocol number as on the wire;
+ *   port_lo..port_hi  tcp, udp: the destination port range;
+ *                     icmp (1), icmpv6 (58): the message type, lo == hi;
+ *                     any other protocol (proto: ip): 0, lo == hi.
+ * An icmp rule's entries hold IPv4 peers only and an icmpv6 rule's IPv6
+ * peers only (a DNS name's addresses of the other family match nothing).
+ * An entry that allows an echo request (icmp 8, icmpv6 128) also lets the
+ * matching echo replies back the other way, as replies (state), like the
+ * replies of any connection the policy allowed; no entry allows them.
+ * ICMP errors and neighbour discovery are never a rule's (the config
+ * refuses them): they pass by their own reasons.
+ */
 struct policy_rule {
 	char id[SPEE_RULE_ID_LEN];
-	const char *description; /* borrowed from the matrix or the config; may be NULL */
+	const char *description; /* borrowed from the matrix, baseline or config; may be NULL */
 	enum rule_origin origin;
 	int matrix_index; /* RULE_MATRIX: index into matrix_rules, else -1 */
-	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto;
 	uint16_t port_lo;
 	uint16_t port_hi;
 	uint8_t dirs; /* 1 << enum spee_dir for each direction enforced on this host */
@@ -63,7 +78,7 @@ enum entry_peer {
  */
 struct policy_entry {
 	uint8_t dir; /* enum spee_dir */
-	uint8_t proto;
+	uint8_t proto; /* as policy_rule's; SPEE_PROTO_LOCAL for the host's own addresses */
 	uint16_t port_lo;
 	uint16_t port_hi;
 	enum entry_peer peer_kind;
@@ -79,14 +94,25 @@ enum note_kind {
 	NOTE_ROLE_UNUSED, /* no host of the inventory holds a role the rule names */
 	NOTE_EMPTY, /* the rule allows nothing: a network it names is empty */
 	NOTE_NAME, /* the rule depends on DNS names */
+	NOTE_FAMILY, /* an icmp/icmpv6 rule whose peers have no address of its family */
+	NOTE_NARROW_DEFEATED, /* a narrowed rule's port stays open to ANY through another rule */
+	NOTE_PORT_ON_ANY, /* a rule moved by ports: lands on a port another rule opens to ANY */
+	NOTE_NOWHERE, /* a rule of the config is enforced on no host (policy_fleet_notes) */
+	NOTE_NO_SSH, /* warning: the failsafe is replaced and no rule lets SSH in */
+	NOTE_LOOPBACK_RESOLVER, /* warning: a resolver is a loopback address (a local stub) */
+	NOTE_KIND_MAX,
 };
 
 struct policy_note {
 	enum note_kind kind;
+	bool warning; /* a warning: applying this policy would likely break something */
 	char *rule; /* the rule concerned, or NULL */
 	char *other; /* the earlier rule it loses to, or NULL */
 	char *text; /* one sentence for people */
 };
+
+/* "indistinguishable", "shadowed", ... as check --json names the kinds. */
+const char *note_kind_label(enum note_kind kind);
 
 /* What the compiler needs from the machine rather than the file. */
 struct policy_env {
@@ -110,6 +136,7 @@ bool policy_env_has_local(const struct policy_env *env, const struct prefix *add
 struct policy {
 	const struct config *cfg; /* borrowed; must outlive the policy */
 	const struct cfg_host *host;
+	size_t host_index; /* of host in cfg->hosts */
 	unsigned roles;
 	enum spee_mode mode;
 	enum spee_action default_action[SPEE_DIR_MAX];
@@ -136,6 +163,24 @@ int policy_compile(const struct config *cfg, const char *host_name, const struct
 		   struct policy **out, struct diags *d);
 
 void policy_free(struct policy *p);
+
+/*
+ * What the config says that concerns no single host: the site and failsafe
+ * rules enforced on no host at all (neither side names a role any host
+ * holds, an inventory host or one of its addresses). Sets *out (free with
+ * policy_notes_free) and *n. Returns 0 or -ENOMEM.
+ */
+int policy_fleet_notes(const struct config *cfg, struct policy_note **out, size_t *n);
+
+void policy_notes_free(struct policy_note *v, size_t n);
+
+/*
+ * True when a rule side names host h (index into cfg->hosts): a role it
+ * holds, its name, one of its addresses, or a network holding one of them.
+ * The rule is then enforced on h: as ingress for the `to` side, as egress
+ * for the `from` side.
+ */
+bool policy_side_names_host(const struct config *cfg, const struct peer_list *side, size_t h);
 
 /* The rule with this id, or -1. */
 int policy_find_rule(const struct policy *p, const char *id);

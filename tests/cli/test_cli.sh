@@ -75,7 +75,39 @@ expect 0 "explain of a refused connection still succeeds" -- "$BIN" explain -c d
 contains out "drop, no-rule" "  and says why"
 expect 0 "explain --json" -- "$BIN" explain -c deploy/fleet.example.yaml --host ih1 --from 198.18.0.21 --to 198.19.2.45 --port 443 --json
 contains out '"rule": "ih-icewarp"' "  gives the rule as data"
-expect 2 "explain with addresses of another host" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.19.1.2 --port 80
+expect 0 "explain of a packet between two other addresses" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.19.1.2 --port 80
+contains out "pass, transit: 198.19.1.2 is not an address of mgmt1" "  is transit: not the host's to judge"
+expect 0 "explain of a multicast packet to the host" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.0.12 --to 224.0.0.18 --proto ip --ip-proto vrrp
+contains out "ingress ip/vrrp 198.18.0.12 -> 224.0.0.18 on cas1: pass, rule vrrp" "  is ingress, judged by the ip rule"
+expect 0 "explain of an icmp echo request" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.9.5 --to 198.18.0.11 --proto icmp --icmp-type echo-request --json
+contains out '"rule": "ping-from-adm"' "  names the icmp rule"
+contains out '"icmp_type": 8' "  and the type as data"
+expect 0 "explain of an icmp error" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.19.1.1 --to 198.18.0.11 --proto icmp --icmp-type time-exceeded
+contains out "pass, icmp: an error message" "  says errors pass by their own reason"
+expect 0 "explain of an echo reply" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.19.1.1 --to 198.18.0.11 --proto icmp --icmp-type 0
+contains out "passes as the reply of an echo request" "  explains that replies are state"
+expect 2 "explain --proto icmp without --icmp-type" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.9.5 --to 198.18.0.11 --proto icmp --port 8
+expect 2 "explain --proto icmpv6 with IPv4 addresses" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.9.5 --to 198.18.0.11 --proto icmpv6 --icmp-type 128
+expect 2 "explain --proto ip with --ip-proto tcp" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.9.5 --to 198.18.0.11 --proto ip --ip-proto 6
+expect 2 "explain --proto tcp without --port" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.9.5 --to 198.18.0.11
+
+expect 0 "check of a config with baselines, icmp and ip rules" -- "$BIN" check -c $FIX/config/real-host.yaml --host cas1
+contains out "ping-from-adm    icmp/echo-request from ADM" "  shows the icmp rule by its type's name"
+contains out "vrrp             ip/vrrp      from cas1, cas2: 198.18.0.11, 198.18.0.12" "  and the ip rule by its protocol's name"
+contains out "base-kubelet     tcp/10250    from K8S_CONTROL: 198.18.8.0/24" "  and the baselines' rules"
+expect 0 "check --json of a host with a warning" -- "$BIN" check -c $FIX/config/real-host.yaml --host cas1 --json
+contains out '"origin": "baseline"' "  gives a baseline rule's origin"
+contains out '"ip_proto": 112' "  and an ip rule's protocol"
+printf 'hosts:\n  - {name: m, roles: [MGMT], addresses: [198.18.0.10]}\nfailsafe: []\nrules:\n  - {id: lost, port: 1, from: [ANY], to: [198.18.44.0/24]}\n' >"$tmp/nossh.yaml"
+expect 0 "check of a config that cuts SSH off" -- "$BIN" check -c "$tmp/nossh.yaml" --host m
+contains out "warning: failsafe: [] turns the SSH failsafe off" "  warns"
+contains out "lost is enforced on no host" "  and notes a rule enforced nowhere"
+if grep -q '^nameserver' /etc/resolv.conf 2>/dev/null; then
+	contains out "to this machine's resolvers (the config names none)" "  and says whose resolvers it shows"
+fi
+expect 2 "apply of a policy the datapath cannot enforce is refused before anything is loaded" -- "$BIN" apply -c $FIX/config/real-host.yaml --host cas1 --pin-dir "$tmp/none" --iface spee-noif0 --cgroup "$tmp/nocg"
+contains err "rule ping-from-adm (icmp/echo-request) cannot be enforced yet" "  and names the rule"
+[ ! -e "$tmp/none" ] && echo "ok   and creates no pin dir" || { echo "FAIL apply created $tmp/none"; fails=$((fails + 1)); }
 expect 2 "explain with a port out of range" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 70000
 expect 2 "explain with a bad protocol" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 1 --proto sctp
 expect 2 "explain with a bad address" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.300 --to 198.18.0.10 --port 1

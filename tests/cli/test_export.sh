@@ -25,6 +25,8 @@ SCAN=${PS1SCAN:-build/tools/ps1scan}
 GOLDEN=tests/golden/export
 EXAMPLE=deploy/fleet.example.yaml
 FIXTURE=tests/fixtures/export/fleet.yaml
+# CONTRACT.md section 4: baselines, host name targets, icmp, icmpv6 and ip rules.
+REAL_HOST=tests/fixtures/config/real-host.yaml
 # Every DNS name of both configs, pinned: the exports must not depend on this machine's DNS.
 PINS=(--resolve "my.mailstore.com=198.19.2.100,fd00:5e::2:100"
 	--resolve "exchange.example.com=198.19.2.44,fd00:5e::2:44" --resolve "ca.example.com=198.19.2.81")
@@ -83,14 +85,22 @@ expect 0 "export --help" -- "$BIN" export --help
 expect 0 "export of a name left unresolved (--no-resolve)" -- "$BIN" export -c "$EXAMPLE" --host mgmt1 --format nftables --no-resolve
 check "  notes it on stderr" grep -q "my.mailstore.com has no addresses" "$tmp/err"
 check "  and in the ruleset" grep -q "not resolved when exported" "$tmp/out"
+EVERY_KEY=tests/fixtures/config/every-key.yaml
+check "$EVERY_KEY names ethertypes" grep -q '^ethertypes:' "$EVERY_KEY"
+for format in nftables windows-firewall; do
+	expect 0 "export --format $format of a config with ethertypes (an inet table sees no such frame)" \
+		-- "$BIN" export -c "$EVERY_KEY" --host mgmt1 --format "$format" --no-resolve
+done
 
-echo "# golden files: each example host's whole script and ruleset"
-for host in $(hosts_of "$EXAMPLE"); do
+echo "# golden files: each example host's whole script and ruleset; those of $REAL_HOST"
+for cfg in "$EXAMPLE" "$REAL_HOST"; do
+for host in $(hosts_of "$cfg"); do
 	for f in windows-firewall:ps1 nftables:nft; do
 		format=${f%%:*} golden=$GOLDEN/$host.${f##*:}
-		export_to "$EXAMPLE" "$host" "$format" "$tmp/golden.new"
+		[[ $cfg == "$REAL_HOST" ]] && golden=$GOLDEN/real-host/$host.${f##*:}
+		export_to "$cfg" "$host" "$format" "$tmp/golden.new"
 		if [[ ${1:-} == --update-golden ]]; then
-			mkdir -p "$GOLDEN"
+			mkdir -p "$(dirname "$golden")"
 			cp "$tmp/golden.new" "$golden"
 			ok "wrote $golden"
 		elif cmp -s "$golden" "$tmp/golden.new"; then
@@ -100,6 +110,7 @@ for host in $(hosts_of "$EXAMPLE"); do
 			diff -u "$golden" "$tmp/golden.new" | head -30 | sed 's/^/     | /'
 		fi
 	done
+done
 done
 
 # The cmdlets the scripts may call: Windows Server 2019/2022's NetSecurity,
@@ -126,7 +137,10 @@ def windows_addresses: [.[] | if . == "Any" then "0.0.0.0/0", "::/0"
 	elif . == "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" then "::/0" else . end] | canon;
 def word: if . == "ingress" then "Inbound" else "Outbound" end;
 def tag: if . == "ingress" then "in" else "out" end;
-def porttext: if .port_end then "\(.port)-\(.port_end)" else "\(.port)" end;
+def porttext: if .icmp_type then "\(.icmp_type)" elif .ip_proto then null
+	elif .port_end then "\(.port)-\(.port_end)" else "\(.port)" end;
+def winproto: if .proto == "icmp" then "ICMPv4" elif .proto == "icmpv6" then "ICMPv6"
+	elif .proto == "ip" then "\(.ip_proto)" else .proto | ascii_upcase end;
 def action($dir): if .mode == "audit" or .default[$dir] == "pass" then "Allow" else "Block" end;
 '
 # shellcheck disable=SC2016
@@ -134,7 +148,7 @@ JQ_EXPECTED=$JQ_DEFS'
 .hosts[0] as $h | [("ingress", "egress") as $dir | $h[$dir][] | select(.entries | length > 0)
 	| ([.entries[] | .prefix // empty] | canon) as $addresses
 	| ([.entries[] | .name // empty] | unique) as $names
-	| {rule: .id, dir: ($dir | word), protocol: (.proto | ascii_upcase), port: porttext,
+	| {rule: .id, dir: ($dir | word), protocol: winproto, port: porttext,
 	   description: (.description // ""), wrongport: false}
 	| (if ($addresses | length) > 0 then
 		. + {list: "Rules", name: "speebpf.rule.\(.rule).\($dir | tag)", addresses: $addresses}
@@ -146,8 +160,10 @@ JQ_EXPECTED=$JQ_DEFS'
 # shellcheck disable=SC2016
 JQ_ACTUAL=$JQ_DEFS'
 def entry($list): {list: $list, rule: .Rule, dir: .Direction, protocol: .Protocol, name: .Name,
-	port: (if .Direction == "Inbound" then .LocalPort else .RemotePort end),
-	wrongport: (if .Direction == "Inbound" then has("RemotePort") else has("LocalPort") end),
+	port: (if has("IcmpType") then .IcmpType elif .Direction == "Inbound" then .LocalPort
+		else .RemotePort end),
+	wrongport: (if .Direction == "Inbound" then has("RemotePort") else has("LocalPort") end
+		or (has("IcmpType") and (has("LocalPort") or has("RemotePort")))),
 	description: (.Description | sub(" ?\\(speebpf .*\\)$"; ""))};
 [(.[0].variables.Rules[] | select(.Rule) | entry("Rules") + {addresses: (.RemoteAddress | windows_addresses)}),
  (.[1].variables.NameRules[] | entry("NameRules") + {names: (.Names | unique)})] | sort'
@@ -231,7 +247,7 @@ check_windows() {
 
 echo "# every Windows script: parsed, and compared with check --json of the same host"
 sed 's/^hosts:/mode: audit\nhosts:/' "$FIXTURE" >"$tmp/audit.yaml"
-for cfg in "$EXAMPLE" "$FIXTURE" "$tmp/audit.yaml"; do
+for cfg in "$EXAMPLE" "$FIXTURE" "$tmp/audit.yaml" "$REAL_HOST"; do
 	for host in $(hosts_of "$cfg"); do
 		check_windows "$cfg" "$host"
 	done
@@ -241,7 +257,7 @@ echo "# every nftables export loads, twice, in a network namespace of its own"
 if [[ $(id -u) != 0 ]] || ! command -v nft >/dev/null || ! unshare --net true 2>/dev/null; then
 	echo "skip (needs root, nft and unshare --net)"
 else
-	for cfg in "$EXAMPLE" "$FIXTURE" "$tmp/audit.yaml"; do
+	for cfg in "$EXAMPLE" "$FIXTURE" "$tmp/audit.yaml" "$REAL_HOST"; do
 		for host in $(hosts_of "$cfg"); do
 			export_to "$cfg" "$host" nftables "$tmp/rules.nft"
 			export_to "$cfg" "$host" nftables-names "$tmp/names.nft"

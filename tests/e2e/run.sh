@@ -7,7 +7,7 @@
 # A test exits 0 (pass), 77 (skipped; it says why) or anything else (fail).
 # After each test, run.sh checks that none of the labs it made is left
 # behind (lib.sh writes their run ids to $LAB_IDS_FILE): a leak fails it.
-# Each test runs at most $E2E_TIMEOUT seconds (default 600).
+# Each test runs at most $E2E_TIMEOUT seconds (default 600); $E2E_JOBS at a time.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -37,20 +37,25 @@ else
 	tests=(tests/e2e/test_*.sh)
 fi
 
-ids=$(mktemp /tmp/speebpf-e2e-ids.XXXXXX)
-trap 'rm -f "$ids"' EXIT
-passed=() failed=() skipped=()
-for t in "${tests[@]}"; do
-	if [[ ! -f $t ]]; then
-		echo "e2e: no test $t" >&2
-		failed+=("$t")
-		continue
-	fi
-	echo "== $t"
+# Tests that change the machine itself (test_deb installs a package) run
+# alone, after the others; the others run $E2E_JOBS at a time (default 2):
+# most of their time is waiting for an agent or a peer, and each works in
+# labs of its own run id, so two at once share nothing but the CPUs.
+serial=(tests/e2e/test_deb.sh)
+jobs=${E2E_JOBS:-2}
+((jobs >= 1)) || jobs=1
+
+work=$(mktemp -d /tmp/speebpf-e2e.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# run_one TEST N: runs TEST with its output in $work/N.log and its verdict,
+# PASS|SKIP|FAIL and the exit status, in $work/N.rc.
+run_one() {
+	local t=$1 n=$2 ids=$work/$2.ids start rc secs left id
 	: >"$ids"
 	start=$(date +%s%N)
 	# --foreground: a Ctrl-C reaches the test, whose trap then cleans up.
-	LAB_IDS_FILE=$ids timeout --foreground -k 20 "${E2E_TIMEOUT:-600}" bash "$t"
+	LAB_IDS_FILE=$ids timeout --foreground -k 20 "${E2E_TIMEOUT:-600}" bash "$t" \
+		>"$work/$n.log" 2>&1 </dev/null
 	rc=$?
 	secs=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
 	left=""
@@ -58,13 +63,27 @@ for t in "${tests[@]}"; do
 		left+=$(lab_leftovers "$id")
 	done <"$ids"
 	if [[ -n $left ]]; then
-		echo "e2e: $t left behind:"
-		printf '    %s\n' "$left"
+		{
+			echo "e2e: $t left behind:"
+			printf '    %s\n' "$left"
+		} >>"$work/$n.log"
 		((rc == 0 || rc == 77)) && rc=1
 		while read -r id; do
-			lab_reap "$id" || echo "e2e: could not remove all of lab $id"
+			lab_reap "$id" >>"$work/$n.log" 2>&1 ||
+				echo "e2e: could not remove all of lab $id" >>"$work/$n.log"
 		done <"$ids"
 	fi
+	((rc == 124)) && echo "e2e: $t timed out after ${E2E_TIMEOUT:-600} s" >>"$work/$n.log"
+	echo "$rc $secs" >"$work/$n.rc"
+}
+
+passed=() failed=() skipped=()
+# report N TEST: prints a finished test's output and verdict, and counts it.
+report() {
+	local n=$1 t=$2 rc secs
+	read -r rc secs <"$work/$n.rc"
+	echo "== $t"
+	cat "$work/$n.log"
 	case $rc in
 	0)
 		echo "-- PASS $t ($secs s)"
@@ -75,16 +94,55 @@ for t in "${tests[@]}"; do
 		skipped+=("$t")
 		;;
 	*)
-		((rc == 124)) && echo "e2e: $t timed out after ${E2E_TIMEOUT:-600} s"
 		echo "-- FAIL $t (exit $rc, $secs s)"
 		failed+=("$t")
 		;;
 	esac
-	if ((rc == 130)); then
-		echo "e2e: interrupted"
-		break
+}
+
+parallel=() alone=()
+for t in "${tests[@]}"; do
+	if [[ ! -f $t ]]; then
+		echo "e2e: no test $t" >&2
+		failed+=("$t")
+	elif [[ " ${serial[*]} " == *" $t "* ]]; then
+		alone+=("$t")
+	else
+		parallel+=("$t")
 	fi
 done
+
+interrupted=0
+trap 'interrupted=1' INT
+declare -A running=() # pid -> index
+n=0
+for t in "${parallel[@]}" "${alone[@]}"; do
+	((interrupted)) && break
+	limit=$jobs
+	[[ " ${alone[*]} " == *" $t "* ]] && limit=1
+	# wait for a free lane; report each test as it ends
+	while ((${#running[@]} >= limit)); do
+		wait -n 2>/dev/null
+		for pid in "${!running[@]}"; do
+			if ! kill -0 "$pid" 2>/dev/null; then
+				wait "$pid" 2>/dev/null
+				i=${running[$pid]}
+				unset "running[$pid]"
+				report "$i" "${names[$i]}"
+			fi
+		done
+	done
+	names[n]=$t
+	run_one "$t" "$n" &
+	running[$!]=$n
+	n=$((n + 1))
+done
+for pid in "${!running[@]}"; do
+	wait "$pid" 2>/dev/null
+	i=${running[$pid]}
+	report "$i" "${names[$i]}"
+done
+((interrupted)) && echo "e2e: interrupted"
 
 echo "e2e: ${#passed[@]} passed, ${#failed[@]} failed, ${#skipped[@]} skipped"
 for t in "${failed[@]}"; do echo "   FAIL $t"; done

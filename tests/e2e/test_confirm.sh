@@ -38,7 +38,9 @@ wait_for() {
 echo "# a plain apply inside the window ends the wait"
 expect_true "apply A" apply -c "$A"
 expect_connect cas1 mgmt1 8471
-expect_true "apply B --confirm 3" apply -c "$B" --confirm 3
+# a window long enough for the checks below on a busy machine; waited out after
+t0=$(date +%s)
+expect_true "apply B --confirm 15" apply -c "$B" --confirm 15
 expect_blocked cas1 mgmt1 8471
 expect_true "  status shows the confirmation pending" test "$(field .confirm_pending)" = true
 expect_true "apply A, plainly, inside the window" apply -c "$A"
@@ -46,7 +48,8 @@ expect_true "  ends the wait: nothing is pending" test "$(field .confirm_pending
 expect_connect cas1 mgmt1 8471
 expect_false "  confirm says there is nothing to confirm" lab_speebpf mgmt1 confirm
 gen=$(field .generation)
-lab_sleep 4	# past B's deadline: its watcher had nothing to revert
+left=$((t0 + 16 - $(date +%s)))
+((left > 0)) && lab_sleep "$left" # past B's deadline: its watcher had nothing to revert
 expect_true "  past the deadline A still runs, generation $gen" test "$(field .generation)" = "$gen"
 expect_connect cas1 mgmt1 8471
 expect_true "  and status exits 0" lab_speebpf mgmt1 status
@@ -76,7 +79,7 @@ waiting() { awk -v ino=":$ino\$" '$2 == "->" && $7 ~ ino { print $6; exit }' /pr
 for ((i = 0; i < 600; i++)); do held && break; sleep 0.05; done
 expect_true "the lock is held" held
 held || lab_finish
-lab_spawn mgmt1 late "$SPEEBPF" apply -c "$B" --confirm 3 --host mgmt1 --iface eth0 \
+lab_spawn mgmt1 late "$SPEEBPF" apply -c "$B" --confirm 10 --host mgmt1 --iface eth0 \
 	--pin-dir "$PIN" --resolve my.mailstore.com=198.19.2.100
 waiter=""
 for ((i = 0; i < 600; i++)); do
@@ -90,6 +93,11 @@ expect_true "the --confirm apply waits for the lock" test -n "$waiter"
 [[ -n $waiter ]] || lab_finish
 # Stopped, it leaves the queue: the next apply gets the lock before it.
 kill -STOP "$waiter"
+# Only once it has stopped is it out of the queue: released before, the lock
+# could go to it on its way to stopping, and it would stop holding it.
+stopped() { [[ $(awk '{ print $3 }' "/proc/$waiter/stat" 2>/dev/null) == T ]]; }
+for ((i = 0; i < 600; i++)); do stopped && break; sleep 0.05; done
+expect_true "  the waiting apply is stopped" stopped
 release
 wait "$holder" 2>/dev/null || true
 expect_true "another apply of A gets the lock first" apply -c "$A"

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "config.h"
 #include "matrix.h"
 
@@ -205,7 +206,7 @@ static void contract_example_sets_every_field_it_names(void **state)
 	assert_int_equal(h->n_addrs, 1);
 	assert_prefix(&h->addrs[0], "198.18.0.21");
 
-	assert_int_equal(cfg->n_networks, 2);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS);
 	assert_string_equal(cfg->networks[CONFIG_NETWORK_ADM].name, "ADM");
 	assert_true(cfg->networks[CONFIG_NETWORK_ADM].from_file);
 	assert_loc(cfg->networks[CONFIG_NETWORK_ADM].loc, 13, 3);
@@ -281,7 +282,7 @@ static void minimal_config_gets_the_contract_defaults(void **state)
 	assert_int_equal(cfg->n_hosts, 1);
 	assert_int_equal(cfg->hosts[0].roles, ROLE_ALL);
 
-	assert_int_equal(cfg->n_networks, 2);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS);
 	assert_string_equal(cfg->networks[CONFIG_NETWORK_ADM].name, "ADM");
 	assert_false(cfg->networks[CONFIG_NETWORK_ADM].from_file);
 	assert_int_equal(cfg->networks[CONFIG_NETWORK_ADM].members.n, 0);
@@ -313,12 +314,12 @@ static void every_key_fixture_is_valid(void **state)
 	(void)state;
 	assert_int_equal(cfg->mode, SPEE_MODE_AUDIT);
 	assert_int_equal(cfg->n_hosts, 4);
-	assert_int_equal(cfg->n_networks, 4);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS + 1);
 	assert_int_equal(cfg->n_rules, 3);
 	assert_int_equal(cfg->n_failsafe, 2);
 	assert_int_equal(row_override(cfg, "mgmt-api")->port, 9474);
 	assert_true(row_override(cfg, "ih-kerio")->disabled);
-	assert_peer_network(&row_override(cfg, "ih-smtp")->narrow.v[0], 3);
+	assert_peer_network(&row_override(cfg, "ih-smtp")->narrow.v[0], CONFIG_BUILTIN_NETWORKS);
 	assert_int_equal(cfg->default_action[SPEE_DIR_EGRESS], SPEE_ACTION_PASS);
 	assert_int_equal(cfg->n_resolvers, 2);
 	assert_int_equal(cfg->n_ethertypes, 4);
@@ -412,18 +413,18 @@ static void networks_defined_in_the_file_follow_adm_and_ca(void **state)
 					       "  ADM: [198.18.9.0/24]\n");
 
 	(void)state;
-	assert_int_equal(cfg->n_networks, 4);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS + 1);
 	assert_string_equal(cfg->networks[0].name, "ADM");
 	assert_string_equal(cfg->networks[1].name, "CA");
 	assert_false(cfg->networks[1].from_file);
-	assert_string_equal(cfg->networks[2].name, "MONITORING");
-	assert_true(cfg->networks[2].from_file);
-	assert_loc(cfg->networks[2].loc, 11, 3);
-	assert_string_equal(cfg->networks[3].name, "backup-net");
-	assert_int_equal(cfg->networks[3].members.n, 0);
-	assert_peer_network(&cfg->rules[0].from.v[0], 2);
-	assert_peer_network(&cfg->rules[0].from.v[1], 3);
-	assert_ptr_equal(network(cfg, "MONITORING"), &cfg->networks[2]);
+	assert_string_equal(cfg->networks[CONFIG_NETWORK_MONITORING].name, "MONITORING");
+	assert_true(cfg->networks[CONFIG_NETWORK_MONITORING].from_file);
+	assert_loc(cfg->networks[CONFIG_NETWORK_MONITORING].loc, 11, 3);
+	assert_string_equal(cfg->networks[CONFIG_BUILTIN_NETWORKS].name, "backup-net");
+	assert_int_equal(cfg->networks[CONFIG_BUILTIN_NETWORKS].members.n, 0);
+	assert_peer_network(&cfg->rules[0].from.v[0], CONFIG_NETWORK_MONITORING);
+	assert_peer_network(&cfg->rules[0].from.v[1], CONFIG_BUILTIN_NETWORKS);
+	assert_ptr_equal(network(cfg, "MONITORING"), &cfg->networks[CONFIG_NETWORK_MONITORING]);
 	config_free(cfg);
 }
 
@@ -478,6 +479,150 @@ static void narrow_replaces_the_any_side_on_either_side(void **state)
 	assert_true(o->narrowed);
 	assert_peer_name(&o->narrow.v[0], "smtp.example.com");
 	assert_false(row_override(cfg, "ih-ews")->narrowed);
+	config_free(cfg);
+}
+
+/* ---- CONTRACT.md section 4: baselines, host names, icmp, icmpv6 and ip ---- */
+
+static void section_4_example_sets_every_field_it_names(void **state)
+{
+	struct config *cfg = load_ok("real-host.yaml");
+	const struct cfg_rule *r;
+
+	(void)state;
+	assert_int_equal(cfg->baselines, BASELINE_LINUX_HOST | BASELINE_KUBERNETES_NODE);
+	assert_int_equal(cfg->metrics_port, CONFIG_DEFAULT_METRICS_PORT);
+	assert_true(network(cfg, "NTP")->from_file);
+	assert_peer_prefix(&network(cfg, "NTP")->members.v[0], "198.18.7.123");
+	assert_peer_prefix(&network(cfg, "K8S_CONTROL")->members.v[0], "198.18.8.0/24");
+	assert_peer_prefix(&network(cfg, "MONITORING")->members.v[0], "198.18.9.50");
+	assert_int_equal(cfg->n_rules, 5);
+
+	r = &cfg->rules[0]; /* backup-agent: to an inventory host by name */
+	assert_int_equal(r->proto, IPPROTO_TCP);
+	assert_int_equal(r->to.v[0].kind, PEER_HOST);
+	assert_int_equal(r->to.v[0].host, 3);
+	assert_loc(r->to.v[0].loc, 16, 63);
+	assert_int_equal(r->from.v[0].host, CFG_NO_HOST); /* not an inventory address */
+
+	r = &cfg->rules[1]; /* icmp by name: the type in port_lo == port_hi */
+	assert_int_equal(r->proto, IPPROTO_ICMP);
+	assert_int_equal(r->port_lo, 8);
+	assert_int_equal(r->port_hi, 8);
+
+	r = &cfg->rules[2]; /* ip by number: the protocol number, no port */
+	assert_int_equal(r->proto, 112);
+	assert_int_equal(r->port_lo, 0);
+	assert_int_equal(r->port_hi, 0);
+	assert_int_equal(r->from.v[0].kind, PEER_HOST);
+	assert_int_equal(r->from.v[0].host, 1);
+	assert_int_equal(r->from.v[1].host, 2);
+
+	r = &cfg->rules[3]; /* icmpv6 by number */
+	assert_int_equal(r->proto, IPPROTO_ICMPV6);
+	assert_int_equal(r->port_lo, 128);
+
+	r = &cfg->rules[4]; /* ip by name; an inventory address stands for its host */
+	assert_int_equal(r->proto, 50);
+	assert_int_equal(r->from.v[0].kind, PEER_PREFIX);
+	assert_int_equal(r->from.v[0].host, 3);
+	config_free(cfg);
+}
+
+static void baseline_networks_have_their_defaults(void **state)
+{
+	struct config *cfg = parse_ok(ONE_HOST "networks:\n"
+					       "  ADM: [198.18.9.0/24, admin.example.com]\n"
+					       "baseline: [linux-host]\n"
+					       "metrics-port: 9700\n");
+	const struct cfg_network *mon = network(cfg, "MONITORING");
+
+	(void)state;
+	assert_int_equal(cfg->baselines, BASELINE_LINUX_HOST);
+	assert_int_equal(cfg->metrics_port, 9700);
+	/* NTP: any; K8S_CONTROL: empty; MONITORING: ADM's members (copies). */
+	assert_int_equal(network(cfg, "NTP")->members.n, 1);
+	assert_int_equal(network(cfg, "NTP")->members.v[0].kind, PEER_ANY);
+	assert_false(network(cfg, "NTP")->from_file);
+	assert_int_equal(network(cfg, "K8S_CONTROL")->members.n, 0);
+	assert_false(mon->from_file);
+	assert_int_equal(mon->members.n, 2);
+	assert_peer_prefix(&mon->members.v[0], "198.18.9.0/24");
+	assert_peer_name(&mon->members.v[1], "admin.example.com");
+	assert_ptr_not_equal(mon->members.v[1].name,
+			     network(cfg, "ADM")->members.v[1].name);
+	config_free(cfg);
+
+	cfg = parse_ok(ONE_HOST "baseline:\n");
+	assert_int_equal(cfg->baselines, 0);
+	assert_int_equal(network(cfg, "MONITORING")->members.n, 0);
+	config_free(cfg);
+}
+
+static void icmp_types_and_ip_protocols_by_name_and_number(void **state)
+{
+	static const struct {
+		const char *rule;
+		uint8_t proto;
+		uint16_t type;
+	} cases[] = {
+		{ "{id: a, proto: icmp, icmp-type: echo-request, from: [ANY], to: [MGMT]}", 1, 8 },
+		{ "{id: a, proto: icmp, icmp-type: 13, from: [ANY], to: [MGMT]}", 1, 13 },
+		{ "{id: a, proto: icmp, icmp-type: '0', from: [ANY], to: [MGMT]}", 1, 0 },
+		{ "{id: a, proto: icmpv6, icmp-type: echo-request, from: [ANY], to: [MGMT]}", 58, 128 },
+		{ "{id: a, proto: icmpv6, icmp-type: router-renumbering, from: [ANY], to: [MGMT]}", 58,
+		  138 },
+		{ "{id: a, proto: ip, ip-proto: vrrp, from: [ANY], to: [MGMT]}", 112, 0 },
+		{ "{id: a, proto: ip, ip-proto: gre, from: [ANY], to: [MGMT]}", 47, 0 },
+		{ "{id: a, proto: ip, ip-proto: 253, from: [ANY], to: [MGMT]}", 253, 0 },
+		{ "{id: a, proto: udp, port: 4789, from: [ANY], to: [MGMT]}", 17, 4789 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		struct config *cfg;
+
+		snprintf(text, sizeof(text), ONE_HOST "rules:\n  - %s\n", cases[i].rule);
+		cfg = parse_ok(text);
+		assert_int_equal(cfg->rules[0].proto, cases[i].proto);
+		assert_int_equal(cfg->rules[0].port_lo, cases[i].type);
+		assert_int_equal(cfg->rules[0].port_hi, cases[i].type);
+		config_free(cfg);
+	}
+}
+
+static void host_names_are_targets_and_only_in_their_case(void **state)
+{
+	struct config *cfg = parse_ok("hosts:\n"
+				      "  - {name: mgmt1, roles: [MGMT], addresses: [198.18.0.10]}\n"
+				      "  - {name: db-1, roles: [IH], addresses: [198.18.0.30]}\n"
+				      "networks:\n"
+				      "  BACKUP: [db-1, 198.18.9.7]\n"
+				      "rules:\n"
+				      "  - {id: a, port: 873, from: [mgmt1], to: [BACKUP, 198.18.0.10]}\n");
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(cfg->rules[0].from.v[0].kind, PEER_HOST);
+	assert_int_equal(cfg->rules[0].from.v[0].host, 0);
+	assert_int_equal(network(cfg, "BACKUP")->members.v[0].kind, PEER_HOST);
+	assert_int_equal(network(cfg, "BACKUP")->members.v[0].host, 1);
+	assert_int_equal(network(cfg, "BACKUP")->members.v[1].host, CFG_NO_HOST);
+	assert_int_equal(cfg->rules[0].to.v[1].kind, PEER_PREFIX);
+	assert_int_equal(cfg->rules[0].to.v[1].host, 0);
+	config_free(cfg);
+
+	/* Host names are case-sensitive, like DNS labels written in the inventory. */
+	parse_fails(ONE_HOST "rules:\n  - {id: a, port: 1, from: [MGMT1], to: [MGMT]}\n", msg,
+		    sizeof(msg));
+	assert_non_null(strstr(msg, "did you mean the host mgmt1?"));
+	/* A DNS-looking host name is the host, not a lookup. */
+	cfg = parse_ok("hosts:\n"
+		       "  - {name: cas.example.com, roles: [CAS], addresses: [198.18.0.11]}\n"
+		       "rules:\n"
+		       "  - {id: a, port: 1, from: [cas.example.com], to: [CAS]}\n");
+	assert_int_equal(cfg->rules[0].from.v[0].kind, PEER_HOST);
 	config_free(cfg);
 }
 
@@ -613,7 +758,7 @@ static void sections_left_empty_change_nothing(void **state)
 					       "dns:\n");
 
 	(void)state;
-	assert_int_equal(cfg->n_networks, 2);
+	assert_int_equal(cfg->n_networks, CONFIG_BUILTIN_NETWORKS);
 	assert_int_equal(cfg->networks[CONFIG_NETWORK_CA].members.n, 1);
 	assert_int_equal(row_override(cfg, "mgmt-console")->port, 0);
 	assert_int_equal(cfg->n_rules, 0);
@@ -981,6 +1126,10 @@ int main(void)
 	    cmocka_unit_test(networks_defined_in_the_file_follow_adm_and_ca),
 	    cmocka_unit_test(terms_resolve_to_roles_any_networks_prefixes_and_names),
 	    cmocka_unit_test(narrow_replaces_the_any_side_on_either_side),
+	    cmocka_unit_test(section_4_example_sets_every_field_it_names),
+	    cmocka_unit_test(baseline_networks_have_their_defaults),
+	    cmocka_unit_test(icmp_types_and_ip_protocols_by_name_and_number),
+	    cmocka_unit_test(host_names_are_targets_and_only_in_their_case),
 	    cmocka_unit_test(site_rule_with_port_range_is_parsed),
 	    cmocka_unit_test(port_may_be_written_as_a_string),
 	    cmocka_unit_test(failsafe_list_replaces_the_default),

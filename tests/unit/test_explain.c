@@ -27,7 +27,7 @@ struct row {
 	const char *fixture;
 	const char *host;
 	const char *dir;
-	const char *proto;
+	const char *proto; /* tcp, udp; icmp, icmpv6 (port: the type); ip (port: the protocol) */
 	unsigned port;
 	const char *peer;
 	const char *verdict; /* "pass" or "drop" */
@@ -37,8 +37,37 @@ struct row {
 #define F FIXTURES "fleet.yaml"
 #define S FIXTURES "site.yaml"
 #define A FIXTURES "aio.yaml"
+#define R "tests/fixtures/config/real-host.yaml" /* CONTRACT.md section 4 */
 
 static const struct row rows[] = {
+	/* icmp, icmpv6 and ip rules; baselines; host name targets */
+	{ R, "cas1", "ingress", "icmp", 8, "198.18.9.5", "pass", "ping-from-adm" },
+	{ R, "cas1", "ingress", "icmp", 8, "198.19.1.1", "drop", "(no-rule)" },
+	{ R, "cas1", "ingress", "icmp", 13, "198.18.9.5", "drop", "(no-rule)" },
+	{ R, "cas1", "ingress", "icmp", 3, "198.19.1.1", "pass", "(icmp)" },
+	{ R, "cas1", "ingress", "icmpv6", 2, "fd00:5e::99", "pass", "(icmp)" },
+	{ R, "cas1", "ingress", "icmpv6", 135, "fe80::1", "pass", "(nd)" },
+	{ R, "cas1", "ingress", "icmpv6", 128, "fd00:5e::99", "drop", "(no-rule)" },
+	{ R, "cas1", "egress", "icmp", 8, "198.19.1.1", "pass", "base-echo-out" },
+	{ R, "cas1", "egress", "icmpv6", 128, "fd00:5e::99", "pass", "base-echo6-out" },
+	{ R, "mgmt1", "egress", "icmpv6", 128, "fd00:5e::99", "pass", "ping6-out" },
+	{ R, "cas1", "ingress", "ip", 112, "198.18.0.12", "pass", "vrrp" },
+	{ R, "cas1", "egress", "ip", 112, "198.18.0.12", "pass", "vrrp" },
+	{ R, "cas1", "ingress", "ip", 112, "198.18.0.21", "drop", "(no-rule)" },
+	{ R, "cas1", "ingress", "ip", 50, "198.18.0.12", "drop", "(no-rule)" },
+	{ R, "ih1", "ingress", "ip", 50, "198.18.0.21", "pass", "esp-to-ih" },
+	{ R, "mgmt1", "ingress", "ip", 112, "198.18.0.12", "drop", "(no-rule)" },
+	{ R, "ih1", "ingress", "tcp", 10000, "198.18.9.60", "pass", "backup-agent" },
+	{ R, "cas1", "ingress", "tcp", 10000, "198.18.9.60", "drop", "(no-rule)" },
+	{ R, "ih1", "egress", "udp", 123, "198.18.7.123", "pass", "base-ntp" },
+	{ R, "ih1", "egress", "udp", 123, "198.18.7.124", "drop", "(no-rule)" },
+	{ R, "ih1", "ingress", "tcp", 10250, "198.18.8.7", "pass", "base-kubelet" },
+	{ R, "ih1", "ingress", "tcp", 10250, "198.18.9.5", "drop", "(no-rule)" },
+	{ R, "ih1", "egress", "tcp", 6443, "198.18.8.1", "pass", "base-apiserver" },
+	{ R, "ih1", "ingress", "udp", 8472, "198.18.0.11", "pass", "base-vxlan-linux" },
+	{ R, "ih1", "ingress", "udp", 8472, "198.18.9.5", "drop", "(no-rule)" },
+	{ R, "ih1", "ingress", "tcp", 9600, "198.18.9.50", "pass", "base-agent-metrics" },
+	{ R, "ih1", "ingress", "tcp", 9600, "198.18.9.51", "drop", "(no-rule)" },
 	/* MGMT: ingress */
 	{ F, "mgmt1", "ingress", "tcp", 8470, "198.18.9.50", "pass", "mgmt-console" },
 	{ F, "mgmt1", "ingress", "tcp", 8470, "198.19.1.1", "drop", "(no-rule)" },
@@ -160,6 +189,12 @@ static void check_row(const struct row *r)
 	q.dir = (uint8_t)dir_from_label(r->dir);
 	q.proto = (uint8_t)proto_from_label(r->proto);
 	q.port = (uint16_t)r->port;
+	if (!strcmp(r->proto, "icmp") || !strcmp(r->proto, "icmpv6")) {
+		q.proto = !strcmp(r->proto, "icmp") ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	} else if (!strcmp(r->proto, "ip")) {
+		q.proto = (uint8_t)r->port;
+		q.port = 0;
+	}
 	assert_true(addr_parse(r->peer, &q.peer));
 	explain_decide(p, &names, &q, &res);
 	if (res.rule >= 0)
@@ -227,6 +262,35 @@ static void an_unresolved_name_allows_nothing(void **state)
 	diags_free(&d);
 }
 
+/* Ingress judges packets addressed to the host; one through it passes as transit. */
+static void a_packet_not_addressed_to_the_host_is_transit(void **state)
+{
+	struct config *cfg;
+	struct policy *p;
+	struct diags d = { 0 };
+	struct explain_query q = { .dir = SPEE_DIR_INGRESS, .proto = IPPROTO_TCP, .port = 8470,
+				   .transit = true };
+	struct explain_result res;
+
+	(void)state;
+	assert_int_equal(config_load(F, &cfg, &d), 0);
+	assert_int_equal(policy_compile(cfg, "mgmt1", NULL, &p, &d), 0);
+	assert_true(addr_parse("198.19.1.1", &q.peer));
+	explain_decide(p, NULL, &q, &res);
+	assert_true(res.pass);
+	assert_true(res.transit);
+	assert_int_equal(res.rule, -1);
+	/* the same packet addressed to the host is judged, and dropped */
+	q.transit = false;
+	explain_decide(p, NULL, &q, &res);
+	assert_false(res.pass);
+	assert_false(res.transit);
+	assert_int_equal(res.reason, SPEE_REASON_NO_RULE);
+	policy_free(p);
+	config_free(cfg);
+	diags_free(&d);
+}
+
 static void reason_labels_round_trip(void **state)
 {
 	(void)state;
@@ -286,6 +350,7 @@ int main(void)
 		cmocka_unit_test(every_row_gets_its_verdict),
 		cmocka_unit_test(every_matrix_rule_has_an_allowed_row),
 		cmocka_unit_test(an_unresolved_name_allows_nothing),
+		cmocka_unit_test(a_packet_not_addressed_to_the_host_is_transit),
 		cmocka_unit_test(reason_labels_round_trip),
 	};
 

@@ -28,6 +28,7 @@
 #include "labels.h"
 #include "names.h"
 #include "policy.h"
+#include "protocols.h"
 #include "windows.h"
 
 static const char *const fixtures[] = {
@@ -36,6 +37,7 @@ static const char *const fixtures[] = {
 	"tests/fixtures/policy/aio.yaml",
 	"tests/fixtures/export/fleet.yaml",
 	"deploy/fleet.example.yaml",
+	"tests/fixtures/config/real-host.yaml", /* icmp, icmpv6, ip, baselines */
 };
 
 /* ---- reading the ruleset back ------------------------------------------------ */
@@ -100,15 +102,27 @@ static void parse_row(struct nrow *r, const char *chain, const char *line)
 		p += used;
 	else
 		r->set[0] = '\0';
-	assert_int_equal(sscanf(p, " %7s dport %u%n", proto, &r->lo, &used), 2);
-	r->hi = r->lo;
-	p += used;
-	if (*p == '-') {
-		assert_int_equal(sscanf(p, "-%u%n", &r->hi, &used), 1);
+	/* "tcp dport 443", "udp dport 1-2", "icmp type 8", "icmpv6 type 128", "meta l4proto 112" */
+	if (sscanf(p, " meta l4proto %u%n", &r->lo, &used) == 1) {
+		r->proto = (uint8_t)r->lo;
+		r->lo = r->hi = 0;
 		p += used;
+	} else if (sscanf(p, " %7s type %u%n", proto, &r->lo, &used) == 2) {
+		assert_true(!strcmp(proto, "icmp") || !strcmp(proto, "icmpv6"));
+		r->proto = !strcmp(proto, "icmp") ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+		r->hi = r->lo;
+		p += used;
+	} else {
+		assert_int_equal(sscanf(p, " %7s dport %u%n", proto, &r->lo, &used), 2);
+		r->hi = r->lo;
+		p += used;
+		if (*p == '-') {
+			assert_int_equal(sscanf(p, "-%u%n", &r->hi, &used), 1);
+			p += used;
+		}
+		r->proto = !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+		assert_true(!strcmp(proto, "tcp") || !strcmp(proto, "udp"));
 	}
-	r->proto = !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
-	assert_true(!strcmp(proto, "tcp") || !strcmp(proto, "udp"));
 	assert_int_equal(sscanf(p, " counter name \"%95[^\"]\" accept", r->counter), 1);
 }
 
@@ -236,7 +250,7 @@ static void check_query(const struct policy *p, const struct name_table *t,
 	if (strcmp(got ? got : "", want)) {
 		prefix_format(&q.peer, text, sizeof(text));
 		fail_msg("host %s %s %s/%u peer %s: nftables counts it as '%s', explain as '%s'",
-			 p->host->name, dir_label(q.dir), proto_label(q.proto), q.port, text,
+			 p->host->name, dir_label(q.dir), proto_kind_label(q.proto), q.port, text,
 			 got ? got : "(no rule)", want[0] ? want : "(no rule)");
 	}
 	n->queries++;
@@ -268,6 +282,8 @@ static void check_entry(const struct policy *p, const struct name_table *t,
 		for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
 			static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
 
+			if (!proto_has_ports(e->proto) && e->proto != SPEE_PROTO_LOCAL)
+				break; /* icmp and ip: below */
 			if (ports[k] < 1 || ports[k] > 65535)
 				continue;
 			for (size_t pr = 0; pr < sizeof(protos); pr++) {
@@ -280,6 +296,42 @@ static void check_entry(const struct policy *p, const struct name_table *t,
 
 				check_query(p, t, rs, q, n);
 			}
+		}
+	}
+}
+
+/*
+ * An icmp or ip entry: its own type or protocol, the neighbours that must
+ * miss (an icmp type either side, another protocol), and the same numbers
+ * as tcp and udp ports, which must not match it either.
+ */
+static void check_other_proto_entry(const struct policy *p, const struct name_table *t,
+				    const struct ruleset *rs, const struct policy_entry *e,
+				    struct tally *n)
+{
+	struct prefix addrs[] = { e->prefix, last_address(&e->prefix), address("198.51.100.7"),
+				  address("2001:db8:ffff::7") };
+	struct explain_query q = { .dir = e->dir };
+
+	if (e->peer_kind != ENTRY_PEER_PREFIX)
+		return; /* no fixture has names on these rules */
+	for (size_t a = 0; a < sizeof(addrs) / sizeof(addrs[0]); a++) {
+		q.peer = addrs[a];
+		if (proto_is_icmp(e->proto)) {
+			q.proto = e->proto;
+			for (int d = -1; d <= 1; d++) {
+				q.port = (uint16_t)(e->port_lo + d);
+				check_query(p, t, rs, q, n);
+			}
+		} else {
+			q.port = 0;
+			q.proto = e->proto;
+			check_query(p, t, rs, q, n);
+			q.proto = e->proto == 253 ? 254 : 253;
+			check_query(p, t, rs, q, n);
+			q.proto = IPPROTO_TCP; /* the protocol number as a port: no match */
+			q.port = e->proto;
+			check_query(p, t, rs, q, n);
 		}
 	}
 }
@@ -318,6 +370,7 @@ static char *export_text(const struct policy *p, const struct name_table *t,
 static void nftables_first_match_is_the_rule_explain_picks(void **state)
 {
 	struct tally n = { 0 };
+	size_t other_hits = 0;
 
 	(void)state;
 	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
@@ -338,9 +391,19 @@ static void nftables_first_match_is_the_rule_explain_picks(void **state)
 			text = export_text(p, &t, EXPORT_NFTABLES, &err, &d);
 			assert_int_equal(err, 0);
 			parse_ruleset(text, rs);
-			for (size_t i = 0; i < p->n_entries; i++)
-				if (p->entries[i].proto != SPEE_PROTO_LOCAL)
-					check_entry(p, &t, rs, &p->entries[i], &n);
+			for (size_t i = 0; i < p->n_entries; i++) {
+				const struct policy_entry *e = &p->entries[i];
+				size_t hits = n.rule_hits;
+
+				if (e->proto == SPEE_PROTO_LOCAL)
+					continue;
+				if (proto_has_ports(e->proto)) {
+					check_entry(p, &t, rs, e, &n);
+					continue;
+				}
+				check_other_proto_entry(p, &t, rs, e, &n);
+				other_hits += n.rule_hits - hits;
+			}
 			free(text);
 			free(rs);
 			names_free(&t);
@@ -351,6 +414,7 @@ static void nftables_first_match_is_the_rule_explain_picks(void **state)
 	}
 	/* Enough queries, and enough of them allowed, that the agreement means something. */
 	assert_true(n.queries > 5000);
+	assert_true(other_hits > 20); /* icmp, icmpv6 and ip rules among them */
 	assert_true(n.rule_hits > n.queries / 10);
 }
 
@@ -376,11 +440,11 @@ static void a_protocol_the_exporters_do_not_know_is_an_error_naming_the_rule(voi
 
 	(void)state;
 	assert_true(r >= 0);
-	/* What CONTRACT.md section 4 will add (proto icmp), before the exporters learn it. */
-	p->rules[r].proto = IPPROTO_ICMP;
+	/* IPv6's routing header: no rule can name it (the config refuses it), nor export it. */
+	p->rules[r].proto = 43;
 	for (size_t i = 0; i < p->n_entries; i++)
 		if (p->entries[i].reason == SPEE_REASON_RULE && p->entries[i].rule == r)
-			p->entries[i].proto = IPPROTO_ICMP;
+			p->entries[i].proto = 43;
 	for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]); f++) {
 		struct diags d = { 0 };
 		char *text;

@@ -415,6 +415,48 @@ static void a_local_prefix_is_refused(void **state)
 	diags_free(&d);
 }
 
+/* icmp and ip rules are config and policy only until the datapath enforces them. */
+static void rules_the_datapath_cannot_enforce_are_refused_by_name(void **state)
+{
+	struct maps_image img;
+	struct diags d = {};
+	struct mini m;
+	uint16_t slots[3] = { 1, 2, 3 };
+	uint16_t https, ping, vrrp;
+
+	(void)state;
+	mini_init(&m);
+	https = mini_rule(&m, "https", 1);
+	ping = mini_rule(&m, "ping", 1);
+	m.rules[ping].proto = IPPROTO_ICMP;
+	m.rules[ping].port_lo = m.rules[ping].port_hi = 8;
+	vrrp = mini_rule(&m, "vrrp", 0); /* enforced on another host only */
+	m.rules[vrrp].proto = 112;
+	m.rules[vrrp].port_lo = m.rules[vrrp].port_hi = 0;
+	mini_entry(&m, 0, IPPROTO_TCP, 443, 443, "198.18.9.0/24", SPEE_REASON_RULE, https);
+	mini_entry(&m, 0, IPPROTO_ICMP, 8, 8, "198.18.9.0/24", SPEE_REASON_RULE, ping);
+
+	assert_int_equal(maps_check_datapath(&m.p, &d), -EOPNOTSUPP);
+	assert_int_equal(maps_build_image(&m.p, NULL, slots, 0, &img, &d), -EOPNOTSUPP);
+	assert_null(img.exact);
+	/* One message per check, naming the rule and its match; vrrp is not this host's. */
+	assert_int_equal(d.n, 2);
+	for (size_t i = 0; i < d.n; i++) {
+		assert_non_null(strstr(d.v[i].msg, "rule ping (icmp/echo-request) cannot be enforced"));
+		assert_null(strstr(d.v[i].msg, "vrrp"));
+	}
+	diags_free(&d);
+
+	/* Without the icmp rule the same policy builds. */
+	m.rules[ping].dirs = 0;
+	m.p.n_entries = 1;
+	assert_int_equal(maps_check_datapath(&m.p, &d), 0);
+	assert_int_equal(maps_build_image(&m.p, NULL, slots, 0, &img, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(img.n_prefix, 1);
+	maps_image_free(&img);
+}
+
 static void sizes_leave_room_for_both_slots(void **state)
 {
 	struct policy *p = fixture_policy(FX_MAIN);
@@ -452,6 +494,7 @@ int main(void)
 		cmocka_unit_test(names_stand_for_their_addresses_and_unresolved_ones_for_nothing),
 		cmocka_unit_test(own_addresses_become_local_entries_on_port_0),
 		cmocka_unit_test(a_local_prefix_is_refused),
+		cmocka_unit_test(rules_the_datapath_cannot_enforce_are_refused_by_name),
 		cmocka_unit_test(sizes_leave_room_for_both_slots),
 	};
 

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "labels.h"
 #include "policy.h"
+#include "protocols.h"
 
 #define FIXTURES "tests/fixtures/policy/"
 
@@ -39,7 +40,7 @@ static void render(struct compiled *c)
 	for (size_t i = 0; i < p->n_entries; i++) {
 		const struct policy_entry *e = &p->entries[i];
 		char peer[ADDR_TEXT_LEN + 256], port[16], who[64];
-		const char *proto = e->proto == SPEE_PROTO_LOCAL ? "local" : proto_label(e->proto);
+		const char *proto = e->proto == SPEE_PROTO_LOCAL ? "local" : proto_kind_label(e->proto);
 
 		if (e->peer_kind == ENTRY_PEER_NAME)
 			snprintf(peer, sizeof(peer), "%s", e->name);
@@ -539,6 +540,305 @@ static void compiling_twice_gives_the_same_entries(void **state)
 	release(&b);
 }
 
+/* ---- CONTRACT.md section 4 ---- */
+
+#define REAL_HOST "tests/fixtures/config/real-host.yaml"
+
+static bool has_line(const struct compiled *c, const char *line)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->lines[i], line))
+			return true;
+	return false;
+}
+
+static void expect_has(const struct compiled *c, const char *line, bool want)
+{
+	if (has_line(c, line) != want)
+		print_error("'%s' should %sbe an entry\n", line, want ? "" : "not ");
+	assert_true(has_line(c, line) == want);
+}
+
+static struct policy *compile_text(const char *yaml, const char *host, struct config **cfg)
+{
+	struct diags d = { 0 };
+	struct policy *p = NULL;
+	int err = config_parse("mem.yaml", yaml, strlen(yaml), cfg, &d);
+
+	if (!err)
+		err = policy_compile(*cfg, host, NULL, &p, &d);
+	if (err)
+		diags_print(stderr, &d);
+	assert_int_equal(err, 0);
+	diags_free(&d);
+	return p;
+}
+
+static const struct policy_note *find_note(const struct policy *p, enum note_kind kind)
+{
+	for (size_t i = 0; i < p->n_notes; i++)
+		if (p->notes[i].kind == kind)
+			return &p->notes[i];
+	return NULL;
+}
+
+static void a_host_name_target_is_enforced_on_that_host_only(void **state)
+{
+	struct compiled c;
+
+	(void)state;
+	compile(&c, REAL_HOST, "ih1");
+	assert_int_equal(dirs_of(c.p, "backup-agent"), IN);
+	expect_has(&c, "ingress tcp 10000 198.18.9.60 backup-agent", true);
+	/* an inventory address stands for its host: esp from ih1's address, to ih1 */
+	assert_int_equal(dirs_of(c.p, "esp-to-ih"), IN | OUT);
+	expect_has(&c, "ingress ip 0 198.18.0.21 esp-to-ih", true);
+	release(&c);
+	compile(&c, REAL_HOST, "cas1");
+	assert_int_equal(dirs_of(c.p, "backup-agent"), 0);
+	assert_int_equal(dirs_of(c.p, "esp-to-ih"), 0);
+	/* vrrp between cas1 and cas2, named by host: both ways on each of them */
+	assert_int_equal(dirs_of(c.p, "vrrp"), IN | OUT);
+	expect_has(&c, "ingress ip 0 198.18.0.12 vrrp", true);
+	expect_has(&c, "egress ip 0 198.18.0.12 vrrp", true);
+	release(&c);
+	compile(&c, REAL_HOST, "mgmt1");
+	assert_int_equal(dirs_of(c.p, "vrrp"), 0);
+	release(&c);
+}
+
+static void icmp_rules_keep_to_their_family(void **state)
+{
+	struct compiled c;
+	const struct policy_note *n;
+
+	(void)state;
+	compile(&c, REAL_HOST, "mgmt1");
+	/* ADM is IPv4 only: ping-from-adm has its entry, base-echo6-in none, and says so */
+	expect_has(&c, "ingress icmp 8 198.18.9.0/24 ping-from-adm", true);
+	assert_int_equal(dirs_of(c.p, "base-echo6-in"), IN);
+	assert_true(has_note(c.p, NOTE_FAMILY, "base-echo6-in", NULL));
+	/* icmpv6 to an IPv6 prefix; the IPv4 /0 of ANY never becomes an icmpv6 entry */
+	expect_has(&c, "egress icmpv6 128 fd00:5e::/64 ping6-out", true);
+	expect_has(&c, "egress icmpv6 128 ::/0 base-echo6-out", true);
+	expect_has(&c, "egress icmpv6 128 0.0.0.0/0 base-echo6-out", false);
+	expect_has(&c, "egress icmp 8 0.0.0.0/0 base-echo-out", true);
+	expect_has(&c, "egress icmp 8 ::/0 base-echo-out", false);
+	/* the baseline's echo from ADM is the site rule's on the wire: counted there */
+	n = find_note(c.p, NOTE_INDISTINGUISHABLE);
+	assert_non_null(n);
+	assert_string_equal(n->rule, "base-echo-in");
+	assert_string_equal(n->other, "ping-from-adm");
+	release(&c);
+}
+
+static void baselines_compile_after_every_other_rule(void **state)
+{
+	struct compiled c;
+	int first_base;
+
+	(void)state;
+	compile(&c, REAL_HOST, "ih1");
+	expect_has(&c, "egress udp 123 198.18.7.123 base-ntp", true);
+	expect_has(&c, "egress udp 67 0.0.0.0/0 base-dhcp", true);
+	expect_has(&c, "ingress udp 68 0.0.0.0/0 base-dhcp-reply", true);
+	expect_has(&c, "egress udp 547 ff02::1:2 base-dhcpv6", true);
+	expect_has(&c, "ingress udp 546 fe80::/10 base-dhcpv6-reply", true);
+	expect_has(&c, "ingress tcp 10250 198.18.8.0/24 base-kubelet", true);
+	expect_has(&c, "egress tcp 6443 198.18.8.0/24 base-apiserver", true);
+	expect_has(&c, "ingress tcp 9600 198.18.9.50 base-agent-metrics", true);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const overlay[] = { "udp 4789 198.18.0.12 base-vxlan",
+						       "udp 8472 198.18.0.10 base-vxlan-linux",
+						       "udp 6081 fd00:5e::10 base-geneve",
+						       "tcp 179 198.18.0.11 base-bgp" };
+		char line[128];
+
+		snprintf(line, sizeof(line), "ingress %s", overlay[i]);
+		expect_has(&c, line, true);
+		snprintf(line, sizeof(line), "egress %s", overlay[i]);
+		expect_has(&c, line, true);
+	}
+	/* after the matrix, the site rules and the failsafe, in the table's order */
+	first_base = policy_find_rule(c.p, "base-ntp");
+	assert_true(first_base > policy_find_rule(c.p, "failsafe-ssh"));
+	for (size_t r = 0; r < c.p->n_rules; r++) {
+		assert_int_equal(c.p->rules[r].origin == RULE_BASELINE, (int)r >= first_base);
+		if ((int)r >= first_base)
+			assert_memory_equal(c.p->rules[r].id, "base-", 5);
+	}
+	release(&c);
+
+	/* Without baseline: none of it. */
+	compile(&c, FIXTURES "fleet.yaml", "ih1");
+	for (size_t r = 0; r < c.p->n_rules; r++)
+		assert_int_not_equal(c.p->rules[r].origin, RULE_BASELINE);
+	release(&c);
+}
+
+static void the_metrics_port_and_monitoring_follow_the_config(void **state)
+{
+	struct config *cfg;
+	struct policy *p;
+	int r;
+
+	(void)state;
+	p = compile_text("hosts:\n"
+			 "  - {name: n1, roles: [IH], addresses: [198.18.0.21]}\n"
+			 "networks:\n"
+			 "  ADM: [198.18.9.0/24]\n"
+			 "  K8S_CONTROL: [198.18.8.1]\n"
+			 "baseline: [kubernetes-node]\n"
+			 "metrics-port: 9700\n",
+			 "n1", &cfg);
+	r = policy_find_rule(p, "base-agent-metrics");
+	assert_true(r >= 0);
+	assert_int_equal(p->rules[r].port_lo, 9700);
+	assert_string_equal(p->rules[r].peers_text[SPEE_DIR_INGRESS], "MONITORING");
+	/* MONITORING defaults to ADM's members */
+	for (size_t i = 0; i < p->n_entries; i++)
+		if (p->entries[i].reason == SPEE_REASON_RULE && (int)p->entries[i].rule == r) {
+			char text[ADDR_TEXT_LEN];
+
+			prefix_format(&p->entries[i].prefix, text, sizeof(text));
+			assert_string_equal(text, "198.18.9.0/24");
+		}
+	/* kubernetes-node alone brings no linux-host row */
+	assert_int_equal(policy_find_rule(p, "base-ntp"), -1);
+	policy_free(p);
+	config_free(cfg);
+}
+
+static void narrowing_or_moving_onto_a_port_open_to_any_is_noted(void **state)
+{
+	struct config *cfg;
+	struct policy *p;
+	const struct policy_note *n;
+
+	(void)state;
+	/* CONTRACT.md: narrow: {ih-ews: [...]} leaves 443 open to ANY through ih-icewarp */
+	p = compile_text("hosts:\n"
+			 "  - {name: ih1, roles: [IH], addresses: [198.18.0.21]}\n"
+			 "narrow:\n"
+			 "  ih-ews: [198.18.5.0/28]\n",
+			 "ih1", &cfg);
+	n = find_note(p, NOTE_NARROW_DEFEATED);
+	assert_non_null(n);
+	assert_string_equal(n->rule, "ih-ews");
+	assert_string_equal(n->other, "ih-icewarp");
+	assert_non_null(strstr(n->text, "egress tcp/443 to ANY"));
+	policy_free(p);
+	config_free(cfg);
+
+	/* narrowing both leaves nothing open: no note */
+	p = compile_text("hosts:\n"
+			 "  - {name: ih1, roles: [IH], addresses: [198.18.0.21]}\n"
+			 "narrow:\n"
+			 "  ih-ews: [198.18.5.0/28]\n"
+			 "  ih-icewarp: [198.18.5.0/28]\n",
+			 "ih1", &cfg);
+	assert_null(find_note(p, NOTE_NARROW_DEFEATED));
+	policy_free(p);
+	config_free(cfg);
+
+	/* mgmt-console (from ADM) moved onto 443, which cas-https opens to ANY here */
+	p = compile_text("hosts:\n"
+			 "  - {name: aio, roles: [MGMT, CAS], addresses: [198.18.0.10]}\n"
+			 "networks:\n"
+			 "  ADM: [198.18.9.0/24]\n"
+			 "ports:\n"
+			 "  mgmt-console: 443\n",
+			 "aio", &cfg);
+	n = find_note(p, NOTE_PORT_ON_ANY);
+	assert_non_null(n);
+	assert_string_equal(n->rule, "mgmt-console");
+	assert_string_equal(n->other, "cas-https");
+	policy_free(p);
+	config_free(cfg);
+}
+
+static void no_ssh_and_a_loopback_resolver_are_warnings(void **state)
+{
+	struct config *cfg;
+	struct policy *p;
+	const struct policy_note *n;
+
+	(void)state;
+	p = compile_text("hosts:\n"
+			 "  - {name: m, roles: [MGMT], addresses: [198.18.0.10]}\n"
+			 "failsafe: []\n"
+			 "resolvers: [127.0.0.53, 198.19.2.53]\n",
+			 "m", &cfg);
+	n = find_note(p, NOTE_NO_SSH);
+	assert_non_null(n);
+	assert_true(n->warning);
+	n = find_note(p, NOTE_LOOPBACK_RESOLVER);
+	assert_non_null(n);
+	assert_true(n->warning);
+	assert_non_null(strstr(n->text, "127.0.0.53"));
+	assert_null(strstr(n->text, "198.19.2.53"));
+	policy_free(p);
+	config_free(cfg);
+
+	/* a site rule that lets SSH in is enough; so is ingress pass */
+	p = compile_text("hosts:\n"
+			 "  - {name: m, roles: [MGMT], addresses: [198.18.0.10]}\n"
+			 "failsafe: []\n"
+			 "rules:\n"
+			 "  - {id: ssh, port: 22, from: [198.18.9.1], to: [m]}\n",
+			 "m", &cfg);
+	assert_null(find_note(p, NOTE_NO_SSH));
+	assert_null(find_note(p, NOTE_LOOPBACK_RESOLVER));
+	policy_free(p);
+	config_free(cfg);
+	p = compile_text("hosts:\n"
+			 "  - {name: m, roles: [MGMT], addresses: [198.18.0.10]}\n"
+			 "failsafe: []\n"
+			 "default: {ingress: pass}\n",
+			 "m", &cfg);
+	assert_null(find_note(p, NOTE_NO_SSH));
+	policy_free(p);
+	config_free(cfg);
+}
+
+static void rules_enforced_on_no_host_are_fleet_notes(void **state)
+{
+	static const char yaml[] =
+		"hosts:\n"
+		"  - {name: m, roles: [MGMT], addresses: [198.18.0.10]}\n"
+		"networks:\n"
+		"  LAB: [198.18.0.0/24]\n"
+		"rules:\n"
+		"  - {id: by-name, port: 1, from: [ANY], to: [m]}\n"
+		"  - {id: by-address, port: 2, from: [ANY], to: [198.18.0.10]}\n"
+		"  - {id: by-network, port: 3, from: [ANY], to: [LAB]}\n"
+		"  - {id: by-cidr, port: 4, from: [ANY], to: [198.18.0.0/24]}\n"
+		"  - {id: elsewhere, port: 5, from: [ANY], to: [198.18.44.0/24]}\n"
+		"  - {id: no-ih, port: 6, from: [ANY], to: [IH]}\n";
+	struct diags d = { 0 };
+	struct policy_note *v;
+	struct config *cfg;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(config_parse("mem.yaml", yaml, sizeof(yaml) - 1, &cfg, &d), 0);
+	assert_int_equal(policy_fleet_notes(cfg, &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0].rule, "by-network");
+	assert_non_null(strstr(v[0].text, "198.18.0.0/24 holds inventory addresses"));
+	assert_string_equal(v[1].rule, "by-cidr");
+	assert_string_equal(v[2].rule, "elsewhere");
+	assert_string_equal(v[3].rule, "no-ih");
+	assert_non_null(strstr(v[3].text, "holds IH"));
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(v[i].kind, NOTE_NOWHERE);
+		assert_false(v[i].warning);
+	}
+	policy_notes_free(v, n);
+	config_free(cfg);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +853,13 @@ int main(void)
 		cmocka_unit_test(unknown_host_is_an_error),
 		cmocka_unit_test(system_resolvers_are_used_when_the_config_names_none),
 		cmocka_unit_test(compiling_twice_gives_the_same_entries),
+		cmocka_unit_test(a_host_name_target_is_enforced_on_that_host_only),
+		cmocka_unit_test(icmp_rules_keep_to_their_family),
+		cmocka_unit_test(baselines_compile_after_every_other_rule),
+		cmocka_unit_test(the_metrics_port_and_monitoring_follow_the_config),
+		cmocka_unit_test(narrowing_or_moving_onto_a_port_open_to_any_is_noted),
+		cmocka_unit_test(no_ssh_and_a_loopback_resolver_are_warnings),
+		cmocka_unit_test(rules_enforced_on_no_host_are_fleet_notes),
 		cmocka_unit_test(only_addresses_on_the_machine_are_local),
 		cmocka_unit_test(listed_ethertypes_become_entries_both_ways),
 	};
