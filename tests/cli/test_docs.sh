@@ -70,8 +70,9 @@ done
 # option arguments: choices, files, directories; help's operand
 [ "$(complete_words stats --json --prometheus --watch 1 --count "" | wc -l)" = 0 ] && ok ||
 	fail "a number argument is completed with something"
-[ "$(complete_words explain --proto "" | sort | tr '\n' ' ')" = "tcp udp " ] && ok ||
-	fail "explain --proto does not complete to tcp and udp"
+protos=$("$BIN" explain --help | grep -oE -- '--proto [a-z0-9|]+' | head -n 1 | cut -d' ' -f2)
+[ "$(complete_words explain --proto "" | sort)" = "$(tr '|' '\n' <<<"$protos" | sort)" ] &&
+	[[ $protos == tcp\|udp* ]] && ok || fail "explain --proto does not complete to its choices ($protos)"
 [ "$(complete_words run -c x --log-format j)" = json ] && ok || fail "run --log-format j is not json"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

@@ -147,8 +147,12 @@ static void a_built_side_decides_every_connection_as_explain_does(void **state)
 				for (size_t a = 0; a < sizeof(peers) / sizeof(peers[0]); a++)
 					for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
 						uint8_t proto = pr ? IPPROTO_UDP : IPPROTO_TCP;
-						struct explain_query q = { dir, proto, ports[k],
-									   addr(peers[a]) };
+						struct explain_query q = {
+							.dir = dir,
+							.proto = proto,
+							.port = ports[k],
+							.peer = addr(peers[a]),
+						};
 						struct explain_result want;
 						struct plan_verdict got;
 
