@@ -8,7 +8,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 BUILD := build
 
-PKGS := libbpf yaml-0.1 json-c libcares nettle libmicrohttpd libsystemd
+PKGS := libbpf yaml-0.1 json-c libcares nettle libmicrohttpd libsystemd libmnl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
@@ -57,7 +57,7 @@ BENCH_BIN := $(BUILD)/bench/speebpf-bench
 BENCH_SKEL := $(BUILD)/bench/bench.skel.h
 
 .PHONY: all deps test unit-test bpf-test e2e-test lint demo bench vmlinux install clean deb \
-	deploy-test
+	deploy-test docs
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/speebpf
@@ -104,6 +104,29 @@ $(BUILD)/speebpf-san: $(SAN_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The man page and the bash completion, written from the command line's
+# tables (src/cli/docgen.h) by a generator linked with the same objects.
+# Their date: SOURCE_DATE_EPOCH (dpkg-buildpackage sets it), else the last
+# commit's, else today's: a rebuild of one source writes the same page.
+DOCGEN := $(BUILD)/speebpf-docgen
+MAN_DATE := $(shell d=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null)}; \
+	date -u -d "@$${d:-$$(date +%s)}" +%Y-%m-%d)
+GENERATED_DOCS := $(BUILD)/speebpf.8 $(BUILD)/speebpf.bash-completion
+
+$(DOCGEN): tools/docgen/docgen.c $(filter-out $(BUILD)/obj/cli/main.o,$(OBJ))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/speebpf.8: $(DOCGEN) VERSION
+	$(call msg,GEN,$@)
+	$(Q)$(DOCGEN) man $(VERSION) $(MAN_DATE) > $@
+
+$(BUILD)/speebpf.bash-completion: $(DOCGEN)
+	$(call msg,GEN,$@)
+	$(Q)$(DOCGEN) bash-completion > $@
+
+docs: $(GENERATED_DOCS)
+
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(SKEL) | $(BUILD)/tests/lib
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Itests/lib -MMD -MP -c $< -o $@
@@ -133,14 +156,15 @@ test: deps
 		test-kernel-6.1
 
 .PHONY: test-build
-test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN) $(BENCH_BIN)
+test-build: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(BPFT_BIN) $(TOOL_BIN) $(BENCH_BIN) \
+	$(GENERATED_DOCS)
 
 lint:
 	@tools/lint.sh
 
-unit-test: $(BUILD)/speebpf-san $(UNIT_BIN) $(TOOL_BIN)
+unit-test: $(BUILD)/speebpf $(BUILD)/speebpf-san $(UNIT_BIN) $(TOOL_BIN) $(GENERATED_DOCS)
 	@tests/run-unit.sh $(UNIT_BIN) tests/cli/test_cli.sh tests/cli/test_export.sh \
-		tests/tools/test_check_layers.sh
+		tests/cli/test_docs.sh tests/tools/test_check_layers.sh
 
 bpf-test: $(BPFT_BIN)
 	@tests/run-unit.sh --bpffs $(BPFT_BIN)
@@ -204,8 +228,10 @@ DATADIR ?= $(PREFIX)/share/speebpf
 # command table (issue 15, item 6); they install to these two.
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-install: $(BUILD)/speebpf
+install: $(BUILD)/speebpf $(GENERATED_DOCS)
 	install -D -m 0755 $(BUILD)/speebpf $(DESTDIR)$(SBINDIR)/speebpf
+	install -D -m 0644 $(BUILD)/speebpf.8 $(DESTDIR)$(MANDIR)/man8/speebpf.8
+	install -D -m 0644 $(BUILD)/speebpf.bash-completion $(DESTDIR)$(BASHCOMPDIR)/speebpf
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/sbin/speebpf|$(SBINDIR)/speebpf|g' -e 's|/usr/share/doc/speebpf|$(DOCDIR)|g' \
 		deploy/speebpf.service > $(DESTDIR)$(UNITDIR)/speebpf.service

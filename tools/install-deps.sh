@@ -13,16 +13,17 @@ cd "$(dirname "$0")/.."
 BUILD_PACKAGES="
 make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev
+libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev libmnl-dev
 debhelper dpkg-dev
 "
 # lintian checks the package; prometheus brings promtool (the alert rules);
 # strace records the agent's system calls (the unit's SystemCallFilter).
+# bash-completion and groff-base run the generated completion and man page (test_docs.sh).
 TEST_PACKAGES="
 libclang-rt-14-dev libcmocka-dev
 iproute2 procps socat dnsmasq-base curl systemd jq valgrind
 nftables xdp-tools python3 python3-jinja2
-lintian prometheus strace
+lintian prometheus strace bash-completion groff-base
 "
 
 mode=${1:-}

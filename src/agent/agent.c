@@ -2,8 +2,10 @@
 /*
  * The agent's loop. One thread, one select(): the signal fd, the config
  * watch, c-ares' sockets, and deadlines (debounced reload, each name's next
- * resolution, the next drift check). Work that follows from events is done
- * after the select, in a fixed order: reload, resolve, re-apply, drift.
+ * resolution, the next drift check, the next verify). Work that follows from
+ * events is done after the select, in a fixed order: reload, resolve,
+ * re-apply, drift, verify. A verify run blocks the loop for at most about
+ * its probe timeout (the probes run in parallel), like a drift check.
  */
 #include "agent.h"
 
@@ -29,6 +31,8 @@
 #include "namestore.h"
 #include "policy.h"
 #include "resolve.h"
+#include "verify_fleet.h"
+#include "verify_metrics.h"
 #include "watch.h"
 
 #define NEVER INT64_MAX
@@ -58,6 +62,7 @@ struct agent {
 	int64_t reload_at;
 	bool reload_forced;
 	int64_t drift_at;
+	int64_t verify_at;
 	bool names_changed;
 	bool stop;
 	char config_error[SPEE_TEXT_LEN]; /* the config file's last problem, "" when it loaded */
@@ -511,6 +516,67 @@ out:
 
 /* ---- the loop -------------------------------------------------------- */
 
+/*
+ * Probes the fleet from this host with the running policy's config
+ * (verify_fleet.h) and puts the results in /metrics. A run that cannot start
+ * (no policy yet, this host's addresses not on the machine) is logged and
+ * leaves the last results in place.
+ */
+static void run_verify(struct agent *a)
+{
+	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
+	struct verify_fleet_opts opts = {
+		.host = a->policy ? a->policy->host->name : NULL,
+		.env = &env,
+		.pinned = &a->names, /* the agent's names: --resolve and what it resolved */
+		.timeout_ms = a->s->verify_timeout_ms,
+	};
+	struct prefix *local = NULL;
+	struct verify_fleet v = { 0 };
+	struct diags d = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+	int err;
+
+	if (!a->policy || !a->cfg)
+		return; /* nothing applied yet: nothing of ours to verify */
+	/* this host compiled as reload compiles it: its addresses configured here are itself */
+	if (host_local_addresses(&local, &env.n_local_addrs) == 0) {
+		env.local_addrs = local;
+		env.local_known = true;
+	}
+	err = verify_fleet_run(a->cfg, &opts, &v, &d);
+	for (size_t i = 0; i < v.warnings.n; i++)
+		log_event(LOG_WARN, "verify", NULL, "%s", v.warnings.v[i].msg);
+	if (err) {
+		log_diags(&d, "verify-failed");
+		goto out;
+	}
+	out = open_memstream(&text, &len);
+	if (out) {
+		verify_render_prometheus(out, &v.plan);
+		if (fclose(out)) {
+			free(text);
+			text = NULL;
+		}
+	}
+	if (text)
+		agent_state_set_verify(&a->state, text);
+	if (verify_passed(&v.plan))
+		log_event(LOG_INFO, "verify", NULL, "verify passed: %zu probes gave what the "
+						    "config says",
+			  v.plan.n_probes);
+	else
+		log_event(LOG_WARN, "verify", NULL,
+			  "verify failed: %zu of %zu probes did not give what the config says",
+			  verify_failures(&v.plan), v.plan.n_probes);
+out:
+	verify_fleet_free(&v);
+	free(local);
+	diags_free(&d);
+}
+
 static int setup_signals(struct agent *a)
 {
 	sigset_t set;
@@ -546,6 +612,8 @@ static int64_t next_deadline(const struct agent *a)
 
 	if (a->drift_at < next)
 		next = a->drift_at;
+	if (a->verify_at < next)
+		next = a->verify_at;
 	if (a->watchdog_usec && a->watchdog_at < next)
 		next = a->watchdog_at;
 	for (size_t i = 0; i < a->n_timers; i++)
@@ -604,6 +672,10 @@ static void loop(struct agent *a)
 			check_drift(a);
 			a->drift_at = now_ms() + (int64_t)a->s->drift_interval_s * 1000;
 		}
+		if (now_ms() >= a->verify_at) {
+			run_verify(a);
+			a->verify_at = now_ms() + (int64_t)a->s->verify_interval_s * 1000;
+		}
 		if (a->watchdog_usec && now_ms() >= a->watchdog_at) {
 			/* The loop turned: tell systemd we are alive (it restarts us otherwise). */
 			sd_notify(0, "WATCHDOG=1");
@@ -641,6 +713,7 @@ int agent_run(const struct agent_settings *s)
 		.sigfd = -1,
 		.reload_at = NEVER,
 		.drift_at = NEVER,
+		.verify_at = NEVER,
 	};
 	bool adopting;
 	int err;
@@ -707,6 +780,8 @@ int agent_run(const struct agent_settings *s)
 	a.watchdog_at = now_ms();
 	if (s->drift_interval_s)
 		a.drift_at = now_ms() + (int64_t)s->drift_interval_s * 1000;
+	if (s->verify_interval_s)
+		a.verify_at = now_ms(); /* the first run at once: the matrix is known from the start */
 	log_event(LOG_INFO, "running", NULL, "watching %s; SIGHUP reloads, SIGTERM stops (the "
 					     "policy stays enforced)",
 		  s->config);

@@ -3,7 +3,9 @@
  * agent.h - speebpf run: apply, then keep the policy current until SIGTERM
  * or SIGINT. The config file is watched (inotify on its directory, with a
  * debounce; SIGHUP reloads at once), DNS names are re-resolved when their
- * TTL runs out, and the instance is checked for drift and repaired. A bad
+ * TTL runs out, the instance is checked for drift and repaired, and (when
+ * asked) verify probes the fleet from this host and its results join
+ * /metrics (verify_metrics.h). A bad
  * config or a failed apply is logged and leaves the running policy alone.
  * Exiting leaves enforcement in place: only detach removes it.
  */
@@ -27,6 +29,8 @@ struct agent_settings {
 	const char *metrics; /* ADDR:PORT of /metrics and /healthz, or NULL */
 	unsigned debounce_ms; /* quiet time after a config change before reloading */
 	unsigned drift_interval_s; /* 0: no periodic drift check */
+	unsigned verify_interval_s; /* 0: no periodic verify */
+	unsigned verify_timeout_ms; /* each probe's */
 };
 
 /* agent_run's result when the config or a setting is unusable (reported). */

@@ -27,6 +27,7 @@ void agent_state_init(struct agent_state *st)
 
 void agent_state_destroy(struct agent_state *st)
 {
+	free(st->verify_metrics);
 	names_free(&st->names);
 	pthread_mutex_destroy(&st->lock);
 }
@@ -71,6 +72,17 @@ static void policy_map_gauge(FILE *out, const char *name, const char *help, uint
 		     "%s{map=\"spee_prefix\"} %llu\n",
 		name, help, name, name, (unsigned long long)exact, name,
 		(unsigned long long)prefix);
+}
+
+void agent_state_set_verify(struct agent_state *st, char *text)
+{
+	char *old;
+
+	pthread_mutex_lock(&st->lock);
+	old = st->verify_metrics;
+	st->verify_metrics = text;
+	pthread_mutex_unlock(&st->lock);
+	free(old);
 }
 
 void agent_state_render(struct agent_state *st, FILE *out)
@@ -128,6 +140,8 @@ void agent_state_render(struct agent_state *st, FILE *out)
 		label(out, st->names.v[i].name);
 		fprintf(out, "\"} %u\n", st->names.v[i].failures);
 	}
+	if (st->verify_metrics)
+		fputs(st->verify_metrics, out);
 	pthread_mutex_unlock(&st->lock);
 }
 

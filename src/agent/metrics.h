@@ -36,6 +36,7 @@ struct agent_state {
 	/* The policy maps after the last good apply: entries of both slots, max_entries. */
 	uint64_t exact_entries, prefix_entries, exact_size, prefix_size;
 	struct name_table names; /* a copy of the agent's, for /metrics */
+	char *verify_metrics; /* the last verify run's (verify_metrics.h), or NULL */
 };
 
 void agent_state_init(struct agent_state *st);
@@ -43,6 +44,9 @@ void agent_state_destroy(struct agent_state *st);
 
 /* Replaces the copy of the name table (under the lock). */
 int agent_state_set_names(struct agent_state *st, const struct name_table *t);
+
+/* Replaces the last verify run's metrics (under the lock); takes text (may be NULL). */
+void agent_state_set_verify(struct agent_state *st, char *text);
 
 /* The agent's own metrics in Prometheus text format (takes the lock). */
 void agent_state_render(struct agent_state *st, FILE *out);

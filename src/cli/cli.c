@@ -20,6 +20,7 @@ int cli_open_instance(const struct cli_args *a, struct instance **out)
 		[CLI_READS] = INSTANCE_READ,
 		[CLI_WRITES] = INSTANCE_WRITE,
 		[CLI_CREATES] = INSTANCE_CREATE,
+		[CLI_READS_IF_ANY] = INSTANCE_READ,
 	};
 	struct diags d = { 0 };
 	int err;

@@ -19,6 +19,8 @@
 #include "names.h"
 #include "policy.h"
 #include "resolve.h"
+#include "verify_fleet.h"
+#include "verify_text.h"
 
 /* What apply and run compile: the config, this host, its policy, the names' addresses. */
 struct compiled {
@@ -26,6 +28,7 @@ struct compiled {
 	const struct cfg_host *host;
 	struct policy *p;
 	struct name_table names;
+	struct policy_env env; /* the machine's resolvers */
 	struct prefix *resolvers;
 	struct prefix *local; /* the machine's addresses */
 };
@@ -41,7 +44,6 @@ static void compiled_free(struct compiled *c)
 
 static int compile(const struct cli_args *a, struct compiled *c)
 {
-	struct policy_env env;
 	struct diags d = { 0 };
 	int err;
 
@@ -55,13 +57,13 @@ static int compile(const struct cli_args *a, struct compiled *c)
 		diags_free(&d);
 		return -CLI_EUSAGE;
 	}
-	err = cli_policy_env(&env, &c->resolvers);
+	err = cli_policy_env(&c->env, &c->resolvers);
 	/* only the host's addresses configured here are the host itself */
 	if (!err)
-		err = cli_machine_addrs(&env, &c->local);
+		err = cli_machine_addrs(&c->env, &c->local);
 	if (!err) {
-		cli_warn_missing_addrs(c->host, &env);
-		err = policy_compile(c->cfg, c->host->name, &env, &c->p, &d);
+		cli_warn_missing_addrs(c->host, &c->env);
+		err = policy_compile(c->cfg, c->host->name, &c->env, &c->p, &d);
 	}
 	/* A rule the kernel programs cannot enforce: the config's problem, as exit 2. */
 	if (!err && maps_check_datapath(c->p, &d))
@@ -110,6 +112,68 @@ static int arm(struct instance *inst, const struct confirm_snapshot *snap, uint3
 	return err;
 }
 
+/* What happens without a confirmation, for the messages of --verify. */
+static const char *revert_text(const struct confirm_snapshot *snap, unsigned long secs)
+{
+	static char text[128];
+
+	if (snap->existed)
+		snprintf(text, sizeof(text), "generation %u comes back within %lu s",
+			 snap->inst.generation, secs);
+	else
+		snprintf(text, sizeof(text), "the new instance is removed within %lu s", secs);
+	return text;
+}
+
+/*
+ * --verify, the policy applied and armed (inst still locked, so the watcher
+ * cannot revert meanwhile): probes the fleet from this host with the config
+ * just applied; confirms when every probe gave what it must, else leaves the
+ * policy to revert at the deadline. Returns 0 when confirmed, -EIO when
+ * verify failed (exit 1), another negative errno when it could not run.
+ */
+static int verify_then_confirm(const struct cli_args *a, struct instance *inst,
+			       const struct compiled *c, const struct confirm_snapshot *snap,
+			       unsigned long secs)
+{
+	struct verify_fleet_opts opts = {
+		.host = c->host->name,
+		.pinned = &c->names, /* --resolve and what apply resolved */
+		.timeout_ms = (unsigned)cli_uint(a, CLI_OPT_TIMEOUT_MS),
+	};
+	struct verify_fleet v = { 0 };
+	struct diags d = { 0 };
+	uint32_t generation = 0;
+	int err;
+
+	opts.env = &c->env;
+	err = verify_fleet_run(c->cfg, &opts, &v, &d);
+	for (size_t i = 0; i < v.warnings.n; i++)
+		fprintf(stderr, "speebpf verify: warning: %s\n", v.warnings.v[i].msg);
+	if (err) {
+		cli_print_diags(&d, false, NULL);
+		fprintf(stderr, "speebpf: verify could not run; not confirmed: %s\n",
+			revert_text(snap, secs));
+		goto out;
+	}
+	verify_text_print(stdout, &v.plan, v.sources, v.n_sources);
+	if (!verify_passed(&v.plan)) {
+		fprintf(stderr, "speebpf: verify failed; not confirmed: %s\n",
+			revert_text(snap, secs));
+		err = -EIO;
+		goto out;
+	}
+	err = confirm_commit(inst, &generation, &d);
+	if (err)
+		cli_print_diags(&d, false, NULL);
+	else
+		printf("verify passed: confirmed, generation %u stays\n", generation);
+out:
+	verify_fleet_free(&v);
+	diags_free(&d);
+	return err;
+}
+
 static int do_apply(const struct cli_args *a, struct instance *inst)
 {
 	unsigned long confirm = cli_uint(a, CLI_OPT_CONFIRM);
@@ -153,6 +217,8 @@ static int do_apply(const struct cli_args *a, struct instance *inst)
 	print_outcome(inst, &c, &out, req.audit);
 	if (confirm)
 		err = arm(inst, &snap, out.generation, confirm);
+	if (!err && cli_flag(a, CLI_OPT_VERIFY))
+		err = verify_then_confirm(a, inst, &c, &snap, confirm);
 out:
 	instance_close(inst);
 	confirm_snapshot_free(&snap);
@@ -162,5 +228,15 @@ out:
 }
 
 CLI_COMMAND(apply, .summary = "load and attach this host's policy, or update it in place",
-	    .access = CLI_CREATES, .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(CONFIRM)),
+	    .description =
+		    "  With --confirm SECS, the previous policy comes back unless `speebpf confirm`\n"
+		    "  runs within SECS seconds. With --verify too, apply runs `speebpf verify` for\n"
+		    "  this host once the policy is enforced and confirms by itself when every probe\n"
+		    "  gives what the config says; when one does not, it exits 1 and the policy\n"
+		    "  reverts at the deadline.",
+	    .access = CLI_CREATES,
+	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(CONFIRM), CLI_USE(VERIFY),
+				 CLI_USE(TIMEOUT_MS)),
+	    .rules = CLI_RULES({ CLI_NEEDS, CLI_OPT_VERIFY, CLI_OPT_CONFIRM },
+			       { CLI_NEEDS, CLI_OPT_TIMEOUT_MS, CLI_OPT_VERIFY }),
 	    .run = do_apply);

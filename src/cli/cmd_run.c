@@ -18,6 +18,8 @@ static int do_run(const struct cli_args *a, struct instance *inst)
 		.metrics = cli_text(a, CLI_OPT_METRICS),
 		.debounce_ms = (unsigned)cli_uint(a, CLI_OPT_DEBOUNCE_MS),
 		.drift_interval_s = (unsigned)cli_uint(a, CLI_OPT_DRIFT_INTERVAL),
+		.verify_interval_s = (unsigned)cli_uint(a, CLI_OPT_VERIFY_INTERVAL),
+		.verify_timeout_ms = (unsigned)cli_uint(a, CLI_OPT_TIMEOUT_MS),
 	};
 	int err;
 
@@ -33,9 +35,13 @@ CLI_COMMAND(run, .summary = "apply, then keep the policy current (the agent)",
 		    "  Applies, then keeps the policy current: reloads when FILE changes (or on\n"
 		    "  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
 		    "  --drift-interval seconds that the kernel enforces what was compiled and\n"
-		    "  repairs it if not. SIGTERM and SIGINT stop the agent and leave the policy\n"
+		    "  repairs it if not. With --verify-interval, runs `speebpf verify` for this\n"
+		    "  host every SECS seconds and exports its results in /metrics\n"
+		    "  (speebpf_verify_*). SIGTERM and SIGINT stop the agent and leave the policy\n"
 		    "  enforced; `speebpf detach` removes it.",
 	    .access = CLI_CREATES,
 	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(LOG_FORMAT), CLI_USE(METRICS),
-				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS)),
+				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS), CLI_USE(VERIFY_INTERVAL),
+				 CLI_USE(TIMEOUT_MS)),
+	    .rules = CLI_RULES({ CLI_NEEDS, CLI_OPT_TIMEOUT_MS, CLI_OPT_VERIFY_INTERVAL }),
 	    .run = do_run);

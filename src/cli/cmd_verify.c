@@ -14,170 +14,11 @@
 
 #include "cli.h"
 #include "config.h"
-#include "host.h"
-#include "names.h"
 #include "policy.h"
-#include "resolve.h"
 #include "verify.h"
+#include "verify_fleet.h"
 #include "verify_metrics.h"
-#include "verify_probe.h"
-
-/* Compiles every host's policy: ours decides the probes, the peers' what they must give. */
-static int compile_all(const struct config *cfg, const struct policy_env *env, bool json,
-		       struct policy ***out)
-{
-	struct policy **all = calloc(cfg->n_hosts, sizeof(*all));
-	struct diags d = { 0 };
-	int err = 0;
-
-	if (!all)
-		return -ENOMEM;
-	for (size_t h = 0; h < cfg->n_hosts && !err; h++) {
-		err = policy_compile(cfg, cfg->hosts[h].name, env, &all[h], &d);
-		if (err)
-			cli_print_diags(&d, json, NULL);
-	}
-	diags_free(&d);
-	*out = all;
-	return err;
-}
-
-static void add_name(char ***names, size_t *n, const char *name)
-{
-	char **grown;
-
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp((*names)[i], name))
-			return;
-	grown = realloc(*names, (*n + 1) * sizeof(**names));
-	if (!grown)
-		return; /* unresolved, it allows nothing: the plan is the same as with --no-resolve */
-	*names = grown;
-	(*names)[(*n)++] = (char *)name;
-}
-
-/*
- * Resolves the DNS names of the entries a plan can meet: our egress and the
- * peers' ingress, TCP. A name that resolves to a peer (or to us) opens ports
- * there like an address; one pinned with --resolve is not looked up.
- */
-static void resolve_names(struct policy *const *all, size_t n, const struct policy *self,
-			  struct name_table *t)
-{
-	struct resolver *r;
-	char **names = NULL;
-	size_t n_names = 0;
-
-	for (size_t h = 0; h < n; h++) {
-		uint8_t dir = all[h] == self ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
-
-		for (size_t i = 0; i < all[h]->n_entries; i++) {
-			const struct policy_entry *e = &all[h]->entries[i];
-
-			if (e->peer_kind == ENTRY_PEER_NAME && e->dir == dir &&
-			    e->proto == IPPROTO_TCP && !names_find(t, e->name))
-				add_name(&names, &n_names, e->name);
-		}
-	}
-	if (n_names && !resolver_open(&r, 2000)) {
-		resolver_resolve_all(r, t, names, n_names);
-		resolver_close(r);
-	}
-	free(names);
-}
-
-/*
- * This host's inventory addresses that the machine holds: probes leave from
- * them, so that peers judge the addresses the config names. Those it does not
- * hold are said on stderr; none at all is a usage error (verify runs on the
- * host it verifies).
- */
-static int pick_sources(const struct cfg_host *host, struct prefix **out, size_t *n_out)
-{
-	struct prefix *local = NULL, *src;
-	size_t n_local = 0, n = 0;
-	char text[ADDR_TEXT_LEN];
-	int err;
-
-	*out = NULL;
-	*n_out = 0;
-	err = host_local_addresses(&local, &n_local);
-	if (err) {
-		fprintf(stderr, "speebpf verify: cannot list this machine's addresses: %s\n",
-			strerror(-err));
-		return err;
-	}
-	src = calloc(host->n_addrs, sizeof(*src));
-	if (!src) {
-		free(local);
-		return -ENOMEM;
-	}
-	for (size_t a = 0; a < host->n_addrs; a++)
-		for (size_t l = 0; l < n_local; l++)
-			if (!prefix_cmp(&host->addrs[a], &local[l])) {
-				src[n++] = host->addrs[a];
-				break;
-			}
-	free(local);
-	for (size_t a = 0, s = 0; n && a < host->n_addrs; a++) {
-		if (s < n && !prefix_cmp(&host->addrs[a], &src[s])) {
-			s++;
-			continue;
-		}
-		prefix_format(&host->addrs[a], text, sizeof(text));
-		fprintf(stderr, "speebpf verify: warning: %s of host %s is not on this machine\n",
-			text, host->name);
-	}
-	if (!n) {
-		fprintf(stderr,
-			"speebpf verify: none of host %s's addresses is on this machine: verify "
-			"runs on the host it verifies (--host)\n",
-			host->name);
-		free(src);
-		return -CLI_EUSAGE;
-	}
-	*out = src;
-	*n_out = n;
-	return 0;
-}
-
-static void print_text(const struct verify_plan *plan, const struct prefix *src, size_t n_src)
-{
-	char addr[ADDR_TEXT_LEN], detail[128];
-	size_t failed = verify_failures(plan);
-
-	printf("verify %s: %zu probe%s from", plan->host, plan->n_probes,
-	       plan->n_probes == 1 ? "" : "s");
-	for (size_t i = 0; i < n_src; i++) {
-		addr_format(&src[i], addr, sizeof(addr));
-		printf("%s %s", i ? "," : "", addr);
-	}
-	printf(" (timeout %u ms, %.1f s)\n", plan->timeout_ms, plan->duration_ms / 1000.0);
-	if (plan->n_probes)
-		printf("%-10s %-26s %5s  %-16s %-13s %s\n", "PEER", "ADDRESS", "PORT", "RULE",
-		       "EXPECTED", "RESULT");
-	for (size_t i = 0; i < plan->n_probes; i++) {
-		const struct verify_probe *p = &plan->probes[i];
-
-		addr_format(&p->dst, addr, sizeof(addr));
-		verify_describe(p, plan->timeout_ms, detail, sizeof(detail));
-		printf("%-10s %-26s %5u  %-16s %-13s %-13s %-4s %s\n", p->peer, addr, p->port,
-		       p->rule[0] ? p->rule : p->unlisted ? "(no rule)" : "-",
-		       verify_result_label(p->expect), verify_result_label(p->result),
-		       verify_probe_ok(p) ? "ok" : "FAIL", detail);
-	}
-	for (size_t i = 0; i < plan->n_skipped; i++) {
-		addr_format(&plan->skipped[i].addr, addr, sizeof(addr));
-		printf("skipped %s %s: %s\n", plan->skipped[i].peer, addr, plan->skipped[i].why);
-	}
-	if (!plan->n_probes)
-		printf("nothing to probe: no other inventory host this host can reach\n");
-	else if (!failed)
-		printf("ok: every probe gave what the policy says\n");
-	else
-		printf("FAILED: %zu of %zu probes did not give what the policy says\n", failed,
-		       plan->n_probes);
-}
+#include "verify_text.h"
 
 static struct json_object *string_or_null(const char *s)
 {
@@ -244,34 +85,21 @@ static void print_json(const struct verify_plan *plan, const struct prefix *src,
 static int do_verify(const struct cli_args *a, struct instance *inst)
 {
 	bool json = cli_flag(a, CLI_OPT_JSON);
-	struct name_table names = { 0 };
+	struct verify_fleet_opts opts = {
+		.host = cli_text(a, CLI_OPT_HOST),
+		.pinned = &a->pinned,
+		.no_resolve = cli_flag(a, CLI_OPT_NO_RESOLVE),
+		.timeout_ms = (unsigned)cli_uint(a, CLI_OPT_TIMEOUT_MS),
+	};
+	struct prefix *resolvers = NULL;
+	struct verify_fleet v = { 0 };
 	struct config *cfg = NULL;
-	struct policy **all = NULL;
-	const struct policy *self = NULL;
-	struct prefix *resolvers = NULL, *sources = NULL;
 	struct policy_env env;
-	const struct cfg_host *host;
-	struct verify_plan plan = { 0 };
-	struct verify_input in = { 0 };
-	struct verify_run_opts run = { 0 };
 	struct diags d = { 0 };
-	size_t n_sources = 0;
 	int err;
 
 	(void)inst; /* it opens no instance */
-	err = names_copy(&names, &a->pinned); /* --resolve, then what is resolved */
-	if (err)
-		goto out;
 	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), json, &cfg);
-	if (err)
-		goto out;
-	err = host_select(cfg, cli_text(a, CLI_OPT_HOST), &host, &d);
-	if (err) {
-		cli_print_diags(&d, json, NULL);
-		err = -CLI_EUSAGE;
-		goto out;
-	}
-	err = pick_sources(host, &sources, &n_sources);
 	if (err)
 		goto out;
 	err = cli_policy_env(&env, &resolvers);
@@ -279,51 +107,29 @@ static int do_verify(const struct cli_args *a, struct instance *inst)
 		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
 		goto out;
 	}
-	err = compile_all(cfg, &env, json, &all);
-	if (err)
-		goto out;
-	for (size_t h = 0; h < cfg->n_hosts; h++)
-		if (&cfg->hosts[h] == host)
-			self = all[h];
-	if (!cli_flag(a, CLI_OPT_NO_RESOLVE))
-		resolve_names(all, cfg->n_hosts, self, &names);
-
-	in.self = self;
-	in.peers = (const struct policy *const *)all;
-	in.n_peers = cfg->n_hosts;
-	in.names = &names;
-	in.sources = sources;
-	in.n_sources = n_sources;
-	err = verify_plan_build(&in, &plan);
+	opts.env = &env;
+	err = verify_fleet_run(cfg, &opts, &v, &d);
+	for (size_t i = 0; i < v.warnings.n; i++)
+		fprintf(stderr, "speebpf verify: warning: %s\n", v.warnings.v[i].msg);
 	if (err) {
-		fprintf(stderr, "speebpf verify: cannot plan the probes: %s\n", strerror(-err));
-		goto out;
-	}
-	run.timeout_ms = (unsigned)cli_uint(a, CLI_OPT_TIMEOUT_MS);
-	err = verify_run(&plan, &run);
-	if (err) {
-		fprintf(stderr, "speebpf verify: the probes could not run: %s\n", strerror(-err));
+		cli_print_diags(&d, json, NULL);
+		/* A host not in the inventory, not on this machine, or a bad policy: usage. */
+		if (err == -ESRCH || err == -EADDRNOTAVAIL || err == -EINVAL)
+			err = -CLI_EUSAGE;
 		goto out;
 	}
 	if (json)
-		print_json(&plan, sources, n_sources);
+		print_json(&v.plan, v.sources, v.n_sources);
 	else if (cli_flag(a, CLI_OPT_PROMETHEUS))
-		verify_render_prometheus(stdout, &plan);
+		verify_render_prometheus(stdout, &v.plan);
 	else
-		print_text(&plan, sources, n_sources);
+		verify_text_print(stdout, &v.plan, v.sources, v.n_sources);
 	/* Exit 1: a probe did not give what the fleet's policy says it must. */
-	err = verify_passed(&plan) ? 0 : -EIO;
+	err = verify_passed(&v.plan) ? 0 : -EIO;
 out:
-	if (err == 1)
-		err = 0;
-	verify_plan_free(&plan);
-	for (size_t h = 0; all && h < cfg->n_hosts; h++)
-		policy_free(all[h]);
-	free(all);
-	free(sources);
+	verify_fleet_free(&v);
 	free(resolvers);
 	diags_free(&d);
-	names_free(&names);
 	config_free(cfg);
 	return err;
 }

@@ -93,7 +93,11 @@ enum cli_kind {
 	X(FORMAT, "format", 0, "nftables|nftables-names|windows-firewall|windows-keywords",        \
 	  CLI_CHOICE, 0, 0, NULL, "the ruleset to write")                                         \
 	X(TIMEOUT_MS, "timeout", 0, "MS", CLI_UINT, 1, 60000, "2000",                              \
-	  "how long each probe waits for an answer")
+	  "how long each probe waits for an answer")                                             \
+	X(VERIFY, "verify", 0, NULL, CLI_FLAG, 0, 0, NULL,                                         \
+	  "run verify after the apply: confirm when it passes, else let the policy revert")      \
+	X(VERIFY_INTERVAL, "verify-interval", 0, "SECS", CLI_UINT, 0, 86400, "0",                  \
+	  "run verify every SECS seconds and export its results in /metrics (0: never)")
 
 #define CLI_OPT_ENUM(id, ...) CLI_OPT_##id,
 enum cli_opt { CLI_OPT_NONE, CLI_OPTIONS(CLI_OPT_ENUM) CLI_N_OPTIONS };
@@ -147,6 +151,7 @@ enum cli_access {
 	CLI_READS, /* reads an existing one: a shared lock (stats, status, events) */
 	CLI_WRITES, /* changes an existing one: the exclusive lock (confirm, detach) */
 	CLI_CREATES, /* changes or creates one: the exclusive lock (apply, run) */
+	CLI_READS_IF_ANY, /* reads one when there is one, itself, briefly (plan: none is no policy) */
 };
 
 struct cli_args;

@@ -13,6 +13,7 @@
 	X(check)                                                                                   \
 	X(explain)                                                                                 \
 	X(export)                                                                                  \
+	X(plan)                                                                                    \
 	X(apply)                                                                                   \
 	X(confirm)                                                                                 \
 	X(run)                                                                                     \

@@ -9,8 +9,9 @@
 #    network, and `systemd-analyze security` (the exposure threshold and the
 #    exact list of settings it may still lack, each for a reason);
 #  - the alert rules: promtool check rules and promtool test rules;
-#  - the dashboard: JSON, unique panel ids, its variables, the verify row;
-#  - `make install` into a DESTDIR: the example config is an example only.
+#  - the dashboard: JSON, unique panel ids, its variables, the verify row and its panels;
+#  - `make install` into a DESTDIR: the example config is an example only; the
+#    generated man page and completion are installed.
 # (The package: tests/package/test_deb.sh; dashboard and rules against a real
 # agent: tests/e2e/test_monitoring.sh.)
 set -u
@@ -131,6 +132,11 @@ expect "every query uses the data source, job and instance variables" \
 		    (.expr | test("instance=~\"\\$instance\"")))' "$D"
 expect "it keeps a row for the verify results" \
 	jq -e '[.panels[] | select(.type == "row" and .title == "Verify results")] | length == 1' "$D"
+expect "... whose panels query the verify results: the verdict, failures, each probe" \
+	jq -e '[.panels[] | select(.type == "row" and .title == "Verify results") | .panels[].targets[].expr] as $q |
+		(["speebpf_verify_ok", "speebpf_verify_failed_probes", "speebpf_verify_probes",
+		  "speebpf_verify_probe{", "speebpf_verify_last_run_timestamp_seconds"] |
+		 all(. as $m | $q | any(contains($m))))' "$D"
 
 echo "# make install"
 if [[ -x build/speebpf ]]; then
@@ -144,6 +150,9 @@ if [[ -x build/speebpf ]]; then
 		sh -c "cmp -s deploy/grafana/speebpf.json '$T/root/usr/local/share/speebpf/grafana/speebpf.json' &&
 			cmp -s deploy/prometheus/speebpf-alerts.yml '$T/root/usr/local/share/speebpf/prometheus/speebpf-alerts.yml' &&
 			cmp -s deploy/speebpf.default '$T/root/etc/default/speebpf'"
+	expect "the generated man page and bash completion are installed" \
+		sh -c "cmp -s build/speebpf.8 '$T/root/usr/local/share/man/man8/speebpf.8' &&
+			cmp -s build/speebpf.bash-completion '$T/root/usr/local/share/bash-completion/completions/speebpf'"
 	echo 'SPEEBPF_ARGS="--audit"' >"$T/root/etc/default/speebpf"
 	make --no-print-directory -s install DESTDIR="$T/root" >/dev/null 2>&1
 	expect "an existing /etc/default/speebpf is kept" grep -qx 'SPEEBPF_ARGS="--audit"' "$T/root/etc/default/speebpf"

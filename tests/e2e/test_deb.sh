@@ -97,9 +97,33 @@ expect_true "dpkg -i installs it" in_root env DEBIAN_FRONTEND=noninteractive dpk
 rm -f "$R/tmp/speebpf.deb"
 for f in /usr/sbin/speebpf /lib/systemd/system/speebpf.service /etc/default/speebpf \
 	/usr/share/doc/speebpf/examples/fleet.example.yaml /usr/share/speebpf/grafana/speebpf.json \
-	/usr/share/speebpf/prometheus/speebpf-alerts.yml; do
+	/usr/share/speebpf/prometheus/speebpf-alerts.yml /usr/share/man/man8/speebpf.8.gz \
+	/usr/share/bash-completion/completions/speebpf; do
 	expect_true "it installed $f" test -e "$R$f"
 done
+# The man page and the completion, generated in the package's build: every
+# command the installed binary has, speebpf(8) has a section of and the
+# completion offers.
+installed_commands() { chroot "$R" /usr/sbin/speebpf help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'; }
+man_has_every_command() {
+	local page c
+	page=$(zcat "$R/usr/share/man/man8/speebpf.8.gz") && grep -q '^\.TH SPEEBPF 8 ' <<<"$page" || return 1
+	for c in $(installed_commands); do
+		grep -qxF ".SS \"speebpf $c\"" <<<"$page" || { echo "no section for $c"; return 1; }
+	done
+}
+completion_offers_every_command() {
+	local offered c
+	offered=$(bash --norc --noprofile -c 'source /usr/share/bash-completion/bash_completion; source "$1"
+		COMP_WORDS=(speebpf ""); COMP_CWORD=1; COMP_LINE="speebpf "; COMP_POINT=8
+		_speebpf speebpf "" speebpf; printf "%s\n" "${COMPREPLY[@]}"' _ \
+		"$R/usr/share/bash-completion/completions/speebpf") || return 1
+	for c in $(installed_commands); do
+		grep -qx "$c" <<<"$offered" || { echo "$c not offered"; return 1; }
+	done
+}
+expect_true "the man page is speebpf(8), with a section for every command" man_has_every_command
+expect_true "the bash completion offers every command" completion_offers_every_command
 expect_true "/etc/default/speebpf is a conffile" grep -qx /etc/default/speebpf "$R/var/lib/dpkg/info/speebpf.conffiles"
 expect_false "no live config: the example is only an example" test -e "$R/etc/speebpf/fleet.yaml"
 expect_true "the unit is not enabled" sh -c "[ \"\$(chroot '$R' systemctl is-enabled speebpf.service 2>&1)\" = disabled ]"
@@ -201,11 +225,12 @@ expect_true "removing it detached the instance: no pin" no_pins
 expect_true "no XDP program on mgmt1's eth0" no_xdp
 expect_true "no program on mgmt1's cgroup" no_cgroup_progs
 expect_connect client mgmt1 8471	# no firewall any more
-# What is left in the upper layer: dpkg's own records, logs and caches,
+# What is left in the upper layer: dpkg's own records, logs and caches
+# (man-db's index, which its trigger rebuilds for any package with a man page),
 # systemd-analyze's scratch directories, and directories the machine already
 # has. Anything else is the package's.
 left=$(cd "$OVL/upper" && find . -mindepth 1 \( -type d -empty -o ! -type d \) -printf '%P\n' | sort |
-	grep -vE '^(var/lib/dpkg/|var/log/|var/cache/(debconf|apt)/|var/lib/systemd/deb-systemd-helper-(enabled|masked)$|tmp/systemd-temporary-)' |
+	grep -vE '^(var/lib/dpkg/|var/log/|var/cache/(debconf|apt|man)/|var/lib/systemd/deb-systemd-helper-(enabled|masked)$|tmp/systemd-temporary-)' |
 	while read -r p; do [[ -d /$p && -d $OVL/upper/$p ]] || echo "$p"; done)
 expect_true "the purge left nothing behind${left:+ (left: $(echo $left))}" test -z "$left"
 expect_false "not /var/lib/speebpf either" test -e "$R/var/lib/speebpf"

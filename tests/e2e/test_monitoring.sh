@@ -4,13 +4,17 @@
 # The Grafana dashboard and the Prometheus alert rules (deploy/grafana,
 # deploy/prometheus) against what real agents export: an enforcing agent on
 # mgmt1 (with a DNS name that never resolves) and an auditing one on cas1,
-# with traffic allowed and refused, are scraped. Then:
+# with traffic allowed and refused, both verifying the matrix periodically
+# (which fails: ih1 enforces nothing and cas1 only audits, so mgmt1's
+# mail to them - mgmt-smtp, to ANY - is open where the config says their
+# ingress refuses it), are scraped. Then:
 #  - the scrapes pass `promtool check metrics`;
 #  - every metric and label the dashboard's queries, the alert rules and the
 #    alert tests' series name is exported (tests/deploy/monitoring.js check);
 #  - on the real series, in `promtool test rules`: every dashboard query
 #    returns data, the never-resolved name alerts, a drift the agent really
-#    found (an entry deleted behind its back) alerts, and nothing else does.
+#    found (an entry deleted behind its back) alerts, the failing verify
+#    alerts on both, and nothing else does.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 lab_require_speebpf
@@ -36,8 +40,11 @@ agent() { # HOST [ARGS...]: an agent serving /metrics on the host's 127.0.0.1:96
 	shift
 	lab_spawn "$host" "agent-$host" "$SPEEBPF" run -c "$CFG" --host "$host" --iface eth0 \
 		--cgroup "$(lab_cgroup "$host")" --pin-dir "$(lab_pin_dir "$host")" \
-		--metrics 127.0.0.1:9600 --drift-interval 1 "$@"
+		--metrics 127.0.0.1:9600 --drift-interval 1 --verify-interval 3600 --timeout 500 "$@"
 	lab_wait_log "agent-$host" 'watching ' 20 || lab_die "the agent of $host did not start"
+}
+verified() { # HOST: its agent's first verify run is over
+	lab_wait_log "agent-$1" 'verify (passed|failed)' 20 || lab_die "the agent of $1 did not verify"
 }
 scrape() { # HOST FILE
 	lab_exec "$1" curl -sf --max-time 5 http://127.0.0.1:9600/metrics >"$2"
@@ -50,6 +57,8 @@ expect_connect cas1 mgmt1 8471		# a rule's counter
 expect_blocked client mgmt1 8471	# a drop
 expect_connect client cas1 8473		# a would-drop (audit mode lets it through)
 expect_connect ih1 cas1 443		# cas-https
+verified mgmt1
+verified cas1
 
 S=$LAB_DIR/scrape
 mkdir -p "$S"
@@ -60,6 +69,13 @@ expect_true "the scrapes pass promtool check metrics" \
 expect_true "mgmt1's scrape shows the never-resolved name" \
 	grep -q '^speebpf_dns_last_success_timestamp_seconds{name="unresolvable.example.com"} 0$' "$S/mgmt1-1.prom"
 expect_true "cas1's scrape shows audit mode" grep -q '^speebpf_audit_mode 1$' "$S/cas1-1.prom"
+expect_true "mgmt1's scrape shows verify failing" grep -q '^speebpf_verify_ok 0$' "$S/mgmt1-1.prom"
+expect_true "... on its probe of ih1's port 587 (mgmt-smtp), open as ih1 enforces nothing" \
+	grep -q '^speebpf_verify_probe{peer="ih1",address="198.18.0.21",port="587",rule="mgmt-smtp",expected="blocked-path",result="open"} 0$' \
+	"$S/mgmt1-1.prom"
+expect_true "... while its probes of ih1's ports a rule opens are open, as they must be" \
+	grep -Eq '^speebpf_verify_probe\{peer="ih1",address="198.18.0.21",port="[0-9]+",rule="[a-z0-9-]+",expected="open",result="open"\} 1$' \
+	"$S/mgmt1-1.prom"
 
 echo "# drift: an entry deleted behind mgmt1's agent's back"
 PIN=$(lab_pin_dir mgmt1)
@@ -97,8 +113,10 @@ expect_true "the real series make a promtool test" \
 	node "$CHECKS/monitoring.js" emit-test "${SCRAPES[@]}" --dashboard "$DASHBOARD" \
 	--rules "$ALERTS" --out "$LAB_DIR/real" --step 30 --eval 45 \
 	--expect 'SpeebpfDnsNameNeverResolved{job="speebpf",instance="mgmt1:9600",name="unresolvable.example.com"}' \
-	--expect 'SpeebpfDrift{job="speebpf",instance="mgmt1:9600"}'
-expect_true "every dashboard query has data; only the never-resolved name and the drift alert" \
+	--expect 'SpeebpfDrift{job="speebpf",instance="mgmt1:9600"}' \
+	--expect 'SpeebpfVerifyFailing{job="speebpf",instance="mgmt1:9600"}' \
+	--expect 'SpeebpfVerifyFailing{job="speebpf",instance="cas1:9600"}'
+expect_true "every dashboard query has data; only the never-resolved name, drift and verify alerts" \
 	promtool test rules "$LAB_DIR/real/test.yml"
 
 lab_finish

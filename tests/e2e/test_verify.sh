@@ -9,6 +9,9 @@
 # fail verify. A peer that refuses (RST) counts as open. Probes leave from
 # the inventory address even where the route prefers another. Every probe ends
 # with a result whatever the network does: dropped SYNs end at --timeout.
+# apply --confirm --verify on cas1 keeps a config the fleet agrees with
+# (confirmed by itself) and lets one revert that moves mgmt-internal to a port
+# mgmt1 does not open yet.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 lab_require_speebpf
@@ -182,5 +185,33 @@ expect_true "verify on cas1 exits 0 with nothing listening on ih1" test "$V_RC" 
 expect_true "  cas1 -> ih1:8472 is open, refused by the peer" \
 	jq -e --arg a "$ih1" '.probes[] | select(.address == $a and .port == 8472) |
 		.result == "open" and .detail == "refused by the peer"' <<<"$V"
+
+echo "# apply --confirm --verify: a good policy stays, a bad one reverts"
+field() { lab_speebpf cas1 status --json | jq -r "$1"; }
+out=$(lab_speebpf cas1 apply -c "$CFG" --host cas1 --confirm 30 --verify --timeout "$T" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out" >"$LAB_DIR/log/apply-verify-good.txt"
+expect_true "apply --confirm 30 --verify of the fleet config exits 0" test "$rc" = 0
+expect_true "  it printed verify's table, every probe ok" \
+	grep -Eq '^mgmt1 +198\.18\.0\.10 +8471 +mgmt-internal +open +open +ok' <<<"$out"
+expect_true "  and confirmed by itself" grep -q '^verify passed: confirmed, generation [0-9]* stays$' <<<"$out"
+expect_true "  nothing waits for a confirmation" test "$(field .confirm_pending)" = false
+good=$(field .generation)
+MOVED=$LAB_DIR/fleet-moved.yaml
+sed 's/^resolvers:/ports:\n  mgmt-internal: 9471\nresolvers:/' "$CFG" >"$MOVED"
+out=$(lab_speebpf cas1 apply -c "$MOVED" --host cas1 --confirm 5 --verify --timeout "$T" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out" >"$LAB_DIR/log/apply-verify-bad.txt"
+expect_true "apply --confirm 5 --verify of a config moving mgmt-internal to 9471 exits 1" test "$rc" = 1
+expect_true "  mgmt1 (which still runs the fleet config) drops 9471: blocked-path" \
+	grep -Eq '^mgmt1 +198\.18\.0\.10 +9471 +mgmt-internal +open +blocked-path +FAIL' <<<"$out"
+expect_true "  it says so and does not confirm" \
+	grep -q "verify failed; not confirmed: generation $good comes back within 5 s" <<<"$out"
+expect_true "  the moved policy waits for a confirmation" test "$(field .confirm_pending)" = true
+for _ in $(seq 100); do	# the deadline is 5 s away; at most 10 s
+	[[ $(field .confirm_pending) == false ]] && break
+	sleep 0.1
+done
+expect_true "  past the deadline it reverted: generation $good runs again" \
+	test "$(field .generation)" = "$good"
+expect_connect cas1 mgmt1 8471
 
 lab_finish

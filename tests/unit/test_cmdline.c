@@ -100,6 +100,8 @@ static void the_table_says_how_each_command_opens_the_instance(void **state)
 	assert_int_equal(cli_find_command("stats")->access, CLI_READS);
 	assert_int_equal(cli_find_command("status")->access, CLI_READS);
 	assert_int_equal(cli_find_command("events")->access, CLI_READS);
+	assert_int_equal(cli_find_command("plan")->access, CLI_READS_IF_ANY);
+	assert_int_equal(cli_find_command("verify")->access, CLI_NO_INSTANCE);
 }
 
 static void an_option_the_command_does_not_take_is_a_usage_error(void **state)
@@ -209,6 +211,32 @@ static void required_options_and_combinations_come_from_the_table(void **state)
 	assert_int_equal(parse("check", &a, "-c", "f", "--all", "--host", "h", NULL), -CLI_EUSAGE);
 	cli_args_free(&a);
 	assert_int_equal(parse("stats", &a, "--watch", "1", "--count", "2", NULL), 0);
+	cli_args_free(&a);
+	/* apply --verify confirms: it needs --confirm; its --timeout needs --verify */
+	assert_int_equal(parse("apply", &a, "-c", "f", "--verify", NULL), -CLI_EUSAGE);
+	cli_args_free(&a);
+	assert_int_equal(parse("apply", &a, "-c", "f", "--confirm", "9", "--timeout", "5", NULL),
+			 -CLI_EUSAGE);
+	cli_args_free(&a);
+	assert_int_equal(parse("apply", &a, "-c", "f", "--confirm", "9", "--verify", "--timeout",
+			       "5", NULL),
+			 0);
+	assert_true(cli_flag(&a, CLI_OPT_VERIFY));
+	assert_int_equal(cli_uint(&a, CLI_OPT_TIMEOUT_MS), 5);
+	cli_args_free(&a);
+	/* run: the probes' --timeout only with --verify-interval, which is off by default */
+	assert_int_equal(parse("run", &a, "-c", "f", "--timeout", "5", NULL), -CLI_EUSAGE);
+	cli_args_free(&a);
+	assert_int_equal(parse("run", &a, "-c", "f", NULL), 0);
+	assert_int_equal(cli_uint(&a, CLI_OPT_VERIFY_INTERVAL), 0);
+	cli_args_free(&a);
+	assert_int_equal(parse("run", &a, "-c", "f", "--verify-interval", "60", "--timeout", "5",
+			       NULL),
+			 0);
+	assert_int_equal(cli_uint(&a, CLI_OPT_VERIFY_INTERVAL), 60);
+	cli_args_free(&a);
+	/* and an option of verify's that apply does not take */
+	assert_int_equal(parse("apply", &a, "-c", "f", "--no-resolve", NULL), -CLI_EUSAGE);
 	cli_args_free(&a);
 }
 
