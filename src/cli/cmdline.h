@@ -88,7 +88,9 @@ enum cli_kind {
 	X(FORMAT, "format", 0, "nftables|nftables-names|windows-firewall|windows-keywords",        \
 	  CLI_CHOICE, 0, 0, NULL, "the ruleset to write")                                         \
 	X(TIMEOUT_MS, "timeout", 0, "MS", CLI_UINT, 1, 60000, "2000",                              \
-	  "how long each probe waits for an answer")
+	  "how long each probe waits for an answer")                                              \
+	X(MIN_COUNT, "min-count", 0, "N", CLI_UINT, 1, (unsigned long)-1, "1",                     \
+	  "leave out addresses seen fewer than N times")
 
 #define CLI_OPT_ENUM(id, ...) CLI_OPT_##id,
 enum cli_opt { CLI_OPT_NONE, CLI_OPTIONS(CLI_OPT_ENUM) CLI_N_OPTIONS };
