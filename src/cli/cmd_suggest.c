@@ -9,14 +9,42 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
+#include "matrix.h"
 #include "suggest.h"
 #include "tallies.h"
+
+/*
+ * The roles of the instance's host, from the config it applied (site
+ * rules are enforced by role): into roles, or why not into why.
+ */
+static void host_roles(const struct spee_instance *rec, char *roles, size_t len, char *why,
+		       size_t why_len)
+{
+	const struct cfg_host *h;
+	struct config *cfg = NULL;
+	struct diags d = {0};
+
+	roles[0] = '\0';
+	if (!rec->host[0] || !rec->config_path[0]) {
+		snprintf(why, why_len, "the instance names no host or config");
+	} else if (config_load(rec->config_path, &cfg, &d)) {
+		snprintf(why, why_len, "the applied config %s no longer loads", rec->config_path);
+	} else if (!(h = config_find_host(cfg, rec->host))) {
+		snprintf(why, why_len, "host %s is not in %s any more", rec->host, rec->config_path);
+	} else {
+		roles_format(h->roles, roles, len);
+	}
+	config_free(cfg);
+	diags_free(&d);
+}
 
 static int do_suggest(const struct cli_args *a, struct instance *inst)
 {
 	struct suggest_opts o = { .min_count = cli_uint(a, CLI_OPT_MIN_COUNT),
 				  .source = inst->pin_dir };
 	struct tally_snapshot *s = calloc(1, sizeof(*s));
+	char roles[64], why[2 * SPEE_TEXT_LEN + 64];
 	struct diags d = {0};
 	int err;
 
@@ -30,6 +58,9 @@ static int do_suggest(const struct cli_args *a, struct instance *inst)
 		fprintf(stderr, "speebpf: cannot read what %s noted: %s\n", inst->pin_dir,
 			strerror(-err));
 	} else {
+		host_roles(&s->rec, roles, sizeof(roles), why, sizeof(why));
+		o.roles = roles[0] ? roles : NULL;
+		o.why_no_roles = why;
 		err = suggest_render(stdout, s, &o);
 		if (err)
 			fprintf(stderr, "speebpf: suggest: %s\n", strerror(-err));

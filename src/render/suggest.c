@@ -114,7 +114,8 @@ static void group_finish(struct sugg_group *g, uint64_t min)
 		if (g->addrs[i].count >= min)
 			g->addrs[k++] = g->addrs[i];
 	g->n = k;
-	qsort(g->addrs, g->n, sizeof(*g->addrs), by_count);
+	if (g->n)
+		qsort(g->addrs, g->n, sizeof(*g->addrs), by_count);
 }
 
 static void put_addr(FILE *out, const struct sugg_addr *a)
@@ -239,25 +240,15 @@ static void render_narrow(FILE *out, const struct tally_snapshot *s, struct sugg
 	}
 }
 
-/* The host's name as a scalar: plain where it is safe, else double-quoted. */
+/* The host's name inside a double-quoted YAML scalar: quotes and backslashes escaped. */
 static void put_host(FILE *out, const char *host)
 {
-	bool plain = *host != '\0';
-
-	for (const char *c = host; *c && plain; c++)
-		plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			(*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_';
-	if (plain) {
-		fputs(host, out);
-		return;
-	}
-	fputc('"', out);
 	for (const char *c = host; *c; c++) {
 		if (*c == '"' || *c == '\\')
 			fputc('\\', out);
-		fputc(*c, out);
+		if ((unsigned char)*c >= 0x20)
+			fputc(*c, out);
 	}
-	fputc('"', out);
 }
 
 void suggest_rule_id(const char *host, unsigned dir, unsigned proto, unsigned port, char *buf)
@@ -287,9 +278,10 @@ void suggest_rule_id(const char *host, unsigned dir, unsigned proto, unsigned po
 }
 
 static void render_rules(FILE *out, const struct tally_snapshot *s, struct sugg_group *gs,
-			 size_t n)
+			 size_t n, const struct suggest_opts *o)
 {
-	const char *host = s->rec.host;
+	const char *host = *s->rec.host ? s->rec.host : NULL;
+	const char *roles = o ? o->roles : NULL;
 	bool any = false;
 	char id[SPEE_RULE_ID_LEN];
 
@@ -297,13 +289,15 @@ static void render_rules(FILE *out, const struct tally_snapshot *s, struct sugg_
 		struct sugg_group *g = &gs[i];
 		const char *peers = g->dir == SPEE_DIR_INGRESS ? "from" : "to";
 		const char *self = g->dir == SPEE_DIR_INGRESS ? "to" : "from";
+		const char *proto = g->proto == IPPROTO_UDP ? "udp" : "tcp";
 
 		if (!g->n)
 			continue;
-		if (!*host) {
-			/* a gateway's instance judges for many hosts: no one to name */
-			fprintf(out, "# would-drops, %s %s/%u (no host to write a rule for):\n",
-				dir_names[g->dir], g->proto == IPPROTO_UDP ? "udp" : "tcp", g->port);
+		if (!host || !roles) {
+			fprintf(out, "# would-drops, %s %s/%u (no rule written: %s):\n",
+				dir_names[g->dir], proto, g->port,
+				!host ? "a gateway judges for many hosts"
+				      : o && o->why_no_roles ? o->why_no_roles : "the host's roles are unknown");
 			for (size_t k = 0; k < g->n; k++) {
 				fputs("#   - ", out);
 				put_addr(out, &g->addrs[k]);
@@ -316,7 +310,7 @@ static void render_rules(FILE *out, const struct tally_snapshot *s, struct sugg_
 		any = true;
 		suggest_rule_id(host, g->dir, g->proto, g->port, id);
 		fprintf(out, "  - id: %s\n", id);
-		fprintf(out, "    proto: %s\n", g->proto == IPPROTO_UDP ? "udp" : "tcp");
+		fprintf(out, "    proto: %s\n", proto);
 		fprintf(out, "    port: %u\n", g->port);
 		fprintf(out, "    %s:\n", peers);
 		for (size_t k = 0; k < g->n; k++) {
@@ -324,11 +318,11 @@ static void render_rules(FILE *out, const struct tally_snapshot *s, struct sugg_
 			put_addr(out, &g->addrs[k]);
 			put_counts(out, s, &g->addrs[k], "would-drop");
 		}
-		fprintf(out, "    %s: [", self);
+		/* by role, as every site rule: the host's roles */
+		fprintf(out, "    %s: [%s]\n", self, roles);
+		fprintf(out, "    description: \"%s would-drops seen on ", dir_names[g->dir]);
 		put_host(out, host);
-		fputs("]\n", out);
-		fprintf(out, "    description: %s would-drops seen on %s in audit mode\n",
-			dir_names[g->dir], *host ? "this host" : "?");
+		fputs(" in audit mode\"\n", out);
 	}
 }
 
@@ -365,8 +359,10 @@ int suggest_render(FILE *out, const struct tally_snapshot *s, const struct sugge
 		group_finish(&narrow[i], min);
 	for (size_t i = 0; i < n_rules; i++)
 		group_finish(&rules[i], min);
-	qsort_r(narrow, n_narrow, sizeof(*narrow), by_rule_id, (void *)s);
-	qsort(rules, n_rules, sizeof(*rules), by_dir_proto_port);
+	if (n_narrow)
+		qsort_r(narrow, n_narrow, sizeof(*narrow), by_rule_id, (void *)s);
+	if (n_rules)
+		qsort(rules, n_rules, sizeof(*rules), by_dir_proto_port);
 
 	fprintf(out, "# speebpf suggest%s%s: host %s, %s mode, policy generation %u\n",
 		o && o->source ? " " : "", o && o->source ? o->source : "",
@@ -381,7 +377,7 @@ int suggest_render(FILE *out, const struct tally_snapshot *s, const struct sugge
 		fprintf(out, "# Addresses seen fewer than %llu times are left out.\n",
 			(unsigned long long)min);
 	render_narrow(out, s, narrow, n_narrow);
-	render_rules(out, s, rules, n_rules);
+	render_rules(out, s, rules, n_rules, o);
 out:
 	groups_free(narrow, n_narrow);
 	groups_free(rules, n_rules);

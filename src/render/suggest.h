@@ -6,7 +6,7 @@
  *    through its ANY side, the remote addresses it allowed;
  *  - site `rules:`: for audit mode's would-drops (no rule), one rule per
  *    direction, protocol and port, from or to the addresses they involved,
- *    on this host only.
+ *    on the host's roles (site rules are enforced by role).
  * Counts and first/last seen (UTC) follow each address as a YAML comment;
  * what cannot be written as config (rules that are not built in, a network
  * set to any) is said in comments. The fragment's top-level keys are those
@@ -24,6 +24,13 @@
 struct suggest_opts {
 	uint64_t min_count; /* addresses seen fewer times are left out (0 and 1: none) */
 	const char *source; /* what the header names as the source (the pin dir), or NULL */
+	/*
+	 * The host's roles as a side of a rule ("CAS, IH"): site rules are
+	 * enforced by role. NULL when unknown (the applied config no longer
+	 * loads, a gateway): the would-drops are then said in comments.
+	 */
+	const char *roles;
+	const char *why_no_roles; /* why roles is NULL, for the comment; may be NULL */
 };
 
 /* Writes the fragment. Returns 0 or -ENOMEM. */
