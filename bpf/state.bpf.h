@@ -102,7 +102,8 @@ static __always_inline bool spee_flow_fresh(const struct spee_flow_state *st, __
  */
 static __always_inline void spee_tally(void *map, const void *key)
 {
-	__u64 now = bpf_ktime_get_ns();
+	/* the coarse clock (a tick's resolution) is plenty for first and last seen, and cheaper */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct spee_tally *t = bpf_map_lookup_elem(map, key);
 	struct spee_tally fresh = { .count = 1, .first_ns = now, .last_ns = now };
 

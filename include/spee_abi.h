@@ -402,7 +402,7 @@ struct spee_would_key {
 	__u8 addr[16]; /* the remote address */
 };
 
-/* The value of both: how many, and when first and last (bpf_ktime_get_ns: CLOCK_MONOTONIC). */
+/* The value of both: how many, and when first and last (bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC). */
 struct spee_tally {
 	__u64 count;
 	__u64 first_ns;
