@@ -129,6 +129,29 @@ static __always_inline void spee_report(const struct spee_run *run, __u32 dir,
 }
 
 /*
+ * Audit mode: a would-drop for want of a rule that starts a connection (a
+ * TCP SYN) or is a UDP datagram, tallied by remote address, protocol and
+ * port for `speebpf suggest`.
+ */
+static __always_inline void spee_note_would(__u32 dir, struct spee_verdict v,
+					    const struct spee_pkt *p)
+{
+	struct spee_would_key k = {
+		.dir = (__u8)dir,
+		.family = p->family,
+		.proto = p->proto,
+		.port = p->dport,
+	};
+
+	if (v.reason != SPEE_REASON_NO_RULE ||
+	    !(p->proto == SPEE_IPPROTO_UDP ||
+	      (p->proto == SPEE_IPPROTO_TCP && spee_syn_only(p))))
+		return;
+	__builtin_memcpy(k.addr, dir == SPEE_DIR_INGRESS ? p->saddr : p->daddr, 16);
+	spee_tally(&spee_would, &k);
+}
+
+/*
  * The exit of every packet: count once, report it if it is (or in audit
  * mode would be) dropped, then pass (true) or drop. packets: 1, or 0 for a
  * fragment of a datagram counted already (spee_judge); origin: enum
@@ -142,8 +165,11 @@ static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
 
 	spee_count(dir, v, packets, bytes);
 	pass = spee_allows(run, dir, v);
-	if (!pass)
+	if (!pass) {
 		spee_report(run, dir, v, p, ifindex, (__u32)bytes, origin);
+		if (run->cfg.mode == SPEE_MODE_AUDIT)
+			spee_note_would(dir, v, p);
+	}
 	return pass || run->cfg.mode == SPEE_MODE_AUDIT;
 }
 

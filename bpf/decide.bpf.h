@@ -70,7 +70,7 @@ static __always_inline bool spee_allows(const struct spee_run *run, __u32 dir,
 /*
  * The rule for a new connection or datagram to `port` with remote address
  * `addr`: the exact address first (the most specific match there is), then
- * the longest prefix, then the port's /0 rule.
+ * the longest prefix, then the port's /0 rule (flagged SPEE_VERDICT_ANY).
  */
 static __always_inline struct spee_verdict spee_rule_lookup(const struct spee_run *run, __u32 dir,
 							    __u32 l4, __be16 port, __u8 family,
@@ -119,6 +119,7 @@ static __always_inline struct spee_verdict spee_rule_lookup(const struct spee_ru
 	if (pi->any_rule[fam] != SPEE_RULE_NONE) {
 		v.rule = pi->any_rule[fam];
 		v.reason = SPEE_REASON_RULE;
+		v.flags = SPEE_VERDICT_ANY;
 	}
 	return v;
 }
@@ -419,8 +420,10 @@ static __always_inline struct spee_verdict spee_ingress_udp(const struct spee_ru
 	v = spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_UDP, p->dport, p->family, p->saddr);
 	if (!spee_is_no_rule(v)) {
 		/* A datagram the policy lets in: the host's answers to it are replies. */
-		if (spee_allows(run, SPEE_DIR_INGRESS, v))
-			spee_flow_touch(p, false, SPEE_REASON_UDP_REPLY, bpf_ktime_get_ns());
+		if (spee_allows(run, SPEE_DIR_INGRESS, v) &&
+		    spee_flow_touch(p, false, SPEE_REASON_UDP_REPLY, bpf_ktime_get_ns()) &&
+		    (v.flags & SPEE_VERDICT_ANY))
+			spee_note_any(v.rule, SPEE_DIR_INGRESS, p->family, p->saddr);
 		return v;
 	}
 	st = spee_flow_find(p, false);
@@ -437,9 +440,14 @@ static __always_inline struct spee_verdict spee_decide_ingress(struct xdp_md *ct
 	if (p->proto == SPEE_IPPROTO_TCP) {
 		if (spee_bad_flags(p))
 			return spee_verdict_of(SPEE_REASON_MALFORMED);
-		if (spee_syn_only(p))
-			return spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_TCP, p->dport,
-						p->family, p->saddr);
+		if (spee_syn_only(p)) {
+			struct spee_verdict v = spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_TCP,
+								 p->dport, p->family, p->saddr);
+
+			if (v.flags & SPEE_VERDICT_ANY)
+				spee_note_any(v.rule, SPEE_DIR_INGRESS, p->family, p->saddr);
+			return v;
+		}
 		return spee_ingress_tcp_other(ctx, run, p);
 	}
 	if (p->proto == SPEE_IPPROTO_UDP)
@@ -488,6 +496,8 @@ static __always_inline struct spee_verdict spee_egress_tcp(struct __sk_buff *skb
 		/* So that XDP knows the replies without asking the socket table. */
 		if (spee_allows(run, SPEE_DIR_EGRESS, v))
 			spee_flow_put(p, true, SPEE_REASON_ESTABLISHED, bpf_ktime_get_ns());
+		if (v.flags & SPEE_VERDICT_ANY)
+			spee_note_any(v.rule, SPEE_DIR_EGRESS, p->family, p->daddr);
 		return v;
 	}
 	v = spee_egress_tcp_other(skb, p);
@@ -517,10 +527,12 @@ static __always_inline struct spee_verdict spee_egress_udp(const struct spee_run
 		if (st && spee_flow_fresh(st, bpf_ktime_get_ns(), run->cfg.udp_timeout_ns))
 			return spee_verdict_of(SPEE_REASON_UDP_REPLY);
 	}
-	if (spee_allows(run, SPEE_DIR_EGRESS, v))
-		spee_flow_touch(p, true,
-				v.reason == SPEE_REASON_DNS ? SPEE_REASON_DNS : SPEE_REASON_UDP_REPLY,
-				bpf_ktime_get_ns());
+	if (spee_allows(run, SPEE_DIR_EGRESS, v) &&
+	    spee_flow_touch(p, true,
+			    v.reason == SPEE_REASON_DNS ? SPEE_REASON_DNS : SPEE_REASON_UDP_REPLY,
+			    bpf_ktime_get_ns()) &&
+	    (v.flags & SPEE_VERDICT_ANY))
+		spee_note_any(v.rule, SPEE_DIR_EGRESS, p->family, p->daddr);
 	return v;
 }
 

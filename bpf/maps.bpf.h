@@ -138,6 +138,24 @@ struct {
 	__type(value, __u64);
 } spee_ev_stats SEC(".maps");
 
+/*
+ * What suggest learns from (spee_abi.h): remote addresses of ANY-side
+ * rules, and audit mode's would-drops. LRU: bounded, the recent kept.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SPEE_SEEN_ENTRIES);
+	__type(key, struct spee_seen_key);
+	__type(value, struct spee_tally);
+} spee_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SPEE_WOULD_ENTRIES);
+	__type(key, struct spee_would_key);
+	__type(value, struct spee_tally);
+} spee_would SEC(".maps");
+
 /* Read and written by user space only; here so that a pin dir holds them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -66,23 +66,24 @@ static __always_inline void spee_flow_del(const struct spee_pkt *p, bool egress)
 /*
  * Records a UDP datagram's flow (sent by the host on egress, received on
  * ingress) so that the other side's answers are recognised for exactly
- * udp-timeout after it. A known flow is refreshed in place, through the
+ * udp-timeout after it; true when the flow is new. A known flow is refreshed in place, through the
  * value the lookup returned: a store instead of an LRU update (the lookup
  * has already marked the entry as used). Racing CPUs write the same
  * fields with times a few ns apart; either one is right.
  */
-static __always_inline void spee_flow_touch(const struct spee_pkt *p, bool egress, __u8 reason,
+static __always_inline bool spee_flow_touch(const struct spee_pkt *p, bool egress, __u8 reason,
 					    __u64 now)
 {
 	struct spee_flow_state *st = spee_flow_find(p, egress);
 
 	if (!st) {
 		spee_flow_put(p, egress, reason, now);
-		return;
+		return true;
 	}
 	*(volatile __u64 *)&st->last_seen_ns = now;
 	if (st->reason != reason)
 		st->reason = reason;
+	return false;
 }
 
 /* A UDP flow's answers are let in up to udp_timeout_ns after its last datagram. */
@@ -91,6 +92,40 @@ static __always_inline bool spee_flow_fresh(const struct spee_flow_state *st, __
 {
 	/* signed: a CPU may have stored a time a little after this one's now */
 	return (__s64)(now - st->last_seen_ns) <= (__s64)timeout_ns;
+}
+
+/*
+ * One more for key in a table of tallies (spee_seen, spee_would): the
+ * count atomically (CPUs share the entry), the times by plain stores
+ * (racing CPUs store times a few ns apart; either is right). Called only
+ * where a connection or flow starts, or in audit mode for a would-drop.
+ */
+static __always_inline void spee_tally(void *map, const void *key)
+{
+	/* the coarse clock (a tick's resolution) is plenty for first and last seen, and cheaper */
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct spee_tally *t = bpf_map_lookup_elem(map, key);
+	struct spee_tally fresh = { .count = 1, .first_ns = now, .last_ns = now };
+
+	if (!t) {
+		if (!bpf_map_update_elem(map, key, &fresh, BPF_NOEXIST))
+			return;
+		/* another CPU made it first */
+		t = bpf_map_lookup_elem(map, key);
+		if (!t)
+			return;
+	}
+	__sync_fetch_and_add(&t->count, 1);
+	t->last_ns = now;
+}
+
+/* A new connection or flow that rule v let through its ANY side: its remote address noted. */
+static __always_inline void spee_note_any(__u16 rule, __u32 dir, __u8 family, const __u8 *raddr)
+{
+	struct spee_seen_key k = { .rule = rule, .dir = (__u8)dir, .family = family };
+
+	__builtin_memcpy(k.addr, raddr, 16);
+	spee_tally(&spee_seen, &k);
 }
 
 #define SPEE_SOCK_NONE -1

@@ -112,8 +112,11 @@ enum spee_action {
 struct spee_verdict {
 	__u16 rule;
 	__u8 reason; /* enum spee_reason */
-	__u8 pad;
+	__u8 flags; /* SPEE_VERDICT_*: set by the lookup, 0 in every map */
 };
+
+/* spee_verdict.flags: the rule matched through its /0 entry (its ANY side). */
+#define SPEE_VERDICT_ANY 0x1
 
 /* spee_exact (HASH): one peer address, the most specific match there is. */
 struct spee_rule_key {
@@ -367,6 +370,45 @@ enum spee_ev_stat {
 	SPEE_EV_STAT_MAX,
 };
 
+/*
+ * What `speebpf suggest` learns from: bounded LRU tables of counts, written
+ * only where a connection or flow starts (never for its later packets), so
+ * that the fast path pays nothing for them.
+ *
+ * spee_seen (LRU_HASH): per rule that allowed a new connection through its
+ * ANY side (SPEE_VERDICT_ANY), per direction, the remote addresses: a TCP
+ * SYN (either direction) or a UDP datagram that starts a flow.
+ * spee_would (LRU_HASH): in audit mode, what would have been dropped for
+ * want of a rule (no-rule), by direction, remote address, protocol and
+ * port: a TCP SYN or a UDP datagram. Both keep their most recent entries.
+ */
+#define SPEE_SEEN_ENTRIES 16384
+#define SPEE_WOULD_ENTRIES 8192
+
+struct spee_seen_key {
+	__u16 rule; /* the rule's counter slot (spee_rules) */
+	__u8 dir; /* enum spee_dir */
+	__u8 family; /* enum spee_family */
+	__u8 addr[16]; /* the remote address; IPv4 in the first 4 bytes */
+};
+
+struct spee_would_key {
+	__u8 dir; /* enum spee_dir */
+	__u8 family; /* enum spee_family */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+	__be16 port; /* the destination port, network order: the service asked for */
+	__u16 pad2;
+	__u8 addr[16]; /* the remote address */
+};
+
+/* The value of both: how many, and when first and last (bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC). */
+struct spee_tally {
+	__u64 count;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
 #define SPEE_TEXT_LEN 256
 /*
  * The record's program tags, one a program of include/spee_objects.h's list
@@ -457,6 +499,9 @@ _Static_assert(sizeof(struct spee_runtime) == 8 + 24 * SPEE_POLICY_SLOTS, "spee_
 _Static_assert(sizeof(struct spee_event) == 64, "spee_event layout");
 _Static_assert(sizeof(struct spee_ev_bucket) == 24, "spee_ev_bucket layout");
 _Static_assert(sizeof(struct spee_rule_meta) == SPEE_RULE_ID_LEN + 8, "spee_rule_meta layout");
+_Static_assert(sizeof(struct spee_seen_key) == 20, "spee_seen_key layout");
+_Static_assert(sizeof(struct spee_would_key) == 24, "spee_would_key layout");
+_Static_assert(sizeof(struct spee_tally) == 24, "spee_tally layout");
 _Static_assert(sizeof(struct spee_name_addr) == 20, "spee_name_addr layout");
 _Static_assert(sizeof(struct spee_name_state) == 24 + 20 * SPEE_NAME_ADDRS + 64,
 	       "spee_name_state layout");

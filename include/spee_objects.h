@@ -43,7 +43,9 @@
 	X(INST, spee_inst, SPEE_MAPF_EXTENDS)                                                      \
 	X(EVENTS, spee_events, SPEE_MAPF_REBUILDS)                                                 \
 	X(EV_BUCKET, spee_ev_bucket, SPEE_MAPF_REBUILDS)                                           \
-	X(EV_STATS, spee_ev_stats, SPEE_MAPF_REBUILDS)
+	X(EV_STATS, spee_ev_stats, SPEE_MAPF_REBUILDS)                                             \
+	X(SEEN, spee_seen, SPEE_MAPF_REBUILDS)                                                     \
+	X(WOULD, spee_would, SPEE_MAPF_REBUILDS)
 
 /* Maps private to one loaded object: never pinned, never opened by user space. */
 #define SPEE_SCRATCH_MAPS(X) X(spee_skbcopy)

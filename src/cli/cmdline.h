@@ -97,7 +97,9 @@ enum cli_kind {
 	X(VERIFY, "verify", 0, NULL, CLI_FLAG, 0, 0, NULL,                                         \
 	  "run verify after the apply: confirm when it passes, else let the policy revert")      \
 	X(VERIFY_INTERVAL, "verify-interval", 0, "SECS", CLI_UINT, 0, 86400, "0",                  \
-	  "run verify every SECS seconds and export its results in /metrics (0: never)")
+	  "run verify every SECS seconds and export its results in /metrics (0: never)")         \
+	X(MIN_COUNT, "min-count", 0, "N", CLI_UINT, 1, (unsigned long)-1, "1",                     \
+	  "leave out addresses seen fewer than N times")
 
 #define CLI_OPT_ENUM(id, ...) CLI_OPT_##id,
 enum cli_opt { CLI_OPT_NONE, CLI_OPTIONS(CLI_OPT_ENUM) CLI_N_OPTIONS };

@@ -21,6 +21,7 @@
 	X(status)                                                                                  \
 	X(events)                                                                                  \
 	X(verify)                                                                                  \
+	X(suggest)                                                                                 \
 	X(detach)
 
 #include <stddef.h>

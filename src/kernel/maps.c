@@ -791,6 +791,38 @@ static int zero_rule_counters(const struct spee_map_fds *m, uint16_t slot, struc
 	return err;
 }
 
+/*
+ * Forgets what spee_seen noted for the slots given to a new id: the
+ * addresses an old rule allowed are not the new one's. Keys are collected
+ * first (deleting while walking would restart the walk); the map is
+ * bounded (SPEE_SEEN_ENTRIES).
+ */
+static int forget_seen(const struct spee_map_fds *m, const bool *fresh, struct diags *d)
+{
+	struct spee_seen_key *keys, k, *prev = NULL;
+	int fd = m->fd[SPEE_MAP_SEEN];
+	size_t n = 0;
+	int err = 0;
+
+	if (fd < 0)
+		return 0;
+	keys = calloc(SPEE_SEEN_ENTRIES, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (n < SPEE_SEEN_ENTRIES && !bpf_map_get_next_key(fd, prev, &k)) {
+		if (k.rule < SPEE_MAX_RULES && fresh[k.rule])
+			keys[n++] = k;
+		prev = &k;
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		if (bpf_map_delete_elem(fd, &keys[i]) && errno != ENOENT)
+			err = -errno;
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot clear entries of spee_seen: %s", strerror(-err));
+	free(keys);
+	return err;
+}
+
 int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
 	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d)
 {
@@ -840,6 +872,9 @@ int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struc
 		if (err)
 			goto out;
 	}
+	err = forget_seen(m, fresh, d);
+	if (err)
+		goto out;
 	rules_written = true;
 	err = write_rules(m, cur, next, d);
 	if (err)

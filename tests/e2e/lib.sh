@@ -544,7 +544,7 @@ lab_speebpf() {
 		[[ " $* " == *" --cgroup "* ]] || extra+=(--cgroup "$(lab_cgroup "$host")")
 		[[ " $* " == *" --pin-dir "* ]] || extra+=(--pin-dir "$(lab_pin_dir "$host")")
 		;;
-	confirm | stats | status | events | detach)
+	confirm | stats | status | events | suggest | detach)
 		[[ " $* " == *" --pin-dir "* ]] || extra+=(--pin-dir "$(lab_pin_dir "$host")")
 		;;
 	esac

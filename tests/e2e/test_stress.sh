@@ -119,7 +119,8 @@ expect_blocked client mgmt1 8471
 expect_connect admpc mgmt1 8470
 maps=$(cd "$PIN/maps" && ls | sort | tr '\n' ' ')
 want=$(printf '%s\n' spee_ev_bucket spee_ev_stats spee_events spee_exact spee_flows spee_frags \
-	spee_inst spee_names spee_ports spee_prefix spee_reason_ctr spee_rt spee_rule_ctr spee_rules |
+	spee_inst spee_names spee_ports spee_prefix spee_reason_ctr spee_rt spee_rule_ctr spee_rules \
+	spee_seen spee_would |
 	sort | tr '\n' ' ')
 expect_true "no map pin left over ($maps)" test "$maps" = "$want"
 links=$(cd "$PIN/links" && ls | sort | tr '\n' ' ')

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What `speebpf suggest` learns from, on the real kernel with
+ * BPF_PROG_TEST_RUN: SYNs from several addresses through an ANY rule are
+ * tallied per rule, direction and address, once per SYN; replies and
+ * packets of established connections add nothing, nor do rules matched by
+ * an exact or prefix peer; a UDP ANY rule counts new flows, not datagrams;
+ * the table stays within its bound under more addresses than it holds.
+ * In audit mode, would-drops for want of a rule (TCP SYNs, UDP datagrams)
+ * are tallied by direction, address, protocol and port; in enforce mode
+ * nothing is.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfenv.h"
+#include "config.h"
+#include "loader.h"
+#include "maps.h"
+#include "pkt.h"
+#include "policy.h"
+
+#define HOST4 "198.18.0.11"
+#define HOST6 "fd00:5e::11"
+#define MGMT4 "198.18.0.10"
+#define PEER_A "198.18.4.1"
+#define PEER_B "198.18.4.2"
+#define PEER_C "198.18.4.3"
+#define PEER_6 "fd00:5e::4:1"
+
+static struct loader l;
+static int veth;
+
+/* cas1 holds CAS and IH: cas-https (443 in from ANY), ih-ews (443 out to ANY), ih-internal (8472 in from MGMT). */
+static const char fleet[] = "hosts:\n"
+			    "  - {name: mgmt1, roles: [MGMT], addresses: [198.18.0.10]}\n"
+			    "  - {name: cas1, roles: [CAS, IH], addresses: [198.18.0.11, \"fd00:5e::11\"]}\n"
+			    "rules:\n"
+			    "  - {id: discovery, proto: udp, port: 5353, from: [any], to: [CAS]}\n"
+			    "mode: %s\n";
+
+static void apply(const char *mode)
+{
+	struct maps_apply_opts opts = { 0 };
+	struct maps_apply_result res;
+	struct diags d = { 0 };
+	struct config *cfg;
+	struct policy *p;
+	char yaml[512];
+
+	snprintf(yaml, sizeof(yaml), fleet, mode);
+	assert_int_equal(config_parse("suggest.yaml", yaml, strlen(yaml), &cfg, &d), 0);
+	assert_int_equal(policy_compile(cfg, "cas1", NULL, &p, &d), 0);
+	assert_int_equal(maps_apply(&l.maps, p, NULL, &opts, &res, &d), 0);
+	policy_free(p);
+	config_free(cfg);
+	diags_free(&d);
+}
+
+/* Runs one packet: ingress through XDP, egress through the cgroup program. Returns the verdict. */
+static uint32_t run(bool egress, const char *src, const char *dst, uint8_t proto, uint16_t sport,
+		    uint16_t dport, uint8_t flags)
+{
+	struct pkt_spec s = {
+		.src = src, .dst = dst, .proto = proto, .sport = sport, .dport = dport,
+		.tcp_flags = flags,
+	};
+	uint8_t frame[PKT_MAX];
+	int len = pkt_build(&s, frame, sizeof(frame));
+	uint32_t ret = 0;
+
+	assert_true(len > 0);
+	assert_int_equal(bpfenv_run(loader_prog_fd(&l, egress ? LOADER_PROG_EGRESS : LOADER_PROG_XDP),
+				    egress ? BPFENV_EGRESS : BPFENV_XDP, frame, (size_t)len,
+				    egress ? veth : 0, &ret),
+			 0);
+	return ret;
+}
+
+static uint32_t syn_in(const char *src, uint16_t sport, uint16_t dport)
+{
+	return run(false, src, strchr(src, ':') ? HOST6 : HOST4, IPPROTO_TCP, sport, dport, PKT_SYN);
+}
+
+/* The counter slot the policy gave rule id. */
+static uint16_t slot_of(const char *id)
+{
+	struct spee_rule_meta m;
+
+	for (uint32_t s = 1; s < SPEE_MAX_RULES; s++) {
+		assert_int_equal(bpf_map_lookup_elem(l.maps.fd[SPEE_MAP_RULES], &s, &m), 0);
+		if (m.dirs && !strcmp(m.id, id))
+			return (uint16_t)s;
+	}
+	fail_msg("rule %s has no slot", id);
+	return 0;
+}
+
+static void addr_of(const char *text, uint8_t *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	*family = strchr(text, ':') ? SPEE_FAMILY_V6 : SPEE_FAMILY_V4;
+	assert_int_equal(inet_pton(*family == SPEE_FAMILY_V6 ? AF_INET6 : AF_INET, text, addr), 1);
+}
+
+/* The count spee_seen holds for (rule, dir, address): 0 when there is no entry. */
+static uint64_t seen(const char *id, uint8_t dir, const char *addr)
+{
+	struct spee_seen_key k = { .rule = slot_of(id), .dir = dir };
+	struct spee_tally t;
+
+	addr_of(addr, &k.family, k.addr);
+	if (bpf_map_lookup_elem(l.maps.fd[SPEE_MAP_SEEN], &k, &t))
+		return 0;
+	assert_true(t.first_ns > 0 && t.first_ns <= t.last_ns);
+	return t.count;
+}
+
+static uint64_t would(uint8_t dir, const char *addr, uint8_t proto, uint16_t port)
+{
+	struct spee_would_key k = { .dir = dir, .proto = proto, .port = htons(port) };
+	struct spee_tally t;
+
+	addr_of(addr, &k.family, k.addr);
+	if (bpf_map_lookup_elem(l.maps.fd[SPEE_MAP_WOULD], &k, &t))
+		return 0;
+	assert_true(t.first_ns > 0 && t.first_ns <= t.last_ns);
+	return t.count;
+}
+
+/* Entries in a hash map, and the sum of their counts. */
+static size_t entries(int fd, size_t ksz, uint64_t *sum)
+{
+	uint8_t key[32], next[32];
+	struct spee_tally t;
+	size_t n = 0;
+	void *prev = NULL;
+
+	*sum = 0;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, &t))
+			continue;
+		*sum += t.count;
+		n++;
+	}
+	return n;
+}
+
+static void clear_tallies(void)
+{
+	assert_int_equal(bpfenv_clear_map(l.maps.fd[SPEE_MAP_SEEN], sizeof(struct spee_seen_key)), 0);
+	assert_int_equal(bpfenv_clear_map(l.maps.fd[SPEE_MAP_WOULD], sizeof(struct spee_would_key)),
+			 0);
+	assert_int_equal(bpfenv_clear_map(l.maps.fd[SPEE_MAP_FLOWS], sizeof(struct spee_flow_key)),
+			 0);
+}
+
+static int setup(void **state)
+{
+	struct loader_sizes sz;
+	struct diags d = { 0 };
+
+	(void)state;
+	veth = bpfenv_netns("spe-sga", "spe-sgb", NULL, NULL);
+	if (veth < 0)
+		return -1;
+	loader_sizes_default(&sz);
+	if (loader_load(&l, &sz, NULL, &d)) {
+		diags_print(stderr, &d);
+		return -1;
+	}
+	diags_free(&d);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	loader_close(&l);
+	return 0;
+}
+
+static void syns_through_an_any_rule_are_tallied_by_address(void **state)
+{
+	uint64_t sum;
+
+	(void)state;
+	apply("enforce");
+	clear_tallies();
+	assert_int_equal(syn_in(PEER_A, 40000, 443), XDP_PASS);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(syn_in(PEER_B, (uint16_t)(40001 + i), 443), XDP_PASS);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(syn_in(PEER_C, (uint16_t)(40010 + i), 443), XDP_PASS);
+	assert_int_equal(syn_in(PEER_6, 40020, 443), XDP_PASS);
+
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, PEER_A), 1);
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, PEER_B), 2);
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, PEER_C), 3);
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, PEER_6), 1);
+	assert_int_equal(entries(l.maps.fd[SPEE_MAP_SEEN], sizeof(struct spee_seen_key), &sum), 4);
+	assert_int_equal(sum, 7);
+}
+
+static void replies_and_established_packets_add_nothing(void **state)
+{
+	uint64_t sum;
+
+	(void)state;
+	apply("enforce");
+	clear_tallies();
+	/* The host opens a connection through ih-ews (443 out to ANY): one SYN, one entry. */
+	assert_int_equal(run(true, HOST4, PEER_A, IPPROTO_TCP, 50000, 443, PKT_SYN), 1);
+	assert_int_equal(seen("ih-ews", SPEE_DIR_EGRESS, PEER_A), 1);
+	/* Its replies in, its packets out: established by the flow table, tallied nowhere. */
+	assert_int_equal(run(false, PEER_A, HOST4, IPPROTO_TCP, 443, 50000, PKT_SYN | PKT_ACK),
+			 XDP_PASS);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(run(false, PEER_A, HOST4, IPPROTO_TCP, 443, 50000, PKT_ACK),
+				 XDP_PASS);
+		assert_int_equal(run(true, HOST4, PEER_A, IPPROTO_TCP, 50000, 443, PKT_ACK), 1);
+	}
+	/* A SYN through a rule of exact peers (ih-internal from MGMT) is no ANY rule's. */
+	assert_int_equal(syn_in(MGMT4, 40000, 8472), XDP_PASS);
+	/* An ACK nobody holds is dropped, and tallied nowhere (enforce mode). */
+	assert_int_equal(run(false, PEER_B, HOST4, IPPROTO_TCP, 40000, 443, PKT_ACK), XDP_DROP);
+	assert_int_equal(seen("ih-ews", SPEE_DIR_EGRESS, PEER_A), 1);
+	assert_int_equal(entries(l.maps.fd[SPEE_MAP_SEEN], sizeof(struct spee_seen_key), &sum), 1);
+	assert_int_equal(sum, 1);
+	assert_int_equal(entries(l.maps.fd[SPEE_MAP_WOULD], sizeof(struct spee_would_key), &sum), 0);
+}
+
+static void a_udp_any_rule_counts_new_flows_not_datagrams(void **state)
+{
+	(void)state;
+	apply("enforce");
+	clear_tallies();
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(run(false, PEER_A, HOST4, IPPROTO_UDP, 5353, 5353, 0), XDP_PASS);
+	assert_int_equal(seen("discovery", SPEE_DIR_INGRESS, PEER_A), 1);
+	/* another source port: another flow */
+	assert_int_equal(run(false, PEER_A, HOST4, IPPROTO_UDP, 5354, 5353, 0), XDP_PASS);
+	assert_int_equal(seen("discovery", SPEE_DIR_INGRESS, PEER_A), 2);
+}
+
+static void the_table_stays_within_its_bound(void **state)
+{
+	struct bpf_map_info info;
+	uint64_t sum;
+	size_t n;
+	char addr[INET_ADDRSTRLEN];
+	int i, total = SPEE_SEEN_ENTRIES + SPEE_SEEN_ENTRIES / 4;
+
+	(void)state;
+	apply("enforce");
+	clear_tallies();
+	assert_int_equal(loader_map_info(l.maps.fd[SPEE_MAP_SEEN], &info), 0);
+	assert_int_equal(info.max_entries, SPEE_SEEN_ENTRIES);
+	assert_int_equal(info.type, BPF_MAP_TYPE_LRU_HASH);
+	/* more distinct addresses than the table holds, in 198.19.0.0/16 */
+	for (i = 0; i < total; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%d.%d", (i >> 8) & 0xff, i & 0xff);
+		assert_int_equal(syn_in(addr, 40000, 443), XDP_PASS);
+	}
+	n = entries(l.maps.fd[SPEE_MAP_SEEN], sizeof(struct spee_seen_key), &sum);
+	assert_true(n <= SPEE_SEEN_ENTRIES);
+	assert_true(n >= SPEE_SEEN_ENTRIES / 2); /* LRU evicts, it does not empty */
+	assert_int_equal(sum, n); /* one SYN each */
+	/* the newest is kept */
+	snprintf(addr, sizeof(addr), "198.19.%d.%d", ((total - 1) >> 8) & 0xff, (total - 1) & 0xff);
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, addr), 1);
+}
+
+static void audit_mode_tallies_would_drops_by_address_and_port(void **state)
+{
+	uint64_t sum;
+
+	(void)state;
+	apply("audit");
+	clear_tallies();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(syn_in(PEER_A, (uint16_t)(41000 + i), 9100), XDP_PASS);
+	assert_int_equal(syn_in(PEER_B, 41000, 9100), XDP_PASS);
+	/* an ACK no connection holds: a would-drop, but no connection attempt */
+	assert_int_equal(run(false, PEER_A, HOST4, IPPROTO_TCP, 41000, 9100, PKT_ACK), XDP_PASS);
+	/* UDP datagrams: each one */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(run(false, PEER_C, HOST4, IPPROTO_UDP, 1234, 514, 0), XDP_PASS);
+	/* out of the host, to a port no rule allows */
+	assert_int_equal(run(true, HOST4, PEER_B, IPPROTO_TCP, 50000, 25, PKT_SYN), 1);
+	/* what a rule allows is no would-drop */
+	assert_int_equal(syn_in(PEER_A, 41000, 443), XDP_PASS);
+
+	assert_int_equal(would(SPEE_DIR_INGRESS, PEER_A, IPPROTO_TCP, 9100), 3);
+	assert_int_equal(would(SPEE_DIR_INGRESS, PEER_B, IPPROTO_TCP, 9100), 1);
+	assert_int_equal(would(SPEE_DIR_INGRESS, PEER_C, IPPROTO_UDP, 514), 2);
+	assert_int_equal(would(SPEE_DIR_EGRESS, PEER_B, IPPROTO_TCP, 25), 1);
+	assert_int_equal(entries(l.maps.fd[SPEE_MAP_WOULD], sizeof(struct spee_would_key), &sum), 4);
+	assert_int_equal(sum, 7);
+	/* the ANY rule's SYN is still seen, in audit mode as in enforce */
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, PEER_A), 1);
+}
+
+static void enforce_mode_tallies_no_drops(void **state)
+{
+	uint64_t sum;
+
+	(void)state;
+	apply("enforce");
+	clear_tallies();
+	assert_int_equal(syn_in(PEER_A, 41000, 9100), XDP_DROP);
+	assert_int_equal(run(false, PEER_C, HOST4, IPPROTO_UDP, 1234, 514, 0), XDP_DROP);
+	assert_int_equal(entries(l.maps.fd[SPEE_MAP_WOULD], sizeof(struct spee_would_key), &sum), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(syns_through_an_any_rule_are_tallied_by_address),
+	    cmocka_unit_test(replies_and_established_packets_add_nothing),
+	    cmocka_unit_test(a_udp_any_rule_counts_new_flows_not_datagrams),
+	    cmocka_unit_test(the_table_stays_within_its_bound),
+	    cmocka_unit_test(audit_mode_tallies_would_drops_by_address_and_port),
+	    cmocka_unit_test(enforce_mode_tallies_no_drops),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
