@@ -438,29 +438,35 @@ static bool port_info_eq(const struct spee_port_info *a, const struct spee_port_
 
 /*
  * Writes the slot's port infos that differ from what it holds: known (the
- * cached non-zero ones), or when NULL what reading the slot back says.
+ * cached non-zero ones), or when NULL what reading the slot back says. With
+ * both the cache and the image's list of its non-zero ports, only the ports
+ * either lists are compared, not all 262,144.
  */
-static int ports_write(int fd, uint8_t slot, const struct spee_port_info *want,
-		       const struct maps_cache_slot *known, size_t *changed, struct diags *d)
+static int ports_write(int fd, const struct maps_image *img, const struct maps_cache_slot *known,
+		       size_t *changed, struct diags *d)
 {
 	static const struct spee_port_info zero;
+	const struct spee_port_info *want = img->ports;
+	bool listed = known && img->port_used;
 	struct spee_port_info *cur = NULL, *vals = NULL;
-	__u32 *keys = NULL, n = 0, base = spee_port_index(slot, 0, 0, 0);
-	size_t next = 0;
+	__u32 *keys = NULL, n = 0, base = spee_port_index(img->slot, 0, 0, 0);
+	size_t next = 0, used = 0, room = MAPS_SLOT_PORTS;
 	int err = 0;
 
 	if (!known) {
 		cur = calloc(MAPS_SLOT_PORTS, sizeof(*cur));
 		if (!cur)
 			return -ENOMEM;
-		err = ports_read(fd, slot, cur);
+		err = ports_read(fd, img->slot, cur);
 		if (err) {
 			diag_add(d, NULL, 0, 0, "cannot read map spee_ports: %s", strerror(-err));
 			goto out;
 		}
 	}
-	keys = malloc(MAPS_SLOT_PORTS * sizeof(*keys));
-	vals = malloc(MAPS_SLOT_PORTS * sizeof(*vals));
+	if (listed)
+		room = known->n_ports + img->n_port_used;
+	keys = malloc((room ? room : 1) * sizeof(*keys));
+	vals = malloc((room ? room : 1) * sizeof(*vals));
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
@@ -468,6 +474,16 @@ static int ports_write(int fd, uint8_t slot, const struct spee_port_info *want,
 	for (__u32 k = 0; k < MAPS_SLOT_PORTS; k++) {
 		const struct spee_port_info *now = &zero;
 
+		if (listed) {
+			/* the next index either list holds */
+			uint32_t a = next < known->n_ports ? known->port_idx[next] : UINT32_MAX;
+			uint32_t b = used < img->n_port_used ? img->port_used[used] : UINT32_MAX;
+
+			k = a < b ? a : b;
+			if (k >= MAPS_SLOT_PORTS)
+				break;
+			used += b == k;
+		}
 		if (!known)
 			now = &cur[k];
 		else if (next < known->n_ports && known->port_idx[next] == k)
@@ -593,8 +609,8 @@ static int write_slot(const struct spee_map_fds *m, const struct maps_image *img
 	err = plan_run(&px, st, d);
 	if (err)
 		goto out;
-	err = ports_write(m->fd[SPEE_MAP_PORTS], img->slot, img->ports, cur && other ? cur : NULL,
-			  &st->ports_changed, d);
+	err = ports_write(m->fd[SPEE_MAP_PORTS], img, cur && other ? cur : NULL, &st->ports_changed,
+			  d);
 	if (err)
 		goto out;
 
@@ -671,21 +687,24 @@ static const struct maps_cache_slot *cache_get(const struct maps_cache *c,
 static int cache_put(struct maps_cache *c, struct maps_image *img, uint32_t generation)
 {
 	struct maps_cache_slot *cs = &c->slot[img->slot];
-	size_t n = 0;
+	size_t n = 0, scan = img->port_used ? img->n_port_used : MAPS_SLOT_PORTS;
 
 	cache_slot_clear(cs);
-	for (size_t k = 0; k < MAPS_SLOT_PORTS; k++)
-		n += !port_info_zero(&img->ports[k]);
+	/* The image's list of the ports it set, or the whole table. */
+	for (size_t i = 0; i < scan; i++)
+		n += !port_info_zero(&img->ports[img->port_used ? img->port_used[i] : i]);
 	cs->port_idx = malloc((n ? n : 1) * sizeof(*cs->port_idx));
 	cs->port_val = malloc((n ? n : 1) * sizeof(*cs->port_val));
 	if (!cs->port_idx || !cs->port_val) {
 		cache_slot_clear(cs);
 		return -ENOMEM;
 	}
-	for (size_t k = 0; k < MAPS_SLOT_PORTS; k++) {
+	for (size_t i = 0; i < scan; i++) {
+		uint32_t k = img->port_used ? img->port_used[i] : (uint32_t)i;
+
 		if (port_info_zero(&img->ports[k]))
 			continue;
-		cs->port_idx[cs->n_ports] = (uint32_t)k;
+		cs->port_idx[cs->n_ports] = k;
 		cs->port_val[cs->n_ports++] = img->ports[k];
 	}
 	cs->exact = img->exact;

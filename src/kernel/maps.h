@@ -47,6 +47,14 @@ struct maps_image {
 	struct maps_prefix_entry *prefix; /* sorted by key, unique */
 	size_t n_prefix;
 	struct spee_port_info *ports; /* [MAPS_SLOT_PORTS] */
+	/*
+	 * The indices of ports[] that are not zero, ascending, where known
+	 * (maps_build_image); NULL: ports[] is scanned whole. An image holds a
+	 * few dozen ports of 262,144: writing and caching go by this list.
+	 */
+	uint32_t *port_used;
+	size_t n_port_used;
+	bool ports_mapped; /* ports[] is an anonymous mapping (maps_image_free) */
 };
 
 /*

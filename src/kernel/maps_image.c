@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "protocols.h"
@@ -319,6 +320,59 @@ static void fill_prefix_key(struct spee_prefix_key *pk, uint8_t slot, const stru
 	memcpy(&pk->slot, &k, sizeof(k));
 }
 
+/*
+ * The slot's port table (2 MiB, a few dozen entries used) as a mapping of
+ * its own: its pages are zero until touched, so building an image costs the
+ * pages it uses. From the heap it was a 2 MiB memset on every apply, and
+ * pages that malloc_trim had returned were faulted in again.
+ */
+static int ports_alloc(struct maps_image *img)
+{
+	void *mem = mmap(NULL, MAPS_SLOT_PORTS * sizeof(*img->ports), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		return -ENOMEM;
+	img->ports = mem;
+	img->ports_mapped = true;
+	return 0;
+}
+
+static bool port_info_unset(const struct spee_port_info *pi)
+{
+	uint64_t v;
+
+	_Static_assert(sizeof(*pi) == sizeof(v), "a port info compares as one word");
+	memcpy(&v, pi, sizeof(v));
+	return !v;
+}
+
+/* Notes port index idx in img->port_used the first time it is about to be set. */
+static int port_touch(struct maps_image *img, uint32_t idx, size_t *cap)
+{
+	if (!port_info_unset(&img->ports[idx]))
+		return 0;
+	/* any_rule is SPEE_RULE_NONE (0) and lookup empty: this entry is about to change it */
+	if (img->n_port_used == *cap) {
+		size_t n = *cap ? *cap * 2 : 64;
+		uint32_t *v = reallocarray(img->port_used, n, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		img->port_used = v;
+		*cap = n;
+	}
+	img->port_used[img->n_port_used++] = idx;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int maps_check_datapath(const struct policy *p, struct diags *d)
 {
 	int err = 0;
@@ -348,7 +402,7 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 {
 	struct seq_exact *ex = NULL;
 	struct seq_prefix *px = NULL;
-	size_t cap_ex, cap_px, nex = 0, npx = 0, seq = 0;
+	size_t cap_ex, cap_px, nex = 0, npx = 0, seq = 0, cap_used = 0;
 	int err = 0;
 
 	memset(img, 0, sizeof(*img));
@@ -357,11 +411,11 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 	if (err)
 		return err;
 	maps_count_entries(p, t, &cap_ex, &cap_px);
-	img->ports = calloc(MAPS_SLOT_PORTS, sizeof(*img->ports));
+	err = ports_alloc(img);
 	/* Each entry is written whole below (its key zeroed first): no zeroing here. */
 	ex = malloc((cap_ex ? cap_ex : 1) * sizeof(*ex));
 	px = calloc(cap_px ? cap_px : 1, sizeof(*px));
-	if (!img->ports || !ex || !px) {
+	if (err || !ex || !px) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -407,8 +461,8 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 			}
 			for (uint32_t port = local ? 0 : e->port_lo;
 			     port <= (local ? 0u : (uint32_t)e->port_hi); port++) {
-				struct spee_port_info *pi =
-					&img->ports[spee_port_index(0, e->dir, l4, port)];
+				uint32_t pidx = spee_port_index(0, e->dir, l4, port);
+				struct spee_port_info *pi = &img->ports[pidx];
 
 				if (host) {
 					struct seq_exact *s = &ex[nex++];
@@ -418,10 +472,17 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					s->seq = (uint32_t)seq++;
 					s->v = v;
 					set_order(s, &key);
-					if (!local && !ethertype)
+					if (!local && !ethertype) {
+						err = port_touch(img, pidx, &cap_used);
+						if (err)
+							goto out;
 						pi->lookup[fam] |= SPEE_LOOKUP_EXACT;
+					}
 				} else if (a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
 					/* /0: answered from the port table; the first rule wins */
+					err = port_touch(img, pidx, &cap_used);
+					if (err)
+						goto out;
 					if (pi->any_rule[fam] == SPEE_RULE_NONE)
 						pi->any_rule[fam] = v.rule;
 				} else if (a[k].len == 0 && pi->any_rule[fam] != SPEE_RULE_NONE) {
@@ -437,12 +498,16 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					s->seq = seq++;
 					fill_prefix_key(&s->e.key, slot, e, &a[k], port);
 					s->e.v = v;
+					err = port_touch(img, pidx, &cap_used);
+					if (err)
+						goto out;
 					pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
 				}
 			}
 		}
 	}
 
+	qsort(img->port_used, img->n_port_used, sizeof(*img->port_used), cmp_u32);
 	/* Colliding keys: keep the earliest entry (the policy's order decided). */
 	err = sort_exact(ex, nex);
 	if (err)
@@ -474,6 +539,10 @@ void maps_image_free(struct maps_image *img)
 {
 	free(img->exact);
 	free(img->prefix);
-	free(img->ports);
+	if (img->ports_mapped)
+		munmap(img->ports, MAPS_SLOT_PORTS * sizeof(*img->ports));
+	else
+		free(img->ports);
+	free(img->port_used);
 	memset(img, 0, sizeof(*img));
 }

@@ -89,6 +89,91 @@ static void writes_are_diffs_and_the_active_slot_is_refused(void **state)
 	fixture_policy_free(sw);
 }
 
+/* The slot in the maps is exactly what the cache says it holds. */
+static void expect_slot_is_cached(const struct spee_map_fds *m, const struct maps_cache *c,
+				  uint8_t slot)
+{
+	const struct maps_cache_slot *cs = &c->slot[slot];
+	struct maps_image img;
+	struct diags d = {};
+	size_t listed = 0;
+
+	assert_true(cs->valid);
+	assert_int_equal(maps_read_slot(m, slot, &img, &d), 0);
+	assert_int_equal(img.n_exact, cs->n_exact);
+	assert_memory_equal(img.exact, cs->exact, img.n_exact * sizeof(*img.exact));
+	assert_int_equal(img.n_prefix, cs->n_prefix);
+	if (img.n_prefix)
+		assert_memory_equal(img.prefix, cs->prefix, img.n_prefix * sizeof(*img.prefix));
+	for (uint32_t k = 0; k < MAPS_SLOT_PORTS; k++) {
+		static const struct spee_port_info zero;
+		const struct spee_port_info *want = &zero;
+
+		if (listed < cs->n_ports && cs->port_idx[listed] == k)
+			want = &cs->port_val[listed++];
+		assert_memory_equal(&img.ports[k], want, sizeof(*want));
+	}
+	assert_int_equal(listed, cs->n_ports);
+	maps_image_free(&img);
+	diags_free(&d);
+}
+
+/*
+ * The agent's applies go by the cache of both slots and compare only the
+ * ports either image uses: policies that differ in their ports, applied by
+ * turns, leave each slot exactly as reading it back would, and an apply
+ * that reads the slots back finds nothing to change.
+ */
+static void cached_applies_write_what_reading_back_would(void **state)
+{
+	struct policy *main_p = fixture_policy(FX_MAIN), *sw = fixture_policy(FX_SWITCHED);
+	struct maps_cache cache = {};
+	struct maps_apply_opts opts = {.cache = &cache};
+	struct maps_apply_result res;
+	struct name_table t = {};
+	struct loader_sizes sz;
+	struct spee_runtime rt;
+	struct diags d = {};
+	struct loader l;
+	size_t ports_written = 0;
+
+	(void)state;
+	assert_non_null(main_p);
+	assert_non_null(sw);
+	assert_int_equal(fixture_names(&t), 0);
+	loader_sizes_default(&sz);
+	assert_int_equal(loader_load(&l, &sz, NULL, &d), 0);
+	maps_cache_assume_empty(&cache);
+	/* by turns, each slot holds the other policy before it gets one again */
+	for (int step = 0; step < 6; step++) {
+		const struct policy *p = (step + 1) / 2 % 2 ? sw : main_p;
+
+		assert_int_equal(maps_apply(&l.maps, p, &t, &opts, &res, &d), 0);
+		assert_int_equal(maps_read_runtime(&l.maps, &rt, &d), 0);
+		assert_int_equal(rt.active, res.slot);
+		expect_slot_is_cached(&l.maps, &cache, res.slot);
+		if (step >= 2) /* the slot held the other policy: the difference is written */
+			ports_written += res.stats.ports_changed;
+	}
+	/* the two policies differ in their ports, so the cached diff had ports to write */
+	assert_true(ports_written > 0);
+	/*
+	 * sw is in the active slot (step 5) and main in the other (step 4):
+	 * reading back, main goes there, then sw finds its slot as it should be.
+	 */
+	assert_int_equal(maps_apply(&l.maps, main_p, &t, NULL, &res, &d), 0);
+	assert_int_equal(res.stats.added + res.stats.removed + res.stats.ports_changed, 0);
+	assert_int_equal(maps_apply(&l.maps, sw, &t, NULL, &res, &d), 0);
+	assert_int_equal(res.stats.added + res.stats.removed + res.stats.ports_changed, 0);
+
+	maps_cache_free(&cache);
+	diags_free(&d);
+	loader_close(&l);
+	names_free(&t);
+	fixture_policy_free(main_p);
+	fixture_policy_free(sw);
+}
+
 static void a_map_too_small_is_e2big_before_anything_is_written(void **state)
 {
 	struct loader l;
@@ -127,6 +212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(writes_are_diffs_and_the_active_slot_is_refused),
 		cmocka_unit_test(a_map_too_small_is_e2big_before_anything_is_written),
+		cmocka_unit_test(cached_applies_write_what_reading_back_would),
 	};
 
 	loader_set_verbose(getenv("SPEE_VERBOSE") != NULL);

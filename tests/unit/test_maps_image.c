@@ -297,6 +297,47 @@ static void colliding_prefixes_and_any_keep_the_first(void **state)
 	maps_image_free(&img);
 }
 
+/*
+ * The image lists the port elements it sets, ascending and each once (the
+ * cache and the slot's diff go by that list): every non-zero element, and
+ * none that is zero.
+ */
+static void the_image_lists_exactly_the_ports_it_sets(void **state)
+{
+	uint16_t slots[8] = { 3, 4 };
+	struct maps_image img;
+	struct diags d = {};
+	struct mini m;
+	size_t listed = 0;
+
+	(void)state;
+	mini_init(&m);
+	mini_rule(&m, "first", 1);
+	mini_rule(&m, "second", 2);
+	/* entries out of port order, a range, /0, a prefix and hosts of both families */
+	mini_entry(&m, 1, IPPROTO_UDP, 8000, 8002, FX_MS4, SPEE_REASON_RULE, 1);
+	mini_entry(&m, 0, IPPROTO_TCP, 443, 443, "198.18.3.0/24", SPEE_REASON_RULE, 0);
+	mini_entry(&m, 0, IPPROTO_TCP, 443, 443, FX_MS6, SPEE_REASON_RULE, 0);
+	mini_entry(&m, 0, IPPROTO_TCP, 22, 22, "0.0.0.0/0", SPEE_REASON_RULE, 0);
+	mini_entry(&m, 1, SPEE_PROTO_LOCAL, 0, 0, FX_HOST6, SPEE_REASON_LOOPBACK, 0);
+	assert_int_equal(maps_build_image(&m.p, NULL, slots, 0, &img, &d), 0);
+	assert_non_null(img.port_used);
+	assert_int_equal(img.n_port_used, 3 + 1 + 1);
+	for (uint32_t k = 0; k < MAPS_SLOT_PORTS; k++) {
+		static const struct spee_port_info zero;
+		bool set = memcmp(&img.ports[k], &zero, sizeof(zero)) != 0;
+
+		if (listed < img.n_port_used && img.port_used[listed] == k) {
+			assert_true(set);
+			listed++;
+		} else {
+			assert_false(set);
+		}
+	}
+	assert_int_equal(listed, img.n_port_used);
+	maps_image_free(&img);
+}
+
 /* One key for both maps: a prefix key is the rule key of the same entry behind its length. */
 static void a_prefix_key_is_the_exact_key_behind_a_length(void **state)
 {
@@ -490,6 +531,7 @@ int main(void)
 		cmocka_unit_test(colliding_exact_entries_keep_the_first),
 		cmocka_unit_test(colliding_prefixes_and_any_keep_the_first),
 		cmocka_unit_test(a_prefix_key_is_the_exact_key_behind_a_length),
+		cmocka_unit_test(the_image_lists_exactly_the_ports_it_sets),
 		cmocka_unit_test(port_ranges_expand_port_by_port),
 		cmocka_unit_test(names_stand_for_their_addresses_and_unresolved_ones_for_nothing),
 		cmocka_unit_test(own_addresses_become_local_entries_on_port_0),
