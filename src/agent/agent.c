@@ -402,7 +402,7 @@ static int apply_policy_now(struct agent *a, struct policy *p, struct config *cf
 static int reload(struct agent *a, bool forced)
 {
 	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
-	struct prefix *local = NULL;
+	struct prefix *local = NULL, *receive = NULL;
 	struct diags d = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
@@ -432,9 +432,14 @@ static int reload(struct agent *a, bool forced)
 		env.local_addrs = local;
 		env.local_known = true;
 	}
+	if (!err && host_receive_addresses(&receive, &env.n_receive_addrs) == 0) {
+		env.receive_addrs = receive;
+		env.receive_known = true;
+	}
 	if (!err)
 		err = policy_compile(cfg, host->name, &env, &p, &d);
 	free(local);
+	free(receive);
 	if (err) {
 		char text[1024] = "";
 

@@ -153,6 +153,7 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 	struct policy_env env;
 	const struct cfg_host *host;
 	struct socket_peer sp = { false, false };
+	bool elsewhere = false;
 	struct explain_query q = { 0 };
 	struct explain_result res;
 	struct diags d = { 0 };
@@ -184,10 +185,10 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 		q.dir = SPEE_DIR_EGRESS;
 		q.peer = to;
 	} else {
-		fprintf(stderr, "speebpf explain: neither %s nor %s is an address of host %s\n",
-			from_text, to_text, host->name);
-		err = -CLI_EUSAGE;
-		goto out;
+		/* Arriving for another address: transit, unless the machine takes it as its own. */
+		q.dir = SPEE_DIR_INGRESS;
+		q.peer = from;
+		elsewhere = true;
 	}
 	q.proto = (uint8_t)proto_from_label(cli_text(a, CLI_OPT_PROTO));
 	q.port = (uint16_t)cli_uint(a, CLI_OPT_PORT);
@@ -210,7 +211,12 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 		goto out;
 	}
 	resolve_relevant(p, &q, &names, cli_flag(a, CLI_OPT_NO_RESOLVE));
-	if (sp.itself) {
+	if (elsewhere && !explain_for_host(p, &to)) {
+		memset(&res, 0, sizeof(res));
+		res.reason = SPEE_REASON_TRANSIT;
+		res.rule = -1;
+		res.pass = explain_reason_passes(p, q.dir, res.reason);
+	} else if (sp.itself) {
 		memset(&res, 0, sizeof(res));
 		res.reason = SPEE_REASON_LOOPBACK;
 		res.rule = -1;

@@ -75,7 +75,8 @@ expect 0 "explain of a refused connection still succeeds" -- "$BIN" explain -c d
 contains out "drop, no-rule" "  and says why"
 expect 0 "explain --json" -- "$BIN" explain -c deploy/fleet.example.yaml --host ih1 --from 198.18.0.21 --to 198.19.2.45 --port 443 --json
 contains out '"rule": "ih-icewarp"' "  gives the rule as data"
-expect 2 "explain with addresses of another host" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.19.1.2 --port 80
+expect 0 "explain of a packet to another host's address" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.19.1.2 --port 80
+contains out "pass, transit" "  passes it as transit: not the host's to judge (CONTRACT.md section 4)"
 expect 2 "explain with a port out of range" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 70000
 expect 2 "explain with a bad protocol" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 1 --proto sctp
 expect 2 "explain with a bad address" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.300 --to 198.18.0.10 --port 1
