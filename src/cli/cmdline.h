@@ -49,8 +49,9 @@ enum cli_kind {
 	X(VERBOSE, "verbose", 'v', NULL, CLI_FLAG, 0, 0, NULL, "show libbpf's own messages")       \
 	X(VERSION, "version", 0, NULL, CLI_FLAG, 0, 0, NULL, "print the version")                  \
 	X(IFACE, "iface", 0, "IF", CLI_LIST, 0, 0, NULL,                                           \
-	  "interface for XDP, repeatable (default: every up, non-loopback interface on a new "   \
-	  "instance; unchanged on an existing one)")                                             \
+	  "interface for XDP, repeatable; all: every up, non-loopback one (default: those "      \
+	  "holding the host's inventory addresses on a new instance, followed by run; "          \
+	  "unchanged on an existing one)")                                                       \
 	X(CGROUP, "cgroup", 0, "DIR", CLI_TEXT, 0, 0, NULL,                                        \
 	  "cgroup v2 directory for the egress programs (default: the cgroup2 root on a new "     \
 	  "instance; unchanged on an existing one)")                                             \
