@@ -4,7 +4,11 @@
  * or SIGINT. The config file is watched (inotify on its directory, with a
  * debounce; SIGHUP reloads at once), DNS names are re-resolved when their
  * TTL runs out, and the instance is checked for drift and repaired. A bad
- * config or a failed apply is logged and leaves the running policy alone.
+ * config or a failed apply is logged and leaves the running policy alone;
+ * the agent is then unready (/readyz), never dead. Without --iface it
+ * follows the interfaces holding the host's addresses (netwatch.h). The
+ * last config applied is kept in the state dir: started with a config it
+ * cannot apply and no pinned instance, the agent applies that one.
  * Exiting leaves enforcement in place: only detach removes it.
  */
 #ifndef SPEE_AGENT_H
@@ -27,6 +31,10 @@ struct agent_settings {
 	const char *metrics; /* ADDR:PORT of /metrics and /healthz, or NULL */
 	unsigned debounce_ms; /* quiet time after a config change before reloading */
 	unsigned drift_interval_s; /* 0: no periodic drift check */
+	/* Where the last config applied successfully is kept (NULL: nowhere). */
+	const char *state_dir;
+	/* Every change the agent applies reverts unless `speebpf confirm` within this (0: off). */
+	unsigned confirm_s;
 };
 
 /* agent_run's result when the config or a setting is unusable (reported). */

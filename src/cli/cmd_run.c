@@ -18,6 +18,8 @@ static int do_run(const struct cli_args *a, struct instance *inst)
 		.metrics = cli_text(a, CLI_OPT_METRICS),
 		.debounce_ms = (unsigned)cli_uint(a, CLI_OPT_DEBOUNCE_MS),
 		.drift_interval_s = (unsigned)cli_uint(a, CLI_OPT_DRIFT_INTERVAL),
+		.state_dir = cli_text(a, CLI_OPT_STATE_DIR),
+		.confirm_s = (unsigned)cli_uint(a, CLI_OPT_CONFIRM),
 	};
 	int err;
 
@@ -33,9 +35,14 @@ CLI_COMMAND(run, .summary = "apply, then keep the policy current (the agent)",
 		    "  Applies, then keeps the policy current: reloads when FILE changes (or on\n"
 		    "  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
 		    "  --drift-interval seconds that the kernel enforces what was compiled and\n"
-		    "  repairs it if not. SIGTERM and SIGINT stop the agent and leave the policy\n"
-		    "  enforced; `speebpf detach` removes it.",
+		    "  repairs it if not. Without --iface it follows the interfaces holding the\n"
+		    "  host's addresses. A config it cannot apply leaves it up and unready\n"
+		    "  (/readyz); started so with no pinned instance, it applies the last good\n"
+		    "  config kept in --state-dir. With --confirm, every change it applies\n"
+		    "  reverts unless `speebpf confirm` runs in time. SIGTERM and SIGINT stop\n"
+		    "  the agent and leave the policy enforced; `speebpf detach` removes it.",
 	    .access = CLI_CREATES,
 	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(LOG_FORMAT), CLI_USE(METRICS),
-				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS)),
+				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS), CLI_USE(STATE_DIR),
+				 CLI_USE(CONFIRM)),
 	    .run = do_run);

@@ -63,7 +63,9 @@ enum cli_kind {
 	X(LOG_FORMAT, "log-format", 0, "text|json", CLI_CHOICE, 0, 0, "text",                     \
 	  "json: one JSON object per line on stderr, for log shippers")                          \
 	X(METRICS, "metrics", 0, "ADDR:PORT", CLI_TEXT, 0, 0, NULL,                                \
-	  "serve /metrics (Prometheus) and /healthz there")                                      \
+	  "serve /metrics (Prometheus), /livez, /readyz and /healthz (= /readyz) there")         \
+	X(STATE_DIR, "state-dir", 0, "DIR", CLI_TEXT, 0, 0, "/var/lib/speebpf",                    \
+	  "keep the last config applied there, for a start with one that cannot be")            \
 	X(DRIFT_INTERVAL, "drift-interval", 0, "SECS", CLI_UINT, 0, 86400, "30",                   \
 	  "check that the kernel enforces what was compiled every SECS seconds (0: never)")      \
 	X(DEBOUNCE_MS, "debounce-ms", 0, "MS", CLI_UINT, 0, 60000, "200",                          \

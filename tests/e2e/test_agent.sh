@@ -76,7 +76,7 @@ agent_of() { # HOST NAME CONFIG [ARGS...]: start an agent
 	shift 3
 	lab_spawn "$host" "$name" "$SPEEBPF" run -c "$cfg" --host "$host" --iface eth0 \
 		--cgroup "$(lab_cgroup "$host")" --pin-dir "$(lab_pin_dir "$host")" \
-		--debounce-ms 100 --drift-interval 1 "$@"
+		--debounce-ms 100 --drift-interval 1 --state-dir "$LAB_DIR/state-$name" "$@"
 	lab_wait_log "$name" 'watching ' 15 || lab_die "agent $name did not start: $(cat "$(lab_spawn_log "$name")")"
 }
 

@@ -36,7 +36,7 @@ agent() { # HOST [ARGS...]: an agent serving /metrics on the host's 127.0.0.1:96
 	shift
 	lab_spawn "$host" "agent-$host" "$SPEEBPF" run -c "$CFG" --host "$host" --iface eth0 \
 		--cgroup "$(lab_cgroup "$host")" --pin-dir "$(lab_pin_dir "$host")" \
-		--metrics 127.0.0.1:9600 --drift-interval 1 "$@"
+		--metrics 127.0.0.1:9600 --drift-interval 1 --state-dir "$LAB_DIR/state-$host" "$@"
 	lab_wait_log "agent-$host" 'watching ' 20 || lab_die "the agent of $host did not start"
 }
 scrape() { # HOST FILE
