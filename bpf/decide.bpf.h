@@ -163,7 +163,7 @@ static __always_inline bool spee_is_local(const struct spee_run *run, __u8 famil
 
 /*
  * Addressed to the host: one of its addresses (the policy's ingress local
- * entries), or broadcast or multicast. Every packet is, in a slot written
+ * entries, and 127/8, ::1), or broadcast or multicast. Every packet is, in a slot written
  * without the scope (an older build's).
  */
 static __always_inline bool spee_for_host(const struct spee_run *run, __u8 family, const __u8 *a)
@@ -175,7 +175,7 @@ static __always_inline bool spee_for_host(const struct spee_run *run, __u8 famil
 		.family = family & 1,
 	};
 
-	if (run->cfg.scope != SPEE_SCOPE_HOST)
+	if (run->cfg.scope != SPEE_SCOPE_HOST || spee_is_loopback(family, a))
 		return true;
 	if (family == SPEE_FAMILY_V4) {
 		if ((a[0] & 0xf0) == 0xe0) /* 224.0.0.0/4 */

@@ -46,7 +46,7 @@ bool explain_for_host(const struct policy *p, const struct prefix *addr)
 {
 	const uint8_t *a = addr->addr;
 
-	if (!p->host_scope)
+	if (!p->host_scope || is_loopback(addr))
 		return true;
 	if (addr->family == AF_INET ? (a[0] & 0xf0) == 0xe0 || !memcmp(a, "\xff\xff\xff\xff", 4) :
 				      a[0] == 0xff)
