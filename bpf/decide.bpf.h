@@ -21,6 +21,17 @@
  */
 const volatile __u32 spee_lo_ifindex = 1;
 
+/*
+ * The cookie of the network namespace whose sockets egress judges (the
+ * agent's, set at load); 0: every namespace's (a test loads the object so).
+ * spee_netns_skb: the kernel gives cgroup_skb programs bpf_get_netns_cookie
+ * (user space probes it; README, kernel requirements). Without it only the
+ * connect and sendmsg hooks tell a container's sockets from the host's: the
+ * verifier never sees the call it cannot check, a branch a constant rules out.
+ */
+const volatile __u64 spee_netns_cookie = 0;
+const volatile __u8 spee_netns_skb = 0;
+
 #define SPEE_READ_ONCE_U32(x) (*(volatile __u32 *)&(x))
 
 /* One packet's view of the policy: the slot and its settings, read once. */
@@ -149,6 +160,34 @@ static __always_inline bool spee_is_local(const struct spee_run *run, __u8 famil
 	__builtin_memcpy(k.addr, a, 16);
 	hit = bpf_map_lookup_elem(&spee_exact, &k);
 	return hit && hit->reason == SPEE_REASON_LOOPBACK;
+}
+
+/*
+ * Addressed to the host: one of its addresses (the policy's ingress local
+ * entries, and 127/8, ::1), or broadcast or multicast. Every packet is, in a slot written
+ * without the scope (an older build's).
+ */
+static __always_inline bool spee_for_host(const struct spee_run *run, __u8 family, const __u8 *a)
+{
+	struct spee_rule_key k = {
+		.slot = run->slot,
+		.dir = SPEE_DIR_INGRESS,
+		.proto = SPEE_PROTO_LOCAL,
+		.family = family & 1,
+	};
+
+	if (run->cfg.scope != SPEE_SCOPE_HOST || spee_is_loopback(family, a))
+		return true;
+	if (family == SPEE_FAMILY_V4) {
+		if ((a[0] & 0xf0) == 0xe0) /* 224.0.0.0/4 */
+			return true;
+		if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255)
+			return true;
+	} else if (a[0] == 0xff) {
+		return true;
+	}
+	__builtin_memcpy(k.addr, a, 16);
+	return bpf_map_lookup_elem(&spee_exact, &k) != NULL;
 }
 
 /*
@@ -637,6 +676,9 @@ static __always_inline struct spee_verdict spee_judge(void *ctx, enum spee_hook 
 		return spee_decide_non_ip(run, dir, p->ethertype);
 	if (parsed == SPEE_PARSE_MALFORMED)
 		return spee_verdict_of(SPEE_REASON_MALFORMED);
+	/* Not the host's: forwarded, or for a container or VM behind it. */
+	if (at == SPEE_AT_XDP && !spee_for_host(run, p->family, p->daddr))
+		return spee_verdict_of(SPEE_REASON_TRANSIT);
 	/*
 	 * Leaving with a source route, the packet's destination is not where
 	 * it goes. Only what leaves has its IPv4 options read: arriving ones

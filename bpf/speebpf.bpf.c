@@ -86,7 +86,11 @@ int spee_egress(struct __sk_buff *skb)
 	if (spee_run_load(&run))
 		return 1;
 
-	if (spee_lo_ifindex && skb->ifindex == spee_lo_ifindex) {
+	if (spee_netns_cookie && spee_netns_skb &&
+	    bpf_get_netns_cookie(skb) != spee_netns_cookie) {
+		/* A socket of another network namespace: a container's, not the host's. */
+		v = spee_verdict_of(SPEE_REASON_CONTAINER);
+	} else if (spee_lo_ifindex && skb->ifindex == spee_lo_ifindex) {
 		v = spee_verdict_of(SPEE_REASON_LOOPBACK);
 	} else {
 		parsed = spee_parse_skb(skb, &p);
@@ -176,6 +180,12 @@ static __always_inline int spee_refuse(const struct spee_run *run, struct spee_v
 	return spee_account(run, SPEE_DIR_EGRESS, v, 1, 0, p, 0, origin) ? 1 : 0;
 }
 
+/* A call of a socket of another network namespace (a container's): not the host's to judge. */
+static __always_inline bool spee_foreign_call(struct bpf_sock_addr *ctx)
+{
+	return spee_netns_cookie && bpf_get_netns_cookie(ctx) != spee_netns_cookie;
+}
+
 static __always_inline int spee_connect(struct bpf_sock_addr *ctx, __u8 family, const __u8 *addr)
 {
 	struct spee_pkt p = {
@@ -186,7 +196,7 @@ static __always_inline int spee_connect(struct bpf_sock_addr *ctx, __u8 family, 
 	struct spee_verdict v;
 	struct spee_run run;
 
-	if (spee_run_load(&run))
+	if (spee_foreign_call(ctx) || spee_run_load(&run))
 		return 1;
 	if (spee_is_local(&run, family, addr))
 		return 1;
@@ -218,7 +228,7 @@ static __always_inline int spee_sendmsg(struct bpf_sock_addr *ctx, __u8 family, 
 	struct spee_run run;
 	bool wildcard = true;
 
-	if (spee_run_load(&run) || !sk)
+	if (spee_foreign_call(ctx) || spee_run_load(&run) || !sk)
 		return 1;
 	if (spee_is_local(&run, family, addr))
 		return 1;

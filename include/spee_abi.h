@@ -25,6 +25,7 @@
 #define SPEE_PORTS 65536
 #define SPEE_PREFIX_FIXED_BITS 64 /* slot, dir, proto, family, port, pad */
 #define SPEE_PROTO_LOCAL 0 /* spee_rule_key.proto of the host's own addresses */
+#define SPEE_SCOPE_HOST 1 /* spee_slot_cfg.scope */
 /*
  * spee_rule_key.proto of a non-IP ethertype the slot passes (its port is
  * spee_ethertype_key(); family and address are zero). 255 is reserved
@@ -78,6 +79,10 @@ enum spee_reason {
 	SPEE_REASON_ETHERTYPE, /* a non-IP frame of an ethertype the config does not pass */
 	/* ingress: a later fragment ahead of its first, left to the kernel's reassembly */
 	SPEE_REASON_REASSEMBLY,
+	/* ingress: not addressed to the host (forwarded, or a container's or VM's behind it) */
+	SPEE_REASON_TRANSIT,
+	/* egress: a socket of another network namespace (a container's, a pod's) */
+	SPEE_REASON_CONTAINER,
 	SPEE_REASON_MAX,
 };
 
@@ -294,7 +299,13 @@ static inline __u32 spee_ethertype_key(__u32 ethertype)
 struct spee_slot_cfg {
 	__u8 mode; /* enum spee_mode */
 	__u8 default_action[SPEE_DIR_MAX]; /* enum spee_action, for no-rule */
-	__u8 pad;
+	/*
+	 * SPEE_SCOPE_HOST: ingress judges only packets to the host (its
+	 * addresses, the ingress entries of proto SPEE_PROTO_LOCAL in
+	 * spee_exact, or broadcast and multicast); the rest is transit. 0 (a
+	 * slot written by an older build): every packet is judged.
+	 */
+	__u8 scope;
 	__u32 generation;
 	__u64 udp_timeout_ns;
 	__u32 events_rate; /* drop events per second and CPU; 0: none */

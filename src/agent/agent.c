@@ -10,6 +10,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,11 +18,13 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
+#include "confirm.h"
 #include "config.h"
 #include "drift.h"
 #include "host.h"
@@ -29,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "namestore.h"
+#include "netwatch.h"
 #include "policy.h"
 #include "resolve.h"
 #include "verify_fleet.h"
@@ -38,6 +42,9 @@
 #define NEVER INT64_MAX
 #define DNS_RETRY_MAX_S 30 /* a failed name is asked again at most this late */
 #define NEW_NAME_WAIT_MS 2000 /* how long a reload waits for names it has never seen */
+#define RESCOPE_DEBOUNCE_MS 100 /* quiet time after a link or address change */
+#define IDLE_WAKE_MS 5000 /* the loop turns at least this often (/livez) */
+#define LAST_GOOD_NAME "last-good.yaml"
 
 struct name_timer {
 	char *name;
@@ -74,6 +81,16 @@ struct agent {
 	bool ready_sent;
 	struct prefix *sys_resolvers;
 	size_t n_sys_resolvers;
+	int nlfd; /* rtnetlink: links and addresses (netwatch.h), -1 with --iface */
+	int64_t rescope_at; /* when to read the interfaces and addresses afresh */
+	char *scope_sig; /* the interfaces and addresses the running policy was applied for */
+	bool applying_change; /* the apply under way is a change of the config (--confirm guards it) */
+	/* run --confirm: the generation waiting for `speebpf confirm`, and what it replaced */
+	uint32_t confirm_gen;
+	int64_t confirm_check_at;
+	struct policy *prev_policy;
+	struct config *prev_cfg;
+	uint8_t prev_sha[32];
 };
 
 static int64_t now_ms(void)
@@ -329,6 +346,55 @@ static void record_error(struct agent *a, bool ok, const char *text)
 	instance_release(a->inst);
 }
 
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * What the interfaces and addresses are now, as far as the scope goes: the
+ * interfaces holding the host's addresses (none with --iface) and every
+ * address the machine takes as its own. A change re-applies.
+ */
+static char *scope_signature(const struct agent *a, const struct cfg_host *host)
+{
+	char **ifaces = NULL, *buf = NULL, one[ADDR_TEXT_LEN];
+	size_t n_ifaces = 0, n_recv = 0, len = 0;
+	struct prefix *recv = NULL;
+	FILE *out = open_memstream(&buf, &len);
+
+	if (!out)
+		return NULL;
+	if (!a->s->n_ifaces && apply_scope_ifaces(host, &ifaces, &n_ifaces) == 0)
+		for (size_t i = 0; i < n_ifaces; i++)
+			fprintf(out, "%s ", ifaces[i]);
+	fprintf(out, "|");
+	if (host_receive_addresses(&recv, &n_recv) == 0)
+		for (size_t i = 0; i < n_recv; i++) {
+			prefix_format(&recv[i], one, sizeof(one));
+			fprintf(out, " %s", one);
+		}
+	fclose(out);
+	free(recv);
+	free_names(ifaces, n_ifaces);
+	return buf;
+}
+
+/* Takes back what a guarded change replaced: the policy that runs again after a revert. */
+static void keep_previous(struct agent *a, struct policy *p, struct config *cfg)
+{
+	policy_free(a->prev_policy);
+	if (a->prev_cfg != a->cfg)
+		config_free(a->prev_cfg);
+	a->prev_policy = a->policy;
+	a->prev_cfg = a->cfg;
+	memcpy(a->prev_sha, a->applied_sha, sizeof(a->prev_sha));
+	a->policy = p;
+	a->cfg = cfg;
+}
+
 /* Applies p, the instance locked. */
 static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 {
@@ -341,12 +407,50 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 		.audit = a->s->audit,
 		.cache = &a->cache,
 	};
+	struct confirm_snapshot snap = { 0 };
+	bool guard = a->applying_change && a->s->confirm_s;
+	char **scope = NULL;
+	size_t n_scope = 0;
 	struct apply_outcome out;
 	struct diags d = { 0 };
 	char sha[65];
 	int err;
 
+	/* Without --iface: the interfaces that hold the host's addresses now. */
+	if (!a->s->n_ifaces && apply_scope_ifaces(p->host, &scope, &n_scope) == 0) {
+		req.ifaces = scope;
+		req.n_ifaces = n_scope;
+		if (!n_scope && a->inst->exists)
+			log_event(LOG_WARN, "scope", NULL,
+				  "no interface holds an address of host %s; XDP stays where it is",
+				  p->host->name);
+	}
+	if (guard) {
+		err = confirm_prepare(a->inst, &snap, &d);
+		if (err) {
+			/* -EBUSY: another change waits for its confirmation; this one waits for it */
+			if (err != -EBUSY)
+				log_diags(&d, "apply-failed");
+			diags_free(&d);
+			confirm_snapshot_free(&snap);
+			free_names(scope, n_scope);
+			return err;
+		}
+	}
 	err = apply_policy(a->inst, &req, &out, &d);
+	if (!err && guard) {
+		err = confirm_arm(a->inst, &snap, out.generation, a->s->confirm_s, &d);
+		if (!err) {
+			a->confirm_gen = out.generation;
+			a->confirm_check_at = now_ms() + (int64_t)a->s->confirm_s * 1000 + 300;
+			log_event(LOG_INFO, "confirm-pending", NULL,
+				  "generation %u reverts in %u s unless `speebpf confirm --pin-dir %s` "
+				  "runs",
+				  out.generation, a->s->confirm_s, a->s->pin_dir);
+		}
+	}
+	confirm_snapshot_free(&snap);
+	free_names(scope, n_scope);
 	if (err) {
 		log_diags(&d, "apply-failed");
 		log_event(LOG_ERROR, "apply-failed", NULL,
@@ -376,7 +480,9 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 	/* A repair or a DNS update re-applies the running policy; the file may still be broken. */
 	if (a->policy == p && a->config_error[0])
 		instance_note_result(a->inst, NULL, 0, false, false, a->config_error, NULL);
-	if (a->policy != p) {
+	if (a->policy != p && guard) {
+		keep_previous(a, p, cfg);
+	} else if (a->policy != p) {
 		policy_free(a->policy);
 		if (a->cfg != cfg)
 			config_free(a->cfg);
@@ -384,6 +490,8 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 		a->cfg = cfg;
 	}
 	memcpy(a->applied_sha, cfg->sha256, sizeof(a->applied_sha));
+	free(a->scope_sig);
+	a->scope_sig = scope_signature(a, p->host);
 	return sync_timers(a);
 }
 
@@ -403,27 +511,151 @@ static int apply_policy_now(struct agent *a, struct policy *p, struct config *cf
 	return err;
 }
 
+/* reload's results besides 0 and a negative errno */
+#define RELOAD_BAD_CONFIG AGENT_EUSAGE /* the file does not load or compile */
+#define RELOAD_NOT_MINE 2 /* the config does not name this machine */
+#define RELOAD_NO_IFACE 3 /* no interface holds the host's addresses, and no --iface */
+
+/* Compiles cfg for this machine (its addresses as they are now). */
+static int compile_for_here(struct agent *a, struct config *cfg, struct policy **p,
+			    struct diags *d)
+{
+	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
+	struct prefix *local = NULL, *receive = NULL;
+	const struct cfg_host *host;
+	int err = host_select(cfg, a->s->host, &host, d);
+
+	if (err)
+		return err;
+	/* the host's addresses configured here (as this reload finds them) are itself */
+	if (host_local_addresses(&local, &env.n_local_addrs) == 0) {
+		env.local_addrs = local;
+		env.local_known = true;
+	}
+	if (host_receive_addresses(&receive, &env.n_receive_addrs) == 0) {
+		env.receive_addrs = receive;
+		env.receive_known = true;
+	}
+	err = policy_compile(cfg, host->name, &env, p, d);
+	free(local);
+	free(receive);
+	return err;
+}
+
+/* The config file's bytes: a regular file only (a FIFO would block the agent). */
+static int read_config(const char *path, char **buf, size_t *len, struct diags *d)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), err = 0;
+	struct stat st;
+	ssize_t n = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		err = fd < 0 ? -errno : -EINVAL;
+		diag_add(d, path, 0, 0, "cannot read the config: %s",
+			 err == -EINVAL ? "not a regular file" : strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (*len < (size_t)st.st_size &&
+	       (n = read(fd, *buf + *len, (size_t)st.st_size - *len)) > 0)
+		*len += (size_t)n;
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	if (err) {
+		diag_add(d, path, 0, 0, "cannot read the config: %s", strerror(-err));
+		free(*buf);
+		*buf = NULL;
+	}
+	return err;
+}
+
+static void last_good_path(const struct agent *a, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", a->s->state_dir, LAST_GOOD_NAME);
+}
+
+/* Keeps the bytes of a config that applied, for a start with a config that cannot (atomically). */
+static void save_last_good(struct agent *a, const char *text, size_t len)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	if (!a->s->state_dir || !text)
+		return;
+	if (mkdir(a->s->state_dir, 0700) && errno != EEXIST) {
+		log_event(LOG_WARN, "state", NULL, "cannot create %s: %s", a->s->state_dir,
+			  strerror(errno));
+		return;
+	}
+	last_good_path(a, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f || fwrite(text, 1, len, f) != len || fflush(f) || fsync(fileno(f))) {
+		log_event(LOG_WARN, "state", NULL, "cannot write %s: %s", tmp, strerror(errno));
+		if (f)
+			fclose(f);
+		unlink(tmp);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, path))
+		log_event(LOG_WARN, "state", NULL, "cannot write %s: %s", path, strerror(errno));
+}
+
+/* Notes the config file's problem: logged, in status, and why the agent is not ready. */
+static void note_config_error(struct agent *a, struct diags *d, const char *unready)
+{
+	char text[1024] = "";
+
+	log_diags(d, "config-error");
+	pthread_mutex_lock(&a->state.lock);
+	a->state.config_errors++;
+	a->state.last_apply_ok = false;
+	a->state.last_apply_time = (int64_t)time(NULL);
+	pthread_mutex_unlock(&a->state.lock);
+	log_event(LOG_ERROR, "config-error", NULL,
+		  "%s was not applied; the running policy stays in force%s", a->s->config,
+		  a->policy ? "" : " (there is none yet)");
+	if (d->n)
+		diag_format(&d->v[0], text, sizeof(text));
+	snprintf(a->config_error, sizeof(a->config_error), "%s", unready ? unready : text);
+	agent_state_set_unready(&a->state, a->config_error);
+	record_error(a, false, a->config_error);
+}
+
 /* Reads, validates and compiles the config; on any error the running policy stays. */
 static int reload(struct agent *a, bool forced)
 {
-	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
-	struct prefix *local = NULL;
 	struct diags d = { 0 };
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
-	const struct cfg_host *host;
+	char *text = NULL;
+	size_t len = 0;
 	int err;
 
-	err = config_load(a->s->config, &cfg, &d);
+	err = read_config(a->s->config, &text, &len, &d);
+	if (!err)
+		err = config_parse(a->s->config, text, len, &cfg, &d);
 	if (!err && a->policy && !forced &&
 	    !memcmp(cfg->sha256, a->applied_sha, sizeof(a->applied_sha))) {
 		/* The bytes that run already (e.g. a broken edit undone): nothing to apply. */
 		config_free(cfg);
+		free(text);
 		if (a->config_error[0]) {
 			a->config_error[0] = '\0';
 			pthread_mutex_lock(&a->state.lock);
 			a->state.last_apply_ok = true;
 			pthread_mutex_unlock(&a->state.lock);
+			agent_state_set_unready(&a->state, NULL);
 			record_error(a, true, NULL);
 			log_event(LOG_INFO, "config-ok", NULL,
 				  "%s is valid again and is what runs already", a->s->config);
@@ -431,35 +663,27 @@ static int reload(struct agent *a, bool forced)
 		return 0;
 	}
 	if (!err)
-		err = host_select(cfg, a->s->host, &host, &d);
-	/* the host's addresses configured here (as this reload finds them) are itself */
-	if (!err && host_local_addresses(&local, &env.n_local_addrs) == 0) {
-		env.local_addrs = local;
-		env.local_known = true;
-	}
-	if (!err)
-		err = policy_compile(cfg, host->name, &env, &p, &d);
-	free(local);
+		err = compile_for_here(a, cfg, &p, &d);
 	if (err) {
-		char text[1024] = "";
+		int ret = RELOAD_BAD_CONFIG;
+		char why[300] = "";
 
-		log_diags(&d, "config-error");
-		/* The file on disk is not what runs: that is a failed apply for /healthz. */
-		pthread_mutex_lock(&a->state.lock);
-		a->state.config_errors++;
-		a->state.last_apply_ok = false;
-		a->state.last_apply_time = (int64_t)time(NULL);
-		pthread_mutex_unlock(&a->state.lock);
-		log_event(LOG_ERROR, "config-error", NULL,
-			  "%s was not applied; the running policy stays in force%s", a->s->config,
-			  a->policy ? "" : " (there is none yet)");
-		if (d.n)
-			diag_format(&d.v[0], text, sizeof(text));
-		snprintf(a->config_error, sizeof(a->config_error), "%s", text);
-		record_error(a, false, text);
+		if (err == -ENOENT && cfg) {
+			/* Not this machine's config (yet): idle and unready until it names it. */
+			char name[256] = "";
+
+			if (!a->s->host && gethostname(name, sizeof(name)))
+				name[0] = '\0';
+			name[sizeof(name) - 1] = '\0';
+			snprintf(why, sizeof(why), "host %s is not in the inventory",
+				 a->s->host ? a->s->host : name);
+			ret = RELOAD_NOT_MINE;
+		}
+		note_config_error(a, &d, why[0] ? why : NULL);
 		diags_free(&d);
 		config_free(cfg);
-		return AGENT_EUSAGE;
+		free(text);
+		return ret;
 	}
 	diags_free(&d);
 	a->config_error[0] = '\0';
@@ -468,8 +692,153 @@ static int reload(struct agent *a, bool forced)
 	if (err) {
 		policy_free(p);
 		config_free(cfg);
+		free(text);
+		if (err == -EBUSY) {
+			/* a change waits for its confirmation: this edit is applied, guarded, after it */
+			log_event(LOG_INFO, "confirm-pending", NULL,
+				  "%s changed while generation %u waits for `speebpf confirm`; "
+				  "applying it once that is settled",
+				  a->s->config, a->confirm_gen);
+			a->reload_at = a->confirm_check_at + 100;
+			a->reload_forced = forced;
+			return 0;
+		}
+		if (err == -EADDRNOTAVAIL) {
+			char why[300];
+
+			snprintf(why, sizeof(why), "no interface holds an address of this host; "
+						   "give --iface");
+			agent_state_set_unready(&a->state, why);
+			return RELOAD_NO_IFACE;
+		}
+		agent_state_set_unready(&a->state, "the last apply failed");
+		return err;
 	}
-	return err;
+	agent_state_set_unready(&a->state, NULL);
+	save_last_good(a, text, len);
+	free(text);
+	return 0;
+}
+
+/*
+ * Started with a config it cannot apply and no pinned instance (a reboot):
+ * the last config that applied, kept in the state dir. 0 when it runs.
+ */
+static int apply_last_good(struct agent *a)
+{
+	char path[4096], why[1024];
+	struct config *cfg = NULL;
+	struct policy *p = NULL;
+	struct diags d = { 0 };
+	int err;
+
+	if (!a->s->state_dir)
+		return -ENOENT;
+	last_good_path(a, path, sizeof(path));
+	if (access(path, R_OK))
+		return -ENOENT;
+	err = config_load(path, &cfg, &d);
+	if (!err)
+		err = compile_for_here(a, cfg, &p, &d);
+	if (!err) {
+		resolve_new_names(a, p);
+		err = apply_policy_now(a, p, cfg);
+		if (err) {
+			policy_free(p);
+			config_free(cfg);
+			cfg = NULL;
+		}
+	} else {
+		log_diags(&d, "last-good-failed");
+		config_free(cfg);
+	}
+	diags_free(&d);
+	if (err)
+		return err;
+	snprintf(why, sizeof(why), "running the last good config %.300s: %.300s has errors: %.255s",
+		 path, a->s->config, a->config_error);
+	log_event(LOG_WARN, "last-good", NULL, "%s", why);
+	/* the agent runs it, but not the current config: unready, and status says so */
+	snprintf(a->config_error, sizeof(a->config_error), "%.255s", why);
+	agent_state_set_unready(&a->state, why);
+	record_error(a, false, a->config_error);
+	return 0;
+}
+
+/* run --confirm: after the deadline, was the change confirmed or reverted? */
+static void settle_confirm(struct agent *a)
+{
+	struct diags d = { 0 };
+	uint32_t gen = a->confirm_gen;
+
+	if (instance_relock(a->inst, &d)) {
+		diags_free(&d);
+		a->confirm_check_at = now_ms() + 500;
+		return;
+	}
+	if (a->inst->rec.confirm_deadline && a->inst->rec.confirm_generation == gen) {
+		/* the watcher has not acted yet */
+		instance_release(a->inst);
+		a->confirm_check_at = now_ms() + 200;
+		return;
+	}
+	if (a->inst->rec.reverted_generation == gen) {
+		char why[SPEE_TEXT_LEN];
+
+		log_event(LOG_WARN, "confirm-reverted", NULL,
+			  "generation %u was not confirmed and was reverted; %s is applied again "
+			  "when it changes, or on SIGHUP",
+			  gen, a->s->config);
+		policy_free(a->policy);
+		if (a->cfg != a->prev_cfg)
+			config_free(a->cfg);
+		a->policy = a->prev_policy;
+		a->cfg = a->prev_cfg;
+		memcpy(a->applied_sha, a->prev_sha, sizeof(a->applied_sha));
+		/* the slots are not what this agent last wrote: read them back */
+		maps_cache_free(&a->cache);
+		snprintf(why, sizeof(why),
+			 "the change to %s was not confirmed in time and was reverted", a->s->config);
+		agent_state_set_unready(&a->state, why);
+		if (a->policy)
+			sync_timers(a);
+	} else {
+		log_event(LOG_INFO, "confirmed", NULL, "generation %u is confirmed", gen);
+		policy_free(a->prev_policy);
+		if (a->prev_cfg != a->cfg)
+			config_free(a->prev_cfg);
+	}
+	a->prev_policy = NULL;
+	a->prev_cfg = NULL;
+	a->confirm_gen = 0;
+	instance_release(a->inst);
+}
+
+/* Links or addresses changed: re-applies the running policy when its scope moved. */
+static void rescope(struct agent *a)
+{
+	struct diags d = { 0 };
+	struct policy *p = NULL;
+	char *sig;
+
+	if (!a->policy)
+		return;
+	sig = scope_signature(a, a->policy->host);
+	if (sig && a->scope_sig && !strcmp(sig, a->scope_sig)) {
+		free(sig);
+		return;
+	}
+	free(sig);
+	if (compile_for_here(a, a->cfg, &p, &d)) {
+		log_diags(&d, "scope");
+		diags_free(&d);
+		return;
+	}
+	diags_free(&d);
+	log_event(LOG_INFO, "scope", NULL,
+		  "the interfaces or addresses of this machine changed: re-applying");
+	if (apply_policy_now(a, p, a->cfg))
+		policy_free(p);
 }
 
 static void check_drift(struct agent *a)
@@ -616,6 +985,10 @@ static int64_t next_deadline(const struct agent *a)
 		next = a->verify_at;
 	if (a->watchdog_usec && a->watchdog_at < next)
 		next = a->watchdog_at;
+	if (a->rescope_at < next)
+		next = a->rescope_at;
+	if (a->confirm_gen && a->confirm_check_at < next)
+		next = a->confirm_check_at;
 	for (size_t i = 0; i < a->n_timers; i++)
 		if (!a->timers[i].in_flight && a->timers[i].due_ms < next)
 			next = a->timers[i].due_ms;
@@ -630,12 +1003,22 @@ static void loop(struct agent *a)
 		fd_set rd, wr;
 		struct timeval tv;
 
+		pthread_mutex_lock(&a->state.lock);
+		a->state.loop_at = now_ms() / 1000;
+		pthread_mutex_unlock(&a->state.lock);
 		FD_ZERO(&rd);
 		FD_ZERO(&wr);
 		FD_SET(a->sigfd, &rd);
 		FD_SET(watch_fd(a->watch), &rd);
+		if (a->nlfd >= 0) {
+			FD_SET(a->nlfd, &rd);
+			if (a->nlfd > maxfd)
+				maxfd = a->nlfd;
+		}
 		dns_ms = resolver_fds(a->res, &rd, &wr, &maxfd);
-		wait_ms = deadline == NEVER ? 60000 : deadline - now_ms();
+		wait_ms = deadline == NEVER ? IDLE_WAKE_MS : deadline - now_ms();
+		if (wait_ms > IDLE_WAKE_MS)
+			wait_ms = IDLE_WAKE_MS;
 		if (dns_ms >= 0 && dns_ms < wait_ms)
 			wait_ms = dns_ms;
 		if (wait_ms < 0)
@@ -655,18 +1038,35 @@ static void loop(struct agent *a)
 		if (FD_ISSET(watch_fd(a->watch), &rd) && watch_process(a->watch) > 0 &&
 		    a->reload_at == NEVER)
 			a->reload_at = now_ms() + a->s->debounce_ms;
+		if (a->nlfd >= 0 && FD_ISSET(a->nlfd, &rd) && netwatch_drain(a->nlfd) &&
+		    a->rescope_at == NEVER)
+			a->rescope_at = now_ms() + RESCOPE_DEBOUNCE_MS;
 		resolver_process(a->res, &rd, &wr);
+		if (a->confirm_gen && now_ms() >= a->confirm_check_at)
+			settle_confirm(a);
 		if (now_ms() >= a->reload_at) {
 			bool forced = a->reload_forced;
 
 			a->reload_at = NEVER;
 			a->reload_forced = false;
+			/* a change of the config: with --confirm, guarded */
+			a->applying_change = true;
 			reload(a, forced);
+			a->applying_change = false;
 		}
 		query_due_names(a);
-		if (a->names_changed && a->policy) {
+		/* while a change waits for its confirmation, nothing else is applied over it */
+		if (a->names_changed && a->policy && !a->confirm_gen) {
 			a->names_changed = false;
 			apply_policy_now(a, a->policy, a->cfg);
+		}
+		if (now_ms() >= a->rescope_at) {
+			if (a->confirm_gen) {
+				a->rescope_at = a->confirm_check_at + 100;
+			} else {
+				a->rescope_at = NEVER;
+				rescope(a);
+			}
 		}
 		if (now_ms() >= a->drift_at) {
 			check_drift(a);
@@ -700,7 +1100,14 @@ static void agent_free(struct agent *a)
 	watch_close(a->watch);
 	if (a->sigfd >= 0)
 		close(a->sigfd);
+	if (a->nlfd >= 0)
+		close(a->nlfd);
+	free(a->scope_sig);
 	names_free(&a->names);
+	if (a->prev_policy != a->policy)
+		policy_free(a->prev_policy);
+	if (a->prev_cfg != a->cfg && a->prev_cfg != NULL)
+		config_free(a->prev_cfg);
 	policy_free(a->policy);
 	config_free(a->cfg);
 	free(a->sys_resolvers);
@@ -711,9 +1118,11 @@ int agent_run(const struct agent_settings *s)
 	struct agent a = {
 		.s = s,
 		.sigfd = -1,
+		.nlfd = -1,
 		.reload_at = NEVER,
 		.drift_at = NEVER,
 		.verify_at = NEVER,
+		.rescope_at = NEVER,
 	};
 	bool adopting;
 	int err;
@@ -727,6 +1136,16 @@ int agent_run(const struct agent_settings *s)
 	if (err) {
 		log_event(LOG_ERROR, "internal", NULL, "cannot start: %s", strerror(-err));
 		goto out;
+	}
+	/* Without --iface, the interfaces holding the host's addresses are followed. */
+	if (!s->n_ifaces) {
+		a.nlfd = netwatch_open();
+		if (a.nlfd < 0) {
+			err = a.nlfd;
+			log_event(LOG_ERROR, "internal", NULL, "cannot follow the interfaces: %s",
+				  strerror(-err));
+			goto out;
+		}
 	}
 	resolver_on_done(a.res, on_dns_done, &a);
 	if (resolver_servers(a.res, &a.sys_resolvers, &a.n_sys_resolvers))
@@ -762,17 +1181,34 @@ int agent_run(const struct agent_settings *s)
 			  s->metrics);
 	}
 	err = reload(&a, true);
-	if (err && !adopting) {
+	if (err == RELOAD_BAD_CONFIG && !adopting && apply_last_good(&a) == 0)
+		err = 0;
+	if (err == RELOAD_NO_IFACE && !adopting) {
+		/* CONTRACT.md section 4: nothing to enforce on, and no --iface: a usage error */
+		log_event(LOG_ERROR, "scope", NULL,
+			  "no interface holds an address of this host: give --iface IF (or --iface all)");
+		err = AGENT_EUSAGE;
+		goto out;
+	}
+	if (err < 0 && !adopting) {
 		/* Nothing runs and nothing could be applied: there is nothing to keep. */
 		goto out;
 	}
+	/* a config error or a machine the config does not name: up, unready, watching */
 	err = 0;
+
 	if (adopting && !a.ready_sent) {
 		/* The pinned policy is enforced even though this config could not replace it. */
 		pthread_mutex_lock(&a.state.lock);
 		a.state.applied = true;
 		pthread_mutex_unlock(&a.state.lock);
 		sd_notify(0, "READY=1\nSTATUS=adopted the pinned policy; the config has errors");
+		a.ready_sent = true;
+	}
+	if (!a.ready_sent) {
+		/* up, idle or not: systemd's start is done (readiness is /readyz's business) */
+		sd_notify(0, a.policy ? "READY=1\nSTATUS=running; the config has errors" :
+					"READY=1\nSTATUS=idle: no policy applies here");
 		a.ready_sent = true;
 	}
 	if (sd_watchdog_enabled(0, &a.watchdog_usec) <= 0)

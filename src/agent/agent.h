@@ -5,8 +5,12 @@
  * debounce; SIGHUP reloads at once), DNS names are re-resolved when their
  * TTL runs out, the instance is checked for drift and repaired, and (when
  * asked) verify probes the fleet from this host and its results join
- * /metrics (verify_metrics.h). A bad
- * config or a failed apply is logged and leaves the running policy alone.
+ * /metrics (verify_metrics.h). A bad config or a failed apply is logged and
+ * leaves the running policy alone; the agent is then unready (/readyz),
+ * never dead. Without --iface it follows the interfaces holding the host's
+ * addresses (netwatch.h). The last config applied is kept in the state dir:
+ * started with a config it cannot apply and no pinned instance, the agent
+ * applies that one.
  * Exiting leaves enforcement in place: only detach removes it.
  */
 #ifndef SPEE_AGENT_H
@@ -31,6 +35,10 @@ struct agent_settings {
 	unsigned drift_interval_s; /* 0: no periodic drift check */
 	unsigned verify_interval_s; /* 0: no periodic verify */
 	unsigned verify_timeout_ms; /* each probe's */
+	/* Where the last config applied successfully is kept (NULL: nowhere). */
+	const char *state_dir;
+	/* Every change the agent applies reverts unless `speebpf confirm` within this (0: off). */
+	unsigned confirm_s;
 };
 
 /* agent_run's result when the config or a setting is unusable (reported). */

@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "counters.h"
 #include "links.h"
 #include "stats.h"
+
+#ifndef SPEEBPF_VERSION
+#define SPEEBPF_VERSION "unknown"
+#endif
 
 struct metrics_server {
 	struct MHD_Daemon *daemon;
@@ -145,6 +150,13 @@ void agent_state_render(struct agent_state *st, FILE *out)
 	pthread_mutex_unlock(&st->lock);
 }
 
+void agent_state_set_unready(struct agent_state *st, const char *text)
+{
+	pthread_mutex_lock(&st->lock);
+	snprintf(st->unready, sizeof(st->unready), "%s", text ? text : "");
+	pthread_mutex_unlock(&st->lock);
+}
+
 /* True when every hook of the instance is attached. */
 static bool attached(struct instance *inst)
 {
@@ -156,6 +168,25 @@ static bool attached(struct instance *inst)
 	whole = links_whole(&a);
 	links_assessment_free(&a);
 	return whole;
+}
+
+/* The agent's loop turns at least this often (it wakes every few seconds when idle). */
+#define LIVE_WITHIN_S 60
+
+/* /readyz: the current config's policy is enforced. why: "ok" or the reason, a line. */
+static bool ready(struct metrics_server *srv, char *why, size_t len)
+{
+	bool whole = attached(srv->inst), ok;
+
+	pthread_mutex_lock(&srv->st->lock);
+	ok = whole && srv->st->applied && srv->st->last_apply_ok && !srv->st->unready[0];
+	snprintf(why, len, "%s\n",
+		 srv->st->unready[0] ? srv->st->unready :
+		 !srv->st->applied ? "no policy applied yet" :
+		 !whole ? "not attached" :
+		 !srv->st->last_apply_ok ? "the last apply failed" : "ok");
+	pthread_mutex_unlock(&srv->st->lock);
+	return ok;
 }
 
 /* /metrics: the kernel's counters under the names of stats --prometheus, and the agent's state. */
@@ -179,6 +210,16 @@ static int render_metrics(struct metrics_server *srv, char **buf, size_t *len)
 	fprintf(out, "# HELP speebpf_attached 1 while every hook of the instance is attached.\n"
 		     "# TYPE speebpf_attached gauge\nspeebpf_attached %d\n",
 		attached(srv->inst));
+	{
+		char why[600];
+
+		fprintf(out, "# HELP speebpf_ready 1 while the current config's policy is enforced "
+			     "(/readyz).\n# TYPE speebpf_ready gauge\nspeebpf_ready %d\n",
+			ready(srv, why, sizeof(why)));
+	}
+	fprintf(out, "# HELP speebpf_info The agent's version.\n# TYPE speebpf_info gauge\n"
+		     "speebpf_info{version=\"%s\"} 1\n",
+		SPEEBPF_VERSION);
 	fclose(out);
 	free(snap);
 	return 0;
@@ -220,20 +261,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 				     strdup("cannot read the counters\n"), 25);
 		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
 	}
-	if (!strcmp(url, "/healthz")) {
-		bool whole = attached(srv->inst), ok;
-		const char *why;
+	if (!strcmp(url, "/readyz") || !strcmp(url, "/healthz")) {
+		char why[600];
+		bool ok = ready(srv, why, sizeof(why));
 
-		pthread_mutex_lock(&srv->st->lock);
-		ok = whole && srv->st->applied && srv->st->last_apply_ok;
-		why = !whole ? "not attached\n" :
-		      !srv->st->applied ? "no policy applied yet\n" :
-		      !srv->st->last_apply_ok ? "the last apply failed\n" : "ok\n";
-		pthread_mutex_unlock(&srv->st->lock);
 		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
 			     strdup(why), strlen(why));
 	}
-	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", strdup("/metrics or /healthz\n"), 21);
+	if (!strcmp(url, "/livez")) {
+		struct timespec ts;
+		bool ok;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pthread_mutex_lock(&srv->st->lock);
+		ok = ts.tv_sec - srv->st->loop_at <= LIVE_WITHIN_S;
+		pthread_mutex_unlock(&srv->st->lock);
+		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+			     strdup(ok ? "ok\n" : "the agent's loop is stuck\n"),
+			     ok ? 3 : 26);
+	}
+	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
+		     strdup("/metrics, /livez, /readyz or /healthz\n"), 38);
 }
 
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT" into a socket address. */

@@ -2,8 +2,10 @@
 /*
  * metrics.h - the agent's HTTP endpoint (libmicrohttpd, its own thread):
  * /metrics in the Prometheus text format (the counters under the names of
- * `stats --prometheus`, plus the agent's own state) and /healthz (200 only
- * while the programs are attached and the last apply succeeded).
+ * `stats --prometheus`, plus the agent's own state); /livez (200 while the
+ * agent's loop turns) and /readyz (200 only while the current config's
+ * policy is enforced: attached, applied, nothing in agent_state.unready;
+ * else 503 and the reason); /healthz is /readyz.
  *
  * The agent updates a struct agent_state under its lock; the HTTP thread
  * reads the kernel's counters and links through the agent's instance handle
@@ -37,7 +39,13 @@ struct agent_state {
 	uint64_t exact_entries, prefix_entries, exact_size, prefix_size;
 	struct name_table names; /* a copy of the agent's, for /metrics */
 	char *verify_metrics; /* the last verify run's (verify_metrics.h), or NULL */
+	/* Why the current config's policy is not what runs ("" when it is): /readyz's answer. */
+	char unready[512];
+	int64_t loop_at; /* CLOCK_MONOTONIC seconds when the agent's loop last turned: /livez */
 };
+
+/* Sets (text) or clears (NULL) why the agent is not ready (takes the lock). */
+void agent_state_set_unready(struct agent_state *st, const char *text);
 
 void agent_state_init(struct agent_state *st);
 void agent_state_destroy(struct agent_state *st);

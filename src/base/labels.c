@@ -27,6 +27,8 @@ static const char *const reasons[] = {
 	[SPEE_REASON_SOURCE_ROUTE] = "source-route",
 	[SPEE_REASON_ETHERTYPE] = "ethertype",
 	[SPEE_REASON_REASSEMBLY] = "reassembly",
+	[SPEE_REASON_TRANSIT] = "transit",
+	[SPEE_REASON_CONTAINER] = "container",
 };
 _Static_assert(COUNT(reasons) == SPEE_REASON_MAX, "every reason has a label");
 

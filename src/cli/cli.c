@@ -110,15 +110,30 @@ int cli_policy_env(struct policy_env *env, struct prefix **storage)
 
 int cli_machine_addrs(struct policy_env *env, struct prefix **storage)
 {
-	size_t n;
-	int err = host_local_addresses(storage, &n);
+	struct prefix *local = NULL, *receive = NULL;
+	size_t n_local = 0, n_receive = 0;
+	int err = host_local_addresses(&local, &n_local);
 
-	if (err)
-		return err;
-	env->local_addrs = *storage;
-	env->n_local_addrs = n;
-	env->local_known = true;
-	return 0;
+	if (!err)
+		err = host_receive_addresses(&receive, &n_receive);
+	/* one block, so that the caller frees one pointer: the addresses, then the scope */
+	if (!err && !(*storage = malloc((n_local + n_receive + 1) * sizeof(**storage))))
+		err = -ENOMEM;
+	if (!err) {
+		if (n_local)
+			memcpy(*storage, local, n_local * sizeof(*local));
+		if (n_receive)
+			memcpy(*storage + n_local, receive, n_receive * sizeof(*receive));
+		env->local_addrs = *storage;
+		env->n_local_addrs = n_local;
+		env->local_known = true;
+		env->receive_addrs = *storage + n_local;
+		env->n_receive_addrs = n_receive;
+		env->receive_known = true;
+	}
+	free(local);
+	free(receive);
+	return err;
 }
 
 bool cli_is_this_machine(const struct config *cfg, const struct cfg_host *h)

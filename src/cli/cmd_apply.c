@@ -212,6 +212,9 @@ static int do_apply(const struct cli_args *a, struct instance *inst)
 		fprintf(stderr, "speebpf: apply failed; %s\n",
 			existed ? "the policy that was running is still enforced" :
 				  "nothing was changed");
+		/* no interface to enforce: the command line must say which (exit 2) */
+		if (err == -EADDRNOTAVAIL)
+			err = -CLI_EUSAGE;
 		goto out;
 	}
 	print_outcome(inst, &c, &out, req.audit);

@@ -267,6 +267,7 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 	struct policy_env env;
 	const struct cfg_host *host;
 	struct socket_peer sp = { false, false };
+	bool elsewhere = false;
 	struct explain_query q = { 0 };
 	struct explain_result res;
 	struct diags d = { 0 };
@@ -301,10 +302,10 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 		q.dir = SPEE_DIR_EGRESS;
 		q.peer = to;
 	} else {
-		/* Neither end is the host: a packet through it, which ingress lets pass. */
+		/* Arriving for another address: transit, unless the machine takes it as its own. */
 		q.dir = SPEE_DIR_INGRESS;
 		q.peer = from;
-		q.transit = true;
+		elsewhere = true;
 	}
 	/* A new connection's destination as the connect and sendmsg hooks see it. */
 	if (q.dir == SPEE_DIR_EGRESS) {
@@ -331,7 +332,13 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 		goto out;
 	}
 	resolve_relevant(p, &q, &names, cli_flag(a, CLI_OPT_NO_RESOLVE));
-	if (sp.itself) {
+	if (elsewhere && !explain_for_host(p, &to)) {
+		memset(&res, 0, sizeof(res));
+		res.transit = true;
+		res.reason = SPEE_REASON_TRANSIT;
+		res.rule = -1;
+		res.pass = explain_reason_passes(p, q.dir, res.reason);
+	} else if (sp.itself) {
 		memset(&res, 0, sizeof(res));
 		res.reason = SPEE_REASON_LOOPBACK;
 		res.rule = -1;

@@ -20,6 +20,8 @@ static int do_run(const struct cli_args *a, struct instance *inst)
 		.drift_interval_s = (unsigned)cli_uint(a, CLI_OPT_DRIFT_INTERVAL),
 		.verify_interval_s = (unsigned)cli_uint(a, CLI_OPT_VERIFY_INTERVAL),
 		.verify_timeout_ms = (unsigned)cli_uint(a, CLI_OPT_TIMEOUT_MS),
+		.state_dir = cli_text(a, CLI_OPT_STATE_DIR),
+		.confirm_s = (unsigned)cli_uint(a, CLI_OPT_CONFIRM),
 	};
 	int err;
 
@@ -35,13 +37,17 @@ CLI_COMMAND(run, .summary = "apply, then keep the policy current (the agent)",
 		    "  Applies, then keeps the policy current: reloads when FILE changes (or on\n"
 		    "  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
 		    "  --drift-interval seconds that the kernel enforces what was compiled and\n"
-		    "  repairs it if not. With --verify-interval, runs `speebpf verify` for this\n"
-		    "  host every SECS seconds and exports its results in /metrics\n"
-		    "  (speebpf_verify_*). SIGTERM and SIGINT stop the agent and leave the policy\n"
-		    "  enforced; `speebpf detach` removes it.",
+		    "  repairs it if not. Without --iface it follows the interfaces holding the\n"
+		    "  host's addresses. A config it cannot apply leaves it up and unready\n"
+		    "  (/readyz); started so with no pinned instance, it applies the last good\n"
+		    "  config kept in --state-dir. With --confirm, every change it applies\n"
+		    "  reverts unless `speebpf confirm` runs in time. With --verify-interval,\n"
+		    "  runs `speebpf verify` for this host every SECS seconds and exports its\n"
+		    "  results in /metrics (speebpf_verify_*). SIGTERM and SIGINT stop the agent\n"
+		    "  and leave the policy enforced; `speebpf detach` removes it.",
 	    .access = CLI_CREATES,
 	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(LOG_FORMAT), CLI_USE(METRICS),
-				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS), CLI_USE(VERIFY_INTERVAL),
-				 CLI_USE(TIMEOUT_MS)),
+				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS), CLI_USE(STATE_DIR),
+				 CLI_USE(CONFIRM), CLI_USE(VERIFY_INTERVAL), CLI_USE(TIMEOUT_MS)),
 	    .rules = CLI_RULES({ CLI_NEEDS, CLI_OPT_TIMEOUT_MS, CLI_OPT_VERIFY_INTERVAL }),
 	    .run = do_run);

@@ -38,14 +38,21 @@ struct status {
  * run in another network namespace than the one apply saw).
  */
 static int applied_local_addrs(struct instance *inst, struct policy_env *env,
-			       struct prefix **local)
+			       struct prefix **local, struct prefix **receive)
 {
 	struct diags d = { 0 };
-	int err = maps_read_local_addrs(&inst->maps, local, &env->n_local_addrs, &d);
+	int err = maps_read_local_addrs(&inst->maps, SPEE_DIR_EGRESS, local, &env->n_local_addrs,
+					&d);
 
 	if (!err) {
 		env->local_addrs = *local;
 		env->local_known = true;
+		err = maps_read_local_addrs(&inst->maps, SPEE_DIR_INGRESS, receive,
+					    &env->n_receive_addrs, &d);
+	}
+	if (!err) {
+		env->receive_addrs = *receive;
+		env->receive_known = true;
 	}
 	diags_free(&d);
 	return err;
@@ -61,7 +68,7 @@ static void check_drift(struct instance *inst, struct status *s)
 	struct config *cfg = NULL;
 	struct policy *p = NULL;
 	struct name_table names = { 0 };
-	struct prefix *resolvers = NULL, *local = NULL;
+	struct prefix *resolvers = NULL, *local = NULL, *receive = NULL;
 	struct policy_env env;
 	struct diags d = { 0 };
 	char sha[65];
@@ -79,7 +86,7 @@ static void check_drift(struct instance *inst, struct status *s)
 			 s->inst.config_path);
 		goto out;
 	}
-	if (cli_policy_env(&env, &resolvers) || applied_local_addrs(inst, &env, &local) ||
+	if (cli_policy_env(&env, &resolvers) || applied_local_addrs(inst, &env, &local, &receive) ||
 	    policy_compile(cfg, s->inst.host, &env, &p, &d) || namestore_load(inst, &names)) {
 		snprintf(s->drift_note, sizeof(s->drift_note), "cannot compile %s for %s",
 			 s->inst.config_path, s->inst.host);
@@ -94,6 +101,7 @@ out:
 	policy_free(p);
 	free(resolvers);
 	free(local);
+	free(receive);
 	config_free(cfg);
 	diags_free(&d);
 }

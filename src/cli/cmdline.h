@@ -49,8 +49,9 @@ enum cli_kind {
 	X(VERBOSE, "verbose", 'v', NULL, CLI_FLAG, 0, 0, NULL, "show libbpf's own messages")       \
 	X(VERSION, "version", 0, NULL, CLI_FLAG, 0, 0, NULL, "print the version")                  \
 	X(IFACE, "iface", 0, "IF", CLI_LIST, 0, 0, NULL,                                           \
-	  "interface for XDP, repeatable (default: every up, non-loopback interface on a new "   \
-	  "instance; unchanged on an existing one)")                                             \
+	  "interface for XDP, repeatable; all: every up, non-loopback one (default: those "      \
+	  "holding the host's inventory addresses on a new instance, followed by run; "          \
+	  "unchanged on an existing one)")                                                       \
 	X(CGROUP, "cgroup", 0, "DIR", CLI_TEXT, 0, 0, NULL,                                        \
 	  "cgroup v2 directory for the egress programs (default: the cgroup2 root on a new "     \
 	  "instance; unchanged on an existing one)")                                             \
@@ -62,7 +63,9 @@ enum cli_kind {
 	X(LOG_FORMAT, "log-format", 0, "text|json", CLI_CHOICE, 0, 0, "text",                     \
 	  "json: one JSON object per line on stderr, for log shippers")                          \
 	X(METRICS, "metrics", 0, "ADDR:PORT", CLI_TEXT, 0, 0, NULL,                                \
-	  "serve /metrics (Prometheus) and /healthz there")                                      \
+	  "serve /metrics (Prometheus), /livez, /readyz and /healthz (= /readyz) there")         \
+	X(STATE_DIR, "state-dir", 0, "DIR", CLI_TEXT, 0, 0, "/var/lib/speebpf",                    \
+	  "keep the last config applied there, for a start with one that cannot be")            \
 	X(DRIFT_INTERVAL, "drift-interval", 0, "SECS", CLI_UINT, 0, 86400, "30",                   \
 	  "check that the kernel enforces what was compiled every SECS seconds (0: never)")      \
 	X(DEBOUNCE_MS, "debounce-ms", 0, "MS", CLI_UINT, 0, 60000, "200",                          \

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +33,98 @@
 #include "namestore.h"
 #include "pindir.h"
 
+static int push_name(char ***v, size_t *count, const char *name)
+{
+	char **grown;
+
+	for (size_t k = 0; k < *count; k++)
+		if (!strcmp((*v)[k], name))
+			return 0;
+	grown = realloc(*v, (*count + 1) * sizeof(**v));
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	if (!(grown[*count] = strdup(name)))
+		return -ENOMEM;
+	(*count)++;
+	return 0;
+}
+
+static bool holds(const struct cfg_host *host, const struct sockaddr *sa)
+{
+	struct prefix a = { 0 };
+
+	if (sa->sa_family == AF_INET) {
+		a.family = AF_INET;
+		a.len = 32;
+		memcpy(a.addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		a.family = AF_INET6;
+		a.len = 128;
+		memcpy(a.addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < host->n_addrs; i++)
+		if (!prefix_cmp(&host->addrs[i], &a))
+			return true;
+	return false;
+}
+
+int apply_scope_ifaces(const struct cfg_host *host, char ***out, size_t *n)
+{
+	struct ifaddrs *ifa, *i;
+	struct iface_kind kind;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (i = ifa; i && !err; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) || !holds(host, i->ifa_addr))
+			continue;
+		if (!ifaces_classify(i->ifa_name, &kind) && kind.frames == IFACE_REFUSED) {
+			fprintf(stderr, "speebpf: warning: not enforcing %s: %s\n", i->ifa_name,
+				kind.why);
+			continue;
+		}
+		err = push_name(out, n, i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	if (err) {
+		for (size_t k = 0; k < *n; k++)
+			free((*out)[k]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+/* The interfaces of a request that names none: those holding the host's addresses. */
+static int default_ifaces(const struct apply_request *req, char ***out, size_t *n,
+			  struct diags *d)
+{
+	int err = apply_scope_ifaces(req->policy->host, out, n);
+
+	if (!err && !*n) {
+		diag_add(d, NULL, 0, 0,
+			 "no interface holds an address of host %s: give the interfaces to "
+			 "enforce with --iface IF (or --iface all)",
+			 req->policy->host->name);
+		err = -EADDRNOTAVAIL;
+	}
+	return err;
+}
+
 /*
- * Every up, non-loopback interface of this network namespace that speebpf
- * can judge; the others (ifaces.h: tunnels that keep an outer header where
- * XDP looks...) are left out with a warning, as no --iface asked for them.
+ * --iface all: every up, non-loopback interface of this network namespace
+ * that speebpf can judge; the others (ifaces.h: tunnels that keep an outer
+ * header where XDP looks...) are left out with a warning, as no --iface
+ * named them.
  */
-static int default_ifaces(char ***out, size_t *n)
+static int every_iface(char ***out, size_t *n)
 {
 	struct ifaddrs *ifa, *i;
 	struct iface_kind kind;
@@ -88,6 +175,11 @@ static void free_strings(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+bool apply_ifaces_all(char *const *ifaces, size_t n)
+{
+	return n == 1 && !strcmp(ifaces[0], APPLY_IFACES_ALL);
 }
 
 static int check_ifaces(char *const *ifaces, size_t n, struct diags *d)
@@ -176,7 +268,9 @@ static int create(struct instance *inst, const struct apply_request *req,
 	int err = 0;
 
 	if (!n_ifaces)
-		err = default_ifaces(&ifaces, &n_ifaces);
+		err = default_ifaces(req, &ifaces, &n_ifaces, d);
+	else if (apply_ifaces_all(req->ifaces, req->n_ifaces))
+		err = every_iface(&ifaces, &n_ifaces);
 	if (!err)
 		err = check_ifaces(ifaces, n_ifaces, d);
 	if (!err && !cgroup) {
@@ -271,20 +365,30 @@ static int settle_links(struct instance *inst, const struct apply_request *req,
 	struct loader l;
 	char **ifaces = NULL;
 	size_t n_ifaces = 0;
-	int err = links_assess(inst, &want, &a);
+	int err = 0;
 
+	if (apply_ifaces_all(want.ifaces, want.n_ifaces)) {
+		err = every_iface(&ifaces, &n_ifaces);
+		if (err)
+			return err;
+		want.ifaces = ifaces;
+		want.n_ifaces = n_ifaces;
+	}
+	err = links_assess(inst, &want, &a);
 	if (err) {
 		diag_add(d, NULL, 0, 0, "cannot read the links of %s: %s", inst->pin_dir,
 			 strerror(-err));
+		free_strings(ifaces, n_ifaces);
 		return err;
 	}
 	if (links_settled(&a)) {
 		links_assessment_free(&a);
+		free_strings(ifaces, n_ifaces);
 		return 0;
 	}
 	if (!want.n_ifaces && !iface_links(&a)) {
 		/* None asked for and none attached (a create killed before its links): as a new one. */
-		err = default_ifaces(&ifaces, &n_ifaces);
+		err = default_ifaces(req, &ifaces, &n_ifaces, d);
 		if (err) {
 			links_assessment_free(&a);
 			return err;
@@ -318,7 +422,7 @@ static int update(struct instance *inst, const struct apply_request *req,
 	if (inst->other_layout | inst->missing)
 		err = adopt_layout(inst, req, out, d);
 	/* Interfaces first: a bad --iface must not leave a new policy half-applied. */
-	if (!err)
+	if (!err && !apply_ifaces_all(req->ifaces, req->n_ifaces))
 		err = check_ifaces(req->ifaces, req->n_ifaces, d);
 	if (err)
 		return err;

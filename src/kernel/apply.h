@@ -22,8 +22,10 @@
 struct apply_request {
 	const struct policy *policy; /* compiled for this host */
 	const struct name_table *names; /* addresses of the policy's DNS names; may be NULL */
-	/* Interfaces for XDP. None given: every up, non-loopback interface on a new
-	 * instance; the ones already attached on an existing instance. */
+	/* Interfaces for XDP. None given: those holding one of the host's inventory
+	 * addresses on a new instance (none: -EADDRNOTAVAIL); the ones already
+	 * attached on an existing instance. APPLY_IFACES_ALL alone: every up,
+	 * non-loopback interface. */
 	char *const *ifaces;
 	size_t n_ifaces;
 	/* cgroup v2 directory for the egress programs. NULL: the cgroup2 root on a
@@ -49,6 +51,18 @@ struct apply_outcome {
 	size_t exact_entries, prefix_entries;
 	uint32_t exact_size, prefix_size;
 };
+
+/* --iface all */
+#define APPLY_IFACES_ALL "all"
+
+bool apply_ifaces_all(char *const *ifaces, size_t n);
+
+/*
+ * The interfaces holding one of host's inventory addresses (CONTRACT.md
+ * section 4: the scope), each once, in *out (malloc'd strings); the ones
+ * speebpf cannot judge are left out with a warning. 0 or a negative errno.
+ */
+int apply_scope_ifaces(const struct cfg_host *host, char ***out, size_t *n);
 
 /*
  * Makes inst (locked, INSTANCE_CREATE) enforce req->policy, and records it

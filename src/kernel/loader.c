@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -182,6 +184,34 @@ static int prepare_map(struct bpf_map *map, enum spee_map_id i, const struct loa
 	return err;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+uint64_t loader_netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+bool loader_netns_in_skb(void)
+{
+	static int known = -1;
+
+	if (known < 0)
+		known = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie,
+						NULL) == 1;
+	return known == 1;
+}
+
 int loader_load(struct loader *l, const struct loader_sizes *sz, const struct spee_map_fds *reuse,
 		struct diags *d)
 {
@@ -208,6 +238,9 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const struct sp
 		if (err)
 			goto fail;
 	}
+	/* Egress judges the sockets of this network namespace only (CONTRACT.md section 4). */
+	l->skel->rodata->spee_netns_cookie = loader_netns_cookie();
+	l->skel->rodata->spee_netns_skb = loader_netns_in_skb();
 	err = speebpf__load(l->skel);
 	if (err) {
 		diag_add(d, NULL, 0, 0, "cannot load the BPF programs: %s%s", strerror(-err),

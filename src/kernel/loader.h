@@ -67,7 +67,18 @@ struct loader {
 };
 
 /*
- * Opens and loads the object. Map i is reuse->fd[i] where reuse is given and
+ * The cookie of the caller's network namespace (SO_NETNS_COOKIE, Linux
+ * 5.14), 0 when the kernel cannot tell: the programs loaded here judge
+ * egress for the sockets of that namespace only, and every socket with 0.
+ */
+uint64_t loader_netns_cookie(void);
+
+/* Whether cgroup_skb programs may call bpf_get_netns_cookie (probed once). */
+bool loader_netns_in_skb(void);
+
+/*
+ * Opens and loads the object (egress scoped to the caller's network
+ * namespace: loader_netns_cookie()). Map i is reuse->fd[i] where reuse is given and
  * that fd is open (keeping its contents and size; sz is then ignored for
  * it), else a new map sized by sz. Nothing is pinned. Returns 0 or a
  * negative errno, with the reason in d.

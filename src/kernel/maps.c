@@ -903,6 +903,7 @@ int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struc
 	cfg.mode = (uint8_t)(opts && opts->audit ? SPEE_MODE_AUDIT : p->mode);
 	cfg.default_action[SPEE_DIR_INGRESS] = (uint8_t)p->default_action[SPEE_DIR_INGRESS];
 	cfg.default_action[SPEE_DIR_EGRESS] = (uint8_t)p->default_action[SPEE_DIR_EGRESS];
+	cfg.scope = p->host_scope ? SPEE_SCOPE_HOST : 0;
 	for (int s = 0; s < SPEE_POLICY_SLOTS; s++) {
 		uint32_t g = rt.slot[s].generation;
 
@@ -1025,8 +1026,8 @@ int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image
 	return err;
 }
 
-int maps_read_local_addrs(const struct spee_map_fds *m, struct prefix **out, size_t *n,
-			  struct diags *d)
+int maps_read_local_addrs(const struct spee_map_fds *m, uint8_t dir, struct prefix **out,
+			  size_t *n, struct diags *d)
 {
 	struct spee_runtime rt;
 	struct maps_image img;
@@ -1048,7 +1049,7 @@ int maps_read_local_addrs(const struct spee_map_fds *m, struct prefix **out, siz
 		const struct spee_rule_key *k = &img.exact[i].key;
 		struct prefix *a = &(*out)[*n];
 
-		if (k->proto != SPEE_PROTO_LOCAL || k->dir != SPEE_DIR_EGRESS)
+		if (k->proto != SPEE_PROTO_LOCAL || k->dir != dir)
 			continue;
 		memset(a, 0, sizeof(*a));
 		a->family = k->family == SPEE_FAMILY_V4 ? AF_INET : AF_INET6;

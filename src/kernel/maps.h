@@ -200,13 +200,14 @@ int maps_read_slot(const struct spee_map_fds *m, uint8_t slot, struct maps_image
 		   struct diags *d);
 
 /*
- * The host's own addresses the active slot holds (its local entries, as the
- * apply that wrote it found them on the machine): *out is malloc'd.
+ * The host's own addresses the active slot holds (its local entries of
+ * direction dir, as the apply that wrote it found them on the machine:
+ * egress, the host itself; ingress, its scope): *out is malloc'd.
  * status checks for drift against a policy compiled with these, wherever
  * it runs. 0 or a negative errno.
  */
-int maps_read_local_addrs(const struct spee_map_fds *m, struct prefix **out, size_t *n,
-			  struct diags *d);
+int maps_read_local_addrs(const struct spee_map_fds *m, uint8_t dir, struct prefix **out,
+			  size_t *n, struct diags *d);
 
 /* spee_rules as it is now ([SPEE_MAX_RULES]). */
 int maps_read_rules(const struct spee_map_fds *m, struct spee_rule_meta *table, struct diags *d);

@@ -44,6 +44,26 @@ bool explain_reason_passes(const struct policy *p, uint8_t dir, uint8_t reason)
 	return reason == SPEE_REASON_NO_RULE && p->default_action[dir] == SPEE_ACTION_PASS;
 }
 
+bool explain_for_host(const struct policy *p, const struct prefix *addr)
+{
+	const uint8_t *a = addr->addr;
+
+	if (!p->host_scope || is_loopback(addr))
+		return true;
+	if (addr->family == AF_INET ? (a[0] & 0xf0) == 0xe0 || !memcmp(a, "\xff\xff\xff\xff", 4) :
+				      a[0] == 0xff)
+		return true;
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct policy_entry *e = &p->entries[i];
+
+		if (e->dir == SPEE_DIR_INGRESS && e->proto == SPEE_PROTO_LOCAL &&
+		    e->prefix.family == addr->family &&
+		    !memcmp(e->prefix.addr, a, addr->family == AF_INET ? 4 : 16))
+			return true;
+	}
+	return false;
+}
+
 void explain_decide(const struct policy *p, const struct name_table *t,
 		    const struct explain_query *q, struct explain_result *r)
 {
@@ -57,8 +77,8 @@ void explain_decide(const struct policy *p, const struct name_table *t,
 
 	if (q->dir == SPEE_DIR_INGRESS && q->transit) {
 		r->transit = true;
-		r->pass = true;
-		return;
+		r->reason = SPEE_REASON_TRANSIT;
+		goto verdict;
 	}
 	if (q->dir == SPEE_DIR_EGRESS && is_loopback(&host)) {
 		r->reason = SPEE_REASON_LOOPBACK;
@@ -79,7 +99,8 @@ void explain_decide(const struct policy *p, const struct name_table *t,
 		bool local = e->proto == SPEE_PROTO_LOCAL;
 		int len;
 
-		if (e->dir != q->dir)
+		/* the ingress scope's entries name the host's addresses, never a peer */
+		if (e->dir != q->dir || (local && e->dir == SPEE_DIR_INGRESS))
 			continue;
 		if (!local && (e->proto != q->proto || q->port < e->port_lo || q->port > e->port_hi))
 			continue;

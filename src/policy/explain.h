@@ -53,6 +53,12 @@ void explain_decide(const struct policy *p, const struct name_table *t,
  */
 bool explain_socket_peer(struct prefix *peer);
 
+/*
+ * Ingress scope: true when a packet to addr is the host's to judge (one of
+ * its addresses, broadcast or multicast), false when it is transit.
+ */
+bool explain_for_host(const struct policy *p, const struct prefix *addr);
+
 /* The verdict for a reason under a policy's mode and defaults. */
 bool explain_reason_passes(const struct policy *p, uint8_t dir, uint8_t reason);
 

@@ -3,11 +3,68 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+static int push_addr(struct prefix **v, size_t *count, const struct sockaddr *sa)
+{
+	struct prefix p = { 0 };
+	struct prefix *grown;
+
+	if (sa->sa_family == AF_INET) {
+		p.family = AF_INET;
+		p.len = 32;
+		memcpy(p.addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		p.family = AF_INET6;
+		p.len = 128;
+		memcpy(p.addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < *count; i++)
+		if (!prefix_cmp(&(*v)[i], &p))
+			return 0;
+	grown = realloc(*v, (*count + 1) * sizeof(**v));
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	(*v)[(*count)++] = p;
+	return 0;
+}
+
+int host_receive_addresses(struct prefix **out, size_t *n)
+{
+	struct ifaddrs *ifa, *i;
+	struct prefix *v = NULL;
+	size_t count = 0;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (i = ifa; i && !err; i = i->ifa_next) {
+		if (i->ifa_addr)
+			err = push_addr(&v, &count, i->ifa_addr);
+		/* a subnet's broadcast address is the host's too */
+		if (!err && i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    (i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr)
+			err = push_addr(&v, &count, i->ifa_broadaddr);
+	}
+	freeifaddrs(ifa);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
 
 int host_local_addresses(struct prefix **out, size_t *n)
 {

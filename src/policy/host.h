@@ -21,4 +21,10 @@ int host_select(const struct config *cfg, const char *name, const struct cfg_hos
 /* The machine's own addresses (every interface), as host prefixes. */
 int host_local_addresses(struct prefix **out, size_t *n);
 
+/*
+ * What the machine takes packets for as its own: its addresses and its
+ * IPv4 subnets' broadcast addresses, each once (the ingress scope).
+ */
+int host_receive_addresses(struct prefix **out, size_t *n);
+
 #endif

@@ -468,6 +468,33 @@ static int implicit_candidates(struct policy *p, const struct policy_env *env,
 		if (err)
 			return err;
 	}
+	/*
+	 * Ingress scope: the host's inventory addresses and whatever else the
+	 * machine takes packets for as its own. Ingress judges only packets to
+	 * these (and broadcast, multicast); the rest is transit.
+	 */
+	for (size_t i = 0; i < p->host->n_addrs + (env && env->receive_known ? env->n_receive_addrs : 0);
+	     i++) {
+		const struct prefix *a = i < p->host->n_addrs ? &p->host->addrs[i] :
+							       &env->receive_addrs[i - p->host->n_addrs];
+		struct policy_entry base = {
+			.dir = SPEE_DIR_INGRESS,
+			.proto = SPEE_PROTO_LOCAL,
+			.reason = SPEE_REASON_LOOPBACK,
+		};
+		bool seen = !prefix_is_host(a);
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !prefix_cmp(k < p->host->n_addrs ? &p->host->addrs[k] :
+								 &env->receive_addrs[k - p->host->n_addrs],
+					   a);
+		if (seen)
+			continue;
+		err = push_prefix(ev, &base, a, NULL);
+		if (err)
+			return err;
+		p->host_scope = true;
+	}
 	for (size_t i = 0; i < p->cfg->n_ethertypes; i++) {
 		struct prefix none = { .family = AF_INET, .len = 32 };
 

@@ -71,7 +71,8 @@ enum entry_peer {
  * One allowlist entry. `reason` is SPEE_REASON_RULE for entries of rules;
  * the compiler also emits the implicit entries the host needs: DNS to its
  * resolvers (SPEE_REASON_DNS, udp and tcp port 53), its own addresses
- * (SPEE_REASON_LOOPBACK, proto SPEE_PROTO_LOCAL, port 0, egress) and the
+ * (SPEE_REASON_LOOPBACK, proto SPEE_PROTO_LOCAL, port 0: egress, the ones on
+ * the machine; ingress, every address the host takes packets for) and the
  * non-IP ethertypes of `ethertypes:` (SPEE_REASON_NON_IP, proto
  * SPEE_PROTO_ETHERTYPE, port = spee_ethertype_key(), peer 0.0.0.0/32, both
  * directions).
@@ -128,6 +129,14 @@ struct policy_env {
 	const struct prefix *local_addrs;
 	size_t n_local_addrs;
 	bool local_known;
+	/*
+	 * What the machine takes packets for as its own (host_receive_addresses),
+	 * with the host's inventory addresses the ingress scope: a packet to
+	 * anything else is transit. !receive_known: the inventory addresses only.
+	 */
+	const struct prefix *receive_addrs;
+	size_t n_receive_addrs;
+	bool receive_known;
 };
 
 /* True when addr is configured on the machine env describes (always when it is not known). */
@@ -140,6 +149,8 @@ struct policy {
 	unsigned roles;
 	enum spee_mode mode;
 	enum spee_action default_action[SPEE_DIR_MAX];
+	/* Ingress judges only packets to the host (its ingress local entries); the rest is transit. */
+	bool host_scope;
 
 	struct policy_rule *rules; /* every rule of the config, in row order */
 	size_t n_rules;

@@ -105,15 +105,18 @@ static int close_handles(void **state)
 }
 
 /* Applies policy id with the test's cgroup and, with_iface, its interface; returns the outcome. */
+/* with_iface: the test's interface; else --iface all (the test's veth holds no inventory address) */
 static struct apply_outcome apply_on(struct instance *inst, enum fixture_id id, bool with_iface)
 {
+	static char all[] = APPLY_IFACES_ALL;
+	char *every[] = { all };
 	struct policy *p = policy(id);
 	struct name_table t = {};
 	struct apply_request req = {
 		.policy = p,
 		.names = &t,
-		.ifaces = with_iface ? ifaces : NULL,
-		.n_ifaces = with_iface ? 1 : 0,
+		.ifaces = with_iface ? ifaces : every,
+		.n_ifaces = 1,
 		.cgroup = cgroup,
 	};
 	struct apply_outcome out;
@@ -380,7 +383,7 @@ static void a_create_that_died_halfway_is_repaired_by_the_next_apply(void **stat
 	assert_int_equal(cgroup_programs(), 0);
 	inst = open_as(INSTANCE_CREATE);
 	assert_true(inst->exists);
-	out = apply_on(inst, FX_MAIN, false); /* no --iface: every up interface, as for a new one */
+	out = apply_on(inst, FX_MAIN, false); /* --iface all: every up interface */
 	assert_false(out.created);
 	/* the cgroup hooks, and XDP and the tc filter on both ends of the test's veth */
 	assert_int_equal(out.attached, cgroup_hooks() + 2 * IFACE_HOOKS);

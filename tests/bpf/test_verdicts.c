@@ -917,6 +917,19 @@ static const struct row rows[] = {
 	{ "gre_has_no_rule", XDP, FX_MAIN, { .src = FX_OUT4, .dst = FX_HOST4, .proto = 47 },
 	  DROP, R_NO_RULE },
 
+	/* ---- ingress: the host's packets only (CONTRACT.md section 4: scope) ---- */
+	{ "syn_to_another_address_is_not_the_hosts_and_passes_as_transit", XDP, FX_MAIN,
+	  { T(FX_OUT4, FX_CAS4, 40000, 22, SYN) },
+	  PASS, SPEE_REASON_TRANSIT },
+	{ "ipv6_syn_to_another_address_passes_as_transit", XDP, FX_MAIN,
+	  { T(FX_OUT6, FX_CAS6, 40000, 22, SYN) },
+	  PASS, SPEE_REASON_TRANSIT },
+	{ "multicast_is_the_hosts_and_judged", XDP, FX_MAIN,
+	  { U(FX_OUT4, "224.0.0.251", 5353, 5353) },
+	  DROP, R_NO_RULE },
+	{ "limited_broadcast_is_the_hosts_and_judged", XDP, FX_MAIN,
+	  { U(FX_OUT4, "255.255.255.255", 5000, 9) },
+	  DROP, R_NO_RULE },
 	/* ---- ingress: fragments ---- */
 	{ "first_fragment_of_an_allowed_datagram_counts_as_its_rule", XDP, FX_MAIN,
 	  { U(FX_ADM4, FX_HOST4, 5000, 514), .frag = true, .more_frags = true, .ip_id = 77,
@@ -931,10 +944,11 @@ static const struct row rows[] = {
 	  { .src = FX_ADM4, .dst = FX_HOST4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 78, .payload = 40 },
 	  PASS, SPEE_REASON_REASSEMBLY },
-	{ "later_fragment_for_another_address_without_its_first_is_dropped", XDP, FX_MAIN,
+	/* not the host's: forwarded, not reassembled here (CONTRACT.md section 4) */
+	{ "later_fragment_for_another_address_without_its_first_passes_as_transit", XDP, FX_MAIN,
 	  { .src = FX_ADM4, .dst = FX_OUT4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 78, .payload = 40 },
-	  DROP, R_FRAGMENT },
+	  PASS, SPEE_REASON_TRANSIT },
 	{ "later_fragment_of_a_stale_first_fragment_is_as_good_as_unknown", XDP, FX_MAIN,
 	  { .src = FX_ADM4, .dst = FX_HOST4, .proto = IPPROTO_UDP, .frag = true,
 	    .frag_offset = 104, .ip_id = 79, .payload = 40 },

@@ -76,7 +76,7 @@ contains out "drop, no-rule" "  and says why"
 expect 0 "explain --json" -- "$BIN" explain -c deploy/fleet.example.yaml --host ih1 --from 198.18.0.21 --to 198.19.2.45 --port 443 --json
 contains out '"rule": "ih-icewarp"' "  gives the rule as data"
 expect 0 "explain of a packet between two other addresses" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.19.1.1 --to 198.19.1.2 --port 80
-contains out "pass, transit: 198.19.1.2 is not an address of mgmt1" "  is transit: not the host's to judge"
+contains out "pass, transit: 198.19.1.2 is not an address of mgmt1" "  is transit: not the host's to judge (CONTRACT.md section 4)"
 expect 0 "explain of a multicast packet to the host" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.0.12 --to 224.0.0.18 --proto ip --ip-proto vrrp
 contains out "ingress ip/vrrp 198.18.0.12 -> 224.0.0.18 on cas1: pass, rule vrrp" "  is ingress, judged by the ip rule"
 expect 0 "explain of an icmp echo request" -- "$BIN" explain -c $FIX/config/real-host.yaml --host cas1 --from 198.18.9.5 --to 198.18.0.11 --proto icmp --icmp-type echo-request --json

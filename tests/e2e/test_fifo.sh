@@ -18,7 +18,7 @@ PIN=$(lab_pin_dir mgmt1)
 lab_on_cleanup lab_speebpf mgmt1 detach
 
 lab_spawn mgmt1 agent "$SPEEBPF" run -c "$CFG" --host mgmt1 --iface eth0 --cgroup "$(lab_cgroup mgmt1)" \
-	--pin-dir "$PIN" --metrics 127.0.0.1:9601 --drift-interval 0 --debounce-ms 100 \
+	--pin-dir "$PIN" --state-dir "$LAB_DIR/state" --metrics 127.0.0.1:9601 --drift-interval 0 --debounce-ms 100 \
 	--resolve my.mailstore.com=198.19.2.100
 lab_wait_log agent 'watching ' 15 || lab_die "the agent did not start: $(cat "$(lab_spawn_log agent)")"
 

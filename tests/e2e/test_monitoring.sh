@@ -40,7 +40,8 @@ agent() { # HOST [ARGS...]: an agent serving /metrics on the host's 127.0.0.1:96
 	shift
 	lab_spawn "$host" "agent-$host" "$SPEEBPF" run -c "$CFG" --host "$host" --iface eth0 \
 		--cgroup "$(lab_cgroup "$host")" --pin-dir "$(lab_pin_dir "$host")" \
-		--metrics 127.0.0.1:9600 --drift-interval 1 --verify-interval 3600 --timeout 500 "$@"
+		--metrics 127.0.0.1:9600 --drift-interval 1 --verify-interval 3600 --timeout 500 \
+		--state-dir "$LAB_DIR/state-$host" "$@"
 	lab_wait_log "agent-$host" 'watching ' 20 || lab_die "the agent of $host did not start"
 }
 verified() { # HOST: its agent's first verify run is over

@@ -63,7 +63,7 @@ traced "confirm" "$pins" confirm --pin-dir "$PIN"
 
 echo "# an agent keeps its maps open: three applies and three scrapes"
 lab_spawn mgmt1 agent strace -f -qq -e trace=bpf -o "$TRACE" "$SPEEBPF" run "${APPLY[@]}" \
-	--metrics 127.0.0.1:9602 --drift-interval 1 --debounce-ms 50
+	--state-dir "$LAB_DIR/state" --metrics 127.0.0.1:9602 --drift-interval 1 --debounce-ms 50
 lab_wait_log agent 'watching ' 20 || lab_die "the agent did not start"
 agent=$(awk '{ print $1; exit }' "$TRACE")	# the traced speebpf: the trace's first pid
 for i in 1 2 3; do

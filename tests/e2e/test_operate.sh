@@ -29,7 +29,7 @@ lab_spawn mgmt1 notify socat -u "UNIX-RECV:$sock" STDOUT
 for ((i = 0; i < 50; i++)); do [[ -S $sock ]] && break; sleep 0.05; done
 lab_spawn mgmt1 agent env -u WATCHDOG_PID NOTIFY_SOCKET="$sock" WATCHDOG_USEC=400000 \
 	"$SPEEBPF" run -c "$CFG" --host mgmt1 --iface eth0 --cgroup "$(lab_cgroup mgmt1)" \
-	--pin-dir "$PIN" --metrics 127.0.0.1:9600 --drift-interval 0 --debounce-ms 100
+	--pin-dir "$PIN" --state-dir "$LAB_DIR/state" --metrics 127.0.0.1:9600 --drift-interval 0 --debounce-ms 100
 lab_wait_log agent 'watching ' 15 || lab_die "the agent did not start: $(cat "$(lab_spawn_log agent)")"
 sleep 1
 expect_true "it told systemd READY=1 once the policy was enforced" grep -q 'READY=1' "$(lab_spawn_log notify)"

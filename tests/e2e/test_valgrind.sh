@@ -23,7 +23,7 @@ lab_spawn mgmt1 agent valgrind --error-exitcode=99 --undef-value-errors=no \
 	--leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 	--suppressions="$LAB_REPO/tests/valgrind/bpf.supp" \
 	"$BIN" run -c "$CFG" --host mgmt1 --iface eth0 --cgroup "$(lab_cgroup mgmt1)" \
-	--pin-dir "$(lab_pin_dir mgmt1)" --drift-interval 1 --debounce-ms 50 --metrics 127.0.0.1:9600 \
+	--pin-dir "$(lab_pin_dir mgmt1)" --state-dir "$LAB_DIR/state" --drift-interval 1 --debounce-ms 50 --metrics 127.0.0.1:9600 \
 	--resolve my.mailstore.com=198.19.2.100
 lab_wait_log agent 'watching ' 90 || lab_die "the agent did not start: $(cat "$(lab_spawn_log agent)")"
 for i in 1 2 3 4 5; do

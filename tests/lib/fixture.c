@@ -140,6 +140,14 @@ struct policy *fixture_policy(enum fixture_id id)
 
 	entry(&b, SPEE_DIR_EGRESS, SPEE_PROTO_LOCAL, 0, 0, FX_HOST4, SPEE_REASON_LOOPBACK, NULL);
 	entry(&b, SPEE_DIR_EGRESS, SPEE_PROTO_LOCAL, 0, 0, FX_HOST6, SPEE_REASON_LOOPBACK, NULL);
+	/* the ingress scope: packets to other addresses are transit */
+	entry(&b, SPEE_DIR_INGRESS, SPEE_PROTO_LOCAL, 0, 0, FX_HOST4, SPEE_REASON_LOOPBACK, NULL);
+	entry(&b, SPEE_DIR_INGRESS, SPEE_PROTO_LOCAL, 0, 0, FX_HOST6, SPEE_REASON_LOOPBACK, NULL);
+	/* the machine's own address of the BPF tests' real connections (test_verdicts.c: SOCK4/6) */
+	entry(&b, SPEE_DIR_INGRESS, SPEE_PROTO_LOCAL, 0, 0, "198.18.1.1", SPEE_REASON_LOOPBACK, NULL);
+	entry(&b, SPEE_DIR_INGRESS, SPEE_PROTO_LOCAL, 0, 0, "fd00:5e::1:1", SPEE_REASON_LOOPBACK,
+	      NULL);
+	b.p->host_scope = true;
 	entry(&b, SPEE_DIR_EGRESS, TCP, 53, 53, FX_RES4, SPEE_REASON_DNS, NULL);
 	entry(&b, SPEE_DIR_EGRESS, TCP, 53, 53, FX_RES6, SPEE_REASON_DNS, NULL);
 	entry(&b, SPEE_DIR_EGRESS, TCP, 80, 80, "0.0.0.0/0", RULE, "ca-revocation");

@@ -781,6 +781,16 @@ static bool is_local(const struct pktmodel *m, const struct hdrs *h)
 	       !(h->family == AF_INET6 && h->dst[15] == 1 && !memcmp(h->dst, (uint8_t[15]){0}, 15));
 }
 
+/* "one of its addresses, or broadcast/multicast" (CONTRACT.md section 4) */
+static bool for_host(const struct pktmodel *m, const struct hdrs *h)
+{
+	struct prefix a = {.family = (uint8_t)h->family};
+
+	a.len = (uint8_t)prefix_max_len(a.family);
+	memcpy(a.addr, h->dst, h->family == AF_INET ? 4 : 16);
+	return explain_for_host(m->pol, &a);
+}
+
 /*
  * "IP fragments that cannot be matched to a port are dropped (fragment)":
  * a later fragment takes the verdict its first fragment got, if that came
@@ -824,6 +834,11 @@ void pktmodel_decide(struct pktmodel *m, const struct pm_packet *pkt, struct pm_
 	v->bytes = pkt->len;
 	v->l2_class = -1;
 
+	/* "egress judges the sockets of the host's network namespace" */
+	if (eg && !tc && pkt->other_netns) {
+		verdict(v, SPEE_REASON_CONTAINER, -1, "a socket of another network namespace");
+		goto out;
+	}
 	if (eg && !tc && pkt->on_loopback) {
 		verdict(v, SPEE_REASON_LOOPBACK, -1, "on the loopback device");
 		goto out;
@@ -849,6 +864,11 @@ void pktmodel_decide(struct pktmodel *m, const struct pm_packet *pkt, struct pm_
 	}
 	if (h.shape == SHAPE_MALFORMED) {
 		verdict(v, SPEE_REASON_MALFORMED, -1, h.why);
+		goto out;
+	}
+	/* "ingress judges packets addressed to the host"; the rest is transit */
+	if (!eg && !for_host(m, &h)) {
+		verdict(v, SPEE_REASON_TRANSIT, -1, "not addressed to the host");
 		goto out;
 	}
 	/* a source route leaving: the destination judged would not be the last one */

@@ -108,6 +108,7 @@ struct pm_packet {
 	uint16_t ethertype; /* egress at the cgroup hook: the skb's protocol, host order */
 	bool on_loopback;   /* egress: leaves through lo */
 	bool tcp_socket;    /* egress: sent by a TCP socket of the kernel (not a raw one) */
+	bool other_netns;   /* egress at the cgroup hook: a socket of another network namespace */
 	uint64_t now_ns;    /* CLOCK_MONOTONIC, as the kernel's timestamps */
 };
 

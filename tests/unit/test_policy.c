@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "labels.h"
+#include "explain.h"
 #include "policy.h"
 #include "protocols.h"
 
@@ -142,6 +143,8 @@ static void mgmt_host_gets_the_mgmt_rows(void **state)
 	       "ingress tcp 8474 198.18.0.21 mgmt-pairing",
 	       "ingress tcp 8474 fd00:5e::21 mgmt-pairing",
 	       "ingress tcp 22 198.18.9.0/24 failsafe-ssh",
+	       "ingress local 0 198.18.0.10 (loopback)",
+	       "ingress local 0 fd00:5e::10 (loopback)",
 	       "egress tcp 80 0.0.0.0/0 ca-revocation",
 	       "egress tcp 80 ::/0 ca-revocation",
 	       "egress tcp 443 my.mailstore.com mgmt-license",
@@ -179,6 +182,7 @@ static void cas_host_gets_the_cas_rows(void **state)
 	       "ingress tcp 8473 198.18.0.10 cas-internal",
 	       "ingress tcp 8473 fd00:5e::10 cas-internal",
 	       "ingress tcp 22 198.18.9.0/24 failsafe-ssh",
+	       "ingress local 0 198.18.0.11 (loopback)",
 	       "egress tcp 80 0.0.0.0/0 ca-revocation",
 	       "egress tcp 80 ::/0 ca-revocation",
 	       "egress tcp 8471 198.18.0.10 mgmt-internal",
@@ -205,6 +209,8 @@ static void ih_host_gets_the_ih_rows_and_icewarp_is_reported(void **state)
 	       "ingress tcp 8472 198.18.0.11 ih-internal",
 	       "ingress tcp 8472 fd00:5e::10 ih-internal",
 	       "ingress tcp 22 198.18.9.0/24 failsafe-ssh",
+	       "ingress local 0 198.18.0.21 (loopback)",
+	       "ingress local 0 fd00:5e::21 (loopback)",
 	       "egress tcp 80 0.0.0.0/0 ca-revocation",
 	       "egress tcp 80 ::/0 ca-revocation",
 	       "egress tcp 110 0.0.0.0/0 ih-pop3",
@@ -266,6 +272,8 @@ static void all_in_one_host_gets_every_row_and_overlaps_are_reported(void **stat
 	       "ingress tcp 8474 fd00:5e::30 mgmt-pairing",
 	       "ingress tcp 22 198.18.9.0/24 failsafe-ssh",
 	       "ingress tcp 22 fd00:5e::900/120 failsafe-ssh",
+	       "ingress local 0 198.18.0.30 (loopback)",
+	       "ingress local 0 fd00:5e::30 (loopback)",
 	       "egress tcp 80 0.0.0.0/0 ca-revocation",
 	       "egress tcp 80 ::/0 ca-revocation",
 	       "egress tcp 110 0.0.0.0/0 ih-pop3",
@@ -322,6 +330,7 @@ static void overrides_narrowing_site_rules_and_failsafe_compile(void **state)
 	       "ingress tcp 8101-8200 198.18.9.0/24 app-wide",
 	       "ingress tcp 22 198.18.7.0/24 failsafe-ssh-mon",
 	       "ingress tcp 22 198.18.9.50 failsafe-ssh-mon",
+	       "ingress local 0 198.18.0.21 (loopback)",
 	       "egress tcp 80 198.19.2.80 ca-revocation",
 	       "egress tcp 110 0.0.0.0/0 ih-pop3",
 	       "egress tcp 110 ::/0 ih-pop3",
@@ -470,7 +479,8 @@ static void only_addresses_on_the_machine_are_local(void **state)
 	assert_int_equal(config_load(FIXTURES "fleet.yaml", &cfg, &d), 0);
 	assert_int_equal(policy_compile(cfg, "mgmt1", &env, &p, &d), 0);
 	for (size_t i = 0; i < p->n_entries; i++) {
-		if (p->entries[i].proto != SPEE_PROTO_LOCAL)
+		/* the ingress scope has every inventory address: it is what the host answers to */
+		if (p->entries[i].proto != SPEE_PROTO_LOCAL || p->entries[i].dir != SPEE_DIR_EGRESS)
 			continue;
 		assert_int_equal(prefix_cmp(&p->entries[i].prefix, &here[0]), 0);
 		local++;
@@ -484,8 +494,51 @@ static void only_addresses_on_the_machine_are_local(void **state)
 	assert_int_equal(policy_compile(cfg, "mgmt1", &env, &p, &d), 0);
 	local = 0;
 	for (size_t i = 0; i < p->n_entries; i++)
-		local += p->entries[i].proto == SPEE_PROTO_LOCAL;
+		local += p->entries[i].proto == SPEE_PROTO_LOCAL &&
+			 p->entries[i].dir == SPEE_DIR_EGRESS;
 	assert_int_equal(local, 2);
+	policy_free(p);
+	config_free(cfg);
+	diags_free(&d);
+}
+
+/*
+ * The ingress scope: the host's inventory addresses and what the machine
+ * takes packets for (its other addresses, its broadcasts), each once;
+ * packets to anything else are transit.
+ */
+static void ingress_scope_is_the_inventory_and_the_machine(void **state)
+{
+	struct prefix recv[3], a;
+	struct policy_env env = { .receive_addrs = recv, .n_receive_addrs = 3, .receive_known = true };
+	struct diags d = { 0 };
+	struct config *cfg;
+	struct policy *p;
+	size_t scope = 0;
+
+	(void)state;
+	assert_true(addr_parse("198.18.0.10", &recv[0])); /* an inventory address again: once */
+	assert_true(addr_parse("198.18.44.1", &recv[1])); /* a bridge's address */
+	assert_true(addr_parse("198.18.44.255", &recv[2])); /* its broadcast */
+	assert_int_equal(config_load(FIXTURES "fleet.yaml", &cfg, &d), 0);
+	assert_int_equal(policy_compile(cfg, "mgmt1", &env, &p, &d), 0);
+	assert_true(p->host_scope);
+	for (size_t i = 0; i < p->n_entries; i++)
+		scope += p->entries[i].proto == SPEE_PROTO_LOCAL &&
+			 p->entries[i].dir == SPEE_DIR_INGRESS;
+	assert_int_equal(scope, 4); /* 198.18.0.10, fd00:5e::10, 198.18.44.1, .255 */
+	assert_true(explain_for_host(p, &recv[1]));
+	assert_true(explain_for_host(p, &recv[2]));
+	assert_true(addr_parse("fd00:5e::10", &a));
+	assert_true(explain_for_host(p, &a));
+	assert_true(addr_parse("224.0.0.251", &a));
+	assert_true(explain_for_host(p, &a));
+	assert_true(addr_parse("ff02::1", &a));
+	assert_true(explain_for_host(p, &a));
+	assert_true(addr_parse("198.18.44.7", &a)); /* a pod behind the bridge */
+	assert_false(explain_for_host(p, &a));
+	assert_true(addr_parse("198.18.0.11", &a)); /* another inventory host */
+	assert_false(explain_for_host(p, &a));
 	policy_free(p);
 	config_free(cfg);
 	diags_free(&d);
@@ -862,6 +915,7 @@ int main(void)
 		cmocka_unit_test(rules_enforced_on_no_host_are_fleet_notes),
 		cmocka_unit_test(only_addresses_on_the_machine_are_local),
 		cmocka_unit_test(listed_ethertypes_become_entries_both_ways),
+		cmocka_unit_test(ingress_scope_is_the_inventory_and_the_machine),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

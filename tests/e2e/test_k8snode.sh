@@ -1,0 +1,240 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# A Kubernetes node (issue 13, CONTRACT.md section 4): the uplink eth0 holds
+# the node's inventory address; a bridge cni0 leads to a pod whose process
+# sits in a kubepods child of the node's cgroup; extra0 holds no inventory
+# address; the control plane (ctrl) and the monitoring (mon) are outside.
+# The agent runs as the DaemonSet runs it, with no --iface (the lab gives it
+# the node's cgroup: a lab never attaches at the cgroup root). It attaches
+# to the uplink only and follows addresses; the pod's traffic is the pod's
+# (container, transit), the node's is judged; a bad config makes it unready,
+# never dead, and leaves traffic alone; a restart with a broken config and
+# no pinned instance enforces the last good config; run --confirm reverts
+# an unconfirmed edit and keeps a confirmed one; a node the config does not
+# name idles unready until it does.
+#
+# The kubernetes-node baseline (kubelet, API server, metrics scrape) is
+# written here as explicit site rules (k8s-*), to be switched to
+# `baseline: [kubernetes-node]` once that lands.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+lab_require_speebpf
+lab_init k8snode
+
+lab_host node1 198.18.0.31
+lab_host ctrl 198.18.8.10
+lab_host mon 198.18.9.50
+NODE_NS=$(lab_netns node1)
+POD_NS=spl-$LAB_ID-pod1	# removed at cleanup with the lab's namespaces
+PIN=$(lab_pin_dir node1)
+STATE=$LAB_DIR/state
+CONF=$LAB_DIR/conf
+CFG=$CONF/fleet.yaml
+KUBEPODS=$(lab_cgroup node1)/kubepods
+mkdir -p "$CONF" "$KUBEPODS"
+lab_on_cleanup lab_speebpf node1 detach
+
+# The pod: its own namespace behind the node's bridge, its process in kubepods.
+ip netns add "$POD_NS"
+ip -n "$NODE_NS" link add cni0 type bridge
+ip -n "$NODE_NS" addr add 198.18.44.1/24 dev cni0
+ip -n "$NODE_NS" link set cni0 up
+ip -n "$NODE_NS" link add vpod1 type veth peer name eth0 netns "$POD_NS"
+ip -n "$NODE_NS" link set vpod1 master cni0 up
+ip -n "$POD_NS" link set lo up
+ip -n "$POD_NS" addr add 198.18.44.7/24 dev eth0
+ip -n "$POD_NS" link set eth0 up
+ip -n "$POD_NS" route add default via 198.18.44.1
+ip netns exec "$NODE_NS" sysctl -qw net.ipv4.ip_forward=1
+ip -n "$(lab_netns ctrl)" route add 198.18.44.0/24 via 198.18.0.31
+# An interface without an inventory address (both ends in the node).
+ip -n "$NODE_NS" link add extra0 type veth peer name extra0p
+ip -n "$NODE_NS" addr add 198.18.50.1/24 dev extra0
+ip -n "$NODE_NS" link set extra0 up
+ip -n "$NODE_NS" link set extra0p up
+
+# pod_exec CMD...: CMD in the pod (its namespace, the kubepods cgroup), bounded.
+pod_exec() {
+	(
+		echo "$BASHPID" >"$KUBEPODS/cgroup.procs" || exit 125
+		exec nsenter --net="/run/netns/$POD_NS" -- timeout 20 "$@"
+	)
+}
+
+# fleet FILE [node1-line]: the fleet, with node1 in the inventory unless told otherwise.
+fleet() {
+	local node=${2-"  - {name: node1, roles: [IH], addresses: [198.18.0.31, 198.18.61.1]}"}
+	cat >"$1.tmp" <<EOF
+hosts:
+  - {name: mgmt1, roles: [MGMT], addresses: [198.18.0.10]}
+$node
+networks:
+  ADM: [198.18.9.0/24]
+  K8S_CONTROL: [198.18.8.0/24]
+  MONITORING: [198.18.9.50]
+rules:
+  - {id: k8s-kubelet, port: 10250, from: [K8S_CONTROL], to: [IH]}
+  - {id: k8s-api, port: 6443, from: [IH], to: [K8S_CONTROL]}
+  - {id: k8s-metrics, port: 9600, from: [MONITORING], to: [IH]}
+${EXTRA_RULE:-}
+resolvers: [198.18.8.53]
+EOF
+	mv "$1.tmp" "$1"
+}
+
+agent() { # NAME [ARGS...]: the agent as the DaemonSet runs it: no --iface, no --host
+	local name=$1
+	shift
+	lab_spawn node1 "$name" "$SPEEBPF" run -c "$CFG" --cgroup "$(lab_cgroup node1)" \
+		--pin-dir "$PIN" --state-dir "$STATE" --metrics :9600 --debounce-ms 100 \
+		--drift-interval 1 "$@"
+	lab_wait_log "$name" 'watching ' 20 || lab_die "agent $name did not start: $(cat "$(lab_spawn_log "$name")")"
+}
+
+attached() { # the interfaces with an attached XDP link, comma-separated
+	lab_speebpf node1 status --json 2>/dev/null |
+		jq -r '[.links[] | select(.interface != null and .attached) | .interface] | unique | join(",")'
+}
+
+# http PATH: "CODE BODY" of the agent's endpoint, from the node itself
+http() {
+	lab_exec node1 curl -s -o "$LAB_DIR/body" -w '%{http_code}' --max-time 5 "http://127.0.0.1:9600$1" || true
+	echo " $(tr '\n' ' ' <"$LAB_DIR/body" 2>/dev/null)"
+}
+
+# wait_http PATH CODE SECS: until PATH answers CODE (bounded).
+wait_http() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[[ $(http "$1") == "$2 "* ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+gen() { lab_speebpf node1 status --json 2>/dev/null | jq -r '.generation // 0'; }
+
+reason_packets() { # DIR REASON: packets counted under a pass or drop reason
+	lab_speebpf node1 stats --prometheus |
+		awk -v d="$1" -v r="$2" '$0 ~ "direction=\"" d "\"" && $0 ~ "reason=\"" r "\"" && /_packets_total/ {s += $NF} END {print s + 0}'
+}
+
+lab_listen ctrl lst-ctrl :: 6443,7000
+lab_listen node1 lst-node 0.0.0.0 10250,7001
+fleet "$CFG"
+
+echo "# the agent as the DaemonSet runs it: XDP on the uplink only"
+agent agent1
+expect_true "only eth0, the interface holding the node's address, is attached ($(attached))" \
+	test "$(attached)" = eth0
+expect_true "/readyz answers 200" test "$(http /readyz | cut -d' ' -f1)" = 200
+
+echo "# an interface that gains an inventory address is attached (within 2 s on an idle machine)"
+# Bounded polls that assert on what is attached; the time is reported, not
+# asserted (a busy 2-core machine decides it, not the agent).
+t0=$(date +%s%N)
+ip -n "$NODE_NS" addr add 198.18.61.1/24 dev extra0
+for ((i = 0; i < 100; i++)); do
+	[[ ,$(attached), == *,extra0,* ]] && break
+	sleep 0.1
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_true "extra0 is attached too ($(attached), seen after $ms ms)" test "$(attached)" = eth0,extra0
+expect_true "  the agent followed the address change" grep -q 'interfaces or addresses of this machine changed' "$(lab_spawn_log agent1)"
+ip -n "$NODE_NS" addr del 198.18.61.1/24 dev extra0
+for ((i = 0; i < 100; i++)); do
+	[[ $(attached) == eth0 ]] && break
+	sleep 0.1
+done
+expect_true "and detached when it loses it ($(attached))" test "$(attached)" = eth0
+
+echo "# the pod's traffic is the pod's; the node's own is judged"
+expect_connect node1 ctrl 6443
+expect_blocked node1 ctrl 7000
+expect_true "the pod (kubepods cgroup, its own namespace) reaches ctrl:7000" \
+	pod_exec "$SPEEPROBE" connect 198.18.8.10 7000 --timeout-ms "$LAB_CONNECT_TIMEOUT_MS"
+expect_true "  its socket counted as container on egress ($(reason_packets egress container))" \
+	test "$(reason_packets egress container)" -gt 0
+expect_true "  ctrl's answers to the pod counted as transit on ingress ($(reason_packets ingress transit))" \
+	test "$(reason_packets ingress transit)" -gt 0
+expect_connect ctrl node1 10250
+expect_blocked ctrl node1 7001
+expect_blocked ctrl node1 9600
+expect_connect mon node1 9600
+
+echo "# a bad config: unready, alive, traffic untouched"
+g=$(gen)
+printf 'hosts:\n  - name: node1\n    roles: [IHH]\n    addresses: [198.18.0.31]\n' >"$CFG.next" && mv "$CFG.next" "$CFG"
+expect_true "/readyz answers 503" wait_http /readyz 503 5
+http /readyz >/dev/null
+expect_true "  with the reason, file:line:column" grep -q "fleet.yaml:3:13: unknown role 'IHH'" "$LAB_DIR/body"
+expect_true "/healthz is /readyz" test "$(http /healthz | cut -d' ' -f1)" = 503
+expect_true "/livez answers 200" test "$(http /livez | cut -d' ' -f1)" = 200
+expect_true "the generation is unchanged" test "$(gen)" = "$g"
+expect_connect ctrl node1 10250
+expect_blocked ctrl node1 7001
+expect_blocked node1 ctrl 7000
+fleet "$CFG"
+expect_true "a good config again: /readyz 200" wait_http /readyz 200 5
+
+echo "# detach, then a restart with a broken config enforces the last good one"
+lab_stop agent1
+lab_speebpf node1 detach >/dev/null
+expect_true "detached: ctrl reaches node1:7001" lab_exec ctrl "$SPEEPROBE" connect 198.18.0.31 7001 --timeout-ms "$LAB_CONNECT_TIMEOUT_MS"
+printf 'hosts: [\n' >"$CFG"
+agent agent2
+expect_true "the log says it runs the last good config" grep -q 'last good config' "$(lab_spawn_log agent2)"
+expect_true "status says so" sh -c "$(printf '%q ' "$SPEEBPF") status --pin-dir $PIN --json | jq -e '.last_error | test(\"last good config\")'"
+expect_blocked ctrl node1 7001
+expect_connect ctrl node1 10250
+expect_true "/readyz answers 503: the current config does not run" test "$(http /readyz | cut -d' ' -f1)" = 503
+fleet "$CFG"
+expect_true "the config fixed: /readyz 200" wait_http /readyz 200 5
+lab_stop agent2
+
+echo "# run --confirm: an unconfirmed edit reverts, a confirmed one stays"
+agent agent3 --confirm 10
+EXTRA_RULE="  - {id: open-7001, port: 7001, from: [198.18.8.10], to: [IH]}" fleet "$CFG"
+for ((i = 0; i < 30; i++)); do
+	lab_speebpf node1 status --json | jq -e .confirm_pending >/dev/null && break
+	sleep 0.1
+done
+expect_true "the edit is applied, pending confirmation" sh -c "$(printf '%q ' "$SPEEBPF") status --pin-dir $PIN --json | jq -e .confirm_pending"
+expect_connect ctrl node1 7001
+for ((i = 0; i < 200; i++)); do
+	[[ $(lab_speebpf node1 status --json | jq -r .confirm_pending) == false ]] && break
+	sleep 0.1
+done
+lab_sleep 1	# the agent notices the revert (its check follows the deadline)
+expect_blocked ctrl node1 7001
+expect_true "the agent logged the revert" grep -q 'was not confirmed and was reverted' "$(lab_spawn_log agent3)"
+expect_false "and never took the pending change for drift" grep -q '"drift"\|drift repaired' "$(lab_spawn_log agent3)"
+expect_true "/readyz says the edit was reverted" sh -c "echo '$(http /readyz)' | grep -q 'not confirmed'"
+EXTRA_RULE="  - {id: open-7001, port: 7001, from: [198.18.8.10], to: [IH]}  # again" fleet "$CFG"
+for ((i = 0; i < 30; i++)); do
+	[[ $(lab_speebpf node1 status --json | jq -r .confirm_pending) == true ]] && break
+	sleep 0.1
+done
+expect_true "speebpf confirm keeps the edit" lab_speebpf node1 confirm
+lab_sleep 11	# past the deadline
+expect_connect ctrl node1 7001
+expect_true "/readyz answers 200" wait_http /readyz 200 5
+lab_stop agent3
+
+echo "# a node the config does not name idles unready, then enforces when it does"
+lab_speebpf node1 detach >/dev/null
+fleet "$CFG" ""
+agent agent4
+expect_true "/readyz: $(http /readyz)" sh -c "echo '$(http /readyz)' | grep -q '^503 host .* is not in the inventory'"
+expect_true "/livez answers 200" test "$(http /livez | cut -d' ' -f1)" = 200
+expect_false "nothing is pinned" lab_speebpf node1 status
+expect_true "the agent is still running" kill -0 "$(lab_spawn_pid agent4)"
+fleet "$CFG"
+expect_true "named by the config: /readyz 200" wait_http /readyz 200 5
+expect_true "only eth0 is attached ($(attached))" test "$(attached)" = eth0
+expect_blocked ctrl node1 7001
+expect_connect ctrl node1 10250
+lab_stop agent4
+
+lab_finish
