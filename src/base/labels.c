@@ -27,6 +27,7 @@ static const char *const reasons[] = {
 	[SPEE_REASON_SOURCE_ROUTE] = "source-route",
 	[SPEE_REASON_ETHERTYPE] = "ethertype",
 	[SPEE_REASON_REASSEMBLY] = "reassembly",
+	[SPEE_REASON_ICMP_REPLY] = "icmp-reply",
 };
 _Static_assert(COUNT(reasons) == SPEE_REASON_MAX, "every reason has a label");
 
