@@ -248,6 +248,12 @@ static const struct prefix *entry_addrs(const struct policy_entry *e, const stru
 	return na ? na->addrs : NULL;
 }
 
+/* tcp and udp: ports with spee_ports elements, where a /0 rule is the port's any_rule. */
+static bool entry_has_port_table(const struct policy_entry *e)
+{
+	return e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP;
+}
+
 static size_t entry_ports(const struct policy_entry *e)
 {
 	if (e->proto == SPEE_PROTO_LOCAL || e->port_hi < e->port_lo)
@@ -268,7 +274,8 @@ void maps_count_entries(const struct policy *p, const struct name_table *t, size
 		for (size_t k = 0; k < n; k++) {
 			if (prefix_is_host(&a[k]))
 				*n_exact += ports;
-			else if (a[k].len > 0 || e->reason != SPEE_REASON_RULE)
+			else if (a[k].len > 0 || e->reason != SPEE_REASON_RULE ||
+				 !entry_has_port_table(e))
 				*n_prefix += ports;
 		}
 	}
@@ -327,16 +334,15 @@ int maps_check_datapath(const struct policy *p, struct diags *d)
 		const struct policy_rule *rule = &p->rules[r];
 		char match[48];
 
-		if (!rule->dirs || rule->proto == IPPROTO_TCP || rule->proto == IPPROTO_UDP)
+		if (!rule->dirs ||
+		    (rule->proto != SPEE_PROTO_LOCAL && rule->proto != SPEE_PROTO_ETHERTYPE))
 			continue;
+		/* the config refuses both; a policy built otherwise must not reach the maps */
 		proto_match_text(rule->proto, rule->port_lo, rule->port_hi, match, sizeof(match));
 		diag_add(d, NULL, 0, 0,
-			 "rule %s (%s) cannot be enforced yet: the kernel programs judge tcp and "
-			 "udp rules only, and the policy is refused rather than applied without it "
-			 "(%s to apply this config; check, explain and export show it)",
-			 rule->id, match,
-			 rule->origin == RULE_BASELINE ? "it comes with a baseline: leave that baseline out"
-						       : "remove the rule");
+			 "rule %s (%s) cannot be enforced: IP protocol %u keys the kernel's own "
+			 "entries (the host's addresses, the ethertypes) and is never a rule's",
+			 rule->id, match, rule->proto);
 		err = -EOPNOTSUPP;
 	}
 	return err;
@@ -372,12 +378,14 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 		bool local = e->proto == SPEE_PROTO_LOCAL;
 		/* a non-IP ethertype: one exact key, port the ethertype, no port-table bits */
 		bool ethertype = e->proto == SPEE_PROTO_ETHERTYPE;
+		/* icmp, icmpv6 and `ip` rules: no port-table bits, ANY is a /0 in the trie */
+		bool ported = entry_has_port_table(e);
 		uint32_t l4 = e->proto == IPPROTO_UDP ? SPEE_L4_UDP : SPEE_L4_TCP;
 		const struct prefix *a;
 		size_t n;
 
 		if (e->dir >= SPEE_DIR_MAX || e->reason >= SPEE_REASON_MAX ||
-		    (!local && !ethertype && e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)) {
+		    (!ported && !local && !ethertype && e->port_lo != e->port_hi)) {
 			diag_add(d, NULL, 0, 0, "policy entry %zu: direction, protocol or reason "
 				 "out of range", i);
 			err = -EINVAL;
@@ -418,13 +426,14 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					s->seq = (uint32_t)seq++;
 					s->v = v;
 					set_order(s, &key);
-					if (!local && !ethertype)
+					if (ported)
 						pi->lookup[fam] |= SPEE_LOOKUP_EXACT;
-				} else if (a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
+				} else if (ported && a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
 					/* /0: answered from the port table; the first rule wins */
 					if (pi->any_rule[fam] == SPEE_RULE_NONE)
 						pi->any_rule[fam] = v.rule;
-				} else if (a[k].len == 0 && pi->any_rule[fam] != SPEE_RULE_NONE) {
+				} else if (ported && a[k].len == 0 &&
+					   pi->any_rule[fam] != SPEE_RULE_NONE) {
 					/*
 					 * A /0 with another reason (DNS to "any") after
 					 * a /0 rule: the earlier rule wins the tie. Put
@@ -437,7 +446,8 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					s->seq = seq++;
 					fill_prefix_key(&s->e.key, slot, e, &a[k], port);
 					s->e.v = v;
-					pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
+					if (ported)
+						pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
 				}
 			}
 		}
