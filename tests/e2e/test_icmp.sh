@@ -49,6 +49,18 @@ expect_true "apply of the site fleet (ip rules) on cas1" \
 expect_true "apply of the fleet without a baseline on ih1" \
 	lab_speebpf ih1 apply -c "$NOBASE" --host ih1 --iface eth0
 
+# What the maps hold reads back as what was applied: no drift, and the same again writes nothing.
+expect_true "status of mgmt1 is whole (the icmp rules' entries read back)" lab_speebpf mgmt1 status
+expect_true "status of cas1 is whole (the ip rules' entries read back)" lab_speebpf cas1 status
+# (the policy is double-buffered: the first re-apply fills the other slot, the second finds both whole)
+reapply_writes_nothing() {
+	local out
+	lab_speebpf cas1 apply -c "$SITE" --host cas1 --iface eth0 >/dev/null &&
+		out=$(lab_speebpf cas1 apply -c "$SITE" --host cas1 --iface eth0) || return 1
+	grep -q -- '(+0/-0 entries' <<<"$out" || { echo "$out"; return 1; }
+}
+expect_true "applying cas1's fleet twice again writes no entry the second time" reapply_writes_nothing
+
 # rule_packets HOST ID DIR / reason_packets HOST REASON DIR: counters, packets.
 rule_packets() {
 	lab_speebpf "$1" stats --json | jq -r --arg id "$2" --arg dir "$3" \
