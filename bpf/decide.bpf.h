@@ -7,7 +7,8 @@
  *
  * Cost does not grow with the policy: one array read per rule lookup, then
  * at most one hash and one trie lookup, each only when spee_ports says the
- * port has such entries.
+ * port has such entries (tcp, udp); other protocols, which have no port
+ * table, always take the hash and the trie (spee_other_lookup).
  */
 #ifndef SPEE_DECIDE_BPF_H
 #define SPEE_DECIDE_BPF_H
@@ -135,6 +136,43 @@ static __always_inline struct spee_verdict spee_rule_lookup(const struct spee_ru
 	return v;
 }
 
+/*
+ * The rule for a packet that is neither TCP nor UDP: ICMP and ICMPv6 by
+ * message type, any other IP protocol by number (port 0). They have no
+ * spee_ports elements (a third class there would cost 2 MiB for a handful
+ * of rules): the exact address in spee_exact, then the longest prefix in
+ * spee_prefix, where ANY is a /0 entry; only their packets pay for the two
+ * lookups. Protocols 0 and 255 key the host's own addresses and the
+ * ethertypes, and no rule can name them (config refuses both).
+ */
+static __always_inline struct spee_verdict spee_other_lookup(const struct spee_run *run, __u32 dir,
+							     __u8 proto, __u8 type, __u8 family,
+							     const __u8 *addr)
+{
+	__u32 fam = family & 1;
+	/* spee_prefix_key is a prefix length, then a spee_rule_key (src/kernel/maps_image.c) */
+	struct spee_prefix_key k = {
+		.prefixlen = SPEE_PREFIX_FIXED_BITS + (fam == SPEE_FAMILY_V4 ? 32 : 128),
+		.slot = run->slot,
+		.dir = dir,
+		.proto = proto,
+		.family = fam,
+		.port = bpf_htons(type),
+	};
+	struct spee_verdict *hit;
+
+	if (proto == SPEE_PROTO_LOCAL || proto == SPEE_PROTO_ETHERTYPE)
+		return spee_verdict_of(SPEE_REASON_NO_RULE);
+	__builtin_memcpy(k.addr, addr, 16);
+	hit = bpf_map_lookup_elem(&spee_exact, &k.slot);
+	if (hit)
+		return *hit;
+	hit = bpf_map_lookup_elem(&spee_prefix, &k);
+	if (hit)
+		return *hit;
+	return spee_verdict_of(SPEE_REASON_NO_RULE);
+}
+
 /* 127.0.0.0/8, ::1, or (connect6) their IPv4-mapped forms and the unspecified address. */
 static __always_inline bool spee_is_loopback(__u8 family, const __u8 *a)
 {
@@ -194,7 +232,7 @@ static __always_inline bool spee_for_host(const struct spee_run *run, __u8 famil
  * The one ICMP classifier: what an ICMP or ICMPv6 message is to the policy.
  * Errors (path-MTU messages among them) quote the packet they are about;
  * neighbour discovery and MLD keep the link working; the rest (echo...)
- * no rule allows yet.
+ * rules decide, by type.
  */
 enum spee_icmp_class {
 	SPEE_ICMP_OTHER,
@@ -354,8 +392,74 @@ static __always_inline bool spee_nd_on_link(const struct spee_pkt *p, int cls)
 }
 
 /*
- * ICMP in either direction: errors that concern a flow of the host, and
- * (ingress: any; egress: on the link) neighbour discovery and MLD.
+ * The flow of an echo exchange, from the host's side: asker is the side
+ * that sent the request (SPEE_ECHO_*).
+ */
+static __always_inline struct spee_flow_state *spee_echo_find(const struct spee_pkt *p,
+							      bool egress, __u16 asker)
+{
+	struct spee_flow_key k;
+
+	spee_flow_key(p, egress, &k);
+	k.echo = asker;
+	return bpf_map_lookup_elem(&spee_flows, &k);
+}
+
+/* Records (or refreshes, as spee_flow_touch) an echo request's flow. */
+static __always_inline void spee_echo_touch(const struct spee_pkt *p, bool egress, __u16 asker,
+					    __u64 now)
+{
+	struct spee_flow_state st = { .last_seen_ns = now, .reason = SPEE_REASON_ICMP_REPLY };
+	struct spee_flow_state *cur = spee_echo_find(p, egress, asker);
+	struct spee_flow_key k;
+
+	if (cur) {
+		*(volatile __u64 *)&cur->last_seen_ns = now;
+		return;
+	}
+	spee_flow_key(p, egress, &k);
+	k.echo = asker;
+	bpf_map_update_elem(&spee_flows, &k, &st, BPF_ANY);
+}
+
+/*
+ * What rules decide: ICMP messages other than errors and neighbour
+ * discovery by their type, other protocols (`proto: ip`) by number. An
+ * echo request a rule lets in, or one the host may send, opens an echo
+ * flow (as a UDP datagram does: in, only by a rule; out, whatever lets it
+ * out); an echo reply no rule names passes as icmp-reply within
+ * udp-timeout of its request, and only in the other direction.
+ */
+static __always_inline struct spee_verdict spee_decide_other(const struct spee_run *run,
+							     const struct spee_pkt *p, __u32 dir)
+{
+	bool egress = dir == SPEE_DIR_EGRESS;
+	bool icmp = spee_is_icmp(p->family, p->proto);
+	struct spee_flow_state *st;
+	struct spee_verdict v;
+
+	v = spee_other_lookup(run, dir, p->proto, icmp ? p->icmp_type : 0, p->family,
+			      egress ? p->daddr : p->saddr);
+	if (!icmp)
+		return v;
+	if (spee_icmp_echo_request(p->family, p->icmp_type)) {
+		if (spee_allows(run, dir, v) && (egress || !spee_is_no_rule(v)))
+			spee_echo_touch(p, egress, egress ? SPEE_ECHO_HOST_ASKED : SPEE_ECHO_PEER_ASKED,
+					bpf_ktime_get_ns());
+		return v;
+	}
+	if (!spee_is_no_rule(v) || !spee_icmp_echo_reply(p->family, p->icmp_type))
+		return v;
+	st = spee_echo_find(p, egress, egress ? SPEE_ECHO_PEER_ASKED : SPEE_ECHO_HOST_ASKED);
+	if (st && spee_flow_fresh(st, bpf_ktime_get_ns(), run->cfg.udp_timeout_ns))
+		return spee_verdict_of(SPEE_REASON_ICMP_REPLY);
+	return v;
+}
+
+/*
+ * ICMP in either direction: errors that concern a flow of the host,
+ * (ingress: any; egress: on the link) neighbour discovery and MLD, and
+ * the rest by rules and echo state (spee_decide_other).
  * xdp: the packet is an XDP buffer (ingress), else an skb.
  */
 static __always_inline struct spee_verdict spee_decide_icmp(void *ctx, bool xdp,
@@ -375,8 +479,9 @@ static __always_inline struct spee_verdict spee_decide_icmp(void *ctx, bool xdp,
 	if (cls == SPEE_ICMP_ND || cls == SPEE_ICMP_MLD) {
 		if (dir == SPEE_DIR_INGRESS || spee_nd_on_link(p, cls))
 			return spee_verdict_of(SPEE_REASON_ND);
+		return spee_verdict_of(SPEE_REASON_NO_RULE);
 	}
-	return spee_verdict_of(SPEE_REASON_NO_RULE);
+	return spee_decide_other(run, p, dir);
 }
 
 /*
@@ -493,7 +598,7 @@ static __always_inline struct spee_verdict spee_decide_ingress(struct xdp_md *ct
 		return spee_ingress_udp(run, p);
 	if (spee_is_icmp(p->family, p->proto))
 		return spee_decide_icmp(ctx, true, run, p, SPEE_DIR_INGRESS);
-	return spee_verdict_of(SPEE_REASON_NO_RULE);
+	return spee_decide_other(run, p, SPEE_DIR_INGRESS);
 }
 
 /* A TCP packet leaving that is not a SYN: is it part of a connection the kernel holds? */
@@ -586,7 +691,7 @@ static __always_inline struct spee_verdict spee_decide_egress(struct __sk_buff *
 		return spee_egress_udp(run, p);
 	if (spee_is_icmp(p->family, p->proto))
 		return spee_decide_icmp(skb, false, run, p, SPEE_DIR_EGRESS);
-	return spee_verdict_of(SPEE_REASON_NO_RULE);
+	return spee_decide_other(run, p, SPEE_DIR_EGRESS);
 }
 
 /*

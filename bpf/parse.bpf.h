@@ -11,7 +11,8 @@
  * truncated or inconsistent headers (malformed) and fragments that cannot
  * carry or cannot be matched to a port. On the way it notes what the
  * decision needs besides ports: source routes, the hop limit, where an
- * ICMP header starts. Everything else is left to decide.bpf.h.
+ * ICMP header starts, an echo message's identifier (in both ports).
+ * Everything else is left to decide.bpf.h.
  */
 #ifndef SPEE_PARSE_BPF_H
 #define SPEE_PARSE_BPF_H
@@ -76,7 +77,7 @@ struct spee_pkt {
 	__u8 frag; /* enum spee_frag_kind */
 	__u8 hop_limit; /* IPv4 TTL, IPv6 hop limit */
 	__u8 flags; /* SPEE_PKT_* */
-	__be16 sport;
+	__be16 sport; /* tcp, udp; an ICMP echo message's identifier (both) */
 	__be16 dport;
 	__u32 frag_id;
 	__u16 frag_off; /* a later fragment's offset, bytes */
@@ -98,6 +99,29 @@ static __always_inline bool spee_is_icmp(__u8 family, __u8 proto)
 {
 	return (proto == SPEE_IPPROTO_ICMP && family == SPEE_FAMILY_V4) ||
 	       (proto == SPEE_IPPROTO_ICMPV6 && family == SPEE_FAMILY_V6);
+}
+
+#define SPEE_ICMP_ECHO_REPLY 0
+#define SPEE_ICMP_ECHO_REQUEST 8
+#define SPEE_ICMPV6_ECHO_REQUEST 128
+#define SPEE_ICMPV6_ECHO_REPLY 129
+
+/* An echo request of the family's ICMP (ping's question). */
+static __always_inline bool spee_icmp_echo_request(__u8 family, __u8 type)
+{
+	return type == (family == SPEE_FAMILY_V4 ? SPEE_ICMP_ECHO_REQUEST : SPEE_ICMPV6_ECHO_REQUEST);
+}
+
+/* Its answer. */
+static __always_inline bool spee_icmp_echo_reply(__u8 family, __u8 type)
+{
+	return type == (family == SPEE_FAMILY_V4 ? SPEE_ICMP_ECHO_REPLY : SPEE_ICMPV6_ECHO_REPLY);
+}
+
+/* Either: a message whose next 4 bytes are an identifier and a sequence number. */
+static __always_inline bool spee_icmp_echo(__u8 family, __u8 type)
+{
+	return spee_icmp_echo_request(family, type) || spee_icmp_echo_reply(family, type);
 }
 
 /*
@@ -262,6 +286,18 @@ static __always_inline int spee_parse_l4(struct spee_cursor *c, struct spee_left
 			return spee_short(p);
 		p->icmp_type = ih[0];
 		p->icmp_code = ih[1];
+		if (spee_icmp_echo(p->family, p->icmp_type)) {
+			__be16 *id;
+
+			/* an echo message's identifier: its flow's port (RFC 792, RFC 4443 4.1) */
+			if (!spee_take(left, 4))
+				return spee_short(p);
+			id = spee_pull(c, 4);
+			if (!id)
+				return spee_short(p);
+			p->sport = id[0];
+			p->dport = id[0];
+		}
 		return SPEE_PARSE_OK;
 	}
 	return SPEE_PARSE_OK;

@@ -83,6 +83,8 @@ enum spee_reason {
 	SPEE_REASON_TRANSIT,
 	/* egress: a socket of another network namespace (a container's, a pod's) */
 	SPEE_REASON_CONTAINER,
+	/* an ICMP/ICMPv6 echo reply to an echo request the policy allowed the other way */
+	SPEE_REASON_ICMP_REPLY,
 	SPEE_REASON_MAX,
 };
 
@@ -123,13 +125,21 @@ struct spee_verdict {
 /* spee_verdict.flags: the rule matched through its /0 entry (its ANY side). */
 #define SPEE_VERDICT_ANY 0x1
 
-/* spee_exact (HASH): one peer address, the most specific match there is. */
+/*
+ * spee_exact (HASH): one peer address, the most specific match there is.
+ * proto is the rule's IP protocol as on the wire, or SPEE_PROTO_LOCAL, or
+ * SPEE_PROTO_ETHERTYPE. port: tcp and udp, the destination port; icmp and
+ * icmpv6, the message type; any other protocol (`proto: ip`), 0. Only tcp
+ * and udp have spee_ports elements: the others are looked up in spee_exact
+ * and then spee_prefix, where ANY is a /0 entry (decide.bpf.h), so that
+ * only their packets pay for the lookups.
+ */
 struct spee_rule_key {
 	__u8 slot;
 	__u8 dir; /* enum spee_dir */
-	__u8 proto; /* IPPROTO_TCP, IPPROTO_UDP or SPEE_PROTO_LOCAL */
+	__u8 proto; /* IPPROTO_* of a rule, SPEE_PROTO_LOCAL or SPEE_PROTO_ETHERTYPE */
 	__u8 family; /* enum spee_family */
-	__be16 port; /* network order, as on the wire */
+	__be16 port; /* network order, as on the wire (see above) */
 	__u16 pad;
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, the rest zero */
 };
@@ -174,16 +184,26 @@ static inline __u32 spee_port_index(__u32 slot, __u32 dir, __u32 l4, __u32 port)
 struct spee_flow_key {
 	__u8 family;
 	__u8 proto;
-	__be16 lport;
+	__be16 lport; /* ICMP echo: the echo identifier, in both ports */
 	__be16 rport;
-	__u16 pad;
+	__u16 echo; /* ICMP echo: which side sent the request (SPEE_ECHO_*); else 0 */
 	__u8 laddr[16];
 	__u8 raddr[16];
 };
 
+/*
+ * spee_flow_key.echo: an ICMP or ICMPv6 echo request the policy let through
+ * (either way) makes a flow that lets its echo replies come back, as a UDP
+ * datagram does; the side that asked is part of the key, so that a request
+ * the host let in allows replies out only, and one it sent replies in only.
+ */
+#define SPEE_ECHO_HOST_ASKED 1
+#define SPEE_ECHO_PEER_ASKED 2
+
 struct spee_flow_state {
-	__u64 last_seen_ns; /* refreshed by egress; UDP replies expire after udp_timeout_ns */
-	__u8 reason; /* what replies count under: ESTABLISHED, UDP_REPLY or DNS */
+	/* refreshed by each packet that opens it; UDP and echo replies expire after udp_timeout_ns */
+	__u64 last_seen_ns;
+	__u8 reason; /* what replies count under: ESTABLISHED, UDP_REPLY, DNS or ICMP_REPLY */
 	__u8 pad[7];
 };
 

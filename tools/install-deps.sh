@@ -18,10 +18,11 @@ debhelper dpkg-dev
 "
 # lintian checks the package; prometheus brings promtool (the alert rules);
 # strace records the agent's system calls (the unit's SystemCallFilter).
-# bash-completion and groff-base run the generated completion and man page (test_docs.sh).
+# bash-completion and groff-base run the generated completion and man page (test_docs.sh);
+# iputils-ping is the real ping of the ICMP end-to-end test.
 TEST_PACKAGES="
 libclang-rt-14-dev libcmocka-dev
-iproute2 procps socat dnsmasq-base curl systemd jq valgrind
+iproute2 procps socat dnsmasq-base curl systemd jq valgrind iputils-ping
 nftables xdp-tools python3 python3-jinja2
 lintian prometheus strace bash-completion groff-base
 "

@@ -29,6 +29,7 @@ static const char *const reasons[] = {
 	[SPEE_REASON_REASSEMBLY] = "reassembly",
 	[SPEE_REASON_TRANSIT] = "transit",
 	[SPEE_REASON_CONTAINER] = "container",
+	[SPEE_REASON_ICMP_REPLY] = "icmp-reply",
 };
 _Static_assert(COUNT(reasons) == SPEE_REASON_MAX, "every reason has a label");
 

@@ -78,15 +78,19 @@ void maps_release_slots(struct spee_rule_meta *table, const struct policy *p,
 /*
  * Step 2. Host prefixes (and resolved addresses of names) become spee_exact
  * entries, shorter prefixes spee_prefix entries, /0 rules the port's
- * any_rule; port ranges are expanded port by port. Where entries collide on
+ * any_rule; port ranges are expanded port by port. icmp, icmpv6 and ip
+ * rules (port: the type, or 0) have no spee_ports elements: their /0 is a
+ * spee_prefix entry like any other prefix. Where entries collide on
  * one key the earlier entry of the policy wins. Returns 0, -ENOMEM, or
  * -EINVAL (message in d) for an entry the maps cannot express.
  */
 /*
- * Whether the datapath can enforce every rule of p: today tcp and udp only.
- * A rule of another protocol (icmp, icmpv6, ip) enforced on this host is
- * refused by name, rather than dropped or widened on its way to the maps.
- * Returns 0, or -EOPNOTSUPP with one message per such rule in d.
+ * Whether the datapath can enforce every rule of p enforced on this host:
+ * tcp, udp, icmp, icmpv6 and every other IP protocol but 0 and 255, which
+ * key the kernel's own entries (SPEE_PROTO_LOCAL, SPEE_PROTO_ETHERTYPE;
+ * the config refuses both). Such a rule is refused by name rather than
+ * widened on its way to the maps. Returns 0, or -EOPNOTSUPP with one
+ * message per such rule in d.
  */
 int maps_check_datapath(const struct policy *p, struct diags *d);
 

@@ -249,6 +249,12 @@ static const struct prefix *entry_addrs(const struct policy_entry *e, const stru
 	return na ? na->addrs : NULL;
 }
 
+/* tcp and udp: ports with spee_ports elements, where a /0 rule is the port's any_rule. */
+static bool entry_has_port_table(const struct policy_entry *e)
+{
+	return e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP;
+}
+
 static size_t entry_ports(const struct policy_entry *e)
 {
 	if (e->proto == SPEE_PROTO_LOCAL || e->port_hi < e->port_lo)
@@ -269,7 +275,8 @@ void maps_count_entries(const struct policy *p, const struct name_table *t, size
 		for (size_t k = 0; k < n; k++) {
 			if (prefix_is_host(&a[k]))
 				*n_exact += ports;
-			else if (a[k].len > 0 || e->reason != SPEE_REASON_RULE)
+			else if (a[k].len > 0 || e->reason != SPEE_REASON_RULE ||
+				 !entry_has_port_table(e))
 				*n_prefix += ports;
 		}
 	}
@@ -381,16 +388,15 @@ int maps_check_datapath(const struct policy *p, struct diags *d)
 		const struct policy_rule *rule = &p->rules[r];
 		char match[48];
 
-		if (!rule->dirs || rule->proto == IPPROTO_TCP || rule->proto == IPPROTO_UDP)
+		if (!rule->dirs ||
+		    (rule->proto != SPEE_PROTO_LOCAL && rule->proto != SPEE_PROTO_ETHERTYPE))
 			continue;
+		/* the config refuses both; a policy built otherwise must not reach the maps */
 		proto_match_text(rule->proto, rule->port_lo, rule->port_hi, match, sizeof(match));
 		diag_add(d, NULL, 0, 0,
-			 "rule %s (%s) cannot be enforced yet: the kernel programs judge tcp and "
-			 "udp rules only, and the policy is refused rather than applied without it "
-			 "(%s to apply this config; check, explain and export show it)",
-			 rule->id, match,
-			 rule->origin == RULE_BASELINE ? "it comes with a baseline: leave that baseline out"
-						       : "remove the rule");
+			 "rule %s (%s) cannot be enforced: IP protocol %u keys the kernel's own "
+			 "entries (the host's addresses, the ethertypes) and is never a rule's",
+			 rule->id, match, rule->proto);
 		err = -EOPNOTSUPP;
 	}
 	return err;
@@ -426,12 +432,14 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 		bool local = e->proto == SPEE_PROTO_LOCAL;
 		/* a non-IP ethertype: one exact key, port the ethertype, no port-table bits */
 		bool ethertype = e->proto == SPEE_PROTO_ETHERTYPE;
+		/* icmp, icmpv6 and `ip` rules: no port-table bits, ANY is a /0 in the trie */
+		bool ported = entry_has_port_table(e);
 		uint32_t l4 = e->proto == IPPROTO_UDP ? SPEE_L4_UDP : SPEE_L4_TCP;
 		const struct prefix *a;
 		size_t n;
 
 		if (e->dir >= SPEE_DIR_MAX || e->reason >= SPEE_REASON_MAX ||
-		    (!local && !ethertype && e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)) {
+		    (!ported && !local && !ethertype && e->port_lo != e->port_hi)) {
 			diag_add(d, NULL, 0, 0, "policy entry %zu: direction, protocol or reason "
 				 "out of range", i);
 			err = -EINVAL;
@@ -472,20 +480,21 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					s->seq = (uint32_t)seq++;
 					s->v = v;
 					set_order(s, &key);
-					if (!local && !ethertype) {
+					if (ported) {
 						err = port_touch(img, pidx, &cap_used);
 						if (err)
 							goto out;
 						pi->lookup[fam] |= SPEE_LOOKUP_EXACT;
 					}
-				} else if (a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
+				} else if (ported && a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
 					/* /0: answered from the port table; the first rule wins */
 					err = port_touch(img, pidx, &cap_used);
 					if (err)
 						goto out;
 					if (pi->any_rule[fam] == SPEE_RULE_NONE)
 						pi->any_rule[fam] = v.rule;
-				} else if (a[k].len == 0 && pi->any_rule[fam] != SPEE_RULE_NONE) {
+				} else if (ported && a[k].len == 0 &&
+					   pi->any_rule[fam] != SPEE_RULE_NONE) {
 					/*
 					 * A /0 with another reason (DNS to "any") after
 					 * a /0 rule: the earlier rule wins the tie. Put
@@ -498,16 +507,19 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					s->seq = seq++;
 					fill_prefix_key(&s->e.key, slot, e, &a[k], port);
 					s->e.v = v;
-					err = port_touch(img, pidx, &cap_used);
-					if (err)
-						goto out;
-					pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
+					if (ported) {
+						err = port_touch(img, pidx, &cap_used);
+						if (err)
+							goto out;
+						pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
+					}
 				}
 			}
 		}
 	}
 
-	qsort(img->port_used, img->n_port_used, sizeof(*img->port_used), cmp_u32);
+	if (img->n_port_used) /* none when only icmp and ip rules: and no array then */
+		qsort(img->port_used, img->n_port_used, sizeof(*img->port_used), cmp_u32);
 	/* Colliding keys: keep the earliest entry (the policy's order decided). */
 	err = sort_exact(ex, nex);
 	if (err)

@@ -68,6 +68,7 @@ static struct spee_flow_key flow_key(const struct pm_conn *c)
 	k.proto = c->proto;
 	k.lport = htons(c->lport);
 	k.rport = htons(c->rport);
+	k.echo = c->echo;
 	memcpy(k.laddr, c->laddr, 16);
 	memcpy(k.raddr, c->raddr, 16);
 	return k;
@@ -206,7 +207,8 @@ static int compare_flows(const struct pktmodel *m, char *msg, size_t len)
 		struct pm_conn c = {.family = next.family == SPEE_FAMILY_V4 ? AF_INET : AF_INET6,
 				    .proto = next.proto,
 				    .lport = ntohs(next.lport),
-				    .rport = ntohs(next.rport)};
+				    .rport = ntohs(next.rport),
+				    .echo = (uint8_t)next.echo};
 		const struct pm_flow *f;
 
 		memcpy(c.laddr, next.laddr, 16);
@@ -221,7 +223,7 @@ static int compare_flows(const struct pktmodel *m, char *msg, size_t len)
 				inet_ntop(c.family, c.raddr, r, sizeof(r));
 				snprintf(msg, len,
 					 "kernel flow %s %s:%u-%s:%u (%s) is %s in the model",
-					 c.proto == IPPROTO_TCP ? "tcp" : "udp", l, c.lport, r,
+					 c.proto == IPPROTO_TCP ? "tcp" : c.proto == IPPROTO_UDP ? "udp" : c.echo == SPEE_ECHO_HOST_ASKED ? "echo asked by the host" : "echo asked by the peer", l, c.lport, r,
 					 c.rport, reason_label(st.reason),
 					 f ? reason_label(f->reason) : "missing");
 				return -1;

@@ -150,6 +150,9 @@ int bpfcase_setup(const char *veth_a, const char *veth_b)
 	if (policy_compile(bc.cfg, "cas1", NULL, &bc.pol[POL_CONFIG_CAS], &d) ||
 	    policy_compile(bc.cfg, "ih2", NULL, &bc.pol[POL_CONFIG_IH], &d))
 		goto fail;
+	if (config_load(BPFCASE_HOST_CONFIG, &bc.host_cfg, &d) ||
+	    policy_compile(bc.host_cfg, "node1", NULL, &bc.pol[POL_HOST], &d))
+		goto fail;
 	for (int i = 0; i < POL_COUNT; i++)
 		if (!bc.pol[i])
 			goto fail;
@@ -171,6 +174,7 @@ int bpfcase_teardown(void **state)
 	for (int i = POL_CONFIG; i < POL_COUNT; i++)
 		policy_free(bc.pol[i]);
 	config_free(bc.cfg);
+	config_free(bc.host_cfg);
 	for (size_t i = 0; i < bc.n_fds; i++)
 		close(bc.fds[i]);
 	return 0;

@@ -25,6 +25,7 @@
 #include "policy.h"
 
 #define BPFCASE_CONFIG "tests/fixtures/bpf/mgmt-ih.yaml"
+#define BPFCASE_HOST_CONFIG "tests/fixtures/bpf/linux-host.yaml"
 #define BPFCASE_SOCK4 "198.18.1.1"
 #define BPFCASE_SOCK6 "fd00:5e::1:1"
 #define BPFCASE_LISTEN4_PORT 8470 /* mgmt-console: ADM may open it */
@@ -34,15 +35,26 @@
 /*
  * The policies: the hand-built fixtures (tests/lib/fixture.h), and the
  * ones compiled from BPFCASE_CONFIG for its hosts mgmt1 (MGMT and IH),
- * cas1 (CAS) and ih2 (IH), so that every role's matrix rows are exercised.
+ * cas1 (CAS) and ih2 (IH), so that every role's matrix rows are exercised,
+ * and BPFCASE_HOST_CONFIG's node1 for the baseline and icmp and ip rules.
  */
-enum { POL_MAIN, POL_AUDIT, POL_DEFPASS, POL_CONFIG, POL_CONFIG_CAS, POL_CONFIG_IH, POL_COUNT };
+enum {
+	POL_MAIN,
+	POL_AUDIT,
+	POL_DEFPASS,
+	POL_CONFIG,
+	POL_CONFIG_CAS,
+	POL_CONFIG_IH,
+	POL_HOST, /* BPFCASE_HOST_CONFIG for node1: the linux-host baseline, icmp and ip rules */
+	POL_COUNT
+};
 
 struct bpfcase_env {
 	struct loader l;
 	struct name_table names;
 	struct policy *pol[POL_COUNT];
 	struct config *cfg;
+	struct config *host_cfg; /* BPFCASE_HOST_CONFIG */
 	int veth;
 	int prog[3];		 /* enum bpfcase_prog */
 	struct pm_sock socks[8]; /* the real sockets, as the model sees them */

@@ -345,7 +345,14 @@ static void spec_random(struct gen *g, bool egress, struct pkt_spec *s, char *a,
 
 		s->icmp_type =
 		    chance(g, 60) ? types[gen_below(g, sizeof(types))] : (uint8_t)gen_below(g, 256);
+		/* echo requests often, so that their replies are tried */
+		if (chance(g, 25))
+			s->icmp_type = family == AF_INET ? 8 : 128;
 	}
+	/* an icmp or icmpv6 rule's port is its type */
+	if (t && s->proto == t->proto && (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) &&
+	    chance(g, 85))
+		s->icmp_type = (uint8_t)t->port_lo;
 	s->payload = (uint16_t)(chance(g, 50) ? 0 : gen_below(g, 200));
 	if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
 		/* neighbour discovery's and MLD's hop limits, or a routable one */
@@ -527,6 +534,17 @@ static bool spec_related(struct gen *g, bool egress, struct pkt_spec *s, struct 
 		s->dport = r->sport;
 	}
 	s->proto = r->proto;
+	if (r->echo) {
+		/* an echo reply the other way, another request the same way; now and then off */
+		bool v6 = r->src.family == AF_INET6, reply = r->egress != egress;
+
+		if (chance(g, 10))
+			reply = !reply;
+		s->icmp_type = (uint8_t)(reply ? (v6 ? 129 : 0) : (v6 ? 128 : 8));
+		s->sport = chance(g, 10) ? (uint16_t)(r->sport + 1) : r->sport;
+		s->dport = (uint16_t)gen_below(g, 65536);
+		s->ttl = 64;
+	}
 	if (s->proto == IPPROTO_TCP) {
 		static const uint8_t f[] = {
 		    PKT_SYN | PKT_ACK, PKT_ACK, PKT_ACK | PKT_PSH, PKT_ACK | PKT_FIN, PKT_RST,
@@ -715,6 +733,18 @@ int gen_next(struct gen *g, bool egress, uint8_t *buf, struct gen_info *info)
 		}
 		if (r.first_frag || (s.proto == IPPROTO_TCP && (s.tcp_flags & PKT_SYN)) ||
 		    s.proto == IPPROTO_UDP)
+			gen_remember(g, &r);
+	}
+	/* echo requests, for their replies */
+	if (s.src && !info->mutation && !s.frag && s.n_ext == 0 &&
+	    ((s.proto == IPPROTO_ICMP && s.icmp_type == 8) ||
+	     (s.proto == IPPROTO_ICMPV6 && s.icmp_type == 128))) {
+		struct gen_related r = {
+		    .egress = egress, .proto = s.proto, .sport = s.sport, .echo = true};
+
+		addr_parse(s.src, &r.src);
+		addr_parse(s.dst, &r.dst);
+		if (r.src.family == (s.proto == IPPROTO_ICMP ? AF_INET : AF_INET6))
 			gen_remember(g, &r);
 	}
 	return len;

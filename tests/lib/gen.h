@@ -48,6 +48,7 @@ struct gen_related {
 	struct prefix src, dst;
 	uint8_t proto;
 	uint16_t sport, dport;
+	bool echo; /* an ICMP/ICMPv6 echo request; sport is its identifier */
 	bool first_frag;
 	uint32_t frag_id;
 	uint8_t frag_nh; /* IPv6: the fragment header's next header */

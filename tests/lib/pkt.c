@@ -126,6 +126,11 @@ static int build_l4(const struct pkt_spec *s, uint8_t *l4, size_t cap)
 		} else if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
 			l4[0] = s->icmp_type;
 			l4[1] = s->icmp_code;
+			if (!s->q_src) {
+				/* echo's identifier and sequence number (the rest of the header) */
+				put16(l4 + 4, s->sport);
+				put16(l4 + 6, s->dport);
+			}
 		}
 	}
 	if (s->l4_keep && s->l4_keep < len)

@@ -68,7 +68,7 @@ struct pkt_spec {
 	int doff; /* 0: computed; else written as is */
 	int udp_len_delta; /* added to the correct UDP length */
 	uint8_t icmp_type;
-	uint8_t icmp_code;
+	uint8_t icmp_code; /* sport and dport: the identifier and sequence number (bytes 4-7) */
 	/*
 	 * An ICMP error's quoted packet (after its 8-byte header): an IP header
 	 * of q_src's family from q_src to q_dst (an IPv6 one followed by a

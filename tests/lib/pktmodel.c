@@ -81,6 +81,22 @@ static uint32_t l4_fixed(uint8_t proto)
 	return 0;
 }
 
+/* ICMP echo: request and reply, 8 and 0 (RFC 792); ICMPv6 128 and 129 (RFC 4443). */
+static bool is_echo_request(int family, uint8_t type)
+{
+	return type == (family == AF_INET ? 8 : 128);
+}
+
+static bool is_echo_reply(int family, uint8_t type)
+{
+	return type == (family == AF_INET ? 0 : 129);
+}
+
+static bool is_echo(int family, uint8_t type)
+{
+	return is_echo_request(family, type) || is_echo_reply(family, type);
+}
+
 static enum shape fail(struct hdrs *h, enum shape s, const char *why)
 {
 	h->shape = s;
@@ -142,6 +158,13 @@ static enum shape read_l4(struct hdrs *h, const uint8_t *b, size_t off, size_t r
 		if (have < 4) /* type, code, checksum */
 			return cut(h, "icmp header cut");
 		h->icmp_type = b[off];
+		/* an echo message goes on with its identifier and sequence number (RFC 792, 4443) */
+		if (is_echo(h->family, h->icmp_type)) {
+			if (have < 8)
+				return cut(h, "echo header cut");
+			h->sport = be16(b + off + 4);
+			h->dport = h->sport;
+		}
 		/* an error quotes a packet; what of it is read, is read from the buffer */
 		h->icmp = b + off;
 		h->icmp_avail = avail;
@@ -353,7 +376,7 @@ static enum shape read_ip(struct hdrs *h, const uint8_t *b, size_t len, bool egr
 static bool conn_eq(const struct pm_conn *a, const struct pm_conn *b)
 {
 	return a->family == b->family && a->proto == b->proto && a->lport == b->lport &&
-	       a->rport == b->rport && !memcmp(a->laddr, b->laddr, 16) &&
+	       a->rport == b->rport && a->echo == b->echo && !memcmp(a->laddr, b->laddr, 16) &&
 	       !memcmp(a->raddr, b->raddr, 16);
 }
 
@@ -569,7 +592,7 @@ static bool icmp_quotes(const struct hdrs *h, bool sent, struct pm_conn *c, uint
 static bool icmp_about_a_flow(const struct pktmodel *m, const struct hdrs *h, bool egress,
 			      uint64_t now)
 {
-	struct pm_conn c;
+	struct pm_conn c = {0};
 	uint8_t quoted_src[16];
 	const struct pm_flow *f;
 	int st;
@@ -599,7 +622,48 @@ static bool stays_on_link(const struct hdrs *h, enum icmp_kind k)
 	return !memcmp(h->dst, h->src, 8);
 }
 
-static void icmp(const struct pktmodel *m, const struct hdrs *h, bool egress, uint64_t now,
+/*
+ * What rules decide besides tcp and udp (CONTRACT.md section 4): icmp and
+ * icmpv6 rules name a message type, `proto: ip` rules a protocol number.
+ * "ICMP/ICMPv6 echo ... with its replies": a request let through opens an
+ * echo exchange (in: by a rule; out: whatever lets it out, as a UDP
+ * datagram), whose replies in the other direction pass as icmp-reply for
+ * udp-timeout. Protocols 0 and 255 no rule can name (config refuses them),
+ * and the host's own addresses are no rule's either (at tc, past the
+ * cgroup hook's loopback check, explain would call them loopback).
+ */
+static void by_rule_or_echo(struct pktmodel *m, const struct hdrs *h, bool egress, uint64_t now,
+			    struct pm_verdict *v)
+{
+	uint8_t dir = egress ? SPEE_DIR_EGRESS : SPEE_DIR_INGRESS;
+	bool is_icmp = (h->proto == IPPROTO_ICMP && h->family == AF_INET) ||
+		       (h->proto == IPPROTO_ICMPV6 && h->family == AF_INET6);
+	struct pm_conn c = conn_of(h, egress);
+	const struct pm_flow *f;
+
+	if (h->proto == 0 || h->proto == 255)
+		return verdict(v, SPEE_REASON_NO_RULE, -1, "a protocol no rule can name");
+	by_policy(m, dir, h->proto, is_icmp ? h->icmp_type : 0, h->family,
+		  egress ? h->dst : h->src, v);
+	if (v->reason == SPEE_REASON_LOOPBACK)
+		verdict(v, SPEE_REASON_NO_RULE, -1, "the host's own address names no rule");
+	if (!is_icmp)
+		return;
+	if (is_echo_request(h->family, h->icmp_type)) {
+		c.echo = egress ? SPEE_ECHO_HOST_ASKED : SPEE_ECHO_PEER_ASKED;
+		if (allowed(m, dir, v) && (egress || v->reason != SPEE_REASON_NO_RULE))
+			flow_set(m, &c, SPEE_REASON_ICMP_REPLY, now);
+		return;
+	}
+	if (v->reason != SPEE_REASON_NO_RULE || !is_echo_reply(h->family, h->icmp_type))
+		return;
+	c.echo = egress ? SPEE_ECHO_PEER_ASKED : SPEE_ECHO_HOST_ASKED;
+	f = pktmodel_find_flow(m, &c);
+	if (f && (int64_t)(now - f->last_seen_ns) <= (int64_t)m->udp_timeout_ns)
+		verdict(v, SPEE_REASON_ICMP_REPLY, -1, "the reply of an echo request let through");
+}
+
+static void icmp(struct pktmodel *m, const struct hdrs *h, bool egress, uint64_t now,
 		 struct pm_verdict *v)
 {
 	enum icmp_kind k = icmp_kind(h);
@@ -611,8 +675,9 @@ static void icmp(const struct pktmodel *m, const struct hdrs *h, bool egress, ui
 	}
 	if ((k == ICMP_ND || k == ICMP_MLD) && (!egress || stays_on_link(h, k)))
 		return verdict(v, SPEE_REASON_ND, -1, "neighbour discovery");
-	verdict(v, SPEE_REASON_NO_RULE, -1,
-		k == ICMP_OTHER ? "no rule for this icmp type" : "nd beyond the link");
+	if (k != ICMP_OTHER)
+		return verdict(v, SPEE_REASON_NO_RULE, -1, "nd beyond the link");
+	by_rule_or_echo(m, h, egress, now, v);
 }
 
 /* ---- non-IP frames ---- */
@@ -698,7 +763,7 @@ static void ingress(struct pktmodel *m, const struct hdrs *h, uint64_t now, stru
 	if ((h->proto == IPPROTO_ICMP && h->family == AF_INET) ||
 	    (h->proto == IPPROTO_ICMPV6 && h->family == AF_INET6))
 		return icmp(m, h, false, now, v);
-	verdict(v, SPEE_REASON_NO_RULE, -1, "no rule for this protocol");
+	by_rule_or_echo(m, h, false, now, v);
 }
 
 static void egress(struct pktmodel *m, const struct pm_packet *pkt, const struct hdrs *h,
@@ -757,7 +822,7 @@ static void egress(struct pktmodel *m, const struct pm_packet *pkt, const struct
 	if ((h->proto == IPPROTO_ICMP && h->family == AF_INET) ||
 	    (h->proto == IPPROTO_ICMPV6 && h->family == AF_INET6))
 		return icmp(m, h, true, pkt->now_ns, v);
-	verdict(v, SPEE_REASON_NO_RULE, -1, "no rule for this protocol");
+	by_rule_or_echo(m, h, true, pkt->now_ns, v);
 }
 
 /* "loopback and the host's traffic to itself": 127/8, ::1 and the host's own addresses. */

@@ -29,9 +29,10 @@
 /* A connection or UDP flow, from the host's side; ports in host order. */
 struct pm_conn {
 	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t proto;	/* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t lport;
+	uint8_t proto;	/* IPPROTO_TCP, IPPROTO_UDP, or ICMP/ICMPv6 for an echo exchange */
+	uint16_t lport; /* an echo exchange: the echo identifier, in both */
 	uint16_t rport;
+	uint8_t echo; /* an echo exchange: who sent the request (SPEE_ECHO_*); else 0 */
 	uint8_t laddr[16]; /* IPv4 in the first 4 bytes */
 	uint8_t raddr[16];
 };
@@ -39,7 +40,7 @@ struct pm_conn {
 /* What the host remembers of a connection it let open. */
 struct pm_flow {
 	struct pm_conn c;
-	uint8_t reason;	       /* what its replies count as: established, udp-reply or dns */
+	uint8_t reason;	       /* what its replies count as: established, udp-reply, dns, icmp-reply */
 	uint64_t last_seen_ns; /* of its last outbound packet (UDP replies expire) */
 };
 

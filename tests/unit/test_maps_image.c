@@ -456,46 +456,94 @@ static void a_local_prefix_is_refused(void **state)
 	diags_free(&d);
 }
 
-/* icmp and ip rules are config and policy only until the datapath enforces them. */
-static void rules_the_datapath_cannot_enforce_are_refused_by_name(void **state)
+/*
+ * icmp, icmpv6 and ip rules have no port table: host addresses go to
+ * spee_exact with the type (or 0) as the port, prefixes and ANY (a /0) to
+ * spee_prefix, and no spee_ports element changes.
+ */
+static void icmp_and_ip_rules_use_the_hash_and_the_trie_only(void **state)
 {
 	struct maps_image img;
 	struct diags d = {};
 	struct mini m;
 	uint16_t slots[3] = { 1, 2, 3 };
-	uint16_t https, ping, vrrp;
+	uint16_t ping, vrrp, ping6;
+	const struct maps_exact_entry *x;
+	size_t n_any = 0, n_cidr = 0;
 
 	(void)state;
 	mini_init(&m);
-	https = mini_rule(&m, "https", 1);
 	ping = mini_rule(&m, "ping", 1);
 	m.rules[ping].proto = IPPROTO_ICMP;
 	m.rules[ping].port_lo = m.rules[ping].port_hi = 8;
-	vrrp = mini_rule(&m, "vrrp", 0); /* enforced on another host only */
+	vrrp = mini_rule(&m, "vrrp", 3);
 	m.rules[vrrp].proto = 112;
 	m.rules[vrrp].port_lo = m.rules[vrrp].port_hi = 0;
-	mini_entry(&m, 0, IPPROTO_TCP, 443, 443, "198.18.9.0/24", SPEE_REASON_RULE, https);
+	ping6 = mini_rule(&m, "ping6", 2);
+	m.rules[ping6].proto = IPPROTO_ICMPV6;
+	m.rules[ping6].port_lo = m.rules[ping6].port_hi = 128;
 	mini_entry(&m, 0, IPPROTO_ICMP, 8, 8, "198.18.9.0/24", SPEE_REASON_RULE, ping);
+	mini_entry(&m, 0, IPPROTO_ICMP, 8, 8, "198.18.3.7", SPEE_REASON_RULE, ping);
+	mini_entry(&m, 0, 112, 0, 0, "198.18.0.12", SPEE_REASON_RULE, vrrp);
+	mini_entry(&m, 1, 112, 0, 0, "198.18.0.12", SPEE_REASON_RULE, vrrp);
+	mini_entry(&m, 1, IPPROTO_ICMPV6, 128, 128, "::/0", SPEE_REASON_RULE, ping6);
+
+	assert_int_equal(maps_check_datapath(&m.p, &d), 0);
+	assert_int_equal(maps_build_image(&m.p, NULL, slots, 0, &img, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(img.n_exact, 3);
+	x = find_exact(&img, 0, IPPROTO_ICMP, 8, "198.18.3.7");
+	assert_non_null(x);
+	assert_int_equal(x->v.rule, slots[ping]);
+	assert_int_equal(x->v.reason, SPEE_REASON_RULE);
+	assert_non_null(find_exact(&img, 0, 112, 0, "198.18.0.12"));
+	assert_non_null(find_exact(&img, 1, 112, 0, "198.18.0.12"));
+	assert_int_equal(img.n_prefix, 2);
+	for (size_t i = 0; i < img.n_prefix; i++) {
+		const struct spee_prefix_key *k = &img.prefix[i].key;
+
+		if (k->proto == IPPROTO_ICMPV6 && k->dir == 1 && ntohs(k->port) == 128 &&
+		    k->prefixlen == SPEE_PREFIX_FIXED_BITS && img.prefix[i].v.rule == slots[ping6])
+			n_any++;
+		if (k->proto == IPPROTO_ICMP && k->dir == 0 && ntohs(k->port) == 8 &&
+		    k->prefixlen == SPEE_PREFIX_FIXED_BITS + 24 && img.prefix[i].v.rule == slots[ping])
+			n_cidr++;
+	}
+	assert_int_equal(n_any, 1);
+	assert_int_equal(n_cidr, 1);
+	for (size_t i = 0; i < MAPS_SLOT_PORTS; i++)
+		assert_int_equal(img.ports[i].any_rule[0] | img.ports[i].any_rule[1] |
+					 img.ports[i].lookup[0] | img.ports[i].lookup[1],
+				 0);
+	maps_image_free(&img);
+}
+
+/* Protocols 0 and 255 key the host's own addresses and the ethertypes: never a rule's. */
+static void rules_of_the_reserved_protocols_are_refused_by_name(void **state)
+{
+	struct maps_image img;
+	struct diags d = {};
+	struct mini m;
+	uint16_t slots[2] = { 1, 2 };
+	uint16_t bad;
+
+	(void)state;
+	mini_init(&m);
+	mini_rule(&m, "https", 1);
+	bad = mini_rule(&m, "reserved", 1);
+	m.rules[bad].proto = 255;
+	m.rules[bad].port_lo = m.rules[bad].port_hi = 0;
+	mini_entry(&m, 0, IPPROTO_TCP, 443, 443, "198.18.9.0/24", SPEE_REASON_RULE, 0);
 
 	assert_int_equal(maps_check_datapath(&m.p, &d), -EOPNOTSUPP);
 	assert_int_equal(maps_build_image(&m.p, NULL, slots, 0, &img, &d), -EOPNOTSUPP);
 	assert_null(img.exact);
-	/* One message per check, naming the rule and its match; vrrp is not this host's. */
 	assert_int_equal(d.n, 2);
-	for (size_t i = 0; i < d.n; i++) {
-		assert_non_null(strstr(d.v[i].msg, "rule ping (icmp/echo-request) cannot be enforced"));
-		assert_null(strstr(d.v[i].msg, "vrrp"));
-	}
+	assert_non_null(strstr(d.v[0].msg, "rule reserved (ip/255) cannot be enforced"));
 	diags_free(&d);
-
-	/* Without the icmp rule the same policy builds. */
-	m.rules[ping].dirs = 0;
-	m.p.n_entries = 1;
+	m.rules[bad].dirs = 0; /* not this host's */
 	assert_int_equal(maps_check_datapath(&m.p, &d), 0);
-	assert_int_equal(maps_build_image(&m.p, NULL, slots, 0, &img, &d), 0);
-	assert_int_equal(d.n, 0);
-	assert_int_equal(img.n_prefix, 1);
-	maps_image_free(&img);
+	diags_free(&d);
 }
 
 static void sizes_leave_room_for_both_slots(void **state)
@@ -536,7 +584,8 @@ int main(void)
 		cmocka_unit_test(names_stand_for_their_addresses_and_unresolved_ones_for_nothing),
 		cmocka_unit_test(own_addresses_become_local_entries_on_port_0),
 		cmocka_unit_test(a_local_prefix_is_refused),
-		cmocka_unit_test(rules_the_datapath_cannot_enforce_are_refused_by_name),
+		cmocka_unit_test(icmp_and_ip_rules_use_the_hash_and_the_trie_only),
+		cmocka_unit_test(rules_of_the_reserved_protocols_are_refused_by_name),
 		cmocka_unit_test(sizes_leave_room_for_both_slots),
 	};
 
