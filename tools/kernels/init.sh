@@ -10,6 +10,10 @@
 #   ok|FAIL load OBJ / ok|FAIL attach OBJ PROG MODE / ok|FAIL test NAME
 # then "done N" (N: the lines written before). The host trusts nothing else.
 export PATH=/spee/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# iproute2's, by path: Debian's static busybox runs its own applets (ip, tc)
+# before anything on PATH, and its tc knows no clsact or bpf filter.
+IP=/usr/sbin/ip
+TC=/usr/sbin/tc
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -27,11 +31,11 @@ log "spee: kernel $(uname -r)"
 for m in $(cat /spee/modules/order 2>/dev/null); do
 	insmod /spee/modules/"$m" || log "spee: insmod $m failed"
 done
-ip link set lo up
-ip link add spee-a type veth peer name spee-b
-ip link set spee-a up
-ip link set spee-b up
-tc qdisc add dev spee-a clsact 2>/dev/null
+$IP link set lo up
+$IP link add spee-a type veth peer name spee-b
+$IP link set spee-a up
+$IP link set spee-b up
+$TC qdisc add dev spee-a clsact 2>/dev/null
 mkdir -p /cg2/spee
 
 # attach PIN SECTION: where a program of that section goes
@@ -50,9 +54,9 @@ attach() {
 	tc* | classifier*)
 		dir=ingress
 		case $sec in *egress*) dir=egress ;; esac
-		if tc filter add dev spee-a $dir bpf direct-action object-pinned "$pin"; then
+		if $TC filter add dev spee-a $dir bpf direct-action object-pinned "$pin"; then
 			echo "ok tc-$dir"
-			tc filter del dev spee-a $dir
+			$TC filter del dev spee-a $dir
 		else
 			echo "FAIL tc-$dir"
 		fi ;;
