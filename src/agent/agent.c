@@ -542,42 +542,6 @@ static int compile_for_here(struct agent *a, struct config *cfg, struct policy *
 	return err;
 }
 
-/* The config file's bytes: a regular file only (a FIFO would block the agent). */
-static int read_config(const char *path, char **buf, size_t *len, struct diags *d)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), err = 0;
-	struct stat st;
-	ssize_t n = 0;
-
-	*buf = NULL;
-	*len = 0;
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		err = fd < 0 ? -errno : -EINVAL;
-		diag_add(d, path, 0, 0, "cannot read the config: %s",
-			 err == -EINVAL ? "not a regular file" : strerror(-err));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (*len < (size_t)st.st_size &&
-	       (n = read(fd, *buf + *len, (size_t)st.st_size - *len)) > 0)
-		*len += (size_t)n;
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	if (err) {
-		diag_add(d, path, 0, 0, "cannot read the config: %s", strerror(-err));
-		free(*buf);
-		*buf = NULL;
-	}
-	return err;
-}
-
 static void last_good_path(const struct agent *a, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s", a->s->state_dir, LAST_GOOD_NAME);
@@ -642,7 +606,7 @@ static int reload(struct agent *a, bool forced)
 	size_t len = 0;
 	int err;
 
-	err = read_config(a->s->config, &text, &len, &d);
+	err = config_read_file(a->s->config, &text, &len, &d);
 	if (!err)
 		err = config_parse(a->s->config, text, len, &cfg, &d);
 	if (!err && a->policy && !forced &&

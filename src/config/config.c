@@ -925,7 +925,7 @@ static const char *file_kind(const struct stat *st)
  * the caller in open() or read() for as long as nobody writes to it, and
  * the agent's loop, its signals and status with it.
  */
-static int read_file(const char *path, char **out, size_t *len, struct diags *d)
+int config_read_file(const char *path, char **out, size_t *len, struct diags *d)
 {
 	size_t cap = 0, n = 0;
 	char *buf = NULL;
@@ -1001,7 +1001,7 @@ int config_load(const char *path, struct config **out, struct diags *d)
 	int err;
 
 	*out = NULL;
-	err = read_file(path, &buf, &len, d);
+	err = config_read_file(path, &buf, &len, d);
 	if (err)
 		return err;
 	err = config_parse(path, buf, len, out, d);

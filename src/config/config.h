@@ -20,7 +20,13 @@
  */
 int config_load(const char *path, struct config **out, struct diags *d);
 
-/* The same for a buffer; `path` is only used in messages. */
+/*
+ * A config file's bytes (*out malloc'd, *len long): a regular file only,
+ * opened without blocking; why not, added to d (a FIFO is named as one).
+ */
+int config_read_file(const char *path, char **out, size_t *len, struct diags *d);
+
+/* The same as config_load for a buffer; `path` is only used in messages. */
 int config_parse(const char *path, const char *buf, size_t len, struct config **out,
 		 struct diags *d);
 
