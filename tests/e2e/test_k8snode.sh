@@ -36,6 +36,12 @@ lab_host ctrl 198.18.8.10
 lab_host mon 198.18.9.50
 lab_host node2 198.18.0.32
 lab_host ntp 198.18.7.123
+# DNS: the node's upstream resolver, and a CoreDNS pod (on another node,
+# reached through the uplink) behind the cluster DNS Service's ClusterIP.
+lab_host dns 198.18.10.53
+lab_addr dns 198.18.45.53 coredns
+CLUSTER_DNS=198.18.96.10
+ip -n "$(lab_netns dns)" route add 198.18.44.0/24 via 198.18.0.31
 NODE_NS=$(lab_netns node1)
 POD_NS=spl-$LAB_ID-pod1	# removed at cleanup with the lab's namespaces
 PIN=$(lab_pin_dir node1)
@@ -89,7 +95,7 @@ networks:
   NTP: [198.18.7.123]
 rules:
 ${EXTRA_RULE:-  []}
-resolvers: [198.18.10.53]
+${RESOLVERS-resolvers: [198.18.10.53]}
 EOF
 	mv "$1.tmp" "$1"
 }
@@ -153,6 +159,22 @@ lab_listen node2 lst-node2 0.0.0.0 179
 lab_listen node2 lst-node2-u --udp 0.0.0.0 4789,8472,6081
 lab_listen ntp lst-ntp --udp 0.0.0.0 123
 lab_listen mon lst-mon 0.0.0.0 6443
+lab_dns_start dns 198.18.10.53 198.18.45.53
+lab_dns_set lic.example.test 198.18.8.10
+# kube-proxy's DNAT of the ClusterIP, for the node's own sockets (output)
+# and for its pods (prerouting).
+nsenter --net="/run/netns/$NODE_NS" -- nft -f - <<EOF
+table ip lab-kube-proxy {
+	chain output {
+		type nat hook output priority -100;
+		ip daddr $CLUSTER_DNS meta l4proto { tcp, udp } th dport 53 dnat to $(lab_ip coredns)
+	}
+	chain prerouting {
+		type nat hook prerouting priority -100;
+		ip daddr $CLUSTER_DNS meta l4proto { tcp, udp } th dport 53 dnat to $(lab_ip coredns)
+	}
+}
+EOF
 fleet "$CFG"
 
 echo "# the agent as the DaemonSet runs it: XDP on the uplink only"
@@ -297,5 +319,47 @@ expect_true "only eth0 is attached ($(attached))" test "$(attached)" = eth0
 expect_blocked ctrl node1 7001
 expect_connect ctrl node1 10250
 lab_stop agent4
+
+echo "# DNS under the DaemonSet's dnsPolicy: Default, not ClusterFirstWithHostNet"
+# A query for lic.example.test (A, IN), as the pod's resolver sends it.
+QUERY=5e5e01000001000000000000036c6963076578616d706c6504746573740000010001
+expect_true "the pod asks the ClusterIP and CoreDNS answers (DNAT'd and forwarded: not judged)" \
+	pod_exec "$SPEEPROBE" udp "$CLUSTER_DNS" 53 --send-hex "$QUERY" --timeout-ms "$LAB_CONNECT_TIMEOUT_MS"
+EXTRA_RULE="  - {id: lic, port: 7002, from: [IH], to: [lic.example.test]}" fleet "$CFG"
+name_json() { lab_speebpf node1 status --json | jq -c '.dns[]? | select(.name == "lic.example.test")'; }
+name_failed() { name_json | jq -e '.resolved == false and .failures > 0'; }
+name_resolved() { name_json | jq -e '.addresses == ["198.18.8.10"]'; }
+events_to() { # ADDR PORT: a drop event of node1's egress to ADDR:PORT, judged as a packet
+	lab_speebpf node1 events --json | jq -e --arg a "$1" --argjson p "$2" -s \
+		'any(.[]; .direction == "egress" and .dst == $a and .dport == $p and .connect == false and .sendmsg == false)'
+}
+
+# ClusterFirstWithHostNet: the resolv.conf of a hostNetwork pod names the
+# ClusterIP, and a config without resolvers: takes it from there, so the
+# resolver allowance names the ClusterIP; but the packets leave DNAT'd.
+lab_set_resolver node1 "$CLUSTER_DNS"
+EXTRA_RULE="  - {id: lic, port: 7002, from: [IH], to: [lic.example.test]}" RESOLVERS="" fleet "$CFG"
+drop0=$(reason_packets egress no-rule) dns0=$(reason_packets egress dns)
+agent agent5
+expect_true "ClusterIP resolver: the agent's queries get no answer" lab_until 10 name_failed
+expect_blocked node1 ctrl 7002		# the name's rule allows nothing
+expect_false "  nor do the node's own lookups" lab_exec node1 getent hosts lic.example.test
+expect_true "  the queries were dropped at egress as no-rule ($drop0 -> $(reason_packets egress no-rule))" \
+	test "$(reason_packets egress no-rule)" -gt "$drop0"
+expect_true "  none passed as dns ($dns0 -> $(reason_packets egress dns))" test "$(reason_packets egress dns)" = "$dns0"
+expect_true "  egress saw them DNAT'd: to CoreDNS's $(lab_ip coredns):53, not the ClusterIP" \
+	events_to "$(lab_ip coredns)" 53
+lab_stop agent5
+
+# Default: the node's resolv.conf, its upstream resolver, the one resolvers: names.
+lab_set_resolver node1 198.18.10.53
+dns0=$(reason_packets egress dns)
+agent agent6
+expect_true "upstream resolver: the agent resolves lic.example.test" lab_until 10 name_resolved
+expect_connect node1 ctrl 7002
+expect_true "  and so do the node's own lookups" lab_exec node1 getent hosts lic.example.test
+expect_true "  the queries passed as dns ($dns0 -> $(reason_packets egress dns))" \
+	test "$(reason_packets egress dns)" -gt "$dns0"
+lab_stop agent6
 
 lab_finish
