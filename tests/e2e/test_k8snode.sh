@@ -339,6 +339,8 @@ events_to() { # ADDR PORT: a drop event of node1's egress to ADDR:PORT, judged a
 # resolver allowance names the ClusterIP; but the packets leave DNAT'd.
 lab_set_resolver node1 "$CLUSTER_DNS"
 EXTRA_RULE="  - {id: lic, port: 7002, from: [IH], to: [lic.example.test]}" RESOLVERS="" fleet "$CFG"
+allowance() { lab_speebpf node1 check -c "$CFG" --host node1 --json | jq -e --arg a "$1" '.hosts[0].implicit.dns_resolvers == [$a]'; }
+expect_true "the resolver allowance names the ClusterIP (from resolv.conf)" allowance "$CLUSTER_DNS"
 drop0=$(reason_packets egress no-rule) dns0=$(reason_packets egress dns)
 agent agent5
 expect_true "ClusterIP resolver: the agent's queries get no answer" lab_until 10 name_failed
