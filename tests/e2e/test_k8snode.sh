@@ -325,21 +325,23 @@ echo "# DNS under the DaemonSet's dnsPolicy: Default, not ClusterFirstWithHostNe
 QUERY=5e5e01000001000000000000036c6963076578616d706c6504746573740000010001
 expect_true "the pod asks the ClusterIP and CoreDNS answers (DNAT'd and forwarded: not judged)" \
 	pod_exec "$SPEEPROBE" udp "$CLUSTER_DNS" 53 --send-hex "$QUERY" --timeout-ms "$LAB_CONNECT_TIMEOUT_MS"
-EXTRA_RULE="  - {id: lic, port: 7002, from: [IH], to: [lic.example.test]}" fleet "$CFG"
+LIC_RULE="  - {id: lic, port: 7002, from: [IH], to: [lic.example.test]}"
 name_json() { lab_speebpf node1 status --json | jq -c '.dns[]? | select(.name == "lic.example.test")'; }
 name_failed() { name_json | jq -e '.resolved == false and .failures > 0'; }
 name_resolved() { name_json | jq -e '.addresses == ["198.18.8.10"]'; }
-events_to() { # ADDR PORT: a drop event of node1's egress to ADDR:PORT, judged as a packet
-	lab_speebpf node1 events --json | jq -e --arg a "$1" --argjson p "$2" -s \
-		'any(.[]; .direction == "egress" and .dst == $a and .dport == $p and .connect == false and .sendmsg == false)'
+allowance() { lab_speebpf node1 check -c "$CFG" --host node1 --json | jq -e --arg a "$1" '.hosts[0].implicit.dns_resolvers == [$a]'; }
+# dropped_to ADDR [packet]: a drop event of node1's egress to ADDR:53 (with
+# packet: judged as a packet, not at connect() or sendmsg()), in $LAB_DIR/events
+dropped_to() {
+	jq -e -s --arg a "$1" --arg packet "${2:-}" 'any(.[]; .direction == "egress" and .dst == $a and
+		.dport == 53 and ($packet == "" or (.connect == false and .sendmsg == false)))' "$LAB_DIR/events"
 }
 
 # ClusterFirstWithHostNet: the resolv.conf of a hostNetwork pod names the
 # ClusterIP, and a config without resolvers: takes it from there, so the
 # resolver allowance names the ClusterIP; but the packets leave DNAT'd.
 lab_set_resolver node1 "$CLUSTER_DNS"
-EXTRA_RULE="  - {id: lic, port: 7002, from: [IH], to: [lic.example.test]}" RESOLVERS="" fleet "$CFG"
-allowance() { lab_speebpf node1 check -c "$CFG" --host node1 --json | jq -e --arg a "$1" '.hosts[0].implicit.dns_resolvers == [$a]'; }
+EXTRA_RULE=$LIC_RULE RESOLVERS="" fleet "$CFG"
 expect_true "the resolver allowance names the ClusterIP (from resolv.conf)" allowance "$CLUSTER_DNS"
 drop0=$(reason_packets egress no-rule) dns0=$(reason_packets egress dns)
 agent agent5
@@ -349,12 +351,15 @@ expect_false "  nor do the node's own lookups" lab_exec node1 getent hosts lic.e
 expect_true "  the queries were dropped at egress as no-rule ($drop0 -> $(reason_packets egress no-rule))" \
 	test "$(reason_packets egress no-rule)" -gt "$drop0"
 expect_true "  none passed as dns ($dns0 -> $(reason_packets egress dns))" test "$(reason_packets egress dns)" = "$dns0"
-expect_true "  egress saw them DNAT'd: to CoreDNS's $(lab_ip coredns):53, not the ClusterIP" \
-	events_to "$(lab_ip coredns)" 53
+lab_speebpf node1 events --json >"$LAB_DIR/events"	# reading drains the ring: read once
+expect_true "  the egress hook saw them DNAT'd: to CoreDNS's $(lab_ip coredns):53" dropped_to "$(lab_ip coredns)" packet
+expect_false "  none was dropped as to the ClusterIP" dropped_to "$CLUSTER_DNS"
 lab_stop agent5
 
 # Default: the node's resolv.conf, its upstream resolver, the one resolvers: names.
 lab_set_resolver node1 198.18.10.53
+EXTRA_RULE=$LIC_RULE fleet "$CFG"
+expect_true "the resolver allowance names the upstream resolver (resolvers:)" allowance 198.18.10.53
 dns0=$(reason_packets egress dns)
 agent agent6
 expect_true "upstream resolver: the agent resolves lic.example.test" lab_until 10 name_resolved
