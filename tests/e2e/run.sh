@@ -38,11 +38,11 @@ else
 fi
 
 # Tests that change the machine itself (test_deb installs a package) run
-# alone, after the others; the others run $E2E_JOBS at a time (default 2):
+# alone, after the others; the others run $E2E_JOBS at a time (default 3):
 # most of their time is waiting for an agent or a peer, and each works in
 # labs of its own run id, so two at once share nothing but the CPUs.
 serial=(tests/e2e/test_deb.sh)
-jobs=${E2E_JOBS:-2}
+jobs=${E2E_JOBS:-3}
 ((jobs >= 1)) || jobs=1
 
 work=$(mktemp -d /tmp/speebpf-e2e.XXXXXX)
@@ -99,6 +99,17 @@ report() {
 		;;
 	esac
 }
+
+# The longest first, so that the lanes end together (about 5.5 min on a quiet 2-core machine).
+longest=(test_agent test_lab test_k8snode test_enforce test_nftables test_stress)
+ordered=()
+for l in "${longest[@]}"; do
+	[[ " ${tests[*]} " == *" tests/e2e/$l.sh "* ]] && ordered+=("tests/e2e/$l.sh")
+done
+for t in "${tests[@]}"; do
+	[[ " ${ordered[*]} " == *" $t "* ]] || ordered+=("$t")
+done
+tests=("${ordered[@]}")
 
 parallel=() alone=()
 for t in "${tests[@]}"; do
