@@ -202,13 +202,30 @@ uint64_t loader_netns_cookie(void)
 	return cookie;
 }
 
+/*
+ * Whether this kernel lets cgroup_skb programs call bpf_get_netns_cookie: a
+ * three-instruction program calling it is loaded, and the verifier's answer
+ * is the answer. (libbpf 1.1's libbpf_probe_bpf_helper() reads only the
+ * older kernels' "unknown func" wording, and calls the helper usable on 6.12,
+ * whose verifier says "program of this type cannot use helper".)
+ */
 bool loader_netns_in_skb(void)
 {
 	static int known = -1;
 
-	if (known < 0)
-		known = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie,
-						NULL) == 1;
+	if (known < 0) {
+		const struct bpf_insn call_it[] = {
+			{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_netns_cookie },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+		int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", call_it,
+				       sizeof(call_it) / sizeof(call_it[0]), NULL);
+
+		known = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
 	return known == 1;
 }
 
