@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.." || exit 2
 
 CACHE=${SPEE_KERNELS_CACHE:-/var/cache/speebpf-kernels}
 TIMEOUT=${SPEE_KERNELS_TIMEOUT:-900}
-MODULES="veth sch_ingress cls_bpf"
+MODULES="veth sch_ingress cls_bpf inet_diag tcp_diag udp_diag"
 
 usage() {
 	sed -n '/^# Usage:/,/^# Exit/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2

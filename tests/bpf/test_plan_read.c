@@ -164,7 +164,8 @@ static uint64_t monotonic_ns(void)
 }
 
 /* A flow state entry 127.0.0.1:lport <-> 127.0.0.1:rport last seen age_s ago. */
-static void put_flow(int fd, uint8_t proto, uint16_t lport, uint16_t rport, uint64_t age_s)
+/* Records a flow last seen age_s ago; false when the machine has not been up that long. */
+static bool put_flow(int fd, uint8_t proto, uint16_t lport, uint16_t rport, uint64_t age_s)
 {
 	struct spee_flow_key k = { .family = SPEE_FAMILY_V4, .proto = proto };
 	struct spee_flow_state st = { 0 };
@@ -178,6 +179,7 @@ static void put_flow(int fd, uint8_t proto, uint16_t lport, uint16_t rport, uint
 	memcpy(k.laddr, &lo, 4);
 	memcpy(k.raddr, &lo, 4);
 	assert_int_equal(bpf_map_update_elem(fd, &k, &st, BPF_ANY), 0);
+	return now > age;
 }
 
 static const struct plan_conn *find_conn(const struct plan_conn *v, size_t n, uint8_t proto,
@@ -210,6 +212,7 @@ static void the_socket_table_and_the_flow_state_are_the_live_connections(void **
 	struct instance inst;
 	struct plan_conn *v;
 	uint64_t timeout_s;
+	bool expired;
 	struct loader l;
 	struct diags d = {};
 	uint16_t lport, cport;
@@ -246,12 +249,14 @@ static void the_socket_table_and_the_flow_state_are_the_live_connections(void **
 	assert_int_equal(maps_read_runtime(&inst.maps, &rt, &d), 0);
 	timeout_s = rt.slot[rt.active & 1].udp_timeout_ns / 1000000000ULL;
 	assert_true(timeout_s > 0);
-	put_flow(ffd, IPPROTO_UDP, 40002, 514, timeout_s + 5);
+	/* a guest booted seconds ago (make test-kernels) cannot hold a flow that old */
+	expired = put_flow(ffd, IPPROTO_UDP, 40002, 514, timeout_s + 5);
 	put_flow(ffd, IPPROTO_TCP, cport, lport, 0);
 	put_flow(ffd, IPPROTO_TCP, 40003, 443, 0); /* no socket behind it: history */
 
 	assert_int_equal(conns_list(&inst, &v, &n, &d), 0);
-	assert_int_equal(n, 3); /* the connection's two ends and the fresh UDP flow */
+	/* the connection's two ends and the fresh UDP flow (and the other, if it could not expire) */
+	assert_int_equal(n, expired ? 3 : 4);
 
 	c = find_conn(v, n, IPPROTO_TCP, cport, lport);
 	assert_non_null(c);
@@ -266,7 +271,8 @@ static void the_socket_table_and_the_flow_state_are_the_live_connections(void **
 	assert_non_null(c);
 	assert_int_equal(c->seen, PLAN_SEEN_FLOW);
 	assert_int_equal(c->opened, PLAN_CONN_UNKNOWN);
-	assert_null(find_conn(v, n, IPPROTO_UDP, 40002, 514));
+	if (expired)
+		assert_null(find_conn(v, n, IPPROTO_UDP, 40002, 514));
 	assert_null(find_conn(v, n, IPPROTO_TCP, 40003, 443));
 	free(v);
 
