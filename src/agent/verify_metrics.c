@@ -1,22 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "verify_metrics.h"
 
+#include "prom.h"
+
 static void gauge_head(FILE *out, const char *name, const char *help)
 {
 	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-}
-
-/* Label values are host names and rule ids; quote what the format requires. */
-static void label_value(FILE *out, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			fputc('\\', out);
-		if (*v == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*v, out);
-	}
 }
 
 void verify_render_prometheus(FILE *out, const struct verify_plan *plan)
@@ -49,9 +38,9 @@ void verify_render_prometheus(FILE *out, const struct verify_plan *plan)
 
 		addr_format(&p->dst, addr, sizeof(addr));
 		fprintf(out, "speebpf_verify_probe{peer=\"");
-		label_value(out, p->peer);
+		prom_label_value(out, p->peer);
 		fprintf(out, "\",address=\"%s\",port=\"%u\",rule=\"", addr, p->port);
-		label_value(out, p->rule);
+		prom_label_value(out, p->rule);
 		fprintf(out, "\",expected=\"%s\",result=\"%s\"} %d\n", verify_result_label(p->expect),
 			verify_result_label(p->result), verify_probe_ok(p));
 	}

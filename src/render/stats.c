@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "labels.h"
+#include "prom.h"
 
 /* A (slot, direction) pair of an enforced rule, for sorting. */
 struct rule_row {
@@ -251,19 +252,6 @@ struct json_object *stats_json(const struct counter_snapshot *s)
 	}
 	free(rows);
 	return root;
-}
-
-/* Label values here are rule ids and fixed words: nothing needs escaping beyond this. */
-static void prom_label_value(FILE *out, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			fputc('\\', out);
-		if (*v == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*v, out);
-	}
 }
 
 void stats_render_prometheus(FILE *out, const struct counter_snapshot *s)
