@@ -171,4 +171,38 @@ struct {
 	__type(value, struct spee_instance);
 } spee_inst SEC(".maps");
 
+/*
+ * Gateway mode (spee_abi.h): inventory hosts' addresses, their names,
+ * counters per host, and the connections the gateway let start. Created
+ * small in host mode (the loader sizes them); only the gateway programs
+ * use them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct spee_gw_host_key);
+	__type(value, struct spee_gw_host);
+} spee_gw_hosts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, struct spee_gw_name);
+} spee_gw_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct spee_gw_ctr_key);
+	__type(value, struct spee_counter);
+} spee_gw_ctr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct spee_flow_key);
+	__type(value, struct spee_gw_flow);
+} spee_gw_flows SEC(".maps");
+
 #endif /* SPEE_MAPS_BPF_H */

@@ -357,3 +357,28 @@ int spee_sendmsg6(struct bpf_sock_addr *ctx)
 	}
 	return spee_sendmsg(ctx, family, addr, laddr);
 }
+
+/*
+ * Gateway mode (spee_abi.h): stubs until bpf/gateway.bpf.h lands; they
+ * judge nothing yet.
+ */
+SEC("xdp")
+int spee_gw_xdp(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int spee_gw_xdp_l3(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_PASS;
+}
+
+SEC("tc")
+int spee_gw_tc(struct __sk_buff *skb)
+{
+	(void)skb;
+	return SPEE_TC_ACT_UNSPEC;
+}

@@ -23,7 +23,7 @@
 #define SPEE_RULE_NONE 0
 #define SPEE_RULE_ID_LEN 48
 #define SPEE_PORTS 65536
-#define SPEE_PREFIX_FIXED_BITS 64 /* slot, dir, proto, family, port, pad */
+#define SPEE_PREFIX_FIXED_BITS 64 /* slot, dir, proto, family, port, policy */
 #define SPEE_PROTO_LOCAL 0 /* spee_rule_key.proto of the host's own addresses */
 #define SPEE_SCOPE_HOST 1 /* spee_slot_cfg.scope */
 /*
@@ -140,7 +140,7 @@ struct spee_rule_key {
 	__u8 proto; /* IPPROTO_* of a rule, SPEE_PROTO_LOCAL or SPEE_PROTO_ETHERTYPE */
 	__u8 family; /* enum spee_family */
 	__be16 port; /* network order, as on the wire (see above) */
-	__u16 pad;
+	__u16 policy; /* gateway mode: the policy id (spee_gw_host.policy); host mode: 0 */
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, the rest zero */
 };
 
@@ -152,7 +152,7 @@ struct spee_prefix_key {
 	__u8 proto;
 	__u8 family;
 	__be16 port;
-	__u16 pad;
+	__u16 policy; /* as spee_rule_key.policy */
 	__u8 addr[16];
 };
 
@@ -440,6 +440,82 @@ struct spee_tally {
 	__u64 last_ns;
 };
 
+/*
+ * Gateway mode (CONTRACT.md section 5): on a router or hypervisor, the
+ * programs spee_gw_xdp (routed interfaces) and spee_gw_tc (tc ingress of
+ * bridge ports) judge every forwarded or bridged packet once, where it
+ * enters the machine, as the inventory hosts at its ends would: the source
+ * host's egress rules, then the destination host's ingress rules (both
+ * when both are inventory hosts). A packet neither of whose addresses is
+ * an inventory host's passes as transit.
+ *
+ * Each inventory host's compiled policy has a policy id (1..; hosts whose
+ * entries are identical share one). Its entries are spee_exact and
+ * spee_prefix entries with that id in .policy (host mode's are 0); its
+ * tcp/udp ANY rules are /0 spee_prefix entries, as icmp's are in host
+ * mode: spee_ports, the SPEE_PROTO_LOCAL entries and spee_slot_cfg.scope
+ * are host mode's only. The slot switch (spee_rt) is shared, so a gateway
+ * policy changes atomically as a host's does.
+ */
+#define SPEE_GW_HOST_NONE 0 /* spee_gw_host.host: no host (never an entry's) */
+
+/* spee_gw_hosts (HASH): an inventory host's address, per policy slot. */
+struct spee_gw_host_key {
+	__u8 slot;
+	__u8 family; /* enum spee_family */
+	__u16 pad;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, the rest zero */
+};
+
+struct spee_gw_host {
+	__u16 policy; /* the host's policy id: spee_rule_key.policy of its entries */
+	__u16 host; /* the host's index (1..), the key of spee_gw_names and spee_gw_ctr */
+};
+
+/*
+ * spee_gw_names (HASH, __u32 host index -> name): what stats prints for a
+ * host index, from a pin dir alone. Written by user space only.
+ */
+#define SPEE_GW_NAME_LEN 64
+
+struct spee_gw_name {
+	char name[SPEE_GW_NAME_LEN];
+};
+
+/*
+ * spee_gw_ctr (PERCPU_HASH): counters per host, besides the fleet-wide
+ * spee_rule_ctr and spee_reason_ctr (which count every packet as host mode
+ * does). A rule's: {host, rule slot, dir, SPEE_REASON_RULE}, created by user
+ * space for every (host, rule, direction) the policy enforces, so that
+ * stats lists them with zeros; the programs only look them up. A drop's:
+ * {host, SPEE_RULE_NONE, dir, reason}, created by the program on the first
+ * drop (BPF_NOEXIST). The host is the one whose rules judged the packet:
+ * the source's on egress, the destination's on ingress.
+ */
+struct spee_gw_ctr_key {
+	__u16 host;
+	__u16 rule;
+	__u8 dir; /* enum spee_dir */
+	__u8 reason; /* enum spee_reason */
+	__u16 pad;
+};
+
+/*
+ * spee_gw_flows (LRU_HASH): the connections and flows the gateway let
+ * start, keyed from the side that started them (a spee_flow_key whose
+ * laddr/lport are the initiator's, raddr/rport the responder's; ICMP echo:
+ * the identifier in both ports and echo = SPEE_ECHO_HOST_ASKED). A packet
+ * matching a flow either way belongs to it: the gateway sees both
+ * directions and has no socket table to ask.
+ */
+struct spee_gw_flow {
+	__u64 last_seen_ns; /* refreshed in place by the flow's packets */
+	__u8 reason; /* what its packets count under: ESTABLISHED, UDP_REPLY, DNS, ICMP_REPLY */
+	__u8 closing; /* TCP: a FIN was seen (a shorter timeout), else 0 */
+	__u16 pad;
+	__u32 pad2;
+};
+
 #define SPEE_TEXT_LEN 256
 /*
  * The record's program tags, one a program of include/spee_objects.h's list
@@ -533,6 +609,11 @@ _Static_assert(sizeof(struct spee_rule_meta) == SPEE_RULE_ID_LEN + 8, "spee_rule
 _Static_assert(sizeof(struct spee_seen_key) == 20, "spee_seen_key layout");
 _Static_assert(sizeof(struct spee_would_key) == 24, "spee_would_key layout");
 _Static_assert(sizeof(struct spee_tally) == 24, "spee_tally layout");
+_Static_assert(sizeof(struct spee_gw_host_key) == 20, "spee_gw_host_key layout");
+_Static_assert(sizeof(struct spee_gw_host) == 4, "spee_gw_host layout");
+_Static_assert(sizeof(struct spee_gw_name) == SPEE_GW_NAME_LEN, "spee_gw_name layout");
+_Static_assert(sizeof(struct spee_gw_ctr_key) == 8, "spee_gw_ctr_key layout");
+_Static_assert(sizeof(struct spee_gw_flow) == 16, "spee_gw_flow layout");
 _Static_assert(sizeof(struct spee_name_addr) == 20, "spee_name_addr layout");
 _Static_assert(sizeof(struct spee_name_state) == 24 + 20 * SPEE_NAME_ADDRS + 64,
 	       "spee_name_state layout");

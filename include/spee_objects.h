@@ -45,7 +45,11 @@
 	X(EV_BUCKET, spee_ev_bucket, SPEE_MAPF_REBUILDS)                                           \
 	X(EV_STATS, spee_ev_stats, SPEE_MAPF_REBUILDS)                                             \
 	X(SEEN, spee_seen, SPEE_MAPF_REBUILDS)                                                     \
-	X(WOULD, spee_would, SPEE_MAPF_REBUILDS)
+	X(WOULD, spee_would, SPEE_MAPF_REBUILDS)                                                   \
+	X(GW_HOSTS, spee_gw_hosts, SPEE_MAPF_SIZED)                                                \
+	X(GW_NAMES, spee_gw_names, SPEE_MAPF_SIZED)                                                \
+	X(GW_CTR, spee_gw_ctr, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                               \
+	X(GW_FLOWS, spee_gw_flows, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)
 
 /* Maps private to one loaded object: never pinned, never opened by user space. */
 #define SPEE_SCRATCH_MAPS(X) X(spee_skbcopy)
@@ -65,6 +69,13 @@
  *                        interface (src/kernel/ifaces.h); no link, no pin (NULL):
  *                        the filter stays with its device
  *   SPEE_ATTACH_CGROUP   one link on the instance's cgroup, pinned as PIN_DIR/links/<pin>
+ *   SPEE_ATTACH_GW_XDP   gateway mode (--gateway): XDP on a routed interface, pinned
+ *                        as PIN_DIR/links/<pin><ifname>
+ *   SPEE_ATTACH_GW_TC    gateway mode: the tc ingress filter of a bridge port (XDP
+ *                        does not see what a bridge forwards between its ports as
+ *                        it sees routed traffic); no link, no pin, as SPEE_ATTACH_TC
+ * A program is loaded only in its mode: host mode's (XDP, TC, CGROUP) or
+ * the gateway's (GW_XDP, GW_TC).
  * frames: for interface programs, how the frames they parse start
  * (SPEE_FRAMES_ETHERNET, or SPEE_FRAMES_IP on devices without a link
  * header: tun, WireGuard, PPP); an interface gets the one of each hook that
@@ -83,12 +94,17 @@
 	X(SENDMSG4, spee_sendmsg4, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg4")       \
 	X(SENDMSG6, spee_sendmsg6, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg6")       \
 	X(TC_EGRESS, spee_tc_egress, SPEE_ATTACH_TC, SPEE_FRAMES_ETHERNET, NULL)                  \
-	X(TC_EGRESS_L3, spee_tc_egress_l3, SPEE_ATTACH_TC, SPEE_FRAMES_IP, NULL)
+	X(TC_EGRESS_L3, spee_tc_egress_l3, SPEE_ATTACH_TC, SPEE_FRAMES_IP, NULL)                  \
+	X(GW_XDP, spee_gw_xdp, SPEE_ATTACH_GW_XDP, SPEE_FRAMES_ETHERNET, "gw-xdp-")               \
+	X(GW_XDP_L3, spee_gw_xdp_l3, SPEE_ATTACH_GW_XDP, SPEE_FRAMES_IP, "gw-xdp-")               \
+	X(GW_TC, spee_gw_tc, SPEE_ATTACH_GW_TC, SPEE_FRAMES_ETHERNET, NULL)
 
 enum spee_attach_where {
 	SPEE_ATTACH_XDP,
 	SPEE_ATTACH_TC,
 	SPEE_ATTACH_CGROUP,
+	SPEE_ATTACH_GW_XDP,
+	SPEE_ATTACH_GW_TC,
 };
 
 enum spee_frames {

@@ -290,8 +290,8 @@ int links_assess(struct instance *inst, const struct links_want *want, struct li
 			       !requested(want, ls->iface);
 	}
 	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
-		if (!spee_prog_names_hook((enum spee_prog_id)p))
-			continue; /* a variant, or a tc filter: counted with its XDP link */
+		if (!spee_prog_names_hook((enum spee_prog_id)p) || spee_where_gateway(spee_progs[p].where))
+			continue; /* a variant, or a tc filter: counted with its XDP link; or gateway mode's */
 		a->missing += spee_progs[p].where == SPEE_ATTACH_XDP ?
 				      iface_missing(a, (enum spee_prog_id)p, want) :
 				      !alive(find(a, (enum spee_prog_id)p, NULL));
@@ -551,8 +551,8 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 	for (int p = 0; p < SPEE_PROG_COUNT && !err; p++) {
 		enum spee_prog_id prog = (enum spee_prog_id)p;
 
-		if (!spee_prog_names_hook(prog))
-			continue; /* a variant, or a tc filter: reconciled with its interface */
+		if (!spee_prog_names_hook(prog) || spee_where_gateway(spee_progs[p].where))
+			continue; /* a variant, a tc filter (reconciled with its interface), gateway mode's */
 		if (spee_progs[p].where == SPEE_ATTACH_XDP) {
 			for (size_t i = 0; i < n_ifaces && !err; i++) {
 				err = pindir_link(pin, sizeof(pin), inst->pin_dir, prog, ifaces[i]);

@@ -122,6 +122,10 @@ void loader_sizes_default(struct loader_sizes *out)
 	out->max_entries[SPEE_MAP_PREFIX] = LOADER_PREFIX_MIN;
 	out->max_entries[SPEE_MAP_FLOWS] = LOADER_FLOWS_DEFAULT;
 	out->max_entries[SPEE_MAP_FRAGS] = LOADER_FRAGS_DEFAULT;
+	out->max_entries[SPEE_MAP_GW_HOSTS] = LOADER_GW_HOSTS_MIN;
+	out->max_entries[SPEE_MAP_GW_NAMES] = LOADER_GW_NAMES_MIN;
+	out->max_entries[SPEE_MAP_GW_CTR] = LOADER_GW_CTR_MIN;
+	out->max_entries[SPEE_MAP_GW_FLOWS] = LOADER_GW_FLOWS_DEFAULT;
 }
 
 /*

@@ -41,7 +41,7 @@ void spee_prog_kind(enum spee_prog_id prog, char *buf, size_t len)
 		return;
 	}
 	n = strlen(pin);
-	if (spee_progs[prog].where == SPEE_ATTACH_XDP && n && pin[n - 1] == '-')
+	if (spee_where_per_iface(spee_progs[prog].where) && n && pin[n - 1] == '-')
 		n--;
 	snprintf(buf, len, "%.*s", (int)n, pin);
 }
@@ -57,7 +57,7 @@ int spee_prog_for(enum spee_attach_where where, enum spee_frames frames)
 bool spee_prog_names_hook(enum spee_prog_id prog)
 {
 	return spee_progs[prog].where == SPEE_ATTACH_CGROUP ||
-	       (spee_progs[prog].where == SPEE_ATTACH_XDP &&
+	       (spee_where_per_iface(spee_progs[prog].where) &&
 		spee_progs[prog].frames == SPEE_FRAMES_ETHERNET);
 }
 

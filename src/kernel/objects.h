@@ -49,6 +49,18 @@ void spee_prog_kind(enum spee_prog_id prog, char *buf, size_t len);
 /* The program of a hook for an interface whose frames start so (an enum spee_prog_id), or -1. */
 int spee_prog_for(enum spee_attach_where where, enum spee_frames frames);
 
+/* True for the hooks with one link per interface (host mode's XDP, the gateway's). */
+static inline bool spee_where_per_iface(enum spee_attach_where where)
+{
+	return where == SPEE_ATTACH_XDP || where == SPEE_ATTACH_GW_XDP;
+}
+
+/* True for the programs of gateway mode (--gateway); the others are host mode's. */
+static inline bool spee_where_gateway(enum spee_attach_where where)
+{
+	return where == SPEE_ATTACH_GW_XDP || where == SPEE_ATTACH_GW_TC;
+}
+
 /*
  * True for the program that names its hook, the one whose links
  * pindir_parse_link() reports: a cgroup program, or an XDP program for

@@ -64,7 +64,7 @@ int pindir_names_store(char *buf, size_t len, const char *pin_dir)
 int pindir_link(char *buf, size_t len, const char *pin_dir, enum spee_prog_id prog,
 		const char *ifname)
 {
-	bool iface = spee_progs[prog].where == SPEE_ATTACH_XDP;
+	bool iface = spee_where_per_iface(spee_progs[prog].where);
 
 	if (!spee_progs[prog].pin)
 		return -EINVAL; /* a tc filter: no link to pin */
@@ -93,7 +93,7 @@ bool pindir_parse_link(const char *name, enum spee_prog_id *prog, char *ifname,
 			continue;
 		*prog = (enum spee_prog_id)p;
 		snprintf(ifname, ifname_len, "%s",
-			 spee_progs[p].where == SPEE_ATTACH_XDP ? name + n : "");
+			 spee_where_per_iface(spee_progs[p].where) ? name + n : "");
 		return true;
 	}
 	return false;

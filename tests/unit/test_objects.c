@@ -97,9 +97,10 @@ static void every_program_of_the_object_is_on_the_list_and_back(void **state)
 				continue;
 			found = true;
 			/* where the list attaches it is where its type attaches */
-			if (spee_progs[k].where == SPEE_ATTACH_XDP)
+			if (spee_where_per_iface(spee_progs[k].where))
 				assert_int_equal(type, BPF_PROG_TYPE_XDP);
-			else if (spee_progs[k].where == SPEE_ATTACH_TC)
+			else if (spee_progs[k].where == SPEE_ATTACH_TC ||
+				 spee_progs[k].where == SPEE_ATTACH_GW_TC)
 				assert_int_equal(type, BPF_PROG_TYPE_SCHED_CLS);
 			else
 				assert_true(type == BPF_PROG_TYPE_CGROUP_SKB ||
@@ -159,7 +160,7 @@ static void link_pin_names_are_unique_and_parse_back(void **state)
 		const char *name;
 		int hook;
 
-		if (spee_progs[p].where == SPEE_ATTACH_TC) {
+		if (spee_progs[p].where == SPEE_ATTACH_TC || spee_progs[p].where == SPEE_ATTACH_GW_TC) {
 			/* a tc filter is no link: nothing pinned */
 			assert_null(spee_progs[p].pin);
 			assert_false(spee_prog_names_hook((enum spee_prog_id)p));
@@ -171,13 +172,13 @@ static void link_pin_names_are_unique_and_parse_back(void **state)
 		assert_non_null(spee_progs[p].pin);
 		assert_null(strchr(spee_progs[p].pin, '.')); /* bpffs refuses dots */
 		/* the program whose links the pin names: itself, or its hook's Ethernet variant */
-		hook = spee_progs[p].where == SPEE_ATTACH_XDP ?
-			       spee_prog_for(SPEE_ATTACH_XDP, SPEE_FRAMES_ETHERNET) :
+		hook = spee_where_per_iface(spee_progs[p].where) ?
+			       spee_prog_for(spee_progs[p].where, SPEE_FRAMES_ETHERNET) :
 			       p;
 		assert_int_equal(spee_prog_names_hook((enum spee_prog_id)p), hook == p);
 		for (int k = 0; k < SPEE_PROG_COUNT; k++) {
-			bool same_hook = spee_progs[k].where == SPEE_ATTACH_XDP &&
-					 spee_progs[p].where == SPEE_ATTACH_XDP;
+			bool same_hook = spee_where_per_iface(spee_progs[k].where) &&
+					 spee_progs[k].where == spee_progs[p].where;
 
 			if (k == p || !spee_progs[k].pin)
 				continue;
@@ -193,7 +194,8 @@ static void link_pin_names_are_unique_and_parse_back(void **state)
 		name = strrchr(path, '/') + 1;
 		assert_true(pindir_parse_link(name, &prog, ifname, sizeof(ifname)));
 		assert_int_equal(prog, hook);
-		assert_string_equal(ifname, spee_progs[p].where == SPEE_ATTACH_XDP ? "eth0" : "");
+		assert_string_equal(ifname,
+				    spee_where_per_iface(spee_progs[p].where) ? "eth0" : "");
 	}
 }
 
