@@ -206,6 +206,7 @@ static int render_metrics(struct metrics_server *srv, char **buf, size_t *len)
 	err = counters_read(srv->inst, snap);
 	if (!err)
 		stats_render_prometheus(out, snap);
+	counters_release(snap);
 	agent_state_render(srv->st, out);
 	fprintf(out, "# HELP speebpf_attached 1 while every hook of the instance is attached.\n"
 		     "# TYPE speebpf_attached gauge\nspeebpf_attached %d\n",

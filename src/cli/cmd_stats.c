@@ -36,6 +36,7 @@ static int watch(struct instance *inst, unsigned long secs, unsigned long count,
 		t = prev;
 		prev = cur;
 		cur = t;
+		counters_release(cur);
 		err = counters_read(inst, cur);
 		if (err)
 			break;
@@ -56,8 +57,8 @@ static int do_stats(const struct cli_args *a, struct instance *inst)
 
 	/* The counters are read through the maps' fds; writers need not wait for a watch. */
 	instance_release(inst);
-	cur = malloc(sizeof(*cur));
-	prev = malloc(sizeof(*prev));
+	cur = calloc(1, sizeof(*cur));
+	prev = calloc(1, sizeof(*prev));
 	err = cur && prev ? counters_read(inst, cur) : -ENOMEM;
 	if (err) {
 		fprintf(stderr, "speebpf: cannot read the counters under %s: %s\n", inst->pin_dir,
@@ -71,6 +72,10 @@ static int do_stats(const struct cli_args *a, struct instance *inst)
 	} else {
 		err = watch(inst, secs, cli_uint(a, CLI_OPT_COUNT), cur, prev);
 	}
+	if (cur)
+		counters_release(cur);
+	if (prev)
+		counters_release(prev);
 	free(cur);
 	free(prev);
 	return err;

@@ -22,10 +22,183 @@ static int read_percpu(int fd, uint32_t index, struct spee_counter *buf, int ncp
 	return 0;
 }
 
-/* The maps of one snapshot. */
+/* The maps of one snapshot; gw_names and gw_ctr -1 when the instance has none. */
 struct counter_maps {
-	int runtime, instance, rule_meta, rule_ctr, reason_ctr, ev_stats;
+	int runtime, instance, rule_meta, rule_ctr, reason_ctr, ev_stats, gw_names, gw_ctr;
 };
+
+static int cmp_gw_key(const struct spee_gw_ctr_key *a, const struct spee_gw_ctr_key *b)
+{
+	if (a->host != b->host)
+		return a->host < b->host ? -1 : 1;
+	if (a->rule != b->rule)
+		return a->rule < b->rule ? -1 : 1;
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	return a->reason < b->reason ? -1 : a->reason > b->reason;
+}
+
+static int cmp_gw_entries(const void *a, const void *b)
+{
+	return cmp_gw_key(&((const struct counter_gw_entry *)a)->key,
+			  &((const struct counter_gw_entry *)b)->key);
+}
+
+static int cmp_gw_hosts(const void *a, const void *b)
+{
+	const struct counter_gw_host *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Room for one more element of a growing array; a walk is bounded by
+ * twice the map's size: a key deleted under it restarts the walk, and the
+ * duplicates that leaves are dropped after sorting.
+ */
+static int reserve(void **v, size_t *cap, size_t n, size_t size, size_t limit)
+{
+	void *p;
+	size_t want = *cap ? *cap * 2 : 64;
+
+	if (n < *cap)
+		return 0;
+	if (n >= limit)
+		return -E2BIG;
+	p = realloc(*v, want * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = want;
+	return 0;
+}
+
+static int walk_limit(int fd, size_t *limit)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*limit = 2 * (size_t)info.max_entries + 64;
+	return 0;
+}
+
+/* spee_gw_names, by index: the hosts of a gateway (none in host mode). */
+static int read_gw_names(int fd, struct counter_gw *gw)
+{
+	size_t cap = 0, limit, kept = 0;
+	uint32_t key, next;
+	bool first = true;
+	int err;
+
+	if (fd < 0)
+		return 0; /* pinned by a build without gateway mode */
+	err = walk_limit(fd, &limit);
+	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		struct spee_gw_name v;
+		struct counter_gw_host *h;
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v)) {
+			if (errno != ENOENT)
+				err = -errno;
+			continue; /* deleted meanwhile */
+		}
+		if (key > UINT16_MAX || key == SPEE_GW_HOST_NONE)
+			continue; /* no host index: not ours to show */
+		err = reserve((void **)&gw->hosts, &cap, gw->n_hosts, sizeof(*gw->hosts), limit);
+		if (err)
+			break;
+		h = &gw->hosts[gw->n_hosts++];
+		h->index = (uint16_t)key;
+		memcpy(h->name, v.name, sizeof(h->name));
+		h->name[sizeof(h->name) - 1] = '\0';
+	}
+	if (!err && errno != ENOENT)
+		err = -errno;
+	if (err)
+		return err;
+	qsort(gw->hosts, gw->n_hosts, sizeof(*gw->hosts), cmp_gw_hosts);
+	for (size_t i = 0; i < gw->n_hosts; i++)
+		if (!kept || gw->hosts[kept - 1].index != gw->hosts[i].index)
+			gw->hosts[kept++] = gw->hosts[i];
+	gw->n_hosts = kept;
+	return 0;
+}
+
+/* spee_gw_ctr, each counter summed over the CPUs, by key. */
+static int read_gw_ctr(int fd, struct spee_counter *buf, int ncpu, struct counter_gw *gw)
+{
+	struct spee_gw_ctr_key key, next;
+	size_t cap = 0, limit, kept = 0;
+	bool first = true;
+	int err;
+
+	if (fd < 0)
+		return 0;
+	err = walk_limit(fd, &limit);
+	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		struct counter_gw_entry *e;
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, buf)) {
+			if (errno != ENOENT)
+				err = -errno;
+			continue;
+		}
+		err = reserve((void **)&gw->ctr, &cap, gw->n, sizeof(*gw->ctr), limit);
+		if (err)
+			break;
+		e = &gw->ctr[gw->n++];
+		memset(e, 0, sizeof(*e));
+		e->key = key;
+		for (int c = 0; c < ncpu; c++) {
+			e->c.packets += buf[c].packets;
+			e->c.bytes += buf[c].bytes;
+		}
+	}
+	if (!err && errno != ENOENT)
+		err = -errno;
+	if (err)
+		return err;
+	qsort(gw->ctr, gw->n, sizeof(*gw->ctr), cmp_gw_entries);
+	for (size_t i = 0; i < gw->n; i++)
+		if (!kept || cmp_gw_key(&gw->ctr[kept - 1].key, &gw->ctr[i].key))
+			gw->ctr[kept++] = gw->ctr[i];
+	gw->n = kept;
+	return 0;
+}
+
+void counters_release(struct counter_snapshot *s)
+{
+	free(s->gw.hosts);
+	free(s->gw.ctr);
+	memset(&s->gw, 0, sizeof(s->gw));
+}
+
+const struct counter_gw_entry *counter_gw_find(const struct counter_snapshot *s,
+					       const struct spee_gw_ctr_key *key)
+{
+	struct counter_gw_entry want = { .key = *key };
+
+	if (!s->gw.n)
+		return NULL;
+	return bsearch(&want, s->gw.ctr, s->gw.n, sizeof(*s->gw.ctr), cmp_gw_entries);
+}
+
+const char *counter_gw_host_name(const struct counter_snapshot *s, uint16_t index)
+{
+	struct counter_gw_host want = { .index = index };
+	const struct counter_gw_host *h;
+
+	if (!s->gw.n_hosts)
+		return NULL;
+	h = bsearch(&want, s->gw.hosts, s->gw.n_hosts, sizeof(*s->gw.hosts), cmp_gw_hosts);
+	return h ? h->name : NULL;
+}
 
 static int read_maps(const struct counter_maps *m, struct counter_snapshot *s)
 {
@@ -35,12 +208,12 @@ static int read_maps(const struct counter_maps *m, struct counter_snapshot *s)
 	uint32_t zero = 0;
 	int err = 0;
 
+	memset(s, 0, sizeof(*s));
 	if (ncpu <= 0)
 		return ncpu < 0 ? ncpu : -EINVAL;
 	buf = calloc((size_t)ncpu, sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
-	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->taken_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (bpf_map_lookup_elem(m->runtime, &zero, &s->rt) ||
@@ -78,7 +251,14 @@ static int read_maps(const struct counter_maps *m, struct counter_snapshot *s)
 		for (int c = 0; c < ncpu; c++)
 			s->events[e] += v[c];
 	}
+	/* Gateway mode: the counters per host, with the hosts' names. */
+	if (!err)
+		err = read_gw_names(m->gw_names, &s->gw);
+	if (!err && s->gw.n_hosts)
+		err = read_gw_ctr(m->gw_ctr, buf, ncpu, &s->gw);
 out:
+	if (err)
+		counters_release(s);
 	free(buf);
 	return err;
 }
@@ -97,6 +277,8 @@ int counters_read(struct instance *inst, struct counter_snapshot *s)
 		.rule_ctr = inst->maps.fd[SPEE_MAP_RULE_CTR],
 		.reason_ctr = inst->maps.fd[SPEE_MAP_REASON_CTR],
 		.ev_stats = inst->maps.fd[SPEE_MAP_EV_STATS],
+		.gw_names = inst->maps.fd[SPEE_MAP_GW_NAMES],
+		.gw_ctr = inst->maps.fd[SPEE_MAP_GW_CTR],
 	};
 	err = read_maps(&m, s);
 	pthread_mutex_unlock(&inst->mu);
