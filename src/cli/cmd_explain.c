@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "explain.h"
+#include "explain_gw.h"
 #include "host.h"
 #include "labels.h"
 #include "names.h"
@@ -160,6 +161,46 @@ static const char *peer_text(const struct prefix *a, char *buf)
 	return buf;
 }
 
+#define MATCHED_LEN (ADDR_TEXT_LEN + 256)
+
+/* What the deciding entry matched: a prefix, or a DNS name; "" when none did. */
+static void matched_text(const struct explain_result *res, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (res->entry && res->entry->peer_kind == ENTRY_PEER_NAME)
+		snprintf(buf, len, "%s (DNS)", res->entry->name);
+	else if (res->entry)
+		prefix_format(&res->entry->prefix, buf, len);
+}
+
+/* "names": each DNS name the decision looked at, resolved or not. */
+static struct json_object *names_json(const struct name_table *t)
+{
+	struct json_object *names = json_object_new_array();
+
+	for (size_t i = 0; t && i < t->n; i++) {
+		struct json_object *n = json_object_new_object();
+
+		json_object_object_add(n, "name", json_object_new_string(t->v[i].name));
+		json_object_object_add(n, "resolved", json_object_new_boolean(t->v[i].n_addrs > 0));
+		if (t->v[i].last_error)
+			json_object_object_add(n, "error", json_object_new_string(t->v[i].last_error));
+		json_object_array_add(names, n);
+	}
+	return names;
+}
+
+/* The query's match in JSON: port, icmp_type or ip_proto. */
+static void match_json(struct json_object *j, const struct explain_query *q)
+{
+	if (proto_has_ports(q->proto))
+		json_object_object_add(j, "port", json_object_new_int(q->port));
+	else if (proto_is_icmp(q->proto))
+		json_object_object_add(j, "icmp_type", json_object_new_int(q->port));
+	else
+		json_object_object_add(j, "ip_proto", json_object_new_int(q->proto));
+}
+
 static void print_result(const struct policy *p, const struct cli_args *a,
 			 const struct socket_peer *sp,
 			 const struct explain_query *q, const struct explain_result *res,
@@ -167,17 +208,13 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 {
 	const char *verdict = res->pass ? "pass" : "drop";
 	const char *reason = res->transit ? "transit" : reason_label(res->reason);
-	char matched[ADDR_TEXT_LEN + 256] = "", match[48], judged[ADDR_TEXT_LEN];
+	char matched[MATCHED_LEN], match[48], judged[ADDR_TEXT_LEN];
 	bool echo_reply = (q->proto == IPPROTO_ICMP && q->port == 0) ||
 			  (q->proto == IPPROTO_ICMPV6 && q->port == 129);
 
-	if (res->entry && res->entry->peer_kind == ENTRY_PEER_NAME)
-		snprintf(matched, sizeof(matched), "%s (DNS)", res->entry->name);
-	else if (res->entry)
-		prefix_format(&res->entry->prefix, matched, sizeof(matched));
-
+	matched_text(res, matched, sizeof(matched));
 	if (cli_flag(a, CLI_OPT_JSON)) {
-		struct json_object *j = json_object_new_object(), *names = json_object_new_array();
+		struct json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "host", json_object_new_string(p->host->name));
 		json_object_object_add(j, "direction", json_object_new_string(dir_label(q->dir)));
@@ -185,12 +222,7 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 				       json_object_new_string(proto_kind_label(q->proto)));
 		json_object_object_add(j, "from", json_object_new_string(cli_text(a, CLI_OPT_FROM)));
 		json_object_object_add(j, "to", json_object_new_string(cli_text(a, CLI_OPT_TO)));
-		if (proto_has_ports(q->proto))
-			json_object_object_add(j, "port", json_object_new_int(q->port));
-		else if (proto_is_icmp(q->proto))
-			json_object_object_add(j, "icmp_type", json_object_new_int(q->port));
-		else
-			json_object_object_add(j, "ip_proto", json_object_new_int(q->proto));
+		match_json(j, q);
 		/* the remote address as the kernel judges it (an IPv4-mapped one as IPv4) */
 		json_object_object_add(j, "peer",
 				       json_object_new_string(peer_text(&q->peer, judged)));
@@ -201,18 +233,7 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 		json_object_object_add(j, "matched", res->entry ?
 				       json_object_new_string(matched) : NULL);
 		json_object_object_add(j, "mode", json_object_new_string(mode_label(p->mode)));
-		for (size_t i = 0; t && i < t->n; i++) {
-			struct json_object *n = json_object_new_object();
-
-			json_object_object_add(n, "name", json_object_new_string(t->v[i].name));
-			json_object_object_add(n, "resolved",
-					       json_object_new_boolean(t->v[i].n_addrs > 0));
-			if (t->v[i].last_error)
-				json_object_object_add(n, "error",
-						       json_object_new_string(t->v[i].last_error));
-			json_object_array_add(names, n);
-		}
-		json_object_object_add(j, "names", names);
+		json_object_object_add(j, "names", names_json(t));
 		cli_json_print(j);
 		return;
 	}
@@ -256,6 +277,177 @@ static void print_result(const struct policy *p, const struct cli_args *a,
 			       t->v[i].name, t->v[i].last_error ? t->v[i].last_error : "unresolved");
 }
 
+/* Why one side of a gateway let a connection through or not, after "HOST DIR: VERDICT". */
+static void gw_side_text(const struct explain_gw_side *s)
+{
+	char matched[MATCHED_LEN];
+
+	matched_text(&s->res, matched, sizeof(matched));
+	printf("  %s %s: %s", s->p->host->name, dir_label(s->dir), s->res.pass ? "pass" : "drop");
+	if (s->res.rule >= 0)
+		printf(", rule %s (matched %s)\n", s->p->rules[s->res.rule].id, matched);
+	else if (s->res.reason == SPEE_REASON_NO_RULE)
+		printf(", no-rule: none of %s's %s rules allows it (what no rule allows is %s)\n",
+		       s->p->host->name, dir_label(s->dir),
+		       action_label(s->p->default_action[s->dir]));
+	else if (s->res.reason == SPEE_REASON_ICMP)
+		printf(", icmp: an error message, which passes when it concerns a connection the "
+		       "gateway let through\n");
+	else if (s->res.reason == SPEE_REASON_ND)
+		printf(", nd: neighbour discovery and MLD pass\n");
+	else
+		printf(", %s%s%s\n", reason_label(s->res.reason), matched[0] ? " (matched " : "",
+		       matched[0] ? matched : "");
+	if (s->refused && s->res.pass)
+		printf("    audit mode: passed, and counted as a would-drop\n");
+}
+
+static struct json_object *gw_side_json(const struct explain_gw_side *s)
+{
+	struct json_object *o = json_object_new_object();
+	char matched[MATCHED_LEN];
+
+	matched_text(&s->res, matched, sizeof(matched));
+	json_object_object_add(o, "host", json_object_new_string(s->p->host->name));
+	json_object_object_add(o, "direction", json_object_new_string(dir_label(s->dir)));
+	json_object_object_add(o, "verdict", json_object_new_string(s->res.pass ? "pass" : "drop"));
+	json_object_object_add(o, "reason", json_object_new_string(reason_label(s->res.reason)));
+	json_object_object_add(o, "rule", s->res.rule >= 0 ?
+				  json_object_new_string(s->p->rules[s->res.rule].id) : NULL);
+	json_object_object_add(o, "matched", s->res.entry ? json_object_new_string(matched) : NULL);
+	json_object_object_add(o, "refused", json_object_new_boolean(s->refused));
+	return o;
+}
+
+static struct json_object *host_dir_json(const char *host, uint8_t dir)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "host", json_object_new_string(host));
+	json_object_object_add(o, "direction", json_object_new_string(dir_label(dir)));
+	return o;
+}
+
+static void print_gateway(const struct cli_args *a, const struct config *cfg,
+			  const struct explain_query *q, const struct explain_gw_result *r,
+			  const struct policy *dst, const struct name_table *t)
+{
+	const char *from = cli_text(a, CLI_OPT_FROM), *to = cli_text(a, CLI_OPT_TO);
+	const struct explain_gw_side *by = r->refused_by >= 0 ? &r->side[r->refused_by] : NULL;
+	/* the side that decided: the refusing one, else the last asked (none: transit) */
+	const struct explain_gw_side *decided = by ? by : r->n_sides ? &r->side[r->n_sides - 1] : NULL;
+	char match[48];
+
+	if (cli_flag(a, CLI_OPT_JSON)) {
+		struct json_object *j = json_object_new_object(), *sides = json_object_new_array();
+
+		json_object_object_add(j, "gateway", json_object_new_boolean(true));
+		json_object_object_add(j, "proto", json_object_new_string(proto_kind_label(q->proto)));
+		json_object_object_add(j, "from", json_object_new_string(from));
+		json_object_object_add(j, "to", json_object_new_string(to));
+		match_json(j, q);
+		json_object_object_add(j, "verdict", json_object_new_string(r->pass ? "pass" : "drop"));
+		json_object_object_add(j, "reason", json_object_new_string(reason_label(r->reason)));
+		json_object_object_add(j, "rule", decided && decided->res.rule >= 0 ?
+				       json_object_new_string(decided->p->rules[decided->res.rule].id) :
+				       NULL);
+		for (size_t i = 0; i < r->n_sides; i++)
+			json_object_array_add(sides, gw_side_json(&r->side[i]));
+		json_object_object_add(j, "sides", sides);
+		json_object_object_add(j, "refused_by",
+				       by ? host_dir_json(by->p->host->name, by->dir) : NULL);
+		/* the destination's side, when the source's refusal left it unasked */
+		json_object_object_add(j, "not_asked", r->skipped ?
+				       host_dir_json(dst->host->name, SPEE_DIR_INGRESS) : NULL);
+		json_object_object_add(j, "mode", json_object_new_string(mode_label(cfg->mode)));
+		json_object_object_add(j, "names", names_json(t));
+		cli_json_print(j);
+		return;
+	}
+	proto_match_text(q->proto, q->port, q->port, match, sizeof(match));
+	printf("gateway: %s %s -> %s: %s", match, from, to, r->pass ? "pass" : "drop");
+	if (r->transit) {
+		printf(", transit: neither %s nor %s is an inventory host's address\n", from, to);
+		return;
+	}
+	if (by)
+		printf(", refused by %s's %s rules%s\n", by->p->host->name, dir_label(by->dir),
+		       r->pass ? " (audit mode: counted as a would-drop)" : "");
+	else
+		printf(", allowed by %s\n", r->n_sides == 2 ? "both ends' rules" :
+		       r->side[0].dir == SPEE_DIR_EGRESS ? "the source's egress rules (the "
+		       "destination is no inventory host)" : "the destination's ingress rules "
+		       "(the source is no inventory host)");
+	for (size_t i = 0; i < r->n_sides; i++)
+		gw_side_text(&r->side[i]);
+	if (r->skipped)
+		printf("  %s ingress: not asked (the source's egress rules refused it first)\n",
+		       dst->host->name);
+	for (size_t i = 0; t && i < t->n; i++)
+		if (!t->v[i].n_addrs)
+			printf("note: %s has no addresses (%s): its rules allow nothing\n",
+			       t->v[i].name, t->v[i].last_error ? t->v[i].last_error : "unresolved");
+}
+
+/*
+ * explain --gateway: the verdict a gateway gives a connection crossing it
+ * (explain_gw.h), each inventory host at its ends asked with its own
+ * policy.
+ */
+static int explain_gateway(const struct cli_args *a, struct name_table *names,
+			   const struct prefix *from, const struct prefix *to)
+{
+	bool json = cli_flag(a, CLI_OPT_JSON);
+	struct policy *pol[2] = { NULL, NULL };
+	const struct cfg_host *host[2];
+	struct explain_query q = { 0 };
+	struct explain_gw_result res;
+	struct config *cfg = NULL;
+	struct diags d = { 0 };
+	int err;
+
+	err = parse_match(a, &q);
+	if (err)
+		return err;
+	if (from->family != to->family) {
+		fprintf(stderr, "speebpf explain: --from and --to are of different families\n");
+		return -CLI_EUSAGE;
+	}
+	if (proto_family(q.proto) && proto_family(q.proto) != from->family) {
+		fprintf(stderr, "speebpf explain: --proto %s is for IPv%s addresses\n",
+			proto_kind_label(q.proto), q.proto == IPPROTO_ICMP ? "4" : "6");
+		return -CLI_EUSAGE;
+	}
+	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), json, &cfg);
+	if (err)
+		return err;
+	host[0] = explain_gw_host_of(cfg, from);
+	host[1] = explain_gw_host_of(cfg, to);
+	for (int i = 0; i < 2 && !err; i++) {
+		if (!host[i])
+			continue;
+		err = explain_gw_compile(cfg, host[i], &pol[i], &d);
+		if (err) {
+			cli_print_diags(&d, json, NULL);
+			break;
+		}
+		q.dir = i ? SPEE_DIR_INGRESS : SPEE_DIR_EGRESS;
+		q.peer = i ? *from : *to;
+		resolve_relevant(pol[i], &q, names, cli_flag(a, CLI_OPT_NO_RESOLVE));
+	}
+	if (!err) {
+		explain_gw_decide(pol[0], pol[1], names, q.proto, q.port, from, to, &res);
+		print_gateway(a, cfg, &q, &res, pol[1], names);
+		if (cli_flag(a, CLI_OPT_EXIT_CODE) && !res.pass)
+			err = -CLI_EFLAGGED;
+	}
+	diags_free(&d);
+	policy_free(pol[0]);
+	policy_free(pol[1]);
+	config_free(cfg);
+	return err;
+}
+
 static int do_explain(const struct cli_args *a, struct instance *inst)
 {
 	const char *from_text = cli_text(a, CLI_OPT_FROM), *to_text = cli_text(a, CLI_OPT_TO);
@@ -281,6 +473,10 @@ static int do_explain(const struct cli_args *a, struct instance *inst)
 	if (!addr_parse(from_text, &from) || !addr_parse(to_text, &to)) {
 		fprintf(stderr, "speebpf explain: --from and --to must be IP addresses\n");
 		err = -CLI_EUSAGE;
+		goto out;
+	}
+	if (cli_flag(a, CLI_OPT_GATEWAY)) {
+		err = explain_gateway(a, &names, &from, &to);
 		goto out;
 	}
 	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), json, &cfg);
@@ -366,10 +562,17 @@ CLI_COMMAND(explain, .summary = "the verdict the kernel would give one new conne
 		    "  egress, and a packet between two other addresses is transit: not the\n"
 		    "  host's to judge, it passes. DNS names the decision depends on\n"
 		    "  are resolved (c-ares: hosts file, then DNS) unless pinned with --resolve.\n"
+		    "  --gateway (no --host): the verdict of a gateway in front of the inventory\n"
+		    "  hosts (apply --gateway): the source's egress rules when it is an inventory\n"
+		    "  host, then the destination's ingress rules when it is one, the first\n"
+		    "  refusal deciding; between two other addresses, transit: it passes.\n"
 		    "  --exit-code: exit 0 when the verdict is pass, 3 when it is drop (in audit\n"
 		    "  mode a would-drop passes).",
 	    .options = CLI_TAKES(CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_REQUIRE(FROM), CLI_REQUIRE(TO),
 				 CLI_USE(PORT), CLI_USE(PROTO), CLI_USE(ICMP_TYPE), CLI_USE(IP_PROTO),
 				 CLI_USE(RESOLVE),
-				 CLI_USE(NO_RESOLVE), CLI_USE(JSON), CLI_USE(EXIT_CODE)),
+				 CLI_USE(NO_RESOLVE), CLI_USE(JSON), CLI_USE(EXIT_CODE),
+				 { .id = CLI_OPT_GATEWAY,
+				   .help = "judge it as a gateway in front of the inventory hosts does" }),
+	    .rules = CLI_RULES({ CLI_EXCLUDES, CLI_OPT_GATEWAY, CLI_OPT_HOST }),
 	    .run = do_explain);

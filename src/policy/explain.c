@@ -80,7 +80,7 @@ void explain_decide(const struct policy *p, const struct name_table *t,
 		r->reason = SPEE_REASON_TRANSIT;
 		goto verdict;
 	}
-	if (q->dir == SPEE_DIR_EGRESS && is_loopback(&host)) {
+	if (q->dir == SPEE_DIR_EGRESS && !q->gateway && is_loopback(&host)) {
 		r->reason = SPEE_REASON_LOOPBACK;
 		goto verdict;
 	}
@@ -100,7 +100,7 @@ void explain_decide(const struct policy *p, const struct name_table *t,
 		int len;
 
 		/* the ingress scope's entries name the host's addresses, never a peer */
-		if (e->dir != q->dir || (local && e->dir == SPEE_DIR_INGRESS))
+		if (e->dir != q->dir || (local && (e->dir == SPEE_DIR_INGRESS || q->gateway)))
 			continue;
 		if (!local && (e->proto != q->proto || q->port < e->port_lo || q->port > e->port_hi))
 			continue;

@@ -30,6 +30,12 @@ struct explain_query {
 	 * (CONTRACT.md section 4).
 	 */
 	bool transit;
+	/*
+	 * Gateway mode (explain_gw.h): the host's rules judge a packet that
+	 * crosses a gateway, which never carries the host's traffic to itself:
+	 * no loopback, no local entries.
+	 */
+	bool gateway;
 };
 
 struct explain_result {
