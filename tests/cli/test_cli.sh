@@ -122,6 +122,30 @@ expect 0 "explain --exit-code in audit mode exits 0: a would-drop passes" -- "$B
 contains out "audit mode: passed, and counted as a would-drop" "  and says it is a would-drop"
 expect 2 "explain --exit-code with a bad port is still a usage error" -- "$BIN" explain -c deploy/fleet.example.yaml --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 0 --exit-code
 
+# explain --gateway: both ends' rules, the first refusal deciding (tests/unit/test_explain_gw.c has the table)
+GW="$BIN explain -c deploy/fleet.example.yaml --gateway --no-resolve"
+expect 0 "explain --gateway of an east-west connection both ends allow" -- $GW --from 198.18.0.11 --to 198.18.0.10 --port 8471
+contains out "gateway: tcp/8471 198.18.0.11 -> 198.18.0.10: pass, allowed by both ends' rules" "  says pass, by both ends"
+contains out "  cas1 egress: pass, rule mgmt-internal (matched 198.18.0.10)" "  names the source's side"
+contains out "  mgmt1 ingress: pass, rule mgmt-internal (matched 198.18.0.11)" "  names the destination's side"
+expect 3 "explain --gateway --exit-code of a connection the source's egress refuses" -- $GW --from 198.18.0.11 --to 198.18.0.10 --port 8470 --exit-code
+contains out "drop, refused by cas1's egress rules" "  names the refusing side"
+contains out "mgmt1 ingress: not asked" "  and the side it left unasked"
+expect 3 "explain --gateway of a connection the destination's ingress refuses" -- $GW --from 198.18.0.10 --to 198.18.0.11 --port 587 --exit-code --json
+contains out '"refused_by": {' "  --json names the refusing side"
+contains out '"host": "cas1"' "  cas1"
+contains out '"rule": "mgmt-smtp"' "  and the source's allowing rule"
+contains out '"not_asked": null' "  with no side unasked"
+expect 0 "explain --gateway from ADM to an inventory host" -- $GW --from 198.18.9.50 --to 198.18.0.10 --port 8470
+contains out "mgmt1 ingress: pass, rule mgmt-console (matched 198.18.9.0/24)" "  asks the destination's ingress rules only"
+expect 0 "explain --gateway between two other addresses" -- $GW --from 198.19.1.1 --to 198.19.1.2 --port 80 --json
+contains out '"reason": "transit"' "  is transit"
+contains out '"sides": [' "  with no side asked"
+expect 2 "explain --gateway with --host is a usage error" -- $GW --host mgmt1 --from 198.18.0.11 --to 198.18.0.10 --port 8471
+contains err "--gateway and --host do not go together" "  and says why"
+expect 2 "explain --gateway between two families is a usage error" -- $GW --from 198.18.0.11 --to fd00:5e::10 --port 8471
+expect 2 "explain --gateway --proto icmpv6 with IPv4 addresses is a usage error" -- $GW --from 198.18.9.5 --to 198.18.0.11 --proto icmpv6 --icmp-type 128
+
 expect 2 "verify without -c is a usage error" -- "$BIN" verify
 expect 2 "verify --timeout 0 is a usage error" -- "$BIN" verify -c deploy/fleet.example.yaml --timeout 0
 contains err "--timeout 0" "  and names the option"
