@@ -120,7 +120,8 @@ static int read_gw_names(int fd, struct counter_gw *gw)
 		err = -errno;
 	if (err)
 		return err;
-	qsort(gw->hosts, gw->n_hosts, sizeof(*gw->hosts), cmp_gw_hosts);
+	if (gw->n_hosts)
+		qsort(gw->hosts, gw->n_hosts, sizeof(*gw->hosts), cmp_gw_hosts);
 	for (size_t i = 0; i < gw->n_hosts; i++)
 		if (!kept || gw->hosts[kept - 1].index != gw->hosts[i].index)
 			gw->hosts[kept++] = gw->hosts[i];
@@ -164,7 +165,8 @@ static int read_gw_ctr(int fd, struct spee_counter *buf, int ncpu, struct counte
 		err = -errno;
 	if (err)
 		return err;
-	qsort(gw->ctr, gw->n, sizeof(*gw->ctr), cmp_gw_entries);
+	if (gw->n)
+		qsort(gw->ctr, gw->n, sizeof(*gw->ctr), cmp_gw_entries);
 	for (size_t i = 0; i < gw->n; i++)
 		if (!kept || cmp_gw_key(&gw->ctr[kept - 1].key, &gw->ctr[i].key))
 			gw->ctr[kept++] = gw->ctr[i];

@@ -89,7 +89,8 @@ static struct gw_row *gw_rule_rows(const struct counter_snapshot *s, size_t *n)
 			.c = &e->c,
 		};
 	}
-	qsort(rows, *n, sizeof(*rows), cmp_gw_rows);
+	if (*n)
+		qsort(rows, *n, sizeof(*rows), cmp_gw_rows);
 	return rows;
 }
 
