@@ -402,6 +402,8 @@ static int explain_gateway(const struct cli_args *a, struct name_table *names,
 	const struct cfg_host *host[2];
 	struct explain_query q = { 0 };
 	struct explain_gw_result res;
+	struct prefix *resolvers = NULL;
+	struct policy_env env;
 	struct config *cfg = NULL;
 	struct diags d = { 0 };
 	int err;
@@ -423,10 +425,17 @@ static int explain_gateway(const struct cli_args *a, struct name_table *names,
 		return err;
 	host[0] = explain_gw_host_of(cfg, from);
 	host[1] = explain_gw_host_of(cfg, to);
+	/* as apply --gateway compiles the hosts: with this machine's resolvers */
+	if (host[0] || host[1])
+		err = cli_policy_env(&env, &resolvers);
+	if (err) {
+		fprintf(stderr, "speebpf: cannot read the system's resolvers: %s\n", strerror(-err));
+		goto out;
+	}
 	for (int i = 0; i < 2 && !err; i++) {
 		if (!host[i])
 			continue;
-		err = explain_gw_compile(cfg, host[i], &pol[i], &d);
+		err = explain_gw_compile(cfg, host[i], &env, &pol[i], &d);
 		if (err) {
 			cli_print_diags(&d, json, NULL);
 			break;
@@ -441,6 +450,8 @@ static int explain_gateway(const struct cli_args *a, struct name_table *names,
 		if (cli_flag(a, CLI_OPT_EXIT_CODE) && !res.pass)
 			err = -CLI_EFLAGGED;
 	}
+out:
+	free(resolvers);
 	diags_free(&d);
 	policy_free(pol[0]);
 	policy_free(pol[1]);

@@ -102,9 +102,9 @@ enum cli_kind {
 	X(VERIFY_INTERVAL, "verify-interval", 0, "SECS", CLI_UINT, 0, 86400, "0",                  \
 	  "run verify every SECS seconds and export its results in /metrics (0: never)")         \
 	X(MIN_COUNT, "min-count", 0, "N", CLI_UINT, 1, (unsigned long)-1, "1",                     \
-	  "leave out addresses seen fewer than N times")                                         \
+	  "leave out addresses seen fewer than N times")                                          \
 	X(GATEWAY, "gateway", 0, NULL, CLI_FLAG, 0, 0, NULL,                                       \
-	  "gateway mode: the inventory hosts behind this router or hypervisor, not one host")
+	  "gateway mode: judge the traffic of every inventory host forwarded or bridged here")
 
 #define CLI_OPT_ENUM(id, ...) CLI_OPT_##id,
 enum cli_opt { CLI_OPT_NONE, CLI_OPTIONS(CLI_OPT_ENUM) CLI_N_OPTIONS };

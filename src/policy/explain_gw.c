@@ -17,13 +17,17 @@ const struct cfg_host *explain_gw_host_of(const struct config *cfg, const struct
 	return NULL;
 }
 
-int explain_gw_compile(const struct config *cfg, const struct cfg_host *host, struct policy **out,
-		       struct diags *d)
+int explain_gw_compile(const struct config *cfg, const struct cfg_host *host,
+		       const struct policy_env *env, struct policy **out, struct diags *d)
 {
-	/* not the machine: its addresses are none of the host's, its resolvers not the host's */
-	static const struct policy_env env = { .local_known = true };
+	struct policy_env hosts_env = { 0 };
 
-	return policy_compile(cfg, host->name, &env, out, d);
+	/* the machine's resolvers only: none of its addresses is an inventory host's */
+	if (env) {
+		hosts_env.resolvers = env->resolvers;
+		hosts_env.n_resolvers = env->n_resolvers;
+	}
+	return policy_compile(cfg, host->name, &hosts_env, out, d);
 }
 
 /* A drop, whatever the mode: no-rule refuses unless the direction's default passes. */

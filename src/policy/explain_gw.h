@@ -26,12 +26,13 @@
 const struct cfg_host *explain_gw_host_of(const struct config *cfg, const struct prefix *addr);
 
 /*
- * A host's policy as a gateway enforces it: compiled for a host the
- * gateway machine is not (none of its addresses is the machine's; the
- * resolvers are the config's, the machine's mean nothing to the host).
+ * A host's policy as a gateway enforces it: compiled as apply --gateway
+ * compiles it, for a host the machine is not (env's resolvers only, when
+ * the config names none; env's local and receive addresses are not the
+ * host's). env may be NULL.
  */
-int explain_gw_compile(const struct config *cfg, const struct cfg_host *host, struct policy **out,
-		       struct diags *d);
+int explain_gw_compile(const struct config *cfg, const struct cfg_host *host,
+		       const struct policy_env *env, struct policy **out, struct diags *d);
 
 /* One side asked: a host's rules in one direction. */
 struct explain_gw_side {

@@ -171,7 +171,7 @@ static void check_row(const struct row *row)
 	h[1] = explain_gw_host_of(cfg, &to);
 	for (int i = 0; i < 2; i++)
 		if (h[i])
-			assert_int_equal(explain_gw_compile(cfg, h[i], &p[i], &d), 0);
+			assert_int_equal(explain_gw_compile(cfg, h[i], NULL, &p[i], &d), 0);
 	explain_gw_decide(p[0], p[1], &names, (uint8_t)proto_from_label(row->proto),
 			  (uint16_t)row->port, &from, &to, &r);
 	sides_text(&r, got, sizeof(got));
@@ -215,7 +215,7 @@ static void each_side_is_the_hosts_own_verdict(void **state)
 
 	(void)state;
 	assert_int_equal(config_load(F, &cfg, &d), 0);
-	assert_int_equal(explain_gw_compile(cfg, config_find_host(cfg, "ih1"), &gw, &d), 0);
+	assert_int_equal(explain_gw_compile(cfg, config_find_host(cfg, "ih1"), NULL, &gw, &d), 0);
 	assert_int_equal(policy_compile(cfg, "ih1", NULL, &host, &d), 0);
 	pin(&names, "my.mailstore.com", "198.19.2.100");
 	for (unsigned port = 1; port < 10000; port += 7) {
