@@ -82,6 +82,11 @@ static int do_stats(const struct cli_args *a, struct instance *inst)
 }
 
 CLI_COMMAND(stats, .summary = "per-rule hit counters and drop counters", .access = CLI_READS,
+	    .description =
+		    "  In gateway mode (apply --gateway) the counters are per inventory host: the\n"
+		    "  text is grouped by host, --json rule entries and per-host drop entries carry\n"
+		    "  \"host\", and --prometheus has a host label (the drop series without one are\n"
+		    "  the gateway's totals, drops of no host included).",
 	    .options = CLI_TAKES(CLI_USE(JSON), CLI_USE(PROMETHEUS), CLI_USE(WATCH), CLI_USE(COUNT)),
 	    .rules = CLI_RULES({ CLI_EXCLUDES, CLI_OPT_JSON, CLI_OPT_PROMETHEUS },
 			       { CLI_EXCLUDES, CLI_OPT_WATCH, CLI_OPT_JSON },

@@ -63,7 +63,7 @@ static int cmp_gw_rows(const void *pa, const void *pb)
 	return cmp_rows(&a->r, &b->r);
 }
 
-/* The gateway's rule counters, by host (inventory order), then as rule_rows(); NULL: none. */
+/* The gateway's rule counters, by host index, then as rule_rows(); NULL: none. */
 static struct gw_row *gw_rule_rows(const struct counter_snapshot *s, size_t *n)
 {
 	struct gw_row *rows = calloc(s->gw.n ? s->gw.n : 1, sizeof(*rows));
