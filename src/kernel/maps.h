@@ -98,6 +98,36 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
 		     struct diags *d);
 
+/*
+ * An image from several policies (gateway mode: one part per policy id).
+ * A part's kind says which of its entries it writes and how:
+ *   MAPS_PART_HOST            every entry, as maps_build_image (policy 0);
+ *   MAPS_PART_GATEWAY_POLICY  all but the host's own addresses and the
+ *                             ethertypes, keyed with .policy; no spee_ports
+ *                             bits, tcp/udp ANY a /0 spee_prefix entry;
+ *   MAPS_PART_GATEWAY_FLEET   the ethertypes only, with the part's policy.
+ */
+enum maps_part_kind {
+	MAPS_PART_HOST,
+	MAPS_PART_GATEWAY_POLICY,
+	MAPS_PART_GATEWAY_FLEET,
+};
+
+struct maps_part {
+	const struct policy *p;
+	uint16_t policy; /* spee_rule_key.policy of its entries */
+	enum maps_part_kind kind;
+};
+
+/* maps_build_image over parts; slot_of_rule indexes the rules every part's policy shares. */
+int maps_build_parts(const struct maps_part *parts, size_t n_parts, const struct name_table *t,
+		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		     struct diags *d);
+
+/* Upper bounds of the entries one slot of these parts needs. */
+void maps_count_parts(const struct maps_part *parts, size_t n_parts, const struct name_table *t,
+		      size_t *n_exact, size_t *n_prefix);
+
 void maps_image_free(struct maps_image *img);
 
 /* Upper bounds of the entries one slot of p needs (for sizing the maps). */
