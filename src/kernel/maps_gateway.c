@@ -17,8 +17,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader.h"
-
 /* ---- the image ---- */
 
 /* One part per policy id, and the fleet's ethertypes once with policy 0. */
@@ -315,8 +313,10 @@ static size_t map_count(int fd, size_t ksz)
 static uint32_t max_entries(int fd)
 {
 	struct bpf_map_info info;
+	__u32 len = sizeof(info);
 
-	return loader_map_info(fd, &info) ? 0 : info.max_entries;
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
 static int gw_check(const struct maps_source *src, const struct spee_map_fds *m, uint8_t slot,
