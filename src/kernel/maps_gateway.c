@@ -331,9 +331,15 @@ static int gw_check(const struct maps_source *src, const struct spee_map_fds *m,
 	if (err)
 		return err;
 	maps_gateway_count(ga->g, NULL, &c);
-	/* counters and names of hosts and rules gone stay until after the flip */
+	/*
+	 * Counters and names of hosts and rules gone stay until after the flip.
+	 * The counters are counted as if none of the policy's were there yet
+	 * (an upper bound: the maps are sized for twice the policy's).
+	 */
 	ctrs = map_count(m->fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key)) + c.rule_ctrs;
-	names = ga->n_cur + ga->g->n_hosts;
+	names = ga->n_cur;
+	for (size_t h = 0; h < ga->g->n_hosts; h++)
+		names += ga->fresh[h];
 	st->gw_hosts_needed = other + c.host_addrs;
 	st->gw_ctr_needed = ctrs;
 	st->gw_names_needed = names;
