@@ -49,7 +49,8 @@ enum cli_kind {
 	X(VERBOSE, "verbose", 'v', NULL, CLI_FLAG, 0, 0, NULL, "show libbpf's own messages")       \
 	X(VERSION, "version", 0, NULL, CLI_FLAG, 0, 0, NULL, "print the version")                  \
 	X(IFACE, "iface", 0, "IF", CLI_LIST, 0, 0, NULL,                                           \
-	  "interface for XDP, repeatable; all: every up, non-loopback one (default: those "      \
+	  "interface for XDP (--gateway: a bridge port gets a tc ingress filter), repeatable; "  \
+	  "all: every up, non-loopback one (default: those "                                     \
 	  "holding the host's inventory addresses on a new instance, followed by run; "          \
 	  "unchanged on an existing one)")                                                       \
 	X(CGROUP, "cgroup", 0, "DIR", CLI_TEXT, 0, 0, NULL,                                        \
@@ -191,7 +192,12 @@ struct cli_command {
 /* What apply and run both take (CONTRACT.md: run takes the flags of apply). */
 #define CLI_APPLY_OPTIONS                                                                          \
 	CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_USE(IFACE), CLI_USE(CGROUP), CLI_USE(AUDIT),       \
-		CLI_USE(RESOLVE)
+		CLI_USE(RESOLVE), CLI_USE(GATEWAY)
+/* How --gateway combines with them: no one host, no cgroup, the interfaces named. */
+#define CLI_GATEWAY_RULES                                                                          \
+	{ CLI_EXCLUDES, CLI_OPT_GATEWAY, CLI_OPT_HOST },                                           \
+		{ CLI_EXCLUDES, CLI_OPT_GATEWAY, CLI_OPT_CGROUP },                                 \
+		{ CLI_NEEDS, CLI_OPT_GATEWAY, CLI_OPT_IFACE }
 
 /* What a command's arguments said; read it with the accessors below. */
 struct cli_args {
