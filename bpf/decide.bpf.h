@@ -184,6 +184,43 @@ static __always_inline bool spee_is_loopback(__u8 family, const __u8 *a)
 	return a[15] == 1;
 }
 
+/*
+ * Whether a is one of the host's addresses of the slot's set for dir
+ * (spee_local): 1 yes, 0 no, -1 the set cannot say (spee_exact can).
+ */
+static __always_inline int spee_local_set_has(const struct spee_run *run, __u32 dir, __u8 family,
+					      const __u8 *a)
+{
+	__u32 idx = spee_local_index(run->slot, dir);
+	struct spee_local_set *s = bpf_map_lookup_elem(&spee_local, &idx);
+
+	if (!s || !s->known)
+		return -1;
+	if (family == SPEE_FAMILY_V4) {
+		__u32 w, n = s->n_v4;
+
+		__builtin_memcpy(&w, a, 4);
+		for (__u32 i = 0; i < SPEE_LOCAL_V4; i++) {
+			if (i >= n)
+				break;
+			if (s->v4[i] == w)
+				return 1;
+		}
+	} else {
+		__u64 w[2];
+		__u32 n = s->n_v6;
+
+		__builtin_memcpy(w, a, 16);
+		for (__u32 i = 0; i < SPEE_LOCAL_V6; i++) {
+			if (i >= n)
+				break;
+			if (s->v6[i][0] == w[0] && s->v6[i][1] == w[1])
+				return 1;
+		}
+	}
+	return s->spill ? -1 : 0;
+}
+
 /* One of the host's own addresses (the policy's LOOPBACK entries). */
 static __always_inline bool spee_is_local(const struct spee_run *run, __u8 family, const __u8 *a)
 {
@@ -194,7 +231,10 @@ static __always_inline bool spee_is_local(const struct spee_run *run, __u8 famil
 		.family = family & 1,
 	};
 	struct spee_verdict *hit;
+	int known = spee_local_set_has(run, SPEE_DIR_EGRESS, family, a);
 
+	if (known >= 0)
+		return known;
 	__builtin_memcpy(k.addr, a, 16);
 	hit = bpf_map_lookup_elem(&spee_exact, &k);
 	return hit && hit->reason == SPEE_REASON_LOOPBACK;
@@ -213,6 +253,7 @@ static __always_inline bool spee_for_host(const struct spee_run *run, __u8 famil
 		.proto = SPEE_PROTO_LOCAL,
 		.family = family & 1,
 	};
+	int known;
 
 	if (run->cfg.scope != SPEE_SCOPE_HOST || spee_is_loopback(family, a))
 		return true;
@@ -224,6 +265,9 @@ static __always_inline bool spee_for_host(const struct spee_run *run, __u8 famil
 	} else if (a[0] == 0xff) {
 		return true;
 	}
+	known = spee_local_set_has(run, SPEE_DIR_INGRESS, family, a);
+	if (known >= 0)
+		return known;
 	__builtin_memcpy(k.addr, a, 16);
 	return bpf_map_lookup_elem(&spee_exact, &k) != NULL;
 }
