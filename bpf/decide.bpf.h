@@ -645,19 +645,32 @@ static __always_inline struct spee_verdict spee_decide_ingress(struct xdp_md *ct
 	return spee_decide_other(run, p, SPEE_DIR_INGRESS);
 }
 
+/*
+ * Whether the kernel's own TCP stack sent this TCP packet: a full TCP
+ * stream socket's. A raw socket's (or no socket's: request and time-wait
+ * sockets, which send SYN-ACKs, RSTs and ACKs, are not full sockets; nor
+ * is BPF_PROG_TEST_RUN's stand-in, a socket of no protocol) is judged by
+ * the connection it names.
+ */
+static __always_inline bool spee_kernel_tcp(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	return sk && sk->protocol == SPEE_IPPROTO_TCP && sk->type == SOCK_STREAM;
+}
+
 /* A TCP packet leaving that is not a SYN: is it part of a connection the kernel holds? */
 static __always_inline struct spee_verdict spee_egress_tcp_other(struct __sk_buff *skb,
 								 const struct spee_pkt *p)
 {
-	struct bpf_sock *sk = skb->sk;
 	int state;
 
-	if (sk) {
-		sk = bpf_sk_fullsock(sk);
-		/* A TCP socket of the kernel's: its packets are its connection's. */
-		if (sk && sk->protocol == SPEE_IPPROTO_TCP && sk->type == SOCK_STREAM)
-			return spee_verdict_of(SPEE_REASON_ESTABLISHED);
-	}
+	/* A TCP socket of the kernel's: its packets are its connection's. */
+	if (spee_kernel_tcp(skb))
+		return spee_verdict_of(SPEE_REASON_ESTABLISHED);
 	/*
 	 * Raw sockets (and request sockets sending SYN-ACKs, which are not
 	 * full sockets) are judged by the connection their packet names.
@@ -681,8 +694,13 @@ static __always_inline struct spee_verdict spee_egress_tcp(struct __sk_buff *skb
 	if (spee_syn_only(p)) {
 		v = spee_rule_lookup(run, SPEE_DIR_EGRESS, SPEE_L4_TCP, p->dport, p->family,
 				     p->daddr);
-		/* So that XDP knows the replies without asking the socket table. */
-		if (spee_allows(run, SPEE_DIR_EGRESS, v))
+		/*
+		 * A raw socket's SYN makes a flow, so that XDP knows its replies;
+		 * a connection of the kernel's needs none: XDP finds its socket
+		 * (and caches the connection once established). An LRU insert is
+		 * most of what an allowed SYN would cost here.
+		 */
+		if (spee_allows(run, SPEE_DIR_EGRESS, v) && !spee_kernel_tcp(skb))
 			spee_flow_put(p, true, SPEE_REASON_ESTABLISHED, bpf_ktime_get_ns());
 		if (v.flags & SPEE_VERDICT_ANY)
 			spee_note_any(v.rule, SPEE_DIR_EGRESS, p->family, p->daddr);
