@@ -184,6 +184,43 @@ static __always_inline bool spee_is_loopback(__u8 family, const __u8 *a)
 	return a[15] == 1;
 }
 
+/*
+ * Whether a is one of the host's addresses of the slot's set for dir
+ * (spee_local): 1 yes, 0 no, -1 the set cannot say (spee_exact can).
+ */
+static __always_inline int spee_local_set_has(const struct spee_run *run, __u32 dir, __u8 family,
+					      const __u8 *a)
+{
+	__u32 idx = spee_local_index(run->slot, dir);
+	struct spee_local_set *s = bpf_map_lookup_elem(&spee_local, &idx);
+
+	if (!s || !s->known)
+		return -1;
+	if (family == SPEE_FAMILY_V4) {
+		__u32 w, n = s->n_v4;
+
+		__builtin_memcpy(&w, a, 4);
+		for (__u32 i = 0; i < SPEE_LOCAL_V4; i++) {
+			if (i >= n)
+				break;
+			if (s->v4[i] == w)
+				return 1;
+		}
+	} else {
+		__u64 w[2];
+		__u32 n = s->n_v6;
+
+		__builtin_memcpy(w, a, 16);
+		for (__u32 i = 0; i < SPEE_LOCAL_V6; i++) {
+			if (i >= n)
+				break;
+			if (s->v6[i][0] == w[0] && s->v6[i][1] == w[1])
+				return 1;
+		}
+	}
+	return s->spill ? -1 : 0;
+}
+
 /* One of the host's own addresses (the policy's LOOPBACK entries). */
 static __always_inline bool spee_is_local(const struct spee_run *run, __u8 family, const __u8 *a)
 {
@@ -194,7 +231,10 @@ static __always_inline bool spee_is_local(const struct spee_run *run, __u8 famil
 		.family = family & 1,
 	};
 	struct spee_verdict *hit;
+	int known = spee_local_set_has(run, SPEE_DIR_EGRESS, family, a);
 
+	if (known >= 0)
+		return known;
 	__builtin_memcpy(k.addr, a, 16);
 	hit = bpf_map_lookup_elem(&spee_exact, &k);
 	return hit && hit->reason == SPEE_REASON_LOOPBACK;
@@ -213,6 +253,7 @@ static __always_inline bool spee_for_host(const struct spee_run *run, __u8 famil
 		.proto = SPEE_PROTO_LOCAL,
 		.family = family & 1,
 	};
+	int known;
 
 	if (run->cfg.scope != SPEE_SCOPE_HOST || spee_is_loopback(family, a))
 		return true;
@@ -224,6 +265,9 @@ static __always_inline bool spee_for_host(const struct spee_run *run, __u8 famil
 	} else if (a[0] == 0xff) {
 		return true;
 	}
+	known = spee_local_set_has(run, SPEE_DIR_INGRESS, family, a);
+	if (known >= 0)
+		return known;
 	__builtin_memcpy(k.addr, a, 16);
 	return bpf_map_lookup_elem(&spee_exact, &k) != NULL;
 }
@@ -601,19 +645,32 @@ static __always_inline struct spee_verdict spee_decide_ingress(struct xdp_md *ct
 	return spee_decide_other(run, p, SPEE_DIR_INGRESS);
 }
 
+/*
+ * Whether the kernel's own TCP stack sent this TCP packet: a full TCP
+ * stream socket's. A raw socket's (or no socket's: request and time-wait
+ * sockets, which send SYN-ACKs, RSTs and ACKs, are not full sockets; nor
+ * is BPF_PROG_TEST_RUN's stand-in, a socket of no protocol) is judged by
+ * the connection it names.
+ */
+static __always_inline bool spee_kernel_tcp(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	return sk && sk->protocol == SPEE_IPPROTO_TCP && sk->type == SOCK_STREAM;
+}
+
 /* A TCP packet leaving that is not a SYN: is it part of a connection the kernel holds? */
 static __always_inline struct spee_verdict spee_egress_tcp_other(struct __sk_buff *skb,
 								 const struct spee_pkt *p)
 {
-	struct bpf_sock *sk = skb->sk;
 	int state;
 
-	if (sk) {
-		sk = bpf_sk_fullsock(sk);
-		/* A TCP socket of the kernel's: its packets are its connection's. */
-		if (sk && sk->protocol == SPEE_IPPROTO_TCP && sk->type == SOCK_STREAM)
-			return spee_verdict_of(SPEE_REASON_ESTABLISHED);
-	}
+	/* A TCP socket of the kernel's: its packets are its connection's. */
+	if (spee_kernel_tcp(skb))
+		return spee_verdict_of(SPEE_REASON_ESTABLISHED);
 	/*
 	 * Raw sockets (and request sockets sending SYN-ACKs, which are not
 	 * full sockets) are judged by the connection their packet names.
@@ -637,8 +694,13 @@ static __always_inline struct spee_verdict spee_egress_tcp(struct __sk_buff *skb
 	if (spee_syn_only(p)) {
 		v = spee_rule_lookup(run, SPEE_DIR_EGRESS, SPEE_L4_TCP, p->dport, p->family,
 				     p->daddr);
-		/* So that XDP knows the replies without asking the socket table. */
-		if (spee_allows(run, SPEE_DIR_EGRESS, v))
+		/*
+		 * A raw socket's SYN makes a flow, so that XDP knows its replies;
+		 * a connection of the kernel's needs none: XDP finds its socket
+		 * (and caches the connection once established). An LRU insert is
+		 * most of what an allowed SYN would cost here.
+		 */
+		if (spee_allows(run, SPEE_DIR_EGRESS, v) && !spee_kernel_tcp(skb))
 			spee_flow_put(p, true, SPEE_REASON_ESTABLISHED, bpf_ktime_get_ns());
 		if (v.flags & SPEE_VERDICT_ANY)
 			spee_note_any(v.rule, SPEE_DIR_EGRESS, p->family, p->daddr);

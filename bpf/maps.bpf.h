@@ -63,6 +63,14 @@ struct {
 	__type(value, struct spee_port_info);
 } spee_ports SEC(".maps");
 
+/* The host's own addresses per slot and direction, inline (spee_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SPEE_POLICY_SLOTS * SPEE_DIR_MAX);
+	__type(key, __u32);
+	__type(value, struct spee_local_set);
+} spee_local SEC(".maps");
+
 /*
  * Connections and UDP flows, from the host's side. LRU: an evicted TCP
  * entry is found again by the socket-lookup fallback.

@@ -176,6 +176,34 @@ static inline __u32 spee_port_index(__u32 slot, __u32 dir, __u32 l4, __u32 port)
 }
 
 /*
+ * spee_local (ARRAY, element spee_local_index(slot, dir)): the host's own
+ * addresses in one slot and direction, copied from its SPEE_PROTO_LOCAL
+ * entries in spee_exact (ingress: every address the host takes packets
+ * for; egress: those with reason LOOPBACK, the ones on the machine), inline
+ * where they fit, so that the ingress scope check and the egress loopback
+ * check that every packet passes cost a few compares instead of a hash
+ * lookup. The programs ask spee_exact when `known` is 0 (a slot written by
+ * an older build) or `spill` is 1 (more addresses than fit).
+ */
+#define SPEE_LOCAL_V4 8
+#define SPEE_LOCAL_V6 4
+
+struct spee_local_set {
+	__u8 known; /* 1: written with its slot's entries */
+	__u8 spill; /* 1: more addresses than fit here: the rest only in spee_exact */
+	__u8 n_v4;
+	__u8 n_v6;
+	__u32 pad;
+	__u32 v4[SPEE_LOCAL_V4]; /* the address's 4 bytes as they are in the packet */
+	__u64 v6[SPEE_LOCAL_V6][2]; /* the address's 16 bytes as they are in the packet */
+};
+
+static inline __u32 spee_local_index(__u32 slot, __u32 dir)
+{
+	return slot * SPEE_DIR_MAX + dir;
+}
+
+/*
  * spee_flows (LRU_HASH): connections this host takes part in, keyed from the
  * host's side. Written by the egress program when it lets a connection's
  * first packet out (an outbound SYN, the SYN-ACK of an accepted inbound
@@ -611,6 +639,8 @@ _Static_assert(sizeof(struct spee_verdict) == 4, "spee_verdict layout");
 _Static_assert(sizeof(struct spee_rule_key) == 24, "spee_rule_key layout");
 _Static_assert(sizeof(struct spee_prefix_key) == 28, "spee_prefix_key layout");
 _Static_assert(sizeof(struct spee_port_info) == 8, "spee_port_info layout");
+_Static_assert(sizeof(struct spee_local_set) == 8 + 4 * SPEE_LOCAL_V4 + 16 * SPEE_LOCAL_V6,
+	       "spee_local_set layout");
 _Static_assert(sizeof(struct spee_flow_key) == 40, "spee_flow_key layout");
 _Static_assert(sizeof(struct spee_flow_state) == 16, "spee_flow_state layout");
 _Static_assert(sizeof(struct spee_frag_key) == 40, "spee_frag_key layout");

@@ -613,6 +613,9 @@ static int write_slot(const struct spee_map_fds *m, const struct maps_image *img
 			  d);
 	if (err)
 		goto out;
+	err = maps_write_local_sets(m, img, d);
+	if (err)
+		goto out;
 
 	/*
 	 * The slot's settings. The whole record is rewritten, but the active

@@ -146,6 +146,15 @@ struct maps_write_stats {
 };
 
 /*
+ * The inline own-address sets of img's slot, per direction (spee_abi.h:
+ * spee_local), from its SPEE_PROTO_LOCAL entries; and their write (part of
+ * maps_write_slot). Returns 0 or the errno of the failed map update.
+ */
+void maps_local_sets(const struct maps_image *img, struct spee_local_set out[SPEE_DIR_MAX]);
+int maps_write_local_sets(const struct spee_map_fds *m, const struct maps_image *img,
+			  struct diags *d);
+
+/*
  * Step 3. Writes img into its slot (which must not be the active one) and
  * that slot's settings. Returns 0; -E2BIG (message in d) before writing
  * anything when a map cannot hold the image; -EBUSY when img's slot is the

@@ -1413,6 +1413,57 @@ static void reapplying_the_same_policy_writes_no_entries(void **state)
 	diags_free(&d);
 }
 
+/*
+ * The own-address sets (spee_local) are what the scope check reads: an
+ * empty set that claims to be whole makes the host's own address transit;
+ * one that says spill, or one never written (an older build's slot), sends
+ * the check to spee_exact, which knows the address.
+ */
+static void the_scope_check_reads_the_local_set_and_falls_back_to_the_hash(void **state)
+{
+	struct pkt_spec s = { T(FX_ADM4, FX_HOST4, 40200, 8470, SYN) };
+	struct spee_local_set set = { .known = 1 };
+	struct spee_runtime rt;
+	struct diags d = {};
+	uint8_t buf[PKT_MAX];
+	int len = pkt_build(&s, buf, sizeof(buf));
+	__u64 before;
+	__u32 idx;
+
+	(void)state;
+	assert_int_equal(apply_fixture(FX_MAIN), 0);
+	assert_int_equal(maps_read_runtime(&env.l.maps, &rt, &d), 0);
+	idx = spee_local_index(rt.active, SPEE_DIR_INGRESS);
+	before = rule_packets("mgmt-console", SPEE_DIR_INGRESS);
+
+	/* whole and empty: not the host's */
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_LOCAL], &idx, &set, BPF_ANY), 0);
+	assert_int_equal(run_packet(XDP, buf, len, 0), XDP_PASS);
+	assert_int_equal(rule_packets("mgmt-console", SPEE_DIR_INGRESS), before);
+	/* spill: the hash says it is */
+	set.spill = 1;
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_LOCAL], &idx, &set, BPF_ANY), 0);
+	assert_int_equal(run_packet(XDP, buf, len, 0), XDP_PASS);
+	assert_int_equal(rule_packets("mgmt-console", SPEE_DIR_INGRESS), before + 1);
+	/* never written: the hash too */
+	memset(&set, 0, sizeof(set));
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_LOCAL], &idx, &set, BPF_ANY), 0);
+	assert_int_equal(run_packet(XDP, buf, len, 0), XDP_PASS);
+	assert_int_equal(rule_packets("mgmt-console", SPEE_DIR_INGRESS), before + 2);
+	/* and the apply writes the set whole again */
+	assert_int_equal(apply_fixture(FX_SWITCHED), 0);
+	assert_int_equal(apply_fixture(FX_MAIN), 0);
+	assert_int_equal(maps_read_runtime(&env.l.maps, &rt, &d), 0);
+	idx = spee_local_index(rt.active, SPEE_DIR_INGRESS);
+	assert_int_equal(bpf_map_lookup_elem(env.l.maps.fd[SPEE_MAP_LOCAL], &idx, &set), 0);
+	assert_int_equal(set.known, 1);
+	assert_int_equal(set.spill, 0);
+	assert_true(set.n_v4 >= 1);
+	assert_int_equal(run_packet(XDP, buf, len, 0), XDP_PASS);
+	assert_int_equal(rule_packets("mgmt-console", SPEE_DIR_INGRESS), before + 3);
+	diags_free(&d);
+}
+
 /* ---- connect4/connect6 and the stream-socket path, on a child cgroup ---- */
 
 static int cgroup2_mount(char *buf, size_t len)
@@ -1756,7 +1807,7 @@ static void real_connections_take_the_stream_socket_path(void **state)
 int main(void)
 {
 	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) +
-			       sizeof(conn_rows) / sizeof(conn_rows[0]) + 5];
+			       sizeof(conn_rows) / sizeof(conn_rows[0]) + 6];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -1775,6 +1826,8 @@ int main(void)
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(counters_of_unchanged_rules_survive_a_switch);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(reapplying_the_same_policy_writes_no_entries);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(
+		the_scope_check_reads_the_local_set_and_falls_back_to_the_hash);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(denied_tcp_connect_fails_at_once_with_eperm);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(audit_mode_lets_every_connect_go_ahead);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(real_connections_take_the_stream_socket_path);

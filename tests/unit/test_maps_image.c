@@ -442,6 +442,58 @@ static void own_addresses_become_local_entries_on_port_0(void **state)
 	maps_image_free(&img);
 }
 
+/*
+ * The inline own-address sets hold what the LOCAL entries hold, per
+ * direction (egress: the LOOPBACK ones), and say spill when they are full.
+ */
+static void local_sets_copy_the_local_entries_and_spill_when_full(void **state)
+{
+	struct spee_local_set sets[SPEE_DIR_MAX];
+	struct maps_image img;
+	struct diags d = {};
+	struct mini m;
+	struct in6_addr a6;
+	struct in_addr a4;
+	char buf[64];
+
+	(void)state;
+	mini_init(&m);
+	mini_entry(&m, SPEE_DIR_INGRESS, SPEE_PROTO_LOCAL, 0, 0, "198.18.0.10", SPEE_REASON_LOOPBACK, 0);
+	mini_entry(&m, SPEE_DIR_INGRESS, SPEE_PROTO_LOCAL, 0, 0, "fd00:5e::10", SPEE_REASON_LOOPBACK, 0);
+	mini_entry(&m, SPEE_DIR_EGRESS, SPEE_PROTO_LOCAL, 0, 0, "198.18.0.11", SPEE_REASON_LOOPBACK, 0);
+	mini_entry(&m, SPEE_DIR_EGRESS, IPPROTO_UDP, 53, 53, FX_RES4, SPEE_REASON_DNS, 0);
+	assert_int_equal(maps_build_image(&m.p, NULL, NULL, 1, &img, &d), 0);
+	maps_local_sets(&img, sets);
+	assert_int_equal(sets[SPEE_DIR_INGRESS].known, 1);
+	assert_int_equal(sets[SPEE_DIR_INGRESS].spill, 0);
+	assert_int_equal(sets[SPEE_DIR_INGRESS].n_v4, 1);
+	assert_int_equal(sets[SPEE_DIR_INGRESS].n_v6, 1);
+	memcpy(&a4, &sets[SPEE_DIR_INGRESS].v4[0], 4);
+	assert_string_equal(inet_ntop(AF_INET, &a4, buf, sizeof(buf)), "198.18.0.10");
+	memcpy(&a6, sets[SPEE_DIR_INGRESS].v6[0], 16);
+	assert_string_equal(inet_ntop(AF_INET6, &a6, buf, sizeof(buf)), "fd00:5e::10");
+	assert_int_equal(sets[SPEE_DIR_EGRESS].n_v4, 1);
+	assert_int_equal(sets[SPEE_DIR_EGRESS].n_v6, 0);
+	memcpy(&a4, &sets[SPEE_DIR_EGRESS].v4[0], 4);
+	assert_string_equal(inet_ntop(AF_INET, &a4, buf, sizeof(buf)), "198.18.0.11");
+	maps_image_free(&img);
+
+	/* one IPv4 address more than fits: the set says spill, the hash keeps them all */
+	mini_init(&m);
+	for (int i = 0; i <= SPEE_LOCAL_V4; i++) {
+		static char addr[SPEE_LOCAL_V4 + 1][32];
+
+		snprintf(addr[i], sizeof(addr[i]), "198.18.1.%d", i + 1);
+		mini_entry(&m, SPEE_DIR_INGRESS, SPEE_PROTO_LOCAL, 0, 0, addr[i], SPEE_REASON_LOOPBACK, 0);
+	}
+	assert_int_equal(maps_build_image(&m.p, NULL, NULL, 0, &img, &d), 0);
+	maps_local_sets(&img, sets);
+	assert_int_equal(sets[SPEE_DIR_INGRESS].n_v4, SPEE_LOCAL_V4);
+	assert_int_equal(sets[SPEE_DIR_INGRESS].spill, 1);
+	assert_int_equal(sets[SPEE_DIR_EGRESS].spill, 0);
+	maps_image_free(&img);
+}
+
 static void a_local_prefix_is_refused(void **state)
 {
 	struct maps_image img;
@@ -583,6 +635,7 @@ int main(void)
 		cmocka_unit_test(port_ranges_expand_port_by_port),
 		cmocka_unit_test(names_stand_for_their_addresses_and_unresolved_ones_for_nothing),
 		cmocka_unit_test(own_addresses_become_local_entries_on_port_0),
+		cmocka_unit_test(local_sets_copy_the_local_entries_and_spill_when_full),
 		cmocka_unit_test(a_local_prefix_is_refused),
 		cmocka_unit_test(icmp_and_ip_rules_use_the_hash_and_the_trie_only),
 		cmocka_unit_test(rules_of_the_reserved_protocols_are_refused_by_name),
