@@ -94,12 +94,17 @@ static __always_inline bool spee_ev_admit(const struct spee_run *run)
 	return true;
 }
 
+/* spee_report's `what`: the direction, the reason and the origin, a byte each. */
+static __always_inline __u32 spee_report_what(__u32 dir, __u8 reason, __u8 origin)
+{
+	return (dir & 0xff) | ((__u32)reason << 8) | ((__u32)origin << 16);
+}
+
 /*
  * One drop event, as far as the rate limit and the ring let it through.
  * Out of line (a BPF subprogram): drops are the rare path, and its code
  * inlined into every program made the allowed path measurably slower.
- * what: the direction, the reason and the origin, a byte each (BPF
- * subprograms take five arguments, none by value).
+ * BPF subprograms take five arguments, none by value: hence `what`.
  */
 static __noinline void spee_report(const struct spee_run *run, const struct spee_pkt *p,
 				   __u32 what, __u32 ifindex, __u32 len)
@@ -172,8 +177,7 @@ static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
 	spee_count(dir, v, packets, bytes);
 	pass = spee_allows(run, dir, v);
 	if (!pass) {
-		spee_report(run, p, (dir & 0xff) | ((__u32)v.reason << 8) | ((__u32)origin << 16),
-			    ifindex, (__u32)bytes);
+		spee_report(run, p, spee_report_what(dir, v.reason, origin), ifindex, (__u32)bytes);
 		if (run->cfg.mode == SPEE_MODE_AUDIT)
 			spee_note_would(dir, v, p);
 	}
