@@ -11,8 +11,11 @@
  *   check      limits, start and end samples (empty, reference: clocks;
  *              spreads), disturbed, reasons []
  *   dataplane  sizes, exact_entries, rounds, repeat, cpu, xdp_filter,
- *              rows [{id, name, path, family, hook, counted_under,
- *                     empty: clocks, flat: clocks,
+ *              sock_packets,
+ *              rows [{id, name, path, family, hook, method ("test run":
+ *                     BPF_PROG_TEST_RUN; "kernel socket": real sockets, the
+ *                     kernel's run-time statistics, the "kernel" clock only),
+ *                     counted_under, empty: clocks, flat: clocks,
  *                     sizes [{hosts, speebpf, reference, xdp_filter (ns: clocks),
  *                             net {speebpf, reference, xdp_filter}: clocks,
  *                             vs_ref_net, vs_xf_net, vs_empty: clocks}]}]
@@ -118,12 +121,15 @@ static json_object *jstat(const struct stat3 *s)
 	return o;
 }
 
+/* Both clocks; a clock not measured (no samples) is left out. */
 static json_object *jclock(const struct clock2 *c)
 {
 	json_object *o = json_object_new_object();
 
-	put(o, "cpu", jstat(&c->c[CLK_CPU]));
-	put(o, "kernel", jstat(&c->c[CLK_KERNEL]));
+	if (c->c[CLK_CPU].n)
+		put(o, "cpu", jstat(&c->c[CLK_CPU]));
+	if (c->c[CLK_KERNEL].n)
+		put(o, "kernel", jstat(&c->c[CLK_KERNEL]));
 	return o;
 }
 
@@ -155,6 +161,7 @@ static json_object *run_json(const struct bench_run *r)
 	put_num(j, "seconds", r->seconds);
 	put_int(opts, "rounds", o->rounds);
 	put_int(opts, "repeat", o->repeat);
+	put_int(opts, "sock_packets", o->sock_packets);
 	put_int(opts, "cp_reps", o->cp_reps);
 	put_int(opts, "flood_rounds", o->flood_rounds);
 	put_num(opts, "flood_seconds", o->flood_seconds);
@@ -239,6 +246,7 @@ static json_object *dp_json(const struct dp_results *dp)
 	put(j, "exact_entries", a);
 	put_int(j, "rounds", dp->rounds);
 	put_int(j, "repeat", dp->repeat);
+	put_int(j, "sock_packets", dp->sock_packets);
 	put_int(j, "cpu", dp->cpu);
 	x = json_object_new_object();
 	put_bool(x, "loaded", dp->xf_loaded);
@@ -254,6 +262,7 @@ static json_object *dp_json(const struct dp_results *dp)
 		put_str(row, "path", dp_path_ids[w->path]);
 		put_int(row, "family", w->family);
 		put_str(row, "hook", w->egress ? "cgroup_skb/egress" : "xdp");
+		put_str(row, "method", w->socket ? "kernel socket" : "test run");
 		put_str(row, "counted_under", w->expect);
 		put(row, "empty", jclock(&w->ns[DPV_EMPTY]));
 		if (dp->n_sizes > 1)
