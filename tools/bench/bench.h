@@ -65,6 +65,9 @@ struct clock2 {
 	struct stat3 c[CLK_COUNT];
 };
 
+/* A socket row's second figure, in the slot of the clock it has not (struct dp_row_result). */
+#define CLK_SOCK_MEDIAN CLK_CPU
+
 uint64_t bench_now_ns(void);
 uint64_t bench_thread_cpu_ns(void);
 void stat3_of(const double *v, int n, struct stat3 *out);
@@ -204,8 +207,9 @@ struct dp_row_result {
 	int family; /* 4 or 6 */
 	bool egress;
 	/*
-	 * Measured on real sockets: one clock, the kernel's run-time
-	 * statistics, kept as CLK_KERNEL (CLK_CPU is left empty).
+	 * Measured on real sockets, on the kernel's run-time statistics: the
+	 * measurement's run time over its runs is kept as CLK_KERNEL, the
+	 * median packet's as CLK_SOCK_MEDIAN (there is no thread-CPU clock).
 	 */
 	bool socket;
 	bool has[DP_VARIANTS];
@@ -272,8 +276,12 @@ int egress_sock_open(const struct bench_opts *o, struct egress_sock **out);
 int egress_sock_attach(struct egress_sock *e, int prog_fd, enum egress_sock_kind kind,
 		       int family);
 
-/* count packets of that kind through the hook: ns a program run, and the runs counted. */
-int egress_sock_run(struct egress_sock *e, int count, double *ns, uint64_t *runs);
+/*
+ * count packets of that kind through the hook: the program's run time over
+ * its runs (mean, ns), the median packet's run time (ns), and the runs.
+ */
+int egress_sock_run(struct egress_sock *e, int count, double *mean, double *median,
+		    uint64_t *runs);
 
 /* Closes the connection and detaches the program. */
 void egress_sock_detach(struct egress_sock *e);
@@ -445,7 +453,7 @@ struct bench_run {
 struct target {
 	const char *group; /* the goal's id, e.g. "dp-ref" */
 	const char *goal;  /* what it asks, in words */
-	char id[48];	   /* unique within a run: the group and the subject */
+	char id[128];	   /* unique within a run: the group and the subject */
 	char subject[80];  /* "IPv4 SYN, peer rule" */
 	char at[48];	   /* where the figure was taken: "10,000 hosts (the worst)" */
 	const char *unit;  /* "x", "ms", "MiB" */

@@ -21,6 +21,10 @@
  *    peer's namespace, and small writes on it, each read on the other side
  *    before the next is written, so that each is one segment and no timer
  *    sends anything in between.
+ * The harness's figure is the measurement's: run time over runs. The
+ * sender reads the statistics around each packet as well, and reports the
+ * median packet's, which an interrupt or a preemption during one run (a
+ * loaded machine) does not move.
  * The listeners are made by the harness before the fork, outside the
  * cgroup: the connections they accept belong to the listener's cgroup, so
  * the peer's ACKs never pass the hook measured (and come in by XDP).
@@ -51,9 +55,9 @@
 #include "gen.h"
 #include "bench.skel.h"
 
-#define ES_PORT 8472	 /* ih-internal: MGMT and CAS to IH */
-#define ES_WRITE 64	 /* bytes a write on the connection */
-#define ES_WAIT_MS 2000	 /* a bound on every wait of the sender */
+#define ES_PORT 8472	   /* ih-internal: MGMT and CAS to IH */
+#define ES_WRITE 64	   /* bytes a write on the connection */
+#define ES_WAIT_MS 2000	   /* a bound on every wait of the sender */
 #define ES_REPLY_MS 120000 /* a bound on one request to the sender */
 
 enum es_op { OP_SYN, OP_OPEN, OP_SEND, OP_CLOSE };
@@ -62,6 +66,12 @@ struct es_cmd {
 	int op;
 	int fam; /* 0 IPv4, 1 IPv6 */
 	int count;
+	__u32 prog_id; /* SYN, SEND: the program attached, whose statistics are read */
+};
+
+struct es_reply {
+	int err;
+	double median; /* SYN, SEND: the median packet's run time, ns */
 };
 
 struct es_addr {
@@ -77,9 +87,9 @@ struct egress_sock {
 	int tx_ifindex; /* in the peer's namespace */
 	bool sink_attached;
 	bool neigh_added[2];
-	struct es_addr sink[2];	 /* where the SYNs go: the SYN rows of xdp.c's destination */
-	struct es_addr peer[2];	 /* the listeners */
-	int listen_fd[2];	 /* in the peer's namespace */
+	struct es_addr sink[2]; /* where the SYNs go: the SYN rows of xdp.c's destination */
+	struct es_addr peer[2]; /* the listeners */
+	int listen_fd[2];	/* in the peer's namespace */
 	pid_t child;
 	int ctl; /* the harness's end of the socketpair */
 	int link_fd;
@@ -125,22 +135,34 @@ static int wait_for(int fd, short events)
 	return n ? 0 : -ETIMEDOUT;
 }
 
-static int do_syn(const struct es_addr *dst, int count)
+/* The program's run time and runs so far (while BPF_ENABLE_STATS is on). */
+static int prog_runs(int fd, uint64_t *ns, uint64_t *cnt, __u32 *id)
 {
-	for (int i = 0; i < count; i++) {
-		int fd = socket(dst->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
 
-		if (fd < 0)
-			return -errno;
-		if (!connect(fd, (const struct sockaddr *)&dst->sa, dst->len) ||
-		    errno != EINPROGRESS) {
-			int err = errno && errno != EINPROGRESS ? -errno : -EPROTO;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*ns = info.run_time_ns;
+	*cnt = info.run_cnt;
+	if (id)
+		*id = info.id;
+	return 0;
+}
 
-			close(fd);
-			return err;
-		}
-		close(fd); /* in SYN_SENT: gone at once, nothing sent */
+/* One SYN: a connect() whose socket is closed at once. */
+static int one_syn(const struct es_addr *dst)
+{
+	int fd = socket(dst->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return -errno;
+	if (!connect(fd, (const struct sockaddr *)&dst->sa, dst->len) || errno != EINPROGRESS) {
+		err = errno && errno != EINPROGRESS ? -errno : -EPROTO;
+		close(fd);
+		return err;
 	}
+	close(fd); /* in SYN_SENT: gone at once, nothing sent */
 	return 0;
 }
 
@@ -175,34 +197,68 @@ static int do_open(const struct es_addr *dst, int listen_fd, struct es_conn *c)
 	return c->peer < 0 ? -errno : 0;
 }
 
-/* Each write is read on the other side before the next: one segment each. */
-static int do_send(const struct es_conn *c, int count)
+/* One write, read on the other side before the next: one segment each. */
+static int one_write(const struct es_conn *c)
 {
 	static const char out[ES_WRITE];
 	char in[ES_WRITE];
+	int got = 0, err;
 
-	for (int i = 0; i < count; i++) {
-		int got = 0, err;
+	if (send(c->fd, out, sizeof(out), MSG_NOSIGNAL) != (ssize_t)sizeof(out))
+		return errno ? -errno : -EIO;
+	while (got < ES_WRITE) {
+		ssize_t r = recv(c->peer, in, sizeof(in) - (size_t)got, 0);
 
-		if (send(c->fd, out, sizeof(out), MSG_NOSIGNAL) != (ssize_t)sizeof(out))
-			return errno ? -errno : -EIO;
-		while (got < ES_WRITE) {
-			ssize_t r = recv(c->peer, in, sizeof(in) - (size_t)got, 0);
-
-			if (r > 0) {
-				got += (int)r;
-				continue;
-			}
-			if (r == 0)
-				return -ECONNRESET;
-			if (errno != EAGAIN)
-				return -errno;
-			err = wait_for(c->peer, POLLIN);
-			if (err)
-				return err;
+		if (r > 0) {
+			got += (int)r;
+			continue;
 		}
+		if (r == 0)
+			return -ECONNRESET;
+		if (errno != EAGAIN)
+			return -errno;
+		err = wait_for(c->peer, POLLIN);
+		if (err)
+			return err;
 	}
 	return 0;
+}
+
+/*
+ * cmd->count packets (SYN or SEND), each timed on its own from the
+ * program's statistics before and after it: the median packet's run time
+ * to *median. An interrupt or a preemption inside one run lands in that
+ * packet alone, where the harness's mean over the measurement takes it in.
+ */
+static int send_timed(const struct egress_sock *e, const struct es_cmd *cmd,
+		      const struct es_conn *c, double *median)
+{
+	double *v = malloc((size_t)cmd->count * sizeof(*v) + 1);
+	int fd = bpf_prog_get_fd_by_id(cmd->prog_id), n = 0, err = 0;
+	uint64_t t0 = 0, n0 = 0, t1 = 0, n1 = 0;
+	struct stat3 st;
+
+	if (!v || fd < 0) {
+		err = !v ? -ENOMEM : -errno;
+		goto out;
+	}
+	err = prog_runs(fd, &t0, &n0, NULL);
+	for (int i = 0; i < cmd->count && !err; i++) {
+		err = cmd->op == OP_SYN ? one_syn(&e->sink[cmd->fam]) : one_write(c);
+		if (!err)
+			err = prog_runs(fd, &t1, &n1, NULL);
+		if (!err && n1 > n0) /* the harness checks the runs against the packets */
+			v[n++] = (double)(t1 - t0) / (double)(n1 - n0);
+		t0 = t1;
+		n0 = n1;
+	}
+	stat3_of(v, n, &st);
+	*median = st.med;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(v);
+	return err;
 }
 
 static void do_close(struct es_conn *c)
@@ -230,47 +286,49 @@ static void sender(const struct egress_sock *e, pid_t parent, int ctl)
 	close(fd);
 	bench_pin_cpu(e->o->cpu);
 	for (;;) {
+		struct es_reply rep = {.err = -EINVAL};
 		struct es_cmd cmd;
-		int err = -EINVAL;
 
 		if (read(ctl, &cmd, sizeof(cmd)) != (ssize_t)sizeof(cmd))
 			_exit(0);
-		if (cmd.fam < 0 || cmd.fam > 1)
+		if (cmd.fam < 0 || cmd.fam > 1 || cmd.count < 0)
 			cmd.op = -1;
 		switch (cmd.op) {
 		case OP_SYN:
-			err = do_syn(&e->sink[cmd.fam], cmd.count);
+			rep.err = send_timed(e, &cmd, &c, &rep.median);
 			break;
 		case OP_OPEN:
 			do_close(&c);
-			err = do_open(&e->peer[cmd.fam], e->listen_fd[cmd.fam], &c);
+			rep.err = do_open(&e->peer[cmd.fam], e->listen_fd[cmd.fam], &c);
 			break;
 		case OP_SEND:
-			err = c.fd >= 0 && c.peer >= 0 ? do_send(&c, cmd.count) : -ENOTCONN;
+			rep.err = c.fd >= 0 && c.peer >= 0 ? send_timed(e, &cmd, &c, &rep.median)
+							   : -ENOTCONN;
 			break;
 		case OP_CLOSE:
 			do_close(&c);
-			err = 0;
+			rep.err = 0;
 			break;
 		}
-		if (write(ctl, &err, sizeof(err)) != (ssize_t)sizeof(err))
+		if (write(ctl, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
 			_exit(0);
 	}
 }
 
-static int ask(struct egress_sock *e, int op, int fam, int count)
+static int ask(struct egress_sock *e, struct es_cmd cmd, double *median)
 {
-	struct es_cmd cmd = {.op = op, .fam = fam, .count = count};
 	struct pollfd p = {.fd = e->ctl, .events = POLLIN};
-	int err;
+	struct es_reply rep;
 
 	if (write(e->ctl, &cmd, sizeof(cmd)) != (ssize_t)sizeof(cmd))
 		return -EPIPE;
 	if (poll(&p, 1, ES_REPLY_MS) != 1)
 		return -ETIMEDOUT;
-	if (read(e->ctl, &err, sizeof(err)) != (ssize_t)sizeof(err))
+	if (read(e->ctl, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
 		return -EPIPE;
-	return err;
+	if (median)
+		*median = rep.median;
+	return rep.err;
 }
 
 /* ---- the harness's side ---- */
@@ -415,7 +473,7 @@ int egress_sock_attach(struct egress_sock *e, int prog_fd, enum egress_sock_kind
 	e->fam = fam_of(family);
 	if (kind != ES_ESTABLISHED)
 		return 0;
-	err = ask(e, OP_OPEN, e->fam, 0);
+	err = ask(e, (struct es_cmd){.op = OP_OPEN, .fam = e->fam}, NULL);
 	if (err) {
 		bench_log("egress on real sockets: cannot connect to %s port %d: %s",
 			  e->peer[e->fam].text, ES_PORT, strerror(-err));
@@ -426,21 +484,13 @@ int egress_sock_attach(struct egress_sock *e, int prog_fd, enum egress_sock_kind
 	return 0;
 }
 
-static int prog_runs(int fd, uint64_t *ns, uint64_t *cnt)
+int egress_sock_run(struct egress_sock *e, int count, double *mean, double *median,
+		    uint64_t *runs)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	*ns = info.run_time_ns;
-	*cnt = info.run_cnt;
-	return 0;
-}
-
-int egress_sock_run(struct egress_sock *e, int count, double *ns, uint64_t *runs)
-{
-	uint64_t t0, t1, n0, n1;
+	struct es_cmd cmd = {.op = e->kind == ES_ESTABLISHED ? OP_SEND : OP_SYN,
+			     .fam = e->fam,
+			     .count = count};
+	uint64_t t0 = 0, t1 = 0, n0 = 0, n1 = 0;
 	int stats, err;
 
 	if (e->link_fd < 0)
@@ -448,23 +498,23 @@ int egress_sock_run(struct egress_sock *e, int count, double *ns, uint64_t *runs
 	stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats < 0)
 		return -errno;
-	err = prog_runs(e->prog_fd, &t0, &n0);
+	err = prog_runs(e->prog_fd, &t0, &n0, &cmd.prog_id);
 	if (!err)
-		err = ask(e, e->kind == ES_ESTABLISHED ? OP_SEND : OP_SYN, e->fam, count);
+		err = ask(e, cmd, median);
 	if (!err)
-		err = prog_runs(e->prog_fd, &t1, &n1);
+		err = prog_runs(e->prog_fd, &t1, &n1, NULL);
 	close(stats);
 	if (err)
 		return err;
 	*runs = n1 - n0;
-	*ns = *runs ? (double)(t1 - t0) / (double)*runs : 0;
+	*mean = *runs ? (double)(t1 - t0) / (double)*runs : 0;
 	return 0;
 }
 
 void egress_sock_detach(struct egress_sock *e)
 {
 	if (e->connected)
-		ask(e, OP_CLOSE, e->fam, 0);
+		ask(e, (struct es_cmd){.op = OP_CLOSE, .fam = e->fam}, NULL);
 	e->connected = false;
 	if (e->link_fd >= 0)
 		close(e->link_fd);

@@ -131,7 +131,10 @@ static void at(struct target *t, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The clock a row is judged on: the thread's CPU clock, or the kernel's statistics alone. */
+/*
+ * The clock a row is judged on: the thread's CPU clock, or for a row on
+ * real sockets the kernel's statistics (run time over runs).
+ */
 static enum bench_clock clock_of(const struct dp_row_result *w)
 {
 	return w->socket ? CLK_KERNEL : CLK_CPU;
@@ -168,10 +171,8 @@ static void dp_ratio(struct collector *c, const struct goal *g, const struct dp_
 	if (!t)
 		return;
 	at(t, "%s hosts%s", size_text[s], dp->n_sizes > 1 ? " (the worst)" : "");
-	if (!w->socket) { /* the kernel's statistics are the only clock of a socket row */
-		t->second_label = "kernel's clock";
-		t->second = ratios[s].c[CLK_KERNEL].med;
-	}
+	t->second_label = w->socket ? "the median packet's" : "kernel's clock";
+	t->second = ratios[s].c[w->socket ? CLK_SOCK_MEDIAN : CLK_KERNEL].med;
 	if (prog == DPP_SPEE) { /* a ratio to the empty program: gross figures */
 		part(t, "speebpf", w->ns[DPV(DPP_SPEE, s)].c[k].med, "ns");
 		part(t, "empty program", w->ns[DPV_EMPTY].c[k].med, "ns");
@@ -223,10 +224,8 @@ static void dp_targets(struct collector *c, const struct dp_results *dp)
 
 		if (!t)
 			continue;
-		if (!w->socket) {
-			t->second_label = "kernel's clock";
-			t->second = w->flat.c[CLK_KERNEL].med;
-		}
+		t->second_label = w->socket ? "the median packet's" : "kernel's clock";
+		t->second = w->flat.c[w->socket ? CLK_SOCK_MEDIAN : CLK_KERNEL].med;
 		part(t, "own work at 10 hosts", w->net[DPV(DPP_SPEE, 0)].c[k].med, "ns");
 		part(t, "at 100,000", w->net[DPV(DPP_SPEE, BENCH_SIZES - 1)].c[k].med, "ns");
 	}

@@ -470,7 +470,9 @@ static int sock_row(const struct dp_env *env, const struct row *r, int v, int fd
 		return err;
 	if (iv)
 		before = spee_count(iv, r);
-	err = before < 0 ? (int)before : egress_sock_run(env->es, count, &ns[CLK_KERNEL], &runs);
+	err = before < 0 ? (int)before
+			 : egress_sock_run(env->es, count, &ns[CLK_KERNEL], &ns[CLK_SOCK_MEDIAN],
+					   &runs);
 	if (!err && iv)
 		after = spee_count(iv, r);
 	egress_sock_detach(env->es);
@@ -478,7 +480,6 @@ static int sock_row(const struct dp_env *env, const struct row *r, int v, int fd
 		bench_log("row '%s' (IPv%d): %s", path_names[r->path], r->family, strerror(-err));
 		return err;
 	}
-	ns[CLK_CPU] = 0; /* one clock here: the kernel's statistics */
 	if (runs != (uint64_t)count || (iv && after - before != count)) {
 		bench_log("row '%s' (IPv%d) on %s: %d packets sent, the program ran %llu times%s",
 			  path_names[r->path], r->family,
@@ -620,8 +621,6 @@ static void summarize(const struct dp_env *env, const double *t, int rounds,
 				continue;
 			o->has[v] = true;
 			for (int c = 0; c < CLK_COUNT; c++) {
-				if (rw->socket && c == CLK_CPU)
-					continue;
 				stat3_of(&T(i, v, c, 0), rounds, &o->ns[v].c[c]);
 				ROUNDS_STAT(o->net[v].c[c], T(i, v, c, r) - T(i, DPV_EMPTY, c, r));
 			}
@@ -630,8 +629,6 @@ static void summarize(const struct dp_env *env, const double *t, int rounds,
 			int sp = DPV(DPP_SPEE, s), rf = DPV(DPP_REF, s), xf = DPV(DPP_XF, s);
 
 			for (int c = 0; c < CLK_COUNT; c++) {
-				if (rw->socket && c == CLK_CPU)
-					continue;
 #define NET(v) (T(i, v, c, r) - T(i, DPV_EMPTY, c, r))
 				if (o->has[rf])
 					ROUNDS_STAT(o->vs_ref_net[s].c[c], NET(sp) / NET(rf));
