@@ -18,9 +18,9 @@
  *    drops it, so nothing answers, and a closed socket retransmits nothing:
  *    one packet through the hook a connect();
  *  - OPEN, SEND, CLOSE: one connection (TCP_NODELAY) to a listener in the
- *    peer's namespace, and small writes on it, each read on the other side
- *    before the next is written, so that each is one segment and no timer
- *    sends anything in between.
+ *    peer's namespace, and small writes on it, each read and acknowledged
+ *    on the other side before the next is written, so that each is one
+ *    segment and no timer sends anything in between.
  * The harness's figure is the measurement's: run time over runs. The
  * sender reads the statistics around each packet as well, and reports the
  * median packet's, which an interrupt or a preemption during one run (a
@@ -42,12 +42,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -197,12 +199,16 @@ static int do_open(const struct es_addr *dst, int listen_fd, struct es_conn *c)
 	return c->peer < 0 ? -errno : 0;
 }
 
-/* One write, read on the other side before the next: one segment each. */
+/*
+ * One write, read on the other side and acknowledged before the next: one
+ * segment each, and nothing left for a timer of the sender's (a tail-loss
+ * probe) to send while the statistics are on.
+ */
 static int one_write(const struct es_conn *c)
 {
 	static const char out[ES_WRITE];
 	char in[ES_WRITE];
-	int got = 0, err;
+	int got = 0, one = 1, unacked = 0, err;
 
 	if (send(c->fd, out, sizeof(out), MSG_NOSIGNAL) != (ssize_t)sizeof(out))
 		return errno ? -errno : -EIO;
@@ -221,7 +227,17 @@ static int one_write(const struct es_conn *c)
 		if (err)
 			return err;
 	}
-	return 0;
+	if (setsockopt(c->peer, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)))
+		return -errno;
+	for (int ms = 0;; ms++) {
+		if (ioctl(c->fd, SIOCOUTQ, &unacked))
+			return -errno;
+		if (!unacked)
+			return 0;
+		if (ms >= ES_WAIT_MS)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
 }
 
 /*
