@@ -36,7 +36,7 @@ struct bench_opts {
 	const char *rx_if;
 	const char *tx_if;
 	const char *tmp_dir; /* generated configs go here */
-	const char *cgroup;  /* a child cgroup of the run's own, for the allowed flood */
+	const char *cgroup;  /* a child cgroup of the run's own: the allowed flood, egress on sockets */
 	const char *json_path;
 	const char *previous; /* the previous run's JSON, to compare with */
 	const char *label;    /* what was measured (the git commit), for the report */
