@@ -8,6 +8,9 @@
  *    with the same bounds checks), does exactly one hash lookup {proto,
  *    port, source} and bumps one per-CPU counter;
  *  - bench_skb_empty: the same fixed cost for cgroup_skb/egress;
+ *  - bench_sink: on the peer's veth while the egress rows run on real
+ *    sockets, it drops what is sent to one address (of each family), so
+ *    that the SYNs sent there are never answered;
  *  - bench_tx: the flood's sender, run by BPF_PROG_TEST_RUN in live-frames
  *    mode: it gives each frame a random IPv4 source in the flood range and
  *    sends it back out (XDP_TX) to the veth whose peer is measured.
@@ -58,6 +61,36 @@ int bench_skb_empty(struct __sk_buff *skb)
 {
 	(void)skb;
 	return 1;
+}
+
+/* The address bench_sink drops packets to, network order; set by the harness. */
+const volatile __u32 sink4 = 0;
+const volatile __u32 sink6[4] = {};
+
+SEC("xdp")
+int bench_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return XDP_PASS;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) <= end && ip->daddr == sink4)
+			return XDP_DROP;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) <= end && ip6->daddr.in6_u.u6_addr32[0] == sink6[0] &&
+		    ip6->daddr.in6_u.u6_addr32[1] == sink6[1] &&
+		    ip6->daddr.in6_u.u6_addr32[2] == sink6[2] &&
+		    ip6->daddr.in6_u.u6_addr32[3] == sink6[3])
+			return XDP_DROP;
+	}
+	return XDP_PASS;
 }
 
 SEC("xdp")

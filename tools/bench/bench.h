@@ -25,6 +25,7 @@ extern const size_t bench_sizes[BENCH_SIZES];
 struct bench_opts {
 	int rounds;	      /* test_run rounds, alternating the programs */
 	int repeat;	      /* test_run repetitions per measurement */
+	int sock_packets;     /* packets a measurement of the egress rows on real sockets */
 	int cp_reps;	      /* control-plane repetitions */
 	int flood_rounds;     /* A/B pairs of the floods */
 	double flood_seconds; /* target length of one flood measurement */
@@ -35,7 +36,7 @@ struct bench_opts {
 	const char *rx_if;
 	const char *tx_if;
 	const char *tmp_dir; /* generated configs go here */
-	const char *cgroup;  /* a child cgroup of the run's own, for the allowed flood */
+	const char *cgroup;  /* a child cgroup of the run's own: the allowed flood, egress on sockets */
 	const char *json_path;
 	const char *previous; /* the previous run's JSON, to compare with */
 	const char *label;    /* what was measured (the git commit), for the report */
@@ -63,6 +64,9 @@ enum bench_clock { CLK_CPU, CLK_KERNEL, CLK_COUNT };
 struct clock2 {
 	struct stat3 c[CLK_COUNT];
 };
+
+/* A socket row's second figure, in the slot of the clock it has not (struct dp_row_result). */
+#define CLK_SOCK_MEDIAN CLK_CPU
 
 uint64_t bench_now_ns(void);
 uint64_t bench_thread_cpu_ns(void);
@@ -183,6 +187,9 @@ enum dp_path {
 	DP_EGRESS_ALLOW,   /* cgroup_skb egress: outbound SYN a rule allows */
 	DP_EGRESS_ESTAB,   /* cgroup_skb egress: an ACK of that connection */
 	DP_EGRESS_REFUSE,  /* cgroup_skb egress: outbound SYN no rule allows */
+	/* The same hook on real sockets (egress_sock.c), not BPF_PROG_TEST_RUN: */
+	DP_EGRESS_SOCK_SYN,   /* a kernel TCP socket's SYN a rule allows */
+	DP_EGRESS_SOCK_ESTAB, /* a packet of a kernel TCP socket's open connection */
 	DP_PATH_COUNT,
 };
 extern const char *const dp_path_ids[DP_PATH_COUNT];
@@ -199,6 +206,12 @@ struct dp_row_result {
 	enum dp_path path;
 	int family; /* 4 or 6 */
 	bool egress;
+	/*
+	 * Measured on real sockets, on the kernel's run-time statistics: the
+	 * measurement's run time over its runs is kept as CLK_KERNEL, the
+	 * median packet's as CLK_SOCK_MEDIAN (there is no thread-CPU clock).
+	 */
+	bool socket;
 	bool has[DP_VARIANTS];
 	struct clock2 ns[DP_VARIANTS];	/* ns per packet */
 	struct clock2 net[DP_VARIANTS]; /* the same less the empty program of the same round */
@@ -210,7 +223,7 @@ struct dp_row_result {
 	char expect[48]; /* the verdict checked before timing: rule id or reason */
 };
 
-#define DP_MAX_ROWS 18
+#define DP_MAX_ROWS 22
 
 /* The refused IPv4 SYN at 1,000 hosts with drop events in each state. */
 enum dp_events {
@@ -227,6 +240,7 @@ struct dp_results {
 	int n_sizes;
 	int rounds;
 	int repeat;
+	int sock_packets; /* packets a measurement of the rows on real sockets */
 	int cpu;
 	bool xf_loaded;
 	char xf_obj[128];
@@ -240,6 +254,38 @@ struct dp_results {
 };
 
 int dp_run(const struct bench_opts *o, struct dp_results *r);
+
+/* ---- the egress program on real sockets (egress_sock.c) ---- */
+
+/*
+ * A sender process in the run's child cgroup, with kernel TCP sockets, and
+ * its peer in the other namespace: what a kernel socket's packet costs the
+ * cgroup_skb/egress program, on the kernel's own clock (BPF_ENABLE_STATS:
+ * the program's run_time_ns over its run_cnt). Opened from the measured
+ * host's namespace (the current one).
+ */
+struct egress_sock;
+enum egress_sock_kind {
+	ES_SYN,		/* a connect() to an allowed peer that answers nothing */
+	ES_ESTABLISHED, /* a small write on an open connection */
+};
+
+int egress_sock_open(const struct bench_opts *o, struct egress_sock **out);
+
+/* Attaches prog_fd to the cgroup and, for ES_ESTABLISHED, connects (family 4 or 6). */
+int egress_sock_attach(struct egress_sock *e, int prog_fd, enum egress_sock_kind kind,
+		       int family);
+
+/*
+ * count packets of that kind through the hook: the program's run time over
+ * its runs (mean, ns), the median packet's run time (ns), and the runs.
+ */
+int egress_sock_run(struct egress_sock *e, int count, double *mean, double *median,
+		    uint64_t *runs);
+
+/* Closes the connection and detaches the program. */
+void egress_sock_detach(struct egress_sock *e);
+void egress_sock_close(struct egress_sock *e);
 
 /* ---- control plane (ctrl.c) ---- */
 
@@ -407,7 +453,7 @@ struct bench_run {
 struct target {
 	const char *group; /* the goal's id, e.g. "dp-ref" */
 	const char *goal;  /* what it asks, in words */
-	char id[48];	   /* unique within a run: the group and the subject */
+	char id[128];	   /* unique within a run: the group and the subject */
 	char subject[80];  /* "IPv4 SYN, peer rule" */
 	char at[48];	   /* where the figure was taken: "10,000 hosts (the worst)" */
 	const char *unit;  /* "x", "ms", "MiB" */

@@ -92,7 +92,7 @@ int flood_set_gro(const char *ifname)
 	return ifreq_ioctl(ifname, SIOCETHTOOL, &ifr);
 }
 
-static int get_mac(const char *ifname, uint8_t mac[6])
+int flood_if_mac(const char *ifname, uint8_t mac[6])
 {
 	struct ifreq ifr = {};
 	int err = ifreq_ioctl(ifname, SIOCGIFHWADDR, &ifr);
@@ -564,7 +564,7 @@ static int setup(struct flood_env *env, struct flood_results *res)
 	env->len = pkt_build(&s, env->frame, sizeof(env->frame));
 	if (env->len < 0)
 		return -EINVAL;
-	err = get_mac(env->o->rx_if, mac);
+	err = flood_if_mac(env->o->rx_if, mac);
 	if (!err)
 		err = flood_set_gro(env->o->rx_if);
 	if (err) {
@@ -575,7 +575,7 @@ static int setup(struct flood_env *env, struct flood_results *res)
 	if (err)
 		return err;
 	env->tx_ifindex = (int)if_nametoindex(env->o->tx_if);
-	err = get_mac(env->o->tx_if, smac);
+	err = flood_if_mac(env->o->tx_if, smac);
 	bench_enter_netns(env->o->rx_netns);
 	if (env->tx_ifindex <= 0 || err)
 		return -ENODEV;

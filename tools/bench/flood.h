@@ -15,6 +15,9 @@
 
 #define FLOOD_HOSTS 10000 /* the inventory both floods' receiver holds */
 
+/* The MAC address of ifname (of the current network namespace). 0 or a negative errno. */
+int flood_if_mac(const char *ifname, uint8_t mac[6]);
+
 /* GRO on: veth then runs NAPI and takes XDP frames without an XDP program of its own. */
 int flood_set_gro(const char *ifname);
 

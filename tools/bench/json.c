@@ -11,8 +11,13 @@
  *   check      limits, start and end samples (empty, reference: clocks;
  *              spreads), disturbed, reasons []
  *   dataplane  sizes, exact_entries, rounds, repeat, cpu, xdp_filter,
- *              rows [{id, name, path, family, hook, counted_under,
- *                     empty: clocks, flat: clocks,
+ *              sock_packets,
+ *              rows [{id, name, path, family, hook, method ("test run":
+ *                     BPF_PROG_TEST_RUN; "kernel socket": real sockets, the
+ *                     kernel's run-time statistics, whose clocks are
+ *                     {"kernel": run time over runs, "median": the median
+ *                     packet's}),
+ *                     counted_under, empty: clocks, flat: clocks,
  *                     sizes [{hosts, speebpf, reference, xdp_filter (ns: clocks),
  *                             net {speebpf, reference, xdp_filter}: clocks,
  *                             vs_ref_net, vs_xf_net, vs_empty: clocks}]}]
@@ -118,12 +123,32 @@ static json_object *jstat(const struct stat3 *s)
 	return o;
 }
 
+/* Both clocks; a clock not measured (no samples) is left out. */
 static json_object *jclock(const struct clock2 *c)
 {
 	json_object *o = json_object_new_object();
 
-	put(o, "cpu", jstat(&c->c[CLK_CPU]));
+	if (c->c[CLK_CPU].n)
+		put(o, "cpu", jstat(&c->c[CLK_CPU]));
+	if (c->c[CLK_KERNEL].n)
+		put(o, "kernel", jstat(&c->c[CLK_KERNEL]));
+	return o;
+}
+
+/*
+ * A data-plane row's clocks: a test-run row's {"cpu", "kernel"}; a row on
+ * real sockets has the kernel's statistics only, {"kernel": run time over
+ * runs, "median": the median packet's run time}.
+ */
+static json_object *jrow_clock(const struct dp_row_result *w, const struct clock2 *c)
+{
+	json_object *o;
+
+	if (!w->socket)
+		return jclock(c);
+	o = json_object_new_object();
 	put(o, "kernel", jstat(&c->c[CLK_KERNEL]));
+	put(o, "median", jstat(&c->c[CLK_SOCK_MEDIAN]));
 	return o;
 }
 
@@ -155,6 +180,7 @@ static json_object *run_json(const struct bench_run *r)
 	put_num(j, "seconds", r->seconds);
 	put_int(opts, "rounds", o->rounds);
 	put_int(opts, "repeat", o->repeat);
+	put_int(opts, "sock_packets", o->sock_packets);
 	put_int(opts, "cp_reps", o->cp_reps);
 	put_int(opts, "flood_rounds", o->flood_rounds);
 	put_num(opts, "flood_seconds", o->flood_seconds);
@@ -239,6 +265,7 @@ static json_object *dp_json(const struct dp_results *dp)
 	put(j, "exact_entries", a);
 	put_int(j, "rounds", dp->rounds);
 	put_int(j, "repeat", dp->repeat);
+	put_int(j, "sock_packets", dp->sock_packets);
 	put_int(j, "cpu", dp->cpu);
 	x = json_object_new_object();
 	put_bool(x, "loaded", dp->xf_loaded);
@@ -254,10 +281,11 @@ static json_object *dp_json(const struct dp_results *dp)
 		put_str(row, "path", dp_path_ids[w->path]);
 		put_int(row, "family", w->family);
 		put_str(row, "hook", w->egress ? "cgroup_skb/egress" : "xdp");
+		put_str(row, "method", w->socket ? "kernel socket" : "test run");
 		put_str(row, "counted_under", w->expect);
-		put(row, "empty", jclock(&w->ns[DPV_EMPTY]));
+		put(row, "empty", jrow_clock(w, &w->ns[DPV_EMPTY]));
 		if (dp->n_sizes > 1)
-			put(row, "flat", jclock(&w->flat));
+			put(row, "flat", jrow_clock(w, &w->flat));
 		for (int s = 0; s < dp->n_sizes; s++) {
 			json_object *z = json_object_new_object(), *net = json_object_new_object();
 
@@ -265,15 +293,15 @@ static json_object *dp_json(const struct dp_results *dp)
 			for (int p = 0; p < DPP_COUNT; p++) {
 				if (!w->has[DPV(p, s)])
 					continue;
-				put(z, prog_keys[p], jclock(&w->ns[DPV(p, s)]));
-				put(net, prog_keys[p], jclock(&w->net[DPV(p, s)]));
+				put(z, prog_keys[p], jrow_clock(w, &w->ns[DPV(p, s)]));
+				put(net, prog_keys[p], jrow_clock(w, &w->net[DPV(p, s)]));
 			}
 			put(z, "net", net);
 			if (w->has[DPV(DPP_REF, s)])
-				put(z, "vs_ref_net", jclock(&w->vs_ref_net[s]));
+				put(z, "vs_ref_net", jrow_clock(w, &w->vs_ref_net[s]));
 			if (w->has[DPV(DPP_XF, s)])
-				put(z, "vs_xf_net", jclock(&w->vs_xf_net[s]));
-			put(z, "vs_empty", jclock(&w->vs_empty[s]));
+				put(z, "vs_xf_net", jrow_clock(w, &w->vs_xf_net[s]));
+			put(z, "vs_empty", jrow_clock(w, &w->vs_empty[s]));
 			json_object_array_add(sizes, z);
 		}
 		put(row, "sizes", sizes);

@@ -28,8 +28,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: speebpf-bench --rx-netns PATH --tx-netns PATH --rx-if IF --tx-if IF\n"
 		   "                     --tmp DIR --cgroup DIR --json FILE [--previous FILE]\n"
 		   "                     [--label TEXT] [--rounds N] [--repeat N] [--flood-rounds N]\n"
-		   "                     [--conn-count N] [--cp-reps N] [--quick] [--only PART]\n"
-		   "                     [--xdp-filter OBJ] [--cpu N]\n"
+		   "                     [--conn-count N] [--sock-packets N] [--cp-reps N] [--quick]\n"
+		   "                     [--only PART] [--xdp-filter OBJ] [--cpu N]\n"
 		   "       speebpf-bench --compare PREVIOUS.json RUN.json\n"
 		   "Run by tools/bench/run.sh (make bench), which makes the sandbox.\n"
 		   "PART: flood, conn (the allowed-connection flood), dp (data plane),\n"
@@ -64,6 +64,7 @@ int main(int argc, char **argv)
 	    {"repeat", required_argument, NULL, 'p'},
 	    {"flood-rounds", required_argument, NULL, 'f'},
 	    {"conn-count", required_argument, NULL, 'C'},
+	    {"sock-packets", required_argument, NULL, 'S'},
 	    {"cp-reps", required_argument, NULL, 'c'},
 	    {"quick", no_argument, NULL, 'q'},
 	    {"only", required_argument, NULL, 'o'},
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
 	struct bench_opts o = {
 	    .rounds = 9,
 	    .repeat = 500000,
+	    .sock_packets = 5000,
 	    .cp_reps = 7,
 	    .flood_rounds = 6,
 	    .flood_seconds = 1.0,
@@ -137,6 +139,9 @@ int main(int argc, char **argv)
 		case 'C':
 			o.conn_count = atoi(optarg);
 			break;
+		case 'S':
+			o.sock_packets = atoi(optarg);
+			break;
 		case 'c':
 			o.cp_reps = atoi(optarg);
 			break;
@@ -144,6 +149,7 @@ int main(int argc, char **argv)
 			/* A smoke run: every part, small and short. */
 			o.rounds = 3;
 			o.repeat = 100000;
+			o.sock_packets = 2000;
 			o.cp_reps = 3;
 			o.flood_rounds = 2;
 			o.flood_seconds = 0.3;
@@ -185,7 +191,7 @@ int main(int argc, char **argv)
 	}
 	if (!o.rx_netns || !o.tx_netns || !o.rx_if || !o.tx_if || !o.tmp_dir || !o.cgroup ||
 	    !o.json_path || o.rounds < 1 || o.rounds > 64 || o.repeat < 1 || o.cp_reps < 1 ||
-	    o.flood_rounds < 1 || o.conn_count < 1 || optind != argc) {
+	    o.flood_rounds < 1 || o.conn_count < 1 || o.sock_packets < 1 || optind != argc) {
 		usage(stderr);
 		return 2;
 	}

@@ -57,7 +57,7 @@ RX=spb-$id-rx		# the measured host
 TX=spb-$id-tx		# the flood's sender
 RX_IF=spb-$id-r		# at most 10 characters: NAPI threads are named napi/<if>-<n>
 TX_IF=spb-$id-t
-CG=$cg2/spb-$id		# the allowed flood's server runs here
+CG=$cg2/spb-$id		# the allowed flood's server, and the egress rows' sender, run here
 TMP=""
 
 cleanup() {

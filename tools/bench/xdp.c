@@ -52,6 +52,7 @@ struct inv {
 struct row {
 	enum dp_path path;
 	int family;
+	bool socket; /* on real sockets (egress_sock.c): no frame */
 	uint8_t frame[PKT_MAX];
 	int len;
 	uint32_t want_spee; /* return code */
@@ -70,6 +71,7 @@ struct dp_env {
 	struct row rows[DP_MAX_ROWS];
 	int n_rows;
 	int parked[DP_VARIANTS]; /* the veth each XDP program is parked on (bench_park_xdp) */
+	struct egress_sock *es;	 /* the rows on real sockets */
 };
 
 static const char *const path_names[DP_PATH_COUNT] = {
@@ -79,9 +81,12 @@ static const char *const path_names[DP_PATH_COUNT] = {
     [DP_REFUSED] = "SYN refused (no-rule)",
     [DP_REPLY] = "reply (flow map hit)",
     [DP_VLAN] = "802.1Q-tagged SYN, peer rule",
-    [DP_EGRESS_ALLOW] = "egress SYN allowed",
-    [DP_EGRESS_ESTAB] = "egress ACK, established",
-    [DP_EGRESS_REFUSE] = "egress SYN refused",
+    /* BPF_PROG_TEST_RUN's skb has a stand-in socket of no protocol: a raw socket's path */
+    [DP_EGRESS_ALLOW] = "egress SYN allowed, test run (raw-socket path)",
+    [DP_EGRESS_ESTAB] = "egress ACK, established, test run (raw-socket path)",
+    [DP_EGRESS_REFUSE] = "egress SYN refused, test run",
+    [DP_EGRESS_SOCK_SYN] = "egress SYN allowed (kernel socket)",
+    [DP_EGRESS_SOCK_ESTAB] = "egress established packet (kernel socket)",
 };
 
 const char *const dp_path_ids[DP_PATH_COUNT] = {
@@ -90,6 +95,7 @@ const char *const dp_path_ids[DP_PATH_COUNT] = {
     [DP_REPLY] = "reply",	    [DP_VLAN] = "vlan",
     [DP_EGRESS_ALLOW] = "egress-syn", [DP_EGRESS_ESTAB] = "egress-ack",
     [DP_EGRESS_REFUSE] = "egress-refused",
+    [DP_EGRESS_SOCK_SYN] = "egress-sk-syn", [DP_EGRESS_SOCK_ESTAB] = "egress-sk-est",
 };
 
 /* ---- inventories ---- */
@@ -368,6 +374,16 @@ static int add_row(struct dp_env *env, enum dp_path path, int family)
 		r->want_spee = 1;
 		r->reason = SPEE_REASON_ESTABLISHED;
 		break;
+	case DP_EGRESS_SOCK_SYN: /* to the same peer and port as the test-run SYN (egress_sock.c) */
+		r->socket = true;
+		r->rule = "ih-internal";
+		env->n_rows++;
+		return 0;
+	case DP_EGRESS_SOCK_ESTAB:
+		r->socket = true;
+		r->reason = SPEE_REASON_ESTABLISHED;
+		env->n_rows++;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -434,6 +450,57 @@ static int64_t spee_count(const struct inv *iv, const struct row *r)
 	return (int64_t)bench_spee_reason_count(&iv->sp, r->reason, dir);
 }
 
+/*
+ * A row on real sockets: count packets through variant v (its program fd)
+ * attached to the cgroup, ns a packet on the kernel's clock to ns[]. Checks
+ * that the program ran once a packet and, on speebpf, that the row's
+ * counter moved by as many.
+ */
+static int sock_row(const struct dp_env *env, const struct row *r, int v, int fd, int count,
+		    double ns[CLK_COUNT])
+{
+	const struct inv *iv = v == DPV_EMPTY ? NULL : &env->inv[v % BENCH_SIZES];
+	enum egress_sock_kind kind = r->path == DP_EGRESS_SOCK_SYN ? ES_SYN : ES_ESTABLISHED;
+	int64_t before = 0, after = 0;
+	uint64_t runs = 0;
+	int err;
+
+	err = egress_sock_attach(env->es, fd, kind, r->family);
+	if (err)
+		return err;
+	if (iv)
+		before = spee_count(iv, r);
+	err = before < 0 ? (int)before
+			 : egress_sock_run(env->es, count, &ns[CLK_KERNEL], &ns[CLK_SOCK_MEDIAN],
+					   &runs);
+	if (!err && iv)
+		after = spee_count(iv, r);
+	egress_sock_detach(env->es);
+	if (err) {
+		bench_log("row '%s' (IPv%d): %s", path_names[r->path], r->family, strerror(-err));
+		return err;
+	}
+	if (runs != (uint64_t)count || (iv && after - before != count)) {
+		bench_log("row '%s' (IPv%d) on %s: %d packets sent, the program ran %llu times%s",
+			  path_names[r->path], r->family,
+			  iv ? "speebpf" : "the empty program", count, (unsigned long long)runs,
+			  iv && after - before != count ? ", and its counter moved otherwise" : "");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* One measurement of a row through variant v (fd), ns a packet to ns[]. */
+static int time_row(const struct dp_env *env, const struct row *r, int v, int fd,
+		    double ns[CLK_COUNT])
+{
+	uint32_t rv;
+
+	if (r->socket)
+		return sock_row(env, r, v, fd, env->o->sock_packets, ns);
+	return run_row(env, r, fd, env->o->repeat, ns, &rv);
+}
+
 /* Runs a row once on speebpf and checks the verdict and the one counter it must move. */
 static int check_spee(const struct dp_env *env, const struct inv *iv, const struct row *r)
 {
@@ -465,6 +532,12 @@ static int check_all(struct dp_env *env, struct dp_results *res)
 
 			if (!variant_used(env, v) || (fd = prog_of(env, r, v)) < 0)
 				continue;
+			if (r->socket) {
+				err = sock_row(env, r, v, fd, 16, ns);
+				if (err)
+					return err;
+				continue;
+			}
 			if (v / BENCH_SIZES == DPP_SPEE) {
 				err = check_spee(env, &env->inv[v], r);
 				if (err) {
@@ -542,6 +615,7 @@ static void summarize(const struct dp_env *env, const double *t, int rounds,
 		o->path = rw->path;
 		o->family = rw->family;
 		o->egress = is_egress(rw);
+		o->socket = rw->socket;
 		for (int v = 0; v < DP_VARIANTS; v++) {
 			if (!variant_used(env, v) || prog_of(env, rw, v) < 0)
 				continue;
@@ -590,11 +664,10 @@ static int measure(struct dp_env *env, struct dp_results *res)
 			for (int k = 0; k < DP_VARIANTS && !err; k++) {
 				int v = (k + r) % DP_VARIANTS, fd;
 				double ns[CLK_COUNT];
-				uint32_t rv;
 
 				if (!variant_used(env, v) || (fd = prog_of(env, rw, v)) < 0)
 					continue;
-				err = run_row(env, rw, fd, env->o->repeat, ns, &rv);
+				err = time_row(env, rw, v, fd, ns);
 				for (int c = 0; c < CLK_COUNT && !err; c++)
 					T(i, v, c, r) = ns[c];
 			}
@@ -741,9 +814,10 @@ static int measure_events(struct dp_env *env, struct dp_results *res)
 
 int dp_run(const struct bench_opts *o, struct dp_results *res)
 {
-	static const enum dp_path paths[] = {DP_PEER,	      DP_ANY,	       DP_CIDR,
-					     DP_REFUSED,      DP_REPLY,	       DP_VLAN,
-					     DP_EGRESS_ALLOW, DP_EGRESS_ESTAB, DP_EGRESS_REFUSE};
+	static const enum dp_path paths[] = {
+	    DP_PEER,	      DP_ANY,	       DP_CIDR,		 DP_REFUSED,	     DP_REPLY,
+	    DP_VLAN,	      DP_EGRESS_ALLOW, DP_EGRESS_ESTAB, DP_EGRESS_REFUSE, DP_EGRESS_SOCK_SYN,
+	    DP_EGRESS_SOCK_ESTAB};
 	struct dp_env *env = calloc(1, sizeof(*env));
 	int err = 0;
 
@@ -758,6 +832,7 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 	env->ifindex = (int)if_nametoindex(o->rx_if);
 	res->rounds = o->rounds;
 	res->repeat = o->repeat;
+	res->sock_packets = o->sock_packets;
 	res->n_sizes = o->n_sizes;
 	res->cpu = o->cpu;
 	snprintf(res->xf_obj, sizeof(res->xf_obj), "%s", o->xdpfilter_obj);
@@ -837,6 +912,8 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 	if (err)
 		bench_log("data plane: cannot park the XDP programs: %s", strerror(-err));
 	if (!err)
+		err = egress_sock_open(o, &env->es);
+	if (!err)
 		err = seed_flows(env);
 	if (!err)
 		err = check_all(env, res);
@@ -848,6 +925,7 @@ int dp_run(const struct bench_opts *o, struct dp_results *res)
 		bench_pin_cpu(-1);
 	}
 out:
+	egress_sock_close(env->es);
 	for (int v = 0; v < DP_VARIANTS; v++)
 		bench_unpark_xdp(env->parked[v]);
 	for (int s = 0; s < BENCH_SIZES; s++)
