@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "gateway.h"
+
 const struct cfg_host *explain_gw_host_of(const struct config *cfg, const struct prefix *addr)
 {
 	for (size_t h = 0; h < cfg->n_hosts; h++)
@@ -20,14 +22,7 @@ const struct cfg_host *explain_gw_host_of(const struct config *cfg, const struct
 int explain_gw_compile(const struct config *cfg, const struct cfg_host *host,
 		       const struct policy_env *env, struct policy **out, struct diags *d)
 {
-	struct policy_env hosts_env = { 0 };
-
-	/* the machine's resolvers only: none of its addresses is an inventory host's */
-	if (env) {
-		hosts_env.resolvers = env->resolvers;
-		hosts_env.n_resolvers = env->n_resolvers;
-	}
-	return policy_compile(cfg, host->name, &hosts_env, out, d);
+	return gateway_compile_host(cfg, host->name, env, out, d);
 }
 
 /* A drop, whatever the mode: no-rule refuses unless the direction's default passes. */

@@ -146,10 +146,22 @@ static int make_fleet(struct gateway_policy *g)
 	return err;
 }
 
+int gateway_compile_host(const struct config *cfg, const char *name, const struct policy_env *env,
+			 struct policy **out, struct diags *d)
+{
+	struct policy_env hosts_env = { 0 };
+
+	/* The machine's resolvers only: none of its addresses is an inventory host's. */
+	if (env) {
+		hosts_env.resolvers = env->resolvers;
+		hosts_env.n_resolvers = env->n_resolvers;
+	}
+	return policy_compile(cfg, name, &hosts_env, out, d);
+}
+
 int gateway_compile(const struct config *cfg, const struct policy_env *env,
 		    struct gateway_policy **out, struct diags *d)
 {
-	struct policy_env hosts_env = { 0 };
 	struct gateway_policy *g;
 	uint64_t *hash = NULL;
 	int err = 0;
@@ -163,11 +175,6 @@ int gateway_compile(const struct config *cfg, const struct policy_env *env,
 		diag_add(d, cfg->path, 0, 0, "%zu hosts is more than the %d a gateway judges",
 			 cfg->n_hosts, GATEWAY_MAX_HOSTS);
 		return -E2BIG;
-	}
-	/* The machine's resolvers only: none of its addresses is an inventory host's. */
-	if (env) {
-		hosts_env.resolvers = env->resolvers;
-		hosts_env.n_resolvers = env->n_resolvers;
 	}
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -185,7 +192,7 @@ int gateway_compile(const struct config *cfg, const struct policy_env *env,
 
 		gh->host = &cfg->hosts[h];
 		gh->index = (uint16_t)(h + 1);
-		err = policy_compile(cfg, gh->host->name, &hosts_env, &gh->p, d);
+		err = gateway_compile_host(cfg, gh->host->name, env, &gh->p, d);
 		if (err)
 			break;
 		g->n_hosts++;

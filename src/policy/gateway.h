@@ -60,6 +60,14 @@ int gateway_compile(const struct config *cfg, const struct policy_env *env,
 void gateway_free(struct gateway_policy *g);
 
 /*
+ * One host's allowlists as a gateway judges by them (gateway_compile's
+ * hosts, explain --gateway's sides): env's resolvers only. Returns 0 with
+ * *out set, or a negative errno with the problem in d.
+ */
+int gateway_compile_host(const struct config *cfg, const char *name, const struct policy_env *env,
+			 struct policy **out, struct diags *d);
+
+/*
  * The gateway policy whose fleet view p is (a policy without a host), or
  * NULL for a host's policy: for code that holds either as a struct policy.
  */
