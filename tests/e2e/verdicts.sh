@@ -135,6 +135,31 @@ verdicts_run() {
 	((n > 0)) || lab_fail "verdict table $table has no row"
 }
 
+# verdicts_flow TABLE: with nothing enforcing, the traffic of every row of
+# TABLE flows (a TCP row connects or, for a refusal, gets at least a RST; a UDP
+# row is answered): the lab carries what the table asks of it, so that a
+# refusal later is the firewall's doing.
+verdicts_flow() {
+	local table=$1 kind from to port rule opts line n=0
+	[[ -r $table ]] || lab_die "verdicts_flow: no table $table"
+	while read -r line; do
+		[[ -z $line || $line == \#* ]] && continue
+		read -r kind from to port rule opts <<<"$line"
+		case $kind in
+		# shellcheck disable=SC2086 # opts are the probe's words
+		connect) expect_connect "$from" "$to" "$port" $opts ;;
+		# (a refusal's target may have nothing listening: its RST is an answer)
+		# shellcheck disable=SC2086
+		blocked | denied) expect answered "$from" "$to" "$port" $opts ;;
+		# shellcheck disable=SC2086
+		udp-reply | udp-blocked) expect_udp_reply "$from" "$to" "$port" $opts ;;
+		*) lab_die "verdict table: unknown kind '$kind'" ;;
+		esac
+		n=$((n + 1))
+	done < <(sed 's/[[:space:]]*$//' "$table")
+	((n > 0)) || lab_fail "verdict table $table has no row"
+}
+
 _vt_row() {
 	local backend=$1 kind=$2 from=$3 to=$4 port=$5 rule=$6 src dst before_src before_dst
 	local moved problems="" counted=""
