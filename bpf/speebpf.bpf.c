@@ -13,7 +13,7 @@
  * User space chooses the XDP and tc variant of each device by its link
  * type (src/kernel/ifaces.c).
  */
-#include "account.bpf.h"
+#include "gateway.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -359,26 +359,66 @@ int spee_sendmsg6(struct bpf_sock_addr *ctx)
 }
 
 /*
- * Gateway mode (spee_abi.h): stubs until bpf/gateway.bpf.h lands; they
- * judge nothing yet.
+ * Gateway mode (gateway.bpf.h): every packet judged once, where it enters
+ * the machine. XDP on routed interfaces (spee_gw_xdp_l3 on devices without
+ * a link header, as host mode's), tc ingress on the ports of a bridge,
+ * whose forwarding XDP does not see as it sees routed traffic. tc parses
+ * as host mode's tc egress does: a VM's GSO frame is longer than its linear
+ * part.
  */
+static __always_inline int spee_gw_xdp_judge(struct xdp_md *ctx, bool l2)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = (__u64)(data_end - data), packets;
+	struct spee_gw_judged j = {};
+	struct spee_pkt p = {};
+	struct spee_run run;
+	int parsed = -1;
+
+	if (spee_run_load(&run))
+		return XDP_PASS;
+	if (l2)
+		parsed = spee_parse_fast(data, data_end, &p);
+	if (parsed < 0) {
+		__builtin_memset(&p, 0, sizeof(p));
+		parsed = l2 ? spee_parse_xdp(ctx, &p) : spee_parse_xdp_l3(ctx, &p);
+	}
+	spee_gw_judge(ctx, true, &run, parsed, &p, &j, &packets);
+	if (parsed == SPEE_PARSE_NON_IP)
+		spee_count_l2(&run, SPEE_DIR_INGRESS, j.v[SPEE_DIR_INGRESS], p.ethertype, bytes);
+	return spee_gw_account(&run, &j, packets, bytes, &p, ctx->ingress_ifindex) ? XDP_PASS :
+										     XDP_DROP;
+}
+
 SEC("xdp")
 int spee_gw_xdp(struct xdp_md *ctx)
 {
-	(void)ctx;
-	return XDP_PASS;
+	return spee_gw_xdp_judge(ctx, true);
 }
 
 SEC("xdp")
 int spee_gw_xdp_l3(struct xdp_md *ctx)
 {
-	(void)ctx;
-	return XDP_PASS;
+	return spee_gw_xdp_judge(ctx, false);
 }
 
 SEC("tc")
 int spee_gw_tc(struct __sk_buff *skb)
 {
-	(void)skb;
-	return SPEE_TC_ACT_UNSPEC;
+	struct spee_gw_judged j = {};
+	struct spee_pkt p = {};
+	struct spee_run run;
+	__u64 packets;
+	int parsed;
+
+	if (spee_run_load(&run))
+		return SPEE_TC_ACT_UNSPEC;
+	parsed = spee_parse_tc_eth(skb, &p);
+	spee_gw_judge(skb, false, &run, parsed, &p, &j, &packets);
+	if (parsed == SPEE_PARSE_NON_IP)
+		spee_count_l2(&run, SPEE_DIR_INGRESS, j.v[SPEE_DIR_INGRESS], p.ethertype, skb->len);
+	return spee_gw_account(&run, &j, packets, skb->len, &p, skb->ifindex) ?
+		       SPEE_TC_ACT_UNSPEC :
+		       SPEE_TC_ACT_SHOT;
 }

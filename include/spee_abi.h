@@ -526,6 +526,9 @@ struct spee_gw_flow {
 #define SPEE_PROG_KINDS 4 /* xdp, cgroup egress, connect4, connect6 */
 #define SPEE_PROG_KINDS_MORE 12 /* xdp_l3, sendmsg4/6, tc egress and its _l3, room */
 #define SPEE_TAG_SIZE 8 /* BPF_TAG_SIZE */
+#define SPEE_INST_GATEWAY 1 /* spee_instance.kind */
+#define SPEE_GW_PORTS 256 /* bridge ports one gateway instance filters */
+#define SPEE_IFNAME_LEN 16 /* IF_NAMESIZE */
 
 /*
  * spee_inst (ARRAY, 1 element): what status prints about an instance.
@@ -558,6 +561,18 @@ struct spee_instance {
 	 * this build.
 	 */
 	__u8 prog_tag_more[SPEE_PROG_KINDS_MORE][SPEE_TAG_SIZE];
+	/*
+	 * Gateway mode (--gateway): SPEE_INST_GATEWAY; host mode 0 (and every
+	 * record of an older build). The hosts judged, the distinct policies
+	 * among them, and the bridge ports whose tc ingress filter is the
+	 * instance's: a filter is no link, so no pin says where it is.
+	 */
+	__u8 kind;
+	__u8 pad3;
+	__u16 gw_hosts;
+	__u16 gw_policies;
+	__u16 gw_n_ports;
+	char gw_ports[SPEE_GW_PORTS][SPEE_IFNAME_LEN];
 };
 
 #define SPEE_NAME_LEN 128

@@ -842,9 +842,26 @@ static int forget_seen(const struct spee_map_fds *m, const bool *fresh, struct d
 	return err;
 }
 
+static int build_host_image(const struct maps_source *src, const uint16_t *slot_of_rule,
+			    uint8_t slot, struct maps_image *img, struct diags *d)
+{
+	return maps_build_image(src->rules, src->names, slot_of_rule, slot, img, d);
+}
+
 int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
 	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d)
 {
+	const struct maps_source src = { .rules = p, .names = t, .build = build_host_image };
+
+	return maps_apply_source(m, &src, opts, res, d);
+}
+
+int maps_apply_source(const struct spee_map_fds *m, const struct maps_source *src,
+		      const struct maps_apply_opts *opts, struct maps_apply_result *res,
+		      struct diags *d)
+{
+	const struct policy *p = src->rules;
+	struct maps_write_stats gw_needs;
 	struct spee_rule_meta *cur = NULL, *next = NULL, *released = NULL;
 	uint16_t *slot_of_rule = NULL;
 	bool *fresh = NULL, rules_written = false;
@@ -879,7 +896,9 @@ int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struc
 	err = maps_assign_slots(cur, p, next, slot_of_rule, fresh, d);
 	if (err)
 		goto out;
-	err = maps_build_image(p, t, slot_of_rule, target, &img, d);
+	err = src->build(src, slot_of_rule, target, &img, d);
+	if (!err && src->check)
+		err = src->check(src, m, target, &res->stats, d);
 	if (err)
 		goto out;
 
@@ -918,9 +937,14 @@ int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struc
 
 	cur_slot = cache_get(cache, &rt, target);
 	other_slot = cache_get(cache, &rt, target ^ 1);
+	gw_needs = res->stats; /* what check found; write_slot starts its own */
 	err = write_slot(m, &img, &cfg, cur_slot, other_slot, &res->stats, d);
+	res->stats.gw_hosts_needed = gw_needs.gw_hosts_needed;
+	res->stats.gw_ctr_needed = gw_needs.gw_ctr_needed;
 	if (cache)
 		cache->slot[target].valid = false; /* until cache_put: the slot has changed */
+	if (!err && src->before_flip)
+		err = src->before_flip(src, m, slot_of_rule, fresh, target, d);
 	if (err)
 		goto out;
 	err = maps_flip(m, target, d);
@@ -936,6 +960,8 @@ int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struc
 	maps_release_slots(released, p, slot_of_rule);
 	err = write_rules(m, next, released, d);
 	rules_written = false;
+	if (!err && src->after_flip)
+		err = src->after_flip(src, m, slot_of_rule, target, d);
 out:
 	if (err && rules_written)
 		write_rules(m, next, cur, d); /* best effort: stats keep showing the old rules */

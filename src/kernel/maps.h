@@ -98,6 +98,36 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
 		     struct diags *d);
 
+/*
+ * An image from several policies (gateway mode: one part per policy id).
+ * A part's kind says which of its entries it writes and how:
+ *   MAPS_PART_HOST            every entry, as maps_build_image (policy 0);
+ *   MAPS_PART_GATEWAY_POLICY  all but the host's own addresses and the
+ *                             ethertypes, keyed with .policy; no spee_ports
+ *                             bits, tcp/udp ANY a /0 spee_prefix entry;
+ *   MAPS_PART_GATEWAY_FLEET   the ethertypes only, with the part's policy.
+ */
+enum maps_part_kind {
+	MAPS_PART_HOST,
+	MAPS_PART_GATEWAY_POLICY,
+	MAPS_PART_GATEWAY_FLEET,
+};
+
+struct maps_part {
+	const struct policy *p;
+	uint16_t policy; /* spee_rule_key.policy of its entries */
+	enum maps_part_kind kind;
+};
+
+/* maps_build_image over parts; slot_of_rule indexes the rules every part's policy shares. */
+int maps_build_parts(const struct maps_part *parts, size_t n_parts, const struct name_table *t,
+		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		     struct diags *d);
+
+/* Upper bounds of the entries one slot of these parts needs. */
+void maps_count_parts(const struct maps_part *parts, size_t n_parts, const struct name_table *t,
+		      size_t *n_exact, size_t *n_prefix);
+
 void maps_image_free(struct maps_image *img);
 
 /* Upper bounds of the entries one slot of p needs (for sizing the maps). */
@@ -111,6 +141,8 @@ struct maps_write_stats {
 	/* Entries the map must hold at once, the other slot's and this image's
 	 * (set also on -E2BIG, for both maps: what growing them needs). */
 	size_t exact_needed, prefix_needed;
+	/* Gateway mode (maps_gateway.h), set likewise: spee_gw_hosts, spee_gw_ctr. */
+	size_t gw_hosts_needed, gw_ctr_needed;
 };
 
 /*
@@ -192,6 +224,38 @@ struct maps_apply_result {
  */
 int maps_apply(const struct spee_map_fds *m, const struct policy *p, const struct name_table *t,
 	       const struct maps_apply_opts *opts, struct maps_apply_result *res, struct diags *d);
+
+/*
+ * What maps_apply_source applies: host mode's policy (maps_apply), or
+ * gateway mode's (maps_gateway.h), which adds maps of its own around the
+ * same four steps.
+ */
+struct maps_source {
+	/* Counter slots (its rules), mode, default actions, scope, timeouts, events. */
+	const struct policy *rules;
+	const struct name_table *names; /* may be NULL */
+	/* Step 2 for this source. */
+	int (*build)(const struct maps_source *src, const uint16_t *slot_of_rule, uint8_t slot,
+		     struct maps_image *img, struct diags *d);
+	/*
+	 * May be NULL. check: before anything is written (-E2BIG with the
+	 * needs in st); before_flip: once the slot's entries are written;
+	 * after_flip: once the slot is active.
+	 */
+	int (*check)(const struct maps_source *src, const struct spee_map_fds *m, uint8_t slot,
+		     struct maps_write_stats *st, struct diags *d);
+	int (*before_flip)(const struct maps_source *src, const struct spee_map_fds *m,
+			   const uint16_t *slot_of_rule, const bool *fresh, uint8_t slot,
+			   struct diags *d);
+	int (*after_flip)(const struct maps_source *src, const struct spee_map_fds *m,
+			  const uint16_t *slot_of_rule, uint8_t slot, struct diags *d);
+	const void *arg;
+};
+
+/* maps_apply for any source. */
+int maps_apply_source(const struct spee_map_fds *m, const struct maps_source *src,
+		      const struct maps_apply_opts *opts, struct maps_apply_result *res,
+		      struct diags *d);
 
 /*
  * Copies every entry of a hash or trie into another map of the same key and

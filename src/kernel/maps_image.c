@@ -262,24 +262,64 @@ static size_t entry_ports(const struct policy_entry *e)
 	return (size_t)e->port_hi - e->port_lo + 1;
 }
 
-void maps_count_entries(const struct policy *p, const struct name_table *t, size_t *n_exact,
-			size_t *n_prefix)
+/* Whether a /0 of entry e (in a part of this kind) is a port's any_rule rather than a trie entry. */
+static bool any_in_port_table(const struct policy_entry *e, enum maps_part_kind kind)
 {
-	*n_exact = 0;
-	*n_prefix = 0;
+	return kind == MAPS_PART_HOST && e->reason == SPEE_REASON_RULE && entry_has_port_table(e);
+}
+
+/* Whether a part of this kind writes entry e. */
+static bool part_writes(const struct policy_entry *e, enum maps_part_kind kind)
+{
+	switch (kind) {
+	case MAPS_PART_HOST:
+		return true;
+	case MAPS_PART_GATEWAY_POLICY:
+		/* a host's own addresses are host mode's; the ethertypes the fleet's */
+		return e->proto != SPEE_PROTO_LOCAL && e->proto != SPEE_PROTO_ETHERTYPE;
+	case MAPS_PART_GATEWAY_FLEET:
+		return e->proto == SPEE_PROTO_ETHERTYPE;
+	}
+	return false;
+}
+
+static void count_part(const struct maps_part *part, const struct name_table *t, size_t *n_exact,
+		       size_t *n_prefix)
+{
+	const struct policy *p = part->p;
+
 	for (size_t i = 0; i < p->n_entries; i++) {
 		const struct policy_entry *e = &p->entries[i];
 		size_t n, ports = entry_ports(e);
-		const struct prefix *a = entry_addrs(e, t, &n);
+		const struct prefix *a;
 
+		if (!part_writes(e, part->kind))
+			continue;
+		a = entry_addrs(e, t, &n);
 		for (size_t k = 0; k < n; k++) {
 			if (prefix_is_host(&a[k]))
 				*n_exact += ports;
-			else if (a[k].len > 0 || e->reason != SPEE_REASON_RULE ||
-				 !entry_has_port_table(e))
+			else if (a[k].len > 0 || !any_in_port_table(e, part->kind))
 				*n_prefix += ports;
 		}
 	}
+}
+
+void maps_count_parts(const struct maps_part *parts, size_t n_parts, const struct name_table *t,
+		      size_t *n_exact, size_t *n_prefix)
+{
+	*n_exact = 0;
+	*n_prefix = 0;
+	for (size_t i = 0; i < n_parts; i++)
+		count_part(&parts[i], t, n_exact, n_prefix);
+}
+
+void maps_count_entries(const struct policy *p, const struct name_table *t, size_t *n_exact,
+			size_t *n_prefix)
+{
+	const struct maps_part part = { .p = p, .kind = MAPS_PART_HOST };
+
+	maps_count_parts(&part, 1, t, n_exact, n_prefix);
 }
 
 static uint8_t spee_family_of(const struct prefix *a)
@@ -292,11 +332,12 @@ static uint8_t spee_family_of(const struct prefix *a)
  * and prefixes (spee_prefix) share it: spee_prefix_key is a spee_rule_key
  * behind the trie's prefix length. The address is masked to its prefix.
  */
-static void fill_key(struct spee_rule_key *k, uint8_t slot, const struct policy_entry *e,
-		     const struct prefix *a, uint32_t port)
+static void fill_key(struct spee_rule_key *k, uint8_t slot, uint16_t policy,
+		     const struct policy_entry *e, const struct prefix *a, uint32_t port)
 {
 	memset(k, 0, sizeof(*k));
 	k->slot = slot;
+	k->policy = policy;
 	k->dir = e->dir;
 	k->proto = e->proto;
 	k->family = spee_family_of(a);
@@ -317,12 +358,12 @@ _Static_assert(offsetof(struct spee_prefix_key, port) - sizeof(__u32) ==
 			       offsetof(struct spee_rule_key, addr),
 	       "spee_prefix_key is a prefix length, then a spee_rule_key");
 
-static void fill_prefix_key(struct spee_prefix_key *pk, uint8_t slot, const struct policy_entry *e,
-			    const struct prefix *a, uint32_t port)
+static void fill_prefix_key(struct spee_prefix_key *pk, uint8_t slot, uint16_t policy,
+			    const struct policy_entry *e, const struct prefix *a, uint32_t port)
 {
 	struct spee_rule_key k;
 
-	fill_key(&k, slot, e, a, port);
+	fill_key(&k, slot, policy, e, a, port);
 	pk->prefixlen = SPEE_PREFIX_FIXED_BITS + a->len;
 	memcpy(&pk->slot, &k, sizeof(k));
 }
@@ -402,29 +443,17 @@ int maps_check_datapath(const struct policy *p, struct diags *d)
 	return err;
 }
 
-int maps_build_image(const struct policy *p, const struct name_table *t,
-		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
-		     struct diags *d)
+/*
+ * The entries of one part into ex/px (room counted by count_part), and the
+ * port table's bits for host mode's tcp and udp.
+ */
+static int build_part(const struct maps_part *part, const struct name_table *t,
+		      const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		      struct seq_exact *ex, size_t *nex, struct seq_prefix *px, size_t *npx,
+		      size_t *seq, size_t *cap_used, struct diags *d)
 {
-	struct seq_exact *ex = NULL;
-	struct seq_prefix *px = NULL;
-	size_t cap_ex, cap_px, nex = 0, npx = 0, seq = 0, cap_used = 0;
+	const struct policy *p = part->p;
 	int err = 0;
-
-	memset(img, 0, sizeof(*img));
-	img->slot = slot;
-	err = maps_check_datapath(p, d);
-	if (err)
-		return err;
-	maps_count_entries(p, t, &cap_ex, &cap_px);
-	err = ports_alloc(img);
-	/* Each entry is written whole below (its key zeroed first): no zeroing here. */
-	ex = malloc((cap_ex ? cap_ex : 1) * sizeof(*ex));
-	px = calloc(cap_px ? cap_px : 1, sizeof(*px));
-	if (err || !ex || !px) {
-		err = -ENOMEM;
-		goto out;
-	}
 
 	for (size_t i = 0; i < p->n_entries; i++) {
 		const struct policy_entry *e = &p->entries[i];
@@ -432,26 +461,30 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 		bool local = e->proto == SPEE_PROTO_LOCAL;
 		/* a non-IP ethertype: one exact key, port the ethertype, no port-table bits */
 		bool ethertype = e->proto == SPEE_PROTO_ETHERTYPE;
-		/* icmp, icmpv6 and `ip` rules: no port-table bits, ANY is a /0 in the trie */
-		bool ported = entry_has_port_table(e);
+		/*
+		 * Host mode's tcp and udp have port-table bits and their ANY is
+		 * the port's any_rule; icmp, icmpv6, `ip` and every gateway
+		 * entry have none: ANY is a /0 in the trie.
+		 */
+		bool ported = part->kind == MAPS_PART_HOST && entry_has_port_table(e);
 		uint32_t l4 = e->proto == IPPROTO_UDP ? SPEE_L4_UDP : SPEE_L4_TCP;
 		const struct prefix *a;
 		size_t n;
 
+		if (!part_writes(e, part->kind))
+			continue;
 		if (e->dir >= SPEE_DIR_MAX || e->reason >= SPEE_REASON_MAX ||
-		    (!ported && !local && !ethertype && e->port_lo != e->port_hi)) {
+		    (!entry_has_port_table(e) && !local && !ethertype && e->port_lo != e->port_hi)) {
 			diag_add(d, NULL, 0, 0, "policy entry %zu: direction, protocol or reason "
 				 "out of range", i);
-			err = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 		if (e->reason == SPEE_REASON_RULE) {
 			if (e->rule >= p->n_rules || !slot_of_rule ||
 			    slot_of_rule[e->rule] == SPEE_RULE_NONE) {
 				diag_add(d, NULL, 0, 0,
 					 "policy entry %zu names a rule with no counter slot", i);
-				err = -EINVAL;
-				goto out;
+				return -EINVAL;
 			}
 			v.rule = slot_of_rule[e->rule];
 		}
@@ -464,8 +497,7 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 				diag_add(d, NULL, 0, 0,
 					 "policy entry %zu: the host's own addresses and ethertypes "
 					 "must be host addresses, not prefixes", i);
-				err = -EINVAL;
-				goto out;
+				return -EINVAL;
 			}
 			for (uint32_t port = local ? 0 : e->port_lo;
 			     port <= (local ? 0u : (uint32_t)e->port_hi); port++) {
@@ -473,24 +505,24 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 				struct spee_port_info *pi = &img->ports[pidx];
 
 				if (host) {
-					struct seq_exact *s = &ex[nex++];
+					struct seq_exact *s = &ex[(*nex)++];
 					struct spee_rule_key key;
 
-					fill_key(&key, slot, e, &a[k], port);
-					s->seq = (uint32_t)seq++;
+					fill_key(&key, slot, part->policy, e, &a[k], port);
+					s->seq = (uint32_t)(*seq)++;
 					s->v = v;
 					set_order(s, &key);
 					if (ported) {
-						err = port_touch(img, pidx, &cap_used);
+						err = port_touch(img, pidx, cap_used);
 						if (err)
-							goto out;
+							return err;
 						pi->lookup[fam] |= SPEE_LOOKUP_EXACT;
 					}
 				} else if (ported && a[k].len == 0 && e->reason == SPEE_REASON_RULE) {
 					/* /0: answered from the port table; the first rule wins */
-					err = port_touch(img, pidx, &cap_used);
+					err = port_touch(img, pidx, cap_used);
 					if (err)
-						goto out;
+						return err;
 					if (pi->any_rule[fam] == SPEE_RULE_NONE)
 						pi->any_rule[fam] = v.rule;
 				} else if (ported && a[k].len == 0 &&
@@ -502,21 +534,53 @@ int maps_build_image(const struct policy *p, const struct name_table *t,
 					 */
 					continue;
 				} else {
-					struct seq_prefix *s = &px[npx++];
+					struct seq_prefix *s = &px[(*npx)++];
 
-					s->seq = seq++;
-					fill_prefix_key(&s->e.key, slot, e, &a[k], port);
+					s->seq = (*seq)++;
+					fill_prefix_key(&s->e.key, slot, part->policy, e, &a[k], port);
 					s->e.v = v;
 					if (ported) {
-						err = port_touch(img, pidx, &cap_used);
+						err = port_touch(img, pidx, cap_used);
 						if (err)
-							goto out;
+							return err;
 						pi->lookup[fam] |= SPEE_LOOKUP_PREFIX;
 					}
 				}
 			}
 		}
 	}
+	return 0;
+}
+
+int maps_build_parts(const struct maps_part *parts, size_t n_parts, const struct name_table *t,
+		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		     struct diags *d)
+{
+	struct seq_exact *ex = NULL;
+	struct seq_prefix *px = NULL;
+	size_t cap_ex, cap_px, nex = 0, npx = 0, seq = 0, cap_used = 0;
+	int err = 0;
+
+	memset(img, 0, sizeof(*img));
+	img->slot = slot;
+	for (size_t i = 0; i < n_parts && !err; i++)
+		err = maps_check_datapath(parts[i].p, d);
+	if (err)
+		return err;
+	maps_count_parts(parts, n_parts, t, &cap_ex, &cap_px);
+	err = ports_alloc(img);
+	/* Each entry is written whole below (its key zeroed first): no zeroing here. */
+	ex = malloc((cap_ex ? cap_ex : 1) * sizeof(*ex));
+	px = calloc(cap_px ? cap_px : 1, sizeof(*px));
+	if (err || !ex || !px) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n_parts && !err; i++)
+		err = build_part(&parts[i], t, slot_of_rule, slot, img, ex, &nex, px, &npx, &seq,
+				 &cap_used, d);
+	if (err)
+		goto out;
 
 	if (img->n_port_used) /* none when only icmp and ip rules: and no array then */
 		qsort(img->port_used, img->n_port_used, sizeof(*img->port_used), cmp_u32);
@@ -545,6 +609,15 @@ out:
 	if (err)
 		maps_image_free(img);
 	return err;
+}
+
+int maps_build_image(const struct policy *p, const struct name_table *t,
+		     const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		     struct diags *d)
+{
+	const struct maps_part part = { .p = p, .kind = MAPS_PART_HOST };
+
+	return maps_build_parts(&part, 1, t, slot_of_rule, slot, img, d);
 }
 
 void maps_image_free(struct maps_image *img)

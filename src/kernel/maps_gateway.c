@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * maps_gateway.c - gateway mode's policy in the maps (maps_gateway.h):
+ * the image from every policy id (maps_build_parts), and the gateway's own
+ * maps written around maps.c's slot write and flip (maps_apply_source).
+ * Its maps hold one entry per host address or per (host, rule, direction):
+ * thousands, written and read back one by one.
+ */
+#include "maps_gateway.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+
+/* ---- the image ---- */
+
+/* One part per policy id, and the fleet's ethertypes once with policy 0. */
+static struct maps_part *gateway_parts(const struct gateway_policy *g, size_t *n)
+{
+	struct maps_part *parts = calloc((size_t)g->n_policies + 1, sizeof(*parts));
+
+	*n = 0;
+	if (!parts)
+		return NULL;
+	for (uint16_t k = 1; k <= g->n_policies; k++)
+		parts[(*n)++] = (struct maps_part){ .p = gateway_policy_of(g, k),
+						    .policy = k,
+						    .kind = MAPS_PART_GATEWAY_POLICY };
+	parts[(*n)++] = (struct maps_part){ .p = g->hosts[0].p, .kind = MAPS_PART_GATEWAY_FLEET };
+	return parts;
+}
+
+int maps_gateway_image(const struct gateway_policy *g, const struct name_table *t,
+		       const uint16_t *slot_of_rule, uint8_t slot, struct maps_image *img,
+		       struct diags *d)
+{
+	size_t n;
+	struct maps_part *parts = gateway_parts(g, &n);
+	int err;
+
+	if (!parts)
+		return -ENOMEM;
+	err = maps_build_parts(parts, n, t, slot_of_rule, slot, img, d);
+	free(parts);
+	return err;
+}
+
+static size_t rule_ctr_count(const struct gateway_policy *g)
+{
+	size_t n = 0;
+
+	for (size_t h = 0; h < g->n_hosts; h++)
+		for (size_t r = 0; r < g->hosts[h].p->n_rules; r++)
+			n += (size_t)__builtin_popcount(g->hosts[h].p->rules[r].dirs);
+	return n;
+}
+
+void maps_gateway_count(const struct gateway_policy *g, const struct name_table *t,
+			struct maps_gateway_counts *c)
+{
+	size_t n;
+	struct maps_part *parts = gateway_parts(g, &n);
+
+	memset(c, 0, sizeof(*c));
+	if (parts)
+		maps_count_parts(parts, n, t, &c->exact, &c->prefix);
+	free(parts);
+	for (size_t h = 0; h < g->n_hosts; h++)
+		c->host_addrs += g->hosts[h].host->n_addrs;
+	c->rule_ctrs = rule_ctr_count(g);
+}
+
+/* ---- host indexes ---- */
+
+struct held {
+	uint16_t index;
+	char name[SPEE_GW_NAME_LEN];
+};
+
+static int cmp_held_name(const void *a, const void *b)
+{
+	return strcmp(((const struct held *)a)->name, ((const struct held *)b)->name);
+}
+
+/* spee_gw_names as it is, sorted by name. */
+static int read_names(int fd, struct held **out, size_t *n)
+{
+	struct held *v = NULL;
+	size_t cap = 0;
+	__u32 key, prev;
+	bool first = true;
+
+	*out = NULL;
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+		struct spee_gw_name name;
+
+		first = false;
+		prev = key;
+		if (!key || key > GATEWAY_MAX_HOSTS || bpf_map_lookup_elem(fd, &key, &name))
+			continue; /* no index of ours, or deleted meanwhile */
+		if (*n == cap) {
+			struct held *grown = reallocarray(v, cap ? cap * 2 : 64, sizeof(*v));
+
+			if (!grown) {
+				free(v);
+				*n = 0;
+				return -ENOMEM;
+			}
+			v = grown;
+			cap = cap ? cap * 2 : 64;
+		}
+		v[*n].index = (uint16_t)key;
+		snprintf(v[*n].name, sizeof(v[*n].name), "%.*s", SPEE_GW_NAME_LEN - 1, name.name);
+		(*n)++;
+	}
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_held_name);
+	*out = v;
+	return 0;
+}
+
+/* The name a host is known by in spee_gw_names (cut to fit). */
+static void host_label(const struct gateway_host *h, char out[SPEE_GW_NAME_LEN])
+{
+	snprintf(out, SPEE_GW_NAME_LEN, "%.*s", SPEE_GW_NAME_LEN - 1, h->host->name);
+}
+
+/*
+ * index[h]: the index host h keeps (the one its name holds) or gets (the
+ * lowest one no host holds, in inventory order); fresh[h]: it is new to
+ * that index, whose counters start from zero.
+ */
+static int assign_hosts(const struct held *cur, size_t n_cur, const struct gateway_policy *g,
+			uint16_t *index, bool *fresh)
+{
+	bool *taken = calloc(GATEWAY_MAX_HOSTS + 1, sizeof(*taken));
+	uint32_t next = 1;
+
+	if (!taken)
+		return -ENOMEM;
+	for (size_t h = 0; h < g->n_hosts; h++) {
+		struct held want = { 0 };
+		const struct held *got;
+
+		host_label(&g->hosts[h], want.name);
+		got = bsearch(&want, cur, n_cur, sizeof(*cur), cmp_held_name);
+		index[h] = got && !taken[got->index] ? got->index : 0;
+		fresh[h] = !index[h];
+		taken[index[h]] = true;
+	}
+	/* indexes of hosts gone stay taken until after the flip: the active slot counts on them */
+	for (size_t i = 0; i < n_cur; i++)
+		taken[cur[i].index] = true;
+	for (size_t h = 0; h < g->n_hosts; h++) {
+		if (index[h])
+			continue;
+		while (next <= GATEWAY_MAX_HOSTS && taken[next])
+			next++;
+		if (next > GATEWAY_MAX_HOSTS) {
+			/* more hosts than indexes with the gone ones still held: take theirs */
+			for (next = 1; next <= GATEWAY_MAX_HOSTS; next++) {
+				bool held_now = false;
+
+				for (size_t k = 0; k < h && !held_now; k++)
+					held_now = index[k] == next;
+				if (!held_now)
+					break;
+			}
+			if (next > GATEWAY_MAX_HOSTS) {
+				free(taken);
+				return -ENOSPC;
+			}
+		}
+		index[h] = (uint16_t)next;
+		taken[next] = true;
+	}
+	free(taken);
+	return 0;
+}
+
+int maps_gateway_read_hosts(const struct spee_map_fds *m, const struct gateway_policy *g,
+			    uint16_t *index, struct diags *d)
+{
+	struct held *cur = NULL;
+	size_t n_cur = 0;
+	int err = read_names(m->fd[SPEE_MAP_GW_NAMES], &cur, &n_cur);
+
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot read map spee_gw_names: %s", strerror(-err));
+		return err;
+	}
+	for (size_t h = 0; h < g->n_hosts; h++) {
+		struct held want = { 0 };
+		const struct held *got;
+
+		host_label(&g->hosts[h], want.name);
+		got = bsearch(&want, cur, n_cur, sizeof(*cur), cmp_held_name);
+		index[h] = got ? got->index : 0;
+	}
+	free(cur);
+	return 0;
+}
+
+/* ---- the applying ---- */
+
+struct gw_apply {
+	const struct gateway_policy *g;
+	struct held *cur; /* spee_gw_names before this apply, sorted by name */
+	size_t n_cur;
+	uint16_t *index; /* [n_hosts] */
+	bool *fresh; /* [n_hosts] */
+};
+
+static uint8_t family_of(const struct prefix *a)
+{
+	return a->family == AF_INET ? SPEE_FAMILY_V4 : SPEE_FAMILY_V6;
+}
+
+static void host_key(struct spee_gw_host_key *k, uint8_t slot, const struct prefix *a)
+{
+	memset(k, 0, sizeof(*k));
+	k->slot = slot;
+	k->family = family_of(a);
+	memcpy(k->addr, a->addr, a->family == AF_INET ? 4 : 16);
+}
+
+struct host_entry {
+	struct spee_gw_host_key key;
+	struct spee_gw_host v;
+};
+
+static int cmp_host_entry(const void *a, const void *b)
+{
+	return memcmp(&((const struct host_entry *)a)->key, &((const struct host_entry *)b)->key,
+		      sizeof(struct spee_gw_host_key));
+}
+
+/*
+ * What spee_gw_hosts should hold in slot, sorted by key: each address once,
+ * the first host's in inventory order (the config holds each once anyway).
+ */
+static int wanted_hosts(const struct gateway_policy *g, const uint16_t *index, uint8_t slot,
+			struct host_entry **out, size_t *n)
+{
+	struct host_entry *v;
+	size_t total = 0, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t h = 0; h < g->n_hosts; h++)
+		total += g->hosts[h].host->n_addrs;
+	v = calloc(total ? total : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t h = 0; h < g->n_hosts; h++) {
+		const struct cfg_host *ch = g->hosts[h].host;
+
+		for (size_t i = 0; i < ch->n_addrs; i++, k++) {
+			host_key(&v[k].key, slot, &ch->addrs[i]);
+			v[k].v.policy = g->hosts[h].policy;
+			v[k].v.host = index[h];
+		}
+	}
+	qsort(v, total, sizeof(*v), cmp_host_entry);
+	for (size_t i = 0; i < total; i++)
+		if (!*n || cmp_host_entry(&v[*n - 1], &v[i]))
+			v[(*n)++] = v[i];
+	*out = v;
+	return 0;
+}
+
+static const struct host_entry *find_host(const struct host_entry *v, size_t n,
+					  const struct spee_gw_host_key *key)
+{
+	struct host_entry k = { .key = *key };
+
+	return bsearch(&k, v, n, sizeof(*v), cmp_host_entry);
+}
+
+/* Entries of a hash whose first byte (the slot) is, or is not, slot. */
+static int count_slot(int fd, size_t ksz, uint8_t slot, size_t *mine, size_t *other)
+{
+	uint8_t key[64], prev[64];
+	bool first = true;
+
+	*mine = *other = 0;
+	if (ksz > sizeof(key))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, first ? NULL : prev, key)) {
+		if (key[0] == slot)
+			(*mine)++;
+		else
+			(*other)++;
+		memcpy(prev, key, ksz);
+		first = false;
+	}
+	return 0;
+}
+
+static size_t map_count(int fd, size_t ksz)
+{
+	size_t mine, other;
+
+	return count_slot(fd, ksz, 0, &mine, &other) ? 0 : mine + other;
+}
+
+static uint32_t max_entries(int fd)
+{
+	struct bpf_map_info info;
+
+	return loader_map_info(fd, &info) ? 0 : info.max_entries;
+}
+
+static int gw_check(const struct maps_source *src, const struct spee_map_fds *m, uint8_t slot,
+		    struct maps_write_stats *st, struct diags *d)
+{
+	const struct gw_apply *ga = src->arg;
+	struct maps_gateway_counts c;
+	size_t mine, other, ctrs, names;
+	int err = count_slot(m->fd[SPEE_MAP_GW_HOSTS], sizeof(struct spee_gw_host_key), slot, &mine,
+			     &other);
+
+	if (err)
+		return err;
+	maps_gateway_count(ga->g, NULL, &c);
+	/* counters and names of hosts and rules gone stay until after the flip */
+	ctrs = map_count(m->fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key)) + c.rule_ctrs;
+	names = ga->n_cur + ga->g->n_hosts;
+	st->gw_hosts_needed = other + c.host_addrs;
+	st->gw_ctr_needed = ctrs;
+	if (st->gw_hosts_needed > max_entries(m->fd[SPEE_MAP_GW_HOSTS]) ||
+	    ctrs > max_entries(m->fd[SPEE_MAP_GW_CTR]) ||
+	    names > max_entries(m->fd[SPEE_MAP_GW_NAMES])) {
+		diag_add(d, NULL, 0, 0,
+			 "the gateway's maps are too small for %zu hosts (%zu addresses, %zu rule "
+			 "counters)",
+			 ga->g->n_hosts, c.host_addrs, c.rule_ctrs);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* Zeroes for one per-CPU counter, on every CPU. */
+static struct spee_counter *percpu_zero(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	return ncpu > 0 ? calloc((size_t)ncpu, sizeof(struct spee_counter)) : NULL;
+}
+
+/* Deletes every spee_gw_ctr entry for which drop(key) says so. */
+static int ctr_delete_if(int fd, bool (*drop)(const struct spee_gw_ctr_key *k, const void *arg),
+			 const void *arg)
+{
+	struct spee_gw_ctr_key key, prev, *victims = NULL;
+	size_t n = 0, cap = 0;
+	bool first = true;
+	int err = 0;
+
+	/* collected first: deleting while walking restarts the walk */
+	while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+		first = false;
+		prev = key;
+		if (!drop(&key, arg))
+			continue;
+		if (n == cap) {
+			struct spee_gw_ctr_key *grown =
+				reallocarray(victims, cap ? cap * 2 : 256, sizeof(*victims));
+
+			if (!grown) {
+				free(victims);
+				return -ENOMEM;
+			}
+			victims = grown;
+			cap = cap ? cap * 2 : 256;
+		}
+		victims[n++] = key;
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		if (bpf_map_delete_elem(fd, &victims[i]) && errno != ENOENT)
+			err = -errno;
+	free(victims);
+	return err;
+}
+
+static bool of_fresh_host(const struct spee_gw_ctr_key *k, const void *arg)
+{
+	const struct gw_apply *ga = arg;
+
+	for (size_t h = 0; h < ga->g->n_hosts; h++)
+		if (ga->fresh[h] && ga->index[h] == k->host)
+			return true;
+	return false;
+}
+
+static int write_names(const struct gw_apply *ga, int fd)
+{
+	for (size_t h = 0; h < ga->g->n_hosts; h++) {
+		struct spee_gw_name name = { 0 }, now;
+		__u32 key = ga->index[h];
+
+		host_label(&ga->g->hosts[h], name.name);
+		if (!bpf_map_lookup_elem(fd, &key, &now) && !memcmp(&now, &name, sizeof(now)))
+			continue;
+		if (bpf_map_update_elem(fd, &key, &name, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int write_hosts(const struct gw_apply *ga, int fd, uint8_t slot)
+{
+	struct spee_gw_host_key key, prev, *stale = NULL;
+	struct host_entry *want = NULL;
+	size_t n_want = 0, n_stale = 0, cap = 0;
+	bool first = true;
+	int err = wanted_hosts(ga->g, ga->index, slot, &want, &n_want);
+
+	/* what the slot holds and should not */
+	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+		first = false;
+		prev = key;
+		if (key.slot != slot || find_host(want, n_want, &key))
+			continue;
+		if (n_stale == cap) {
+			struct spee_gw_host_key *grown =
+				reallocarray(stale, cap ? cap * 2 : 64, sizeof(*stale));
+
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			stale = grown;
+			cap = cap ? cap * 2 : 64;
+		}
+		stale[n_stale++] = key;
+	}
+	for (size_t i = 0; i < n_stale && !err; i++)
+		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT)
+			err = -errno;
+	for (size_t i = 0; i < n_want && !err; i++) {
+		struct spee_gw_host have;
+
+		if (!bpf_map_lookup_elem(fd, &want[i].key, &have) &&
+		    !memcmp(&want[i].v, &have, sizeof(have)))
+			continue;
+		if (bpf_map_update_elem(fd, &want[i].key, &want[i].v, BPF_ANY))
+			err = -errno;
+	}
+	free(stale);
+	free(want);
+	return err;
+}
+
+static int write_rule_ctrs(const struct gw_apply *ga, int fd, const uint16_t *slot_of_rule,
+			   const bool *fresh_rule)
+{
+	struct spee_counter *zero = percpu_zero();
+	int err = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	for (size_t h = 0; h < ga->g->n_hosts && !err; h++) {
+		const struct policy *p = ga->g->hosts[h].p;
+
+		for (size_t r = 0; r < p->n_rules && !err; r++) {
+			for (uint8_t dir = 0; dir < SPEE_DIR_MAX && !err; dir++) {
+				struct spee_gw_ctr_key k = {
+					.host = ga->index[h],
+					.rule = slot_of_rule[r],
+					.dir = dir,
+					.reason = SPEE_REASON_RULE,
+				};
+
+				if (!(p->rules[r].dirs & (1u << dir)) || !k.rule)
+					continue;
+				/* a slot given to another rule starts from zero; else kept */
+				if (bpf_map_update_elem(fd, &k, zero,
+							fresh_rule[k.rule] ? BPF_ANY : BPF_NOEXIST) &&
+				    errno != EEXIST)
+					err = -errno;
+			}
+		}
+	}
+	free(zero);
+	return err;
+}
+
+static int gw_before_flip(const struct maps_source *src, const struct spee_map_fds *m,
+			  const uint16_t *slot_of_rule, const bool *fresh, uint8_t slot,
+			  struct diags *d)
+{
+	const struct gw_apply *ga = src->arg;
+	const char *map = "spee_gw_ctr";
+	int err;
+
+	/* a host new to its index: nothing counted under it before is its */
+	err = ctr_delete_if(m->fd[SPEE_MAP_GW_CTR], of_fresh_host, ga);
+	if (!err) {
+		map = "spee_gw_names";
+		err = write_names(ga, m->fd[SPEE_MAP_GW_NAMES]);
+	}
+	if (!err) {
+		map = "spee_gw_hosts";
+		err = write_hosts(ga, m->fd[SPEE_MAP_GW_HOSTS], slot);
+	}
+	if (!err) {
+		map = "spee_gw_ctr";
+		err = write_rule_ctrs(ga, m->fd[SPEE_MAP_GW_CTR], slot_of_rule, fresh);
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot write map %s: %s", map, strerror(-err));
+	return err;
+}
+
+struct settle {
+	const struct gw_apply *ga;
+	const uint16_t *slot_of_rule;
+};
+
+/* A counter no host of the policy has: a host gone, or a rule it no longer enforces. */
+static bool unwanted_ctr(const struct spee_gw_ctr_key *k, const void *arg)
+{
+	const struct settle *s = arg;
+	const struct gateway_policy *g = s->ga->g;
+
+	for (size_t h = 0; h < g->n_hosts; h++) {
+		const struct policy *p = g->hosts[h].p;
+
+		if (s->ga->index[h] != k->host)
+			continue;
+		if (k->reason != SPEE_REASON_RULE || k->rule == SPEE_RULE_NONE)
+			return false; /* its drops */
+		for (size_t r = 0; r < p->n_rules; r++)
+			if (s->slot_of_rule[r] == k->rule && k->dir < SPEE_DIR_MAX &&
+			    (p->rules[r].dirs & (1u << k->dir)))
+				return false;
+		return true;
+	}
+	return true;
+}
+
+static int gw_after_flip(const struct maps_source *src, const struct spee_map_fds *m,
+			 const uint16_t *slot_of_rule, uint8_t slot, struct diags *d)
+{
+	const struct gw_apply *ga = src->arg;
+	struct settle s = { .ga = ga, .slot_of_rule = slot_of_rule };
+	int err;
+
+	(void)slot;
+	err = ctr_delete_if(m->fd[SPEE_MAP_GW_CTR], unwanted_ctr, &s);
+	/* names of hosts gone: the active slot no longer counts on them */
+	for (size_t i = 0; i < ga->n_cur && !err; i++) {
+		bool held = false;
+		__u32 key = ga->cur[i].index;
+
+		for (size_t h = 0; h < ga->g->n_hosts && !held; h++)
+			held = ga->index[h] == key;
+		if (!held && bpf_map_delete_elem(m->fd[SPEE_MAP_GW_NAMES], &key) && errno != ENOENT)
+			err = -errno;
+	}
+	if (err)
+		diag_add(d, NULL, 0, 0, "cannot remove stale gateway entries: %s", strerror(-err));
+	return err;
+}
+
+static int gw_build(const struct maps_source *src, const uint16_t *slot_of_rule, uint8_t slot,
+		    struct maps_image *img, struct diags *d)
+{
+	const struct gw_apply *ga = src->arg;
+
+	return maps_gateway_image(ga->g, src->names, slot_of_rule, slot, img, d);
+}
+
+int maps_apply_gateway(const struct spee_map_fds *m, const struct gateway_policy *g,
+		       const struct name_table *t, const struct maps_apply_opts *opts,
+		       struct maps_apply_result *res, struct diags *d)
+{
+	struct gw_apply ga = { .g = g };
+	struct maps_source src = {
+		.rules = &g->fleet,
+		.names = t,
+		.build = gw_build,
+		.check = gw_check,
+		.before_flip = gw_before_flip,
+		.after_flip = gw_after_flip,
+		.arg = &ga,
+	};
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	ga.index = calloc(g->n_hosts, sizeof(*ga.index));
+	ga.fresh = calloc(g->n_hosts, sizeof(*ga.fresh));
+	if (!ga.index || !ga.fresh) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = read_names(m->fd[SPEE_MAP_GW_NAMES], &ga.cur, &ga.n_cur);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot read map spee_gw_names: %s", strerror(-err));
+		goto out;
+	}
+	err = assign_hosts(ga.cur, ga.n_cur, g, ga.index, ga.fresh);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "no host index left for %zu hosts", g->n_hosts);
+		goto out;
+	}
+	err = maps_apply_source(m, &src, opts, res, d);
+out:
+	free(ga.cur);
+	free(ga.index);
+	free(ga.fresh);
+	return err;
+}
+
+int maps_gateway_check_hosts(const struct spee_map_fds *m, const struct gateway_policy *g,
+			     size_t *missing, size_t *extra, size_t *changed, struct diags *d)
+{
+	struct spee_gw_host_key key, prev;
+	struct host_entry *want = NULL;
+	struct spee_runtime rt;
+	uint16_t *index;
+	size_t n_want = 0, found = 0;
+	bool first = true;
+	int fd = m->fd[SPEE_MAP_GW_HOSTS], err;
+
+	*missing = *extra = *changed = 0;
+	err = maps_read_runtime(m, &rt, d);
+	if (err)
+		return err;
+	index = calloc(g->n_hosts ? g->n_hosts : 1, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	err = maps_gateway_read_hosts(m, g, index, d);
+	if (!err)
+		err = wanted_hosts(g, index, (uint8_t)(rt.active & 1), &want, &n_want);
+	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+		const struct host_entry *w;
+		struct spee_gw_host v;
+
+		first = false;
+		prev = key;
+		if (key.slot != (rt.active & 1))
+			continue;
+		w = find_host(want, n_want, &key);
+		if (!w) {
+			(*extra)++;
+			continue;
+		}
+		found++;
+		if (!bpf_map_lookup_elem(fd, &key, &v) && memcmp(&v, &w->v, sizeof(v)))
+			(*changed)++;
+	}
+	if (!err)
+		*missing = n_want - found;
+	free(index);
+	free(want);
+	return err;
+}
