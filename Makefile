@@ -262,7 +262,7 @@ clean:
 # FUZZ_TIME seconds; `make fuzz-short` (part of `make test`) a few seconds each.
 # `make test-kernels` runs the BPF tests on Debian's 6.1 and 6.12 under QEMU
 # (tools/test-kernels.sh, which installs and downloads what it needs);
-# `make test-kernel-6.1` (part of `make test`) the verdict table on 6.1 only.
+# `make test-kernel-6.1` (part of `make test`) the verdict table and the gateway's on 6.1 only.
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -310,8 +310,9 @@ diff-long: $(BUILD)/tests/test_diff
 test-kernels: $(BPF_OBJ) $(BPFT_BIN) test-kernels-runner
 	@tools/test-kernels.sh $(BPF_OBJ) -- $(BPFT_BIN)
 
-test-kernel-6.1: $(BPF_OBJ) $(BUILD)/tests/test_verdicts
-	@tools/test-kernels.sh -k 6.1 $(BPF_OBJ) -- $(BUILD)/tests/test_verdicts
+test-kernel-6.1: $(BPF_OBJ) $(BUILD)/tests/test_verdicts $(BUILD)/tests/test_gateway
+	@tools/test-kernels.sh -k 6.1 $(BPF_OBJ) -- $(BUILD)/tests/test_verdicts \
+		$(BUILD)/tests/test_gateway
 
 # The runner's own check: it must fail on an object 6.1 rejects and on a failing test.
 $(BUILD)/kernels/bad.bpf.o: tests/kernels/bad.bpf.c | $(BUILD)/bpf

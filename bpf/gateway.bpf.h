@@ -65,11 +65,16 @@ static __always_inline void spee_gw_end(const struct spee_run *run, __u32 dir, _
 /*
  * The side whose verdict a packet that no rule judges gets (replies,
  * fragments, ICMP errors, malformed): the destination's ingress when it
- * is an inventory host, else the source's egress.
+ * is an inventory host, the source's egress when only that is one, else
+ * ingress with no host (what names no inventory host: transit, or a
+ * malformed header that named none).
  */
 static __always_inline __u32 spee_gw_home(const struct spee_gw_judged *j)
 {
-	return j->host[SPEE_DIR_INGRESS] != SPEE_GW_HOST_NONE ? SPEE_DIR_INGRESS : SPEE_DIR_EGRESS;
+	return j->host[SPEE_DIR_INGRESS] == SPEE_GW_HOST_NONE &&
+			       j->host[SPEE_DIR_EGRESS] != SPEE_GW_HOST_NONE ?
+		       SPEE_DIR_EGRESS :
+		       SPEE_DIR_INGRESS;
 }
 
 /*

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "confirm.h"
+#include "gateway.h"
 #include "host.h"
 #include "maps.h"
 #include "names.h"
@@ -25,8 +26,9 @@
 /* What apply and run compile: the config, this host, its policy, the names' addresses. */
 struct compiled {
 	struct config *cfg;
-	const struct cfg_host *host;
-	struct policy *p;
+	const struct cfg_host *host; /* NULL in gateway mode */
+	struct policy *p; /* gateway mode: &gw->fleet, owned by gw */
+	struct gateway_policy *gw; /* --gateway: every inventory host's policy */
 	struct name_table names;
 	struct policy_env env; /* the machine's resolvers */
 	struct prefix *resolvers;
@@ -36,10 +38,44 @@ struct compiled {
 static void compiled_free(struct compiled *c)
 {
 	names_free(&c->names);
-	policy_free(c->p);
+	if (c->gw)
+		gateway_free(c->gw);
+	else
+		policy_free(c->p);
 	free(c->resolvers);
 	free(c->local);
 	config_free(c->cfg);
+}
+
+/* --gateway: every inventory host, none of them this machine. */
+static int compile_gateway(const struct cli_args *a, struct compiled *c)
+{
+	struct diags d = { 0 };
+	size_t n_ifaces;
+	char *const *ifaces = cli_list(a, CLI_OPT_IFACE, &n_ifaces);
+	int err;
+
+	if (apply_ifaces_all(ifaces, n_ifaces)) {
+		fprintf(stderr, "speebpf %s: --gateway needs the interfaces by name: --iface all "
+				"would put it on every interface of the machine\n",
+			a->cmd->name);
+		return -CLI_EUSAGE;
+	}
+	err = cli_policy_env(&c->env, &c->resolvers);
+	if (!err)
+		err = gateway_compile(c->cfg, &c->env, &c->gw, &d);
+	if (!err) {
+		c->p = &c->gw->fleet;
+		if (maps_check_datapath(c->p, &d))
+			err = -CLI_EUSAGE;
+	}
+	/* a bridge device, or no such interface: the command line's problem (exit 2) */
+	if (!err && apply_check_gateway_ifaces(ifaces, n_ifaces, &d))
+		err = -CLI_EUSAGE;
+	if (err)
+		cli_print_diags(&d, false, NULL);
+	diags_free(&d);
+	return err ? err : resolve_policy_names(c->p, &a->pinned, &c->names);
 }
 
 static int compile(const struct cli_args *a, struct compiled *c)
@@ -51,6 +87,8 @@ static int compile(const struct cli_args *a, struct compiled *c)
 	err = cli_load_config(cli_text(a, CLI_OPT_CONFIG), false, &c->cfg);
 	if (err)
 		return err;
+	if (cli_flag(a, CLI_OPT_GATEWAY))
+		return compile_gateway(a, c);
 	err = host_select(c->cfg, cli_text(a, CLI_OPT_HOST), &c->host, &d);
 	if (err) {
 		cli_print_diags(&d, false, NULL);
@@ -77,9 +115,15 @@ static int compile(const struct cli_args *a, struct compiled *c)
 static void print_outcome(const struct instance *inst, const struct compiled *c,
 			  const struct apply_outcome *out, bool audit)
 {
-	printf("%s %s: policy generation %u enforced for host %s (+%zu/-%zu entries",
-	       out->created ? "created" : "updated", inst->pin_dir, out->generation, c->host->name,
-	       out->added, out->removed);
+	if (c->gw)
+		printf("%s %s: policy generation %u enforced as a gateway for %zu hosts, %u "
+		       "policies (+%zu/-%zu entries",
+		       out->created ? "created" : "updated", inst->pin_dir, out->generation,
+		       c->gw->n_hosts, c->gw->n_policies, out->added, out->removed);
+	else
+		printf("%s %s: policy generation %u enforced for host %s (+%zu/-%zu entries",
+		       out->created ? "created" : "updated", inst->pin_dir, out->generation,
+		       c->host->name, out->added, out->removed);
 	if (out->attached || out->detached)
 		printf("; %zu hook%s attached, %zu removed", out->attached,
 		       out->attached == 1 ? "" : "s", out->detached);
@@ -201,6 +245,7 @@ static int do_apply(const struct cli_args *a, struct instance *inst)
 	}
 	req = (struct apply_request){
 		.policy = c.p,
+		.gateway = c.gw,
 		.names = &c.names,
 		.cgroup = cli_text(a, CLI_OPT_CGROUP),
 		.audit = cli_flag(a, CLI_OPT_AUDIT),
@@ -236,10 +281,14 @@ CLI_COMMAND(apply, .summary = "load and attach this host's policy, or update it 
 		    "  runs within SECS seconds. With --verify too, apply runs `speebpf verify` for\n"
 		    "  this host once the policy is enforced and confirms by itself when every probe\n"
 		    "  gives what the config says; when one does not, it exits 1 and the policy\n"
-		    "  reverts at the deadline.",
+		    "  reverts at the deadline. With --gateway (no --host), a router or hypervisor\n"
+		    "  judges every inventory host's traffic it forwards or bridges: each --iface\n"
+		    "  that is a bridge port gets a tc ingress filter, any other one XDP.",
 	    .access = CLI_CREATES,
 	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(CONFIRM), CLI_USE(VERIFY),
 				 CLI_USE(TIMEOUT_MS)),
 	    .rules = CLI_RULES({ CLI_NEEDS, CLI_OPT_VERIFY, CLI_OPT_CONFIRM },
-			       { CLI_NEEDS, CLI_OPT_TIMEOUT_MS, CLI_OPT_VERIFY }),
+			       { CLI_NEEDS, CLI_OPT_TIMEOUT_MS, CLI_OPT_VERIFY }, CLI_GATEWAY_RULES,
+			       /* verify probes from one host of the fleet: this machine is none */
+			       { CLI_EXCLUDES, CLI_OPT_GATEWAY, CLI_OPT_VERIFY }),
 	    .run = do_apply);

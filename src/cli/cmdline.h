@@ -102,7 +102,9 @@ enum cli_kind {
 	X(VERIFY_INTERVAL, "verify-interval", 0, "SECS", CLI_UINT, 0, 86400, "0",                  \
 	  "run verify every SECS seconds and export its results in /metrics (0: never)")         \
 	X(MIN_COUNT, "min-count", 0, "N", CLI_UINT, 1, (unsigned long)-1, "1",                     \
-	  "leave out addresses seen fewer than N times")
+	  "leave out addresses seen fewer than N times")                                          \
+	X(GATEWAY, "gateway", 0, NULL, CLI_FLAG, 0, 0, NULL,                                       \
+	  "gateway mode: judge the traffic of every inventory host forwarded or bridged here")
 
 #define CLI_OPT_ENUM(id, ...) CLI_OPT_##id,
 enum cli_opt { CLI_OPT_NONE, CLI_OPTIONS(CLI_OPT_ENUM) CLI_N_OPTIONS };
@@ -189,7 +191,12 @@ struct cli_command {
 /* What apply and run both take (CONTRACT.md: run takes the flags of apply). */
 #define CLI_APPLY_OPTIONS                                                                          \
 	CLI_REQUIRE(CONFIG), CLI_USE(HOST), CLI_USE(IFACE), CLI_USE(CGROUP), CLI_USE(AUDIT),       \
-		CLI_USE(RESOLVE)
+		CLI_USE(RESOLVE), CLI_USE(GATEWAY)
+/* How --gateway combines with them: no one host, no cgroup, the interfaces named. */
+#define CLI_GATEWAY_RULES                                                                          \
+	{ CLI_EXCLUDES, CLI_OPT_GATEWAY, CLI_OPT_HOST },                                           \
+		{ CLI_EXCLUDES, CLI_OPT_GATEWAY, CLI_OPT_CGROUP },                                 \
+		{ CLI_NEEDS, CLI_OPT_GATEWAY, CLI_OPT_IFACE }
 
 /* What a command's arguments said; read it with the accessors below. */
 struct cli_args {

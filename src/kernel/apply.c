@@ -30,6 +30,7 @@
 #include "links.h"
 #include "loader.h"
 #include "maps.h"
+#include "maps_gateway.h"
 #include "namestore.h"
 #include "pindir.h"
 
@@ -193,6 +194,67 @@ static int check_ifaces(char *const *ifaces, size_t n, struct diags *d)
 	return 0;
 }
 
+int apply_check_gateway_ifaces(char *const *ifaces, size_t n, struct diags *d)
+{
+	if (!n || apply_ifaces_all(ifaces, n)) {
+		diag_add(d, NULL, 0, 0,
+			 "gateway mode needs the interfaces to judge: --iface IF for each bridge "
+			 "port and routed interface (not all)");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum iface_bridge_role role;
+		char ports[256];
+		int err = ifaces_bridge_role(ifaces[i], &role, ports, sizeof(ports));
+
+		if (err == -ENODEV) {
+			diag_add(d, NULL, 0, 0, "no such interface: %s", ifaces[i]);
+			return err;
+		}
+		if (err) {
+			diag_add(d, NULL, 0, 0, "cannot tell what %s is: %s", ifaces[i],
+				 strerror(-err));
+			return err;
+		}
+		if (role == IFACE_BRIDGE) {
+			diag_add(d, NULL, 0, 0,
+				 "%s is a bridge device: what it bridges never reaches its own "
+				 "hooks; give its ports instead (--iface for each of: %s)",
+				 ifaces[i], ports[0] ? ports : "it has none yet");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The policy maps of the request's mode, sized for it. */
+static void sizes_for(const struct apply_request *req, struct loader_sizes *sz)
+{
+	if (req->gateway)
+		loader_sizes_for_gateway(req->gateway, req->names, sz);
+	else
+		loader_sizes_for(req->policy, req->names, sz);
+}
+
+static int apply_maps(const struct spee_map_fds *m, const struct apply_request *req,
+		      const struct maps_apply_opts *opts, struct maps_apply_result *res,
+		      struct diags *d)
+{
+	if (req->gateway)
+		return maps_apply_gateway(m, req->gateway, req->names, opts, res, d);
+	return maps_apply(m, req->policy, req->names, opts, res, d);
+}
+
+/* The record's gateway fields: the hosts and policies enforced. */
+static void note_gateway(struct spee_instance *rec, const struct apply_request *req)
+{
+	if (!req->gateway)
+		return;
+	rec->kind = SPEE_INST_GATEWAY;
+	rec->gw_hosts = (uint16_t)req->gateway->n_hosts;
+	rec->gw_policies = req->gateway->n_policies;
+}
+
 /* How full the policy maps are after a successful apply (status of the agent, metrics). */
 static void note_result(const struct spee_map_fds *m, const struct maps_apply_result *res,
 			struct apply_outcome *out)
@@ -243,12 +305,15 @@ static int first_record(const struct loader *l, const char *cgroup,
 	struct spee_instance rec = { 0 };
 	int err = 0;
 
-	instance_set_text(rec.cgroup_path, sizeof(rec.cgroup_path), cgroup);
+	if (cgroup)
+		instance_set_text(rec.cgroup_path, sizeof(rec.cgroup_path), cgroup);
 	for (int p = 0; p < SPEE_PROG_COUNT && !err; p++)
-		err = loader_prog_tag(l, (enum spee_prog_id)p,
-				      spee_instance_prog_tag(&rec, (enum spee_prog_id)p));
+		if (loader_progs_has(l->progs, (enum spee_prog_id)p)) /* the others stay zero */
+			err = loader_prog_tag(l, (enum spee_prog_id)p,
+					      spee_instance_prog_tag(&rec, (enum spee_prog_id)p));
 	loader_object_id(rec.object_id);
 	instance_record_result(&rec, req->policy, generation, req->audit, true, NULL);
+	note_gateway(&rec, req);
 	return err ? err : maps_write_instance(&l->maps, &rec, d);
 }
 
@@ -267,13 +332,15 @@ static int create(struct instance *inst, const struct apply_request *req,
 	size_t n_ifaces = req->n_ifaces;
 	int err = 0;
 
-	if (!n_ifaces)
+	if (req->gateway)
+		err = apply_check_gateway_ifaces(req->ifaces, req->n_ifaces, d);
+	else if (!n_ifaces)
 		err = default_ifaces(req, &ifaces, &n_ifaces, d);
 	else if (apply_ifaces_all(req->ifaces, req->n_ifaces))
 		err = every_iface(&ifaces, &n_ifaces);
 	if (!err)
 		err = check_ifaces(ifaces, n_ifaces, d);
-	if (!err && !cgroup) {
+	if (!err && !cgroup && !req->gateway) {
 		err = attach_cgroup2_root(cgroot, sizeof(cgroot));
 		if (err)
 			diag_add(d, NULL, 0, 0, "no cgroup v2 hierarchy is mounted (/proc/mounts)");
@@ -281,8 +348,9 @@ static int create(struct instance *inst, const struct apply_request *req,
 	}
 	if (err)
 		goto out;
-	loader_sizes_for(req->policy, req->names, &sz);
-	err = loader_load(&l, &sz, NULL, d);
+	sizes_for(req, &sz);
+	err = loader_load_mode(&l, &sz, NULL,
+			       req->gateway ? LOADER_PROGS_GATEWAY : LOADER_PROGS_HOST, d);
 	if (err)
 		goto out;
 	out->created = true;
@@ -292,7 +360,7 @@ static int create(struct instance *inst, const struct apply_request *req,
 		maps_cache_assume_empty(req->cache);
 	}
 	/* The whole policy and the record are in the maps before anything is pinned. */
-	err = maps_apply(&l.maps, req->policy, req->names, &opts, &res, d);
+	err = apply_maps(&l.maps, req, &opts, &res, d);
 	if (!err)
 		err = first_record(&l, cgroup, req, res.generation, d);
 	if (!err)
@@ -334,7 +402,7 @@ static int adopt_layout(struct instance *inst, const struct apply_request *req,
 	struct loader_sizes sz;
 	int err;
 
-	loader_sizes_for(req->policy, req->names, &sz);
+	sizes_for(req, &sz);
 	err = grow_replace_maps(inst, &sz, mask, d);
 	if (!err)
 		out->migrated = mask;
@@ -386,7 +454,7 @@ static int settle_links(struct instance *inst, const struct apply_request *req,
 		free_strings(ifaces, n_ifaces);
 		return 0;
 	}
-	if (!want.n_ifaces && !iface_links(&a)) {
+	if (!want.n_ifaces && !iface_links(&a) && !req->gateway) {
 		/* None asked for and none attached (a create killed before its links): as a new one. */
 		err = default_ifaces(req, &ifaces, &n_ifaces, d);
 		if (err) {
@@ -398,7 +466,7 @@ static int settle_links(struct instance *inst, const struct apply_request *req,
 	}
 	/* Loading costs a verifier pass; the programs are only needed to attach or update. */
 	loader_sizes_default(&sz);
-	err = loader_load(&l, &sz, &inst->maps, d);
+	err = loader_load_mode(&l, &sz, &inst->maps, loader_progs_of(&inst->rec), d);
 	if (!err) {
 		err = links_reconcile(inst, &l, &want, &a, &changes, d);
 		loader_close(&l);
@@ -419,22 +487,33 @@ static int update(struct instance *inst, const struct apply_request *req,
 	size_t refusal = d->n;
 	int err = 0;
 
+	if ((inst->rec.kind == SPEE_INST_GATEWAY) != (req->gateway != NULL)) {
+		/* one instance, one mode: its maps and links are of that mode */
+		diag_add(d, NULL, 0, 0,
+			 "the instance at %s is in %s mode: run `speebpf detach --pin-dir %s` "
+			 "first, or use another --pin-dir",
+			 inst->pin_dir, inst->rec.kind == SPEE_INST_GATEWAY ? "gateway" : "host",
+			 inst->pin_dir);
+		return -EINVAL;
+	}
 	if (inst->other_layout | inst->missing)
 		err = adopt_layout(inst, req, out, d);
 	/* Interfaces first: a bad --iface must not leave a new policy half-applied. */
-	if (!err && !apply_ifaces_all(req->ifaces, req->n_ifaces))
+	if (!err && req->gateway && req->n_ifaces)
+		err = apply_check_gateway_ifaces(req->ifaces, req->n_ifaces, d);
+	else if (!err && !apply_ifaces_all(req->ifaces, req->n_ifaces))
 		err = check_ifaces(req->ifaces, req->n_ifaces, d);
 	if (err)
 		return err;
 	refusal = d->n;
-	err = maps_apply(&inst->maps, req->policy, req->names, &opts, &res, d);
+	err = apply_maps(&inst->maps, req, &opts, &res, d);
 	if (err == -E2BIG) {
-		/* The policy outgrew spee_exact or spee_prefix; maps_apply wrote nothing. */
-		err = grow_policy_maps(inst, res.stats.exact_needed, res.stats.prefix_needed, d);
+		/* The policy outgrew a map; nothing of the slot was switched to. */
+		err = grow_for(inst, &res.stats, d);
 		if (!err) {
 			diags_truncate(d, refusal); /* the refusal is answered */
 			out->grown = true;
-			err = maps_apply(&inst->maps, req->policy, req->names, &opts, &res, d);
+			err = apply_maps(&inst->maps, req, &opts, &res, d);
 		}
 	}
 	if (err)
@@ -454,9 +533,13 @@ int apply_policy(struct instance *inst, const struct apply_request *req, struct 
 	if (err)
 		return err;
 	err = inst->exists ? update(inst, req, out, d) : create(inst, req, out, d);
-	if (!err && !out->created)
+	if (!err && !out->created) {
+		pthread_mutex_lock(&inst->mu);
+		note_gateway(&inst->rec, req);
+		pthread_mutex_unlock(&inst->mu);
 		err = instance_note_result(inst, req->policy, out->generation, req->audit, true,
 					   NULL, d);
+	}
 	/* What the names stood for, for status and for a restarted agent. */
 	if (!err && req->names)
 		err = namestore_save(inst, req->names);

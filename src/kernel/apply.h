@@ -19,8 +19,17 @@
 #include "names.h"
 #include "policy.h"
 
+struct gateway_policy;
+
 struct apply_request {
-	const struct policy *policy; /* compiled for this host */
+	/* compiled for this host; in gateway mode the fleet's (gateway->fleet) */
+	const struct policy *policy;
+	/*
+	 * Gateway mode (--gateway): every inventory host's policy, enforced on
+	 * the interfaces given (at least one; not APPLY_IFACES_ALL), no cgroup.
+	 * NULL: host mode. An instance stays in the mode it was created in.
+	 */
+	const struct gateway_policy *gateway;
 	const struct name_table *names; /* addresses of the policy's DNS names; may be NULL */
 	/* Interfaces for XDP. None given: those holding one of the host's inventory
 	 * addresses on a new instance (none: -EADDRNOTAVAIL); the ones already
@@ -63,6 +72,13 @@ bool apply_ifaces_all(char *const *ifaces, size_t n);
  * speebpf cannot judge are left out with a warning. 0 or a negative errno.
  */
 int apply_scope_ifaces(const struct cfg_host *host, char ***out, size_t *n);
+
+/*
+ * Gateway mode's interfaces, checked before anything is loaded: each one
+ * exists and is not a bridge device (whose XDP never sees what it
+ * bridges: its ports are named instead). -ENODEV or -EINVAL, said in d.
+ */
+int apply_check_gateway_ifaces(char *const *ifaces, size_t n, struct diags *d);
 
 /*
  * Makes inst (locked, INSTANCE_CREATE) enforce req->policy, and records it

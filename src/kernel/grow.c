@@ -8,6 +8,7 @@
 #include "grow.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,7 +170,7 @@ int grow_replace_maps(struct instance *inst, const struct loader_sizes *want, ui
 		if (mask & (1u << i))
 			reuse.fd[i] = -1;
 	if (!err)
-		err = loader_load(&l, &sz, &reuse, d);
+		err = loader_load_mode(&l, &sz, &reuse, loader_progs_of(&inst->rec), d);
 	loaded = !err;
 	/* Step 2: nothing writes the policy maps meanwhile: the instance is locked. */
 	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++)
@@ -200,4 +201,45 @@ int grow_policy_maps(struct instance *inst, size_t exact_needed, size_t prefix_n
 	sz.max_entries[SPEE_MAP_EXACT] = loader_room_for(exact_needed, LOADER_EXACT_MIN);
 	sz.max_entries[SPEE_MAP_PREFIX] = loader_room_for(prefix_needed, LOADER_PREFIX_MIN);
 	return grow_replace_maps(inst, &sz, (1u << SPEE_MAP_EXACT) | (1u << SPEE_MAP_PREFIX), d);
+}
+
+int grow_for(struct instance *inst, const struct maps_write_stats *st, struct diags *d)
+{
+	static const struct {
+		enum spee_map_id map;
+		size_t offset; /* of the need in maps_write_stats */
+		uint32_t min;
+	} grows[] = {
+		{ SPEE_MAP_EXACT, offsetof(struct maps_write_stats, exact_needed), LOADER_EXACT_MIN },
+		{ SPEE_MAP_PREFIX, offsetof(struct maps_write_stats, prefix_needed),
+		  LOADER_PREFIX_MIN },
+		{ SPEE_MAP_GW_HOSTS, offsetof(struct maps_write_stats, gw_hosts_needed),
+		  LOADER_GW_HOSTS_MIN },
+		{ SPEE_MAP_GW_CTR, offsetof(struct maps_write_stats, gw_ctr_needed),
+		  LOADER_GW_CTR_MIN },
+		{ SPEE_MAP_GW_NAMES, offsetof(struct maps_write_stats, gw_names_needed),
+		  LOADER_GW_NAMES_MIN },
+	};
+	struct loader_sizes sz;
+	uint32_t mask = 0;
+
+	loader_sizes_default(&sz);
+	for (size_t i = 0; i < sizeof(grows) / sizeof(grows[0]); i++) {
+		size_t need;
+		struct bpf_map_info info;
+
+		memcpy(&need, (const char *)st + grows[i].offset, sizeof(need));
+		if (loader_map_info(inst->maps.fd[grows[i].map], &info) || need <= info.max_entries)
+			continue;
+		sz.max_entries[grows[i].map] = loader_room_for(need, grows[i].min);
+		mask |= 1u << grows[i].map;
+	}
+	/* spee_exact and spee_prefix always, as grow_policy_maps: the refusal named one of them */
+	if (!mask) {
+		sz.max_entries[SPEE_MAP_EXACT] = loader_room_for(st->exact_needed, LOADER_EXACT_MIN);
+		sz.max_entries[SPEE_MAP_PREFIX] =
+			loader_room_for(st->prefix_needed, LOADER_PREFIX_MIN);
+		mask = (1u << SPEE_MAP_EXACT) | (1u << SPEE_MAP_PREFIX);
+	}
+	return grow_replace_maps(inst, &sz, mask, d);
 }

@@ -43,4 +43,10 @@ int grow_replace_maps(struct instance *inst, const struct loader_sizes *sz, uint
 int grow_policy_maps(struct instance *inst, size_t exact_needed, size_t prefix_needed,
 		     struct diags *d);
 
+/*
+ * Replaces every map st says is too small (its *_needed above its size):
+ * the policy maps and gateway mode's host table, names and counters.
+ */
+int grow_for(struct instance *inst, const struct maps_write_stats *st, struct diags *d);
+
 #endif

@@ -70,4 +70,26 @@ int ifaces_tc_query(unsigned ifindex, uint32_t *prog_id);
 /* Removes ifindex's filter (the clsact qdisc stays: other filters may use it). */
 int ifaces_tc_detach(unsigned ifindex);
 
+/*
+ * The same for the tc ingress filter (gateway mode's, on bridge ports), at
+ * the same priority and handle.
+ */
+int ifaces_tc_ingress_attach(unsigned ifindex, int prog_fd);
+int ifaces_tc_ingress_query(unsigned ifindex, uint32_t *prog_id);
+int ifaces_tc_ingress_detach(unsigned ifindex);
+
+/* What an interface is to a Linux bridge (rtnetlink, in the caller's network namespace). */
+enum iface_bridge_role {
+	IFACE_NOT_BRIDGED, /* neither: a routed interface */
+	IFACE_BRIDGE_PORT, /* enslaved to a bridge (/sys/class/net/IF/brport) */
+	IFACE_BRIDGE, /* the bridge device itself */
+};
+
+/*
+ * ifname's role; for a bridge, its ports' names, comma-separated, in ports
+ * (may be NULL). 0, or a negative errno (-ENODEV: no such interface).
+ */
+int ifaces_bridge_role(const char *ifname, enum iface_bridge_role *role, char *ports,
+		       size_t ports_len);
+
 #endif

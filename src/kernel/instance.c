@@ -338,7 +338,8 @@ void instance_record_result(struct spee_instance *rec, const struct policy *p, u
 	rec->applied_at = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	rec->generation = generation;
 	rec->mode = (uint8_t)(audit ? SPEE_MODE_AUDIT : p->mode);
-	instance_set_text(rec->host, sizeof(rec->host), p->host->name);
+	/* gateway mode's policy is the fleet's: no one host */
+	instance_set_text(rec->host, sizeof(rec->host), p->host ? p->host->name : "");
 	if (p->cfg->path) {
 		char full[PATH_MAX];
 

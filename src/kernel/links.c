@@ -24,7 +24,23 @@ struct owner_view {
 	uint8_t object_id[8];
 	char cgroup[SPEE_TEXT_LEN];
 	uint32_t map_id[SPEE_MAP_COUNT];
+	bool gateway; /* the record's kind */
+	char ports[SPEE_GW_PORTS][SPEE_IFNAME_LEN]; /* gateway: the bridge ports filtered */
+	size_t n_ports;
 };
+
+/* The bridge ports a record names (gateway mode), each a string. */
+static size_t record_ports(const struct spee_instance *rec, char ports[][SPEE_IFNAME_LEN])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rec->gw_n_ports && i < SPEE_GW_PORTS; i++) {
+		memcpy(ports[n], rec->gw_ports[i], SPEE_IFNAME_LEN);
+		ports[n][SPEE_IFNAME_LEN - 1] = '\0';
+		n += ports[n][0] != '\0';
+	}
+	return n;
+}
 
 static void view_of(struct instance *inst, struct owner_view *v)
 {
@@ -35,6 +51,8 @@ static void view_of(struct instance *inst, struct owner_view *v)
 	memcpy(v->object_id, inst->rec.object_id, sizeof(v->object_id));
 	memcpy(v->cgroup, inst->rec.cgroup_path, sizeof(v->cgroup));
 	memcpy(v->map_id, inst->map_id, sizeof(v->map_id));
+	v->gateway = inst->rec.kind == SPEE_INST_GATEWAY;
+	v->n_ports = v->gateway ? record_ports(&inst->rec, v->ports) : 0;
 	pthread_mutex_unlock(&inst->mu);
 }
 
@@ -117,11 +135,13 @@ static void read_iface(struct link_state *ls)
 	struct iface_kind k;
 	int variant;
 
+	enum spee_attach_where where = spee_progs[ls->prog].where;
+
 	ls->frames = IFACE_UNSEEN;
 	if (!ls->alive)
 		return;
 	if (!strcmp(ls->xdp_mode, "none")) {
-		variant = program_named(ls->prog_id, SPEE_ATTACH_XDP);
+		variant = program_named(ls->prog_id, where);
 		if (variant >= 0)
 			ls->prog = variant;
 		return;
@@ -131,9 +151,10 @@ static void read_iface(struct link_state *ls)
 		ls->frames = k.frames;
 		ls->generic_only = k.generic_only;
 	}
-	ifaces_tc_query(ls->ifindex, &ls->tc_prog_id);
+	if (where == SPEE_ATTACH_XDP) /* gateway mode has no egress filter */
+		ifaces_tc_query(ls->ifindex, &ls->tc_prog_id);
 	if (ls->frames == IFACE_IP)
-		ls->prog = spee_prog_for(SPEE_ATTACH_XDP, SPEE_FRAMES_IP);
+		ls->prog = spee_prog_for(where, SPEE_FRAMES_IP);
 }
 
 /* The tc egress filter program that goes with an XDP program (the same frames). */
@@ -195,7 +216,7 @@ static int list_links(const char *pin_dir, struct link_state **out, size_t *n)
 		ls->known = pindir_parse_link(de->d_name, &prog, ls->iface, sizeof(ls->iface));
 		ls->prog = ls->known ? (int)prog : -1;
 		attach_read(ls); /* a dead pin is reported, not fatal */
-		if (ls->known && spee_progs[prog].where == SPEE_ATTACH_XDP)
+		if (ls->known && spee_where_per_iface(spee_progs[prog].where))
 			read_iface(ls);
 	}
 	closedir(dp);
@@ -204,11 +225,44 @@ static int list_links(const char *pin_dir, struct link_state **out, size_t *n)
 	return 0;
 }
 
+/*
+ * Gateway mode: each bridge port of the record as a link_state of
+ * spee_gw_tc (no pin: a tc filter is no link), alive while its ingress
+ * filter is there, appended to *v.
+ */
+static int add_ports(char ports[][SPEE_IFNAME_LEN], size_t n_ports, struct link_state **v,
+		     size_t *n)
+{
+	struct link_state *grown;
+
+	if (!n_ports)
+		return 0;
+	grown = realloc(*v, (*n + n_ports) * sizeof(**v));
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	for (size_t i = 0; i < n_ports; i++) {
+		struct link_state *ls = &grown[(*n)++];
+
+		memset(ls, 0, sizeof(*ls));
+		ls->known = true;
+		ls->prog = SPEE_PROG_GW_TC;
+		ls->xdp_mode = "none";
+		snprintf(ls->iface, sizeof(ls->iface), "%s", ports[i]);
+		snprintf(ls->ifname, sizeof(ls->ifname), "%s", ports[i]);
+		ls->ifindex = if_nametoindex(ports[i]);
+		ls->frames = ls->ifindex ? IFACE_ETHERNET : IFACE_UNSEEN;
+		if (ls->ifindex && !ifaces_tc_ingress_query(ls->ifindex, &ls->prog_id))
+			ls->alive = ls->prog_id != 0;
+	}
+	return 0;
+}
+
 /* True when a link of program p is one of hook (the variants of an XDP hook are one). */
 static bool of_hook(int p, enum spee_prog_id hook)
 {
-	return p == (int)hook ||
-	       (spee_progs[p].where == SPEE_ATTACH_XDP && spee_progs[hook].where == SPEE_ATTACH_XDP);
+	return p == (int)hook || (spee_where_per_iface(spee_progs[p].where) &&
+				  spee_progs[p].where == spee_progs[hook].where);
 }
 
 /* The link of hook (on iface, for an XDP hook) among a's, or NULL. */
@@ -217,7 +271,9 @@ static const struct link_state *find(const struct links_assessment *a, enum spee
 {
 	for (size_t i = 0; i < a->n; i++)
 		if (a->v[i].known && of_hook(a->v[i].prog, hook) &&
-		    (spee_progs[hook].where != SPEE_ATTACH_XDP || !strcmp(a->v[i].iface, iface)))
+		    ((!spee_where_per_iface(spee_progs[hook].where) &&
+		      spee_progs[hook].where != SPEE_ATTACH_GW_TC) ||
+		     !strcmp(a->v[i].iface, iface)))
 			return &a->v[i];
 	return NULL;
 }
@@ -252,20 +308,81 @@ static int iface_missing(const struct links_assessment *a, enum spee_prog_id pro
 	return missing;
 }
 
+/* Gateway mode: the hook an interface needs, by what it is to a bridge (-1: cannot tell). */
+static int gw_hook_of(const char *iface)
+{
+	enum iface_bridge_role role;
+
+	if (ifaces_bridge_role(iface, &role, NULL, 0))
+		return -1;
+	return role == IFACE_BRIDGE_PORT ? SPEE_PROG_GW_TC : SPEE_PROG_GW_XDP;
+}
+
+/* An interface entry of gateway mode: its XDP link, or a bridge port's tc ingress filter. */
+static bool gw_iface_entry(const struct link_state *ls)
+{
+	return ls->known && spee_where_gateway(spee_progs[ls->prog].where);
+}
+
+/* Gateway mode's counts: every interface asked for has the hook its kind needs, and only those. */
+static void assess_gateway(const struct links_want *want, struct links_assessment *a)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct link_state *ls = &a->v[i];
+
+		if (!gw_iface_entry(ls))
+			continue;
+		any = true;
+		if (want->n_ifaces && !requested(want, ls->iface)) {
+			a->unwanted++;
+			continue;
+		}
+		/* a bridge port's filter is no link: gone, it is missing, not detached */
+		if (ls->prog == SPEE_PROG_GW_TC && !ls->alive)
+			a->missing++;
+	}
+	for (size_t i = 0; i < want->n_ifaces; i++) {
+		int hook = gw_hook_of(want->ifaces[i]);
+		const struct link_state *ls;
+
+		if (hook < 0) {
+			a->missing++; /* no such interface (any more) */
+			continue;
+		}
+		ls = find(a, (enum spee_prog_id)hook, want->ifaces[i]);
+		if (!ls)
+			a->missing++;
+		/* the other hook on it: it joined or left a bridge since */
+		a->unwanted += find(a, hook == SPEE_PROG_GW_TC ? SPEE_PROG_GW_XDP : SPEE_PROG_GW_TC,
+				    want->ifaces[i]) != NULL;
+	}
+	if (!want->n_ifaces && !any)
+		a->missing++; /* an instance judges what comes in on one interface at least */
+}
+
 int links_assess(struct instance *inst, const struct links_want *want, struct links_assessment *a)
 {
 	static const struct links_want as_is;
-	struct owner_view v;
+	struct owner_view *v = malloc(sizeof(*v));
 	uint8_t object_id[8];
 	int err;
 
 	memset(a, 0, sizeof(*a));
+	if (!v)
+		return -ENOMEM;
 	if (!want)
 		want = &as_is;
-	view_of(inst, &v);
+	view_of(inst, v);
 	err = list_links(inst->pin_dir, &a->v, &a->n);
-	if (err)
+	if (!err)
+		err = add_ports(v->ports, v->n_ports, &a->v, &a->n);
+	if (err) {
+		free(v);
+		links_assessment_free(a);
 		return err;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		struct link_state *ls = &a->v[i];
 
@@ -273,32 +390,38 @@ int links_assess(struct instance *inst, const struct links_want *want, struct li
 			a->stray++;
 			continue;
 		}
-		if (!ls->alive)
+		if (!ls->alive && ls->prog != SPEE_PROG_GW_TC)
 			a->detached++;
-		else
-			ls->ours = runs(ls->prog_id, v.prog_tag[ls->prog], v.map_id) &&
+		else if (ls->alive)
+			ls->ours = runs(ls->prog_id, v->prog_tag[ls->prog], v->map_id) &&
 				   !misses_frames(ls);
 		a->foreign += ls->alive && !ls->ours;
 		if (iface_seen(ls)) {
 			/* an interface is enforced with its tc egress filter: both ways */
 			ls->tc_ours = ls->tc_prog_id &&
-				      runs(ls->tc_prog_id, v.prog_tag[tc_of(ls->prog)], v.map_id);
+				      runs(ls->tc_prog_id, v->prog_tag[tc_of(ls->prog)], v->map_id);
 			a->missing += !ls->tc_prog_id;
 			a->foreign += ls->tc_prog_id && !ls->tc_ours;
 		}
 		a->unwanted += want->n_ifaces && spee_progs[ls->prog].where == SPEE_ATTACH_XDP &&
 			       !requested(want, ls->iface);
 	}
-	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
-		if (!spee_prog_names_hook((enum spee_prog_id)p) || spee_where_gateway(spee_progs[p].where))
-			continue; /* a variant, or a tc filter: counted with its XDP link; or gateway mode's */
-		a->missing += spee_progs[p].where == SPEE_ATTACH_XDP ?
-				      iface_missing(a, (enum spee_prog_id)p, want) :
-				      !alive(find(a, (enum spee_prog_id)p, NULL));
+	if (v->gateway) {
+		assess_gateway(want, a);
+	} else {
+		for (int p = 0; p < SPEE_PROG_COUNT; p++) {
+			if (!spee_prog_names_hook((enum spee_prog_id)p) ||
+			    spee_where_gateway(spee_progs[p].where))
+				continue; /* a variant, or a tc filter: counted with its XDP link; or gateway mode's */
+			a->missing += spee_progs[p].where == SPEE_ATTACH_XDP ?
+					      iface_missing(a, (enum spee_prog_id)p, want) :
+					      !alive(find(a, (enum spee_prog_id)p, NULL));
+		}
+		a->moving = want->cgroup && v->cgroup[0] && strcmp(want->cgroup, v->cgroup);
 	}
 	loader_object_id(object_id);
-	a->upgrade = memcmp(object_id, v.object_id, sizeof(object_id)) != 0;
-	a->moving = want->cgroup && v.cgroup[0] && strcmp(want->cgroup, v.cgroup);
+	a->upgrade = memcmp(object_id, v->object_id, sizeof(object_id)) != 0;
+	free(v);
 	return 0;
 }
 
@@ -320,6 +443,13 @@ static int remove_link(const struct link_state *ls)
 	uint32_t tc_prog = 0;
 	unsigned ifindex;
 
+	if (ls->known && ls->prog == SPEE_PROG_GW_TC) {
+		/* a bridge port's filter, the instance's by the program's name */
+		if (ls->ifindex && ls->prog_id &&
+		    program_named(ls->prog_id, SPEE_ATTACH_GW_TC) >= 0)
+			return ifaces_tc_ingress_detach(ls->ifindex);
+		return 0;
+	}
 	if (ls->known && spee_progs[ls->prog].where == SPEE_ATTACH_XDP) {
 		if (iface_seen(ls) && ls->tc_prog_id) {
 			ifaces_tc_detach(ls->ifindex);
@@ -526,6 +656,253 @@ static int move_one(struct instance *inst, const struct loader *l, const struct 
 	return err;
 }
 
+/* A bridge port's tc ingress filter (gateway mode): l's spee_gw_tc, unless it runs already. */
+static int reconcile_port(struct instance *inst, const struct loader *l,
+			  const struct link_state *ls, const char *iface,
+			  const uint8_t tag[SPEE_TAG_SIZE], struct links_changes *c, struct diags *d)
+{
+	unsigned ifindex = if_nametoindex(iface);
+	uint32_t now = 0;
+	int err;
+
+	if (!ifindex) {
+		diag_add(d, NULL, 0, 0, "no such interface: %s", iface);
+		return -ENODEV;
+	}
+	/* what the port runs now (ls: as assessed; a port new to the record has none listed) */
+	if (!ls || !ls->alive)
+		ifaces_tc_ingress_query(ifindex, &now);
+	else
+		now = ls->prog_id;
+	if (now && runs(now, tag, inst->map_id))
+		return 0;
+	err = ifaces_tc_ingress_attach(ifindex, loader_prog_fd(l, SPEE_PROG_GW_TC));
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot attach the tc ingress filter to %s: %s", iface,
+			 strerror(-err));
+		return err;
+	}
+	if (now)
+		c->replaced++;
+	else
+		c->attached++;
+	return 0;
+}
+
+/* A routed interface's XDP link (gateway mode): the variant for its frames, attached and l's. */
+static int reconcile_gw_xdp(struct instance *inst, const struct loader *l,
+			    const struct link_state *ls, const char *iface, const char *pin,
+			    uint8_t tag[SPEE_PROG_COUNT][SPEE_TAG_SIZE], struct links_changes *c,
+			    struct diags *d)
+{
+	enum spee_prog_id xdp;
+	struct iface_kind k;
+	bool generic;
+	int err;
+
+	if (alive(ls) && ls->frames == IFACE_UNSEEN) {
+		if (runs(ls->prog_id, tag[ls->prog], inst->map_id))
+			return 0;
+		diag_add(d, NULL, 0, 0,
+			 "the interface of %s (ifindex %u) is in another network namespace: run "
+			 "apply in that one",
+			 ls->pin, ls->ifindex);
+		return -EXDEV;
+	}
+	err = ifaces_classify(iface, &k);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot tell what %s carries: %s", iface, strerror(-err));
+		return err;
+	}
+	if (k.frames == IFACE_REFUSED) {
+		diag_add(d, NULL, 0, 0, "refusing to enforce %s: %s; leave it out of --iface", iface,
+			 k.why);
+		return -EOPNOTSUPP;
+	}
+	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_GW_XDP, (enum spee_frames)k.frames);
+	if (alive(ls) && misses_frames(ls)) {
+		attach_detach_pinned(ls->pin);
+		c->detached++;
+		ls = NULL;
+	}
+	if (alive(ls)) {
+		if (runs(ls->prog_id, tag[xdp], inst->map_id))
+			return 0;
+		err = attach_update(ls->pin, loader_prog_fd(l, xdp));
+		if (err)
+			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
+				 strerror(-err));
+		else
+			c->replaced++;
+		return err;
+	}
+	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
+		attach_detach_pinned(ls->pin);
+	err = attach_iface(loader_prog_fd(l, xdp), loader_attach_type(xdp), iface, pin,
+			   k.generic_only, &generic);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot attach xdp to %s: %s", iface, strerror(-err));
+		return err;
+	}
+	c->attached++;
+	return 0;
+}
+
+/*
+ * Notes in the record (saved) that the instance is a gateway and which bridge
+ * ports it filters: ports, and those of a's still there (NULL: none).
+ */
+static int note_ports(struct instance *inst, char ports[][SPEE_IFNAME_LEN], size_t n_ports,
+		      const struct links_assessment *a, struct diags *d)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&inst->mu);
+	inst->rec.kind = SPEE_INST_GATEWAY;
+	memset(inst->rec.gw_ports, 0, sizeof(inst->rec.gw_ports));
+	for (size_t i = 0; i < n_ports; i++)
+		memcpy(inst->rec.gw_ports[n++], ports[i], SPEE_IFNAME_LEN);
+	for (size_t i = 0; a && i < a->n && n < SPEE_GW_PORTS; i++) {
+		bool dup = false;
+
+		if (!a->v[i].known || a->v[i].prog != SPEE_PROG_GW_TC)
+			continue;
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = !strncmp(inst->rec.gw_ports[k], a->v[i].iface, SPEE_IFNAME_LEN);
+		if (!dup)
+			snprintf(inst->rec.gw_ports[n++], SPEE_IFNAME_LEN, "%s", a->v[i].iface);
+	}
+	inst->rec.gw_n_ports = (uint16_t)n;
+	pthread_mutex_unlock(&inst->mu);
+	return instance_save_record(inst, d);
+}
+
+/* The interfaces of a gateway instance now: its XDP links' and its ports'. */
+static int gw_iface_list(const struct links_assessment *a, char ***out, size_t *n)
+{
+	char **v = calloc(a->n ? a->n : 1, sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n; i++) {
+		bool dup = false;
+
+		if (!gw_iface_entry(&a->v[i]))
+			continue;
+		for (size_t k = 0; k < *n && !dup; k++)
+			dup = !strcmp(v[k], a->v[i].iface);
+		if (!dup)
+			v[(*n)++] = (char *)a->v[i].iface;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * links_reconcile in gateway mode: each interface gets the hook of its
+ * kind (a bridge port its tc ingress filter, any other interface its XDP
+ * link); the bridge ports filtered are noted in the record, since no pin
+ * holds them. What is no longer asked for goes last.
+ */
+static int reconcile_gateway(struct instance *inst, const struct loader *l,
+			     const struct links_want *want, const struct links_assessment *a,
+			     uint8_t tag[SPEE_PROG_COUNT][SPEE_TAG_SIZE], struct links_changes *c,
+			     struct diags *d)
+{
+	char pin[PATH_MAX], **ifaces = NULL, (*ports)[SPEE_IFNAME_LEN] = NULL;
+	size_t n_ifaces = 0, n_ports = 0;
+	bool *is_port = NULL;
+	int err;
+
+	if (want->n_ifaces) {
+		ifaces = (char **)want->ifaces;
+		n_ifaces = want->n_ifaces;
+		err = 0;
+	} else {
+		err = gw_iface_list(a, &ifaces, &n_ifaces);
+	}
+	if (!err && n_ifaces > SPEE_GW_PORTS * 4) {
+		diag_add(d, NULL, 0, 0, "%zu interfaces is more than a gateway instance takes",
+			 n_ifaces);
+		err = -E2BIG;
+	}
+	if (!err) {
+		ports = calloc(SPEE_GW_PORTS, sizeof(*ports));
+		is_port = calloc(n_ifaces ? n_ifaces : 1, sizeof(*is_port));
+		if (!ports || !is_port)
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; i < n_ifaces && !err; i++) {
+		enum iface_bridge_role role;
+		char members[256];
+
+		err = ifaces_bridge_role(ifaces[i], &role, members, sizeof(members));
+		if (err) {
+			diag_add(d, NULL, 0, 0, "cannot tell what %s is: %s", ifaces[i],
+				 strerror(-err));
+			break;
+		}
+		if (role == IFACE_BRIDGE) {
+			diag_add(d, NULL, 0, 0,
+				 "%s is a bridge: give its ports instead (--iface for each of: %s)",
+				 ifaces[i], members[0] ? members : "it has none");
+			err = -EINVAL;
+			break;
+		}
+		is_port[i] = role == IFACE_BRIDGE_PORT;
+		if (is_port[i]) {
+			if (n_ports == SPEE_GW_PORTS) {
+				diag_add(d, NULL, 0, 0, "more than %d bridge ports", SPEE_GW_PORTS);
+				err = -E2BIG;
+				break;
+			}
+			snprintf(ports[n_ports++], SPEE_IFNAME_LEN, "%s", ifaces[i]);
+			err = reconcile_port(inst, l, find(a, SPEE_PROG_GW_TC, ifaces[i]), ifaces[i],
+					     tag[SPEE_PROG_GW_TC], c, d);
+			continue;
+		}
+		err = pindir_link(pin, sizeof(pin), inst->pin_dir, SPEE_PROG_GW_XDP, ifaces[i]);
+		if (!err)
+			err = reconcile_gw_xdp(inst, l, find(a, SPEE_PROG_GW_XDP, ifaces[i]),
+					       ifaces[i], pin, tag, c, d);
+	}
+	/*
+	 * The ports are noted before anything is removed, the old ones with the
+	 * new: a process killed from here on leaves a record that names every
+	 * filter there may be.
+	 */
+	if (!err)
+		err = note_ports(inst, ports, n_ports, a, d);
+	/* Last, what is no longer asked for: interfaces dropped or that changed kind, stray pins. */
+	for (size_t i = 0; i < a->n && !err; i++) {
+		const struct link_state *ls = &a->v[i];
+		bool drop = !ls->known;
+
+		for (size_t k = 0; !drop && gw_iface_entry(ls) && k <= n_ifaces; k++) {
+			if (k == n_ifaces)
+				drop = true; /* not asked for */
+			else if (!strcmp(ifaces[k], ls->iface))
+				break;
+		}
+		if (!drop && gw_iface_entry(ls)) {
+			/* asked for, but with the other hook: it joined or left a bridge */
+			for (size_t k = 0; k < n_ifaces; k++)
+				if (!strcmp(ifaces[k], ls->iface))
+					drop = is_port[k] != (ls->prog == SPEE_PROG_GW_TC);
+		}
+		if (drop && remove_link(ls) == 0)
+			c->detached++;
+	}
+	if (!err)
+		err = note_ports(inst, ports, n_ports, NULL, d);
+	if (ifaces != want->ifaces)
+		free(ifaces);
+	free(ports);
+	free(is_port);
+	return err;
+}
+
 int links_reconcile(struct instance *inst, const struct loader *l, const struct links_want *want,
 		    const struct links_assessment *a, struct links_changes *c, struct diags *d)
 {
@@ -536,11 +913,16 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 	int err = 0;
 
 	for (int p = 0; p < SPEE_PROG_COUNT && !err; p++)
-		err = loader_prog_tag(l, (enum spee_prog_id)p, tag[p]);
+		if (loader_progs_has(l->progs, (enum spee_prog_id)p)) /* the others stay zero */
+			err = loader_prog_tag(l, (enum spee_prog_id)p, tag[p]);
 	if (!err)
 		err = pindir_links_dir(pin, sizeof(pin), inst->pin_dir);
 	if (!err && (err = pindir_mkdir(pin)))
 		diag_add(d, NULL, 0, 0, "cannot create %s: %s", pin, strerror(-err));
+	if (!err && l->progs == LOADER_PROGS_GATEWAY) {
+		err = reconcile_gateway(inst, l, want, a, tag, c, d);
+		goto noted;
+	}
 	if (!err && !cgroup[0]) {
 		diag_add(d, NULL, 0, 0, "the instance at %s names no cgroup: give --cgroup",
 			 inst->pin_dir);
@@ -581,9 +963,12 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 	}
 	if (ifaces != want->ifaces)
 		free(ifaces);
+noted:
 	if (err)
 		return err;
 	pthread_mutex_lock(&inst->mu);
+	if (l->progs == LOADER_PROGS_GATEWAY)
+		cgroup = inst->rec.cgroup_path; /* none: gateway mode has no cgroup programs */
 	if (cgroup != inst->rec.cgroup_path)
 		instance_set_text(inst->rec.cgroup_path, sizeof(inst->rec.cgroup_path), cgroup);
 	for (int p = 0; p < SPEE_PROG_COUNT; p++)
@@ -619,6 +1004,24 @@ int links_switch(struct instance *inst, const struct loader *l, struct links_swi
 
 		if (!ls->known || !ls->alive)
 			continue; /* for the next reconcile to attach again, or remove */
+		if (ls->prog == SPEE_PROG_GW_TC) {
+			/* a bridge port's filter: replaced in place like a link's program */
+			s->old_prog[i] = bpf_prog_get_fd_by_id(ls->prog_id);
+			if (s->old_prog[i] < 0) {
+				err = -errno;
+				diag_add(d, NULL, 0, 0, "cannot open the filter program of %s: %s",
+					 ls->iface, strerror(-err));
+				return err;
+			}
+			err = ifaces_tc_ingress_attach(ls->ifindex,
+						       loader_prog_fd(l, SPEE_PROG_GW_TC));
+			if (err) {
+				diag_add(d, NULL, 0, 0, "cannot update the tc ingress filter of %s: %s",
+					 ls->iface, strerror(-err));
+				return err;
+			}
+			continue;
+		}
 		xdp = spee_progs[ls->prog].where == SPEE_ATTACH_XDP;
 		if (xdp && ls->frames == IFACE_UNSEEN) {
 			/* its tc filter, around the old maps, cannot be switched from here */
@@ -653,7 +1056,9 @@ int links_switch(struct instance *inst, const struct loader *l, struct links_swi
 void links_restore(struct links_switched *s)
 {
 	for (size_t i = 0; s->old_prog && i < s->a.n; i++) {
-		if (s->old_prog[i] >= 0)
+		if (s->old_prog[i] >= 0 && s->a.v[i].prog == SPEE_PROG_GW_TC)
+			ifaces_tc_ingress_attach(s->a.v[i].ifindex, s->old_prog[i]);
+		else if (s->old_prog[i] >= 0)
 			attach_update(s->a.v[i].pin, s->old_prog[i]);
 		if (s->old_tc && s->old_tc[i] >= 0)
 			ifaces_tc_attach(s->a.v[i].ifindex, s->old_tc[i]);
@@ -676,12 +1081,23 @@ void links_switched_free(struct links_switched *s)
 
 int links_remove_all(const struct instance *inst)
 {
-	struct link_state *v;
-	size_t n;
-	int err = list_links(inst->pin_dir, &v, &n), removed = 0;
+	char (*ports)[SPEE_IFNAME_LEN] = calloc(SPEE_GW_PORTS, sizeof(*ports));
+	struct link_state *v = NULL;
+	size_t n = 0, n_ports;
+	int err, removed = 0;
 
-	if (err)
+	if (!ports)
+		return -ENOMEM;
+	/* a gateway's bridge ports: their filters are no links, the record names them */
+	n_ports = inst->rec.kind == SPEE_INST_GATEWAY ? record_ports(&inst->rec, ports) : 0;
+	err = list_links(inst->pin_dir, &v, &n);
+	if (!err)
+		err = add_ports(ports, n_ports, &v, &n);
+	free(ports);
+	if (err) {
+		free(v);
 		return err;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int e = remove_link(&v[i]);
 

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "maps_gateway.h"
 #include "speebpf.skel.h"
 
 static bool verbose;
@@ -156,6 +157,25 @@ void loader_sizes_for(const struct policy *p, const struct name_table *t,
 		loader_room_for(n_prefix * SPEE_POLICY_SLOTS, LOADER_PREFIX_MIN);
 }
 
+void loader_sizes_for_gateway(const struct gateway_policy *g, const struct name_table *t,
+			      struct loader_sizes *out)
+{
+	struct maps_gateway_counts c;
+	/* the drops counted per host, created by the programs: every reason, both directions */
+	size_t drops = g->n_hosts * SPEE_DIR_MAX * 8;
+
+	loader_sizes_default(out);
+	maps_gateway_count(g, t, &c);
+	out->max_entries[SPEE_MAP_EXACT] = loader_room_for(c.exact * SPEE_POLICY_SLOTS,
+							   LOADER_EXACT_MIN);
+	out->max_entries[SPEE_MAP_PREFIX] = loader_room_for(c.prefix * SPEE_POLICY_SLOTS,
+							    LOADER_PREFIX_MIN);
+	out->max_entries[SPEE_MAP_GW_HOSTS] = loader_room_for(c.host_addrs * SPEE_POLICY_SLOTS,
+							      LOADER_GW_HOSTS_MIN);
+	out->max_entries[SPEE_MAP_GW_NAMES] = loader_room_for(g->n_hosts, LOADER_GW_NAMES_MIN);
+	out->max_entries[SPEE_MAP_GW_CTR] = loader_room_for(c.rule_ctrs + drops, LOADER_GW_CTR_MIN);
+}
+
 /* ---- loading ---- */
 
 int loader_map_info(int fd, struct bpf_map_info *info)
@@ -233,14 +253,33 @@ bool loader_netns_in_skb(void)
 	return known == 1;
 }
 
+enum loader_progs loader_progs_of(const struct spee_instance *rec)
+{
+	return rec->kind == SPEE_INST_GATEWAY ? LOADER_PROGS_GATEWAY : LOADER_PROGS_HOST;
+}
+
+bool loader_progs_has(enum loader_progs progs, enum spee_prog_id which)
+{
+	bool gateway = spee_where_gateway(spee_progs[which].where);
+
+	return progs == LOADER_PROGS_ALL || gateway == (progs == LOADER_PROGS_GATEWAY);
+}
+
 int loader_load(struct loader *l, const struct loader_sizes *sz, const struct spee_map_fds *reuse,
 		struct diags *d)
+{
+	return loader_load_mode(l, sz, reuse, LOADER_PROGS_HOST, d);
+}
+
+int loader_load_mode(struct loader *l, const struct loader_sizes *sz,
+		     const struct spee_map_fds *reuse, enum loader_progs progs, struct diags *d)
 {
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	spee_map_fds_init(&l->maps);
 	loader_set_verbose(verbose);
+	l->progs = progs;
 	l->skel = speebpf__open();
 	if (!l->skel) {
 		err = -errno;
@@ -258,6 +297,14 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const struct sp
 		err = prepare_map(map, (enum spee_map_id)i, sz, reuse, d);
 		if (err)
 			goto fail;
+	}
+	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(l->skel->obj, spee_progs[p].name);
+
+		if (prog)
+			bpf_program__set_autoload(prog,
+						  loader_progs_has(progs, (enum spee_prog_id)p));
 	}
 	/* Egress judges the sockets of this network namespace only (CONTRACT.md section 4). */
 	l->skel->rodata->spee_netns_cookie = loader_netns_cookie();

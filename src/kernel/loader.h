@@ -60,15 +60,28 @@ struct loader_sizes {
 void loader_sizes_for(const struct policy *p, const struct name_table *t,
 		      struct loader_sizes *out);
 
+struct gateway_policy;
+
+/* loader_sizes_for gateway mode: the policy maps and the gateway's, sized to the inventory. */
+void loader_sizes_for_gateway(const struct gateway_policy *g, const struct name_table *t,
+			      struct loader_sizes *out);
+
 /* The size for n entries held at once by both slots: doubled, in whole 4,096s, >= min. */
 uint32_t loader_room_for(size_t n, uint32_t min);
 
 /* The defaults (for tests and for instances loaded before any policy). */
 void loader_sizes_default(struct loader_sizes *out);
 
+enum loader_progs {
+	LOADER_PROGS_HOST, /* host mode's: XDP, tc egress, cgroup (loader_load) */
+	LOADER_PROGS_GATEWAY, /* gateway mode's: spee_gw_* */
+	LOADER_PROGS_ALL,
+};
+
 struct loader {
 	struct speebpf *skel;
 	struct spee_map_fds maps; /* the skeleton's map fds (owned by skel) */
+	enum loader_progs progs; /* the programs loaded */
 };
 
 /*
@@ -91,13 +104,27 @@ bool loader_netns_in_skb(void);
 int loader_load(struct loader *l, const struct loader_sizes *sz, const struct spee_map_fds *reuse,
 		struct diags *d);
 
+/*
+ * loader_load with only progs' programs: a mode's only (each costs a
+ * verifier pass, so host mode never pays for the gateway's), or all. The
+ * others have no fd (loader_prog_fd: negative).
+ */
+int loader_load_mode(struct loader *l, const struct loader_sizes *sz,
+		     const struct spee_map_fds *reuse, enum loader_progs progs, struct diags *d);
+
+/* The programs of an instance's mode, by its record (spee_instance.kind). */
+enum loader_progs loader_progs_of(const struct spee_instance *rec);
+
+/* True when progs includes program which. */
+bool loader_progs_has(enum loader_progs progs, enum spee_prog_id which);
+
 /* The program for attaching; valid until loader_close. */
 struct bpf_program *loader_prog(const struct loader *l, enum spee_prog_id which);
 
 /* The program's fd, or -1. */
 int loader_prog_fd(const struct loader *l, enum spee_prog_id which);
 
-/* The tag of a loaded program (what the kernel reports for it). */
+/* The tag of a loaded program (what the kernel reports for it); -EBADF for one not loaded. */
 int loader_prog_tag(const struct loader *l, enum spee_prog_id which, uint8_t tag[SPEE_TAG_SIZE]);
 
 /* The first 8 bytes of the SHA-256 of this build's BPF object: which programs it loads. */

@@ -941,6 +941,7 @@ int maps_apply_source(const struct spee_map_fds *m, const struct maps_source *sr
 	err = write_slot(m, &img, &cfg, cur_slot, other_slot, &res->stats, d);
 	res->stats.gw_hosts_needed = gw_needs.gw_hosts_needed;
 	res->stats.gw_ctr_needed = gw_needs.gw_ctr_needed;
+	res->stats.gw_names_needed = gw_needs.gw_names_needed;
 	if (cache)
 		cache->slot[target].valid = false; /* until cache_put: the slot has changed */
 	if (!err && src->before_flip)

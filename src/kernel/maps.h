@@ -142,7 +142,7 @@ struct maps_write_stats {
 	 * (set also on -E2BIG, for both maps: what growing them needs). */
 	size_t exact_needed, prefix_needed;
 	/* Gateway mode (maps_gateway.h), set likewise: spee_gw_hosts, spee_gw_ctr. */
-	size_t gw_hosts_needed, gw_ctr_needed;
+	size_t gw_hosts_needed, gw_ctr_needed, gw_names_needed;
 };
 
 /*

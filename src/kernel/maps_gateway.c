@@ -336,6 +336,7 @@ static int gw_check(const struct maps_source *src, const struct spee_map_fds *m,
 	names = ga->n_cur + ga->g->n_hosts;
 	st->gw_hosts_needed = other + c.host_addrs;
 	st->gw_ctr_needed = ctrs;
+	st->gw_names_needed = names;
 	if (st->gw_hosts_needed > max_entries(m->fd[SPEE_MAP_GW_HOSTS]) ||
 	    ctrs > max_entries(m->fd[SPEE_MAP_GW_CTR]) ||
 	    names > max_entries(m->fd[SPEE_MAP_GW_NAMES])) {
