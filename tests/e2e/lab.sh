@@ -147,6 +147,9 @@ lab_spe_gateway_topology() {
 	local h ns a len4 len6 gw4 gw6 port
 	lab_hypervisor "$SPE_GW"
 	lab_spe_topology
+	# The gateway resolves the fleet's DNS names itself, as the hosts do.
+	lab_add_hosts_entry "$SPE_GW" my.mailstore.com "$SPE_MAILSTORE"
+	lab_set_resolver "$SPE_GW" "$SPE_DNS"
 	ip -n "$LAB_SWITCH" addr add "$SPE_GW_BRIDGE4/24" dev br0
 	ip -n "$LAB_SWITCH" -6 addr add "$SPE_GW_BRIDGE6/120" dev br0 nodad
 	for h in "${SPE_GW_UPLINKS[@]}"; do
