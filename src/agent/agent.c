@@ -27,6 +27,7 @@
 #include "confirm.h"
 #include "config.h"
 #include "drift.h"
+#include "gateway.h"
 #include "host.h"
 #include "instance.h"
 #include "log.h"
@@ -385,7 +386,7 @@ static char *scope_signature(const struct agent *a, const struct cfg_host *host)
 /* Takes back what a guarded change replaced: the policy that runs again after a revert. */
 static void keep_previous(struct agent *a, struct policy *p, struct config *cfg)
 {
-	policy_free(a->prev_policy);
+	gateway_or_policy_free(a->prev_policy);
 	if (a->prev_cfg != a->cfg)
 		config_free(a->prev_cfg);
 	a->prev_policy = a->policy;
@@ -400,6 +401,7 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 {
 	struct apply_request req = {
 		.policy = p,
+		.gateway = gateway_of(p),
 		.names = &a->names,
 		.ifaces = a->s->ifaces,
 		.n_ifaces = a->s->n_ifaces,
@@ -413,11 +415,16 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 	size_t n_scope = 0;
 	struct apply_outcome out;
 	struct diags d = { 0 };
-	char sha[65];
+	char sha[65], what[96];
 	int err;
 
+	if (req.gateway)
+		snprintf(what, sizeof(what), "as a gateway for %zu hosts", req.gateway->n_hosts);
+	else
+		snprintf(what, sizeof(what), "for host %s", p->host->name);
 	/* Without --iface: the interfaces that hold the host's addresses now. */
-	if (!a->s->n_ifaces && apply_scope_ifaces(p->host, &scope, &n_scope) == 0) {
+	if (!a->s->n_ifaces && !req.gateway &&
+	    apply_scope_ifaces(p->host, &scope, &n_scope) == 0) {
 		req.ifaces = scope;
 		req.n_ifaces = n_scope;
 		if (!n_scope && a->inst->exists)
@@ -470,9 +477,9 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 	for (size_t i = 0; i < 32; i++)
 		sprintf(sha + 2 * i, "%02x", cfg->sha256[i]);
 	log_event(LOG_INFO, "applied", fields_generation(out.generation, out.added, out.removed),
-		  "applied generation %u for host %s: +%zu/-%zu entries%s%s%s (config %s, sha256 "
+		  "applied generation %u %s: +%zu/-%zu entries%s%s%s (config %s, sha256 "
 		  "%.12s)",
-		  out.generation, p->host->name, out.added, out.removed,
+		  out.generation, what, out.added, out.removed,
 		  out.created ? ", new instance" : "",
 		  out.replaced ? ", programs replaced" : "",
 		  out.grown ? ", policy maps grown" : out.migrated ? ", maps of another layout replaced" : "",
@@ -483,7 +490,7 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 	if (a->policy != p && guard) {
 		keep_previous(a, p, cfg);
 	} else if (a->policy != p) {
-		policy_free(a->policy);
+		gateway_or_policy_free(a->policy);
 		if (a->cfg != cfg)
 			config_free(a->cfg);
 		a->policy = p;
@@ -491,7 +498,7 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 	}
 	memcpy(a->applied_sha, cfg->sha256, sizeof(a->applied_sha));
 	free(a->scope_sig);
-	a->scope_sig = scope_signature(a, p->host);
+	a->scope_sig = req.gateway ? NULL : scope_signature(a, p->host);
 	return sync_timers(a);
 }
 
@@ -523,8 +530,16 @@ static int compile_for_here(struct agent *a, struct config *cfg, struct policy *
 	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
 	struct prefix *local = NULL, *receive = NULL;
 	const struct cfg_host *host;
-	int err = host_select(cfg, a->s->host, &host, d);
+	struct gateway_policy *g;
+	int err;
 
+	if (a->s->gateway) {
+		/* every host of the inventory, none of them this machine */
+		err = gateway_compile(cfg, &env, &g, d);
+		*p = err ? NULL : &g->fleet;
+		return err;
+	}
+	err = host_select(cfg, a->s->host, &host, d);
 	if (err)
 		return err;
 	/* the host's addresses configured here (as this reload finds them) are itself */
@@ -632,7 +647,7 @@ static int reload(struct agent *a, bool forced)
 		int ret = RELOAD_BAD_CONFIG;
 		char why[300] = "";
 
-		if (err == -ENOENT && cfg) {
+		if (err == -ENOENT && cfg && !a->s->gateway) {
 			/* Not this machine's config (yet): idle and unready until it names it. */
 			char name[256] = "";
 
@@ -654,7 +669,7 @@ static int reload(struct agent *a, bool forced)
 	resolve_new_names(a, p);
 	err = apply_policy_now(a, p, cfg);
 	if (err) {
-		policy_free(p);
+		gateway_or_policy_free(p);
 		config_free(cfg);
 		free(text);
 		if (err == -EBUSY) {
@@ -708,7 +723,7 @@ static int apply_last_good(struct agent *a)
 		resolve_new_names(a, p);
 		err = apply_policy_now(a, p, cfg);
 		if (err) {
-			policy_free(p);
+			gateway_or_policy_free(p);
 			config_free(cfg);
 			cfg = NULL;
 		}
@@ -753,7 +768,7 @@ static void settle_confirm(struct agent *a)
 			  "generation %u was not confirmed and was reverted; %s is applied again "
 			  "when it changes, or on SIGHUP",
 			  gen, a->s->config);
-		policy_free(a->policy);
+		gateway_or_policy_free(a->policy);
 		if (a->cfg != a->prev_cfg)
 			config_free(a->cfg);
 		a->policy = a->prev_policy;
@@ -768,7 +783,7 @@ static void settle_confirm(struct agent *a)
 			sync_timers(a);
 	} else {
 		log_event(LOG_INFO, "confirmed", NULL, "generation %u is confirmed", gen);
-		policy_free(a->prev_policy);
+		gateway_or_policy_free(a->prev_policy);
 		if (a->prev_cfg != a->cfg)
 			config_free(a->prev_cfg);
 	}
@@ -802,7 +817,7 @@ static void rescope(struct agent *a)
 	log_event(LOG_INFO, "scope", NULL,
 		  "the interfaces or addresses of this machine changed: re-applying");
 	if (apply_policy_now(a, p, a->cfg))
-		policy_free(p);
+		gateway_or_policy_free(p);
 }
 
 static void check_drift(struct agent *a)
@@ -824,7 +839,10 @@ static void check_drift(struct agent *a)
 		err = -ENOENT;
 	}
 	if (!err)
-		err = drift_check(a->inst, a->policy, &a->names, a->s->audit, &r, &d);
+		err = gateway_of(a->policy) ?
+			      drift_check_gateway(a->inst, gateway_of(a->policy), &a->names,
+						  a->s->audit, &r, &d) :
+			      drift_check(a->inst, a->policy, &a->names, a->s->audit, &r, &d);
 	if (err) {
 		log_diags(&d, "drift-check-failed");
 		goto out;
@@ -859,7 +877,7 @@ static void run_verify(struct agent *a)
 {
 	struct policy_env env = { .resolvers = a->sys_resolvers, .n_resolvers = a->n_sys_resolvers };
 	struct verify_fleet_opts opts = {
-		.host = a->policy ? a->policy->host->name : NULL,
+		.host = a->policy && a->policy->host ? a->policy->host->name : NULL,
 		.env = &env,
 		.pinned = &a->names, /* the agent's names: --resolve and what it resolved */
 		.timeout_ms = a->s->verify_timeout_ms,
@@ -1069,10 +1087,10 @@ static void agent_free(struct agent *a)
 	free(a->scope_sig);
 	names_free(&a->names);
 	if (a->prev_policy != a->policy)
-		policy_free(a->prev_policy);
+		gateway_or_policy_free(a->prev_policy);
 	if (a->prev_cfg != a->cfg && a->prev_cfg != NULL)
 		config_free(a->prev_cfg);
-	policy_free(a->policy);
+	gateway_or_policy_free(a->policy);
 	config_free(a->cfg);
 	free(a->sys_resolvers);
 }

@@ -24,6 +24,8 @@
 struct agent_settings {
 	const char *config; /* the fleet config */
 	const char *host; /* NULL: by hostname or address */
+	/* --gateway: every inventory host's policy, on the interfaces given (no host, no cgroup) */
+	bool gateway;
 	char *const *ifaces; /* none: as apply */
 	size_t n_ifaces;
 	const char *cgroup; /* NULL: as apply */

@@ -53,9 +53,13 @@ static int compile_gateway(const struct cli_args *a, struct compiled *c)
 	struct diags d = { 0 };
 	size_t n_ifaces;
 	char *const *ifaces = cli_list(a, CLI_OPT_IFACE, &n_ifaces);
+	bool all = false;
 	int err;
 
-	if (apply_ifaces_all(ifaces, n_ifaces)) {
+
+	for (size_t i = 0; i < n_ifaces; i++)
+		all |= !strcmp(ifaces[i], APPLY_IFACES_ALL);
+	if (all) {
 		fprintf(stderr, "speebpf %s: --gateway needs the interfaces by name: --iface all "
 				"would put it on every interface of the machine\n",
 			a->cmd->name);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* speebpf run: the agent (see agent.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "agent.h"
+#include "apply.h"
 #include "cli.h"
 #include "log.h"
 
@@ -11,6 +13,7 @@ static int do_run(const struct cli_args *a, struct instance *inst)
 	struct agent_settings s = {
 		.config = cli_text(a, CLI_OPT_CONFIG),
 		.host = cli_text(a, CLI_OPT_HOST),
+		.gateway = cli_flag(a, CLI_OPT_GATEWAY),
 		.cgroup = cli_text(a, CLI_OPT_CGROUP),
 		.pin_dir = cli_text(a, CLI_OPT_PIN_DIR),
 		.audit = cli_flag(a, CLI_OPT_AUDIT),
@@ -27,6 +30,25 @@ static int do_run(const struct cli_args *a, struct instance *inst)
 
 	(void)inst; /* the agent opens and keeps its own */
 	s.ifaces = cli_list(a, CLI_OPT_IFACE, &s.n_ifaces);
+	if (s.gateway) {
+		/* the interfaces by name, no bridge device: as apply --gateway */
+		struct diags d = { 0 };
+		bool all = false;
+
+		for (size_t i = 0; i < s.n_ifaces; i++)
+			all |= !strcmp(s.ifaces[i], APPLY_IFACES_ALL);
+		if (all)
+			diag_add(&d, NULL, 0, 0,
+				 "--gateway needs the interfaces by name: --iface all would put it "
+				 "on every interface of the machine");
+		else
+			apply_check_gateway_ifaces(s.ifaces, s.n_ifaces, &d);
+		if (d.n) {
+			cli_print_diags(&d, false, NULL);
+			diags_free(&d);
+			return -CLI_EUSAGE;
+		}
+	}
 	log_set_format((enum log_format)log_format_parse(cli_text(a, CLI_OPT_LOG_FORMAT)));
 	err = agent_run(&s);
 	return err == AGENT_EUSAGE ? -CLI_EUSAGE : err;

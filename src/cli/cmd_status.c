@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "drift.h"
+#include "gateway.h"
 #include "ifaces.h"
 #include "labels.h"
 #include "links.h"
@@ -58,6 +59,32 @@ static int applied_local_addrs(struct instance *inst, struct policy_env *env,
 	return err;
 }
 
+/* check_drift of a gateway instance: every host of the config, as apply compiled them. */
+static void check_gateway_drift(struct instance *inst, struct status *s, const struct config *cfg)
+{
+	struct gateway_policy *g = NULL;
+	struct name_table names = { 0 };
+	struct prefix *resolvers = NULL;
+	struct policy_env env;
+	struct diags d = { 0 };
+
+	if (cli_policy_env(&env, &resolvers) || gateway_compile(cfg, &env, &g, &d) ||
+	    namestore_load(inst, &names)) {
+		snprintf(s->drift_note, sizeof(s->drift_note), "cannot compile %s for the gateway",
+			 s->inst.config_path);
+		goto out;
+	}
+	if (drift_check_gateway(inst, g, &names,
+				s->inst.mode == SPEE_MODE_AUDIT && g->fleet.mode != SPEE_MODE_AUDIT,
+				&s->drift, &d) == 0)
+		s->drift_checked = true;
+out:
+	names_free(&names);
+	gateway_free(g);
+	free(resolvers);
+	diags_free(&d);
+}
+
 /*
  * Compares the maps with the policy the recorded config compiles to, when
  * that file still holds the bytes that were applied (else it is a pending
@@ -84,6 +111,10 @@ static void check_drift(struct instance *inst, struct status *s)
 		snprintf(s->drift_note, sizeof(s->drift_note),
 			 "%s changed since it was applied: the entries were not checked",
 			 s->inst.config_path);
+		goto out;
+	}
+	if (s->inst.kind == SPEE_INST_GATEWAY) {
+		check_gateway_drift(inst, s, cfg);
 		goto out;
 	}
 	if (cli_policy_env(&env, &resolvers) || applied_local_addrs(inst, &env, &local, &receive) ||
@@ -127,6 +158,40 @@ static const char *kind_of(const struct link_state *l, char *buf, size_t len)
 	return buf;
 }
 
+/* Gateway mode: the hook of an interface entry ("xdp", "tc-ingress"), or NULL for another link. */
+static const char *gateway_hook(const struct link_state *l)
+{
+	if (!l->known || !spee_where_gateway(spee_progs[l->prog].where))
+		return NULL;
+	return spee_progs[l->prog].where == SPEE_ATTACH_GW_TC ? "tc-ingress" : "xdp";
+}
+
+static void print_gateway_iface(const struct link_state *l)
+{
+	const char *hook = gateway_hook(l);
+
+	if (l->prog == SPEE_PROG_GW_TC && !l->alive) {
+		printf("  %-16s %-10s MISSING: its filter is gone; run apply again\n", hook,
+		       l->iface);
+		return;
+	}
+	if (!l->alive) {
+		printf("  %-16s %-10s DETACHED (pinned at %s)\n", hook, l->iface, l->pin);
+		return;
+	}
+	if (l->prog == SPEE_PROG_GW_TC)
+		printf("  %-16s %-10s prog %u%s (a bridge port)\n", hook, l->iface, l->prog_id,
+		       l->ours ? "" : " (not this instance's)");
+	else if (l->frames == IFACE_UNSEEN)
+		printf("  %-16s ifindex %u of another network namespace: prog %u, link %u\n", hook,
+		       l->ifindex, l->prog_id, l->link_id);
+	else
+		printf("  %-16s %-10s %-8s prog %u, link %u%s; frames from the %s header\n", hook,
+		       l->ifname, l->xdp_mode, l->prog_id, l->link_id,
+		       l->ours ? "" : " (not this instance's)",
+		       l->frames == IFACE_IP ? "IP" : "Ethernet");
+}
+
 static void print_text(const char *pin_dir, const struct status *s)
 {
 	const struct spee_slot_cfg *cfg = &s->rt.slot[s->rt.active & 1];
@@ -134,13 +199,20 @@ static void print_text(const char *pin_dir, const struct status *s)
 
 	when_text(s->inst.applied_at, when, sizeof(when));
 	printf("instance %s\n", pin_dir);
-	printf("  host %s, mode %s, policy generation %u (slot %u)\n", s->inst.host,
-	       mode_label(cfg->mode), cfg->generation, s->rt.active);
+	if (s->inst.kind == SPEE_INST_GATEWAY)
+		printf("  gateway for %u hosts (%u policies), mode %s, policy generation %u "
+		       "(slot %u)\n",
+		       s->inst.gw_hosts, s->inst.gw_policies, mode_label(cfg->mode), cfg->generation,
+		       s->rt.active);
+	else
+		printf("  host %s, mode %s, policy generation %u (slot %u)\n", s->inst.host,
+		       mode_label(cfg->mode), cfg->generation, s->rt.active);
 	printf("  applied %s from %s\n  config sha256 %s\n", when, s->inst.config_path,
 	       s->inst.config_sha256);
 	printf("  last apply: %s%s%s\n", s->inst.last_result_ok ? "ok" : "FAILED",
 	       s->inst.last_error[0] ? ": " : "", s->inst.last_error);
-	printf("  cgroup %s\n", s->inst.cgroup_path);
+	if (s->inst.kind != SPEE_INST_GATEWAY)
+		printf("  cgroup %s\n", s->inst.cgroup_path);
 	if (s->inst.confirm_deadline) {
 		when_text(s->inst.confirm_deadline, when, sizeof(when));
 		printf("  PENDING: generation %u reverts at %s unless `speebpf confirm` runs\n",
@@ -153,6 +225,10 @@ static void print_text(const char *pin_dir, const struct status *s)
 		if (!l->known) {
 			printf("  %-16s %s (not a link of this instance; apply removes it)\n", "STRAY",
 			       l->pin);
+			continue;
+		}
+		if (gateway_hook(l)) {
+			print_gateway_iface(l);
 			continue;
 		}
 		kind_of(l, kind, sizeof(kind));
@@ -220,7 +296,11 @@ static void print_json(const char *pin_dir, const struct status *s)
 	struct json_object *o = json_object_new_object(), *links = json_object_new_array();
 
 	json_object_object_add(o, "pin_dir", json_object_new_string(pin_dir));
-	json_object_object_add(o, "host", json_object_new_string(s->inst.host));
+	/* where it enforces: "host" (this machine's traffic) or "gateway" (--gateway) */
+	json_object_object_add(o, "kind", json_object_new_string(s->inst.kind == SPEE_INST_GATEWAY ?
+								 "gateway" : "host"));
+	json_object_object_add(o, "host", s->inst.kind == SPEE_INST_GATEWAY ? NULL :
+					  json_object_new_string(s->inst.host));
 	json_object_object_add(o, "mode", json_object_new_string(mode_label(cfg->mode)));
 	json_object_object_add(o, "generation", json_object_new_int64(cfg->generation));
 	json_object_object_add(o, "active_slot", json_object_new_int((int)s->rt.active));
@@ -230,7 +310,8 @@ static void print_json(const char *pin_dir, const struct status *s)
 	json_object_object_add(o, "last_apply_ok", json_object_new_boolean(s->inst.last_result_ok));
 	json_object_object_add(o, "last_error", s->inst.last_error[0] ?
 			       json_object_new_string(s->inst.last_error) : NULL);
-	json_object_object_add(o, "cgroup", json_object_new_string(s->inst.cgroup_path));
+	json_object_object_add(o, "cgroup", s->inst.kind == SPEE_INST_GATEWAY ? NULL :
+					    json_object_new_string(s->inst.cgroup_path));
 	json_object_object_add(o, "confirm_pending", json_object_new_boolean(s->inst.confirm_deadline != 0));
 	if (s->inst.confirm_deadline) {
 		json_object_object_add(o, "confirm_generation",
@@ -251,6 +332,14 @@ static void print_json(const char *pin_dir, const struct status *s)
 		json_object_object_add(j, "pin", json_object_new_string(l->pin));
 		json_object_object_add(j, "prog_id", json_object_new_int64(l->prog_id));
 		json_object_object_add(j, "link_id", json_object_new_int64(l->link_id));
+		if (gateway_hook(l)) {
+			json_object_object_add(j, "interface", json_object_new_string(l->iface));
+			json_object_object_add(j, "hook", json_object_new_string(gateway_hook(l)));
+			json_object_object_add(j, "ours", json_object_new_boolean(l->alive && l->ours));
+			if (l->prog != SPEE_PROG_GW_TC)
+				json_object_object_add(j, "xdp_mode",
+						       json_object_new_string(l->xdp_mode));
+		}
 		if (l->known && spee_progs[l->prog].where == SPEE_ATTACH_XDP) {
 			json_object_object_add(j, "interface", json_object_new_string(l->ifname));
 			json_object_object_add(j, "xdp_mode", json_object_new_string(l->xdp_mode));
@@ -265,6 +354,29 @@ static void print_json(const char *pin_dir, const struct status *s)
 		json_object_array_add(links, j);
 	}
 	json_object_object_add(o, "links", links);
+	if (s->inst.kind == SPEE_INST_GATEWAY) {
+		struct json_object *gw = json_object_new_object(), *ifs = json_object_new_array();
+
+		json_object_object_add(gw, "hosts", json_object_new_int(s->inst.gw_hosts));
+		json_object_object_add(gw, "policies", json_object_new_int(s->inst.gw_policies));
+		for (size_t i = 0; i < s->links.n; i++) {
+			const struct link_state *l = &s->links.v[i];
+			struct json_object *j;
+
+			if (!gateway_hook(l))
+				continue;
+			j = json_object_new_object();
+			json_object_object_add(j, "interface", json_object_new_string(l->iface));
+			json_object_object_add(j, "hook", json_object_new_string(gateway_hook(l)));
+			json_object_object_add(j, "attached", json_object_new_boolean(l->alive));
+			json_object_object_add(j, "prog_id", json_object_new_int64(l->prog_id));
+			json_object_array_add(ifs, j);
+		}
+		json_object_object_add(gw, "interfaces", ifs);
+		json_object_object_add(o, "gateway", gw);
+	} else {
+		json_object_object_add(o, "gateway", NULL);
+	}
 	json_object_object_add(o, "problems", json_object_new_int(s->problems));
 	{
 		struct json_object *names = json_object_new_array();
@@ -304,6 +416,8 @@ static void print_json(const char *pin_dir, const struct status *s)
 				       json_object_new_boolean(s->drift.settings_changed));
 		json_object_object_add(dr, "programs_foreign",
 				       json_object_new_int(s->drift.programs_foreign));
+		json_object_object_add(dr, "hosts_changed",
+				       json_object_new_uint64(s->drift.hosts_changed));
 		json_object_object_add(dr, "text", json_object_new_string(what));
 		json_object_object_add(o, "drift", dr);
 	} else {

@@ -10,6 +10,7 @@
 
 #include "links.h"
 #include "maps.h"
+#include "maps_gateway.h"
 
 /* Counts the differences between two key-sorted entry arrays. */
 static void compare_entries(const void *want, size_t n_want, const void *have, size_t n_have,
@@ -37,8 +38,8 @@ static void compare_entries(const void *want, size_t n_want, const void *have, s
 }
 
 static int check_maps(const struct spee_map_fds *m, const struct policy *p,
-		      const struct name_table *t, bool audit, struct drift_report *r,
-		      struct diags *d)
+		      const struct gateway_policy *g, const struct name_table *t, bool audit,
+		      struct drift_report *r, struct diags *d)
 {
 	struct spee_rule_meta *table = calloc(SPEE_MAX_RULES, sizeof(*table));
 	uint16_t *slot_of_rule = calloc(p->n_rules ? p->n_rules : 1, sizeof(*slot_of_rule));
@@ -62,7 +63,10 @@ static int check_maps(const struct spee_map_fds *m, const struct policy *p,
 		slot_of_rule[i] = maps_find_rule_slot(table, p->rules[i].id);
 		r->rules_unassigned += slot_of_rule[i] == 0;
 	}
-	err = maps_build_image(p, t, slot_of_rule, (uint8_t)(rt.active & 1), &want, d);
+	if (g)
+		err = maps_gateway_image(g, t, slot_of_rule, (uint8_t)(rt.active & 1), &want, d);
+	else
+		err = maps_build_image(p, t, slot_of_rule, (uint8_t)(rt.active & 1), &want, d);
 	if (!err)
 		err = maps_read_slot(m, (uint8_t)(rt.active & 1), &have, d);
 	if (err)
@@ -86,14 +90,20 @@ out:
 	return err;
 }
 
-int drift_check(struct instance *inst, const struct policy *p, const struct name_table *t,
-		bool audit, struct drift_report *r, struct diags *d)
+static int check(struct instance *inst, const struct policy *p, const struct gateway_policy *g,
+		 const struct name_table *t, bool audit, struct drift_report *r, struct diags *d)
 {
 	struct links_assessment a;
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	err = check_maps(&inst->maps, p, t, audit, r, d);
+	err = check_maps(&inst->maps, p, g, t, audit, r, d);
+	if (!err && g) {
+		size_t missing, extra, changed;
+
+		err = maps_gateway_check_hosts(&inst->maps, g, &missing, &extra, &changed, d);
+		r->hosts_changed = missing + extra + changed;
+	}
 	if (!err)
 		err = links_assess(inst, NULL, &a);
 	if (err)
@@ -103,6 +113,19 @@ int drift_check(struct instance *inst, const struct policy *p, const struct name
 	r->programs_foreign = a.foreign;
 	links_assessment_free(&a);
 	return 0;
+}
+
+int drift_check(struct instance *inst, const struct policy *p, const struct name_table *t,
+		bool audit, struct drift_report *r, struct diags *d)
+{
+	return check(inst, p, NULL, t, audit, r, d);
+}
+
+int drift_check_gateway(struct instance *inst, const struct gateway_policy *g,
+			const struct name_table *t, bool audit, struct drift_report *r,
+			struct diags *d)
+{
+	return check(inst, &g->fleet, g, t, audit, r, d);
 }
 
 void drift_describe(const struct drift_report *r, char *buf, size_t len)
@@ -127,6 +150,7 @@ void drift_describe(const struct drift_report *r, char *buf, size_t len)
 	PART(r->links_detached, "%d links detached", r->links_detached);
 	PART(r->links_missing, "%d hooks without a link", r->links_missing);
 	PART(r->programs_foreign, "%d links run a foreign program", r->programs_foreign);
+	PART(r->hosts_changed, "%zu host addresses differ", r->hosts_changed);
 	if (!off)
 		snprintf(buf, len, "none");
 #undef PART

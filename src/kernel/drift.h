@@ -29,12 +29,15 @@ struct drift_report {
 	/* links running a program that is not this instance's: another build's, or
 	 * one around maps that are not the pinned ones (a growth cut short) */
 	int programs_foreign;
+	/* gateway mode: host addresses missing from spee_gw_hosts, extra, or with another value */
+	size_t hosts_changed;
 };
 
 static inline bool drift_found(const struct drift_report *r)
 {
 	return r->missing || r->extra || r->changed || r->ports_changed || r->rules_unassigned ||
-	       r->settings_changed || r->links_detached || r->links_missing || r->programs_foreign;
+	       r->settings_changed || r->links_detached || r->links_missing || r->programs_foreign ||
+	       r->hosts_changed;
 }
 
 /*
@@ -43,6 +46,13 @@ static inline bool drift_found(const struct drift_report *r)
  */
 int drift_check(struct instance *inst, const struct policy *p, const struct name_table *t,
 		bool audit, struct drift_report *r, struct diags *d);
+
+struct gateway_policy;
+
+/* drift_check for a gateway instance: g's every host, and the host table besides. */
+int drift_check_gateway(struct instance *inst, const struct gateway_policy *g,
+			const struct name_table *t, bool audit, struct drift_report *r,
+			struct diags *d);
 
 /* "3 entries missing, 1 link detached" */
 void drift_describe(const struct drift_report *r, char *buf, size_t len);

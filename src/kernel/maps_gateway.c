@@ -17,8 +17,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader.h"
-
 /* ---- the image ---- */
 
 /* One part per policy id, and the fleet's ethertypes once with policy 0. */
@@ -151,7 +149,7 @@ static int assign_hosts(const struct held *cur, size_t n_cur, const struct gatew
 		const struct held *got;
 
 		host_label(&g->hosts[h], want.name);
-		got = bsearch(&want, cur, n_cur, sizeof(*cur), cmp_held_name);
+		got = n_cur ? bsearch(&want, cur, n_cur, sizeof(*cur), cmp_held_name) : NULL;
 		index[h] = got && !taken[got->index] ? got->index : 0;
 		fresh[h] = !index[h];
 		taken[index[h]] = true;
@@ -202,7 +200,7 @@ int maps_gateway_read_hosts(const struct spee_map_fds *m, const struct gateway_p
 		const struct held *got;
 
 		host_label(&g->hosts[h], want.name);
-		got = bsearch(&want, cur, n_cur, sizeof(*cur), cmp_held_name);
+		got = n_cur ? bsearch(&want, cur, n_cur, sizeof(*cur), cmp_held_name) : NULL;
 		index[h] = got ? got->index : 0;
 	}
 	free(cur);
@@ -282,7 +280,7 @@ static const struct host_entry *find_host(const struct host_entry *v, size_t n,
 {
 	struct host_entry k = { .key = *key };
 
-	return bsearch(&k, v, n, sizeof(*v), cmp_host_entry);
+	return n ? bsearch(&k, v, n, sizeof(*v), cmp_host_entry) : NULL;
 }
 
 /* Entries of a hash whose first byte (the slot) is, or is not, slot. */
@@ -315,8 +313,10 @@ static size_t map_count(int fd, size_t ksz)
 static uint32_t max_entries(int fd)
 {
 	struct bpf_map_info info;
+	__u32 len = sizeof(info);
 
-	return loader_map_info(fd, &info) ? 0 : info.max_entries;
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
 static int gw_check(const struct maps_source *src, const struct spee_map_fds *m, uint8_t slot,

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "diag.h"
@@ -57,6 +58,27 @@ int gateway_compile(const struct config *cfg, const struct policy_env *env,
 		    struct gateway_policy **out, struct diags *d);
 
 void gateway_free(struct gateway_policy *g);
+
+/*
+ * The gateway policy whose fleet view p is (a policy without a host), or
+ * NULL for a host's policy: for code that holds either as a struct policy.
+ */
+static inline struct gateway_policy *gateway_of(const struct policy *p)
+{
+	if (!p || p->host)
+		return NULL;
+	return (struct gateway_policy *)(void *)((char *)(uintptr_t)p -
+						 offsetof(struct gateway_policy, fleet));
+}
+
+/* policy_free, or gateway_free for a fleet view (gateway_of). */
+static inline void gateway_or_policy_free(struct policy *p)
+{
+	if (gateway_of(p))
+		gateway_free(gateway_of(p));
+	else
+		policy_free(p);
+}
 
 /* The compiled policy that policy id k (1..n_policies) stands for. */
 static inline const struct policy *gateway_policy_of(const struct gateway_policy *g, uint16_t k)
