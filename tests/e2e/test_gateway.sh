@@ -89,14 +89,19 @@ running() {
 	done
 }
 
-echo "# the lab with nothing enforcing: every row's traffic flows through hv"
-verdicts_flow "$LAB_SRC/verdicts-host.table"
+echo "# the lab with nothing enforcing: what the table refuses flows through hv"
+verdicts_flow "$LAB_SRC/verdicts-host.table" refusals
 
 echo "# gateway mode: one apply in hv, nothing in the VMs"
-lab_on_cleanup gw detach
-expect_true "apply --gateway in hv on its ${#PORTS[@]} bridge ports and ${#UPLINKS[@]} uplinks" gw_apply
-expect_true "status says mode gateway" test "$(gw status --json | jq -r .mode)" = gateway
 want_hooks=$(for i in "${PORTS[@]}"; do echo "$i tc"; done; for i in "${UPLINKS[@]}"; do echo "$i xdp"; done)
+gw_detach() { if [[ -e $(lab_pin_dir "$GW") ]]; then gw detach; fi; }
+lab_on_cleanup gw_detach
+expect_true "apply --gateway in hv on its ${#PORTS[@]} bridge ports and ${#UPLINKS[@]} uplinks" gw_apply
+expect_true "status says it is a gateway for 3 hosts, enforcing" \
+	test "$(gw status --json | jq -r '"\(.kind) \(.gateway.hosts) \(.mode)"')" = "gateway 3 enforce"
+expect_true "  and names the hook of each interface" \
+	test "$(gw status --json | jq -r '.gateway.interfaces[] | "\(.interface) \(.hook | sub("tc-ingress"; "tc"))"' | sort)" \
+	= "$(echo "$want_hooks" | sort)"
 expect_true "tc on each bridge port, XDP on each uplink, nothing else" test "$(hooks)" = "$want_hooks"
 expect_false "nothing on hv's bridge br0" sh -c "ip -n $(lab_netns "$GW") -d link show br0 | grep -q prog/xdp"
 for h in "${SPE_GW_VMS[@]}"; do

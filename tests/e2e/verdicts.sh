@@ -160,16 +160,18 @@ verdicts_run() {
 	((n > 0)) || lab_fail "verdict table $table has no row"
 }
 
-# verdicts_flow TABLE: with nothing enforcing, the traffic of every row of
-# TABLE flows (a TCP row connects or, for a refusal, gets at least a RST; a UDP
-# row is answered): the lab carries what the table asks of it, so that a
-# refusal later is the firewall's doing.
+# verdicts_flow TABLE [refusals]: with nothing enforcing, the traffic of every
+# row of TABLE flows (a TCP row connects or, for a refusal, gets at least a
+# RST; a UDP row is answered): the lab carries what the table asks of it, so
+# that a refusal later is the firewall's doing. With "refusals", only the rows
+# the table expects refused (the others prove the lab when they pass enforced).
 verdicts_flow() {
-	local table=$1 kind from to port rule opts line n=0
+	local table=$1 only=${2:-} kind from to port rule opts line n=0
 	[[ -r $table ]] || lab_die "verdicts_flow: no table $table"
 	while read -r line; do
 		[[ -z $line || $line == \#* ]] && continue
 		read -r kind from to port rule opts <<<"$line"
+		[[ $only == refusals && ($kind == connect || $kind == udp-reply) ]] && continue
 		case $kind in
 		# shellcheck disable=SC2086 # opts are the probe's words
 		connect) expect_connect "$from" "$to" "$port" $opts ;;
