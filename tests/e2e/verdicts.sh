@@ -30,6 +30,7 @@
 
 VT_FLEET=()
 VT_GATEWAY=""		# the gateway backend: the lab host running speebpf --gateway
+_VT_GW_JSON=""		# the gateway's stats after a row's probe, read once for both ends
 declare -gA _VT_LAST=()	# host -> its counters after the last row that read them
 VT_STATS=${VT_STATS:-}
 
@@ -60,10 +61,14 @@ verdict_counters() {
 	gateway)
 		# Only what the gateway counted for HOST: its rules and its drops
 		# (replies, established and transit are counted fleet-wide only).
+		# One read of the gateway's stats serves both ends of a row ($_VT_GW_JSON).
 		[[ -n $VT_GATEWAY ]] || lab_die "verdict_counters: VT_GATEWAY is not set"
 		_vt_stats_bin
-		"$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$VT_GATEWAY")" |
-			jq -r --arg host "$2" '
+		if [[ -n ${_VT_GW_JSON:-} ]]; then
+			printf '%s\n' "$_VT_GW_JSON"
+		else
+			"$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$VT_GATEWAY")"
+		fi | jq -r --arg host "$2" '
 			def d: if . == "ingress" then "in" else "out" end;
 			[(.rules[] | select(.host == $host) | {key: "rule.\(.direction | d).\(.id)", value: .packets}),
 			 ((.drops + .passes)[] | select(.host == $host) |
@@ -227,6 +232,10 @@ _vt_row() {
 	blocked | udp-blocked) reason_in=reason.in.no-rule ;;
 	denied) reason_out=reason.out.no-rule ;;
 	esac
+	_VT_GW_JSON=""
+	if [[ $backend == gateway && -n $src$dst ]]; then
+		_VT_GW_JSON=$("$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$VT_GATEWAY")")
+	fi
 	if [[ -n $src ]]; then
 		after_src=$(verdict_counters "$backend" "$src")
 		_VT_LAST[$src]=$after_src
@@ -235,6 +244,7 @@ _vt_row() {
 		after_dst=$(verdict_counters "$backend" "$dst")
 		_VT_LAST[$dst]=$after_dst
 	fi
+	_VT_GW_JSON=""
 	if [[ -n $src && $src == "$dst" ]]; then
 		# to itself (loopback): no rule counts it, in either direction
 		moved=$(_vt_moved "$before_src" "$after_src")
