@@ -60,13 +60,14 @@ CLI_COMMAND(run, .summary = "apply, then keep the policy current (the agent)",
 		    "  SIGHUP), re-resolves DNS names when their TTL runs out, checks every\n"
 		    "  --drift-interval seconds that the kernel enforces what was compiled and\n"
 		    "  repairs it if not. Without --iface it follows the interfaces holding the\n"
-		    "  host's addresses. A config it cannot apply leaves it up and unready\n"
-		    "  (/readyz); started so with no pinned instance, it applies the last good\n"
-		    "  config kept in --state-dir. With --confirm, every change it applies\n"
-		    "  reverts unless `speebpf confirm` runs in time. With --verify-interval,\n"
-		    "  runs `speebpf verify` for this host every SECS seconds and exports its\n"
-		    "  results in /metrics (speebpf_verify_*). SIGTERM and SIGINT stop the agent\n"
-		    "  and leave the policy enforced; `speebpf detach` removes it.",
+		    "  host's addresses; with --gateway it keeps every inventory host's policy on\n"
+		    "  the interfaces given, as apply --gateway. A config it cannot apply leaves\n"
+		    "  it up and unready (/readyz); started so with no pinned instance, it applies\n"
+		    "  the last good config kept in --state-dir. With --confirm, every change it\n"
+		    "  applies reverts unless `speebpf confirm` runs in time. With\n"
+		    "  --verify-interval, runs `speebpf verify` for this host every SECS seconds\n"
+		    "  and exports its results in /metrics (speebpf_verify_*). SIGTERM and SIGINT\n"
+		    "  stop the agent and leave the policy enforced; `speebpf detach` removes it.",
 	    .access = CLI_CREATES,
 	    .options = CLI_TAKES(CLI_APPLY_OPTIONS, CLI_USE(LOG_FORMAT), CLI_USE(METRICS),
 				 CLI_USE(DRIFT_INTERVAL), CLI_USE(DEBOUNCE_MS), CLI_USE(STATE_DIR),

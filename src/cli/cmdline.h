@@ -49,7 +49,8 @@ enum cli_kind {
 	X(VERBOSE, "verbose", 'v', NULL, CLI_FLAG, 0, 0, NULL, "show libbpf's own messages")       \
 	X(VERSION, "version", 0, NULL, CLI_FLAG, 0, 0, NULL, "print the version")                  \
 	X(IFACE, "iface", 0, "IF", CLI_LIST, 0, 0, NULL,                                           \
-	  "interface for XDP, repeatable; all: every up, non-loopback one (default: those "      \
+	  "interface for XDP (--gateway: a bridge port gets a tc ingress filter), repeatable; "  \
+	  "all: every up, non-loopback one (default: those "                                     \
 	  "holding the host's inventory addresses on a new instance, followed by run; "          \
 	  "unchanged on an existing one)")                                                       \
 	X(CGROUP, "cgroup", 0, "DIR", CLI_TEXT, 0, 0, NULL,                                        \

@@ -833,6 +833,7 @@ static int reconcile_gateway(struct instance *inst, const struct loader *l,
 		if (!ports || !is_port)
 			err = -ENOMEM;
 	}
+	/* First what each interface is: a bridge is refused before anything changes. */
 	for (size_t i = 0; i < n_ifaces && !err; i++) {
 		enum iface_bridge_role role;
 		char members[256];
@@ -851,13 +852,24 @@ static int reconcile_gateway(struct instance *inst, const struct loader *l,
 			break;
 		}
 		is_port[i] = role == IFACE_BRIDGE_PORT;
+		if (!is_port[i])
+			continue;
+		if (n_ports == SPEE_GW_PORTS) {
+			diag_add(d, NULL, 0, 0, "more than %d bridge ports", SPEE_GW_PORTS);
+			err = -E2BIG;
+			break;
+		}
+		snprintf(ports[n_ports++], SPEE_IFNAME_LEN, "%s", ifaces[i]);
+	}
+	/*
+	 * The ports are noted before a filter is attached or removed, the old
+	 * ones with the new: whatever happens from here on (a failure undone, a
+	 * process killed), the record names every filter there may be.
+	 */
+	if (!err)
+		err = note_ports(inst, ports, n_ports, a, d);
+	for (size_t i = 0; i < n_ifaces && !err; i++) {
 		if (is_port[i]) {
-			if (n_ports == SPEE_GW_PORTS) {
-				diag_add(d, NULL, 0, 0, "more than %d bridge ports", SPEE_GW_PORTS);
-				err = -E2BIG;
-				break;
-			}
-			snprintf(ports[n_ports++], SPEE_IFNAME_LEN, "%s", ifaces[i]);
 			err = reconcile_port(inst, l, find(a, SPEE_PROG_GW_TC, ifaces[i]), ifaces[i],
 					     tag[SPEE_PROG_GW_TC], c, d);
 			continue;
@@ -867,13 +879,6 @@ static int reconcile_gateway(struct instance *inst, const struct loader *l,
 			err = reconcile_gw_xdp(inst, l, find(a, SPEE_PROG_GW_XDP, ifaces[i]),
 					       ifaces[i], pin, tag, c, d);
 	}
-	/*
-	 * The ports are noted before anything is removed, the old ones with the
-	 * new: a process killed from here on leaves a record that names every
-	 * filter there may be.
-	 */
-	if (!err)
-		err = note_ports(inst, ports, n_ports, a, d);
 	/* Last, what is no longer asked for: interfaces dropped or that changed kind, stray pins. */
 	for (size_t i = 0; i < a->n && !err; i++) {
 		const struct link_state *ls = &a->v[i];

@@ -268,7 +268,7 @@ bool loader_progs_has(enum loader_progs progs, enum spee_prog_id which)
 int loader_load(struct loader *l, const struct loader_sizes *sz, const struct spee_map_fds *reuse,
 		struct diags *d)
 {
-	return loader_load_mode(l, sz, reuse, LOADER_PROGS_HOST, d);
+	return loader_load_mode(l, sz, reuse, LOADER_PROGS_ALL, d);
 }
 
 int loader_load_mode(struct loader *l, const struct loader_sizes *sz,

@@ -73,9 +73,9 @@ uint32_t loader_room_for(size_t n, uint32_t min);
 void loader_sizes_default(struct loader_sizes *out);
 
 enum loader_progs {
-	LOADER_PROGS_HOST, /* host mode's: XDP, tc egress, cgroup (loader_load) */
+	LOADER_PROGS_HOST, /* host mode's: XDP, tc egress, cgroup */
 	LOADER_PROGS_GATEWAY, /* gateway mode's: spee_gw_* */
-	LOADER_PROGS_ALL,
+	LOADER_PROGS_ALL, /* loader_load: tests and benchmarks of either mode */
 };
 
 struct loader {
@@ -95,8 +95,9 @@ uint64_t loader_netns_cookie(void);
 bool loader_netns_in_skb(void);
 
 /*
- * Opens and loads the object (egress scoped to the caller's network
- * namespace: loader_netns_cookie()). Map i is reuse->fd[i] where reuse is given and
+ * Opens and loads the object, every program of it (egress scoped to the
+ * caller's network namespace: loader_netns_cookie()). An instance loads
+ * only its mode's (loader_load_mode). Map i is reuse->fd[i] where reuse is given and
  * that fd is open (keeping its contents and size; sz is then ignored for
  * it), else a new map sized by sz. Nothing is pinned. Returns 0 or a
  * negative errno, with the reason in d.

@@ -215,6 +215,7 @@ struct gw_apply {
 	size_t n_cur;
 	uint16_t *index; /* [n_hosts] */
 	bool *fresh; /* [n_hosts] */
+	int32_t *host_at; /* [GATEWAY_MAX_HOSTS + 1]: the host holding each index, or -1 */
 };
 
 static uint8_t family_of(const struct prefix *a)
@@ -331,9 +332,15 @@ static int gw_check(const struct maps_source *src, const struct spee_map_fds *m,
 	if (err)
 		return err;
 	maps_gateway_count(ga->g, NULL, &c);
-	/* counters and names of hosts and rules gone stay until after the flip */
+	/*
+	 * Counters and names of hosts and rules gone stay until after the flip.
+	 * The counters are counted as if none of the policy's were there yet
+	 * (an upper bound: the maps are sized for twice the policy's).
+	 */
 	ctrs = map_count(m->fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key)) + c.rule_ctrs;
-	names = ga->n_cur + ga->g->n_hosts;
+	names = ga->n_cur;
+	for (size_t h = 0; h < ga->g->n_hosts; h++)
+		names += ga->fresh[h];
 	st->gw_hosts_needed = other + c.host_addrs;
 	st->gw_ctr_needed = ctrs;
 	st->gw_names_needed = names;
@@ -395,11 +402,9 @@ static int ctr_delete_if(int fd, bool (*drop)(const struct spee_gw_ctr_key *k, c
 static bool of_fresh_host(const struct spee_gw_ctr_key *k, const void *arg)
 {
 	const struct gw_apply *ga = arg;
+	int32_t h = ga->host_at[k->host];
 
-	for (size_t h = 0; h < ga->g->n_hosts; h++)
-		if (ga->fresh[h] && ga->index[h] == k->host)
-			return true;
-	return false;
+	return h >= 0 && ga->fresh[h];
 }
 
 static int write_names(const struct gw_apply *ga, int fd)
@@ -531,21 +536,18 @@ struct settle {
 static bool unwanted_ctr(const struct spee_gw_ctr_key *k, const void *arg)
 {
 	const struct settle *s = arg;
-	const struct gateway_policy *g = s->ga->g;
+	int32_t h = s->ga->host_at[k->host];
+	const struct policy *p;
 
-	for (size_t h = 0; h < g->n_hosts; h++) {
-		const struct policy *p = g->hosts[h].p;
-
-		if (s->ga->index[h] != k->host)
-			continue;
-		if (k->reason != SPEE_REASON_RULE || k->rule == SPEE_RULE_NONE)
-			return false; /* its drops */
-		for (size_t r = 0; r < p->n_rules; r++)
-			if (s->slot_of_rule[r] == k->rule && k->dir < SPEE_DIR_MAX &&
-			    (p->rules[r].dirs & (1u << k->dir)))
-				return false;
-		return true;
-	}
+	if (h < 0)
+		return true; /* a host gone */
+	if (k->reason != SPEE_REASON_RULE || k->rule == SPEE_RULE_NONE)
+		return false; /* its drops */
+	p = s->ga->g->hosts[h].p;
+	for (size_t r = 0; r < p->n_rules; r++)
+		if (s->slot_of_rule[r] == k->rule && k->dir < SPEE_DIR_MAX &&
+		    (p->rules[r].dirs & (1u << k->dir)))
+			return false;
 	return true;
 }
 
@@ -560,12 +562,10 @@ static int gw_after_flip(const struct maps_source *src, const struct spee_map_fd
 	err = ctr_delete_if(m->fd[SPEE_MAP_GW_CTR], unwanted_ctr, &s);
 	/* names of hosts gone: the active slot no longer counts on them */
 	for (size_t i = 0; i < ga->n_cur && !err; i++) {
-		bool held = false;
 		__u32 key = ga->cur[i].index;
 
-		for (size_t h = 0; h < ga->g->n_hosts && !held; h++)
-			held = ga->index[h] == key;
-		if (!held && bpf_map_delete_elem(m->fd[SPEE_MAP_GW_NAMES], &key) && errno != ENOENT)
+		if (ga->host_at[key] < 0 && bpf_map_delete_elem(m->fd[SPEE_MAP_GW_NAMES], &key) &&
+		    errno != ENOENT)
 			err = -errno;
 	}
 	if (err)
@@ -600,7 +600,8 @@ int maps_apply_gateway(const struct spee_map_fds *m, const struct gateway_policy
 	memset(res, 0, sizeof(*res));
 	ga.index = calloc(g->n_hosts, sizeof(*ga.index));
 	ga.fresh = calloc(g->n_hosts, sizeof(*ga.fresh));
-	if (!ga.index || !ga.fresh) {
+	ga.host_at = malloc((GATEWAY_MAX_HOSTS + 1) * sizeof(*ga.host_at));
+	if (!ga.index || !ga.fresh || !ga.host_at) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -614,11 +615,16 @@ int maps_apply_gateway(const struct spee_map_fds *m, const struct gateway_policy
 		diag_add(d, NULL, 0, 0, "no host index left for %zu hosts", g->n_hosts);
 		goto out;
 	}
+	for (size_t i = 0; i <= GATEWAY_MAX_HOSTS; i++)
+		ga.host_at[i] = -1;
+	for (size_t h = 0; h < g->n_hosts; h++)
+		ga.host_at[ga.index[h]] = (int32_t)h;
 	err = maps_apply_source(m, &src, opts, res, d);
 out:
 	free(ga.cur);
 	free(ga.index);
 	free(ga.fresh);
+	free(ga.host_at);
 	return err;
 }
 

@@ -230,10 +230,15 @@ static void only_the_programs_of_the_mode_are_loaded(void **state)
 		assert_int_equal(loader_prog_fd(&l, (enum spee_prog_id)p) >= 0,
 				 spee_where_gateway(spee_progs[p].where));
 	loader_close(&l);
-	assert_int_equal(loader_load(&l, &sz, NULL, &d), 0);
+	assert_int_equal(loader_load_mode(&l, &sz, NULL, LOADER_PROGS_HOST, &d), 0);
 	for (int p = 0; p < SPEE_PROG_COUNT; p++)
 		assert_int_equal(loader_prog_fd(&l, (enum spee_prog_id)p) >= 0,
 				 !spee_where_gateway(spee_progs[p].where));
+	loader_close(&l);
+	/* loader_load: the whole object, for tests and benchmarks of either mode */
+	assert_int_equal(loader_load(&l, &sz, NULL, &d), 0);
+	for (int p = 0; p < SPEE_PROG_COUNT; p++)
+		assert_true(loader_prog_fd(&l, (enum spee_prog_id)p) >= 0);
 	loader_close(&l);
 	diags_free(&d);
 }
@@ -486,6 +491,71 @@ static void an_interface_dropped_loses_its_hook_and_host_mode_is_refused(void **
 	compiled_free(&c);
 }
 
+/* An inventory of 1,100 Instance Hosts besides mgmt1: more than the maps were made for. */
+static char *big_config(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fputs("hosts:\n  - {name: mgmt1, roles: [MGMT], addresses: [198.18.0.10]}\n", f);
+	for (int i = 0; i < 1100; i++)
+		fprintf(f, "  - {name: ih%04d, roles: [IH], addresses: [198.18.%d.%d]}\n", i,
+			4 + i / 250, 1 + i % 250);
+	fputs("networks:\n  ADM: [198.18.9.0/24]\nresolvers: [198.19.2.53]\n", f);
+	fclose(f);
+	return buf;
+}
+
+static void the_maps_grow_with_the_inventory_without_a_gap(void **state)
+{
+	char *text = big_config();
+	struct compiled c = compile(text);
+	struct instance *inst = open_inst();
+	char *two[] = { PORT1, UPLINK };
+	uint32_t ctr_id = inst->map_id[SPEE_MAP_GW_CTR], xdp_link;
+	struct maps_gateway_counts cnt;
+	struct links_assessment a;
+	struct apply_outcome out;
+	struct bpf_map_info info;
+	char name[32];
+
+	(void)state;
+	free(text);
+	assert_int_equal(links_assess(inst, NULL, &a), 0);
+	xdp_link = 0;
+	for (size_t i = 0; i < a.n; i++)
+		if (a.v[i].prog == SPEE_PROG_GW_XDP)
+			xdp_link = a.v[i].link_id;
+	links_assessment_free(&a);
+	assert_int_not_equal(xdp_link, 0);
+	out = apply_ok(inst, &c, two, 2);
+	/* a rule counter per host and direction: more than the 4,096 made for 4 hosts */
+	maps_gateway_count(c.g, NULL, &cnt);
+	assert_true(cnt.rule_ctrs > 4096);
+	assert_true(out.grown);
+	assert_int_not_equal(inst->map_id[SPEE_MAP_GW_CTR], ctr_id);
+	assert_int_equal(loader_map_info(inst->maps.fd[SPEE_MAP_GW_CTR], &info), 0);
+	assert_true(info.max_entries >= cnt.rule_ctrs);
+	assert_int_equal(hash_entries(inst->maps.fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key)),
+			 cnt.rule_ctrs);
+	assert_int_equal(loader_map_info(inst->maps.fd[SPEE_MAP_GW_NAMES], &info), 0);
+	assert_true(info.max_entries >= 1101);
+	assert_int_equal(inst->rec.gw_hosts, 1101);
+	assert_int_equal(host_entry(inst, "198.18.8.100").host != 0, true);
+	/* the same link and filter, running programs around the new maps */
+	assert_int_equal(links_assess(inst, NULL, &a), 0);
+	assert_true(links_settled(&a));
+	for (size_t i = 0; i < a.n; i++)
+		if (a.v[i].prog == SPEE_PROG_GW_XDP)
+			assert_int_equal(a.v[i].link_id, xdp_link);
+	links_assessment_free(&a);
+	prog_name(tc_ingress_prog(PORT1), name, sizeof(name));
+	assert_string_equal(name, "spee_gw_tc");
+	compiled_free(&c);
+}
+
 static void detach_leaves_nothing(void **state)
 {
 	struct instance *inst = open_inst();
@@ -549,6 +619,8 @@ int main(void)
 		cmocka_unit_test_teardown(drift_is_seen_and_an_apply_repairs_it, close_handle),
 		cmocka_unit_test_teardown(a_bridge_device_is_refused_by_its_ports, close_handle),
 		cmocka_unit_test_teardown(an_interface_dropped_loses_its_hook_and_host_mode_is_refused,
+					  close_handle),
+		cmocka_unit_test_teardown(the_maps_grow_with_the_inventory_without_a_gap,
 					  close_handle),
 		cmocka_unit_test_teardown(detach_leaves_nothing, close_handle),
 	};

@@ -5,7 +5,7 @@
  * hosts of the same entries sharing a policy id, host indexes in inventory
  * order, entries keyed by policy id with tcp/udp ANY as /0 trie entries and
  * no port-table bits, no host-own entries, the ethertypes once. No kernel
- * calls: the maps themselves are tests/bpf/test_gateway_apply.c's.
+ * calls: the maps themselves are tests/bpf/test_gateway_apply.c
  */
 #include <stdarg.h>
 #include <stddef.h>
