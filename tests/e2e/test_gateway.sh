@@ -141,6 +141,9 @@ expect_connect client cas1 443
 expect_true "from the internet: only cas1/cas-https/ingress moved, by 1" \
 	test "$(rules_moved "$before" "$(host_rules)" | paste -sd,)" = "cas1/cas-https/ingress +1"
 
+prometheus_hosts() { gw stats --prometheus | grep -q 'host="mgmt1"'; }
+expect_true "Prometheus: the rule counters carry a host label" prometheus_hosts
+
 echo "# replies: data both ways, counted as established, not under a rule"
 est=$(reason_all established ingress)
 before=$(host_rules)
@@ -166,6 +169,8 @@ expect_frame silence ih1 "an unsolicited ACK from mail:143 to ih1:45678 does not
 	"$(frame_eth "$up_ext" "$mac_ext" 0800 "$(pkt_ipv4 198.19.2.25 "$ip_ih1" 6 "$ack")")" \
 	"$(hex_ip4 "$ip_ih1")@30" "$(hex_u16 143)$(hex_u16 45678)@34"
 expect_true "  and counted as ih1's no-rule drop at ingress" test "$(host_drops ih1 no-rule ingress)" -gt "$drops"
+acked_event() { gw events | grep 198.19.2.25 | grep 45678 | grep -q no-rule; }
+expect_true "  and reported as a drop event" acked_event
 # Between VMs (tc on cas1's port): an ACK "from" cas1's port 40404 to mgmt1:8471, no SYN before.
 ack=$(seg_tcp "$ip_cas1" "$ip_mgmt1" 40404 8471 5000 77777 A)
 drops=$(host_drops mgmt1 no-rule ingress)
