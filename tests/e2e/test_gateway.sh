@@ -128,6 +128,8 @@ for h in "${FLEET[@]}"; do
 	unused=$(gw_stats | jq -r --arg h "$h" \
 		'[.rules[] | select(.host == $h and .packets == 0) | "\(.id)/\(.direction)"] | join(" ")')
 	expect_true "every rule of $h was used${unused:+ (unused: $unused)}" test -z "$unused"
+	count=$(gw_stats | jq --arg h "$h" '[.rules[] | select(.host == $h)] | length')
+	expect_true "  $h has its rules in stats ($count entries)" test "$count" -ge 4
 done
 
 echo "# counters per host: an east-west SYN counts on the source's egress and the target's ingress, once"
