@@ -63,11 +63,13 @@ reason_all() {
 }
 # The rule entries of hv's stats, "host/id/direction packets" a line.
 host_rules() {
-	gw_stats | jq -r '.rules[] | "\(.host)/\(.id)/\(.direction) \(.packets)"' | sort
+	gw_stats | jq -r '.rules[] | "\(.host)/\(.id)/\(.direction) \(.packets)"' | LC_ALL=C sort
 }
-# rules_moved BEFORE AFTER: "host/id/direction +n" for every entry that moved.
+# rules_moved BEFORE AFTER: "host/id/direction +n" for every entry that moved
+# (an entry only AFTER has is new: it moved from 0).
 rules_moved() {
-	join <(echo "$1") <(echo "$2") | awk '$3 != $2 { printf "%s +%d\n", $1, $3 - $2 }'
+	LC_ALL=C join -a 2 -e 0 -o 0,1.2,2.2 <(echo "$1") <(echo "$2") |
+		awk '$3 != $2 { printf "%s +%d\n", $1, $3 - $2 }'
 }
 # What hooks hold hv's interfaces: "IF tc" / "IF xdp" / "IF -", one a line.
 hooks() {
