@@ -124,7 +124,8 @@ static int program_named(uint32_t prog_id, enum spee_attach_where where)
 }
 
 /*
- * An XDP link's device: how its frames start, its tc egress filter, and so
+ * An XDP link's device: how its frames start, its tc egress filter (host
+ * mode's only), and so
  * the variant of the XDP program it needs (ls->prog). A link's ifindex
  * names its device only in the device's network namespace: where the
  * link's program is not on that ifindex here, the device is unseen, and
@@ -132,10 +133,9 @@ static int program_named(uint32_t prog_id, enum spee_attach_where where)
  */
 static void read_iface(struct link_state *ls)
 {
+	enum spee_attach_where where = spee_progs[ls->prog].where; /* host mode's, or the gateway's */
 	struct iface_kind k;
 	int variant;
-
-	enum spee_attach_where where = spee_progs[ls->prog].where;
 
 	ls->frames = IFACE_UNSEEN;
 	if (!ls->alive)

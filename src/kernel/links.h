@@ -14,6 +14,14 @@
  * of their program for how the device's frames start; an interface without
  * its filter counts as missing a hook, one with another program's as
  * foreign.
+ *
+ * Gateway mode (the record's kind) has one hook per interface instead: a
+ * bridge port its tc ingress filter (spee_gw_tc), any other interface its
+ * XDP link (spee_gw_xdp, pinned gw-xdp-IF); no cgroup links. A port's
+ * filter is no link and has no pin, so the record names the ports
+ * (spee_instance.gw_ports); an assessment lists each as a link_state of
+ * spee_gw_tc without a pin, alive while its filter is there. A bridge
+ * device itself is refused: what it bridges never reaches its own hooks.
  */
 #ifndef SPEE_LINKS_H
 #define SPEE_LINKS_H

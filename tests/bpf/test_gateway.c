@@ -285,7 +285,8 @@ static int test_setup(void **state)
 	write_slot0();
 	write_slot1();
 	if (bpfenv_clear_map(FD(GW_FLOWS), sizeof(struct spee_flow_key)) ||
-	    bpfenv_clear_map(FD(FRAGS), sizeof(struct spee_frag_key)))
+	    bpfenv_clear_map(FD(FRAGS), sizeof(struct spee_frag_key)) ||
+	    bpfenv_clear_map(FD(SEEN), sizeof(struct spee_seen_key)))
 		return -1;
 	return 0;
 }
@@ -501,6 +502,16 @@ static void step(const char *what, enum prog prog, const struct pkt_spec *spec, 
 
 /* ---- ingress of an inventory host, from outside ---- */
 
+/* Whether suggest's table holds remote address addr for rule's ANY side in dir. */
+static bool seen(uint16_t rule, int dir, const char *addr)
+{
+	struct spee_seen_key k = { .rule = rule, .dir = (uint8_t)dir };
+	struct spee_tally t;
+
+	assert_int_equal(addr_of(addr, &k.family, k.addr), 0);
+	return bpf_map_lookup_elem(FD(SEEN), &k, &t) == 0;
+}
+
 static void ingress_from_outside(void **state)
 {
 	const struct pkt_spec ok = { TCP4(ADM4, MGMT4, 40001, 8470, SYN) };
@@ -516,6 +527,9 @@ static void ingress_from_outside(void **state)
 	     MOVES(M_RULE(R_CONSOLE, IN), M_HRULE(H_MGMT, R_CONSOLE, IN)));
 	step("a SYN from anywhere to cas's https (ANY)", XDP, &any, true,
 	     MOVES(M_RULE(R_CAS_HTTPS, IN), M_HRULE(H_CAS, R_CAS_HTTPS, IN)));
+	/* suggest learns the remote addresses of ANY rules only (a /24 is no ANY) */
+	assert_true(seen(R_CAS_HTTPS, IN, OUT4));
+	assert_false(seen(R_CONSOLE, IN, ADM4));
 	step("a SYN from outside ADM to mgmt's console", XDP, &no, false,
 	     MOVES(M_REASON(NO_RULE, IN), M_HDROP(H_MGMT, NO_RULE, IN)));
 	step("the same again: the host's drop counter grows", XDP, &no, false,

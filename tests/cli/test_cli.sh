@@ -46,6 +46,16 @@ expect 1 "confirm of an instance that is not there fails" -- "$BIN" confirm --pi
 contains err "no instance is pinned at $tmp/none" "  and says none is pinned there"
 expect 2 "stats --watch 1 --count 0 is a usage error" -- "$BIN" stats --watch 1 --count 0
 contains err "--count 0" "  and names the option"
+# gateway mode: every host, no one host nor cgroup, interfaces by name
+expect 2 "apply --gateway with --host is a usage error" -- "$BIN" apply -c deploy/fleet.example.yaml --gateway --host mgmt1 --iface lo --pin-dir "$tmp/none"
+expect 2 "apply --gateway with --cgroup is a usage error" -- "$BIN" apply -c deploy/fleet.example.yaml --gateway --cgroup "$tmp" --iface lo --pin-dir "$tmp/none"
+expect 2 "apply --gateway without --iface is a usage error" -- "$BIN" apply -c deploy/fleet.example.yaml --gateway --pin-dir "$tmp/none"
+expect 2 "apply --gateway --iface all is a usage error" -- "$BIN" apply -c deploy/fleet.example.yaml --gateway --iface all --pin-dir "$tmp/none"
+contains err "needs the interfaces by name" "  and says why"
+expect 2 "run --gateway --iface all is a usage error" -- "$BIN" run -c deploy/fleet.example.yaml --gateway --iface all --pin-dir "$tmp/none"
+expect 2 "apply --gateway on an interface that does not exist" -- "$BIN" apply -c deploy/fleet.example.yaml --gateway --iface spe-none0 --pin-dir "$tmp/none"
+contains err "no such interface: spe-none0" "  and names it"
+expect 2 "apply --gateway --verify is a usage error" -- "$BIN" apply -c deploy/fleet.example.yaml --gateway --iface lo --confirm 5 --verify --pin-dir "$tmp/none"
 
 expect 0 "check of a valid config" -- "$BIN" check -c deploy/fleet.example.yaml --all
 contains out "host mgmt1" "check --all prints the MGMT host"
