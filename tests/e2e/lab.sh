@@ -113,3 +113,67 @@ lab_spe_listeners() {
 		lab_wait_log "listen-$h" '^listening ' || lab_die "the listener of $h did not start"
 	done
 }
+
+# ---- the gateway lab ----------------------------------------------------------
+#
+# lab_spe_gateway_topology: the same hosts, names and addresses, but routed
+# through a hypervisor namespace `hv` instead of one segment, for gateway mode:
+#
+#   mgmt1 cas1 cas2 ih1  the "Windows VMs": ports of hv's bridge br0, on
+#                        198.18.0.0/24 and fd00:5e::/120; hv is .1 and ::1
+#   admpc                a routed uplink of hv: 198.18.9.0/24 (hv .1) and
+#                        fd00:5e::900/120 (hv ::901)
+#   client               198.19.1.0/24 (hv .254), fd00:5e::1:0/112 (hv ::1:fe)
+#   ext                  198.19.2.0/24 (hv .254), fd00:5e::2:0/112 (hv ::2:fe)
+#
+# Every host routes the lab's ranges (198.18.0.0/15, fd00:5e::/64) through hv
+# and nothing else (no default route); hv routes only what is connected to it.
+# The uplinks are hv's ports of the same name as in the one-segment lab
+# ($(lab_switch_port HOST)), taken off the bridge.
+# shellcheck disable=SC2034
+SPE_GW=hv
+SPE_GW_VMS=(mgmt1 cas1 cas2 ih1)
+SPE_GW_UPLINKS=(admpc client ext)
+# host -> "its IPv4 prefix length, IPv6 prefix length, hv's IPv4, hv's IPv6" on its link
+declare -gA _SPE_GW_NET=(
+	[admpc]="24 120 198.18.9.1 fd00:5e::901"
+	[client]="24 112 198.19.1.254 fd00:5e::1:fe"
+	[ext]="24 112 198.19.2.254 fd00:5e::2:fe"
+)
+SPE_GW_BRIDGE4=198.18.0.1
+SPE_GW_BRIDGE6=fd00:5e::1
+
+lab_spe_gateway_topology() {
+	local h ns a len4 len6 gw4 gw6 port
+	lab_hypervisor "$SPE_GW"
+	lab_spe_topology
+	# The gateway resolves the fleet's DNS names itself, as the hosts do.
+	lab_add_hosts_entry "$SPE_GW" my.mailstore.com "$SPE_MAILSTORE"
+	lab_set_resolver "$SPE_GW" "$SPE_DNS"
+	ip -n "$LAB_SWITCH" addr add "$SPE_GW_BRIDGE4/24" dev br0
+	ip -n "$LAB_SWITCH" -6 addr add "$SPE_GW_BRIDGE6/120" dev br0 nodad
+	for h in "${SPE_GW_UPLINKS[@]}"; do
+		read -r len4 len6 gw4 gw6 <<<"${_SPE_GW_NET[$h]}"
+		port=$(lab_switch_port "$h")
+		ip -n "$LAB_SWITCH" link set "$port" nomaster
+		ip -n "$LAB_SWITCH" addr add "$gw4/$len4" dev "$port"
+		ip -n "$LAB_SWITCH" -6 addr add "$gw6/$len6" dev "$port" nodad
+	done
+	for h in "${SPE_GW_VMS[@]}"; do _SPE_GW_NET[$h]="24 120 $SPE_GW_BRIDGE4 $SPE_GW_BRIDGE6"; done
+	# Each host's addresses again, on its own link's prefix, and its routes through hv.
+	for h in "${SPE_GW_VMS[@]}" "${SPE_GW_UPLINKS[@]}"; do
+		read -r len4 len6 gw4 gw6 <<<"${_SPE_GW_NET[$h]}"
+		ns=$(lab_netns "$h")
+		ip -n "$ns" addr flush dev eth0 scope global
+		for a in "${!LAB_LABEL[@]}"; do
+			[[ ${LAB_OWNER[${LAB_LABEL[$a]}]} == "$h" ]] || continue
+			if [[ $a == *:* ]]; then
+				ip -n "$ns" -6 addr add "$a/$len6" dev eth0 nodad
+			else
+				ip -n "$ns" addr add "$a/$len4" dev eth0
+			fi
+		done
+		ip -n "$ns" route add 198.18.0.0/15 via "$gw4"
+		ip -n "$ns" -6 route add fd00:5e::/64 via "$gw6"
+	done
+}

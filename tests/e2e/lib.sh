@@ -33,6 +33,7 @@
 # The API (details at each function):
 #   lab_init NAME               run id, temp dir $LAB_DIR, parent cgroup, traps
 #   lab_host HOST V4 [V6]       a host on the segment (namespace, eth0, cgroup, /etc files)
+#   lab_hypervisor NAME         the segment's bridge in a host one can enter (before lab_host)
 #   lab_addr HOST ADDR [NAME]   one more address on HOST, optionally named
 #   lab_exec HOST CMD...        run CMD in HOST (netns, cgroup, /etc/hosts, resolv.conf)
 #   lab_speebpf HOST CMD ARGS...  run $SPEEBPF in HOST, on HOST's cgroup and pin dir
@@ -47,7 +48,7 @@
 #   lab_ip NAME [4|6]; lab_switch_port HOST; lab_switch_exec CMD...
 #   lab_on_cleanup CMD...       run at cleanup first (e.g. a speebpf detach)
 #   lab_sleep S                 a sleep that signals interrupt
-#   expect OUTCOME HOST TARGET PORT [opts]   OUTCOME: connects refused blocked closed
+#   expect OUTCOME HOST TARGET PORT [opts]   OUTCOME: connects refused blocked closed answered
 #                               udp-answers udp-closed udp-blocked (the table _LAB_OUTCOMES);
 #                               expect_connect, expect_refused... are the same by older names
 #   expect_true / expect_false DESC CMD...;  lab_ok / lab_fail DESC
@@ -201,11 +202,12 @@ _lab_run_hook() {
 
 # Runs sysctls inside a namespace; /proc/sys/net shows the opener's namespace.
 _lab_sysctl() {
-	local ns=$1 kv
+	local ns=$1 kv key
 	shift
 	for kv in "$@"; do
+		key=${kv%%=*}
 		echo "${kv#*=}" | nsenter --net="/run/netns/$ns" -- \
-			tee "/proc/sys/${kv%%=*}" >/dev/null 2>&1 || true
+			tee "/proc/sys/${key//.//}" >/dev/null 2>&1 || true
 	done
 }
 
@@ -419,6 +421,33 @@ lab_host() {
 		LAB_ADDR6[$host]=$v6
 		LAB_LABEL[$v6]=$host
 	fi
+}
+
+# lab_hypervisor NAME: the segment's bridge moves into a namespace that is a
+# host one can enter (lab_exec, lab_speebpf NAME), the machine in front of the
+# hosts: IPv6 on, forwarding on (its namespace only), a cgroup and /etc files,
+# no eth0 and no address until the caller gives br0 or a port one. Call it
+# after lab_init and before the first lab_host: the hosts' ports then land on
+# its bridge. NAME is not in LAB_HOSTS (it is no host of the hosts files).
+lab_hypervisor() {
+	local name=${1:?lab_hypervisor NAME} ns
+	[[ -n $LAB_ID ]] || lab_die "lab_hypervisor before lab_init"
+	((${#LAB_HOSTS[@]} == 0)) || lab_die "lab_hypervisor after lab_host"
+	[[ $name =~ ^[a-z][a-z0-9]{0,7}$ && $name != switch ]] || lab_die "lab_hypervisor: bad name '$name'"
+	ns=spl-$LAB_ID-$name
+	ip netns add "$ns" || lab_die "cannot create namespace $ns"
+	ip netns del "$LAB_SWITCH"	# the empty segment lab_init made
+	LAB_SWITCH=$ns
+	_lab_sysctl "$ns" net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 \
+		net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.default.router_solicitations=0 \
+		net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add br0 type bridge mcast_snooping 0 || lab_die "cannot create bridge"
+	ip -n "$ns" link set br0 up
+	mkdir -p "$LAB_CGROUP/$name" "$LAB_DIR/etc/$name"
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$LAB_DIR/etc/$name/hosts"
+	printf 'options timeout:1 attempts:1\n' >"$LAB_DIR/etc/$name/resolv.conf"
+	LAB_OWNER[$name]=$name
 }
 
 # lab_addr HOST ADDR [NAME]: one more address on HOST's eth0; NAME labels it in
@@ -741,6 +770,7 @@ _lab_probe() {
 
 _lab_refusal() {	# a word for the way a probe was refused
 	case $1 in
+	0) echo connected ;;
 	1) echo "RST/unreachable" ;;
 	2) echo dropped ;;
 	3) echo EPERM ;;
@@ -759,6 +789,7 @@ declare -gA _LAB_OUTCOMES=(
 	[refused]="connect;block;1:refused 2:timeout 3:denied;refused (%r)"
 	[blocked]="connect;block;2:timeout 3:denied;blocked (%r)"
 	[closed]="connect;block;1:refused;is closed (RST)"
+	[answered]="connect;connect;0:connected 1:refused;is answered (%r)"
 	[udp-answers]="udp;connect;0:reply;answers"
 	[udp-closed]="udp;block;1:refused;is closed (ICMP)"
 	[udp-blocked]="udp;block;2:timeout 3:denied;blocked (%r)"

@@ -101,7 +101,7 @@ report() {
 }
 
 # The longest first, so that the lanes end together (about 5.5 min on a quiet 2-core machine).
-longest=(test_agent test_lab test_k8snode test_enforce test_nftables test_stress)
+longest=(test_agent test_lab test_k8snode test_enforce test_nftables test_gateway test_stress)
 ordered=()
 for l in "${longest[@]}"; do
 	[[ " ${tests[*]} " == *" tests/e2e/$l.sh "* ]] && ordered+=("tests/e2e/$l.sh")

@@ -4,8 +4,9 @@
 #
 # tests/e2e/verdicts.sh - runs a verdict table (verdicts-host.table) against a
 # backend enforcing the lab fleet on the fleet's hosts: `ebpf` (speebpf apply
-# in each host) or `nftables` (the export loaded with nft -f in each host's
-# namespace). Sourced after lib.sh:
+# in each host), `nftables` (the export loaded with nft -f in each host's
+# namespace) or `gateway` (one speebpf apply --gateway in $VT_GATEWAY, the
+# hypervisor in front of the hosts: lab_spe_gateway_topology). Sourced after lib.sh:
 #
 #	VT_FLEET=(mgmt1 cas1 ih1)	# the hosts that enforce
 #	verdicts_run ebpf "$LAB_SRC/verdicts-host.table"
@@ -16,34 +17,62 @@
 # for a refusal, no rule moved and no-rule did at the host that refused.
 #
 # The backends differ in two things only. A refusal by egress: the datapath
-# refuses connect() at once with EPERM; nftables drops the SYN, and the probe
-# sees no answer. And how counters are read: `speebpf stats --json`, or nft's
-# named counters (rule.in.ID, reason.out.REASON); verdict_counters turns
-# both into lines "rule.in.ID PACKETS", "reason.in.no-rule PACKETS".
+# refuses connect() at once with EPERM; nftables and the gateway drop the SYN,
+# and the probe sees no answer. And how counters are read: `speebpf stats
+# --json`, the entries of one host of the gateway's (those whose "host" is
+# that host), or nft's named counters (rule.in.ID, reason.out.REASON);
+# verdict_counters turns each into lines "rule.in.ID PACKETS",
+# "reason.in.no-rule PACKETS".
 # The table reads counters some 200 times, so each read is kept cheap: no
 # lab_exec (it mounts), stats reads the host's pin dir from here with the
 # build without sanitizers when no source is newer than it (the build under
 # test runs every other command), nft runs in the host's network namespace.
 
 VT_FLEET=()
+VT_GATEWAY=""		# the gateway backend: the lab host running speebpf --gateway
+_VT_GW_JSON=""		# the gateway's stats after a row's probe, read once for both ends
 declare -gA _VT_LAST=()	# host -> its counters after the last row that read them
 VT_STATS=${VT_STATS:-}
+
+# _vt_stats_bin: sets VT_STATS, the speebpf that reads counters: the build
+# without sanitizers when no source is newer than it (stats runs some 200
+# times), else the build under test. verdicts_run calls it in the script's
+# shell; verdict_counters runs in $(...), where a choice would not be kept.
+_vt_stats_bin() {
+	[[ -n $VT_STATS ]] && return 0
+	VT_STATS=$SPEEBPF
+	if [[ -x $LAB_REPO/build/speebpf && -z $(find "$LAB_REPO/src" "$LAB_REPO/include" \
+		"$LAB_REPO/bpf" -newer "$LAB_REPO/build/speebpf" -print -quit) ]]; then
+		VT_STATS=$LAB_REPO/build/speebpf
+	fi
+}
 
 # verdict_counters BACKEND HOST: HOST's counters, one "NAME PACKETS" a line.
 verdict_counters() {
 	case $1 in
 	ebpf)
-		if [[ -z $VT_STATS ]]; then
-			VT_STATS=$SPEEBPF
-			if [[ -x $LAB_REPO/build/speebpf && -z $(find "$LAB_REPO/src" "$LAB_REPO/include" \
-				"$LAB_REPO/bpf" -newer "$LAB_REPO/build/speebpf" -print -quit) ]]; then
-				VT_STATS=$LAB_REPO/build/speebpf
-			fi
-		fi
+		_vt_stats_bin
 		"$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$2")" | jq -r '
 			def d: if . == "ingress" then "in" else "out" end;
 			[(.rules[] | {key: "rule.\(.direction | d).\(.id)", value: .packets}),
 			 ((.drops + .passes)[] | {key: "reason.\(.direction | d).\(.reason)", value: .packets})]
+			| group_by(.key)[] | "\(.[0].key) \(map(.value) | add)"'
+		;;
+	gateway)
+		# Only what the gateway counted for HOST: its rules and its drops
+		# (replies, established and transit are counted fleet-wide only).
+		# One read of the gateway's stats serves both ends of a row ($_VT_GW_JSON).
+		[[ -n $VT_GATEWAY ]] || lab_die "verdict_counters: VT_GATEWAY is not set"
+		_vt_stats_bin
+		if [[ -n ${_VT_GW_JSON:-} ]]; then
+			printf '%s\n' "$_VT_GW_JSON"
+		else
+			"$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$VT_GATEWAY")"
+		fi | jq -r --arg host "$2" '
+			def d: if . == "ingress" then "in" else "out" end;
+			[(.rules[] | select(.host == $host) | {key: "rule.\(.direction | d).\(.id)", value: .packets}),
+			 ((.drops + .passes)[] | select(.host == $host) |
+			  {key: "reason.\(.direction | d).\(.reason)", value: .packets})]
 			| group_by(.key)[] | "\(.[0].key) \(map(.value) | add)"'
 		;;
 	nftables)
@@ -125,11 +154,39 @@ verdicts_run() {
 	[[ -r $table ]] || lab_die "verdicts_run: no table $table"
 	((${#VT_FLEET[@]})) || lab_die "verdicts_run: VT_FLEET is empty"
 	_VT_LAST=()
+	_vt_stats_bin
 	while read -r line; do
 		[[ -z $line || $line == \#* ]] && continue
 		read -r kind from to port rule opts <<<"$line"
 		# shellcheck disable=SC2086 # opts are the probe's words
 		_vt_row "$backend" "$kind" "$from" "$to" "$port" "${rule:--}" $opts
+		n=$((n + 1))
+	done < <(sed 's/[[:space:]]*$//' "$table")
+	((n > 0)) || lab_fail "verdict table $table has no row"
+}
+
+# verdicts_flow TABLE [refusals]: with nothing enforcing, the traffic of every
+# row of TABLE flows (a TCP row connects or, for a refusal, gets at least a
+# RST; a UDP row is answered): the lab carries what the table asks of it, so
+# that a refusal later is the firewall's doing. With "refusals", only the rows
+# the table expects refused (the others prove the lab when they pass enforced).
+verdicts_flow() {
+	local table=$1 only=${2:-} kind from to port rule opts line n=0
+	[[ -r $table ]] || lab_die "verdicts_flow: no table $table"
+	while read -r line; do
+		[[ -z $line || $line == \#* ]] && continue
+		read -r kind from to port rule opts <<<"$line"
+		[[ $only == refusals && ($kind == connect || $kind == udp-reply) ]] && continue
+		case $kind in
+		# shellcheck disable=SC2086 # opts are the probe's words
+		connect) expect_connect "$from" "$to" "$port" $opts ;;
+		# (a refusal's target may have nothing listening: its RST is an answer)
+		# shellcheck disable=SC2086
+		blocked | denied) expect answered "$from" "$to" "$port" $opts ;;
+		# shellcheck disable=SC2086
+		udp-reply | udp-blocked) expect_udp_reply "$from" "$to" "$port" $opts ;;
+		*) lab_die "verdict table: unknown kind '$kind'" ;;
+		esac
 		n=$((n + 1))
 	done < <(sed 's/[[:space:]]*$//' "$table")
 	((n > 0)) || lab_fail "verdict table $table has no row"
@@ -175,6 +232,10 @@ _vt_row() {
 	blocked | udp-blocked) reason_in=reason.in.no-rule ;;
 	denied) reason_out=reason.out.no-rule ;;
 	esac
+	_VT_GW_JSON=""
+	if [[ $backend == gateway && -n $src$dst ]]; then
+		_VT_GW_JSON=$("$VT_STATS" stats --json --pin-dir "$(lab_pin_dir "$VT_GATEWAY")")
+	fi
 	if [[ -n $src ]]; then
 		after_src=$(verdict_counters "$backend" "$src")
 		_VT_LAST[$src]=$after_src
@@ -183,6 +244,7 @@ _vt_row() {
 		after_dst=$(verdict_counters "$backend" "$dst")
 		_VT_LAST[$dst]=$after_dst
 	fi
+	_VT_GW_JSON=""
 	if [[ -n $src && $src == "$dst" ]]; then
 		# to itself (loopback): no rule counts it, in either direction
 		moved=$(_vt_moved "$before_src" "$after_src")

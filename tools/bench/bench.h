@@ -287,6 +287,44 @@ int egress_sock_run(struct egress_sock *e, int count, double *mean, double *medi
 void egress_sock_detach(struct egress_sock *e);
 void egress_sock_close(struct egress_sock *e);
 
+/* ---- gateway mode beside host mode (gateway.c) ---- */
+
+enum gw_path {
+	GW_ANY,	      /* SYN from outside the inventory, ANY rule: one end asked */
+	GW_REFUSED,   /* SYN from outside no rule allows */
+	GW_REPLY,     /* SYN-ACK of bench0's connection to its IH peer (flow hit) */
+	GW_EAST_WEST, /* SYN IH peer -> bench0: the sender's egress and bench0's ingress rule */
+	GW_PATH_COUNT,
+};
+extern const char *const gw_path_ids[GW_PATH_COUNT];
+
+#define GW_MAX_ROWS 8
+
+struct gw_row_result {
+	char id[16];   /* "east-west4" */
+	char name[64]; /* "IPv4 east-west SYN, peer rule at both ends" */
+	bool east_west;
+	char expect[48];	/* the rule or reason checked before timing */
+	struct clock2 empty;	/* the empty XDP program, ns per packet */
+	struct clock2 gateway;	/* spee_gw_xdp, net of the empty XDP program */
+	struct clock2 host_in;	/* host mode: bench0's spee_xdp, net */
+	struct clock2 host_out; /* host mode, east-west: the sender's spee_egress, net of the empty skb program */
+	struct clock2 host;	/* host mode's whole cost of the packet: in (+ out) */
+	struct clock2 vs_host;	/* gateway / host, same round */
+};
+
+struct gw_results {
+	struct gw_row_result row[GW_MAX_ROWS];
+	int n_rows;
+	size_t hosts;
+	unsigned policies; /* the gateway's distinct policies for those hosts */
+	int rounds;
+	int repeat;
+	int cpu;
+};
+
+int gw_run(const struct bench_opts *o, struct gw_results *r);
+
 /* ---- control plane (ctrl.c) ---- */
 
 #define CP_SIZES 3     /* 1,000, 10,000, 100,000 hosts */
@@ -444,6 +482,7 @@ struct bench_run {
 	struct machine machine;
 	struct check_result check;
 	const struct dp_results *dp;
+	const struct gw_results *gw;
 	const struct cp_results *cp;
 	const struct flood_results *flood;
 	const struct conn_results *conn;

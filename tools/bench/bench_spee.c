@@ -10,7 +10,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-int bench_spee_compile(struct bench_spee *b, const struct gen_spec *gs, const char *name)
+#include "maps_gateway.h"
+
+/* host: the host compiled for, or NULL for gateway mode (every host). */
+static int compile(struct bench_spee *b, const struct gen_spec *gs, const char *name,
+		   const char *host)
 {
 	struct diags d = {};
 	size_t len;
@@ -22,12 +26,30 @@ int bench_spee_compile(struct bench_spee *b, const struct gen_spec *gs, const ch
 		return -ENOMEM;
 	err = config_parse(name, yaml, len, &b->cfg, &d);
 	free(yaml);
-	if (!err)
-		err = policy_compile(b->cfg, GEN_HOST_NAME, NULL, &b->pol, &d);
+	if (!err && host)
+		err = policy_compile(b->cfg, host, NULL, &b->pol, &d);
+	else if (!err)
+		err = gateway_compile(b->cfg, NULL, &b->gw, &d);
 	if (err)
 		diags_print(stderr, &d);
 	diags_free(&d);
 	return err;
+}
+
+int bench_spee_compile(struct bench_spee *b, const struct gen_spec *gs, const char *name)
+{
+	return compile(b, gs, name, GEN_HOST_NAME);
+}
+
+int bench_spee_compile_host(struct bench_spee *b, const struct gen_spec *gs, const char *name,
+			    const char *host)
+{
+	return compile(b, gs, name, host);
+}
+
+int bench_spee_compile_gateway(struct bench_spee *b, const struct gen_spec *gs, const char *name)
+{
+	return compile(b, gs, name, NULL);
 }
 
 int bench_spee_load(struct bench_spee *b)
@@ -37,10 +59,17 @@ int bench_spee_load(struct bench_spee *b)
 	struct diags d = {};
 	int err;
 
-	loader_sizes_for(b->pol, &b->names, &sz);
-	err = loader_load(&b->l, &sz, NULL, &d);
+	if (b->gw) {
+		loader_sizes_for_gateway(b->gw, &b->names, &sz);
+		err = loader_load_mode(&b->l, &sz, NULL, LOADER_PROGS_GATEWAY, &d);
+	} else {
+		loader_sizes_for(b->pol, &b->names, &sz);
+		err = loader_load(&b->l, &sz, NULL, &d);
+	}
 	b->loaded = !err;
-	if (!err)
+	if (!err && b->gw)
+		err = maps_apply_gateway(&b->l.maps, b->gw, &b->names, NULL, &res, &d);
+	else if (!err)
 		err = maps_apply(&b->l.maps, b->pol, &b->names, NULL, &res, &d);
 	if (err)
 		diags_print(stderr, &d);
@@ -50,6 +79,8 @@ int bench_spee_load(struct bench_spee *b)
 
 int bench_spee_prog(const struct bench_spee *b, bool egress)
 {
+	if (b->gw)
+		return loader_prog_fd(&b->l, SPEE_PROG_GW_XDP);
 	return loader_prog_fd(&b->l, egress ? LOADER_PROG_EGRESS : LOADER_PROG_XDP);
 }
 
@@ -92,6 +123,7 @@ void bench_spee_free(struct bench_spee *b)
 	if (b->loaded)
 		loader_close(&b->l);
 	policy_free(b->pol);
+	gateway_free(b->gw);
 	config_free(b->cfg);
 	names_free(&b->names);
 	memset(b, 0, sizeof(*b));

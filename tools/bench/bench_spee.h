@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "gateway.h"
 #include "gen.h"
 #include "loader.h"
 #include "maps.h"
@@ -21,7 +22,8 @@
 
 struct bench_spee {
 	struct config *cfg;
-	struct policy *pol;
+	struct policy *pol;		/* host mode: the host's policy */
+	struct gateway_policy *gw;	/* gateway mode: every host's, instead */
 	struct name_table names;
 	struct loader l;
 	bool loaded;
@@ -30,10 +32,21 @@ struct bench_spee {
 /* Reads and compiles the inventory gs (named name in messages). 0 or a negative errno. */
 int bench_spee_compile(struct bench_spee *b, const struct gen_spec *gs, const char *name);
 
-/* Loads the object sized for the policy and applies the policy. 0 or a negative errno. */
+/* The same for the inventory's host `host` (bench_spee_compile: GEN_HOST_NAME). */
+int bench_spee_compile_host(struct bench_spee *b, const struct gen_spec *gs, const char *name,
+			    const char *host);
+
+/* The same for gateway mode: every host of the inventory, as `apply --gateway` compiles them. */
+int bench_spee_compile_gateway(struct bench_spee *b, const struct gen_spec *gs, const char *name);
+
+/*
+ * Loads the object sized for the policy and applies the policy (gateway
+ * mode: the gateway's programs alone, as `apply --gateway` loads them).
+ * 0 or a negative errno.
+ */
 int bench_spee_load(struct bench_spee *b);
 
-/* The XDP or the cgroup_skb/egress program's fd. */
+/* The XDP or the cgroup_skb/egress program's fd (gateway mode: spee_gw_xdp's, either way). */
 int bench_spee_prog(const struct bench_spee *b, bool egress);
 
 /* Packets counted under reason (SPEE_REASON_*) in direction dir, summed over the CPUs. */

@@ -22,6 +22,8 @@
  *                             net {speebpf, reference, xdp_filter}: clocks,
  *                             vs_ref_net, vs_xf_net, vs_empty: clocks}]}]
  *   events     repeat, batches, states [{state, ns, extra}]
+ *   gateway    hosts, policies, rounds, repeat, cpu, rows [{id, name, east_west,
+ *              counted_under, empty, gateway, host_in, host_out, host, vs_host: clocks}]
  *   flood      (refused SYNs) hosts, rounds, nft_elements, modes [...]
  *   conn       (allowed connections) conns, in_flight, payload, speebpf, nftables, cpu_ratio
  *   control    sizes [...], change [...], memory [...], programs [...]
@@ -54,7 +56,7 @@ static const struct {
 	const char *section;
 	double tolerance;
 } tolerances[] = {
-    {"dataplane", 0.05}, {"events", 0.15}, {"flood", 0.10},  {"conn", 0.10},
+    {"dataplane", 0.05}, {"gateway", 0.05}, {"events", 0.15}, {"flood", 0.10}, {"conn", 0.10},
     {"control", 0.10},	 {"memory", 0.05}, {"check", 0.10},
 };
 
@@ -305,6 +307,36 @@ static json_object *dp_json(const struct dp_results *dp)
 			json_object_array_add(sizes, z);
 		}
 		put(row, "sizes", sizes);
+		json_object_array_add(rows, row);
+	}
+	put(j, "rows", rows);
+	return j;
+}
+
+static json_object *gw_json(const struct gw_results *gw)
+{
+	json_object *j = json_object_new_object(), *rows = json_object_new_array();
+
+	put_int(j, "hosts", (int64_t)gw->hosts);
+	put_int(j, "policies", gw->policies);
+	put_int(j, "rounds", gw->rounds);
+	put_int(j, "repeat", gw->repeat);
+	put_int(j, "cpu", gw->cpu);
+	for (int i = 0; i < gw->n_rows; i++) {
+		const struct gw_row_result *w = &gw->row[i];
+		json_object *row = json_object_new_object();
+
+		put_str(row, "id", w->id);
+		put_str(row, "name", w->name);
+		put_bool(row, "east_west", w->east_west);
+		put_str(row, "counted_under", w->expect);
+		put(row, "empty", jclock(&w->empty));
+		put(row, "gateway", jclock(&w->gateway));
+		put(row, "host_in", jclock(&w->host_in));
+		if (w->east_west)
+			put(row, "host_out", jclock(&w->host_out));
+		put(row, "host", jclock(&w->host));
+		put(row, "vs_host", jclock(&w->vs_host));
 		json_object_array_add(rows, row);
 	}
 	put(j, "rows", rows);
@@ -715,6 +747,8 @@ int json_write_run(const char *path, const struct bench_run *r, const char *prev
 		if (r->dp->events_measured)
 			put(j, "events", events_json(r->dp));
 	}
+	if (r->gw)
+		put(j, "gateway", gw_json(r->gw));
 	if (r->flood)
 		put(j, "flood", flood_json(r->flood));
 	if (r->conn)

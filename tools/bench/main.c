@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		   "       speebpf-bench --compare PREVIOUS.json RUN.json\n"
 		   "Run by tools/bench/run.sh (make bench), which makes the sandbox.\n"
 		   "PART: flood, conn (the allowed-connection flood), dp (data plane),\n"
-		   "cp (control plane); the machine check always runs.\n");
+		   "gw (gateway mode's data plane beside host mode's), cp (control plane);\n"
+		   "the machine check always runs.\n");
 }
 
 static void utc_now(char *buf, size_t len)
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 	    .cpu = 1,
 	};
 	static struct dp_results dp;
+	static struct gw_results gw;
 	static struct cp_results cp;
 	static struct flood_results flood;
 	static struct conn_results conn;
@@ -243,6 +245,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		run.dp = &dp;
+	}
+	if (part(only, "gw")) {
+		err = gw_run(&o, &gw);
+		if (err) {
+			bench_log("gateway data plane failed: %s", strerror(-err));
+			return 1;
+		}
+		run.gw = &gw;
 	}
 	if (part(only, "cp")) {
 		err = cp_run(&o, &cp);
