@@ -140,7 +140,7 @@ left_running() {
 	for f in /proc/[0-9]*/cmdline; do
 		pid=${f#/proc/}
 		pid=${pid%/cmdline}
-		tr '\0' ' ' <"$f" 2>/dev/null | grep -q "^$SPEEBPF .*$PIN" && echo "$pid: $(tr '\0' ' ' <"$f")"
+		tr '\0' ' ' 2>/dev/null <"$f" | grep -q "^$SPEEBPF .*$PIN" && echo "$pid: $(tr '\0' ' ' <"$f")"
 	done
 	return 0
 }
