@@ -26,6 +26,8 @@
  */
 const volatile __u64 spee_gw_tcp_idle_ns = 86400ULL * SPEE_NSEC;
 const volatile __u64 spee_gw_tcp_closing_ns = 120ULL * SPEE_NSEC;
+/* How long a SYN's connection waits for the responder's SYN-ACK (spee_gw_syns). */
+const volatile __u64 spee_gw_tcp_unanswered_ns = 120ULL * SPEE_NSEC;
 
 /*
  * A flow's time is stored again only when it is this much older: a busy
@@ -236,13 +238,26 @@ static __always_inline void spee_gw_refresh(struct spee_gw_flow *f, __u64 now)
 }
 
 /*
- * Opens the flow a packet the gateway let through starts, or refreshes it
- * (reason: what its answers count under). A TCP SYN always writes a fresh
- * entry, so that a reused port's connection starts open, not closing.
- * True when the flow is new.
+ * A SYN the rules let through: its connection waits in spee_gw_syns for
+ * the responder's SYN-ACK (spee_gw_tcp_half_open), away from the
+ * established ones, which a SYN flood must not evict.
  */
-static __always_inline bool spee_gw_flow_open(const struct spee_pkt *p, __u16 echo, __u8 reason,
-					      bool fresh_entry)
+static __always_inline void spee_gw_syn_open(const struct spee_pkt *p)
+{
+	struct spee_gw_flow st = { .reason = SPEE_REASON_ESTABLISHED };
+	struct spee_flow_key k;
+
+	spee_gw_flow_key(p, false, 0, &k);
+	st.last_seen_ns = bpf_ktime_get_coarse_ns();
+	bpf_map_update_elem(&spee_gw_syns, &k, &st, BPF_ANY);
+}
+
+/*
+ * Opens the flow a UDP datagram or an echo request the gateway let through
+ * starts, or refreshes it (reason: what its answers count under). True
+ * when the flow is new.
+ */
+static __always_inline bool spee_gw_flow_open(const struct spee_pkt *p, __u16 echo, __u8 reason)
 {
 	struct spee_gw_flow st = { .reason = reason };
 	struct spee_flow_key k;
@@ -250,14 +265,12 @@ static __always_inline bool spee_gw_flow_open(const struct spee_pkt *p, __u16 ec
 	__u64 now = bpf_ktime_get_coarse_ns();
 
 	spee_gw_flow_key(p, false, echo, &k);
-	if (!fresh_entry) {
-		f = bpf_map_lookup_elem(&spee_gw_flows, &k);
-		if (f) {
-			spee_gw_refresh(f, now);
-			if (f->reason != reason)
-				f->reason = reason;
-			return false;
-		}
+	f = bpf_map_lookup_elem(&spee_gw_flows, &k);
+	if (f) {
+		spee_gw_refresh(f, now);
+		if (f->reason != reason)
+			f->reason = reason;
+		return false;
 	}
 	st.last_seen_ns = now;
 	bpf_map_update_elem(&spee_gw_flows, &k, &st, BPF_ANY);
@@ -265,10 +278,43 @@ static __always_inline bool spee_gw_flow_open(const struct spee_pkt *p, __u16 ec
 }
 
 /*
+ * A TCP packet of a connection not yet answered (spee_gw_syns): the
+ * responder's SYN-ACK moves it to the flow table, an RST from either end
+ * ends it; nothing else of it passes before the answer.
+ */
+static __always_inline struct spee_verdict spee_gw_tcp_half_open(const struct spee_pkt *p)
+{
+	struct spee_gw_flow st = { .reason = SPEE_REASON_ESTABLISHED };
+	struct spee_flow_key k;
+	struct spee_gw_flow *f;
+	bool answer = true;
+
+	spee_gw_flow_key(p, true, 0, &k);
+	f = bpf_map_lookup_elem(&spee_gw_syns, &k);
+	if (!f) {
+		answer = false;
+		spee_gw_flow_key(p, false, 0, &k);
+		f = bpf_map_lookup_elem(&spee_gw_syns, &k);
+	}
+	st.last_seen_ns = bpf_ktime_get_coarse_ns();
+	if (!f || !spee_gw_fresh(f, st.last_seen_ns, spee_gw_tcp_unanswered_ns))
+		return spee_verdict_of(SPEE_REASON_NO_RULE);
+	if (p->tcp_flags & SPEE_TCP_RST) {
+		bpf_map_delete_elem(&spee_gw_syns, &k);
+		return spee_verdict_of(SPEE_REASON_ESTABLISHED);
+	}
+	if (!answer || !(p->tcp_flags & SPEE_TCP_SYN))
+		return spee_verdict_of(SPEE_REASON_NO_RULE);
+	bpf_map_update_elem(&spee_gw_flows, &k, &st, BPF_ANY);
+	bpf_map_delete_elem(&spee_gw_syns, &k);
+	return spee_verdict_of(SPEE_REASON_ESTABLISHED);
+}
+
+/*
  * A TCP packet that opens nothing (SYN-ACK, ACK, FIN, RST...): it belongs
  * to a flow the gateway let start, found either way, while that is not
- * idle for longer than its timeout. An RST ends the flow; a FIN marks it
- * closing (the shorter timeout).
+ * idle for longer than its timeout, or answers one still half open. An
+ * RST ends the flow; a FIN marks it closing (the shorter timeout).
  */
 static __always_inline struct spee_verdict spee_gw_tcp_other(const struct spee_pkt *p)
 {
@@ -282,16 +328,19 @@ static __always_inline struct spee_verdict spee_gw_tcp_other(const struct spee_p
 		spee_gw_flow_key(p, true, 0, &k);
 		f = bpf_map_lookup_elem(&spee_gw_flows, &k);
 		if (!f)
-			return spee_verdict_of(SPEE_REASON_NO_RULE);
+			return spee_gw_tcp_half_open(p);
 	}
 	now = bpf_ktime_get_coarse_ns();
+	/* an expired flow the LRU still holds: a new connection of the same ports may be answering */
 	if (!spee_gw_fresh(f, now, f->closing ? spee_gw_tcp_closing_ns : spee_gw_tcp_idle_ns))
-		return spee_verdict_of(SPEE_REASON_NO_RULE);
+		return spee_gw_tcp_half_open(p);
 	if (p->tcp_flags & SPEE_TCP_RST) {
 		bpf_map_delete_elem(&spee_gw_flows, &k);
 	} else {
 		if ((p->tcp_flags & SPEE_TCP_FIN) && !f->closing)
 			f->closing = 1;
+		else if ((p->tcp_flags & SPEE_TCP_SYN) && f->closing)
+			f->closing = 0; /* a SYN-ACK: the ports' new connection, open again */
 		spee_gw_refresh(f, now);
 	}
 	return spee_verdict_of(SPEE_REASON_ESTABLISHED);
@@ -325,7 +374,7 @@ static __always_inline void spee_gw_tcp(const struct spee_run *run, const struct
 		return;
 	}
 	if (spee_gw_rules(run, p, SPEE_IPPROTO_TCP, p->dport, true, j)) {
-		spee_gw_flow_open(p, 0, SPEE_REASON_ESTABLISHED, true);
+		spee_gw_syn_open(p);
 		spee_gw_note_any(p, j);
 	}
 }
@@ -358,7 +407,7 @@ static __always_inline void spee_gw_udp(const struct spee_run *run, const struct
 				  j->v[SPEE_DIR_INGRESS].reason == SPEE_REASON_DNS) ?
 			 SPEE_REASON_DNS :
 			 SPEE_REASON_UDP_REPLY;
-	if (spee_gw_flow_open(p, 0, reason, false))
+	if (spee_gw_flow_open(p, 0, reason))
 		spee_gw_note_any(p, j);
 }
 
@@ -372,29 +421,27 @@ static __always_inline bool spee_gw_icmp_relates(const struct spee_run *run,
 						 const struct spee_pkt *p,
 						 const struct spee_inner *in)
 {
-	struct spee_flow_key k = {};
+	struct spee_flow_key k = {}, rk = {};
 	struct spee_gw_flow *f;
 
 	if (in->family != p->family || !spee_addr_eq(p->daddr, in->saddr))
 		return false;
-	k.family = in->family;
-	k.proto = in->proto;
-	k.lport = in->sport;
-	k.rport = in->dport;
+	k.family = rk.family = in->family;
+	k.proto = rk.proto = in->proto;
+	k.lport = rk.rport = in->sport;
+	k.rport = rk.lport = in->dport;
 	__builtin_memcpy(k.laddr, in->saddr, 16);
 	__builtin_memcpy(k.raddr, in->daddr, 16);
+	__builtin_memcpy(rk.laddr, in->daddr, 16);
+	__builtin_memcpy(rk.raddr, in->saddr, 16);
 	f = bpf_map_lookup_elem(&spee_gw_flows, &k);
-	if (!f) {
-		k.lport = in->dport;
-		k.rport = in->sport;
-		__builtin_memcpy(k.laddr, in->daddr, 16);
-		__builtin_memcpy(k.raddr, in->saddr, 16);
-		f = bpf_map_lookup_elem(&spee_gw_flows, &k);
-		if (!f)
-			return false;
-	}
-	return in->proto == SPEE_IPPROTO_TCP ||
-	       spee_gw_fresh(f, bpf_ktime_get_coarse_ns(), run->cfg.udp_timeout_ns);
+	if (!f)
+		f = bpf_map_lookup_elem(&spee_gw_flows, &rk);
+	if (in->proto == SPEE_IPPROTO_TCP)
+		/* an error about a SYN still unanswered (unreachable, too big) is the usual one */
+		return f || bpf_map_lookup_elem(&spee_gw_syns, &k) ||
+		       bpf_map_lookup_elem(&spee_gw_syns, &rk);
+	return f && spee_gw_fresh(f, bpf_ktime_get_coarse_ns(), run->cfg.udp_timeout_ns);
 }
 
 /*
@@ -430,7 +477,7 @@ static __always_inline void spee_gw_icmp(void *ctx, bool xdp, const struct spee_
 	}
 	if (spee_gw_rules(run, p, p->proto, bpf_htons(p->icmp_type), false, j) &&
 	    spee_icmp_echo_request(p->family, p->icmp_type))
-		spee_gw_flow_open(p, SPEE_ECHO_HOST_ASKED, SPEE_REASON_ICMP_REPLY, false);
+		spee_gw_flow_open(p, SPEE_ECHO_HOST_ASKED, SPEE_REASON_ICMP_REPLY);
 }
 
 /*

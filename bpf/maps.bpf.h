@@ -213,4 +213,12 @@ struct {
 	__type(value, struct spee_gw_flow);
 } spee_gw_flows SEC(".maps");
 
+/* Half-open TCP connections: a SYN flood evicts these, never spee_gw_flows' (spee_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct spee_flow_key);
+	__type(value, struct spee_gw_flow);
+} spee_gw_syns SEC(".maps");
+
 #endif /* SPEE_MAPS_BPF_H */

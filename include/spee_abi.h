@@ -536,6 +536,14 @@ struct spee_gw_ctr_key {
  * matching a flow either way belongs to it: the gateway sees both
  * directions and has no socket table to ask.
  */
+/*
+ * spee_gw_syns (LRU_HASH, keys and values as spee_gw_flows): TCP
+ * connections the gateway let a SYN start and the responder has not
+ * answered yet. Its SYN-ACK moves the connection to spee_gw_flows; an RST
+ * from either end removes it. A flood of SYNs the rules allow (to a port
+ * open to ANY, from spoofed addresses) churns this table only, never the
+ * connections that are established.
+ */
 struct spee_gw_flow {
 	__u64 last_seen_ns; /* refreshed in place by the flow's packets */
 	__u8 reason; /* what its packets count under: ESTABLISHED, UDP_REPLY, DNS, ICMP_REPLY */

@@ -50,7 +50,8 @@
 	X(GW_NAMES, spee_gw_names, SPEE_MAPF_SIZED)                                                \
 	X(GW_CTR, spee_gw_ctr, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                               \
 	X(GW_FLOWS, spee_gw_flows, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                           \
-	X(LOCAL, spee_local, 0)
+	X(LOCAL, spee_local, 0)                                                                    \
+	X(GW_SYNS, spee_gw_syns, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)
 
 /* Maps private to one loaded object: never pinned, never opened by user space. */
 #define SPEE_SCRATCH_MAPS(X) X(spee_skbcopy)

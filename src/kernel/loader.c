@@ -127,6 +127,7 @@ void loader_sizes_default(struct loader_sizes *out)
 	out->max_entries[SPEE_MAP_GW_NAMES] = LOADER_GW_NAMES_MIN;
 	out->max_entries[SPEE_MAP_GW_CTR] = LOADER_GW_CTR_MIN;
 	out->max_entries[SPEE_MAP_GW_FLOWS] = LOADER_GW_FLOWS_DEFAULT;
+	out->max_entries[SPEE_MAP_GW_SYNS] = LOADER_GW_SYNS_DEFAULT;
 }
 
 /*

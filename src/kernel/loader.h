@@ -50,6 +50,7 @@ struct loader_sizes {
 #define LOADER_GW_NAMES_MIN 512
 #define LOADER_GW_CTR_MIN 4096
 #define LOADER_GW_FLOWS_DEFAULT 65536
+#define LOADER_GW_SYNS_DEFAULT 16384
 
 /*
  * Sizes for policy p (names from t, may be NULL): room for both slots and

@@ -285,6 +285,7 @@ static int test_setup(void **state)
 	write_slot0();
 	write_slot1();
 	if (bpfenv_clear_map(FD(GW_FLOWS), sizeof(struct spee_flow_key)) ||
+	    bpfenv_clear_map(FD(GW_SYNS), sizeof(struct spee_flow_key)) ||
 	    bpfenv_clear_map(FD(FRAGS), sizeof(struct spee_frag_key)) ||
 	    bpfenv_clear_map(FD(SEEN), sizeof(struct spee_seen_key)))
 		return -1;
@@ -656,26 +657,45 @@ static void replies(void **state)
 
 /* ---- TCP without a flow, RST and FIN ---- */
 
-static struct spee_gw_flow *flow_get(const char *init, uint16_t iport, const char *resp,
-				     uint16_t rport, uint8_t proto, struct spee_gw_flow *out)
+/* The entry of a flow in one of the gateway's flow tables (spee_gw_flows, spee_gw_syns). */
+static struct spee_gw_flow *entry_get(int fd, const char *init, uint16_t iport, const char *resp,
+				      uint16_t rport, uint8_t proto, struct spee_gw_flow *out)
 {
 	struct spee_flow_key k = { .proto = proto, .lport = htons(iport), .rport = htons(rport) };
 	uint8_t fam;
 
 	assert_int_equal(addr_of(init, &k.family, k.laddr), 0);
 	assert_int_equal(addr_of(resp, &fam, k.raddr), 0);
-	return bpf_map_lookup_elem(FD(GW_FLOWS), &k, out) ? NULL : out;
+	return bpf_map_lookup_elem(fd, &k, out) ? NULL : out;
+}
+
+static void entry_set(int fd, const char *init, uint16_t iport, const char *resp, uint16_t rport,
+		      uint8_t proto, const struct spee_gw_flow *f)
+{
+	struct spee_flow_key k = { .proto = proto, .lport = htons(iport), .rport = htons(rport) };
+	uint8_t fam;
+
+	assert_int_equal(addr_of(init, &k.family, k.laddr), 0);
+	assert_int_equal(addr_of(resp, &fam, k.raddr), 0);
+	assert_int_equal(bpf_map_update_elem(fd, &k, f, BPF_EXIST), 0);
+}
+
+static struct spee_gw_flow *flow_get(const char *init, uint16_t iport, const char *resp,
+				     uint16_t rport, uint8_t proto, struct spee_gw_flow *out)
+{
+	return entry_get(FD(GW_FLOWS), init, iport, resp, rport, proto, out);
 }
 
 static void flow_set(const char *init, uint16_t iport, const char *resp, uint16_t rport,
 		     uint8_t proto, const struct spee_gw_flow *f)
 {
-	struct spee_flow_key k = { .proto = proto, .lport = htons(iport), .rport = htons(rport) };
-	uint8_t fam;
+	entry_set(FD(GW_FLOWS), init, iport, resp, rport, proto, f);
+}
 
-	assert_int_equal(addr_of(init, &k.family, k.laddr), 0);
-	assert_int_equal(addr_of(resp, &fam, k.raddr), 0);
-	assert_int_equal(bpf_map_update_elem(FD(GW_FLOWS), &k, f, BPF_EXIST), 0);
+static struct spee_gw_flow *syn_get(const char *init, uint16_t iport, const char *resp,
+				    uint16_t rport, struct spee_gw_flow *out)
+{
+	return entry_get(FD(GW_SYNS), init, iport, resp, rport, IPPROTO_TCP, out);
 }
 
 static void tcp_state(void **state)
@@ -686,6 +706,9 @@ static void tcp_state(void **state)
 	const struct pkt_spec ack = { TCP4(OUT4, CAS4, 40052, 443, ACK) };
 	const struct pkt_spec rst = { TCP4(CAS4, OUT4, 443, 40052, PKT_RST) };
 	const struct pkt_spec fin = { TCP4(CAS4, OUT4, 443, 40052, PKT_FIN | PKT_ACK) };
+	const struct pkt_spec synack = { TCP4(CAS4, OUT4, 443, 40052, SYNACK) };
+	const struct pkt_spec syn2 = { TCP4(OUT4, CAS4, 40054, 443, SYN) };
+	const struct pkt_spec synack2 = { TCP4(CAS4, OUT4, 443, 40054, SYNACK) };
 	struct spee_gw_flow f;
 
 	(void)state;
@@ -694,19 +717,39 @@ static void tcp_state(void **state)
 	step("SYN+FIN", XDP, &bad, false,
 	     MOVES(M_REASON(MALFORMED, IN), M_HDROP(H_CAS, MALFORMED, IN)));
 
+	/* a SYN waits for its answer in the half-open table, away from the established */
 	step("a SYN", XDP, &syn, true,
 	     MOVES(M_RULE(R_CAS_HTTPS, IN), M_HRULE(H_CAS, R_CAS_HTTPS, IN)));
-	assert_non_null(flow_get(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f));
-	assert_int_equal(f.reason, SPEE_REASON_ESTABLISHED);
-	assert_int_equal(f.closing, 0);
+	assert_non_null(syn_get(OUT4, 40052, CAS4, 443, &f));
+	assert_null(flow_get(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f));
+	step("the initiator's ACK before any answer", XDP, &ack, false,
+	     MOVES(M_REASON(NO_RULE, IN), M_HDROP(H_CAS, NO_RULE, IN)));
 	step("cas's RST", TC, &rst, true, MOVES(M_REASON(ESTABLISHED, OUT)));
+	assert_null(syn_get(OUT4, 40052, CAS4, 443, &f));
 	assert_null(flow_get(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f));
 	step("an ACK after the RST", XDP, &ack, false,
 	     MOVES(M_REASON(NO_RULE, IN), M_HDROP(H_CAS, NO_RULE, IN)));
 
-	/* FIN: closing; gone 120 s after its last packet, where an open flow lives a day */
+	/* the SYN-ACK moves the connection to the flow table */
 	step("the SYN again", XDP, &syn, true,
 	     MOVES(M_RULE(R_CAS_HTTPS, IN), M_HRULE(H_CAS, R_CAS_HTTPS, IN)));
+	step("cas's SYN-ACK", TC, &synack, true, MOVES(M_REASON(ESTABLISHED, OUT)));
+	assert_null(syn_get(OUT4, 40052, CAS4, 443, &f));
+	assert_non_null(flow_get(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f));
+	assert_int_equal(f.reason, SPEE_REASON_ESTABLISHED);
+	assert_int_equal(f.closing, 0);
+
+	/* an answer after the SYN's 120 s is no answer */
+	step("another SYN", XDP, &syn2, true,
+	     MOVES(M_RULE(R_CAS_HTTPS, IN), M_HRULE(H_CAS, R_CAS_HTTPS, IN)));
+	assert_non_null(syn_get(OUT4, 40054, CAS4, 443, &f));
+	f.last_seen_ns = now_ns() - 130 * NS;
+	entry_set(FD(GW_SYNS), OUT4, 40054, CAS4, 443, IPPROTO_TCP, &f);
+	step("its SYN-ACK 130 s later", TC, &synack2, false,
+	     MOVES(M_REASON(NO_RULE, OUT), M_HDROP(H_CAS, NO_RULE, OUT)));
+	assert_null(flow_get(OUT4, 40054, CAS4, 443, IPPROTO_TCP, &f));
+
+	/* FIN: closing; gone 120 s after its last packet, where an open flow lives a day */
 	assert_non_null(flow_get(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f));
 	f.last_seen_ns = now_ns() - 3600 * NS;
 	flow_set(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f);
@@ -730,6 +773,16 @@ static void tcp_state(void **state)
 	flow_set(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f);
 	step("an ACK more than a day after an open flow's last packet", XDP, &ack, false,
 	     MOVES(M_REASON(NO_RULE, IN), M_HDROP(H_CAS, NO_RULE, IN)));
+
+	/* the same ports' next connection: its SYN-ACK opens the closing entry again */
+	f.closing = 1;
+	f.last_seen_ns = now_ns();
+	flow_set(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f);
+	step("a new SYN of the same ports", XDP, &syn, true,
+	     MOVES(M_RULE(R_CAS_HTTPS, IN), M_HRULE(H_CAS, R_CAS_HTTPS, IN)));
+	step("its SYN-ACK", TC, &synack, true, MOVES(M_REASON(ESTABLISHED, OUT)));
+	assert_non_null(flow_get(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f));
+	assert_int_equal(f.closing, 0);
 }
 
 /* ---- UDP, DNS ---- */

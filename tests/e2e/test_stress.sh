@@ -119,8 +119,9 @@ expect_blocked client mgmt1 8471
 expect_connect admpc mgmt1 8470
 maps=$(cd "$PIN/maps" && ls | sort | tr '\n' ' ')
 want=$(printf '%s\n' spee_ev_bucket spee_ev_stats spee_events spee_exact spee_flows spee_frags \
-	spee_gw_ctr spee_gw_flows spee_gw_hosts spee_gw_names spee_inst spee_local spee_names \
-	spee_ports spee_prefix spee_reason_ctr spee_rt spee_rule_ctr spee_rules spee_seen spee_would |
+	spee_gw_ctr spee_gw_flows spee_gw_hosts spee_gw_names spee_gw_syns spee_inst spee_local \
+	spee_names spee_ports spee_prefix spee_reason_ctr spee_rt spee_rule_ctr spee_rules spee_seen \
+	spee_would |
 	sort | tr '\n' ' ')
 expect_true "no map pin left over ($maps)" test "$maps" = "$want"
 links=$(cd "$PIN/links" && ls | sort | tr '\n' ' ')
