@@ -255,12 +255,12 @@ static __always_inline int spee_sendmsg(struct bpf_sock_addr *ctx, __u8 family, 
 
 static __always_inline bool spee_tcp_stream(struct bpf_sock_addr *ctx)
 {
-	return ctx->type == SOCK_STREAM && ctx->protocol == SPEE_IPPROTO_TCP;
+	return ctx->type == SPEE_SOCK_STREAM && ctx->protocol == SPEE_IPPROTO_TCP;
 }
 
 static __always_inline bool spee_udp_dgram(struct bpf_sock_addr *ctx)
 {
-	return ctx->type == SOCK_DGRAM && ctx->protocol == SPEE_IPPROTO_UDP;
+	return ctx->type == SPEE_SOCK_DGRAM && ctx->protocol == SPEE_IPPROTO_UDP;
 }
 
 /*
