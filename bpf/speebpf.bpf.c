@@ -285,6 +285,12 @@ static __always_inline bool spee_sock_peer6(struct bpf_sock_addr *ctx, __u8 *fam
 	w[1] = ctx->user_ip6[1];
 	w[2] = ctx->user_ip6[2];
 	w[3] = ctx->user_ip6[3];
+	/*
+	 * The empty asm keeps clang from turning the tests of the words into
+	 * flags computed ahead of their branches, whose combinations the
+	 * verifier would walk apart: twice the instructions to verify.
+	 */
+	asm volatile("" : "+r"(w[0]), "+r"(w[1]), "+r"(w[2]), "+r"(w[3]));
 	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
 		*family = SPEE_FAMILY_V4;
 		return spee_sock_peer4(w[3], addr);
@@ -348,6 +354,7 @@ int spee_sendmsg6(struct bpf_sock_addr *ctx)
 		w[2] = ctx->sk->src_ip6[2];
 		w[3] = ctx->sk->src_ip6[3];
 	}
+	asm volatile("" : "+r"(w[0]), "+r"(w[1]), "+r"(w[2]), "+r"(w[3])); /* as in spee_sock_peer6 */
 	if (family == SPEE_FAMILY_V4) {
 		/* a mapped destination leaves over IPv4: a mapped source, or none */
 		if (!w[0] && !w[1] && w[2] == bpf_htonl(0xffff))
