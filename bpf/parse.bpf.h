@@ -19,7 +19,7 @@
 
 #include "maps.bpf.h"
 
-/* vmlinux.h carries no #defines; these are the wire values. */
+/* The wire values, under the program's own names. */
 #define SPEE_ETH_P_IP 0x0800
 #define SPEE_ETH_P_ARP 0x0806
 #define SPEE_ETH_P_IPV6 0x86DD

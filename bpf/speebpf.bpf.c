@@ -17,7 +17,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* vmlinux.h carries no #defines: these are the kernel's values. */
+/* The kernel's values, under the program's own names (AF_* is libc's, not UAPI). */
 #define SPEE_AF_INET 2
 #define SPEE_AF_INET6 10
 #define SPEE_TC_ACT_UNSPEC (-1)

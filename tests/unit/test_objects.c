@@ -294,12 +294,10 @@ static void the_object_has_no_core_relocation(void **state)
 	/* the section itself is expected: it carries the line info of verifier messages */
 	assert_true(found);
 	assert_int_equal(head.magic, 0xeB9F);
-	if (head.hdr_len >= sizeof(head)) {
-		if (head.core_relo_len)
-			fail_msg("the BPF object has %u bytes of CO-RE relocations: a kernel "
-				 "struct with preserve_access_index (vmlinux.h?) came back into bpf/",
-				 head.core_relo_len);
-	}
+	if (head.hdr_len >= sizeof(head) && head.core_relo_len)
+		fail_msg("the BPF object has %u bytes of CO-RE relocations: a kernel "
+			 "struct with preserve_access_index (vmlinux.h?) came back into bpf/",
+			 head.core_relo_len);
 	elf_end(elf);
 	free(copy);
 }
