@@ -90,7 +90,7 @@ int spee_egress(struct __sk_buff *skb)
 	    bpf_get_netns_cookie(skb) != spee_netns_cookie) {
 		/* A socket of another network namespace: a container's, not the host's. */
 		v = spee_verdict_of(SPEE_REASON_CONTAINER);
-	} else if (spee_lo_ifindex && skb->ifindex == spee_lo_ifindex) {
+	} else if (spee_lo_ifindex && SPEE_CTX(skb->ifindex) == spee_lo_ifindex) {
 		v = spee_verdict_of(SPEE_REASON_LOOPBACK);
 	} else {
 		parsed = spee_parse_skb(skb, &p);
@@ -99,9 +99,9 @@ int spee_egress(struct __sk_buff *skb)
 		v = spee_judge(skb, SPEE_AT_CGROUP, &run, parsed, &p, &packets);
 	}
 	if (parsed == SPEE_PARSE_NON_IP)
-		spee_count_l2(&run, SPEE_DIR_EGRESS, v, p.ethertype, skb->len);
-	return spee_account(&run, SPEE_DIR_EGRESS, v, packets, skb->len, &p, skb->ifindex,
-			    SPEE_EV_PACKET) ?
+		spee_count_l2(&run, SPEE_DIR_EGRESS, v, p.ethertype, SPEE_CTX(skb->len));
+	return spee_account(&run, SPEE_DIR_EGRESS, v, packets, SPEE_CTX(skb->len), &p,
+			    SPEE_CTX(skb->ifindex), SPEE_EV_PACKET) ?
 		       1 :
 		       0;
 }

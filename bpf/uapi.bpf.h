@@ -37,6 +37,14 @@ struct spee_frag_hdr {
 	__be32 identification;
 };
 
+/*
+ * A context field read where it is written. CO-RE's relocated loads kept
+ * clang from moving context reads; plain ones it may hoist to the top and
+ * hold in registers through the whole program, which spee_egress's
+ * verification paid for (~1,500 more instructions verified).
+ */
+#define SPEE_CTX(field) (*(volatile typeof(field) *)&(field))
+
 /* Socket types (the kernel's enum sock_type is not UAPI; libc's <sys/socket.h> is not for BPF). */
 #define SPEE_SOCK_STREAM 1
 #define SPEE_SOCK_DGRAM 2
