@@ -28,7 +28,11 @@ VERSION := $(shell cat VERSION)
 CFLAGS := -std=gnu11 -D_GNU_SOURCE -DSPEEBPF_VERSION='"$(VERSION)"' $(WARN) -O2 -g -Iinclude $(SRC_LAYERS:%=-Isrc/%) -I$(BUILD) \
 	$(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude $(WARN) \
+# bpf/ takes the kernel's layouts from its UAPI headers (bpf/uapi.bpf.h), whose
+# <asm/...> clang does not look for in the multiarch directory with -target bpf.
+BPF_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Iinclude $(WARN) \
+	$(if $(BPF_MULTIARCH),-idirafter /usr/include/$(BPF_MULTIARCH)) \
 	-Wno-unused-function -Wno-compare-distinct-pointer-types
 
 SRC := $(sort $(wildcard src/*/*.c))
@@ -186,7 +190,7 @@ demo: deps
 
 $(BUILD)/bench/bench.bpf.o: tools/bench/bench.bpf.c tools/bench/bench_abi.h | $(BUILD)/bench
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -Itools/bench -c $< -o $@.tmp.o
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ivmlinux -Itools/bench -c $< -o $@.tmp.o
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
 	@rm -f $@.tmp.o
 
@@ -318,7 +322,7 @@ test-kernel-6.1: $(BPF_OBJ) $(BUILD)/tests/test_verdicts $(BUILD)/tests/test_gat
 $(BUILD)/kernels/bad.bpf.o: tests/kernels/bad.bpf.c | $(BUILD)/bpf
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ivmlinux -c $< -o $@
 
 test-kernels-runner: $(BPF_OBJ) $(BUILD)/kernels/bad.bpf.o
 	@tests/kernels/test_runner.sh $(firstword $(BPF_OBJ)) $(BUILD)/kernels/bad.bpf.o

@@ -659,7 +659,7 @@ static __always_inline bool spee_kernel_tcp(struct __sk_buff *skb)
 	if (!sk)
 		return false;
 	sk = bpf_sk_fullsock(sk);
-	return sk && sk->protocol == SPEE_IPPROTO_TCP && sk->type == SOCK_STREAM;
+	return sk && sk->protocol == SPEE_IPPROTO_TCP && sk->type == SPEE_SOCK_STREAM;
 }
 
 /* A TCP packet leaving that is not a SYN: is it part of a connection the kernel holds? */

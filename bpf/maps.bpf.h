@@ -14,7 +14,7 @@
 #ifndef SPEE_MAPS_BPF_H
 #define SPEE_MAPS_BPF_H
 
-#include "vmlinux.h"
+#include "uapi.bpf.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 

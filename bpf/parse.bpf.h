@@ -19,7 +19,7 @@
 
 #include "maps.bpf.h"
 
-/* vmlinux.h carries no #defines; these are the wire values. */
+/* The wire values, under the program's own names. */
 #define SPEE_ETH_P_IP 0x0800
 #define SPEE_ETH_P_ARP 0x0806
 #define SPEE_ETH_P_IPV6 0x86DD
@@ -474,7 +474,7 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 		if (nh == SPEE_NEXTHDR_HOP && i != 0)
 			return SPEE_PARSE_MALFORMED;
 		if (nh == SPEE_NEXTHDR_FRAGMENT) {
-			struct frag_hdr *fh;
+			struct spee_frag_hdr *fh;
 			__u16 off;
 
 			if (!spee_take(&left, sizeof(*fh)))
@@ -562,7 +562,7 @@ static __always_inline int spee_parse(void *data, void *data_end, __u32 max_off,
 		proto = eth->h_proto;
 #pragma unroll
 		for (int i = 0; i < SPEE_VLAN_MAX; i++) {
-			struct vlan_hdr *vh;
+			struct spee_vlan_hdr *vh;
 
 			if (proto != bpf_htons(SPEE_ETH_P_8021Q) &&
 			    proto != bpf_htons(SPEE_ETH_P_8021AD))
@@ -614,7 +614,7 @@ static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pk
 		return -1;
 	proto = eth->h_proto;
 	if (proto == bpf_htons(SPEE_ETH_P_8021Q) || proto == bpf_htons(SPEE_ETH_P_8021AD)) {
-		struct vlan_hdr *vh = l3;
+		struct spee_vlan_hdr *vh = l3;
 
 		if ((void *)(vh + 1) > end)
 			return -1;

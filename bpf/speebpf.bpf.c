@@ -17,7 +17,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* vmlinux.h carries no #defines: these are the kernel's values. */
+/* The kernel's values, under the program's own names (AF_* is libc's, not UAPI). */
 #define SPEE_AF_INET 2
 #define SPEE_AF_INET6 10
 #define SPEE_TC_ACT_UNSPEC (-1)
@@ -90,7 +90,7 @@ int spee_egress(struct __sk_buff *skb)
 	    bpf_get_netns_cookie(skb) != spee_netns_cookie) {
 		/* A socket of another network namespace: a container's, not the host's. */
 		v = spee_verdict_of(SPEE_REASON_CONTAINER);
-	} else if (spee_lo_ifindex && skb->ifindex == spee_lo_ifindex) {
+	} else if (spee_lo_ifindex && SPEE_CTX(skb->ifindex) == spee_lo_ifindex) {
 		v = spee_verdict_of(SPEE_REASON_LOOPBACK);
 	} else {
 		parsed = spee_parse_skb(skb, &p);
@@ -99,9 +99,9 @@ int spee_egress(struct __sk_buff *skb)
 		v = spee_judge(skb, SPEE_AT_CGROUP, &run, parsed, &p, &packets);
 	}
 	if (parsed == SPEE_PARSE_NON_IP)
-		spee_count_l2(&run, SPEE_DIR_EGRESS, v, p.ethertype, skb->len);
-	return spee_account(&run, SPEE_DIR_EGRESS, v, packets, skb->len, &p, skb->ifindex,
-			    SPEE_EV_PACKET) ?
+		spee_count_l2(&run, SPEE_DIR_EGRESS, v, p.ethertype, SPEE_CTX(skb->len));
+	return spee_account(&run, SPEE_DIR_EGRESS, v, packets, SPEE_CTX(skb->len), &p,
+			    SPEE_CTX(skb->ifindex), SPEE_EV_PACKET) ?
 		       1 :
 		       0;
 }
@@ -255,12 +255,12 @@ static __always_inline int spee_sendmsg(struct bpf_sock_addr *ctx, __u8 family, 
 
 static __always_inline bool spee_tcp_stream(struct bpf_sock_addr *ctx)
 {
-	return ctx->type == SOCK_STREAM && ctx->protocol == SPEE_IPPROTO_TCP;
+	return ctx->type == SPEE_SOCK_STREAM && ctx->protocol == SPEE_IPPROTO_TCP;
 }
 
 static __always_inline bool spee_udp_dgram(struct bpf_sock_addr *ctx)
 {
-	return ctx->type == SOCK_DGRAM && ctx->protocol == SPEE_IPPROTO_UDP;
+	return ctx->type == SPEE_SOCK_DGRAM && ctx->protocol == SPEE_IPPROTO_UDP;
 }
 
 /*
@@ -285,6 +285,12 @@ static __always_inline bool spee_sock_peer6(struct bpf_sock_addr *ctx, __u8 *fam
 	w[1] = ctx->user_ip6[1];
 	w[2] = ctx->user_ip6[2];
 	w[3] = ctx->user_ip6[3];
+	/*
+	 * The empty asm keeps clang from turning the tests of the words into
+	 * flags computed ahead of their branches, whose combinations the
+	 * verifier would walk apart: twice the instructions to verify.
+	 */
+	asm volatile("" : "+r"(w[0]), "+r"(w[1]), "+r"(w[2]), "+r"(w[3]));
 	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
 		*family = SPEE_FAMILY_V4;
 		return spee_sock_peer4(w[3], addr);
@@ -348,6 +354,7 @@ int spee_sendmsg6(struct bpf_sock_addr *ctx)
 		w[2] = ctx->sk->src_ip6[2];
 		w[3] = ctx->sk->src_ip6[3];
 	}
+	asm volatile("" : "+r"(w[0]), "+r"(w[1]), "+r"(w[2]), "+r"(w[3])); /* as in spee_sock_peer6 */
 	if (family == SPEE_FAMILY_V4) {
 		/* a mapped destination leaves over IPv4: a mapped source, or none */
 		if (!w[0] && !w[1] && w[2] == bpf_htonl(0xffff))

@@ -4,7 +4,7 @@
  * map keys and values, the direction/reason/mode enums, counter indexes and
  * the drop event record.
  *
- * Included by the BPF sources in bpf/ (after vmlinux.h) and by src/ (after
+ * Included by the BPF sources in bpf/ (after bpf/uapi.bpf.h) and by src/ (after
  * <linux/types.h>). Nothing here may depend on either side's headers.
  *
  * Policy state is double-buffered: every policy key carries a `slot` (0 or 1)

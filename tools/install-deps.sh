@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES="
 make gcc clang llvm pkg-config
-libbpf-dev bpftool libelf-dev zlib1g-dev
+libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
 libyaml-dev libjson-c-dev libc-ares-dev nettle-dev libmicrohttpd-dev libsystemd-dev libmnl-dev
 debhelper dpkg-dev
 "

@@ -321,7 +321,7 @@ int loader_load_mode(struct loader *l, const struct loader_sizes *sz,
 	for (int i = 0; i < SPEE_MAP_COUNT; i++)
 		l->maps.fd[i] =
 			bpf_map__fd(bpf_object__find_map_by_name(l->skel->obj, spee_map_names[i]));
-	/* libbpf read the kernel's BTF (megabytes) to relocate the programs, and freed it. */
+	/* libbpf freed what loading took (the object's ELF, BTF, instructions): give it back. */
 	malloc_trim(0);
 	return 0;
 fail:

@@ -13,7 +13,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <gelf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
@@ -237,6 +239,69 @@ static void every_program_has_a_tag_of_its_own_in_the_record(void **state)
 	assert_true(seen[SPEE_PROG_COUNT - 1] >= rec.prog_tag_more[0]);
 }
 
+/*
+ * The head of a .BTF.ext section (the kernel's Documentation/bpf/btf.rst):
+ * offsets and lengths of its parts; core_relo_* only where hdr_len covers them.
+ */
+struct btf_ext_head {
+	uint16_t magic;
+	uint8_t version;
+	uint8_t flags;
+	uint32_t hdr_len;
+	uint32_t func_info_off, func_info_len;
+	uint32_t line_info_off, line_info_len;
+	uint32_t core_relo_off, core_relo_len;
+};
+
+/*
+ * No field access of the object is a CO-RE relocation: every layout it
+ * reads is fixed ABI (bpf/uapi.bpf.h). One would make libbpf read and parse
+ * the running kernel's BTF, megabytes, on every load (tools/bench/analysis.md).
+ */
+static void the_object_has_no_core_relocation(void **state)
+{
+	struct btf_ext_head head = { 0 };
+	bool found = false;
+	size_t size, shstrndx;
+	const void *bytes = speebpf__elf_bytes(&size);
+	char *copy = malloc(size);
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+
+	(void)state;
+	assert_non_null(copy);
+	memcpy(copy, bytes, size);
+	assert_int_not_equal(elf_version(EV_CURRENT), EV_NONE);
+	elf = elf_memory(copy, size);
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		const char *name;
+
+		assert_non_null(gelf_getshdr(scn, &sh));
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".BTF.ext"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		assert_non_null(data);
+		assert_true(data->d_size >= offsetof(struct btf_ext_head, core_relo_off));
+		memcpy(&head, data->d_buf,
+		       data->d_size < sizeof(head) ? data->d_size : sizeof(head));
+		found = true;
+	}
+	/* the section itself is expected: it carries the line info of verifier messages */
+	assert_true(found);
+	assert_int_equal(head.magic, 0xeB9F);
+	if (head.hdr_len >= sizeof(head) && head.core_relo_len)
+		fail_msg("the BPF object has %u bytes of CO-RE relocations: a kernel "
+			 "struct with preserve_access_index (vmlinux.h?) came back into bpf/",
+			 head.core_relo_len);
+	elf_end(elf);
+	free(copy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +312,7 @@ int main(void)
 		cmocka_unit_test(link_pin_names_are_unique_and_parse_back),
 		cmocka_unit_test(every_interface_hook_has_a_program_for_each_kind_of_frames),
 		cmocka_unit_test(every_program_has_a_tag_of_its_own_in_the_record),
+		cmocka_unit_test(the_object_has_no_core_relocation),
 	};
 
 	return cmocka_run_group_tests_name("objects", tests, open_object, close_object);
