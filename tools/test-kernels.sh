@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.." || exit 2
 
 CACHE=${SPEE_KERNELS_CACHE:-/var/cache/speebpf-kernels}
 TIMEOUT=${SPEE_KERNELS_TIMEOUT:-900}
-MODULES="veth sch_ingress cls_bpf inet_diag tcp_diag udp_diag"
+MODULES="veth sch_ingress cls_bpf inet_diag tcp_diag udp_diag bridge"
 
 usage() {
 	sed -n '/^# Usage:/,/^# Exit/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -205,6 +205,8 @@ run_kernel() {
 		manifest "$o" "$(basename "$o")" >> "$root/spee/objs/manifest"
 	done
 	for t in "${tests[@]}"; do copy_exe "$root" "$t" "/spee/run/$(basename "$t")"; done
+	# the tests that run the command line find it where a checkout has it (working directory /spee)
+	[ -x build/speebpf ] && copy_exe "$root" build/speebpf /spee/build/speebpf
 	# the tests read tests/fixtures/... from their working directory, /spee
 	cp -r tests/fixtures "$root/spee/tests/"
 	modules "$kdir" "$rel" "$root" || { say "cannot resolve the modules of $rel"; return 1; }
