@@ -518,6 +518,42 @@ static int reconcile_tc(struct instance *inst, const struct loader *l, const str
 }
 
 /*
+ * What an interface's XDP link needs to be reconciled: 1 when it runs the
+ * program it should on a device of another namespace (nothing to do, and
+ * nothing this one can tell), 0 with *k its kind, or a negative errno with
+ * the reason in d (another namespace's device running something else, a
+ * device that cannot be classified or judged).
+ */
+static int iface_to_reconcile(const struct instance *inst, const struct link_state *ls,
+			      const char *iface, uint8_t tag[SPEE_PROG_COUNT][SPEE_TAG_SIZE],
+			      struct iface_kind *k, struct diags *d)
+{
+	int err;
+
+	if (alive(ls) && ls->frames == IFACE_UNSEEN) {
+		if (runs(ls->prog_id, tag[ls->prog], inst->map_id))
+			return 1;
+		/* which device it is, and so which programs it needs, only its namespace can tell */
+		diag_add(d, NULL, 0, 0,
+			 "the interface of %s (ifindex %u) is in another network namespace: run "
+			 "apply in that one",
+			 ls->pin, ls->ifindex);
+		return -EXDEV;
+	}
+	err = ifaces_classify(iface, k);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot tell what %s carries: %s", iface, strerror(-err));
+		return err;
+	}
+	if (k->frames == IFACE_REFUSED) {
+		diag_add(d, NULL, 0, 0, "refusing to enforce %s: %s; leave it out of --iface", iface,
+			 k->why);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/*
  * An interface brought to what it should be: the XDP program and the tc
  * egress filter for its frames (ifaces.h), attached and l's. A device
  * speebpf cannot judge is refused: nothing is attached to pass its frames
@@ -534,26 +570,9 @@ static int reconcile_iface(struct instance *inst, const struct loader *l,
 	bool generic;
 	int err;
 
-	if (alive(ls) && ls->frames == IFACE_UNSEEN) {
-		if (runs(ls->prog_id, tag[ls->prog], inst->map_id))
-			return 0;
-		/* which device it is, and so which programs it needs, only its namespace can tell */
-		diag_add(d, NULL, 0, 0,
-			 "the interface of %s (ifindex %u) is in another network namespace: run "
-			 "apply in that one",
-			 ls->pin, ls->ifindex);
-		return -EXDEV;
-	}
-	err = ifaces_classify(iface, &k);
-	if (err) {
-		diag_add(d, NULL, 0, 0, "cannot tell what %s carries: %s", iface, strerror(-err));
-		return err;
-	}
-	if (k.frames == IFACE_REFUSED) {
-		diag_add(d, NULL, 0, 0, "refusing to enforce %s: %s; leave it out of --iface", iface,
-			 k.why);
-		return -EOPNOTSUPP;
-	}
+	err = iface_to_reconcile(inst, ls, iface, tag, &k, d);
+	if (err)
+		return err > 0 ? 0 : err;
 	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_XDP, (enum spee_frames)k.frames);
 	tc = tc_of(xdp);
 	if (alive(ls) && misses_frames(ls)) {
@@ -700,25 +719,9 @@ static int reconcile_gw_xdp(struct instance *inst, const struct loader *l,
 	bool generic;
 	int err;
 
-	if (alive(ls) && ls->frames == IFACE_UNSEEN) {
-		if (runs(ls->prog_id, tag[ls->prog], inst->map_id))
-			return 0;
-		diag_add(d, NULL, 0, 0,
-			 "the interface of %s (ifindex %u) is in another network namespace: run "
-			 "apply in that one",
-			 ls->pin, ls->ifindex);
-		return -EXDEV;
-	}
-	err = ifaces_classify(iface, &k);
-	if (err) {
-		diag_add(d, NULL, 0, 0, "cannot tell what %s carries: %s", iface, strerror(-err));
-		return err;
-	}
-	if (k.frames == IFACE_REFUSED) {
-		diag_add(d, NULL, 0, 0, "refusing to enforce %s: %s; leave it out of --iface", iface,
-			 k.why);
-		return -EOPNOTSUPP;
-	}
+	err = iface_to_reconcile(inst, ls, iface, tag, &k, d);
+	if (err)
+		return err > 0 ? 0 : err;
 	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_GW_XDP, (enum spee_frames)k.frames);
 	if (alive(ls) && misses_frames(ls)) {
 		attach_detach_pinned(ls->pin);
