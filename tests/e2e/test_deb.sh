@@ -83,7 +83,10 @@ in_root() {
 no_pins() { [[ -z $(ls -A "$R/sys/fs/bpf" | grep -v '\.debug$') ]]; }
 no_xdp() { ! ip -n "$(lab_netns mgmt1)" link show eth0 | grep -q xdp; }
 no_cgroup_progs() { [[ -z $(bpftool cgroup show "$(lab_cgroup mgmt1)") ]]; }
-metrics_say() { lab_exec mgmt1 curl -sf --max-time 5 http://127.0.0.1:9600/metrics | grep -qx "$1"; }
+metrics_say() { # whole first: grep -q would close the pipe on curl (exit 23 under pipefail)
+	local out
+	out=$(lab_exec mgmt1 curl -sf --max-time 5 http://127.0.0.1:9600/metrics) && grep -qx "$1" <<<"$out"
+}
 
 # Before anything runs there: the cgroup the agent will find is mgmt1's.
 [[ $(stat -c %i "$CG_IN_ROOT") == $(stat -c %i "$(lab_cgroup mgmt1)") ]] ||

@@ -142,7 +142,9 @@ pings() { lab_exec "$1" ping -n -q -c 2 -i 0.2 -W 2 "$2"; }	# HOST ADDR: 2 echoe
 ping1() { lab_exec "$1" ping -n -q -c 1 -W 1 "$2"; }		# one, for the blocked cases
 
 scrape() { # HOST: HOST gets the agent's metrics over node1's uplink
-	lab_exec "$1" curl -sf --max-time 5 http://198.18.0.31:9600/metrics | grep -q '^speebpf_policy_generation'
+	local out # whole first: grep -q would close the pipe on curl (exit 23 under pipefail)
+	out=$(lab_exec "$1" curl -sf --max-time 5 http://198.18.0.31:9600/metrics) &&
+		grep -q '^speebpf_policy_generation' <<<"$out"
 }
 
 reason_packets() { # DIR REASON: packets counted under a pass or drop reason
