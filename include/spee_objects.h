@@ -26,6 +26,11 @@
  *   SPEE_MAPF_EXTENDS    its value only ever grows at its end (the instance
  *                        record): one of a shorter value, pinned by an older
  *                        build, is carried over with the new fields zero
+ *   SPEE_MAPF_HOST       only host mode uses it, SPEE_MAPF_GATEWAY only the
+ *                        gateway: the other mode's loader creates it with the
+ *                        least room (a preallocated LRU of 65,536 flows costs
+ *                        ~20 ms of a load); tests/bpf/test_maps.c checks that
+ *                        no program of the other mode uses it
  * A map the loader does not size holds the object's number of entries: a
  * pinned one of another number is of another layout (counters of fewer
  * reasons), replaced as above.
@@ -35,7 +40,7 @@
 	X(EXACT, spee_exact, SPEE_MAPF_SIZED)                                                      \
 	X(PREFIX, spee_prefix, SPEE_MAPF_SIZED)                                                    \
 	X(PORTS, spee_ports, 0)                                                                    \
-	X(FLOWS, spee_flows, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                                 \
+	X(FLOWS, spee_flows, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS | SPEE_MAPF_HOST)                \
 	X(FRAGS, spee_frags, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                                 \
 	X(RULE_CTR, spee_rule_ctr, SPEE_MAPF_REBUILDS)                                             \
 	X(REASON_CTR, spee_reason_ctr, SPEE_MAPF_REBUILDS)                                         \
@@ -46,12 +51,12 @@
 	X(EV_STATS, spee_ev_stats, SPEE_MAPF_REBUILDS)                                             \
 	X(SEEN, spee_seen, SPEE_MAPF_REBUILDS)                                                     \
 	X(WOULD, spee_would, SPEE_MAPF_REBUILDS)                                                   \
-	X(GW_HOSTS, spee_gw_hosts, SPEE_MAPF_SIZED)                                                \
-	X(GW_NAMES, spee_gw_names, SPEE_MAPF_SIZED)                                                \
-	X(GW_CTR, spee_gw_ctr, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                               \
-	X(GW_FLOWS, spee_gw_flows, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)                           \
+	X(GW_HOSTS, spee_gw_hosts, SPEE_MAPF_SIZED | SPEE_MAPF_GATEWAY)                            \
+	X(GW_NAMES, spee_gw_names, SPEE_MAPF_SIZED | SPEE_MAPF_GATEWAY)                            \
+	X(GW_CTR, spee_gw_ctr, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS | SPEE_MAPF_GATEWAY)           \
+	X(GW_FLOWS, spee_gw_flows, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS | SPEE_MAPF_GATEWAY)       \
 	X(LOCAL, spee_local, 0)                                                                    \
-	X(GW_SYNS, spee_gw_syns, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS)
+	X(GW_SYNS, spee_gw_syns, SPEE_MAPF_SIZED | SPEE_MAPF_REBUILDS | SPEE_MAPF_GATEWAY)
 
 /* Maps private to one loaded object: never pinned, never opened by user space. */
 #define SPEE_SCRATCH_MAPS(X) X(spee_skbcopy)
@@ -59,6 +64,8 @@
 #define SPEE_MAPF_SIZED 0x1u
 #define SPEE_MAPF_REBUILDS 0x2u
 #define SPEE_MAPF_EXTENDS 0x4u
+#define SPEE_MAPF_HOST 0x8u
+#define SPEE_MAPF_GATEWAY 0x10u
 
 /*
  * Programs, in this order (the order of the instance record's program tags:
@@ -88,17 +95,17 @@
  * another hook's, and none holds a dot (bpffs refuses them).
  */
 #define SPEE_PROGS(X)                                                                              \
-	X(XDP, spee_xdp, SPEE_ATTACH_XDP, SPEE_FRAMES_ETHERNET, "xdp-")                           \
-	X(EGRESS, spee_egress, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-egress")             \
-	X(CONNECT4, spee_connect4, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-connect4")       \
-	X(CONNECT6, spee_connect6, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-connect6")       \
-	X(XDP_L3, spee_xdp_l3, SPEE_ATTACH_XDP, SPEE_FRAMES_IP, "xdp-")                           \
-	X(SENDMSG4, spee_sendmsg4, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg4")       \
-	X(SENDMSG6, spee_sendmsg6, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg6")       \
-	X(TC_EGRESS, spee_tc_egress, SPEE_ATTACH_TC, SPEE_FRAMES_ETHERNET, NULL)                  \
-	X(TC_EGRESS_L3, spee_tc_egress_l3, SPEE_ATTACH_TC, SPEE_FRAMES_IP, NULL)                  \
-	X(GW_XDP, spee_gw_xdp, SPEE_ATTACH_GW_XDP, SPEE_FRAMES_ETHERNET, "gw-xdp-")               \
-	X(GW_XDP_L3, spee_gw_xdp_l3, SPEE_ATTACH_GW_XDP, SPEE_FRAMES_IP, "gw-xdp-")               \
+	X(XDP, spee_xdp, SPEE_ATTACH_XDP, SPEE_FRAMES_ETHERNET, "xdp-")                            \
+	X(EGRESS, spee_egress, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-egress")              \
+	X(CONNECT4, spee_connect4, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-connect4")        \
+	X(CONNECT6, spee_connect6, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-connect6")        \
+	X(XDP_L3, spee_xdp_l3, SPEE_ATTACH_XDP, SPEE_FRAMES_IP, "xdp-")                            \
+	X(SENDMSG4, spee_sendmsg4, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg4")        \
+	X(SENDMSG6, spee_sendmsg6, SPEE_ATTACH_CGROUP, SPEE_FRAMES_NONE, "cgroup-sendmsg6")        \
+	X(TC_EGRESS, spee_tc_egress, SPEE_ATTACH_TC, SPEE_FRAMES_ETHERNET, NULL)                   \
+	X(TC_EGRESS_L3, spee_tc_egress_l3, SPEE_ATTACH_TC, SPEE_FRAMES_IP, NULL)                   \
+	X(GW_XDP, spee_gw_xdp, SPEE_ATTACH_GW_XDP, SPEE_FRAMES_ETHERNET, "gw-xdp-")                \
+	X(GW_XDP_L3, spee_gw_xdp_l3, SPEE_ATTACH_GW_XDP, SPEE_FRAMES_IP, "gw-xdp-")                \
 	X(GW_TC, spee_gw_tc, SPEE_ATTACH_GW_TC, SPEE_FRAMES_ETHERNET, NULL)
 
 enum spee_attach_where {

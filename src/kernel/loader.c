@@ -187,10 +187,21 @@ int loader_map_info(int fd, struct bpf_map_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-/* Map i of the object: reused from an fd, or sized. */
-static int prepare_map(struct bpf_map *map, enum spee_map_id i, const struct loader_sizes *sz,
-		       const struct spee_map_fds *reuse, struct diags *d)
+/* Whether the programs progs loads, or their mode's user space, use map i. */
+static bool mode_uses(enum loader_progs progs, enum spee_map_id i)
 {
+	if (progs == LOADER_PROGS_HOST)
+		return !(spee_map_flags[i] & SPEE_MAPF_GATEWAY);
+	if (progs == LOADER_PROGS_GATEWAY)
+		return !(spee_map_flags[i] & SPEE_MAPF_HOST);
+	return true;
+}
+
+/* Map i of the object: reused from an fd, or sized (the least room if the mode never uses it). */
+static int prepare_map(struct bpf_map *map, enum spee_map_id i, const struct loader_sizes *sz,
+		       const struct spee_map_fds *reuse, enum loader_progs progs, struct diags *d)
+{
+	uint32_t entries = sz->max_entries[i];
 	int err;
 
 	if (reuse && reuse->fd[i] >= 0) {
@@ -201,9 +212,11 @@ static int prepare_map(struct bpf_map *map, enum spee_map_id i, const struct loa
 				 strerror(-err));
 		return err;
 	}
-	if (!sz->max_entries[i])
+	if (!entries)
 		return 0;
-	err = bpf_map__set_max_entries(map, sz->max_entries[i]);
+	if (!mode_uses(progs, i))
+		entries = LOADER_UNUSED_ENTRIES;
+	err = bpf_map__set_max_entries(map, entries);
 	if (err)
 		diag_add(d, NULL, 0, 0, "cannot size map %s: %s", spee_map_names[i], strerror(-err));
 	return err;
@@ -295,7 +308,7 @@ int loader_load_mode(struct loader *l, const struct loader_sizes *sz,
 			err = -ENOENT;
 			goto fail;
 		}
-		err = prepare_map(map, (enum spee_map_id)i, sz, reuse, d);
+		err = prepare_map(map, (enum spee_map_id)i, sz, reuse, progs, d);
 		if (err)
 			goto fail;
 	}

@@ -45,12 +45,14 @@ struct loader_sizes {
 #define LOADER_PREFIX_MIN 16384 /* trie, not preallocated */
 #define LOADER_FLOWS_DEFAULT 65536 /* LRU, preallocated: about 110 bytes each */
 #define LOADER_FRAGS_DEFAULT 8192
-/* Gateway maps: small in host mode, sized to the inventory in gateway mode. */
+/* Gateway maps: sized to the inventory in gateway mode (host mode: LOADER_UNUSED_ENTRIES). */
 #define LOADER_GW_HOSTS_MIN 1024
 #define LOADER_GW_NAMES_MIN 512
 #define LOADER_GW_CTR_MIN 4096
 #define LOADER_GW_FLOWS_DEFAULT 65536
 #define LOADER_GW_SYNS_DEFAULT 16384
+/* A sized map that the loaded mode never uses (SPEE_MAPF_HOST, _GATEWAY); an LRU gets one a CPU. */
+#define LOADER_UNUSED_ENTRIES 1
 
 /*
  * Sizes for policy p (names from t, may be NULL): room for both slots and

@@ -207,12 +207,98 @@ static void a_map_too_small_is_e2big_before_anything_is_written(void **state)
 	fixture_policy_free(p);
 }
 
+/* ---- the maps of one mode only ---- */
+
+static int map_id_of(int fd)
+{
+	struct bpf_map_info info;
+
+	assert_int_equal(loader_map_info(fd, &info), 0);
+	return (int)info.id;
+}
+
+/*
+ * A map flagged SPEE_MAPF_HOST (SPEE_MAPF_GATEWAY) is used by no program of
+ * the other mode: the ids every loaded program holds, map by map.
+ */
+static void a_map_of_one_mode_is_used_by_no_program_of_the_other(void **state)
+{
+	struct loader l;
+	struct loader_sizes sz;
+	struct diags d = {};
+	int checked[2] = {0, 0};
+
+	(void)state;
+	loader_sizes_default(&sz);
+	assert_int_equal(loader_load(&l, &sz, NULL, &d), 0);
+	for (int p = 0; p < SPEE_PROG_COUNT; p++) {
+		bool gateway = spee_where_gateway(spee_progs[p].where);
+		unsigned other = gateway ? SPEE_MAPF_HOST : SPEE_MAPF_GATEWAY;
+		struct bpf_prog_info info = {};
+		__u32 ids[64], len = sizeof(info);
+		int fd = loader_prog_fd(&l, (enum spee_prog_id)p);
+
+		assert_true(fd >= 0);
+		info.nr_map_ids = 64;
+		info.map_ids = (__u64)(uintptr_t)ids;
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+		assert_true(info.nr_map_ids > 0 && info.nr_map_ids <= 64);
+		for (int m = 0; m < SPEE_MAP_COUNT; m++) {
+			int id = map_id_of(l.maps.fd[m]);
+
+			if (!(spee_map_flags[m] & other))
+				continue;
+			for (__u32 k = 0; k < info.nr_map_ids; k++)
+				if ((int)ids[k] == id)
+					fail_msg("%s uses %s, a map of the other mode",
+						 spee_progs[p].name, spee_map_names[m]);
+			checked[gateway]++;
+		}
+	}
+	assert_true(checked[0] > 0 && checked[1] > 0); /* both flags are on some map */
+	loader_close(&l);
+	diags_free(&d);
+}
+
+/* A mode's load gives the other mode's sized maps the least room, its own their sizes. */
+static void a_mode_sizes_only_its_own_maps(void **state)
+{
+	static const enum loader_progs modes[] = {LOADER_PROGS_HOST, LOADER_PROGS_GATEWAY};
+	struct loader_sizes sz;
+	struct diags d = {};
+
+	(void)state;
+	loader_sizes_default(&sz);
+	for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
+		unsigned other = modes[k] == LOADER_PROGS_HOST ? SPEE_MAPF_GATEWAY : SPEE_MAPF_HOST;
+		struct loader l;
+
+		assert_int_equal(loader_load_mode(&l, &sz, NULL, modes[k], &d), 0);
+		for (int m = 0; m < SPEE_MAP_COUNT; m++) {
+			struct bpf_map_info info;
+
+			if (!(spee_map_flags[m] & SPEE_MAPF_SIZED))
+				continue;
+			assert_int_equal(loader_map_info(l.maps.fd[m], &info), 0);
+			if (spee_map_flags[m] & other)
+				/* an LRU gets one entry a CPU */
+				assert_true(info.max_entries < 1024);
+			else
+				assert_int_equal(info.max_entries, sz.max_entries[m]);
+		}
+		loader_close(&l);
+	}
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(writes_are_diffs_and_the_active_slot_is_refused),
 		cmocka_unit_test(a_map_too_small_is_e2big_before_anything_is_written),
 		cmocka_unit_test(cached_applies_write_what_reading_back_would),
+		cmocka_unit_test(a_map_of_one_mode_is_used_by_no_program_of_the_other),
+		cmocka_unit_test(a_mode_sizes_only_its_own_maps),
 	};
 
 	loader_set_verbose(getenv("SPEE_VERBOSE") != NULL);
