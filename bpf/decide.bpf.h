@@ -662,6 +662,44 @@ static __always_inline bool spee_kernel_tcp(struct __sk_buff *skb)
 	return sk && sk->protocol == SPEE_IPPROTO_TCP && sk->type == SPEE_SOCK_STREAM;
 }
 
+/*
+ * A segment in the middle of a connection of the kernel's TCP stack: no
+ * SYN, FIN or RST, IPv4 without options or IPv6 without extension headers,
+ * not a fragment. spee_judge's verdict for it is ESTABLISHED (the socket's
+ * packets are its connection's, and none of its checks can apply: no
+ * source route, no flow to open or end), so it is given without parsing.
+ * Most of what a host sends is such segments; everything else (and a
+ * layout this cannot read directly) goes the whole way.
+ */
+static __always_inline bool spee_mid_connection(struct __sk_buff *skb)
+{
+	__u8 *data = (__u8 *)(long)SPEE_CTX(skb->data);
+	__u8 *end = (__u8 *)(long)SPEE_CTX(skb->data_end);
+	__u8 flags;
+
+	if (!spee_kernel_tcp(skb))
+		return false;
+	if (data + sizeof(struct iphdr) + sizeof(struct tcphdr) > end)
+		return false;
+	if (data[0] == 0x45) { /* IPv4, no options */
+		struct iphdr *ip = (void *)data;
+
+		if (ip->protocol != SPEE_IPPROTO_TCP || (ip->frag_off & bpf_htons(0x3fff)))
+			return false;
+		flags = data[sizeof(struct iphdr) + 13];
+	} else if ((data[0] >> 4) == 6) {
+		struct ipv6hdr *ip6 = (void *)data;
+
+		if (data + sizeof(struct ipv6hdr) + sizeof(struct tcphdr) > end ||
+		    ip6->nexthdr != SPEE_IPPROTO_TCP)
+			return false;
+		flags = data[sizeof(struct ipv6hdr) + 13];
+	} else {
+		return false;
+	}
+	return !(flags & (SPEE_TCP_SYN | SPEE_TCP_FIN | SPEE_TCP_RST));
+}
+
 /* A TCP packet leaving that is not a SYN: is it part of a connection the kernel holds? */
 static __always_inline struct spee_verdict spee_egress_tcp_other(struct __sk_buff *skb,
 								 const struct spee_pkt *p)

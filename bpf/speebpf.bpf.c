@@ -92,6 +92,8 @@ int spee_egress(struct __sk_buff *skb)
 		v = spee_verdict_of(SPEE_REASON_CONTAINER);
 	} else if (spee_lo_ifindex && SPEE_CTX(skb->ifindex) == spee_lo_ifindex) {
 		v = spee_verdict_of(SPEE_REASON_LOOPBACK);
+	} else if (spee_mid_connection(skb)) {
+		v = spee_verdict_of(SPEE_REASON_ESTABLISHED);
 	} else {
 		parsed = spee_parse_skb(skb, &p);
 		if (parsed < 0)

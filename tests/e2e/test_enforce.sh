@@ -28,6 +28,16 @@ running() {
 	done
 }
 
+# flows_to HOST PORT: how many TCP flows HOST's flow table holds to remote PORT.
+flows_to() {
+	local hex
+	hex=$(printf '0x%02x 0x%02x' $(($2 >> 8)) $(($2 & 255)))
+	bpftool map dump pinned "$(lab_pin_dir "$1")/maps/spee_flows" -j |
+		jq --arg p "$hex" '[.[] | select(.key | join(" ") | test("^0x.. 0x06 0x.. 0x.. " + $p + " "))] | length'
+}
+has_flow_to() { test "$(flows_to "$1" "$2")" -ge 1; }
+no_flow_to() { test "$(flows_to "$1" "$2")" -eq 0; }
+
 # The rule counter of RULE in DIR on HOST (packets).
 rule_packets() {
 	lab_speebpf "$1" stats --json | jq -r --arg id "$2" --arg dir "$3" \
@@ -149,6 +159,10 @@ echo "# an update adds and removes a CAS while a long-lived connection flows"
 lab_spawn cas1 long-8471 "$SPEEPROBE" stream "$ip_mgmt1" 8471 --seconds 6 --rate-kbps 256
 lab_sleep 0.5
 running long-8471
+# cas1's XDP caches the connection once it is established; the segments cas1
+# sends in it leave without a parse, its FIN (or RST) must still end the flow.
+expect_true "cas1 caches the established connection to mgmt1:8471" \
+	lab_until 5 has_flow_to cas1 8471
 expect_blocked cas2 mgmt1 8471
 sed 's/^networks:/  - name: cas2\n    roles: [CAS]\n    addresses: [198.18.0.12, "fd00:5e::12"]\nnetworks:/' \
 	"$LAB_REPO/tests/e2e/fleet-lab.yaml" >"$CFG"
@@ -166,6 +180,8 @@ done
 expect_blocked cas2 mgmt1 8471
 expect_connect cas1 mgmt1 8471
 expect_spawned_ok long-8471 "the long-lived cas1 -> mgmt1:8471 stream lost no byte across both updates" 15
+expect_true "its flow ended with the connection (the expect_connect's too)" \
+	lab_until 5 no_flow_to cas1 8471
 expect_true "mgmt1 is at policy generation 3" \
 	test "$(lab_speebpf mgmt1 status --json | jq .generation)" = 3
 
