@@ -462,6 +462,37 @@ static int remove_link(const struct link_state *ls)
 	return attach_detach_pinned(ls->pin);
 }
 
+/*
+ * The part of reconciling a pinned link that every hook shares. A live link
+ * is made to run fd in place, with no gap (nothing when it runs the program
+ * of tag already: a program replaced behind our back, or an older build's,
+ * is swapped); a dead one loses its pin, which must go before a new link
+ * takes its place. 1 when the link is alive and runs fd's program, 0 when
+ * the caller must attach anew, or a negative errno with the reason in d.
+ */
+static int relink_in_place(const struct instance *inst, const struct link_state *ls, int fd,
+			   const uint8_t tag[SPEE_TAG_SIZE], struct links_changes *c,
+			   struct diags *d)
+{
+	int err;
+
+	if (!alive(ls)) {
+		if (ls)
+			attach_detach_pinned(ls->pin);
+		return 0;
+	}
+	if (runs(ls->prog_id, tag, inst->map_id))
+		return 1;
+	err = attach_update(ls->pin, fd);
+	if (err) {
+		diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
+			 strerror(-err));
+		return err;
+	}
+	c->replaced++;
+	return 1;
+}
+
 /* A cgroup program's link brought to what it should be: attached, and running l's program. */
 static int reconcile_one(struct instance *inst, const struct loader *l, const struct link_state *ls,
 			 enum spee_prog_id prog, const char *cgroup, const char *pin,
@@ -471,20 +502,9 @@ static int reconcile_one(struct instance *inst, const struct loader *l, const st
 	int fd = loader_prog_fd(l, prog), err;
 	char what[32];
 
-	if (alive(ls)) {
-		if (runs(ls->prog_id, tag, inst->map_id))
-			return 0;
-		/* Replaced behind our back, or an older build's program: swap in place, no gap. */
-		err = attach_update(ls->pin, fd);
-		if (err)
-			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
-				 strerror(-err));
-		else
-			c->replaced++;
-		return err;
-	}
-	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
-		attach_detach_pinned(ls->pin);
+	err = relink_in_place(inst, ls, fd, tag, c, d);
+	if (err)
+		return err > 0 ? 0 : err;
 	spee_prog_kind(prog, what, sizeof(what));
 	err = attach_cgroup(fd, loader_attach_type(prog), what, cgroup, pin);
 	if (err)
@@ -585,21 +605,11 @@ static int reconcile_iface(struct instance *inst, const struct loader *l,
 		c->detached++;
 		ls = NULL;
 	}
-	if (alive(ls)) {
-		if (!runs(ls->prog_id, tag[xdp], inst->map_id)) {
-			/* Replaced behind our back, or an older build's program: swap in place. */
-			err = attach_update(ls->pin, loader_prog_fd(l, xdp));
-			if (err) {
-				diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
-					 strerror(-err));
-				return err;
-			}
-			c->replaced++;
-		}
+	err = relink_in_place(inst, ls, loader_prog_fd(l, xdp), tag[xdp], c, d);
+	if (err < 0)
+		return err;
+	if (err > 0)
 		return reconcile_tc(inst, l, ls, tc, tag[tc], c, d);
-	}
-	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
-		attach_detach_pinned(ls->pin);
 	ifindex = if_nametoindex(iface);
 	if (!ifindex) {
 		diag_add(d, NULL, 0, 0, "no such interface: %s", iface);
@@ -728,19 +738,9 @@ static int reconcile_gw_xdp(struct instance *inst, const struct loader *l,
 		c->detached++;
 		ls = NULL;
 	}
-	if (alive(ls)) {
-		if (runs(ls->prog_id, tag[xdp], inst->map_id))
-			return 0;
-		err = attach_update(ls->pin, loader_prog_fd(l, xdp));
-		if (err)
-			diag_add(d, NULL, 0, 0, "cannot update the program of %s: %s", ls->pin,
-				 strerror(-err));
-		else
-			c->replaced++;
-		return err;
-	}
-	if (ls) /* pinned but detached: the pin must go before a new link takes its place */
-		attach_detach_pinned(ls->pin);
+	err = relink_in_place(inst, ls, loader_prog_fd(l, xdp), tag[xdp], c, d);
+	if (err)
+		return err > 0 ? 0 : err;
 	err = attach_iface(loader_prog_fd(l, xdp), loader_attach_type(xdp), iface, pin,
 			   k.generic_only, &generic);
 	if (err) {

@@ -12,6 +12,7 @@
  * runs one packet and checks the program's verdict and that exactly the
  * expected counters moved, fleet-wide (spee_rule_ctr, spee_reason_ctr) and
  * per host (spee_gw_ctr), by the expected packets and the packet's bytes.
+ * The flow tables are loaded small, so that a SYN flood overflows them.
  *
  * Runs in a network namespace of its own; nothing is attached.
  */
@@ -77,6 +78,8 @@ enum {
 #define OUT SPEE_DIR_EGRESS
 #define NS 1000000000ULL
 #define UDP_TIMEOUT_S 60
+#define GW_SYNS_ENTRIES 512
+#define GW_FLOWS_ENTRIES 1024
 
 enum prog { XDP, XDP_L3, TC };
 
@@ -258,6 +261,9 @@ static int group_setup(void **state)
 		return -1;
 	loader_set_verbose(getenv("SPEE_VERBOSE") != NULL);
 	loader_sizes_default(&sz);
+	/* small, so that syn_flood overflows both flow tables with a few thousand packets */
+	sz.max_entries[SPEE_MAP_GW_SYNS] = GW_SYNS_ENTRIES;
+	sz.max_entries[SPEE_MAP_GW_FLOWS] = GW_FLOWS_ENTRIES;
 	if (loader_load(&env.l, &sz, NULL, &d)) {
 		diags_print(stderr, &d);
 		diags_free(&d);
@@ -692,6 +698,19 @@ static void flow_set(const char *init, uint16_t iport, const char *resp, uint16_
 	entry_set(FD(GW_FLOWS), init, iport, resp, rport, proto, f);
 }
 
+/* A flow's entry deleted and inserted again: new to the LRU, not marked referenced. */
+static void flow_remake(const char *init, uint16_t iport, const char *resp, uint16_t rport,
+			uint8_t proto, const struct spee_gw_flow *f)
+{
+	struct spee_flow_key k = { .proto = proto, .lport = htons(iport), .rport = htons(rport) };
+	uint8_t fam;
+
+	assert_int_equal(addr_of(init, &k.family, k.laddr), 0);
+	assert_int_equal(addr_of(resp, &fam, k.raddr), 0);
+	assert_int_equal(bpf_map_delete_elem(FD(GW_FLOWS), &k), 0);
+	assert_int_equal(bpf_map_update_elem(FD(GW_FLOWS), &k, f, BPF_NOEXIST), 0);
+}
+
 static struct spee_gw_flow *syn_get(const char *init, uint16_t iport, const char *resp,
 				    uint16_t rport, struct spee_gw_flow *out)
 {
@@ -783,6 +802,106 @@ static void tcp_state(void **state)
 	step("its SYN-ACK", TC, &synack, true, MOVES(M_REASON(ESTABLISHED, OUT)));
 	assert_non_null(flow_get(OUT4, 40052, CAS4, 443, IPPROTO_TCP, &f));
 	assert_int_equal(f.closing, 0);
+}
+
+/* The entries a map holds now. */
+static uint32_t map_count(int fd)
+{
+	struct spee_flow_key k, next;
+	uint32_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, n ? &k : NULL, &next)) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+static uint32_t map_max_entries(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.max_entries;
+}
+
+/*
+ * A flood of SYNs the rules allow (cas's https is open to ANY) from
+ * spoofed sources, more than either flow table holds, churns the
+ * half-open table only: a connection established before it stays in
+ * spee_gw_flows, and its packets pass both ways.
+ */
+static void syn_flood(void **state)
+{
+	const struct pkt_spec syn = { TCP4(OUT4, CAS4, 40140, 443, SYN) };
+	const struct pkt_spec synack = { TCP4(CAS4, OUT4, 443, 40140, SYNACK) };
+	const struct pkt_spec ack = { TCP4(OUT4, CAS4, 40140, 443, ACK) };
+	const struct pkt_spec data_in = { TCP4(OUT4, CAS4, 40140, 443, ACK | PKT_PSH),
+					  .payload = 100 };
+	const struct pkt_spec data_out = { TCP4(CAS4, OUT4, 443, 40140, ACK | PKT_PSH),
+					   .payload = 1000 };
+	uint32_t syns_max = map_max_entries(FD(GW_SYNS)), flows_max = map_max_entries(FD(GW_FLOWS));
+	uint32_t flood = 4 * (syns_max > flows_max ? syns_max : flows_max);
+	uint32_t rule_in = spee_rule_ctr_index(R_CAS_HTTPS, IN);
+	static struct bpfenv_counters before, after; /* static: large */
+	uint8_t buf[PKT_MAX];
+	char src[INET_ADDRSTRLEN], last_src[INET_ADDRSTRLEN] = "";
+	struct spee_gw_flow f;
+	uint16_t last_sport = 0;
+
+	(void)state;
+	/* bounded: 198.19.0.0/16 holds the spoofed sources */
+	assert_true(flood > syns_max && flood <= 65536);
+
+	step("a client's SYN to cas's https", XDP, &syn, true,
+	     MOVES(M_RULE(R_CAS_HTTPS, IN), M_HRULE(H_CAS, R_CAS_HTTPS, IN)));
+	step("cas's SYN-ACK", TC, &synack, true, MOVES(M_REASON(ESTABLISHED, OUT)));
+	step("the client's ACK", XDP, &ack, true, MOVES(M_REASON(ESTABLISHED, IN)));
+	assert_null(syn_get(OUT4, 40140, CAS4, 443, &f));
+	assert_non_null(flow_get(OUT4, 40140, CAS4, 443, IPPROTO_TCP, &f));
+	/*
+	 * The kernel's LRU keeps an entry referenced since it last aged the
+	 * table over a flood of new ones; an idle connection's entry is not
+	 * referenced. Made anew from user space (an entry replaced in place
+	 * would be marked referenced), it is unreferenced as an idle
+	 * connection's is, and a flood that reached spee_gw_flows would evict it.
+	 */
+	flow_remake(OUT4, 40140, CAS4, 443, IPPROTO_TCP, &f);
+
+	assert_int_equal(bpfenv_read_counters(&env.l.maps, &before), 0);
+	for (uint32_t i = 0; i < flood; i++) {
+		struct pkt_spec spoofed = { TCP4(src, CAS4, (uint16_t)(1024 + i % 60000), 443,
+						 SYN) };
+		int n;
+
+		snprintf(src, sizeof(src), "198.19.%u.%u", (i >> 8) & 0xff, i & 0xff);
+		n = pkt_build(&spoofed, buf, sizeof(buf));
+		assert_true(n > PKT_ETH_HLEN);
+		if (run_frame(XDP, buf, (size_t)n) != XDP_PASS_)
+			fail_msg("spoofed SYN %u of %u from %s: dropped, expected pass", i + 1,
+				 flood, src);
+		memcpy(last_src, src, sizeof(src));
+		last_sport = spoofed.sport;
+	}
+	assert_int_equal(bpfenv_read_counters(&env.l.maps, &after), 0);
+	assert_int_equal(after.rule[rule_in].packets - before.rule[rule_in].packets, flood);
+
+	/* the flood went to the half-open table, which holds what it can ... */
+	assert_non_null(syn_get(last_src, last_sport, CAS4, 443, &f));
+	assert_in_range(map_count(FD(GW_SYNS)), 1, syns_max);
+	/* ... and not to the established ones' */
+	assert_int_equal(map_count(FD(GW_FLOWS)), 1);
+	assert_non_null(flow_get(OUT4, 40140, CAS4, 443, IPPROTO_TCP, &f));
+	assert_int_equal(f.reason, SPEE_REASON_ESTABLISHED);
+	assert_int_equal(f.closing, 0);
+
+	step("the client's data after the flood", XDP, &data_in, true,
+	     MOVES(M_REASON(ESTABLISHED, IN)));
+	step("cas's data after the flood", TC, &data_out, true, MOVES(M_REASON(ESTABLISHED, OUT)));
+	step("and through XDP the other way", XDP, &data_out, true,
+	     MOVES(M_REASON(ESTABLISHED, OUT)));
 }
 
 /* ---- UDP, DNS ---- */
@@ -1121,6 +1240,7 @@ int main(void)
 		cmocka_unit_test_setup(transit, test_setup),
 		cmocka_unit_test_setup(replies, test_setup),
 		cmocka_unit_test_setup(tcp_state, test_setup),
+		cmocka_unit_test_setup(syn_flood, test_setup),
 		cmocka_unit_test_setup(udp, test_setup),
 		cmocka_unit_test_setup(icmp, test_setup),
 		cmocka_unit_test_setup(icmp_errors, test_setup),
