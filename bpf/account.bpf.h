@@ -63,7 +63,7 @@ static __always_inline void spee_ev_count(__u32 stat)
  */
 static __always_inline bool spee_ev_admit(const struct spee_run *run)
 {
-	__u64 rate = run->cfg.events_rate, cap, gap, now, tick;
+	__u64 rate = run->cfg->events_rate, cap, gap, now, tick;
 	struct spee_ev_bucket *b;
 	__u32 zero = 0;
 
@@ -75,7 +75,7 @@ static __always_inline bool spee_ev_admit(const struct spee_run *run)
 	tick = bpf_jiffies64();
 	if (tick != b->last_tick) {
 		now = bpf_ktime_get_coarse_ns();
-		cap = (__u64)(run->cfg.events_burst ? run->cfg.events_burst : 1) * SPEE_NSEC;
+		cap = (__u64)(run->cfg->events_burst ? run->cfg->events_burst : 1) * SPEE_NSEC;
 		gap = now - b->last_ns;
 		/* A long quiet time fills the bucket; bounding it keeps gap x rate in 64 bits. */
 		if (gap > 1000 * SPEE_NSEC)
@@ -127,7 +127,7 @@ static __noinline void spee_report(const struct spee_run *run, const struct spee
 	e->family = p->family;
 	e->proto = p->proto;
 	e->tcp_flags = p->tcp_flags;
-	e->audit = run->cfg.mode == SPEE_MODE_AUDIT;
+	e->audit = run->cfg->mode == SPEE_MODE_AUDIT;
 	e->connect = (__u8)origin;
 	e->pad = 0;
 	e->pad2 = 0;
@@ -178,10 +178,10 @@ static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
 	pass = spee_allows(run, dir, v);
 	if (!pass) {
 		spee_report(run, p, spee_report_what(dir, v.reason, origin), ifindex, (__u32)bytes);
-		if (run->cfg.mode == SPEE_MODE_AUDIT)
+		if (run->cfg->mode == SPEE_MODE_AUDIT)
 			spee_note_would(dir, v, p);
 	}
-	return pass || run->cfg.mode == SPEE_MODE_AUDIT;
+	return pass || run->cfg->mode == SPEE_MODE_AUDIT;
 }
 
 /*

@@ -110,8 +110,8 @@ static __always_inline bool spee_gw_allows_home(const struct spee_run *run,
 						const struct spee_gw_judged *j,
 						struct spee_verdict v)
 {
-	__u32 in = run->cfg.default_action[SPEE_DIR_INGRESS];
-	__u32 eg = run->cfg.default_action[SPEE_DIR_EGRESS];
+	__u32 in = run->cfg->default_action[SPEE_DIR_INGRESS];
+	__u32 eg = run->cfg->default_action[SPEE_DIR_EGRESS];
 
 	asm volatile("" : "+r"(in), "+r"(eg));
 	if (!spee_reason_is_drop(v.reason))
@@ -355,7 +355,7 @@ static __always_inline struct spee_gw_flow *spee_gw_answers(const struct spee_ru
 
 	spee_gw_flow_key(p, true, echo, &k);
 	f = bpf_map_lookup_elem(&spee_gw_flows, &k);
-	if (f && spee_gw_fresh(f, bpf_ktime_get_coarse_ns(), run->cfg.udp_timeout_ns))
+	if (f && spee_gw_fresh(f, bpf_ktime_get_coarse_ns(), run->cfg->udp_timeout_ns))
 		return f;
 	return NULL;
 }
@@ -441,7 +441,7 @@ static __always_inline bool spee_gw_icmp_relates(const struct spee_run *run,
 		/* an error about a SYN still unanswered (unreachable, too big) is the usual one */
 		return f || bpf_map_lookup_elem(&spee_gw_syns, &k) ||
 		       bpf_map_lookup_elem(&spee_gw_syns, &rk);
-	return f && spee_gw_fresh(f, bpf_ktime_get_coarse_ns(), run->cfg.udp_timeout_ns);
+	return f && spee_gw_fresh(f, bpf_ktime_get_coarse_ns(), run->cfg->udp_timeout_ns);
 }
 
 /*
@@ -607,7 +607,7 @@ static __always_inline bool spee_gw_account_side(const struct spee_run *run,
 	if (spee_allows(run, dir, v))
 		return true;
 	spee_report(run, p, spee_report_what(dir, v.reason, SPEE_EV_PACKET), ifindex, (__u32)bytes);
-	if (run->cfg.mode == SPEE_MODE_AUDIT)
+	if (run->cfg->mode == SPEE_MODE_AUDIT)
 		spee_note_would(dir, v, p);
 	return false;
 }
@@ -625,7 +625,7 @@ static __always_inline bool spee_gw_account(const struct spee_run *run,
 	bool pass = spee_gw_account_side(run, j, SPEE_DIR_EGRESS, packets, bytes, p, ifindex);
 
 	pass = spee_gw_account_side(run, j, SPEE_DIR_INGRESS, packets, bytes, p, ifindex) && pass;
-	return pass || run->cfg.mode == SPEE_MODE_AUDIT;
+	return pass || run->cfg->mode == SPEE_MODE_AUDIT;
 }
 
 #endif /* SPEE_GATEWAY_BPF_H */

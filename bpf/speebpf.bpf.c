@@ -177,7 +177,7 @@ static __always_inline int spee_refuse(const struct spee_run *run, struct spee_v
 				       struct spee_pkt *p, __u8 origin)
 {
 	/* Audit mode refuses nothing: the packet is counted as a would-drop. */
-	if (spee_allows(run, SPEE_DIR_EGRESS, v) || run->cfg.mode == SPEE_MODE_AUDIT)
+	if (spee_allows(run, SPEE_DIR_EGRESS, v) || run->cfg->mode == SPEE_MODE_AUDIT)
 		return 1;
 	return spee_account(run, SPEE_DIR_EGRESS, v, 1, 0, p, 0, origin) ? 1 : 0;
 }
@@ -235,7 +235,7 @@ static __always_inline int spee_sendmsg(struct bpf_sock_addr *ctx, __u8 family, 
 	if (spee_is_local(&run, family, addr))
 		return 1;
 	v = spee_rule_lookup(&run, SPEE_DIR_EGRESS, SPEE_L4_UDP, p.dport, family, addr);
-	if (spee_allows(&run, SPEE_DIR_EGRESS, v) || run.cfg.mode == SPEE_MODE_AUDIT)
+	if (spee_allows(&run, SPEE_DIR_EGRESS, v) || run.cfg->mode == SPEE_MODE_AUDIT)
 		return 1;
 	p.sport = bpf_htons((__u16)sk->src_port);
 	__builtin_memcpy(p.daddr, addr, 16);
@@ -245,11 +245,11 @@ static __always_inline int spee_sendmsg(struct bpf_sock_addr *ctx, __u8 family, 
 	if (!wildcard) {
 		struct spee_flow_state *st = spee_flow_find(&p, true);
 
-		if (st && spee_flow_fresh(st, bpf_ktime_get_ns(), run.cfg.udp_timeout_ns))
+		if (st && spee_flow_fresh(st, bpf_ktime_get_ns(), run.cfg->udp_timeout_ns))
 			return 1;
 	} else if (!spee_is_no_rule(spee_rule_lookup(&run, SPEE_DIR_INGRESS, SPEE_L4_UDP, p.sport,
 						      family, addr)) ||
-		   run.cfg.default_action[SPEE_DIR_INGRESS] == SPEE_ACTION_PASS) {
+		   run.cfg->default_action[SPEE_DIR_INGRESS] == SPEE_ACTION_PASS) {
 		return 1;
 	}
 	return spee_refuse(&run, v, &p, SPEE_EV_SENDMSG);
