@@ -56,9 +56,9 @@ struct loader_sizes {
 
 /*
  * Sizes for policy p (names from t, may be NULL): room for both slots and
- * for the policy to double (DNS answers grow, inventories grow), never below
- * the minimums. A pinned instance keeps the sizes it was created with
- * until a policy outgrows them (grow.h).
+ * for the policy to grow by a quarter (DNS answers grow, inventories grow),
+ * never below the minimums. A pinned instance keeps the sizes it was created
+ * with until a policy outgrows them (grow.h).
  */
 void loader_sizes_for(const struct policy *p, const struct name_table *t,
 		      struct loader_sizes *out);
@@ -69,7 +69,7 @@ struct gateway_policy;
 void loader_sizes_for_gateway(const struct gateway_policy *g, const struct name_table *t,
 			      struct loader_sizes *out);
 
-/* The size for n entries held at once by both slots: doubled, in whole 4,096s, >= min. */
+/* The size for n entries held at once by both slots: 1.25 n, in whole 4,096s, >= min. */
 uint32_t loader_room_for(size_t n, uint32_t min);
 
 /* The defaults (for tests and for instances loaded before any policy). */
