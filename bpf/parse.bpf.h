@@ -597,30 +597,18 @@ static __always_inline int spee_parse(void *data, void *data_end, __u32 max_off,
 }
 
 /*
- * The common frame, parsed inline: Ethernet with at most one tag, IPv4
- * without options or IPv6 without extension headers, not a fragment, TCP
- * or UDP, every length consistent. It fills p exactly as spee_parse()
- * would and returns SPEE_PARSE_OK; anything else returns -1 and goes to
- * the full parser, which alone decides what is malformed.
+ * The common packet, parsed inline: IPv4 without options or IPv6 without
+ * extension headers, not a fragment, TCP or UDP, every length consistent,
+ * the whole packet in [l3, end). It fills p exactly as spee_parse() would
+ * and returns SPEE_PARSE_OK; anything else returns -1 and goes to the full
+ * parser, which alone decides what is malformed. proto: the ethertype.
  */
-static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pkt *p)
+static __always_inline int spee_parse_fast_ip(void *l3, void *end, __be16 proto,
+					      struct spee_pkt *p)
 {
-	struct ethhdr *eth = data;
-	void *l3 = eth + 1, *l4;
+	void *l4;
 	__u32 l4len;
-	__be16 proto;
 
-	if (l3 > end)
-		return -1;
-	proto = eth->h_proto;
-	if (proto == bpf_htons(SPEE_ETH_P_8021Q) || proto == bpf_htons(SPEE_ETH_P_8021AD)) {
-		struct spee_vlan_hdr *vh = l3;
-
-		if ((void *)(vh + 1) > end)
-			return -1;
-		proto = vh->h_vlan_encapsulated_proto;
-		l3 = vh + 1;
-	}
 	if (proto == bpf_htons(SPEE_ETH_P_IP)) {
 		struct iphdr *ip = l3;
 		__u32 tot;
@@ -683,6 +671,27 @@ static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pk
 		return SPEE_PARSE_OK;
 	}
 	return -1;
+}
+
+/* The common frame: Ethernet with at most one tag, then the common packet. */
+static __always_inline int spee_parse_fast(void *data, void *end, struct spee_pkt *p)
+{
+	struct ethhdr *eth = data;
+	void *l3 = eth + 1;
+	__be16 proto;
+
+	if (l3 > end)
+		return -1;
+	proto = eth->h_proto;
+	if (proto == bpf_htons(SPEE_ETH_P_8021Q) || proto == bpf_htons(SPEE_ETH_P_8021AD)) {
+		struct spee_vlan_hdr *vh = l3;
+
+		if ((void *)(vh + 1) > end)
+			return -1;
+		proto = vh->h_vlan_encapsulated_proto;
+		l3 = vh + 1;
+	}
+	return spee_parse_fast_ip(l3, end, proto, p);
 }
 
 /*

@@ -95,7 +95,14 @@ int spee_egress(struct __sk_buff *skb)
 	} else if (spee_mid_connection(skb)) {
 		v = spee_verdict_of(SPEE_REASON_ESTABLISHED);
 	} else {
-		parsed = spee_parse_skb(skb, &p);
+		/* A packet sent whole in the linear part (a SYN, most datagrams): inline. */
+		parsed = spee_parse_fast_ip((void *)(long)SPEE_CTX(skb->data),
+					    (void *)(long)SPEE_CTX(skb->data_end),
+					    (__be16)SPEE_CTX(skb->protocol), &p);
+		if (parsed < 0) {
+			__builtin_memset(&p, 0, sizeof(p)); /* the fast path may have filled part of it */
+			parsed = spee_parse_skb(skb, &p);
+		}
 		if (parsed < 0)
 			parsed = spee_parse_skb_copy(skb, &p);
 		v = spee_judge(skb, SPEE_AT_CGROUP, &run, parsed, &p, &packets);
