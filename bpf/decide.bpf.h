@@ -315,9 +315,9 @@ static __always_inline int spee_icmp_class(const struct spee_pkt *p)
 struct spee_inner {
 	__u8 family;
 	__u8 proto;
-	__be16 sport;
+	__be16 sport; /* an echo request: its identifier, in both */
 	__be16 dport;
-	__u16 pad;
+	__u16 echo; /* 1: the quoted packet is an echo request */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
@@ -332,9 +332,11 @@ static __always_inline int spee_load(void *ctx, bool xdp, __u32 off, void *to, _
 /*
  * The header an ICMP error quotes (RFC 792; RFC 4443 2.4), from off: the
  * IP header of the packet it is about and the first bytes after it, read
- * through the load helpers (offsets the verifier need not bound). Only a
- * TCP or UDP packet, whole or a first fragment, names a flow; in IPv6 a
- * fragment header may stand before its ports.
+ * through the load helpers (offsets the verifier need not bound). A TCP or
+ * UDP packet, whole or a first fragment, names a flow by its ports, an
+ * echo request of the quote's own family an echo exchange by its
+ * identifier (a ping to an unreachable address, traceroute's ICMP probes);
+ * in IPv6 a fragment header may stand before them.
  */
 static __always_inline bool spee_inner(void *ctx, bool xdp, __u32 off, __u8 family,
 				       struct spee_inner *in)
@@ -365,6 +367,18 @@ static __always_inline bool spee_inner(void *ctx, bool xdp, __u32 off, __u8 fami
 			l4 = 48;
 		}
 	}
+	if (spee_is_icmp(family, in->proto)) {
+		__u8 echo[6]; /* type, code, checksum, identifier */
+
+		if (spee_load(ctx, xdp, off + l4, echo, sizeof(echo)) ||
+		    !spee_icmp_echo_request(family, echo[0]))
+			return false;
+		in->family = family;
+		__builtin_memcpy(&in->sport, &echo[4], 2);
+		in->dport = in->sport;
+		in->echo = 1;
+		return true;
+	}
 	if (in->proto != SPEE_IPPROTO_TCP && in->proto != SPEE_IPPROTO_UDP)
 		return false;
 	if (spee_load(ctx, xdp, off + l4, ports, sizeof(ports)))
@@ -389,9 +403,9 @@ static __always_inline bool spee_addr_eq(const __u8 *a, const __u8 *b)
  * belongs to a flow the host holds: one it received (host_sent false: the
  * host answers it with the error, egress) or sent (host_sent true: the
  * error comes back about it, ingress). A flow is an entry of the flow
- * table (a UDP one within udp-timeout), or for TCP a connection in the
- * kernel's socket table; a listener alone proves no packet, so it does
- * not count. Anything else would let a raw socket carry data in the
+ * table (a UDP one or an echo exchange within udp-timeout), or for TCP a
+ * connection in the kernel's socket table; a listener alone proves no
+ * packet, so it does not count. Anything else would let a raw socket carry data in the
  * "quoted packet" to an address no rule allows.
  */
 static __always_inline bool spee_icmp_relates(void *ctx, const struct spee_run *run,
@@ -412,6 +426,8 @@ static __always_inline bool spee_icmp_relates(void *ctx, const struct spee_run *
 	k.proto = in->proto;
 	k.lport = lport;
 	k.rport = rport;
+	if (in->echo)
+		k.echo = host_sent ? SPEE_ECHO_HOST_ASKED : SPEE_ECHO_PEER_ASKED;
 	__builtin_memcpy(k.laddr, laddr, 16);
 	__builtin_memcpy(k.raddr, raddr, 16);
 	st = bpf_map_lookup_elem(&spee_flows, &k);

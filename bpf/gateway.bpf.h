@@ -414,8 +414,8 @@ static __always_inline void spee_gw_udp(const struct spee_run *run, const struct
 /*
  * Does an ICMP error quote a packet of a flow of the gateway table? It goes
  * back to the quoted packet's source (outer destination = inner source),
- * and that packet belongs to a flow either way (a UDP one within
- * udp-timeout). Anything else could carry data past the rules.
+ * and that packet belongs to a flow either way (a UDP one or an echo
+ * exchange within udp-timeout). Anything else could carry data past the rules.
  */
 static __always_inline bool spee_gw_icmp_relates(const struct spee_run *run,
 						 const struct spee_pkt *p,
@@ -434,8 +434,10 @@ static __always_inline bool spee_gw_icmp_relates(const struct spee_run *run,
 	__builtin_memcpy(k.raddr, in->daddr, 16);
 	__builtin_memcpy(rk.laddr, in->daddr, 16);
 	__builtin_memcpy(rk.raddr, in->saddr, 16);
+	/* an echo request: the exchange it opened, keyed from its sender */
+	k.echo = in->echo ? SPEE_ECHO_HOST_ASKED : 0;
 	f = bpf_map_lookup_elem(&spee_gw_flows, &k);
-	if (!f)
+	if (!f && !in->echo)
 		f = bpf_map_lookup_elem(&spee_gw_flows, &rk);
 	if (in->proto == SPEE_IPPROTO_TCP)
 		/* an error about a SYN still unanswered (unreachable, too big) is the usual one */

@@ -958,6 +958,14 @@ static void icmp(void **state)
 	const struct pkt_spec req6 = { ICMP6(ADM6, MGMT6, 128, 0x703) };
 	const struct pkt_spec rep6 = { ICMP6(MGMT6, ADM6, 129, 0x703) };
 	const struct pkt_spec back_in = { ICMP(ADM4, MGMT4, 0, 0x700) };
+	/* mgmt's error about ADM's echo request (quoting it: identifier 0x700), and about another */
+	const struct pkt_spec ping_err = { ICMP(MGMT4, ADM4, 3, 0), .icmp_code = 3, .q_src = ADM4,
+					   .q_dst = MGMT4, .q_proto = IPPROTO_ICMP,
+					   .q_sport = 0x700, .q_dport = 1 };
+	const struct pkt_spec ping_err_other = { ICMP(MGMT4, ADM4, 3, 0), .icmp_code = 3,
+						 .q_src = ADM4, .q_dst = MGMT4,
+						 .q_proto = IPPROTO_ICMP, .q_sport = 0x7ff,
+						 .q_dport = 1 };
 	const struct pkt_spec vrrp = { .src = CAS4, .dst = MGMT4, .proto = 112, .payload = 40 };
 	const struct pkt_spec gre = { .src = CAS4, .dst = MGMT4, .proto = 47, .payload = 40 };
 
@@ -967,6 +975,9 @@ static void icmp(void **state)
 	step("ADM pings mgmt", XDP, &req, true,
 	     MOVES(M_RULE(R_PING, IN), M_HRULE(H_MGMT, R_PING, IN)));
 	step("mgmt's echo reply", TC, &rep, true, MOVES(M_REASON(ICMP_REPLY, OUT)));
+	step("mgmt's error about ADM's ping", TC, &ping_err, true, MOVES(M_REASON(ICMP, OUT)));
+	step("an error about a ping never let through", TC, &ping_err_other, false,
+	     MOVES(M_REASON(NO_RULE, OUT), M_HDROP(H_MGMT, NO_RULE, OUT)));
 	step("a reply with another identifier", TC, &rep_other, false,
 	     MOVES(M_REASON(NO_RULE, OUT), M_HDROP(H_MGMT, NO_RULE, OUT)));
 	step("an echo reply the other way", XDP, &back_in, false,

@@ -704,6 +704,40 @@ static void setup_stale_flow_the_host_sent(struct pkt_spec *p)
 	put_quoted_flow(p, true, 61ULL * 1000000000ULL);
 }
 
+/*
+ * The echo exchange an ICMP error's quoted echo request belongs to (q_sport
+ * its identifier), as the host holds it: asked by the host (host_sent) or
+ * by the peer; other_id: under another identifier, so that none matches.
+ */
+static void put_quoted_echo(const struct pkt_spec *p, bool host_sent, bool other_id)
+{
+	struct spee_flow_key k = {};
+	struct spee_flow_state st = { .last_seen_ns = mono_ns(),
+				      .reason = SPEE_REASON_ICMP_REPLY };
+
+	addr_bytes(host_sent ? p->q_src : p->q_dst, &k.family, k.laddr);
+	addr_bytes(host_sent ? p->q_dst : p->q_src, &k.family, k.raddr);
+	k.proto = p->q_proto;
+	k.lport = k.rport = htons((uint16_t)(p->q_sport + other_id));
+	k.echo = host_sent ? SPEE_ECHO_HOST_ASKED : SPEE_ECHO_PEER_ASKED;
+	assert_int_equal(bpf_map_update_elem(env.l.maps.fd[SPEE_MAP_FLOWS], &k, &st, BPF_ANY), 0);
+}
+
+static void setup_ping_the_host_sent(struct pkt_spec *p)
+{
+	put_quoted_echo(p, true, false);
+}
+
+static void setup_ping_the_host_received(struct pkt_spec *p)
+{
+	put_quoted_echo(p, false, false);
+}
+
+static void setup_other_ping_the_host_sent(struct pkt_spec *p)
+{
+	put_quoted_echo(p, true, true);
+}
+
 /* The quoted packet is one of the real connection's, client to server (sent by the client). */
 static void setup_quote_conn4(struct pkt_spec *p)
 {
@@ -900,6 +934,22 @@ static const struct row rows[] = {
 	  PASS, SPEE_REASON_ICMP, .setup = setup_flow_the_host_sent },
 	{ "icmpv6_unreachable_about_no_flow_is_dropped", XDP, FX_MAIN,
 	  { I6(FX_OUT6, FX_HOST6, 1), Q(FX_HOST6, FX_OUT6, IPPROTO_UDP, 40507, 123) }, DROP,
+	  R_NO_RULE },
+	/* ... and about the host's echo requests (a ping to an unreachable address) */
+	{ "icmp_unreachable_about_a_ping_the_host_sent_passes_as_icmp", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 3), Q(FX_HOST4, FX_OUT4, IPPROTO_ICMP, 0x5e10, 1) }, PASS,
+	  SPEE_REASON_ICMP, .setup = setup_ping_the_host_sent },
+	{ "icmp_time_exceeded_about_another_ping_is_dropped", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 11), Q(FX_HOST4, FX_OUT4, IPPROTO_ICMP, 0x5e20, 1) }, DROP,
+	  R_NO_RULE, .setup = setup_other_ping_the_host_sent },
+	{ "icmp_unreachable_about_a_ping_the_peer_asked_is_dropped", XDP, FX_MAIN,
+	  { I4(FX_OUT4, FX_HOST4, 3), Q(FX_HOST4, FX_OUT4, IPPROTO_ICMP, 0x5e30, 1) }, DROP,
+	  R_NO_RULE, .setup = setup_ping_the_host_received },
+	{ "icmpv6_unreachable_about_a_ping_the_host_sent_passes_as_icmp", XDP, FX_MAIN,
+	  { I6(FX_OUT6, FX_HOST6, 1), Q(FX_HOST6, FX_OUT6, IPPROTO_ICMPV6, 0x5e40, 1) }, PASS,
+	  SPEE_REASON_ICMP, .setup = setup_ping_the_host_sent },
+	{ "icmpv6_unreachable_about_no_ping_is_dropped", XDP, FX_MAIN,
+	  { I6(FX_OUT6, FX_HOST6, 1), Q(FX_HOST6, FX_OUT6, IPPROTO_ICMPV6, 0x5e50, 1) }, DROP,
 	  R_NO_RULE },
 	{ "icmp_is_malformed_when_its_header_is_cut", XDP, FX_MAIN,
 	  { I4(FX_OUT4, FX_HOST4, 3), .l4_keep = 3 }, DROP, R_MALFORMED },
@@ -1116,6 +1166,9 @@ static const struct row rows[] = {
 	  { I4(FX_HOST4, FX_ADM4, 3), .icmp_code = 3,
 	    Q(FX_ADM4, FX_HOST4, IPPROTO_UDP, 5000, 514) },
 	  PASS, SPEE_REASON_ICMP, .setup = setup_flow_the_host_received },
+	{ "outbound_icmp_error_about_a_ping_the_peer_asked_passes_as_icmp", EGRESS, FX_MAIN,
+	  { I4(FX_HOST4, FX_ADM4, 11), Q(FX_ADM4, FX_HOST4, IPPROTO_ICMP, 0x5e60, 1) }, PASS,
+	  SPEE_REASON_ICMP, .setup = setup_ping_the_host_received },
 	{ "outbound_icmp_unreachable_carrying_made_up_data_is_dropped", EGRESS, FX_MAIN,
 	  { I4(FX_HOST4, FX_OUT4, 3), .payload = 64 }, DROP, R_NO_RULE },
 	{ "outbound_icmp_error_quoting_a_packet_never_received_is_dropped", EGRESS, FX_MAIN,

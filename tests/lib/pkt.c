@@ -74,6 +74,13 @@ static int build_quote(const struct pkt_spec *s, uint8_t *q, size_t cap)
 	} else {
 		return -1;
 	}
+	if (s->q_proto == (hlen == 20 ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
+		/* an echo request: q_sport its identifier, q_dport its sequence number */
+		q[hlen] = hlen == 20 ? 8 : 128;
+		put16(q + hlen + 4, s->q_sport);
+		put16(q + hlen + 6, s->q_dport);
+		return (int)hlen + 8;
+	}
 	put16(q + hlen, s->q_sport);
 	put16(q + hlen + 2, s->q_dport);
 	return (int)hlen + 8;

@@ -73,7 +73,8 @@ struct pkt_spec {
 	 * An ICMP error's quoted packet (after its 8-byte header): an IP header
 	 * of q_src's family from q_src to q_dst (an IPv6 one followed by a
 	 * fragment header of offset 0 with q_frag) and the first 8 bytes of a
-	 * q_proto header with the ports q_sport, q_dport.
+	 * q_proto header with the ports q_sport, q_dport; of the family's ICMP,
+	 * an echo request with identifier q_sport and sequence number q_dport.
 	 */
 	const char *q_src;
 	const char *q_dst;

@@ -539,9 +539,10 @@ static enum icmp_kind icmp_kind(const struct hdrs *h)
 
 /*
  * What an error quotes after its 8 bytes (RFC 792; RFC 4443 2.4): an IP
- * header and the ports after it, of TCP or UDP, not of a later fragment
- * (an IPv6 fragment header may come first). The connection it names, from
- * the host's side: the host sent the quoted packet (sent) or received it.
+ * header and the ports after it, of TCP or UDP, or an echo request of the
+ * quote's family and its identifier, not of a later fragment (an IPv6
+ * fragment header may come first). The connection it names, from the
+ * host's side: the host sent the quoted packet (sent) or received it.
  */
 static bool icmp_quotes(const struct hdrs *h, bool sent, struct pm_conn *c, uint8_t src[16])
 {
@@ -571,10 +572,20 @@ static bool icmp_quotes(const struct hdrs *h, bool sent, struct pm_conn *c, uint
 			l4 = 48;
 		}
 	}
-	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || n < l4 + 4)
-		return false;
 	c->family = (uint8_t)h->family;
 	c->proto = proto;
+	if (proto == (h->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
+		if (n < l4 + 6 || !is_echo_request(h->family, q[l4]))
+			return false;
+		memcpy(c->laddr, sent ? a : b, 16);
+		memcpy(c->raddr, sent ? b : a, 16);
+		c->lport = c->rport = be16(q + l4 + 4);
+		c->echo = sent ? SPEE_ECHO_HOST_ASKED : SPEE_ECHO_PEER_ASKED;
+		memcpy(src, a, 16);
+		return true;
+	}
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || n < l4 + 4)
+		return false;
 	memcpy(c->laddr, sent ? a : b, 16);
 	memcpy(c->raddr, sent ? b : a, 16);
 	c->lport = sent ? be16(q + l4) : be16(q + l4 + 2);
@@ -586,8 +597,8 @@ static bool icmp_quotes(const struct hdrs *h, bool sent, struct pm_conn *c, uint
 /*
  * "ICMP/ICMPv6 errors" pass when they concern traffic of the host: sent to
  * where the quoted packet came from, about a connection the host holds (a
- * flow; a UDP one within udp-timeout; or a TCP connection of the socket
- * table: a listener alone is no connection).
+ * flow; a UDP one or an echo exchange within udp-timeout; or a TCP
+ * connection of the socket table: a listener alone is no connection).
  */
 static bool icmp_about_a_flow(const struct pktmodel *m, const struct hdrs *h, bool egress,
 			      uint64_t now)
