@@ -405,8 +405,8 @@ static __always_inline bool spee_addr_eq(const __u8 *a, const __u8 *b)
  * error comes back about it, ingress). A flow is an entry of the flow
  * table (a UDP one or an echo exchange within udp-timeout), or for TCP a
  * connection in the kernel's socket table; a listener alone proves no
- * packet, so it does not count. Anything else would let a raw socket carry data in the
- * "quoted packet" to an address no rule allows.
+ * packet, so it does not count. Anything else would let a raw socket
+ * carry data in the "quoted packet" to an address no rule allows.
  */
 static __always_inline bool spee_icmp_relates(void *ctx, const struct spee_run *run,
 					      const struct spee_pkt *p,

@@ -415,7 +415,8 @@ static __always_inline void spee_gw_udp(const struct spee_run *run, const struct
  * Does an ICMP error quote a packet of a flow of the gateway table? It goes
  * back to the quoted packet's source (outer destination = inner source),
  * and that packet belongs to a flow either way (a UDP one or an echo
- * exchange within udp-timeout). Anything else could carry data past the rules.
+ * exchange within udp-timeout). Anything else could carry data past the
+ * rules.
  */
 static __always_inline bool spee_gw_icmp_relates(const struct spee_run *run,
 						 const struct spee_pkt *p,
