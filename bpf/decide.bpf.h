@@ -368,13 +368,11 @@ static __always_inline bool spee_inner(void *ctx, bool xdp, __u32 off, __u8 fami
 		}
 	}
 	if (spee_is_icmp(family, in->proto)) {
-		__u8 echo[6]; /* type, code, checksum, identifier */
-
-		if (spee_load(ctx, xdp, off + l4, echo, sizeof(echo)) ||
-		    !spee_icmp_echo_request(family, echo[0]))
+		/* type, code, checksum, identifier: into h, read already */
+		if (spee_load(ctx, xdp, off + l4, h, 6) || !spee_icmp_echo_request(family, h[0]))
 			return false;
 		in->family = family;
-		__builtin_memcpy(&in->sport, &echo[4], 2);
+		__builtin_memcpy(&in->sport, &h[4], 2);
 		in->dport = in->sport;
 		in->echo = 1;
 		return true;
