@@ -633,25 +633,25 @@ static int reconcile_iface(struct instance *inst, const struct loader *l,
 	return 0;
 }
 
-/* The interfaces the interface programs go on: asked for, or those attached now. */
-static int iface_list(const struct links_want *want, const struct links_assessment *a,
-		      char ***out, size_t *n)
+/* A host-mode XDP link's entry. */
+static bool host_xdp_entry(const struct link_state *ls)
 {
-	char **v;
+	return ls->known && spee_progs[ls->prog].where == SPEE_ATTACH_XDP;
+}
+
+/* The interfaces of the entries keep accepts, each once (*out: malloc'd, names borrowed). */
+static int distinct_ifaces(const struct links_assessment *a,
+			   bool (*keep)(const struct link_state *), char ***out, size_t *n)
+{
+	char **v = calloc(a->n ? a->n : 1, sizeof(*v));
 
 	*n = 0;
-	if (want->n_ifaces) {
-		*out = (char **)want->ifaces;
-		*n = want->n_ifaces;
-		return 0;
-	}
-	v = calloc(a->n ? a->n : 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < a->n; i++) {
 		bool dup = false;
 
-		if (!a->v[i].known || spee_progs[a->v[i].prog].where != SPEE_ATTACH_XDP)
+		if (!keep(&a->v[i]))
 			continue;
 		for (size_t k = 0; k < *n && !dup; k++)
 			dup = !strcmp(v[k], a->v[i].iface);
@@ -660,6 +660,19 @@ static int iface_list(const struct links_want *want, const struct links_assessme
 	}
 	*out = v;
 	return 0;
+}
+
+/* The interfaces the interface programs go on: asked for, or those attached now. */
+static int iface_list(const struct links_want *want, const struct links_assessment *a,
+		      char ***out, size_t *n)
+{
+	*n = 0;
+	if (want->n_ifaces) {
+		*out = (char **)want->ifaces;
+		*n = want->n_ifaces;
+		return 0;
+	}
+	return distinct_ifaces(a, host_xdp_entry, out, n);
 }
 
 /* A cgroup program's link on a new cgroup: made under a staging pin, the old one removed, renamed. */
@@ -783,23 +796,7 @@ static int note_ports(struct instance *inst, char ports[][SPEE_IFNAME_LEN], size
 /* The interfaces of a gateway instance now: its XDP links' and its ports'. */
 static int gw_iface_list(const struct links_assessment *a, char ***out, size_t *n)
 {
-	char **v = calloc(a->n ? a->n : 1, sizeof(*v));
-
-	*n = 0;
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < a->n; i++) {
-		bool dup = false;
-
-		if (!gw_iface_entry(&a->v[i]))
-			continue;
-		for (size_t k = 0; k < *n && !dup; k++)
-			dup = !strcmp(v[k], a->v[i].iface);
-		if (!dup)
-			v[(*n)++] = (char *)a->v[i].iface;
-	}
-	*out = v;
-	return 0;
+	return distinct_ifaces(a, gw_iface_entry, out, n);
 }
 
 /*
