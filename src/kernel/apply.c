@@ -308,7 +308,7 @@ static int first_record(const struct loader *l, const char *cgroup,
 	if (cgroup)
 		instance_set_text(rec.cgroup_path, sizeof(rec.cgroup_path), cgroup);
 	for (int p = 0; p < SPEE_PROG_COUNT && !err; p++)
-		if (loader_progs_has(l->progs, (enum spee_prog_id)p)) /* the others stay zero */
+		if (loader_has(l, (enum spee_prog_id)p)) /* the others stay zero */
 			err = loader_prog_tag(l, (enum spee_prog_id)p,
 					      spee_instance_prog_tag(&rec, (enum spee_prog_id)p));
 	loader_object_id(rec.object_id);
@@ -349,8 +349,11 @@ static int create(struct instance *inst, const struct apply_request *req,
 	if (err)
 		goto out;
 	sizes_for(req, &sz);
-	err = loader_load_mode(&l, &sz, NULL,
-			       req->gateway ? LOADER_PROGS_GATEWAY : LOADER_PROGS_HOST, d);
+	want = (struct links_want){ .ifaces = ifaces, .n_ifaces = n_ifaces };
+	/* The interface programs of the frames these interfaces carry only: each is a verifier pass. */
+	err = loader_load_frames(&l, &sz, NULL,
+				 req->gateway ? LOADER_PROGS_GATEWAY : LOADER_PROGS_HOST,
+				 links_frames_needed(&want, NULL), d);
 	if (err)
 		goto out;
 	out->created = true;
@@ -370,7 +373,6 @@ static int create(struct instance *inst, const struct apply_request *req,
 	if (err)
 		goto undo;
 	note_result(&l.maps, &res, out);
-	want = (struct links_want){ .ifaces = ifaces, .n_ifaces = n_ifaces };
 	err = links_reconcile(inst, &l, &want, &none, &changes, d);
 	out->attached = changes.attached;
 	if (!err)
@@ -466,7 +468,8 @@ static int settle_links(struct instance *inst, const struct apply_request *req,
 	}
 	/* Loading costs a verifier pass; the programs are only needed to attach or update. */
 	loader_sizes_default(&sz);
-	err = loader_load_mode(&l, &sz, &inst->maps, loader_progs_of(&inst->rec), d);
+	err = loader_load_frames(&l, &sz, &inst->maps, loader_progs_of(&inst->rec),
+				 links_frames_needed(&want, &a), d);
 	if (!err) {
 		err = links_reconcile(inst, &l, &want, &a, &changes, d);
 		loader_close(&l);

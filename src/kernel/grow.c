@@ -153,6 +153,19 @@ static int check_replaceable(const struct instance *inst, uint32_t mask, struct 
 	return 0;
 }
 
+/* The interface programs the instance's links run (all of them when the links cannot be read). */
+static unsigned frames_of_links(struct instance *inst)
+{
+	struct links_assessment a;
+	unsigned frames;
+
+	if (links_assess(inst, NULL, &a))
+		return LOADER_FRAMES_ALL;
+	frames = links_frames_needed(NULL, &a);
+	links_assessment_free(&a);
+	return frames;
+}
+
 int grow_replace_maps(struct instance *inst, const struct loader_sizes *want, uint32_t mask,
 		      struct diags *d)
 {
@@ -170,7 +183,8 @@ int grow_replace_maps(struct instance *inst, const struct loader_sizes *want, ui
 		if (mask & (1u << i))
 			reuse.fd[i] = -1;
 	if (!err)
-		err = loader_load_mode(&l, &sz, &reuse, loader_progs_of(&inst->rec), d);
+		err = loader_load_frames(&l, &sz, &reuse, loader_progs_of(&inst->rec),
+					 frames_of_links(inst), d);
 	loaded = !err;
 	/* Step 2: nothing writes the policy maps meanwhile: the instance is locked. */
 	for (int i = 0; i < SPEE_MAP_COUNT && !err; i++)

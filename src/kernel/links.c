@@ -573,6 +573,37 @@ static int iface_to_reconcile(const struct instance *inst, const struct link_sta
 	return 0;
 }
 
+unsigned links_frames_needed(const struct links_want *want, const struct links_assessment *a)
+{
+	unsigned frames = 0;
+	struct iface_kind k;
+
+	for (size_t i = 0; want && i < want->n_ifaces; i++)
+		if (!ifaces_classify(want->ifaces[i], &k) &&
+		    (k.frames == IFACE_ETHERNET || k.frames == IFACE_IP))
+			frames |= 1u << k.frames;
+	for (size_t i = 0; a && i < a->n; i++) {
+		enum spee_frames f = a->v[i].known ? spee_progs[a->v[i].prog].frames
+						   : SPEE_FRAMES_NONE;
+
+		if (f != SPEE_FRAMES_NONE)
+			frames |= 1u << f;
+	}
+	return frames;
+}
+
+/* Program p is among l's: not when iface changed kind after the load chose l's programs. */
+static int loaded_for(const struct loader *l, enum spee_prog_id p, const char *iface,
+		      struct diags *d)
+{
+	if (loader_has(l, p))
+		return 0;
+	diag_add(d, NULL, 0, 0,
+		 "%s changed while the programs were loaded (%s is not among them): apply again",
+		 iface, spee_progs[p].name);
+	return -EAGAIN;
+}
+
 /*
  * An interface brought to what it should be: the XDP program and the tc
  * egress filter for its frames (ifaces.h), attached and l's. A device
@@ -595,6 +626,9 @@ static int reconcile_iface(struct instance *inst, const struct loader *l,
 		return err > 0 ? 0 : err;
 	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_XDP, (enum spee_frames)k.frames);
 	tc = tc_of(xdp);
+	err = loaded_for(l, xdp, iface, d);
+	if (err)
+		return err;
 	if (alive(ls) && misses_frames(ls)) {
 		/*
 		 * Native XDP on this device never sees the frames it should
@@ -718,6 +752,9 @@ static int reconcile_port(struct instance *inst, const struct loader *l,
 		now = ls->prog_id;
 	if (now && runs(now, tag, inst->map_id))
 		return 0;
+	err = loaded_for(l, SPEE_PROG_GW_TC, iface, d);
+	if (err)
+		return err;
 	err = ifaces_tc_ingress_attach(ifindex, loader_prog_fd(l, SPEE_PROG_GW_TC));
 	if (err) {
 		diag_add(d, NULL, 0, 0, "cannot attach the tc ingress filter to %s: %s", iface,
@@ -746,6 +783,9 @@ static int reconcile_gw_xdp(struct instance *inst, const struct loader *l,
 	if (err)
 		return err > 0 ? 0 : err;
 	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_GW_XDP, (enum spee_frames)k.frames);
+	err = loaded_for(l, xdp, iface, d);
+	if (err)
+		return err;
 	if (alive(ls) && misses_frames(ls)) {
 		attach_detach_pinned(ls->pin);
 		c->detached++;
@@ -918,7 +958,7 @@ int links_reconcile(struct instance *inst, const struct loader *l, const struct 
 	int err = 0;
 
 	for (int p = 0; p < SPEE_PROG_COUNT && !err; p++)
-		if (loader_progs_has(l->progs, (enum spee_prog_id)p)) /* the others stay zero */
+		if (loader_has(l, (enum spee_prog_id)p)) /* the others stay zero */
 			err = loader_prog_tag(l, (enum spee_prog_id)p, tag[p]);
 	if (!err)
 		err = pindir_links_dir(pin, sizeof(pin), inst->pin_dir);

@@ -79,6 +79,14 @@ static inline bool links_settled(const struct links_assessment *a)
 	       !a->upgrade;
 }
 
+/*
+ * The interface programs (LOADER_FRAMES_* of loader.h) that reconciling
+ * want (NULL: the instance as it is) needs: those for the frames of each
+ * interface asked for and of each link there is. An interface that cannot
+ * be classified adds nothing: its reconcile fails with the reason.
+ */
+unsigned links_frames_needed(const struct links_want *want, const struct links_assessment *a);
+
 struct links_changes {
 	size_t attached; /* links made, and interfaces' tc egress filters */
 	size_t detached; /* links removed: no longer asked for, or stray */

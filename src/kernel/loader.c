@@ -291,12 +291,28 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const struct sp
 int loader_load_mode(struct loader *l, const struct loader_sizes *sz,
 		     const struct spee_map_fds *reuse, enum loader_progs progs, struct diags *d)
 {
+	return loader_load_frames(l, sz, reuse, progs, LOADER_FRAMES_ALL, d);
+}
+
+bool loader_has(const struct loader *l, enum spee_prog_id which)
+{
+	enum spee_frames f = spee_progs[which].frames;
+
+	return loader_progs_has(l->progs, which) &&
+	       (f == SPEE_FRAMES_NONE || (l->frames & (1u << f)));
+}
+
+int loader_load_frames(struct loader *l, const struct loader_sizes *sz,
+		       const struct spee_map_fds *reuse, enum loader_progs progs, unsigned frames,
+		       struct diags *d)
+{
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	spee_map_fds_init(&l->maps);
 	loader_set_verbose(verbose);
 	l->progs = progs;
+	l->frames = frames;
 	l->skel = speebpf__open();
 	if (!l->skel) {
 		err = -errno;
@@ -320,8 +336,7 @@ int loader_load_mode(struct loader *l, const struct loader_sizes *sz,
 			bpf_object__find_program_by_name(l->skel->obj, spee_progs[p].name);
 
 		if (prog)
-			bpf_program__set_autoload(prog,
-						  loader_progs_has(progs, (enum spee_prog_id)p));
+			bpf_program__set_autoload(prog, loader_has(l, (enum spee_prog_id)p));
 	}
 	/* Egress judges the sockets of this network namespace only (CONTRACT.md section 4). */
 	l->skel->rodata->spee_netns_cookie = loader_netns_cookie();
@@ -356,7 +371,7 @@ int loader_prog_fd(const struct loader *l, enum spee_prog_id which)
 {
 	struct bpf_program *prog = loader_prog(l, which);
 
-	return prog ? bpf_program__fd(prog) : -1;
+	return prog && loader_has(l, which) ? bpf_program__fd(prog) : -1;
 }
 
 void loader_close(struct loader *l)

@@ -81,10 +81,20 @@ enum loader_progs {
 	LOADER_PROGS_ALL, /* loader_load: tests and benchmarks of either mode */
 };
 
+/*
+ * Which interface programs a load includes, by the frames they parse: a
+ * variant costs a verifier pass (spee_xdp_l3 and spee_tc_egress_l3 ~25 ms
+ * on 6.18), and only devices without a link header need the IP ones.
+ */
+#define LOADER_FRAMES_ETHERNET (1u << SPEE_FRAMES_ETHERNET)
+#define LOADER_FRAMES_IP (1u << SPEE_FRAMES_IP)
+#define LOADER_FRAMES_ALL (LOADER_FRAMES_ETHERNET | LOADER_FRAMES_IP)
+
 struct loader {
 	struct speebpf *skel;
 	struct spee_map_fds maps; /* the skeleton's map fds (owned by skel) */
-	enum loader_progs progs; /* the programs loaded */
+	enum loader_progs progs; /* the programs loaded: the mode's... */
+	unsigned frames; /* ...and of its interface programs, those for these frames */
 };
 
 /*
@@ -115,6 +125,18 @@ int loader_load(struct loader *l, const struct loader_sizes *sz, const struct sp
  */
 int loader_load_mode(struct loader *l, const struct loader_sizes *sz,
 		     const struct spee_map_fds *reuse, enum loader_progs progs, struct diags *d);
+
+/*
+ * loader_load_mode with the interface programs for frames only
+ * (LOADER_FRAMES_*: what the interfaces to attach need, links.h); the
+ * cgroup programs of host mode are always loaded.
+ */
+int loader_load_frames(struct loader *l, const struct loader_sizes *sz,
+		       const struct spee_map_fds *reuse, enum loader_progs progs, unsigned frames,
+		       struct diags *d);
+
+/* True when l loaded program which. */
+bool loader_has(const struct loader *l, enum spee_prog_id which);
 
 /* The programs of an instance's mode, by its record (spee_instance.kind). */
 enum loader_progs loader_progs_of(const struct spee_instance *rec);

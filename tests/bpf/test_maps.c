@@ -291,6 +291,66 @@ static void a_mode_sizes_only_its_own_maps(void **state)
 	diags_free(&d);
 }
 
+#define BIT(p) (1u << SPEE_PROG_##p)
+#define CGROUP_PROGS (BIT(EGRESS) | BIT(CONNECT4) | BIT(CONNECT6) | BIT(SENDMSG4) | BIT(SENDMSG6))
+
+/*
+ * A load holds the interface programs of the frames asked for and no
+ * others (each one costs a verifier pass), and always host mode's cgroup
+ * programs: checked on what the kernel holds, each program's fd and name.
+ */
+static void a_load_holds_the_interface_programs_of_its_frames_only(void **state)
+{
+	static const struct {
+		enum loader_progs mode;
+		unsigned frames;
+		uint32_t progs; /* BIT()s */
+	} loads[] = {
+		{LOADER_PROGS_HOST, LOADER_FRAMES_ETHERNET,
+		 CGROUP_PROGS | BIT(XDP) | BIT(TC_EGRESS)},
+		{LOADER_PROGS_HOST, LOADER_FRAMES_IP, CGROUP_PROGS | BIT(XDP_L3) | BIT(TC_EGRESS_L3)},
+		{LOADER_PROGS_HOST, 0, CGROUP_PROGS},
+		{LOADER_PROGS_HOST, LOADER_FRAMES_ALL,
+		 CGROUP_PROGS | BIT(XDP) | BIT(TC_EGRESS) | BIT(XDP_L3) | BIT(TC_EGRESS_L3)},
+		{LOADER_PROGS_GATEWAY, LOADER_FRAMES_ETHERNET, BIT(GW_XDP) | BIT(GW_TC)},
+		{LOADER_PROGS_GATEWAY, LOADER_FRAMES_IP, BIT(GW_XDP_L3)},
+	};
+	struct loader_sizes sz;
+	struct diags d = {};
+
+	(void)state;
+	loader_sizes_default(&sz);
+	for (size_t k = 0; k < sizeof(loads) / sizeof(loads[0]); k++) {
+		struct loader l;
+
+		assert_int_equal(
+			loader_load_frames(&l, &sz, NULL, loads[k].mode, loads[k].frames, &d), 0);
+		for (int p = 0; p < SPEE_PROG_COUNT; p++) {
+			bool want = loads[k].progs & (1u << p);
+			int fd = loader_prog_fd(&l, (enum spee_prog_id)p);
+			uint8_t tag[SPEE_TAG_SIZE];
+
+			assert_int_equal(loader_has(&l, (enum spee_prog_id)p), want);
+			if (!want) {
+				assert_true(fd < 0);
+				assert_int_equal(loader_prog_tag(&l, (enum spee_prog_id)p, tag),
+						 -EBADF);
+				continue;
+			}
+			struct bpf_prog_info info = {};
+			uint32_t len = sizeof(info);
+
+			assert_true(fd >= 0);
+			assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+			/* the kernel keeps the first 15 characters of a name */
+			assert_int_equal(strncmp(info.name, spee_progs[p].name, BPF_OBJ_NAME_LEN - 1),
+					 0);
+		}
+		loader_close(&l);
+	}
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +359,7 @@ int main(void)
 		cmocka_unit_test(cached_applies_write_what_reading_back_would),
 		cmocka_unit_test(a_map_of_one_mode_is_used_by_no_program_of_the_other),
 		cmocka_unit_test(a_mode_sizes_only_its_own_maps),
+		cmocka_unit_test(a_load_holds_the_interface_programs_of_its_frames_only),
 	};
 
 	loader_set_verbose(getenv("SPEE_VERBOSE") != NULL);

@@ -224,7 +224,8 @@ static int measure_size(const struct bench_opts *o, size_t n, int family,
 		}
 		t0 = mark_now();
 		loader_sizes_for(pol, &names, &sz);
-		err = loader_load_mode(&l, &sz, NULL, LOADER_PROGS_HOST, &d); /* as apply does */
+		/* as apply does for a host whose interfaces are Ethernet devices */
+		err = loader_load_frames(&l, &sz, NULL, LOADER_PROGS_HOST, LOADER_FRAMES_ETHERNET, &d);
 		s[S_LOAD] = span_since(t0);
 		if (err) {
 			fail(&d, err, "loading the BPF object");
@@ -332,7 +333,8 @@ static int measure_change(const struct bench_opts *o, size_t n, int family,
 		goto out;
 	}
 	loader_sizes_for(pol, &names, &sz);
-	err = loader_load_mode(&l, &sz, NULL, LOADER_PROGS_HOST, &d); /* as apply does */
+	/* as apply does for a host whose interfaces are Ethernet devices */
+	err = loader_load_frames(&l, &sz, NULL, LOADER_PROGS_HOST, LOADER_FRAMES_ETHERNET, &d);
 	if (err) {
 		fail(&d, err, "loading the BPF object");
 		goto out;
@@ -486,7 +488,8 @@ int cp_mem_probe(const char *config_path, FILE *out)
 	if (err)
 		return fail(&d, err, config_path);
 	loader_sizes_for(pol, &names, &sz);
-	err = loader_load_mode(&l, &sz, NULL, LOADER_PROGS_HOST, &d); /* as apply does */
+	/* as apply does for a host whose interfaces are Ethernet devices */
+	err = loader_load_frames(&l, &sz, NULL, LOADER_PROGS_HOST, LOADER_FRAMES_ETHERNET, &d);
 	if (err)
 		return fail(&d, err, "loading the BPF object");
 	/* Twice: both slots hold the policy and the cache holds both images, as on an agent. */
