@@ -185,6 +185,23 @@ expect_true "its flow ended with the connection (the expect_connect's too)" \
 expect_true "mgmt1 is at policy generation 3" \
 	test "$(lab_speebpf mgmt1 status --json | jq .generation)" = 3
 
+echo "# a kernel TCP socket's SYN makes no flow: cas1's XDP finds the socket of its reply"
+# mgmt1 drops what comes to 8474 after its XDP let it in, so cas1's SYN goes unanswered
+# (an answered one would take its flow with it when the connection ends).
+drop_8474_off() { lab_exec mgmt1 nft delete table inet spee_enforce_test 2>/dev/null || true; }
+lab_exec mgmt1 nft add table inet spee_enforce_test
+lab_on_cleanup drop_8474_off
+lab_exec mgmt1 nft add chain inet spee_enforce_test input '{ type filter hook input priority 0; }'
+lab_exec mgmt1 nft add rule inet spee_enforce_test input tcp dport 8474 drop
+pairing=$(rule_packets cas1 mgmt-pairing egress)
+egress_counted() { test "$(rule_packets cas1 mgmt-pairing egress)" -gt "$pairing"; }
+lab_spawn cas1 syn-8474 "$SPEEPROBE" connect "$ip_mgmt1" 8474 --timeout-ms 3000
+expect_true "cas1's SYN to mgmt1:8474 passes its egress rule mgmt-pairing" lab_until 3 egress_counted
+running syn-8474
+expect_true "  and leaves no flow while the connection waits for an answer" no_flow_to cas1 8474
+lab_kill syn-8474
+drop_8474_off
+
 echo "# detach leaves nothing behind"
 for h in "${FLEET[@]}"; do
 	progs=$(lab_speebpf "$h" status --json | jq -r '.links[].prog_id' | sort -u)
