@@ -385,6 +385,20 @@ static int parse_hosts(struct cfg_parser *p, struct ynode *n)
 	cfg->hosts = calloc(len, sizeof(*cfg->hosts));
 	if (!cfg->hosts)
 		return -ENOMEM;
+	/* Every host has a name and an address or more: the indices' room, taken once. */
+	err = cfg_index_reserve(&p->name_index, len);
+	if (!err)
+		err = cfg_index_reserve(&p->seen_index, len);
+	if (!err && p->cap_seen < len) {
+		struct seen_addr *v = realloc(p->seen, len * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->seen = v;
+		p->cap_seen = len;
+	}
+	if (err)
+		return err;
 	for (size_t i = 0; i < len; i++) {
 		err = parse_host(p, y_seq_item(&p->y, n, i), cfg->n_hosts++);
 		if (y_fatal(err))

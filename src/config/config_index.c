@@ -30,12 +30,12 @@ size_t cfg_index_find(const struct cfg_index *ix, uint64_t hash, cfg_index_eq eq
 
 		if (!s->item)
 			return SIZE_MAX;
-		if (s->hash == hash && eq(ctx, s->item - 1))
+		if (s->hash == (uint32_t)hash && eq(ctx, s->item - 1))
 			return s->item - 1;
 	}
 }
 
-static void place(struct cfg_index_slot *slot, size_t cap, uint64_t hash, size_t item_plus_1)
+static void place(struct cfg_index_slot *slot, size_t cap, uint32_t hash, uint32_t item_plus_1)
 {
 	size_t i = hash & (cap - 1);
 
@@ -45,23 +45,40 @@ static void place(struct cfg_index_slot *slot, size_t cap, uint64_t hash, size_t
 	slot[i].item = item_plus_1;
 }
 
+int cfg_index_reserve(struct cfg_index *ix, size_t n)
+{
+	struct cfg_index_slot *slot;
+	size_t cap = ix->cap ? ix->cap : 64;
+
+	/* At most half full, so that probes stay short. */
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap == ix->cap)
+		return 0;
+	slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->cap; i++)
+		if (ix->slot[i].item)
+			place(slot, cap, ix->slot[i].hash, ix->slot[i].item);
+	free(ix->slot);
+	ix->slot = slot;
+	ix->cap = cap;
+	return 0;
+}
+
 int cfg_index_add(struct cfg_index *ix, uint64_t hash, size_t item)
 {
-	/* At most half full, so that probes stay short. */
-	if (2 * (ix->n + 1) > ix->cap) {
-		size_t cap = ix->cap ? 2 * ix->cap : 64;
-		struct cfg_index_slot *slot = calloc(cap, sizeof(*slot));
+	int err;
 
-		if (!slot)
-			return -ENOMEM;
-		for (size_t i = 0; i < ix->cap; i++)
-			if (ix->slot[i].item)
-				place(slot, cap, ix->slot[i].hash, ix->slot[i].item);
-		free(ix->slot);
-		ix->slot = slot;
-		ix->cap = cap;
+	if (item >= UINT32_MAX)
+		return -E2BIG;
+	if (2 * (ix->n + 1) > ix->cap) {
+		err = cfg_index_reserve(ix, ix->n + 1);
+		if (err)
+			return err;
 	}
-	place(ix->slot, ix->cap, hash, item + 1);
+	place(ix->slot, ix->cap, (uint32_t)hash, (uint32_t)item + 1);
 	ix->n++;
 	return 0;
 }

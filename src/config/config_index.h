@@ -20,8 +20,8 @@
  * line N").
  */
 struct cfg_index_slot {
-	uint64_t hash;
-	size_t item; /* item + 1; 0 marks an empty slot */
+	uint32_t hash; /* the low half of the item's */
+	uint32_t item; /* item + 1; 0 marks an empty slot */
 };
 
 struct cfg_index {
@@ -38,8 +38,14 @@ uint64_t cfg_hash(const void *key, size_t len);
 /* The first item added whose key is equal (eq), or SIZE_MAX. */
 size_t cfg_index_find(const struct cfg_index *ix, uint64_t hash, cfg_index_eq eq, const void *ctx);
 
-/* Adds item under hash. Returns 0 or -ENOMEM. */
+/* Adds item under hash. Returns 0, -ENOMEM, or -E2BIG for an item beyond 32 bits. */
 int cfg_index_add(struct cfg_index *ix, uint64_t hash, size_t item);
+
+/*
+ * Room for n items in all, taken at once: an index grown by doubling
+ * touches twice the memory, every page of it new. Returns 0 or -ENOMEM.
+ */
+int cfg_index_reserve(struct cfg_index *ix, size_t n);
 
 void cfg_index_free(struct cfg_index *ix);
 
