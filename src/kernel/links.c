@@ -605,6 +605,39 @@ static int loaded_for(const struct loader *l, enum spee_prog_id p, const char *i
 }
 
 /*
+ * What an interface's XDP link starts with, in either mode: its kind (*k),
+ * the variant of where's program for its frames (*xdp, one of l's), and a
+ * native link that misses frames detached (*ls NULL then). 1 when there is
+ * nothing to do, 0, or a negative errno with the reason in d.
+ */
+static int xdp_link_start(struct instance *inst, const struct loader *l,
+			  const struct link_state **ls, const char *iface,
+			  enum spee_attach_where where, uint8_t tag[SPEE_PROG_COUNT][SPEE_TAG_SIZE],
+			  struct iface_kind *k, enum spee_prog_id *xdp, struct links_changes *c,
+			  struct diags *d)
+{
+	int err = iface_to_reconcile(inst, *ls, iface, tag, k, d);
+
+	if (err)
+		return err;
+	*xdp = (enum spee_prog_id)spee_prog_for(where, (enum spee_frames)k->frames);
+	err = loaded_for(l, *xdp, iface, d);
+	if (err)
+		return err;
+	if (alive(*ls) && misses_frames(*ls)) {
+		/*
+		 * Native XDP on this device never sees the frames it should
+		 * judge (an older build attached it so): detaching it to attach
+		 * in generic mode loses nothing that was enforced.
+		 */
+		attach_detach_pinned((*ls)->pin);
+		c->detached++;
+		*ls = NULL;
+	}
+	return 0;
+}
+
+/*
  * An interface brought to what it should be: the XDP program and the tc
  * egress filter for its frames (ifaces.h), attached and l's. A device
  * speebpf cannot judge is refused: nothing is attached to pass its frames
@@ -621,24 +654,10 @@ static int reconcile_iface(struct instance *inst, const struct loader *l,
 	bool generic;
 	int err;
 
-	err = iface_to_reconcile(inst, ls, iface, tag, &k, d);
+	err = xdp_link_start(inst, l, &ls, iface, SPEE_ATTACH_XDP, tag, &k, &xdp, c, d);
 	if (err)
 		return err > 0 ? 0 : err;
-	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_XDP, (enum spee_frames)k.frames);
 	tc = tc_of(xdp);
-	err = loaded_for(l, xdp, iface, d);
-	if (err)
-		return err;
-	if (alive(ls) && misses_frames(ls)) {
-		/*
-		 * Native XDP on this device never sees the frames it should
-		 * judge (an older build attached it so): detaching it to attach
-		 * in generic mode loses nothing that was enforced.
-		 */
-		attach_detach_pinned(ls->pin);
-		c->detached++;
-		ls = NULL;
-	}
 	err = relink_in_place(inst, ls, loader_prog_fd(l, xdp), tag[xdp], c, d);
 	if (err < 0)
 		return err;
@@ -779,18 +798,9 @@ static int reconcile_gw_xdp(struct instance *inst, const struct loader *l,
 	bool generic;
 	int err;
 
-	err = iface_to_reconcile(inst, ls, iface, tag, &k, d);
+	err = xdp_link_start(inst, l, &ls, iface, SPEE_ATTACH_GW_XDP, tag, &k, &xdp, c, d);
 	if (err)
 		return err > 0 ? 0 : err;
-	xdp = (enum spee_prog_id)spee_prog_for(SPEE_ATTACH_GW_XDP, (enum spee_frames)k.frames);
-	err = loaded_for(l, xdp, iface, d);
-	if (err)
-		return err;
-	if (alive(ls) && misses_frames(ls)) {
-		attach_detach_pinned(ls->pin);
-		c->detached++;
-		ls = NULL;
-	}
 	err = relink_in_place(inst, ls, loader_prog_fd(l, xdp), tag[xdp], c, d);
 	if (err)
 		return err > 0 ? 0 : err;
