@@ -68,6 +68,28 @@ struct clock2 {
 /* A socket row's second figure, in the slot of the clock it has not (struct dp_row_result). */
 #define CLK_SOCK_MEDIAN CLK_CPU
 
+/*
+ * The times of a table of rows by variants (programs), each on both clocks,
+ * over rounds: t[row][variant][clock][round].
+ */
+#define BENCH_CELL(t, variants, rounds, row, v, c, r)                                              \
+	(t)[(((size_t)(row) * (variants) + (v)) * CLK_COUNT + (c)) * (rounds) + (r)]
+
+/*
+ * What bench_rounds times: variant v of row `row` into ns[] (one time a
+ * clock). 1 for a pair that is not measured, 0, or a negative errno.
+ */
+typedef int (*bench_time_fn)(void *ctx, int row, int v, double ns[CLK_COUNT]);
+
+/*
+ * Fills t (BENCH_CELL's layout, rows x variants x rounds): every pair once
+ * a round, the variants taking turns in an order that shifts every round,
+ * so that none always runs first or right after the same one. Logs each
+ * round's time under `what`. 0, or the first error (which ends the rounds).
+ */
+int bench_rounds(double *t, int rows, int variants, int rounds, bench_time_fn time, void *ctx,
+		 const char *what);
+
 uint64_t bench_now_ns(void);
 uint64_t bench_thread_cpu_ns(void);
 void stat3_of(const double *v, int n, struct stat3 *out);

@@ -95,6 +95,34 @@ void bench_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+int bench_rounds(double *t, int rows, int variants, int rounds, bench_time_fn time, void *ctx,
+		 const char *what)
+{
+	int err = 0;
+
+	for (int r = 0; r < rounds && !err; r++) {
+		uint64_t t0 = bench_now_ns();
+
+		for (int i = 0; i < rows && !err; i++) {
+			for (int k = 0; k < variants && !err; k++) {
+				int v = (k + r) % variants;
+				double ns[CLK_COUNT];
+
+				err = time(ctx, i, v, ns);
+				if (err > 0) {
+					err = 0; /* not measured */
+					continue;
+				}
+				for (int c = 0; c < CLK_COUNT && !err; c++)
+					BENCH_CELL(t, variants, rounds, i, v, c, r) = ns[c];
+			}
+		}
+		bench_log("%s: round %d of %d took %.1f s", what, r + 1, rounds,
+			  (double)(bench_now_ns() - t0) / 1e9);
+	}
+	return err;
+}
+
 int bench_park_xdp(const char *prefix, int n, int prog_fd)
 {
 	char name[IF_NAMESIZE], peer[IF_NAMESIZE], cmd[128];

@@ -238,7 +238,7 @@ static int open_flows(struct gw_env *env)
 }
 
 /* t[row][prog][clock][round], ns per packet */
-#define T(row, p, c, r) t[(((size_t)(row)*GWP_COUNT + (p)) * CLK_COUNT + (c)) * rounds + (r)]
+#define T(row, p, c, r) BENCH_CELL(t, GWP_COUNT, rounds, row, p, c, r)
 #define ROUNDS_STAT(out, expr)                                                                     \
 	do {                                                                                       \
 		for (int r = 0; r < rounds; r++)                                                   \
@@ -278,33 +278,26 @@ static void summarize(const struct gw_env *env, const double *t, int rounds,
 	free(col);
 }
 
+/* bench_rounds' bench_time_fn: program p on row i. */
+static int time_program(void *ctx, int i, int p, double ns[CLK_COUNT])
+{
+	const struct gw_env *env = ctx;
+	uint32_t rv;
+
+	if (prog_of(env, &env->rows[i], p) < 0)
+		return 1;
+	return run_once(env, &env->rows[i], p, env->o->repeat, ns, &rv);
+}
+
 static int measure(struct gw_env *env, struct gw_results *res)
 {
-	int rounds = env->o->rounds, err = 0;
+	int rounds = env->o->rounds, err;
 	double *t = calloc((size_t)env->n_rows * GWP_COUNT * CLK_COUNT * (size_t)rounds,
 			   sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
-	for (int r = 0; r < rounds && !err; r++) {
-		uint64_t t0 = bench_now_ns();
-
-		for (int i = 0; i < env->n_rows && !err; i++) {
-			for (int k = 0; k < GWP_COUNT && !err; k++) {
-				int p = (k + r) % GWP_COUNT;
-				double ns[CLK_COUNT];
-				uint32_t rv;
-
-				if (prog_of(env, &env->rows[i], p) < 0)
-					continue;
-				err = run_once(env, &env->rows[i], p, env->o->repeat, ns, &rv);
-				for (int c = 0; c < CLK_COUNT && !err; c++)
-					T(i, p, c, r) = ns[c];
-			}
-		}
-		bench_log("gateway: round %d of %d took %.1f s", r + 1, rounds,
-			  (double)(bench_now_ns() - t0) / 1e9);
-	}
+	err = bench_rounds(t, env->n_rows, GWP_COUNT, rounds, time_program, env, "gateway");
 	if (!err)
 		summarize(env, t, rounds, res);
 	free(t);

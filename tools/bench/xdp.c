@@ -588,7 +588,7 @@ static int seed_flows(struct dp_env *env)
 }
 
 /* t[row][variant][clock][round], ns per packet */
-#define T(row, v, c, r) t[(((size_t)(row)*DP_VARIANTS + (v)) * CLK_COUNT + (c)) * rounds + (r)]
+#define T(row, v, c, r) BENCH_CELL(t, DP_VARIANTS, rounds, row, v, c, r)
 
 /* stat of f(round) over the rounds, into out */
 #define ROUNDS_STAT(out, expr)                                                                     \
@@ -646,35 +646,27 @@ static void summarize(const struct dp_env *env, const double *t, int rounds,
 	free(col);
 }
 
+/* bench_rounds' bench_time_fn: variant v (a program) on row i. */
+static int time_variant(void *ctx, int i, int v, double ns[CLK_COUNT])
+{
+	const struct dp_env *env = ctx;
+	const struct row *rw = &env->rows[i];
+	int fd;
+
+	if (!variant_used(env, v) || (fd = prog_of(env, rw, v)) < 0)
+		return 1;
+	return time_row(env, rw, v, fd, ns);
+}
+
 static int measure(struct dp_env *env, struct dp_results *res)
 {
-	int rounds = env->o->rounds, err = 0;
+	int rounds = env->o->rounds, err;
 	double *t = calloc((size_t)env->n_rows * DP_VARIANTS * CLK_COUNT * (size_t)rounds,
 			   sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
-	for (int r = 0; r < rounds && !err; r++) {
-		uint64_t t0 = bench_now_ns();
-
-		for (int i = 0; i < env->n_rows && !err; i++) {
-			const struct row *rw = &env->rows[i];
-
-			/* The programs take turns in an order that shifts every round. */
-			for (int k = 0; k < DP_VARIANTS && !err; k++) {
-				int v = (k + r) % DP_VARIANTS, fd;
-				double ns[CLK_COUNT];
-
-				if (!variant_used(env, v) || (fd = prog_of(env, rw, v)) < 0)
-					continue;
-				err = time_row(env, rw, v, fd, ns);
-				for (int c = 0; c < CLK_COUNT && !err; c++)
-					T(i, v, c, r) = ns[c];
-			}
-		}
-		bench_log("data plane: round %d of %d took %.1f s", r + 1, rounds,
-			  (double)(bench_now_ns() - t0) / 1e9);
-	}
+	err = bench_rounds(t, env->n_rows, DP_VARIANTS, rounds, time_variant, env, "data plane");
 	if (!err)
 		summarize(env, t, rounds, res);
 	free(t);
