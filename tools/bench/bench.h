@@ -425,14 +425,6 @@ struct cp_results {
 
 int cp_run(const struct bench_opts *o, struct cp_results *r);
 
-/*
- * cp_run in a child process of its own, as a fresh agent: its heap holds
- * its own reloads, not what the other parts left (the data plane builds
- * images of 100,000 hosts), which glibc would otherwise keep, trim and
- * fault in again around each apply. 0 or a negative errno.
- */
-int cp_run_apart(const struct bench_opts *o, struct cp_results *r);
-
 /* The memory probe: a fresh process measuring itself (main.c runs it for --mem-probe). */
 int cp_mem_probe(const char *config_path, FILE *out);
 

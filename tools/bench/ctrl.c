@@ -17,8 +17,6 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -591,37 +589,5 @@ int cp_run(const struct bench_opts *o, struct cp_results *r)
 			err = measure_mem(o, bench_sizes[s], true, &r->mem[r->n_mem++]);
 	}
 	bench_pin_cpu(-1);
-	return err;
-}
-
-int cp_run_apart(const struct bench_opts *o, struct cp_results *r)
-{
-	struct cp_results *shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
-					 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status, err;
-	pid_t pid;
-
-	if (shared == MAP_FAILED)
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		err = -errno;
-		munmap(shared, sizeof(*shared));
-		return err;
-	}
-	if (!pid) {
-		err = cp_run(o, shared);
-		_exit(err ? (-err & 0xff) : 0);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		err = -errno;
-	else if (!WIFEXITED(status))
-		err = -EINTR;
-	else
-		err = -WEXITSTATUS(status);
-	if (!err)
-		*r = *shared;
-	munmap(shared, sizeof(*shared));
 	return err;
 }

@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 		run.gw = &gw;
 	}
 	if (part(only, "cp")) {
-		err = cp_run_apart(&o, &cp);
+		err = cp_run(&o, &cp);
 		if (err) {
 			bench_log("control plane failed: %s", strerror(-err));
 			return 1;
