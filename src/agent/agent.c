@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,12 @@
 #define NEW_NAME_WAIT_MS 2000 /* how long a reload waits for names it has never seen */
 #define RESCOPE_DEBOUNCE_MS 100 /* quiet time after a link or address change */
 #define IDLE_WAKE_MS 5000 /* the loop turns at least this often (/livez) */
+/*
+ * How long the agent waits after a reload or an apply before it gives the
+ * memory they freed back to the system: a burst of changes reuses the
+ * same pages instead of faulting them in again for each one.
+ */
+#define IDLE_TRIM_MS 1000
 #define LAST_GOOD_NAME "last-good.yaml"
 
 struct name_timer {
@@ -84,6 +91,7 @@ struct agent {
 	size_t n_sys_resolvers;
 	int nlfd; /* rtnetlink: links and addresses (netwatch.h), -1 with --iface */
 	int64_t rescope_at; /* when to read the interfaces and addresses afresh */
+	int64_t trim_at; /* when to give freed memory back (IDLE_TRIM_MS after the last apply) */
 	char *scope_sig; /* the interfaces and addresses the running policy was applied for */
 	bool applying_change; /* the apply under way is a change of the config (--confirm guards it) */
 	/* run --confirm: the generation waiting for `speebpf confirm`, and what it replaced */
@@ -120,6 +128,51 @@ static void log_diags(const struct diags *d, const char *event)
 		diag_format(&d->v[i], text, sizeof(text));
 		log_event(LOG_ERROR, event, diag_place_json(&d->v[i]), "%s", text);
 	}
+}
+
+/* ---- memory ---------------------------------------------------------- */
+
+/* Resident memory in KiB, or -1 when /proc cannot tell. */
+static long resident_kib(void)
+{
+	long size, pages = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &pages) != 2)
+		pages = -1;
+	fclose(f);
+	return pages < 0 ? -1 : pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void trim_later(struct agent *a)
+{
+	a->trim_at = now_ms() + IDLE_TRIM_MS;
+}
+
+/*
+ * A reload parses the config, compiles and writes the maps: megabytes at
+ * 10,000 hosts, which glibc keeps once freed. Given back once the agent is
+ * idle rather than at the end of each apply, so that an apply's time is
+ * not spent on it, nor the next one's on faulting the pages in again.
+ */
+static void give_back_memory(struct agent *a)
+{
+	long before = resident_kib(), after, released;
+	struct json_object *f;
+
+	a->trim_at = NEVER;
+	malloc_trim(0);
+	after = resident_kib();
+	if (before < 0 || after < 0)
+		return;
+	released = before > after ? before - after : 0;
+	f = json_object_new_object();
+	json_object_object_add(f, "resident_kib", json_object_new_int64(after));
+	json_object_object_add(f, "released_kib", json_object_new_int64(released));
+	log_event(LOG_DEBUG, "memory", f,
+		  "gave back %ld KiB freed by the last change; %ld KiB resident", released, after);
 }
 
 /* ---- DNS ------------------------------------------------------------- */
@@ -417,6 +470,8 @@ static int apply_locked(struct agent *a, struct policy *p, struct config *cfg)
 	struct diags d = { 0 };
 	char sha[65], what[96];
 	int err;
+
+	trim_later(a);
 
 	if (req.gateway)
 		snprintf(what, sizeof(what), "as a gateway for %zu hosts", req.gateway->n_hosts);
@@ -971,6 +1026,8 @@ static int64_t next_deadline(const struct agent *a)
 		next = a->rescope_at;
 	if (a->confirm_gen && a->confirm_check_at < next)
 		next = a->confirm_check_at;
+	if (a->trim_at < next)
+		next = a->trim_at;
 	for (size_t i = 0; i < a->n_timers; i++)
 		if (!a->timers[i].in_flight && a->timers[i].due_ms < next)
 			next = a->timers[i].due_ms;
@@ -1035,6 +1092,7 @@ static void loop(struct agent *a)
 			a->applying_change = true;
 			reload(a, forced);
 			a->applying_change = false;
+			trim_later(a);
 		}
 		query_due_names(a);
 		/* while a change waits for its confirmation, nothing else is applied over it */
@@ -1058,6 +1116,8 @@ static void loop(struct agent *a)
 			run_verify(a);
 			a->verify_at = now_ms() + (int64_t)a->s->verify_interval_s * 1000;
 		}
+		if (now_ms() >= a->trim_at)
+			give_back_memory(a);
 		if (a->watchdog_usec && now_ms() >= a->watchdog_at) {
 			/* The loop turned: tell systemd we are alive (it restarts us otherwise). */
 			sd_notify(0, "WATCHDOG=1");
@@ -1105,6 +1165,7 @@ int agent_run(const struct agent_settings *s)
 		.drift_at = NEVER,
 		.verify_at = NEVER,
 		.rescope_at = NEVER,
+		.trim_at = NEVER,
 	};
 	bool adopting;
 	int err;
@@ -1163,6 +1224,7 @@ int agent_run(const struct agent_settings *s)
 			  s->metrics);
 	}
 	err = reload(&a, true);
+	trim_later(&a);
 	if (err == RELOAD_BAD_CONFIG && !adopting && apply_last_good(&a) == 0)
 		err = 0;
 	if (err == RELOAD_NO_IFACE && !adopting) {

@@ -1024,8 +1024,9 @@ int config_load(const char *path, struct config **out, struct diags *d)
 	 * The YAML document took several times the config's own size (about
 	 * 10 MB for 10,000 hosts), and glibc keeps such memory once freed. A
 	 * config that loaded is compiled and applied next, reusing those pages,
-	 * and maps_apply gives back what is left; one that did not is not, so
-	 * the memory goes back here (an agent may wait long for a fixed file).
+	 * and the agent gives back what is left once idle; one that did not is
+	 * not, so the memory goes back here (an agent may wait long for a fixed
+	 * file).
 	 */
 	if (err)
 		malloc_trim(0);

@@ -7,7 +7,6 @@
 #include "maps.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -976,12 +975,12 @@ out:
 	free(fresh);
 	free(slot_of_rule);
 	/*
-	 * An apply takes megabytes of buffers (the image, its sort, the slot
-	 * read back) that glibc keeps once freed: at 10,000 hosts an agent
-	 * would carry ~10 MB it no longer uses. Giving them back costs well
-	 * under a millisecond.
+	 * The megabytes of buffers an apply took (the image, its sort, the slot
+	 * read back) stay with glibc once freed: the agent gives them back once
+	 * it is idle (agent.c, IDLE_TRIM_MS), a command when it exits. Trimmed
+	 * here, each apply of a burst paid for the trim and then for faulting
+	 * the same pages in again.
 	 */
-	malloc_trim(0);
 	return err;
 }
 

@@ -405,6 +405,7 @@ struct mem_result {
 	size_t n_hosts;
 	bool v4, v6;
 	long rss_start_kb; /* the process before reading anything */
+	long rss_busy_kb; /* right after the applies, before the agent's idle trim */
 	long rss_kb; /* holding config, policy, loaded object and the cached images of both slots */
 	long hwm_kb; /* peak */
 	long heap_kb;				      /* mallinfo2: in use at the end */

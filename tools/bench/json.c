@@ -500,6 +500,7 @@ static json_object *memory_json(const struct cp_results *cp)
 		put_int(e, "hosts", (int64_t)m->n_hosts);
 		put_bool(e, "ipv6", m->v6);
 		put_int(e, "rss_start_kb", m->rss_start_kb);
+		put_int(e, "rss_busy_kb", m->rss_busy_kb);
 		put_int(e, "rss_kb", m->rss_kb);
 		put_int(e, "hwm_kb", m->hwm_kb);
 		put_int(e, "heap_kb", m->heap_kb);

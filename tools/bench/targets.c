@@ -288,6 +288,7 @@ static void cp_targets(struct collector *c, const struct cp_results *cp)
 			continue;
 		t = add(c, &G_RSS, m->v6 ? "IPv4 and IPv6" : "IPv4 only", m->rss_kb / 1024.0,
 			m->rss_kb / 1024.0, m->rss_kb / 1024.0);
+		part(t, "right after the applies", m->rss_busy_kb / 1024.0, "MiB");
 		part(t, "peak", m->hwm_kb / 1024.0, "MiB");
 	}
 }
