@@ -335,6 +335,8 @@ static uint8_t spee_family_of(const struct prefix *a)
 static void fill_key(struct spee_rule_key *k, uint8_t slot, uint16_t policy,
 		     const struct policy_entry *e, const struct prefix *a, uint32_t port)
 {
+	unsigned int len = a->len > 128 ? 128 : a->len, whole = len / 8, rest = len % 8;
+
 	memset(k, 0, sizeof(*k));
 	k->slot = slot;
 	k->policy = policy;
@@ -342,11 +344,10 @@ static void fill_key(struct spee_rule_key *k, uint8_t slot, uint16_t policy,
 	k->proto = e->proto;
 	k->family = spee_family_of(a);
 	k->port = htons((uint16_t)port);
-	for (int bit = 0; bit < a->len; bit += 8) {
-		int take = a->len - bit >= 8 ? 8 : a->len - bit;
-
-		k->addr[bit / 8] = a->addr[bit / 8] & (uint8_t)(0xff << (8 - take));
-	}
+	/* whole bytes copied, not masked one by one: most keys are host addresses */
+	memcpy(k->addr, a->addr, whole);
+	if (rest)
+		k->addr[whole] = a->addr[whole] & (uint8_t)(0xff << (8 - rest));
 }
 
 _Static_assert(offsetof(struct spee_prefix_key, slot) == sizeof(__u32) &&

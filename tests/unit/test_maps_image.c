@@ -364,6 +364,37 @@ static void a_prefix_key_is_the_exact_key_behind_a_length(void **state)
 	maps_image_free(&img);
 }
 
+/* A prefix key holds the prefix's bits only, whatever the address behind it holds. */
+static void a_prefix_key_is_masked_to_its_length(void **state)
+{
+	static const uint8_t want4[16] = { 198, 18, 0x30 };
+	static const uint8_t want6[16] = { 0xfd, 0x00, 0x00, 0x5e, 0, 0, 0, 0xf8 };
+	uint16_t slots[8] = { 5 };
+	struct maps_image img;
+	struct diags d = {};
+	struct mini m;
+
+	(void)state;
+	mini_init(&m);
+	mini_rule(&m, "r", 2);
+	mini_entry(&m, 0, IPPROTO_TCP, 443, 443, "198.18.48.0/20", SPEE_REASON_RULE, 0);
+	mini_entry(&m, 0, IPPROTO_TCP, 443, 443, "fd00:5e:0:f8::/61", SPEE_REASON_RULE, 0);
+	/* host bits behind both prefixes, and bytes behind the IPv4 address */
+	memset(m.entries[0].prefix.addr + 2, 0xff, sizeof(m.entries[0].prefix.addr) - 2);
+	m.entries[0].prefix.addr[2] = 0x3f;
+	memset(m.entries[1].prefix.addr + 8, 0xff, sizeof(m.entries[1].prefix.addr) - 8);
+	m.entries[1].prefix.addr[7] = 0xff;
+	assert_int_equal(maps_build_image(&m.p, NULL, slots, 1, &img, &d), 0);
+	assert_int_equal(img.n_prefix, 2);
+	assert_int_equal(img.prefix[0].key.family, SPEE_FAMILY_V4);
+	assert_int_equal(img.prefix[0].key.prefixlen, SPEE_PREFIX_FIXED_BITS + 20);
+	assert_memory_equal(img.prefix[0].key.addr, want4, sizeof(want4));
+	assert_int_equal(img.prefix[1].key.family, SPEE_FAMILY_V6);
+	assert_int_equal(img.prefix[1].key.prefixlen, SPEE_PREFIX_FIXED_BITS + 61);
+	assert_memory_equal(img.prefix[1].key.addr, want6, sizeof(want6));
+	maps_image_free(&img);
+}
+
 static void port_ranges_expand_port_by_port(void **state)
 {
 	uint16_t slots[8] = { 1 };
@@ -631,6 +662,7 @@ int main(void)
 		cmocka_unit_test(colliding_exact_entries_keep_the_first),
 		cmocka_unit_test(colliding_prefixes_and_any_keep_the_first),
 		cmocka_unit_test(a_prefix_key_is_the_exact_key_behind_a_length),
+		cmocka_unit_test(a_prefix_key_is_masked_to_its_length),
 		cmocka_unit_test(the_image_lists_exactly_the_ports_it_sets),
 		cmocka_unit_test(port_ranges_expand_port_by_port),
 		cmocka_unit_test(names_stand_for_their_addresses_and_unresolved_ones_for_nothing),
