@@ -816,16 +816,21 @@ static int zero_rule_counters(const struct spee_map_fds *m, uint16_t slot, struc
  * Forgets what spee_seen noted for the slots given to a new id: the
  * addresses an old rule allowed are not the new one's. Keys are collected
  * first (deleting while walking would restart the walk); the map is
- * bounded (SPEE_SEEN_ENTRIES).
+ * bounded (SPEE_SEEN_ENTRIES). Walking a full table takes ~16 ms, so an
+ * apply that gives no slot to a new id (a peer added, moved or removed)
+ * does not walk it.
  */
 static int forget_seen(const struct spee_map_fds *m, const bool *fresh, struct diags *d)
 {
 	struct spee_seen_key *keys, k, *prev = NULL;
 	int fd = m->fd[SPEE_MAP_SEEN];
+	bool any = false;
 	size_t n = 0;
 	int err = 0;
 
-	if (fd < 0)
+	for (uint16_t s = 1; s < SPEE_MAX_RULES && !any; s++)
+		any = fresh[s];
+	if (fd < 0 || !any)
 		return 0;
 	keys = calloc(SPEE_SEEN_ENTRIES, sizeof(*keys));
 	if (!keys)
