@@ -89,6 +89,7 @@ struct spee_pkt {
 	__u16 opt_off; /* IPv4 options: where they start (as l4_off), and how many bytes */
 	__u8 opt_len;
 	__u8 pad;
+	__u32 left_bytes; /* the parser's: see struct spee_left */
 };
 
 /*
@@ -128,9 +129,16 @@ static __always_inline bool spee_icmp_echo(__u8 family, __u8 type)
  * The bytes of the IP packet that follow the current position, as the IP
  * header says. Unknown only on egress, for GSO packets whose length field
  * is zero (IPv4 BIG TCP, IPv6 jumbograms).
+ *
+ * The count lives in the packet struct (spee_pkt.left_bytes), not on the
+ * stack: the verifier follows a stack slot's value, and each way through
+ * the extension headers left a different range of it there, so that it
+ * checked the rest of the walk once per way. It does not follow what is
+ * stored in the packet struct (memory to it). Measured on 6.18: the host
+ * programs for Ethernet took 104k verified instructions, 81k since.
  */
 struct spee_left {
-	__u32 bytes;
+	__u32 *bytes; /* &spee_pkt.left_bytes */
 	bool known;
 };
 
@@ -208,9 +216,9 @@ static __always_inline bool spee_take(struct spee_left *l, __u32 len)
 {
 	if (!l->known)
 		return true;
-	if (l->bytes < len)
+	if (*l->bytes < len)
 		return false;
-	l->bytes -= len;
+	*l->bytes -= len;
 	return true;
 }
 
@@ -269,7 +277,7 @@ static __always_inline int spee_parse_l4(struct spee_cursor *c, struct spee_left
 			return SPEE_PARSE_MALFORMED;
 		/* The datagram's length covers every fragment, so only whole ones compare. */
 		if (p->frag == SPEE_FRAG_NONE && left->known &&
-		    ulen - sizeof(*uh) > left->bytes)
+		    ulen - sizeof(*uh) > *left->bytes)
 			return SPEE_PARSE_MALFORMED;
 		p->sport = uh->source;
 		p->dport = uh->dest;
@@ -373,7 +381,7 @@ __attribute__((noinline)) int spee_ipv4_source_route(const struct spee_ipv4_opts
 
 static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, struct spee_pkt *p)
 {
-	struct spee_left left = {};
+	struct spee_left left = { .bytes = &p->left_bytes };
 	struct iphdr *ip;
 	__u32 hlen, tot;
 	__u16 frag_off;
@@ -405,7 +413,7 @@ static __always_inline int spee_parse_ipv4(struct spee_cursor *c, bool egress, s
 		 */
 		if (!egress && (void *)ip + tot > c->end)
 			return SPEE_PARSE_MALFORMED;
-		left.bytes = tot - hlen;
+		*left.bytes = tot - hlen;
 		left.known = true;
 	}
 
@@ -437,7 +445,7 @@ static __always_inline bool spee_is_ext_hdr(__u8 nh)
 
 static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, struct spee_pkt *p)
 {
-	struct spee_left left = {};
+	struct spee_left left = { .bytes = &p->left_bytes };
 	struct ipv6hdr *ip6;
 	__u64 frag_start = 0; /* where the fragmentable part starts */
 	__u32 plen;
@@ -450,7 +458,7 @@ static __always_inline int spee_parse_ipv6(struct spee_cursor *c, bool egress, s
 	if (!(egress && plen == 0)) {
 		if (!egress && c->pos + plen > c->end)
 			return SPEE_PARSE_MALFORMED;
-		left.bytes = plen;
+		*left.bytes = plen;
 		left.known = true;
 	}
 
