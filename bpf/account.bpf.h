@@ -187,17 +187,29 @@ static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
 /*
  * The breakdown of non-IP frames by ethertype class, besides their one
  * counter (non-ip or ethertype). Only non-IP frames come here.
+ *
+ * A global function, with numbers for arguments: the verifier checks it
+ * once. Inlined, each class's constant index was a different state, and
+ * the counter's lookup was checked again for every class and verdict on
+ * every way the programs reach it.
  */
-static __always_inline void spee_count_l2(const struct spee_run *run, __u32 dir,
-					  struct spee_verdict v, __u16 ethertype, __u64 bytes)
+__attribute__((noinline)) int spee_count_l2_class(__u32 dir, __u32 passed, __u32 ethertype,
+						  __u64 bytes)
 {
-	__u32 idx = spee_l2_ctr_index(spee_l2_class_of(ethertype), spee_allows(run, dir, v), dir);
+	__u32 idx = spee_l2_ctr_index(spee_l2_class_of(ethertype), passed, dir & 1);
 	struct spee_counter *c = bpf_map_lookup_elem(&spee_reason_ctr, &idx);
 
 	if (c) {
 		c->packets++;
 		c->bytes += bytes;
 	}
+	return 0;
+}
+
+static __always_inline void spee_count_l2(const struct spee_run *run, __u32 dir,
+					  struct spee_verdict v, __u16 ethertype, __u64 bytes)
+{
+	spee_count_l2_class(dir, spee_allows(run, dir, v), ethertype, bytes);
 }
 
 #endif /* SPEE_ACCOUNT_BPF_H */

@@ -195,6 +195,42 @@ static void a_datagram_in_reverse_order_is_let_in_and_counted_once(void **state)
 	free(m);
 }
 
+/*
+ * Non-IP frames are also counted by ethertype class and verdict (speebpf
+ * stats' breakdown): each frame once, under its class, passed or not, and
+ * nothing under any other class.
+ */
+static void non_ip_frames_are_counted_by_class_and_verdict(void **state)
+{
+	const struct pkt_spec arp = { .ethertype = 0x0806 };
+	const struct pkt_spec pppoe = { .ethertype = 0x8863, .payload = 40 };
+	const uint32_t arp_idx = bpfenv_l2_index(SPEE_L2_ARP, 1, SPEE_DIR_INGRESS);
+	const uint32_t pppoe_idx = bpfenv_l2_index(SPEE_L2_PPPOE, 0, SPEE_DIR_INGRESS);
+	struct bpfenv_counters *before = calloc(2, sizeof(*before)), *after = before + 1;
+	struct pktmodel *m = calloc(1, sizeof(*m));
+	struct bpfcase_slots s;
+
+	(void)state;
+	assert_non_null(m);
+	assert_non_null(before);
+	start(POL_MAIN, &s, m);
+	assert_int_equal(bpfenv_read_counters(&bc.l.maps, before), 0);
+	bpfcase_step("an ARP frame", XDP, POL_MAIN, m, &s, &arp, PASS, SPEE_REASON_NON_IP, NULL, 1);
+	bpfcase_step("a PPPoE discovery frame", XDP, POL_MAIN, m, &s, &pppoe, DROP,
+		     SPEE_REASON_ETHERTYPE, NULL, 1);
+	assert_int_equal(bpfenv_read_counters(&bc.l.maps, after), 0);
+	for (uint32_t k = 0; k < BPFENV_L2_CTRS; k++) {
+		uint64_t want = k == arp_idx || k == pppoe_idx;
+
+		if (after->l2[k].packets - before->l2[k].packets != want)
+			fail_msg("class counter %u: %llu packets more, expected %llu", k,
+				 (unsigned long long)(after->l2[k].packets - before->l2[k].packets),
+				 (unsigned long long)want);
+	}
+	free(before);
+	free(m);
+}
+
 /* Without an allowed first, later fragments can complete nothing: the first is refused. */
 static void later_fragments_of_a_refused_datagram_stay_refused(void **state)
 {
@@ -694,7 +730,7 @@ static int setup(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(corpus) / sizeof(corpus[0]) + 8];
+	struct CMUnitTest tests[sizeof(corpus) / sizeof(corpus[0]) + 16];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
@@ -708,6 +744,8 @@ int main(void)
 	    a_datagram_in_reverse_order_is_let_in_and_counted_once);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(
 	    later_fragments_of_a_refused_datagram_stay_refused);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(
+	    non_ip_frames_are_counted_by_class_and_verdict);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(
 	    a_datagram_in_three_fragments_counts_once_on_its_rule);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(a_syn_in_two_fragments_counts_one_connection);
