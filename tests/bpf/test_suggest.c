@@ -6,6 +6,7 @@
  * packets of established connections add nothing, nor do rules matched by
  * an exact or prefix peer; a UDP ANY rule counts new flows, not datagrams;
  * the table stays within its bound under more addresses than it holds.
+ * A slot given to a new rule id starts with nothing seen.
  * In audit mode, would-drops for want of a rule (TCP SYNs, UDP datagrams)
  * are tallied by direction, address, protocol and port; in enforce mode
  * nothing is.
@@ -50,7 +51,16 @@ static const char fleet[] = "hosts:\n"
 			    "  - {id: discovery, proto: udp, port: 5353, from: [any], to: [CAS]}\n"
 			    "mode: %s\n";
 
-static void apply(const char *mode)
+/* The same fleet with one more rule id, which takes a counter slot never used before. */
+static const char fleet_more[] = "hosts:\n"
+				 "  - {name: mgmt1, roles: [MGMT], addresses: [198.18.0.10]}\n"
+				 "  - {name: cas1, roles: [CAS, IH], addresses: [198.18.0.11, \"fd00:5e::11\"]}\n"
+				 "rules:\n"
+				 "  - {id: discovery, proto: udp, port: 5353, from: [any], to: [CAS]}\n"
+				 "  - {id: newcomer, proto: tcp, port: 9999, from: [any], to: [CAS]}\n"
+				 "mode: %s\n";
+
+static void apply_fleet(const char *fleet_fmt, const char *mode)
 {
 	struct maps_apply_opts opts = { 0 };
 	struct maps_apply_result res;
@@ -59,13 +69,18 @@ static void apply(const char *mode)
 	struct policy *p;
 	char yaml[512];
 
-	snprintf(yaml, sizeof(yaml), fleet, mode);
+	snprintf(yaml, sizeof(yaml), fleet_fmt, mode);
 	assert_int_equal(config_parse("suggest.yaml", yaml, strlen(yaml), &cfg, &d), 0);
 	assert_int_equal(policy_compile(cfg, "cas1", NULL, &p, &d), 0);
 	assert_int_equal(maps_apply(&l.maps, p, NULL, &opts, &res, &d), 0);
 	policy_free(p);
 	config_free(cfg);
 	diags_free(&d);
+}
+
+static void apply(const char *mode)
+{
+	apply_fleet(fleet, mode);
 }
 
 /* Runs one packet: ingress through XDP, egress through the cgroup program. Returns the verdict. */
@@ -166,6 +181,67 @@ static void clear_tallies(void)
 			 0);
 	assert_int_equal(bpfenv_clear_map(l.maps.fd[SPEE_MAP_FLOWS], sizeof(struct spee_flow_key)),
 			 0);
+}
+
+/* Notes (rule slot, ingress, address) in spee_seen, as the programs would. */
+static void note_seen(uint16_t slot, const char *addr)
+{
+	struct spee_seen_key k = { .rule = slot, .dir = SPEE_DIR_INGRESS };
+	struct spee_tally t = { .count = 1, .first_ns = 1, .last_ns = 1 };
+
+	addr_of(addr, &k.family, k.addr);
+	assert_int_equal(bpf_map_update_elem(l.maps.fd[SPEE_MAP_SEEN], &k, &t, BPF_ANY), 0);
+}
+
+/* The first slot that no rule id has held: the one a new id takes next. */
+static uint16_t next_fresh_slot(void)
+{
+	struct spee_rule_meta m;
+
+	for (uint32_t s = 1; s < SPEE_MAX_RULES; s++) {
+		assert_int_equal(bpf_map_lookup_elem(l.maps.fd[SPEE_MAP_RULES], &s, &m), 0);
+		if (!m.id[0])
+			return (uint16_t)s;
+	}
+	fail_msg("no slot was ever left unused");
+	return 0;
+}
+
+static uint64_t seen_in_slot(uint16_t slot, const char *addr)
+{
+	struct spee_seen_key k = { .rule = slot, .dir = SPEE_DIR_INGRESS };
+	struct spee_tally t;
+
+	addr_of(addr, &k.family, k.addr);
+	return bpf_map_lookup_elem(l.maps.fd[SPEE_MAP_SEEN], &k, &t) ? 0 : t.count;
+}
+
+/*
+ * A slot given to a new rule id starts with nothing seen (what an older
+ * id of the slot saw is not the new rule's); the other rules keep theirs,
+ * and an apply that gives no slot to a new id forgets nothing.
+ */
+static void a_new_rule_id_starts_with_nothing_seen(void **state)
+{
+	uint16_t fresh, https;
+
+	(void)state;
+	apply("enforce");
+	clear_tallies();
+	fresh = next_fresh_slot();
+	https = slot_of("cas-https");
+	note_seen(fresh, PEER_A);
+	note_seen(https, PEER_B);
+	apply_fleet(fleet_more, "enforce");
+	assert_int_equal(slot_of("newcomer"), fresh);
+	assert_int_equal(seen_in_slot(fresh, PEER_A), 0);
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, PEER_B), 1);
+	/* the same policy again: no new id, nothing forgotten */
+	note_seen(fresh, PEER_C);
+	apply_fleet(fleet_more, "enforce");
+	assert_int_equal(seen("newcomer", SPEE_DIR_INGRESS, PEER_C), 1);
+	assert_int_equal(seen("cas-https", SPEE_DIR_INGRESS, PEER_B), 1);
+	apply("enforce");
 }
 
 static int setup(void **state)
@@ -335,6 +411,7 @@ int main(void)
 	    cmocka_unit_test(the_table_stays_within_its_bound),
 	    cmocka_unit_test(audit_mode_tallies_would_drops_by_address_and_port),
 	    cmocka_unit_test(enforce_mode_tallies_no_drops),
+	    cmocka_unit_test(a_new_rule_id_starts_with_nothing_seen),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
