@@ -656,6 +656,107 @@ static int sort_entries(const struct policy *p, struct entry_vec *ev, bool final
 	return 0;
 }
 
+/*
+ * The final order from the ties order, without comparing peers again. The
+ * final key is (dir, order, proto, port_lo) then the peer, and the first
+ * word of the final sort key holds exactly that prefix. resolve_ties emits
+ * each (dir, proto, peer) group whole, groups in ascending peer order, so
+ * among entries of one prefix the peers already ascend: sorting stably by
+ * the prefix alone gives the final order. Prefixes are few (a rule's ports
+ * and directions), so they are counted into buckets, one pass each way.
+ * Returns 0, -ENOMEM, or -E2BIG when there are too many prefixes for this
+ * to pay (the caller sorts whole keys then).
+ */
+struct prefix_bucket {
+	uint64_t prefix;
+	size_t count; /* then, once the buckets are in order, the next slot of the bucket */
+};
+
+static uint64_t final_prefix(const struct policy *p, const struct policy_entry *e)
+{
+	return (uint64_t)e->dir << 56 | (uint64_t)entry_order(p, e) << 24 |
+	       (uint64_t)e->proto << 16 | e->port_lo;
+}
+
+static int cmp_bucket(const void *a, const void *b)
+{
+	uint64_t x = ((const struct prefix_bucket *)a)->prefix;
+	uint64_t y = ((const struct prefix_bucket *)b)->prefix;
+
+	return x < y ? -1 : x > y;
+}
+
+static int sort_final_from_ties(const struct policy *p, struct entry_vec *ev)
+{
+	size_t cap = 64, n_buckets = 0, max_buckets = ev->n / 8 + 64;
+	uint32_t *slot = NULL, *bucket_of = NULL; /* hash slot -> bucket + 1; entry -> bucket */
+	struct prefix_bucket *b = NULL;
+	struct policy_entry *sorted = NULL;
+	uint32_t *rank = NULL;
+	int err = 0;
+
+	while (cap < 2 * max_buckets)
+		cap *= 2;
+	slot = calloc(cap, sizeof(*slot));
+	b = malloc(max_buckets * sizeof(*b));
+	bucket_of = malloc((ev->n ? ev->n : 1) * sizeof(*bucket_of));
+	sorted = malloc((ev->n ? ev->n : 1) * sizeof(*sorted));
+	if (!slot || !b || !bucket_of || !sorted) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ev->n; i++) {
+		uint64_t key = final_prefix(p, &ev->v[i]);
+		size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+
+		while (slot[h] && b[slot[h] - 1].prefix != key)
+			h = (h + 1) & (cap - 1);
+		if (!slot[h]) {
+			if (n_buckets == max_buckets) {
+				err = -E2BIG;
+				goto out;
+			}
+			b[n_buckets] = (struct prefix_bucket){ .prefix = key };
+			slot[h] = (uint32_t)++n_buckets;
+		}
+		bucket_of[i] = slot[h] - 1;
+		b[slot[h] - 1].count++;
+	}
+	/* the buckets in prefix order, each entry's bucket renamed to its rank */
+	rank = malloc((n_buckets ? n_buckets : 1) * sizeof(*rank));
+	if (!rank) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n_buckets; k++)
+		b[k].count = b[k].count << 32 | k; /* keeps the old index through the sort */
+	qsort(b, n_buckets, sizeof(*b), cmp_bucket);
+	{
+		size_t at = 0;
+
+		for (size_t k = 0; k < n_buckets; k++) {
+			size_t count = b[k].count >> 32;
+
+			rank[b[k].count & 0xffffffffu] = (uint32_t)k;
+			b[k].count = at;
+			at += count;
+		}
+	}
+	for (size_t i = 0; i < ev->n; i++)
+		sorted[b[rank[bucket_of[i]]].count++] = ev->v[i];
+	free(ev->v);
+	ev->v = sorted;
+	ev->cap = ev->n ? ev->n : 1;
+	sorted = NULL;
+out:
+	free(slot);
+	free(b);
+	free(bucket_of);
+	free(sorted);
+	free(rank);
+	return err;
+}
+
 /* Port intervals already taken within one (dir, proto, peer) group, with their owner. */
 struct taken {
 	uint16_t lo, hi;
@@ -762,6 +863,8 @@ static int resolve_ties(struct policy *p, struct rule_work *work, struct entry_v
 	}
 	free(taken);
 	if (!err)
+		err = sort_final_from_ties(p, out);
+	if (err == -E2BIG)
 		err = sort_entries(p, out, true);
 	return err;
 }
