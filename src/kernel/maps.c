@@ -17,119 +17,9 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "map_dump.h"
 
 /* ---- reading maps back ---- */
-
-/* The kernel's own "not supported" (ENOTSUPP), which reaches user space as is. */
-#define KERNEL_ENOTSUPP 524
-
-/* True when a batch operation failed only because the map type has none. */
-static bool no_batch_ops(int err)
-{
-	return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -KERNEL_ENOTSUPP;
-}
-
-struct dump {
-	uint8_t *keys;
-	uint8_t *vals;
-	size_t n;
-	size_t cap;
-};
-
-static void dump_free(struct dump *dp)
-{
-	free(dp->keys);
-	free(dp->vals);
-	memset(dp, 0, sizeof(*dp));
-}
-
-static int dump_reserve(struct dump *dp, size_t want, size_t ksz, size_t vsz)
-{
-	uint8_t *k, *v;
-	size_t cap = dp->cap ? dp->cap : 1024;
-
-	if (want <= dp->cap)
-		return 0;
-	while (cap < want)
-		cap *= 2;
-	k = realloc(dp->keys, cap * ksz);
-	if (!k)
-		return -ENOMEM;
-	dp->keys = k;
-	v = realloc(dp->vals, cap * vsz);
-	if (!v)
-		return -ENOMEM;
-	dp->vals = v;
-	dp->cap = cap;
-	return 0;
-}
-
-/* Every entry of a hash or trie: batch where the map type has it, else key by key. */
-/*
- * Batch cursors. Hash maps use a 4-byte bucket index, but the kernel's
- * generic batch code (tries, arrays) writes a whole key there, so a cursor
- * must hold the largest key of any map it walks.
- */
-#define BATCH_TOKEN_MAX 64
-
-static int map_dump(int fd, size_t ksz, size_t vsz, struct dump *dp)
-{
-	uint8_t in_tok[BATCH_TOKEN_MAX] __attribute__((aligned(8))) = { 0 };
-	uint8_t out_tok[BATCH_TOKEN_MAX] __attribute__((aligned(8))) = { 0 };
-	uint8_t *prev = NULL, *key = NULL;
-	bool first = true;
-	int err;
-
-	dp->n = 0;
-	for (;;) {
-		__u32 count = 1024;
-
-		err = dump_reserve(dp, dp->n + count, ksz, vsz);
-		if (err)
-			return err;
-		err = bpf_map_lookup_batch(fd, first ? NULL : in_tok, out_tok,
-					   dp->keys + dp->n * ksz, dp->vals + dp->n * vsz, &count,
-					   NULL);
-		if (err && err != -ENOENT) {
-			if (first && no_batch_ops(err))
-				break; /* e.g. LPM tries before 6.x have no batch operations */
-			return err;
-		}
-		dp->n += count;
-		if (err == -ENOENT)
-			return 0;
-		memcpy(in_tok, out_tok, sizeof(in_tok));
-		first = false;
-	}
-
-	/* Key by key. */
-	dp->n = 0;
-	prev = calloc(1, ksz);
-	key = calloc(1, ksz);
-	if (!prev || !key) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (err = bpf_map_get_next_key(fd, NULL, key); !err;
-	     err = bpf_map_get_next_key(fd, prev, key)) {
-		err = dump_reserve(dp, dp->n + 1, ksz, vsz);
-		if (err)
-			goto out;
-		err = bpf_map_lookup_elem(fd, key, dp->vals + dp->n * vsz);
-		if (err == -ENOENT)
-			continue; /* deleted meanwhile */
-		if (err)
-			goto out;
-		memcpy(dp->keys + dp->n * ksz, key, ksz);
-		dp->n++;
-		memcpy(prev, key, ksz);
-	}
-	err = err == -ENOENT ? 0 : err;
-out:
-	free(prev);
-	free(key);
-	return err;
-}
 
 static int map_max_entries(int fd, __u32 *max)
 {
@@ -165,7 +55,7 @@ static int update_pairs(int fd, const uint8_t *keys, const uint8_t *vals, size_t
 			__u32 count = (__u32)(n - i < BATCH_MAX ? n - i : BATCH_MAX);
 
 			err = bpf_map_update_batch(fd, keys + i * ksz, vals + i * vsz, &count, NULL);
-			if (err && i == 0 && no_batch_ops(err)) {
+			if (err && i == 0 && map_no_batch_ops(err)) {
 				/*
 				 * Without batch operations the kernel leaves count as it was, so
 				 * it says nothing; writing again from here is harmless.
@@ -201,7 +91,7 @@ static int delete_keys(int fd, const uint8_t *keys, size_t n, size_t ksz, size_t
 			__u32 count = (__u32)(n - i < BATCH_MAX ? n - i : BATCH_MAX);
 
 			err = bpf_map_delete_batch(fd, keys + i * ksz, &count, NULL);
-			if (err && i == 0 && no_batch_ops(err)) {
+			if (err && i == 0 && map_no_batch_ops(err)) {
 				batch = false;
 				continue;
 			}
@@ -279,7 +169,7 @@ struct known {
 static int plan_make(struct plan *pl, const void *want, size_t n_want, size_t entry_sz,
 		     size_t slot_off, uint8_t slot, const struct known *known, struct diags *d)
 {
-	struct dump cur = {};
+	struct map_dump cur = {};
 	struct kv_ref *mine = NULL;
 	size_t n_mine = 0, n_other = 0, n_new = 0, n_cur, i = 0, j = 0;
 	__u32 max;
@@ -287,7 +177,7 @@ static int plan_make(struct plan *pl, const void *want, size_t n_want, size_t en
 
 	err = map_max_entries(pl->fd, &max);
 	if (!err && !known)
-		err = map_dump(pl->fd, pl->ksz, pl->vsz, &cur);
+		err = map_dump_read(pl->fd, pl->ksz, pl->vsz, &cur);
 	if (err) {
 		diag_add(d, NULL, 0, 0, "cannot read map %s: %s", pl->map, strerror(-err));
 		goto out;
@@ -362,7 +252,7 @@ static int plan_make(struct plan *pl, const void *want, size_t n_want, size_t en
 	pl->delete_first = n_other + n_mine + n_new > max;
 out:
 	free(mine);
-	dump_free(&cur);
+	map_dump_free(&cur);
 	return err;
 }
 
@@ -633,13 +523,13 @@ out:
 
 int maps_copy_entries(int from_fd, int to_fd, size_t key_size, size_t value_size)
 {
-	struct dump dp = {};
+	struct map_dump dp = {};
 	size_t done = 0;
-	int err = map_dump(from_fd, key_size, value_size, &dp);
+	int err = map_dump_read(from_fd, key_size, value_size, &dp);
 
 	if (!err && dp.n)
 		err = update_pairs(to_fd, dp.keys, dp.vals, dp.n, key_size, value_size, &done);
-	dump_free(&dp);
+	map_dump_free(&dp);
 	return err;
 }
 
@@ -760,7 +650,7 @@ int maps_read_rules(const struct spee_map_fds *m, struct spee_rule_meta *table, 
 		return 0;
 	if (!err || err == -ENOENT)
 		err = -EIO;
-	if (no_batch_ops(err)) {
+	if (map_no_batch_ops(err)) {
 		err = 0;
 		for (__u32 s = 0; s < SPEE_MAX_RULES && !err; s++)
 			err = bpf_map_lookup_elem(m->fd[SPEE_MAP_RULES], &s, &table[s]);
@@ -1003,17 +893,17 @@ static int cmp_record(const void *a, const void *b, void *ksz)
 static int slot_records(int fd, size_t ksz, size_t vsz, size_t slot_off, uint8_t slot,
 			void **out, size_t *n)
 {
-	struct dump dp = {};
+	struct map_dump dp = {};
 	size_t rec = ksz + vsz;
 	uint8_t *v;
-	int err = map_dump(fd, ksz, vsz, &dp);
+	int err = map_dump_read(fd, ksz, vsz, &dp);
 
 	*n = 0;
 	if (err)
 		return err;
 	v = malloc((dp.n ? dp.n : 1) * rec);
 	if (!v) {
-		dump_free(&dp);
+		map_dump_free(&dp);
 		return -ENOMEM;
 	}
 	for (size_t k = 0; k < dp.n; k++) {
@@ -1024,7 +914,7 @@ static int slot_records(int fd, size_t ksz, size_t vsz, size_t slot_off, uint8_t
 		(*n)++;
 	}
 	qsort_r(v, *n, rec, cmp_record, &ksz);
-	dump_free(&dp);
+	map_dump_free(&dp);
 	*out = v;
 	return 0;
 }
