@@ -4,7 +4,7 @@
  * the image from every policy id (maps_build_parts), and the gateway's own
  * maps written around maps.c's slot write and flip (maps_apply_source).
  * Its maps hold one entry per host address or per (host, rule, direction):
- * thousands, written and read back one by one.
+ * thousands, read back in batches (map_dump.h) and written where they differ.
  */
 #include "maps_gateway.h"
 
@@ -16,6 +16,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+#include "map_dump.h"
 
 /* ---- the image ---- */
 
@@ -90,35 +92,32 @@ static int cmp_held_name(const void *a, const void *b)
 /* spee_gw_names as it is, sorted by name. */
 static int read_names(int fd, struct held **out, size_t *n)
 {
-	struct held *v = NULL;
-	size_t cap = 0;
-	__u32 key, prev;
-	bool first = true;
+	struct map_dump dp = {};
+	struct held *v;
+	int err = map_dump_read(fd, sizeof(__u32), sizeof(struct spee_gw_name), &dp);
 
 	*out = NULL;
 	*n = 0;
-	while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+	if (err)
+		return err;
+	v = calloc(dp.n ? dp.n : 1, sizeof(*v));
+	if (!v) {
+		map_dump_free(&dp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < dp.n; i++) {
 		struct spee_gw_name name;
+		__u32 key;
 
-		first = false;
-		prev = key;
-		if (!key || key > GATEWAY_MAX_HOSTS || bpf_map_lookup_elem(fd, &key, &name))
-			continue; /* no index of ours, or deleted meanwhile */
-		if (*n == cap) {
-			struct held *grown = reallocarray(v, cap ? cap * 2 : 64, sizeof(*v));
-
-			if (!grown) {
-				free(v);
-				*n = 0;
-				return -ENOMEM;
-			}
-			v = grown;
-			cap = cap ? cap * 2 : 64;
-		}
+		memcpy(&key, dp.keys + i * sizeof(key), sizeof(key));
+		memcpy(&name, dp.vals + i * sizeof(name), sizeof(name));
+		if (!key || key > GATEWAY_MAX_HOSTS)
+			continue; /* no index of ours */
 		v[*n].index = (uint16_t)key;
 		snprintf(v[*n].name, sizeof(v[*n].name), "%.*s", SPEE_GW_NAME_LEN - 1, name.name);
 		(*n)++;
 	}
+	map_dump_free(&dp);
 	if (*n)
 		qsort(v, *n, sizeof(*v), cmp_held_name);
 	*out = v;
@@ -285,30 +284,35 @@ static const struct host_entry *find_host(const struct host_entry *v, size_t n,
 }
 
 /* Entries of a hash whose first byte (the slot) is, or is not, slot. */
-static int count_slot(int fd, size_t ksz, uint8_t slot, size_t *mine, size_t *other)
+static int count_slot(int fd, size_t ksz, size_t vsz, uint8_t slot, size_t *mine, size_t *other)
 {
-	uint8_t key[64], prev[64];
-	bool first = true;
+	struct map_dump dp = {};
+	int err = map_dump_read(fd, ksz, vsz, &dp);
 
 	*mine = *other = 0;
-	if (ksz > sizeof(key))
-		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, first ? NULL : prev, key)) {
-		if (key[0] == slot)
+	for (size_t i = 0; !err && i < dp.n; i++) {
+		if (dp.keys[i * ksz] == slot)
 			(*mine)++;
 		else
 			(*other)++;
-		memcpy(prev, key, ksz);
-		first = false;
 	}
-	return 0;
+	map_dump_free(&dp);
+	return err;
 }
 
-static size_t map_count(int fd, size_t ksz)
+/* A per-CPU counter's value as the syscalls read it: every possible CPU's. */
+static size_t percpu_ctr_size(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	return ncpu > 0 ? (size_t)ncpu * ((sizeof(struct spee_counter) + 7) / 8 * 8) : 0;
+}
+
+static size_t map_count(int fd, size_t ksz, size_t vsz)
 {
 	size_t mine, other;
 
-	return count_slot(fd, ksz, 0, &mine, &other) ? 0 : mine + other;
+	return count_slot(fd, ksz, vsz, 0, &mine, &other) ? 0 : mine + other;
 }
 
 static uint32_t max_entries(int fd)
@@ -326,8 +330,8 @@ static int gw_check(const struct maps_source *src, const struct spee_map_fds *m,
 	const struct gw_apply *ga = src->arg;
 	struct maps_gateway_counts c;
 	size_t mine, other, ctrs, names;
-	int err = count_slot(m->fd[SPEE_MAP_GW_HOSTS], sizeof(struct spee_gw_host_key), slot, &mine,
-			     &other);
+	int err = count_slot(m->fd[SPEE_MAP_GW_HOSTS], sizeof(struct spee_gw_host_key),
+			     sizeof(struct spee_gw_host), slot, &mine, &other);
 
 	if (err)
 		return err;
@@ -337,7 +341,8 @@ static int gw_check(const struct maps_source *src, const struct spee_map_fds *m,
 	 * The counters are counted as if none of the policy's were there yet
 	 * (an upper bound: the maps are sized for twice the policy's).
 	 */
-	ctrs = map_count(m->fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key)) + c.rule_ctrs;
+	ctrs = map_count(m->fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key), percpu_ctr_size()) +
+	       c.rule_ctrs;
 	names = ga->n_cur;
 	for (size_t h = 0; h < ga->g->n_hosts; h++)
 		names += ga->fresh[h];
@@ -364,38 +369,46 @@ static struct spee_counter *percpu_zero(void)
 	return ncpu > 0 ? calloc((size_t)ncpu, sizeof(struct spee_counter)) : NULL;
 }
 
-/* Deletes every spee_gw_ctr entry for which drop(key) says so. */
-static int ctr_delete_if(int fd, bool (*drop)(const struct spee_gw_ctr_key *k, const void *arg),
-			 const void *arg)
+static int cmp_ctr_key(const void *a, const void *b)
 {
-	struct spee_gw_ctr_key key, prev, *victims = NULL;
-	size_t n = 0, cap = 0;
-	bool first = true;
-	int err = 0;
+	return memcmp(a, b, sizeof(struct spee_gw_ctr_key));
+}
 
-	/* collected first: deleting while walking restarts the walk */
-	while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
-		first = false;
-		prev = key;
-		if (!drop(&key, arg))
-			continue;
-		if (n == cap) {
-			struct spee_gw_ctr_key *grown =
-				reallocarray(victims, cap ? cap * 2 : 256, sizeof(*victims));
+/*
+ * Deletes every spee_gw_ctr entry for which drop(key) says so. kept (may be
+ * NULL): the keys left, sorted, for the caller to free.
+ */
+static int ctr_delete_if(int fd, bool (*drop)(const struct spee_gw_ctr_key *k, const void *arg),
+			 const void *arg, struct spee_gw_ctr_key **kept, size_t *n_kept)
+{
+	const size_t ksz = sizeof(struct spee_gw_ctr_key), vsz = percpu_ctr_size();
+	struct spee_gw_ctr_key *keys = NULL;
+	struct map_dump dp = {};
+	size_t n = 0;
+	int err = vsz ? map_dump_read(fd, ksz, vsz, &dp) : -EINVAL;
 
-			if (!grown) {
-				free(victims);
-				return -ENOMEM;
-			}
-			victims = grown;
-			cap = cap ? cap * 2 : 256;
-		}
-		victims[n++] = key;
+	if (!err) {
+		keys = malloc((dp.n ? dp.n : 1) * ksz);
+		if (!keys)
+			err = -ENOMEM;
 	}
-	for (size_t i = 0; i < n && !err; i++)
-		if (bpf_map_delete_elem(fd, &victims[i]) && errno != ENOENT)
+	for (size_t i = 0; !err && i < dp.n; i++) {
+		struct spee_gw_ctr_key key;
+
+		memcpy(&key, dp.keys + i * ksz, ksz);
+		if (!drop(&key, arg))
+			keys[n++] = key;
+		else if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 			err = -errno;
-	free(victims);
+	}
+	map_dump_free(&dp);
+	if (!err && kept) {
+		qsort(keys, n, ksz, cmp_ctr_key);
+		*kept = keys;
+		*n_kept = n;
+		keys = NULL;
+	}
+	free(keys);
 	return err;
 }
 
@@ -407,67 +420,76 @@ static bool of_fresh_host(const struct spee_gw_ctr_key *k, const void *arg)
 	return h >= 0 && ga->fresh[h];
 }
 
+/* Writes each host's name at its index, where spee_gw_names (as read: ga->cur) differs. */
 static int write_names(const struct gw_apply *ga, int fd)
 {
-	for (size_t h = 0; h < ga->g->n_hosts; h++) {
-		struct spee_gw_name name = { 0 }, now;
+	const struct held **at = calloc(GATEWAY_MAX_HOSTS + 1, sizeof(*at));
+	int err = 0;
+
+	if (!at)
+		return -ENOMEM;
+	for (size_t i = 0; i < ga->n_cur; i++)
+		at[ga->cur[i].index] = &ga->cur[i];
+	for (size_t h = 0; h < ga->g->n_hosts && !err; h++) {
+		struct spee_gw_name name = { 0 };
 		__u32 key = ga->index[h];
 
 		host_label(&ga->g->hosts[h], name.name);
-		if (!bpf_map_lookup_elem(fd, &key, &now) && !memcmp(&now, &name, sizeof(now)))
+		if (at[key] && !strcmp(at[key]->name, name.name))
 			continue;
 		if (bpf_map_update_elem(fd, &key, &name, BPF_ANY))
-			return -errno;
+			err = -errno;
 	}
-	return 0;
+	free(at);
+	return err;
 }
 
 static int write_hosts(const struct gw_apply *ga, int fd, uint8_t slot)
 {
-	struct spee_gw_host_key key, prev, *stale = NULL;
+	const size_t ksz = sizeof(struct spee_gw_host_key), vsz = sizeof(struct spee_gw_host);
 	struct host_entry *want = NULL;
-	size_t n_want = 0, n_stale = 0, cap = 0;
-	bool first = true;
+	struct map_dump dp = {};
+	size_t n_want = 0;
+	bool *same = NULL;
 	int err = wanted_hosts(ga->g, ga->index, slot, &want, &n_want);
 
-	/* what the slot holds and should not */
-	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
-		first = false;
-		prev = key;
-		if (key.slot != slot || find_host(want, n_want, &key))
-			continue;
-		if (n_stale == cap) {
-			struct spee_gw_host_key *grown =
-				reallocarray(stale, cap ? cap * 2 : 64, sizeof(*stale));
-
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			stale = grown;
-			cap = cap ? cap * 2 : 64;
-		}
-		stale[n_stale++] = key;
+	if (!err)
+		err = map_dump_read(fd, ksz, vsz, &dp);
+	if (!err) {
+		same = calloc(n_want ? n_want : 1, sizeof(*same));
+		if (!same)
+			err = -ENOMEM;
 	}
-	for (size_t i = 0; i < n_stale && !err; i++)
-		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT)
-			err = -errno;
-	for (size_t i = 0; i < n_want && !err; i++) {
-		struct spee_gw_host have;
+	/* what the slot holds and should not goes; what it holds as it should stays */
+	for (size_t i = 0; !err && i < dp.n; i++) {
+		const struct host_entry *w;
+		struct spee_gw_host_key key;
 
-		if (!bpf_map_lookup_elem(fd, &want[i].key, &have) &&
-		    !memcmp(&want[i].v, &have, sizeof(have)))
+		memcpy(&key, dp.keys + i * ksz, ksz);
+		if (key.slot != slot)
 			continue;
-		if (bpf_map_update_elem(fd, &want[i].key, &want[i].v, BPF_ANY))
+		w = find_host(want, n_want, &key);
+		if (w)
+			same[w - want] = !memcmp(&w->v, dp.vals + i * vsz, vsz);
+		else if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 			err = -errno;
 	}
-	free(stale);
+	for (size_t i = 0; i < n_want && !err; i++)
+		if (!same[i] && bpf_map_update_elem(fd, &want[i].key, &want[i].v, BPF_ANY))
+			err = -errno;
+	map_dump_free(&dp);
+	free(same);
 	free(want);
 	return err;
 }
 
+/*
+ * Every (host, rule, direction) counter of the policy: one a slot newly
+ * given to another rule starts from zero, the others are kept; have: the
+ * map's keys (sorted), so that the counters there already cost no syscall.
+ */
 static int write_rule_ctrs(const struct gw_apply *ga, int fd, const uint16_t *slot_of_rule,
-			   const bool *fresh_rule)
+			   const bool *fresh_rule, const struct spee_gw_ctr_key *have, size_t n_have)
 {
 	struct spee_counter *zero = percpu_zero();
 	int err = 0;
@@ -488,6 +510,9 @@ static int write_rule_ctrs(const struct gw_apply *ga, int fd, const uint16_t *sl
 
 				if (!(p->rules[r].dirs & (1u << dir)) || !k.rule)
 					continue;
+				if (!fresh_rule[k.rule] && n_have &&
+				    bsearch(&k, have, n_have, sizeof(*have), cmp_ctr_key))
+					continue;
 				/* a slot given to another rule starts from zero; else kept */
 				if (bpf_map_update_elem(fd, &k, zero,
 							fresh_rule[k.rule] ? BPF_ANY : BPF_NOEXIST) &&
@@ -506,10 +531,12 @@ static int gw_before_flip(const struct maps_source *src, const struct spee_map_f
 {
 	const struct gw_apply *ga = src->arg;
 	const char *map = "spee_gw_ctr";
+	struct spee_gw_ctr_key *have = NULL;
+	size_t n_have = 0;
 	int err;
 
 	/* a host new to its index: nothing counted under it before is its */
-	err = ctr_delete_if(m->fd[SPEE_MAP_GW_CTR], of_fresh_host, ga);
+	err = ctr_delete_if(m->fd[SPEE_MAP_GW_CTR], of_fresh_host, ga, &have, &n_have);
 	if (!err) {
 		map = "spee_gw_names";
 		err = write_names(ga, m->fd[SPEE_MAP_GW_NAMES]);
@@ -520,8 +547,9 @@ static int gw_before_flip(const struct maps_source *src, const struct spee_map_f
 	}
 	if (!err) {
 		map = "spee_gw_ctr";
-		err = write_rule_ctrs(ga, m->fd[SPEE_MAP_GW_CTR], slot_of_rule, fresh);
+		err = write_rule_ctrs(ga, m->fd[SPEE_MAP_GW_CTR], slot_of_rule, fresh, have, n_have);
 	}
+	free(have);
 	if (err)
 		diag_add(d, NULL, 0, 0, "cannot write map %s: %s", map, strerror(-err));
 	return err;
@@ -559,7 +587,7 @@ static int gw_after_flip(const struct maps_source *src, const struct spee_map_fd
 	int err;
 
 	(void)slot;
-	err = ctr_delete_if(m->fd[SPEE_MAP_GW_CTR], unwanted_ctr, &s);
+	err = ctr_delete_if(m->fd[SPEE_MAP_GW_CTR], unwanted_ctr, &s, NULL, NULL);
 	/* names of hosts gone: the active slot no longer counts on them */
 	for (size_t i = 0; i < ga->n_cur && !err; i++) {
 		__u32 key = ga->cur[i].index;
@@ -631,13 +659,13 @@ out:
 int maps_gateway_check_hosts(const struct spee_map_fds *m, const struct gateway_policy *g,
 			     size_t *missing, size_t *extra, size_t *changed, struct diags *d)
 {
-	struct spee_gw_host_key key, prev;
+	const size_t ksz = sizeof(struct spee_gw_host_key), vsz = sizeof(struct spee_gw_host);
 	struct host_entry *want = NULL;
+	struct map_dump dp = {};
 	struct spee_runtime rt;
 	uint16_t *index;
 	size_t n_want = 0, found = 0;
-	bool first = true;
-	int fd = m->fd[SPEE_MAP_GW_HOSTS], err;
+	int err;
 
 	*missing = *extra = *changed = 0;
 	err = maps_read_runtime(m, &rt, d);
@@ -649,12 +677,13 @@ int maps_gateway_check_hosts(const struct spee_map_fds *m, const struct gateway_
 	err = maps_gateway_read_hosts(m, g, index, d);
 	if (!err)
 		err = wanted_hosts(g, index, (uint8_t)(rt.active & 1), &want, &n_want);
-	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+	if (!err)
+		err = map_dump_read(m->fd[SPEE_MAP_GW_HOSTS], ksz, vsz, &dp);
+	for (size_t i = 0; !err && i < dp.n; i++) {
 		const struct host_entry *w;
-		struct spee_gw_host v;
+		struct spee_gw_host_key key;
 
-		first = false;
-		prev = key;
+		memcpy(&key, dp.keys + i * ksz, ksz);
 		if (key.slot != (rt.active & 1))
 			continue;
 		w = find_host(want, n_want, &key);
@@ -663,9 +692,10 @@ int maps_gateway_check_hosts(const struct spee_map_fds *m, const struct gateway_
 			continue;
 		}
 		found++;
-		if (!bpf_map_lookup_elem(fd, &key, &v) && memcmp(&v, &w->v, sizeof(v)))
+		if (memcmp(dp.vals + i * vsz, &w->v, vsz))
 			(*changed)++;
 	}
+	map_dump_free(&dp);
 	if (!err)
 		*missing = n_want - found;
 	free(index);
