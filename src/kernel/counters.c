@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "map_dump.h"
+
 /* Sums one per-CPU counter; values of a per-CPU map are laid out one per possible CPU. */
 static int read_percpu(int fd, uint32_t index, struct spee_counter *buf, int ncpu,
 		       struct spee_counter *out)
@@ -51,126 +53,72 @@ static int cmp_gw_hosts(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/*
- * Room for one more element of a growing array; a walk is bounded by
- * twice the map's size: a key deleted under it restarts the walk, and the
- * duplicates that leaves are dropped after sorting.
- */
-static int reserve(void **v, size_t *cap, size_t n, size_t size, size_t limit)
-{
-	void *p;
-	size_t want = *cap ? *cap * 2 : 64;
-
-	if (n < *cap)
-		return 0;
-	if (n >= limit)
-		return -E2BIG;
-	p = realloc(*v, want * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = want;
-	return 0;
-}
-
-static int walk_limit(int fd, size_t *limit)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	*limit = 2 * (size_t)info.max_entries + 64;
-	return 0;
-}
-
 /* spee_gw_names, by index: the hosts of a gateway (none in host mode). */
 static int read_gw_names(int fd, struct counter_gw *gw)
 {
-	size_t cap = 0, limit, kept = 0;
-	uint32_t key, next;
-	bool first = true;
+	struct map_dump dp = {};
 	int err;
 
 	if (fd < 0)
 		return 0; /* pinned by a build without gateway mode */
-	err = walk_limit(fd, &limit);
-	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
-		struct spee_gw_name v;
+	err = map_dump_read(fd, sizeof(uint32_t), sizeof(struct spee_gw_name), &dp);
+	if (!err && dp.n) {
+		gw->hosts = calloc(dp.n, sizeof(*gw->hosts));
+		if (!gw->hosts)
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; !err && i < dp.n; i++) {
 		struct counter_gw_host *h;
+		struct spee_gw_name v;
+		uint32_t key;
 
-		first = false;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &v)) {
-			if (errno != ENOENT)
-				err = -errno;
-			continue; /* deleted meanwhile */
-		}
+		memcpy(&key, dp.keys + i * sizeof(key), sizeof(key));
+		memcpy(&v, dp.vals + i * sizeof(v), sizeof(v));
 		if (key > UINT16_MAX || key == SPEE_GW_HOST_NONE)
 			continue; /* no host index: not ours to show */
-		err = reserve((void **)&gw->hosts, &cap, gw->n_hosts, sizeof(*gw->hosts), limit);
-		if (err)
-			break;
 		h = &gw->hosts[gw->n_hosts++];
 		h->index = (uint16_t)key;
 		memcpy(h->name, v.name, sizeof(h->name));
 		h->name[sizeof(h->name) - 1] = '\0';
 	}
-	if (!err && errno != ENOENT)
-		err = -errno;
+	map_dump_free(&dp);
 	if (err)
 		return err;
 	if (gw->n_hosts)
 		qsort(gw->hosts, gw->n_hosts, sizeof(*gw->hosts), cmp_gw_hosts);
-	for (size_t i = 0; i < gw->n_hosts; i++)
-		if (!kept || gw->hosts[kept - 1].index != gw->hosts[i].index)
-			gw->hosts[kept++] = gw->hosts[i];
-	gw->n_hosts = kept;
 	return 0;
 }
 
 /* spee_gw_ctr, each counter summed over the CPUs, by key. */
-static int read_gw_ctr(int fd, struct spee_counter *buf, int ncpu, struct counter_gw *gw)
+static int read_gw_ctr(int fd, int ncpu, struct counter_gw *gw)
 {
-	struct spee_gw_ctr_key key, next;
-	size_t cap = 0, limit, kept = 0;
-	bool first = true;
+	const size_t ksz = sizeof(struct spee_gw_ctr_key), vsz = (size_t)ncpu * sizeof(struct spee_counter);
+	struct map_dump dp = {};
 	int err;
 
 	if (fd < 0)
 		return 0;
-	err = walk_limit(fd, &limit);
-	while (!err && !bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
-		struct counter_gw_entry *e;
+	err = map_dump_read(fd, ksz, vsz, &dp);
+	if (!err && dp.n) {
+		gw->ctr = calloc(dp.n, sizeof(*gw->ctr));
+		if (!gw->ctr)
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; !err && i < dp.n; i++) {
+		struct counter_gw_entry *e = &gw->ctr[gw->n++];
+		const struct spee_counter *c = (const void *)(dp.vals + i * vsz);
 
-		first = false;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, buf)) {
-			if (errno != ENOENT)
-				err = -errno;
-			continue;
-		}
-		err = reserve((void **)&gw->ctr, &cap, gw->n, sizeof(*gw->ctr), limit);
-		if (err)
-			break;
-		e = &gw->ctr[gw->n++];
-		memset(e, 0, sizeof(*e));
-		e->key = key;
-		for (int c = 0; c < ncpu; c++) {
-			e->c.packets += buf[c].packets;
-			e->c.bytes += buf[c].bytes;
+		memcpy(&e->key, dp.keys + i * ksz, ksz);
+		for (int k = 0; k < ncpu; k++) {
+			e->c.packets += c[k].packets;
+			e->c.bytes += c[k].bytes;
 		}
 	}
-	if (!err && errno != ENOENT)
-		err = -errno;
+	map_dump_free(&dp);
 	if (err)
 		return err;
 	if (gw->n)
 		qsort(gw->ctr, gw->n, sizeof(*gw->ctr), cmp_gw_entries);
-	for (size_t i = 0; i < gw->n; i++)
-		if (!kept || cmp_gw_key(&gw->ctr[kept - 1].key, &gw->ctr[i].key))
-			gw->ctr[kept++] = gw->ctr[i];
-	gw->n = kept;
 	return 0;
 }
 
@@ -257,7 +205,7 @@ static int read_maps(const struct counter_maps *m, struct counter_snapshot *s)
 	if (!err)
 		err = read_gw_names(m->gw_names, &s->gw);
 	if (!err && s->gw.n_hosts)
-		err = read_gw_ctr(m->gw_ctr, buf, ncpu, &s->gw);
+		err = read_gw_ctr(m->gw_ctr, ncpu, &s->gw);
 out:
 	if (err)
 		counters_release(s);
