@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "protocols.h"
+#include "runsort.h"
 
 /* ---- step 1: counter slots ---- */
 
@@ -143,9 +144,8 @@ struct seq_prefix {
 	size_t seq;
 };
 
-static int cmp_seq_exact(const void *a, const void *b)
+static int cmp_seq_exact(const struct seq_exact *x, const struct seq_exact *y)
 {
-	const struct seq_exact *x = a, *y = b;
 
 	for (int i = 0; i < 3; i++)
 		if (x->order[i] != y->order[i])
@@ -154,58 +154,11 @@ static int cmp_seq_exact(const void *a, const void *b)
 }
 
 /*
- * Sorts v by cmp_seq_exact. The entries arrive in long sorted runs (a
- * rule's peers come from the policy in address order, and one rule, port
- * and family make one run), so merging the runs bottom-up takes a few
- * passes where a general sort takes log2(n): at 10,000 hosts this is the
- * larger part of building an image. Returns 0 or -ENOMEM.
+ * The entries arrive in long sorted runs (a rule's peers come from the
+ * policy in address order, and one rule, port and family make one run):
+ * at 10,000 hosts sorting them is the larger part of building an image.
  */
-static int sort_exact(struct seq_exact *v, size_t n)
-{
-	struct seq_exact *tmp, *src = v, *dst;
-	size_t *run, n_run = 0;
-
-	if (n < 2)
-		return 0;
-	run = malloc((n + 1) * sizeof(*run));
-	tmp = malloc(n * sizeof(*tmp));
-	if (!run || !tmp) {
-		free(run);
-		free(tmp);
-		return -ENOMEM;
-	}
-	run[n_run++] = 0;
-	for (size_t i = 1; i < n; i++)
-		if (cmp_seq_exact(&v[i - 1], &v[i]) > 0)
-			run[n_run++] = i;
-	run[n_run] = n;
-	dst = tmp;
-	while (n_run > 1) {
-		size_t out = 0;
-
-		for (size_t r = 0; r < n_run; r += 2) {
-			size_t a = run[r], a_end = run[r + 1], b = a_end;
-			size_t b_end = r + 2 <= n_run ? run[r + 2] : a_end, k = a;
-
-			while (a < a_end && b < b_end)
-				dst[k++] = cmp_seq_exact(&src[a], &src[b]) <= 0 ? src[a++] : src[b++];
-			while (a < a_end)
-				dst[k++] = src[a++];
-			while (b < b_end)
-				dst[k++] = src[b++];
-			run[out++] = run[r];
-		}
-		run[out] = n;
-		n_run = out;
-		src = dst;
-		dst = dst == tmp ? v : tmp;
-	}
-	if (src != v)
-		memcpy(v, src, n * sizeof(*v));
-	free(run);
-	free(tmp);
-	return 0;
-}
+RUNSORT_DEFINE(sort_exact, struct seq_exact, cmp_seq_exact)
 
 static void set_order(struct seq_exact *s, const struct spee_rule_key *k)
 {

@@ -28,6 +28,7 @@
 #include "matrix.h"
 #include "policy_work.h"
 #include "protocols.h"
+#include "runsort.h"
 
 #define DNS_PORT 53
 
@@ -559,15 +560,15 @@ struct sort_item {
 	size_t idx;
 };
 
-static int cmp_sort_item(const void *pa, const void *pb)
+static int cmp_sort_item(const struct sort_item *a, const struct sort_item *b)
 {
-	const struct sort_item *a = pa, *b = pb;
-
 	for (int i = 0; i < 4; i++)
 		if (a->key[i] != b->key[i])
 			return a->key[i] < b->key[i] ? -1 : 1;
 	return 0;
 }
+
+RUNSORT_DEFINE(sort_items, struct sort_item, cmp_sort_item)
 
 /* Appends len bytes of v, most significant first. */
 static void put_be(uint8_t **at, uint64_t v, int len)
@@ -646,7 +647,12 @@ static int sort_entries(const struct policy *p, struct entry_vec *ev, bool final
 		sort_item_key(p, &ev->v[i], final, &items[i]);
 		items[i].idx = i;
 	}
-	qsort(items, ev->n, sizeof(*items), cmp_sort_item);
+	/* few runs in the ties order (each rule's peers ascend): merged in a few passes */
+	if (sort_items(items, ev->n)) {
+		free(items);
+		free(sorted);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < ev->n; i++)
 		sorted[i] = ev->v[items[i].idx];
 	free(items);

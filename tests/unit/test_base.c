@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * src/base/: addresses and prefixes (addr.c), DNS name tables (names.c) and
- * diagnostics (diag.c), the pieces every layer builds on.
+ * src/base/: addresses and prefixes (addr.c), DNS name tables (names.c),
+ * diagnostics (diag.c) and the run-merging sort (runsort.h), the pieces
+ * every layer builds on.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "addr.h"
 #include "diag.h"
 #include "names.h"
+#include "runsort.h"
 
 static void prefixes_parse_and_say_what_is_wrong(void **state)
 {
@@ -118,6 +120,65 @@ static void diagnostics_say_where_and_a_null_list_takes_none(void **state)
 	diags_free(&d);
 }
 
+/* An item: what it sorts by, and where it started (to see stability). */
+struct sort_probe {
+	uint32_t key;
+	uint32_t at;
+};
+
+static int cmp_probe(const struct sort_probe *a, const struct sort_probe *b)
+{
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+RUNSORT_DEFINE(sort_probes, struct sort_probe, cmp_probe)
+
+/*
+ * Whatever runs the input has (none, one, many, uneven, an odd number of
+ * them), the result is ascending and equal keys keep their order.
+ */
+static void runsort_sorts_stably_whatever_runs_it_is_given(void **state)
+{
+	enum { N = 2000 };
+	struct sort_probe *v = calloc(N, sizeof(*v));
+	unsigned seed = 7;
+
+	(void)state;
+	assert_non_null(v);
+	for (int shape = 0; shape < 5; shape++) {
+		size_t n = shape == 4 ? N - 1 : N;
+
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			switch (shape) {
+			case 0: /* random, many ties */
+				v[i].key = (seed >> 16) % 50;
+				break;
+			case 1: /* already sorted: one run */
+				v[i].key = (uint32_t)i / 3;
+				break;
+			case 2: /* descending: every item a run */
+				v[i].key = (uint32_t)(n - i);
+				break;
+			default: /* ascending runs of uneven lengths, overlapping */
+				v[i].key = (uint32_t)(i % (37 + shape * 11)) * 5 + (seed >> 30);
+				break;
+			}
+			v[i].at = (uint32_t)i;
+		}
+		assert_int_equal(sort_probes(v, n), 0);
+		for (size_t i = 1; i < n; i++) {
+			assert_true(v[i - 1].key <= v[i].key);
+			if (v[i - 1].key == v[i].key)
+				assert_true(v[i - 1].at < v[i].at);
+		}
+	}
+	/* nothing and one item are left alone */
+	assert_int_equal(sort_probes(v, 0), 0);
+	assert_int_equal(sort_probes(v, 1), 0);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +186,7 @@ int main(void)
 		cmocka_unit_test(prefixes_order_and_contain),
 		cmocka_unit_test(a_name_table_keeps_addresses_sorted_and_unique),
 		cmocka_unit_test(diagnostics_say_where_and_a_null_list_takes_none),
+		cmocka_unit_test(runsort_sorts_stably_whatever_runs_it_is_given),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
