@@ -704,38 +704,35 @@ static int zero_rule_counters(const struct spee_map_fds *m, uint16_t slot, struc
 
 /*
  * Forgets what spee_seen noted for the slots given to a new id: the
- * addresses an old rule allowed are not the new one's. Keys are collected
- * first (deleting while walking would restart the walk); the map is
- * bounded (SPEE_SEEN_ENTRIES). Walking a full table takes ~16 ms, so an
- * apply that gives no slot to a new id (a peer added, moved or removed)
- * does not walk it.
+ * addresses an old rule allowed are not the new one's. The table is read
+ * in batches (a full one, 16,384 entries, took ~16 ms key by key) and only
+ * when an apply gives a slot to a new id (a rule added or renamed), not for
+ * a peer added, moved or removed.
  */
 static int forget_seen(const struct spee_map_fds *m, const bool *fresh, struct diags *d)
 {
-	struct spee_seen_key *keys, k, *prev = NULL;
+	const size_t ksz = sizeof(struct spee_seen_key);
 	int fd = m->fd[SPEE_MAP_SEEN];
+	struct map_dump dp = {};
 	bool any = false;
-	size_t n = 0;
-	int err = 0;
+	int err;
 
 	for (uint16_t s = 1; s < SPEE_MAX_RULES && !any; s++)
 		any = fresh[s];
 	if (fd < 0 || !any)
 		return 0;
-	keys = calloc(SPEE_SEEN_ENTRIES, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	while (n < SPEE_SEEN_ENTRIES && !bpf_map_get_next_key(fd, prev, &k)) {
-		if (k.rule < SPEE_MAX_RULES && fresh[k.rule])
-			keys[n++] = k;
-		prev = &k;
-	}
-	for (size_t i = 0; i < n && !err; i++)
-		if (bpf_map_delete_elem(fd, &keys[i]) && errno != ENOENT)
+	err = map_dump_read(fd, ksz, sizeof(struct spee_tally), &dp);
+	for (size_t i = 0; !err && i < dp.n; i++) {
+		struct spee_seen_key k;
+
+		memcpy(&k, dp.keys + i * ksz, ksz);
+		if (k.rule < SPEE_MAX_RULES && fresh[k.rule] && bpf_map_delete_elem(fd, &k) &&
+		    errno != ENOENT)
 			err = -errno;
+	}
+	map_dump_free(&dp);
 	if (err)
 		diag_add(d, NULL, 0, 0, "cannot clear entries of spee_seen: %s", strerror(-err));
-	free(keys);
 	return err;
 }
 
