@@ -545,15 +545,15 @@ static int peer_cmp(const struct policy_entry *a, const struct policy_entry *b)
 }
 
 /*
- * Entries are sorted twice: for the ties, by (dir, proto, peer, rule order,
- * port), so that each (dir, proto, peer) group comes together in rule order;
- * at the end, by (dir, rule order, proto, port, peer). Peers order as
- * peer_cmp orders them. Every field fits in 32 bytes, written so that
- * comparing the bytes in order (as four big-endian words) gives that order,
- * and entries are sorted by this key: comparators calling entry_order and
- * prefix_cmp made sorting most of the time a large inventory took to
- * compile. A DNS name goes in as its rank among the policy's names in
- * strcmp order.
+ * For the ties, entries are sorted by (dir, proto, peer, rule order, port),
+ * so that each (dir, proto, peer) group comes together in rule order (the
+ * final order, by (dir, rule order, proto, port, peer), is made from this
+ * one: sort_final_from_ties). Peers order as peer_cmp orders them. Every
+ * field fits in 32 bytes, written so that comparing the bytes in order (as
+ * four big-endian words) gives that order, and entries are sorted by this
+ * key: comparators calling entry_order and prefix_cmp made sorting most of
+ * the time a large inventory took to compile. A DNS name goes in as its
+ * rank among the policy's names in strcmp order.
  */
 struct sort_item {
 	uint64_t key[4];
@@ -605,33 +605,25 @@ static void put_peer(uint8_t **at, const struct policy *p, const struct policy_e
 	put_be(at, pf->len, 1);
 }
 
-static void sort_item_key(const struct policy *p, const struct policy_entry *e, bool final,
+static void sort_item_key(const struct policy *p, const struct policy_entry *e,
 			  struct sort_item *it)
 {
 	uint8_t buf[sizeof(it->key)] = { 0 }, *at = buf;
 
-	_Static_assert(1 + 4 + 1 + 2 + 19 <= sizeof(buf), "the key fits");
-	if (final) {
-		put_be(&at, e->dir, 1);
-		put_be(&at, entry_order(p, e), 4);
-		put_be(&at, e->proto, 1);
-		put_be(&at, e->port_lo, 2);
-		put_peer(&at, p, e);
-	} else {
-		put_be(&at, e->dir, 1);
-		put_be(&at, e->proto, 1);
-		put_peer(&at, p, e);
-		put_be(&at, entry_order(p, e), 4);
-		put_be(&at, e->port_lo, 2);
-	}
+	_Static_assert(1 + 1 + 19 + 4 + 2 <= sizeof(buf), "the key fits");
+	put_be(&at, e->dir, 1);
+	put_be(&at, e->proto, 1);
+	put_peer(&at, p, e);
+	put_be(&at, entry_order(p, e), 4);
+	put_be(&at, e->port_lo, 2);
 	for (int i = 0; i < 4; i++) {
 		memcpy(&it->key[i], buf + 8 * i, 8);
 		it->key[i] = be64toh(it->key[i]);
 	}
 }
 
-/* Sorts ev in the ties order, or with final in the final order. Returns 0 or -ENOMEM. */
-static int sort_entries(const struct policy *p, struct entry_vec *ev, bool final)
+/* Sorts ev in the ties order. Returns 0 or -ENOMEM. */
+static int sort_ties(const struct policy *p, struct entry_vec *ev)
 {
 	struct policy_entry *sorted;
 	struct sort_item *items;
@@ -644,10 +636,10 @@ static int sort_entries(const struct policy *p, struct entry_vec *ev, bool final
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < ev->n; i++) {
-		sort_item_key(p, &ev->v[i], final, &items[i]);
+		sort_item_key(p, &ev->v[i], &items[i]);
 		items[i].idx = i;
 	}
-	/* few runs in the ties order (each rule's peers ascend): merged in a few passes */
+	/* few runs (the candidates come rule by rule, peers ascending): merged in a few passes */
 	if (sort_items(items, ev->n)) {
 		free(items);
 		free(sorted);
@@ -663,19 +655,19 @@ static int sort_entries(const struct policy *p, struct entry_vec *ev, bool final
 }
 
 /*
- * The final order from the ties order, without comparing peers again. The
- * final key is (dir, order, proto, port_lo) then the peer, and the first
- * word of the final sort key holds exactly that prefix. resolve_ties emits
- * each (dir, proto, peer) group whole, groups in ascending peer order, so
- * among entries of one prefix the peers already ascend: sorting stably by
- * the prefix alone gives the final order. Prefixes are few (a rule's ports
- * and directions), so they are counted into buckets, one pass each way.
- * Returns 0, -ENOMEM, or -E2BIG when there are too many prefixes for this
- * to pay (the caller sorts whole keys then).
+ * The final order, (dir, rule order, proto, port_lo, peer), from the ties
+ * order without comparing peers again: resolve_ties emits each (dir, proto,
+ * peer) group whole, groups in ascending peer order, so among the entries
+ * of one (dir, rule order, proto, port_lo) prefix the peers already ascend,
+ * and placing the entries stably into one bucket per prefix, buckets in
+ * prefix order, gives the final order. Prefixes are few (a rule's ports and
+ * directions): found through a small hash table, one pass each way.
  */
 struct prefix_bucket {
 	uint64_t prefix;
-	size_t count; /* then, once the buckets are in order, the next slot of the bucket */
+	uint32_t id; /* the bucket's number in bucket_of[], its order of appearance */
+	size_t count;
+	size_t next; /* once the buckets are in prefix order: the bucket's next place */
 };
 
 static uint64_t final_prefix(const struct policy *p, const struct policy_entry *e)
@@ -692,64 +684,83 @@ static int cmp_bucket(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The hash slot of prefix in a table of cap (a power of two) slots: its own, or the free one. */
+static size_t bucket_slot(const uint32_t *slot, size_t cap, const struct prefix_bucket *b,
+			  uint64_t prefix)
+{
+	size_t h = (size_t)((prefix * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+
+	while (slot[h] && b[slot[h] - 1].prefix != prefix)
+		h = (h + 1) & (cap - 1);
+	return h;
+}
+
+/* slot (bucket + 1, 0 free) rebuilt at twice the size for n buckets and one more. */
+static int grow_slots(uint32_t **slot, size_t *cap, const struct prefix_bucket *b, size_t n)
+{
+	size_t want = *cap ? *cap * 2 : 128;
+	uint32_t *v = calloc(want, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++)
+		v[bucket_slot(v, want, b, b[k].prefix)] = (uint32_t)k + 1;
+	free(*slot);
+	*slot = v;
+	*cap = want;
+	return 0;
+}
+
 static int sort_final_from_ties(const struct policy *p, struct entry_vec *ev)
 {
-	size_t cap = 64, n_buckets = 0, max_buckets = ev->n / 8 + 64;
-	uint32_t *slot = NULL, *bucket_of = NULL; /* hash slot -> bucket + 1; entry -> bucket */
+	size_t cap = 0, n_b = 0, b_cap = 0, at = 0;
+	uint32_t *slot = NULL, *rank = NULL;
+	uint32_t *bucket_of = malloc((ev->n ? ev->n : 1) * sizeof(*bucket_of));
+	struct policy_entry *sorted = malloc((ev->n ? ev->n : 1) * sizeof(*sorted));
 	struct prefix_bucket *b = NULL;
-	struct policy_entry *sorted = NULL;
-	uint32_t *rank = NULL;
-	int err = 0;
+	int err = bucket_of && sorted ? 0 : -ENOMEM;
 
-	while (cap < 2 * max_buckets)
-		cap *= 2;
-	slot = calloc(cap, sizeof(*slot));
-	b = malloc(max_buckets * sizeof(*b));
-	bucket_of = malloc((ev->n ? ev->n : 1) * sizeof(*bucket_of));
-	sorted = malloc((ev->n ? ev->n : 1) * sizeof(*sorted));
-	if (!slot || !b || !bucket_of || !sorted) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < ev->n; i++) {
-		uint64_t key = final_prefix(p, &ev->v[i]);
-		size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+	for (size_t i = 0; i < ev->n && !err; i++) {
+		uint64_t prefix = final_prefix(p, &ev->v[i]);
+		size_t h;
 
-		while (slot[h] && b[slot[h] - 1].prefix != key)
-			h = (h + 1) & (cap - 1);
-		if (!slot[h]) {
-			if (n_buckets == max_buckets) {
-				err = -E2BIG;
-				goto out;
+		if (2 * (n_b + 1) > cap)
+			err = grow_slots(&slot, &cap, b, n_b);
+		if (!err && n_b == b_cap) {
+			struct prefix_bucket *grown = reallocarray(b, b_cap ? b_cap * 2 : 64, sizeof(*b));
+
+			if (grown) {
+				b = grown;
+				b_cap = b_cap ? b_cap * 2 : 64;
+			} else {
+				err = -ENOMEM;
 			}
-			b[n_buckets] = (struct prefix_bucket){ .prefix = key };
-			slot[h] = (uint32_t)++n_buckets;
+		}
+		if (err)
+			break;
+		h = bucket_slot(slot, cap, b, prefix);
+		if (!slot[h]) {
+			b[n_b] = (struct prefix_bucket){ .prefix = prefix, .id = (uint32_t)n_b };
+			slot[h] = (uint32_t)++n_b;
 		}
 		bucket_of[i] = slot[h] - 1;
 		b[slot[h] - 1].count++;
 	}
-	/* the buckets in prefix order, each entry's bucket renamed to its rank */
-	rank = malloc((n_buckets ? n_buckets : 1) * sizeof(*rank));
-	if (!rank) {
-		err = -ENOMEM;
-		goto out;
+	if (!err) {
+		rank = malloc((n_b ? n_b : 1) * sizeof(*rank));
+		if (!rank)
+			err = -ENOMEM;
 	}
-	for (size_t k = 0; k < n_buckets; k++)
-		b[k].count = b[k].count << 32 | k; /* keeps the old index through the sort */
-	qsort(b, n_buckets, sizeof(*b), cmp_bucket);
-	{
-		size_t at = 0;
-
-		for (size_t k = 0; k < n_buckets; k++) {
-			size_t count = b[k].count >> 32;
-
-			rank[b[k].count & 0xffffffffu] = (uint32_t)k;
-			b[k].count = at;
-			at += count;
-		}
+	if (err)
+		goto out;
+	qsort(b, n_b, sizeof(*b), cmp_bucket);
+	for (size_t k = 0; k < n_b; k++) {
+		rank[b[k].id] = (uint32_t)k;
+		b[k].next = at;
+		at += b[k].count;
 	}
 	for (size_t i = 0; i < ev->n; i++)
-		sorted[b[rank[bucket_of[i]]].count++] = ev->v[i];
+		sorted[b[rank[bucket_of[i]]].next++] = ev->v[i];
 	free(ev->v);
 	ev->v = sorted;
 	ev->cap = ev->n ? ev->n : 1;
@@ -859,7 +870,7 @@ static int resolve_ties(struct policy *p, struct rule_work *work, struct entry_v
 	size_t n_taken = 0, cap_taken = 0;
 	int err = 0;
 
-	err = sort_entries(p, cand, false);
+	err = sort_ties(p, cand);
 	for (size_t i = 0; i < cand->n && !err; i++) {
 		const struct policy_entry *e = &cand->v[i];
 
@@ -870,8 +881,6 @@ static int resolve_ties(struct policy *p, struct rule_work *work, struct entry_v
 	free(taken);
 	if (!err)
 		err = sort_final_from_ties(p, out);
-	if (err == -E2BIG)
-		err = sort_entries(p, out, true);
 	return err;
 }
 

@@ -155,7 +155,7 @@ struct policy {
 	struct policy_rule *rules; /* every rule of the config, in row order */
 	size_t n_rules;
 
-	struct policy_entry *entries; /* sorted: dir, proto, port, rule order, peer */
+	struct policy_entry *entries; /* sorted: dir, rule order, proto, first port, peer */
 	size_t n_entries;
 
 	struct policy_note *notes;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "labels.h"
@@ -593,6 +594,56 @@ static void compiling_twice_gives_the_same_entries(void **state)
 	release(&b);
 }
 
+/* The final order's key of an entry: direction, rule order, protocol, first port. */
+static uint64_t final_key(const struct policy *p, const struct policy_entry *e)
+{
+	uint64_t order = e->reason == SPEE_REASON_RULE ? e->rule : p->n_rules + e->reason;
+
+	return (uint64_t)e->dir << 56 | order << 24 | (uint64_t)e->proto << 16 | e->port_lo;
+}
+
+/*
+ * The compiled entries come by (direction, rule order, protocol, first
+ * port), then peer, however many ports the rules use: 200 rules on
+ * ports of their own, both families, peers by role and ANY.
+ */
+static void entries_come_in_the_final_order_with_many_ports(void **state)
+{
+	char path[] = "/tmp/spee-policy-XXXXXX";
+	struct compiled c;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fprintf(f, "hosts:\n"
+		   "  - {name: mgmt1, roles: [MGMT], addresses: [198.18.0.10, \"fd00:5e::10\"]}\n"
+		   "  - {name: cas1, roles: [CAS, IH], addresses: [198.18.0.11, \"fd00:5e::11\"]}\n"
+		   "  - {name: cas2, roles: [CAS], addresses: [198.18.0.12]}\n"
+		   "rules:\n");
+	for (int i = 0; i < 200; i++)
+		fprintf(f, "  - {id: r%d, proto: %s, port: %d, from: [%s], to: [%s]}\n", i,
+			i % 3 ? "tcp" : "udp", 10000 + 7 * i, i % 4 ? "CAS" : "any",
+			i % 2 ? "MGMT" : "CAS");
+	assert_int_equal(fclose(f), 0);
+	compile(&c, path, "cas1");
+	unlink(path);
+	assert_true(c.p->n_entries > 200);
+	for (size_t i = 1; i < c.p->n_entries; i++) {
+		const struct policy_entry *a = &c.p->entries[i - 1], *b = &c.p->entries[i];
+		uint64_t ka = final_key(c.p, a), kb = final_key(c.p, b);
+
+		if (ka > kb || (ka == kb && a->peer_kind == ENTRY_PEER_PREFIX &&
+				b->peer_kind == ENTRY_PEER_PREFIX && prefix_cmp(&a->prefix, &b->prefix) >= 0))
+			fail_msg("entries %zu and %zu out of order: %s / %s", i - 1, i,
+				 c.lines[i - 1], c.lines[i]);
+	}
+	release(&c);
+}
+
 /* ---- CONTRACT.md section 4 ---- */
 
 #define REAL_HOST "tests/fixtures/config/real-host.yaml"
@@ -906,6 +957,7 @@ int main(void)
 		cmocka_unit_test(unknown_host_is_an_error),
 		cmocka_unit_test(system_resolvers_are_used_when_the_config_names_none),
 		cmocka_unit_test(compiling_twice_gives_the_same_entries),
+		cmocka_unit_test(entries_come_in_the_final_order_with_many_ports),
 		cmocka_unit_test(a_host_name_target_is_enforced_on_that_host_only),
 		cmocka_unit_test(icmp_rules_keep_to_their_family),
 		cmocka_unit_test(baselines_compile_after_every_other_rule),
