@@ -92,12 +92,15 @@ static int read_gw_names(int fd, struct counter_gw *gw)
 /* spee_gw_ctr, each counter summed over the CPUs, by key. */
 static int read_gw_ctr(int fd, int ncpu, struct counter_gw *gw)
 {
-	const size_t ksz = sizeof(struct spee_gw_ctr_key), vsz = (size_t)ncpu * sizeof(struct spee_counter);
+	const size_t ksz = sizeof(struct spee_gw_ctr_key);
+	const size_t vsz = map_dump_percpu_size(sizeof(struct spee_counter));
 	struct map_dump dp = {};
 	int err;
 
 	if (fd < 0)
 		return 0;
+	if (!vsz)
+		return -EINVAL;
 	err = map_dump_read(fd, ksz, vsz, &dp);
 	if (!err && dp.n) {
 		gw->ctr = calloc(dp.n, sizeof(*gw->ctr));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 /* The kernel's own "not supported" (ENOTSUPP), which reaches user space as is. */
 #define KERNEL_ENOTSUPP 524
@@ -18,6 +19,13 @@
 bool map_no_batch_ops(int err)
 {
 	return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -KERNEL_ENOTSUPP;
+}
+
+size_t map_dump_percpu_size(size_t value_size)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	return ncpu > 0 ? (size_t)ncpu * ((value_size + 7) / 8 * 8) : 0;
 }
 
 void map_dump_free(struct map_dump *dp)

@@ -20,6 +20,9 @@ struct map_dump {
 	size_t cap;
 };
 
+/* A per-CPU map's value as the syscalls read it (every possible CPU's, 8-aligned); 0 on error. */
+size_t map_dump_percpu_size(size_t value_size);
+
 /* True when a batch operation failed only because the map type has none. */
 bool map_no_batch_ops(int err);
 

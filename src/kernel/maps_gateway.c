@@ -300,14 +300,6 @@ static int count_slot(int fd, size_t ksz, size_t vsz, uint8_t slot, size_t *mine
 	return err;
 }
 
-/* A per-CPU counter's value as the syscalls read it: every possible CPU's. */
-static size_t percpu_ctr_size(void)
-{
-	int ncpu = libbpf_num_possible_cpus();
-
-	return ncpu > 0 ? (size_t)ncpu * ((sizeof(struct spee_counter) + 7) / 8 * 8) : 0;
-}
-
 static size_t map_count(int fd, size_t ksz, size_t vsz)
 {
 	size_t mine, other;
@@ -341,7 +333,8 @@ static int gw_check(const struct maps_source *src, const struct spee_map_fds *m,
 	 * The counters are counted as if none of the policy's were there yet
 	 * (an upper bound: the maps are sized for twice the policy's).
 	 */
-	ctrs = map_count(m->fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key), percpu_ctr_size()) +
+	ctrs = map_count(m->fd[SPEE_MAP_GW_CTR], sizeof(struct spee_gw_ctr_key),
+			 map_dump_percpu_size(sizeof(struct spee_counter))) +
 	       c.rule_ctrs;
 	names = ga->n_cur;
 	for (size_t h = 0; h < ga->g->n_hosts; h++)
@@ -381,7 +374,8 @@ static int cmp_ctr_key(const void *a, const void *b)
 static int ctr_delete_if(int fd, bool (*drop)(const struct spee_gw_ctr_key *k, const void *arg),
 			 const void *arg, struct spee_gw_ctr_key **kept, size_t *n_kept)
 {
-	const size_t ksz = sizeof(struct spee_gw_ctr_key), vsz = percpu_ctr_size();
+	const size_t ksz = sizeof(struct spee_gw_ctr_key);
+	const size_t vsz = map_dump_percpu_size(sizeof(struct spee_counter));
 	struct spee_gw_ctr_key *keys = NULL;
 	struct map_dump dp = {};
 	size_t n = 0;
