@@ -142,24 +142,20 @@ static __noinline void spee_report(const struct spee_run *run, const struct spee
 /*
  * Audit mode: a would-drop for want of a rule that starts a connection (a
  * TCP SYN) or is a UDP datagram, tallied by remote address, protocol and
- * port for `speebpf suggest`.
+ * port for `speebpf suggest`. syn_in: whether an arriving SYN is noted:
+ * the gateway's are; host mode notes a connection into the host once its
+ * handshake completes instead (spee_note_handshake).
  */
 static __always_inline void spee_note_would(__u32 dir, struct spee_verdict v,
-					    const struct spee_pkt *p)
+					    const struct spee_pkt *p, bool syn_in)
 {
-	struct spee_would_key k = {
-		.dir = (__u8)dir,
-		.family = p->family,
-		.proto = p->proto,
-		.port = p->dport,
-	};
-
 	if (v.reason != SPEE_REASON_NO_RULE ||
 	    !(p->proto == SPEE_IPPROTO_UDP ||
-	      (p->proto == SPEE_IPPROTO_TCP && spee_syn_only(p))))
+	      (p->proto == SPEE_IPPROTO_TCP && spee_syn_only(p) &&
+	       (syn_in || dir != SPEE_DIR_INGRESS))))
 		return;
-	__builtin_memcpy(k.addr, dir == SPEE_DIR_INGRESS ? p->saddr : p->daddr, 16);
-	spee_tally(&spee_would, &k);
+	spee_note_would_drop(dir, p->family, p->proto, p->dport,
+			     dir == SPEE_DIR_INGRESS ? p->saddr : p->daddr);
 }
 
 /*
@@ -179,7 +175,7 @@ static __always_inline bool spee_account(const struct spee_run *run, __u32 dir,
 	if (!pass) {
 		spee_report(run, p, spee_report_what(dir, v.reason, origin), ifindex, (__u32)bytes);
 		if (run->cfg->mode == SPEE_MODE_AUDIT)
-			spee_note_would(dir, v, p);
+			spee_note_would(dir, v, p, false);
 	}
 	return pass || run->cfg->mode == SPEE_MODE_AUDIT;
 }

@@ -587,6 +587,33 @@ static __always_inline bool spee_bad_flags(const struct spee_pkt *p)
 	return (p->tcp_flags & SPEE_TCP_SYN) && (p->tcp_flags & (SPEE_TCP_FIN | SPEE_TCP_RST));
 }
 
+/* The ACK that completes a handshake: an ACK alone (a reset or FIN ends one instead). */
+static __always_inline bool spee_handshake_ack(const struct spee_pkt *p)
+{
+	return (p->tcp_flags & (SPEE_TCP_SYN | SPEE_TCP_FIN | SPEE_TCP_RST | SPEE_TCP_ACK)) ==
+	       SPEE_TCP_ACK;
+}
+
+/*
+ * What suggest learns of a connection into the host, noted once its
+ * handshake completes rather than at its SYN: a SYN's source address can
+ * be forged, so a flood of spoofed SYNs through an ANY rule (or, in audit
+ * mode, to a port no rule allows) would make every packet an LRU insert
+ * and push out what the tables learned. The handshake's ACK comes from a
+ * peer that received the SYN-ACK at the address it claims. v: what the
+ * policy says of the connection's SYN now; an ANY rule notes the address,
+ * no rule (audit mode: the SYN went through) a would-drop.
+ */
+static __always_inline void spee_note_handshake(const struct spee_run *run,
+						const struct spee_pkt *p, struct spee_verdict v)
+{
+	if (v.flags & SPEE_VERDICT_ANY)
+		spee_note_any(v.rule, SPEE_DIR_INGRESS, p->family, p->saddr);
+	else if (spee_is_no_rule(v) && run->cfg->mode == SPEE_MODE_AUDIT)
+		spee_note_would_drop(SPEE_DIR_INGRESS, p->family, SPEE_IPPROTO_TCP, p->dport,
+				     p->saddr);
+}
+
 /*
  * A TCP packet that does not open a connection, arriving: it belongs to a
  * connection the host holds, or to nobody.
@@ -595,30 +622,50 @@ static __always_inline struct spee_verdict spee_ingress_tcp_other(void *ctx,
 								  const struct spee_run *run,
 								  const struct spee_pkt *p)
 {
+	struct spee_flow_state *st;
 	struct spee_verdict v;
 	int state;
 
 	/* The fast path: a flow the egress program or an earlier packet recorded. */
-	if (spee_flow_find(p, false))
-		return spee_verdict_of(SPEE_REASON_ESTABLISHED);
-
-	state = spee_sock_state(ctx, p, false);
-	if (state == SPEE_SOCK_NONE)
-		return spee_verdict_of(SPEE_REASON_NO_RULE);
-	if (state != BPF_TCP_LISTEN) {
+	st = spee_flow_find(p, false);
+	if (st) {
+		if (!st->handshake || !spee_handshake_ack(p))
+			return spee_verdict_of(SPEE_REASON_ESTABLISHED);
 		/*
-		 * Only established connections are cached: a closing one
-		 * would otherwise come back after the egress FIN removed it.
+		 * The first ACK of a connection whose SYN-ACK made the flow: it
+		 * completes the handshake. Two CPUs racing here note it twice,
+		 * which a tally can bear.
 		 */
-		if (state == BPF_TCP_ESTABLISHED)
+		st->handshake = 0;
+		state = BPF_TCP_NEW_SYN_RECV;
+	} else {
+		state = spee_sock_state(ctx, p, false);
+		if (state == SPEE_SOCK_NONE)
+			return spee_verdict_of(SPEE_REASON_NO_RULE);
+		if (state == BPF_TCP_ESTABLISHED) {
+			/*
+			 * Only established connections are cached: a closing one
+			 * would otherwise come back after the egress FIN removed it.
+			 */
 			spee_flow_put(p, false, SPEE_REASON_ESTABLISHED, bpf_ktime_get_ns());
-		return spee_verdict_of(SPEE_REASON_ESTABLISHED);
+			return spee_verdict_of(SPEE_REASON_ESTABLISHED);
+		}
+		if (state != BPF_TCP_LISTEN && state != BPF_TCP_NEW_SYN_RECV)
+			return spee_verdict_of(SPEE_REASON_ESTABLISHED);
 	}
 	/*
-	 * Only a listener: a SYN-cookie handshake completing, or a spoofed
-	 * packet. It may pass only where the SYN itself could have.
+	 * A half-open connection (the kernel's, or the flow its SYN-ACK made):
+	 * the handshake's ACK notes it for suggest. A listener: a SYN-cookie
+	 * handshake completing (not noted: it has no half-open connection to
+	 * vouch for it), or a spoofed packet; it may pass only where the SYN
+	 * itself could have.
 	 */
 	v = spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_TCP, p->dport, p->family, p->saddr);
+	if (state == BPF_TCP_NEW_SYN_RECV) {
+		if (spee_handshake_ack(p))
+			spee_note_handshake(run, p, v);
+		return spee_verdict_of(SPEE_REASON_ESTABLISHED);
+	}
 	if (spee_is_no_rule(v))
 		return v;
 	return spee_verdict_of(SPEE_REASON_ESTABLISHED);
@@ -654,12 +701,9 @@ static __always_inline struct spee_verdict spee_decide_ingress(struct xdp_md *ct
 		if (spee_bad_flags(p))
 			return spee_verdict_of(SPEE_REASON_MALFORMED);
 		if (spee_syn_only(p)) {
-			struct spee_verdict v = spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_TCP,
-								 p->dport, p->family, p->saddr);
-
-			if (v.flags & SPEE_VERDICT_ANY)
-				spee_note_any(v.rule, SPEE_DIR_INGRESS, p->family, p->saddr);
-			return v;
+			/* noted for suggest at its handshake's ACK, not here: spee_note_handshake */
+			return spee_rule_lookup(run, SPEE_DIR_INGRESS, SPEE_L4_TCP, p->dport,
+						p->family, p->saddr);
 		}
 		return spee_ingress_tcp_other(ctx, run, p);
 	}
@@ -775,7 +819,7 @@ static __always_inline struct spee_verdict spee_egress_tcp(struct __sk_buff *skb
 			spee_flow_del(p, true); /* the socket lookup covers the teardown */
 		else if (p->tcp_flags & SPEE_TCP_SYN)
 			/* a SYN-ACK: an accepted inbound connection */
-			spee_flow_put(p, true, SPEE_REASON_ESTABLISHED, bpf_ktime_get_ns());
+			spee_flow_put_half_open(p, bpf_ktime_get_ns());
 	}
 	return v;
 }

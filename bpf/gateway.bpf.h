@@ -611,7 +611,7 @@ static __always_inline bool spee_gw_account_side(const struct spee_run *run,
 		return true;
 	spee_report(run, p, spee_report_what(dir, v.reason, SPEE_EV_PACKET), ifindex, (__u32)bytes);
 	if (run->cfg->mode == SPEE_MODE_AUDIT)
-		spee_note_would(dir, v, p);
+		spee_note_would(dir, v, p, true);
 	return false;
 }
 

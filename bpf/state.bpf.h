@@ -45,14 +45,36 @@ static __always_inline struct spee_flow_state *spee_flow_find(const struct spee_
 	return bpf_map_lookup_elem(&spee_flows, &k);
 }
 
+static __always_inline void spee_flow_write(const struct spee_pkt *p, bool egress,
+					    const struct spee_flow_state *st)
+{
+	struct spee_flow_key k;
+
+	spee_flow_key(p, egress, &k);
+	bpf_map_update_elem(&spee_flows, &k, st, BPF_ANY);
+}
+
 static __always_inline void spee_flow_put(const struct spee_pkt *p, bool egress, __u8 reason,
 					  __u64 now)
 {
 	struct spee_flow_state st = { .last_seen_ns = now, .reason = reason };
-	struct spee_flow_key k;
 
-	spee_flow_key(p, egress, &k);
-	bpf_map_update_elem(&spee_flows, &k, &st, BPF_ANY);
+	spee_flow_write(p, egress, &st);
+}
+
+/*
+ * The flow of a connection into the host, made by the SYN-ACK the host
+ * sends (egress): its handshake's ACK is still to come.
+ */
+static __always_inline void spee_flow_put_half_open(const struct spee_pkt *p, __u64 now)
+{
+	struct spee_flow_state st = {
+		.last_seen_ns = now,
+		.reason = SPEE_REASON_ESTABLISHED,
+		.handshake = 1,
+	};
+
+	spee_flow_write(p, true, &st);
 }
 
 static __always_inline void spee_flow_del(const struct spee_pkt *p, bool egress)
@@ -126,6 +148,24 @@ static __always_inline void spee_note_any(__u16 rule, __u32 dir, __u8 family, co
 
 	__builtin_memcpy(k.addr, raddr, 16);
 	spee_tally(&spee_seen, &k);
+}
+
+/*
+ * A would-drop for want of a rule that starts a connection or is a
+ * datagram (audit mode): tallied by remote address, protocol and port.
+ */
+static __always_inline void spee_note_would_drop(__u32 dir, __u8 family, __u8 proto, __be16 port,
+						 const __u8 *raddr)
+{
+	struct spee_would_key k = {
+		.dir = (__u8)dir,
+		.family = family,
+		.proto = proto,
+		.port = port,
+	};
+
+	__builtin_memcpy(k.addr, raddr, 16);
+	spee_tally(&spee_would, &k);
 }
 
 #define SPEE_SOCK_NONE -1

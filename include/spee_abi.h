@@ -232,7 +232,13 @@ struct spee_flow_state {
 	/* refreshed by each packet that opens it; UDP and echo replies expire after udp_timeout_ns */
 	__u64 last_seen_ns;
 	__u8 reason; /* what replies count under: ESTABLISHED, UDP_REPLY, DNS or ICMP_REPLY */
-	__u8 pad[7];
+	__u8 pad[3];
+	/*
+	 * 1: made by the SYN-ACK of a connection into the host, whose
+	 * handshake's ACK has not come yet; that ACK notes the connection for
+	 * suggest and sets it to 0. 0 for every other flow.
+	 */
+	__u32 handshake;
 };
 
 /*

@@ -369,8 +369,9 @@ int suggest_render(FILE *out, const struct tally_snapshot *s, const struct sugge
 		*s->rec.host ? s->rec.host : "(none: gateway)",
 		s->cfg.mode == SPEE_MODE_AUDIT ? "audit" : "enforce", s->cfg.generation);
 	fputs("# narrow: the remote addresses each rule let in or out through its ANY side\n"
-	      "# (counts: new connections, TCP SYNs and new UDP flows); rules: what audit mode\n"
-	      "# would have dropped for want of a rule (TCP SYNs, UDP datagrams). Times UTC.\n"
+	      "# (counts: new connections: TCP handshakes in, TCP SYNs out, new UDP flows);\n"
+	      "# rules: what audit mode would have dropped for want of a rule (the same, and\n"
+	      "# every UDP datagram). Times UTC.\n"
 	      "# One host's view: merge every host's before narrowing a rule of the fleet.\n",
 	      out);
 	if (min > 1)

@@ -18,17 +18,26 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-static uint16_t csum(const uint8_t *p, size_t len)
+/* The one's complement sum of p's 16-bit words, added to sum and not yet folded. */
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
 {
-	uint32_t sum = 0;
-
 	for (size_t i = 0; i + 1 < len; i += 2)
 		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
 	if (len & 1)
 		sum += (uint32_t)(p[len - 1] << 8);
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
+}
+
+static uint16_t csum(const uint8_t *p, size_t len)
+{
+	return fold(sum16(p, len, 0));
 }
 
 static bool is_later_fragment(const struct pkt_spec *s)
@@ -285,4 +294,27 @@ int pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 	if (s->truncate && s->truncate < off)
 		off = s->truncate;
 	return (int)off;
+}
+
+int pkt_tcp4_checksum(uint8_t *frame, size_t len)
+{
+	uint8_t *ip = frame + PKT_ETH_HLEN, *tcp, pseudo[12];
+	size_t hlen, tlen;
+
+	if (len < PKT_ETH_HLEN + 20 || frame[12] != 0x08 || frame[13] != 0x00 ||
+	    ip[9] != IPPROTO_TCP)
+		return -1;
+	hlen = (size_t)(ip[0] & 0xf) * 4;
+	tlen = (size_t)(ip[2] << 8 | ip[3]);
+	if (hlen < 20 || tlen < hlen + 20 || PKT_ETH_HLEN + tlen > len)
+		return -1;
+	tlen -= hlen;
+	tcp = ip + hlen;
+	memcpy(pseudo, ip + 12, 8); /* source and destination */
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_TCP;
+	put16(pseudo + 10, (uint16_t)tlen);
+	put16(tcp + 16, 0);
+	put16(tcp + 16, fold(sum16(tcp, tlen, sum16(pseudo, sizeof(pseudo), 0))));
+	return 0;
 }

@@ -98,4 +98,11 @@ struct pkt_spec {
  */
 int pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap);
 
+/*
+ * Writes the TCP checksum of an untagged IPv4 TCP frame, which the kernel's
+ * stack checks (the programs do not): for frames sent to real sockets.
+ * Returns 0, or -1 when the frame is not one.
+ */
+int pkt_tcp4_checksum(uint8_t *frame, size_t len);
+
 #endif
