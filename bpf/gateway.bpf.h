@@ -609,7 +609,8 @@ static __always_inline bool spee_gw_account_side(const struct spee_run *run,
 	spee_gw_count_host(j->host[dir], dir, v, packets, bytes);
 	if (spee_allows(run, dir, v))
 		return true;
-	spee_report(run, p, spee_report_what(dir, v.reason, SPEE_EV_PACKET), ifindex, (__u32)bytes);
+	spee_drop_event(run, p, spee_report_what(dir, v.reason, SPEE_EV_PACKET), ifindex,
+			(__u32)bytes);
 	if (run->cfg->mode == SPEE_MODE_AUDIT)
 		spee_note_would(dir, v, p, true);
 	return false;

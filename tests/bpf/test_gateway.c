@@ -1237,6 +1237,13 @@ static void events(void **state)
 	assert_int_equal(ntohs(got.ev[0].dport), 8472);
 	assert_int_equal(addr_of(CAS4, &fam, want), 0);
 	assert_memory_equal(got.ev[0].daddr, want, 16);
+	/* the rate limit holds here as on a host: at a rate of 0, a refusal sends none */
+	set_runtime(0, SPEE_MODE_ENFORCE, 0);
+	step("the same SYN, events off", TC, &ew, false,
+	     MOVES(M_RULE(R_MGMT_OUT, OUT), M_HRULE(H_MGMT, R_MGMT_OUT, OUT),
+		   M_REASON(NO_RULE, IN), M_HDROP(H_CAS, NO_RULE, IN)));
+	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_int_equal(got.n, 1);
 	ring_buffer__free(rb);
 }
 
