@@ -42,6 +42,13 @@ static __always_inline void spee_count(__u32 dir, struct spee_verdict v, __u64 p
 	}
 }
 
+/* Counts one packet of a reason that passes in every mode (not a drop): 1, its pass. */
+static __always_inline int spee_count_pass(__u32 dir, __u8 reason, __u64 bytes)
+{
+	spee_count(dir, spee_verdict_of(reason), 1, bytes);
+	return 1;
+}
+
 #define SPEE_NSEC 1000000000ull
 
 static __always_inline void spee_ev_count(__u32 stat)

@@ -80,33 +80,35 @@ int spee_egress(struct __sk_buff *skb)
 	struct spee_pkt p = {};
 	struct spee_verdict v;
 	struct spee_run run;
-	int parsed = SPEE_PARSE_OK;
 	__u64 packets = 1;
+	int parsed;
 
+	/*
+	 * What is said before the parse is a pass in every mode and slot
+	 * (spee_allows): counted without reading the slot's settings, one
+	 * cache line fewer on every established segment.
+	 */
+	if (spee_netns_cookie && spee_netns_skb &&
+	    bpf_get_netns_cookie(skb) != spee_netns_cookie)
+		/* A socket of another network namespace: a container's, not the host's. */
+		return spee_count_pass(SPEE_DIR_EGRESS, SPEE_REASON_CONTAINER, SPEE_CTX(skb->len));
+	if (spee_lo_ifindex && SPEE_CTX(skb->ifindex) == spee_lo_ifindex)
+		return spee_count_pass(SPEE_DIR_EGRESS, SPEE_REASON_LOOPBACK, SPEE_CTX(skb->len));
+	if (spee_mid_connection(skb))
+		return spee_count_pass(SPEE_DIR_EGRESS, SPEE_REASON_ESTABLISHED, SPEE_CTX(skb->len));
 	if (spee_run_load(&run))
 		return 1;
-
-	if (spee_netns_cookie && spee_netns_skb &&
-	    bpf_get_netns_cookie(skb) != spee_netns_cookie) {
-		/* A socket of another network namespace: a container's, not the host's. */
-		v = spee_verdict_of(SPEE_REASON_CONTAINER);
-	} else if (spee_lo_ifindex && SPEE_CTX(skb->ifindex) == spee_lo_ifindex) {
-		v = spee_verdict_of(SPEE_REASON_LOOPBACK);
-	} else if (spee_mid_connection(skb)) {
-		v = spee_verdict_of(SPEE_REASON_ESTABLISHED);
-	} else {
-		/* A packet sent whole in the linear part (a SYN, most datagrams): inline. */
-		parsed = spee_parse_fast_ip((void *)(long)SPEE_CTX(skb->data),
-					    (void *)(long)SPEE_CTX(skb->data_end),
-					    (__be16)SPEE_CTX(skb->protocol), &p);
-		if (parsed < 0) {
-			__builtin_memset(&p, 0, sizeof(p)); /* the fast path may have filled part of it */
-			parsed = spee_parse_skb(skb, &p);
-		}
-		if (parsed < 0)
-			parsed = spee_parse_skb_copy(skb, &p);
-		v = spee_judge(skb, SPEE_AT_CGROUP, &run, parsed, &p, &packets);
+	/* A packet sent whole in the linear part (a SYN, most datagrams): inline. */
+	parsed = spee_parse_fast_ip((void *)(long)SPEE_CTX(skb->data),
+				    (void *)(long)SPEE_CTX(skb->data_end),
+				    (__be16)SPEE_CTX(skb->protocol), &p);
+	if (parsed < 0) {
+		__builtin_memset(&p, 0, sizeof(p)); /* the fast path may have filled part of it */
+		parsed = spee_parse_skb(skb, &p);
 	}
+	if (parsed < 0)
+		parsed = spee_parse_skb_copy(skb, &p);
+	v = spee_judge(skb, SPEE_AT_CGROUP, &run, parsed, &p, &packets);
 	if (parsed == SPEE_PARSE_NON_IP)
 		spee_count_l2(&run, SPEE_DIR_EGRESS, v, p.ethertype, SPEE_CTX(skb->len));
 	return spee_account(&run, SPEE_DIR_EGRESS, v, packets, SPEE_CTX(skb->len), &p,
