@@ -746,6 +746,15 @@ __attribute__((noinline)) int spee_parse_xdp_l3(struct xdp_md *ctx, struct spee_
  * largest header read at a rebased position (60 bytes). Extension-header
  * chains that do not fit in the copy are malformed here, nowhere else.
  */
+/*
+ * 1: the egress program may parse a copy (spee_parse_skb_copy). Set at load
+ * only where BPF_PROG_TEST_RUN will run it on a kernel that needs the copy
+ * (user space probes that); attached programs never come there, and with 0
+ * the verifier does not check the copy's parser (~5,000 instructions of a
+ * load on 6.18, which checks only what the program can reach).
+ */
+const volatile __u8 spee_parse_copy = 0;
+
 __attribute__((noinline)) int spee_parse_skb_copy(struct __sk_buff *skb, struct spee_pkt *p)
 {
 	__be16 proto = (__be16)skb->protocol;
@@ -775,7 +784,8 @@ __attribute__((noinline)) int spee_parse_skb_copy(struct __sk_buff *skb, struct 
 /*
  * The egress program's parser: -1 where it has no direct access to the
  * packet (data_end is not set up where test_run lacks direct packet
- * access for cgroup_skb, on 6.1): the caller then parses the copy. Called
+ * access for cgroup_skb, on 6.12 and older): the caller then parses the
+ * copy, if the load included it (spee_parse_copy). Called
  * from the entry point rather than from here, so that the call chain stays
  * within the verifier's 512 bytes of stack for all frames together.
  */
@@ -785,7 +795,12 @@ __attribute__((noinline)) int spee_parse_skb(struct __sk_buff *skb, struct spee_
 
 	if (!p)
 		return SPEE_PARSE_MALFORMED;
-	if (end <= data)
+	/*
+	 * Nothing to read where skb->len says there is: no direct access. An
+	 * empty packet (a test run's frame of a link header alone) is parsed:
+	 * non-IP by its protocol, or malformed.
+	 */
+	if (end <= data && skb->len)
 		return -1;
 	return spee_parse(data, end, SPEE_MAX_HDR_OFF, false, true, (__be16)skb->protocol, p);
 }

@@ -106,8 +106,8 @@ int spee_egress(struct __sk_buff *skb)
 		__builtin_memset(&p, 0, sizeof(p)); /* the fast path may have filled part of it */
 		parsed = spee_parse_skb(skb, &p);
 	}
-	if (parsed < 0)
-		parsed = spee_parse_skb_copy(skb, &p);
+	if (parsed < 0) /* no direct access: only a test run's, on some kernels */
+		parsed = spee_parse_copy ? spee_parse_skb_copy(skb, &p) : SPEE_PARSE_MALFORMED;
 	v = spee_judge(skb, SPEE_AT_CGROUP, &run, parsed, &p, &packets);
 	if (parsed == SPEE_PARSE_NON_IP)
 		spee_count_l2(&run, SPEE_DIR_EGRESS, v, p.ethertype, SPEE_CTX(skb->len));

@@ -10,6 +10,7 @@
 #include <nettle/sha2.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +36,42 @@ void loader_set_verbose(bool on)
 {
 	verbose = on;
 	libbpf_set_print(print_libbpf);
+}
+
+static bool test_run;
+
+void loader_set_test_run(bool on)
+{
+	test_run = on;
+}
+
+bool loader_test_run_direct(void)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		/* r0 = skb->data < skb->data_end: whether the run set the packet's end */
+		const struct bpf_insn data_below_end[] = {
+			{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2,
+			  .src_reg = BPF_REG_1, .off = offsetof(struct __sk_buff, data) },
+			{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_3,
+			  .src_reg = BPF_REG_1, .off = offsetof(struct __sk_buff, data_end) },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+			{ .code = BPF_JMP | BPF_JLT | BPF_X, .dst_reg = BPF_REG_2,
+			  .src_reg = BPF_REG_3, .off = 1 },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+		uint8_t frame[64] = { [12] = 0x08, [14] = 0x45 }; /* Ethernet, then IPv4 */
+		LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = sizeof(frame));
+		int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", data_below_end,
+				       sizeof(data_below_end) / sizeof(data_below_end[0]), NULL);
+
+		known = fd >= 0 && !bpf_prog_test_run_opts(fd, &run) && run.retval == 1;
+		if (fd >= 0)
+			close(fd);
+	}
+	return known == 1;
 }
 
 /* ---- what the object defines, read from the skeleton once ---- */
@@ -341,6 +378,7 @@ int loader_load_frames(struct loader *l, const struct loader_sizes *sz,
 	/* Egress judges the sockets of this network namespace only (CONTRACT.md section 4). */
 	l->skel->rodata->spee_netns_cookie = loader_netns_cookie();
 	l->skel->rodata->spee_netns_skb = loader_netns_in_skb();
+	l->skel->rodata->spee_parse_copy = test_run && !loader_test_run_direct();
 	err = speebpf__load(l->skel);
 	if (err) {
 		diag_add(d, NULL, 0, 0, "cannot load the BPF programs: %s%s", strerror(-err),

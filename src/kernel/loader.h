@@ -195,4 +195,16 @@ int loader_map_info(int fd, struct bpf_map_info *info);
 /* libbpf's own messages are printed (to stderr) only when verbose. */
 void loader_set_verbose(bool verbose);
 
+/*
+ * For tests and benchmarks: the programs loaded from now on will be run by
+ * BPF_PROG_TEST_RUN. Where this kernel's test runs give cgroup_skb programs
+ * no direct packet access (6.12 and older), the egress program then parses
+ * a copy of the packet, a path attached programs never take and an agent's
+ * load does not verify.
+ */
+void loader_set_test_run(bool on);
+
+/* Whether this kernel's BPF_PROG_TEST_RUN gives cgroup_skb programs direct packet access (probed once). */
+bool loader_test_run_direct(void);
+
 #endif

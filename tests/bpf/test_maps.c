@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "loader.h"
 #include "maps.h"
+#include "speebpf.skel.h"
 
 /* ---- writing into a loaded object ---- */
 
@@ -351,6 +352,35 @@ static void a_load_holds_the_interface_programs_of_its_frames_only(void **state)
 	diags_free(&d);
 }
 
+/*
+ * An agent's load leaves the egress program's parse of a copy out (the
+ * verifier never checks what cannot be reached); a load for test runs has
+ * it only where this kernel's test runs give no direct packet access. Read
+ * back from the kernel's frozen .rodata, which the skeleton maps after the
+ * load. (Whether the probe is right shows in every egress test: a wrong
+ * answer leaves the copy out where it is needed, and the verdicts fail.)
+ */
+static void only_a_test_run_parses_a_copy(void **state)
+{
+	struct loader_sizes sz;
+	struct diags d = {};
+
+	(void)state;
+	loader_sizes_default(&sz);
+	for (int on = 0; on < 2; on++) {
+		struct loader l;
+
+		loader_set_test_run(on);
+		assert_int_equal(
+			loader_load_frames(&l, &sz, NULL, LOADER_PROGS_HOST, LOADER_FRAMES_ETHERNET, &d),
+			0);
+		assert_int_equal(l.skel->rodata->spee_parse_copy, on && !loader_test_run_direct());
+		loader_close(&l);
+	}
+	loader_set_test_run(true);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +390,7 @@ int main(void)
 		cmocka_unit_test(a_map_of_one_mode_is_used_by_no_program_of_the_other),
 		cmocka_unit_test(a_mode_sizes_only_its_own_maps),
 		cmocka_unit_test(a_load_holds_the_interface_programs_of_its_frames_only),
+		cmocka_unit_test(only_a_test_run_parses_a_copy),
 	};
 
 	loader_set_verbose(getenv("SPEE_VERBOSE") != NULL);

@@ -17,6 +17,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "loader.h"
+
 #define IP_ARGS_MAX 24
 
 int bpfenv_ip(const char *arg, ...)
@@ -56,6 +58,12 @@ static int write_file(const char *path, const char *text)
 		err = -1;
 	close(fd);
 	return err;
+}
+
+/* The programs the tests load are run by BPF_PROG_TEST_RUN (loader.h). */
+__attribute__((constructor)) static void programs_are_test_run(void)
+{
+	loader_set_test_run(true);
 }
 
 int bpfenv_netns(const char *a, const char *b, const char *addr4, const char *addr6)

@@ -59,6 +59,7 @@ int bench_spee_load(struct bench_spee *b)
 	struct diags d = {};
 	int err;
 
+	loader_set_test_run(true); /* the data plane's rows run the programs by BPF_PROG_TEST_RUN */
 	if (b->gw) {
 		loader_sizes_for_gateway(b->gw, &b->names, &sz);
 		err = loader_load_mode(&b->l, &sz, NULL, LOADER_PROGS_GATEWAY, &d);
@@ -66,6 +67,7 @@ int bench_spee_load(struct bench_spee *b)
 		loader_sizes_for(b->pol, &b->names, &sz);
 		err = loader_load(&b->l, &sz, NULL, &d);
 	}
+	loader_set_test_run(false);
 	b->loaded = !err;
 	if (!err && b->gw)
 		err = maps_apply_gateway(&b->l.maps, b->gw, &b->names, NULL, &res, &d);
