@@ -734,6 +734,15 @@ __attribute__((noinline)) int spee_parse_xdp_l3(struct xdp_md *ctx, struct spee_
 }
 
 /*
+ * 1: the egress program may parse a copy (spee_parse_skb_copy). Set at load
+ * only where BPF_PROG_TEST_RUN will run it on a kernel that needs the copy
+ * (user space probes that); attached programs never come there, and with 0
+ * the verifier does not check the copy's parser (~5,000 instructions of a
+ * load on 6.18, which checks only what the program can reach).
+ */
+const volatile __u8 spee_parse_copy = 0;
+
+/*
  * The same parser over a copy of the packet's first bytes, for when the
  * program has no direct access to them: BPF_PROG_TEST_RUN up to Linux
  * 6.12 at least (seen on 6.1 and 6.12; 6.18 sets it) runs cgroup_skb
@@ -746,15 +755,6 @@ __attribute__((noinline)) int spee_parse_xdp_l3(struct xdp_md *ctx, struct spee_
  * largest header read at a rebased position (60 bytes). Extension-header
  * chains that do not fit in the copy are malformed here, nowhere else.
  */
-/*
- * 1: the egress program may parse a copy (spee_parse_skb_copy). Set at load
- * only where BPF_PROG_TEST_RUN will run it on a kernel that needs the copy
- * (user space probes that); attached programs never come there, and with 0
- * the verifier does not check the copy's parser (~5,000 instructions of a
- * load on 6.18, which checks only what the program can reach).
- */
-const volatile __u8 spee_parse_copy = 0;
-
 __attribute__((noinline)) int spee_parse_skb_copy(struct __sk_buff *skb, struct spee_pkt *p)
 {
 	__be16 proto = (__be16)skb->protocol;
