@@ -200,7 +200,7 @@ static __always_inline bool spee_gw_any_no_rule(const struct spee_gw_judged *j)
 	       ((j->asked >> SPEE_DIR_INGRESS) & 1 && spee_is_no_rule(j->v[SPEE_DIR_INGRESS]));
 }
 
-/* ANY-side rules that let a new connection or flow through: the remote address noted. */
+/* ANY-side rules that let a new UDP flow through: the remote address noted. */
 static __always_inline void spee_gw_note_any(const struct spee_pkt *p,
 					     const struct spee_gw_judged *j)
 {
@@ -240,12 +240,19 @@ static __always_inline void spee_gw_refresh(struct spee_gw_flow *f, __u64 now)
 /*
  * A SYN the rules let through: its connection waits in spee_gw_syns for
  * the responder's SYN-ACK (spee_gw_tcp_half_open), away from the
- * established ones, which a SYN flood must not evict.
+ * established ones, which a SYN flood must not evict. The ANY-side rules
+ * that let it through go with it, for suggest to note once the handshake
+ * completes (spee_gw_handshake_done): a SYN's source may be forged.
  */
-static __always_inline void spee_gw_syn_open(const struct spee_pkt *p)
+static __always_inline void spee_gw_syn_open(const struct spee_pkt *p,
+					     const struct spee_gw_judged *j)
 {
 	struct spee_gw_flow st = { .reason = SPEE_REASON_ESTABLISHED };
 	struct spee_flow_key k;
+
+	for (int d = 0; d < SPEE_DIR_MAX; d++)
+		if ((j->asked >> d) & 1 && (j->v[d].flags & SPEE_VERDICT_ANY))
+			st.note[d] = j->v[d].rule;
 
 	spee_gw_flow_key(p, false, 0, &k);
 	st.last_seen_ns = bpf_ktime_get_coarse_ns();
@@ -305,9 +312,27 @@ static __always_inline struct spee_verdict spee_gw_tcp_half_open(const struct sp
 	}
 	if (!answer || !(p->tcp_flags & SPEE_TCP_SYN))
 		return spee_verdict_of(SPEE_REASON_NO_RULE);
+	__builtin_memcpy(st.note, f->note, sizeof(st.note)); /* still to be noted */
 	bpf_map_update_elem(&spee_gw_flows, &k, &st, BPF_ANY);
 	bpf_map_delete_elem(&spee_gw_syns, &k);
 	return spee_verdict_of(SPEE_REASON_ESTABLISHED);
+}
+
+/*
+ * The initiator's first ACK after the responder's SYN-ACK (the flow found
+ * from the initiator's side): the handshake is complete, from an address
+ * that got the SYN-ACK. Suggest notes the ANY-side rules the SYN went
+ * through, once (two CPUs racing here note twice, which a tally bears).
+ */
+static __always_inline void spee_gw_handshake_done(const struct spee_pkt *p,
+						   struct spee_gw_flow *f)
+{
+	if (f->note[SPEE_DIR_EGRESS])
+		spee_note_any(f->note[SPEE_DIR_EGRESS], SPEE_DIR_EGRESS, p->family, p->daddr);
+	if (f->note[SPEE_DIR_INGRESS])
+		spee_note_any(f->note[SPEE_DIR_INGRESS], SPEE_DIR_INGRESS, p->family, p->saddr);
+	f->note[SPEE_DIR_EGRESS] = SPEE_RULE_NONE;
+	f->note[SPEE_DIR_INGRESS] = SPEE_RULE_NONE;
 }
 
 /*
@@ -324,6 +349,8 @@ static __always_inline struct spee_verdict spee_gw_tcp_other(const struct spee_p
 
 	spee_gw_flow_key(p, false, 0, &k);
 	f = bpf_map_lookup_elem(&spee_gw_flows, &k);
+	if (f && (f->note[SPEE_DIR_EGRESS] | f->note[SPEE_DIR_INGRESS]) && spee_handshake_ack(p))
+		spee_gw_handshake_done(p, f);
 	if (!f) {
 		spee_gw_flow_key(p, true, 0, &k);
 		f = bpf_map_lookup_elem(&spee_gw_flows, &k);
@@ -373,10 +400,8 @@ static __always_inline void spee_gw_tcp(const struct spee_run *run, const struct
 		spee_gw_one(j, spee_gw_tcp_other(p));
 		return;
 	}
-	if (spee_gw_rules(run, p, SPEE_IPPROTO_TCP, p->dport, true, j)) {
-		spee_gw_syn_open(p);
-		spee_gw_note_any(p, j);
-	}
+	if (spee_gw_rules(run, p, SPEE_IPPROTO_TCP, p->dport, true, j))
+		spee_gw_syn_open(p, j);
 }
 
 /*

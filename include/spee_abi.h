@@ -568,8 +568,14 @@ struct spee_gw_flow {
 	__u64 last_seen_ns; /* refreshed in place by the flow's packets */
 	__u8 reason; /* what its packets count under: ESTABLISHED, UDP_REPLY, DNS, ICMP_REPLY */
 	__u8 closing; /* TCP: a FIN was seen (a shorter timeout), else 0 */
+	/*
+	 * TCP: the ANY-side rules that let the SYN through, by direction
+	 * (SPEE_DIR_EGRESS: the initiator's; SPEE_DIR_INGRESS: the
+	 * responder's), or SPEE_RULE_NONE: suggest notes them when the
+	 * initiator's ACK completes the handshake, which clears them.
+	 */
+	__u16 note[SPEE_DIR_MAX];
 	__u16 pad;
-	__u32 pad2;
 };
 
 #define SPEE_TEXT_LEN 256
