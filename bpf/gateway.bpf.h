@@ -345,13 +345,13 @@ static __always_inline struct spee_verdict spee_gw_tcp_other(const struct spee_p
 {
 	struct spee_flow_key k;
 	struct spee_gw_flow *f;
+	bool from_initiator = true;
 	__u64 now;
 
 	spee_gw_flow_key(p, false, 0, &k);
 	f = bpf_map_lookup_elem(&spee_gw_flows, &k);
-	if (f && (f->note[SPEE_DIR_EGRESS] | f->note[SPEE_DIR_INGRESS]) && spee_handshake_ack(p))
-		spee_gw_handshake_done(p, f);
 	if (!f) {
+		from_initiator = false;
 		spee_gw_flow_key(p, true, 0, &k);
 		f = bpf_map_lookup_elem(&spee_gw_flows, &k);
 		if (!f)
@@ -364,6 +364,9 @@ static __always_inline struct spee_verdict spee_gw_tcp_other(const struct spee_p
 	if (p->tcp_flags & SPEE_TCP_RST) {
 		bpf_map_delete_elem(&spee_gw_flows, &k);
 	} else {
+		if (from_initiator && (f->note[SPEE_DIR_EGRESS] | f->note[SPEE_DIR_INGRESS]) &&
+		    spee_handshake_ack(p))
+			spee_gw_handshake_done(p, f);
 		if ((p->tcp_flags & SPEE_TCP_FIN) && !f->closing)
 			f->closing = 1;
 		else if ((p->tcp_flags & SPEE_TCP_SYN) && f->closing)

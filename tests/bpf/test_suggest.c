@@ -120,9 +120,15 @@ static uint32_t run(bool egress, const char *src, const char *dst, uint8_t proto
 	return ret;
 }
 
+/* A TCP segment from src in to the host (of src's family), through XDP. */
+static uint32_t tcp_in(const char *src, uint16_t sport, uint16_t dport, uint8_t flags)
+{
+	return run(false, src, strchr(src, ':') ? HOST6 : HOST4, IPPROTO_TCP, sport, dport, flags);
+}
+
 static uint32_t syn_in(const char *src, uint16_t sport, uint16_t dport)
 {
-	return run(false, src, strchr(src, ':') ? HOST6 : HOST4, IPPROTO_TCP, sport, dport, PKT_SYN);
+	return tcp_in(src, sport, dport, PKT_SYN);
 }
 
 /* The counter slot the policy gave rule id. */
@@ -373,11 +379,6 @@ static void half_open(const char *peer, uint16_t sport, uint16_t dport)
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	if (i == 200)
 		fail_msg("%s:%u -> %s:%u did not become half-open", peer, sport, HOST4, dport);
-}
-
-static uint32_t tcp_in(const char *src, uint16_t sport, uint16_t dport, uint8_t flags)
-{
-	return run(false, src, strchr(src, ':') ? HOST6 : HOST4, IPPROTO_TCP, sport, dport, flags);
 }
 
 /*
